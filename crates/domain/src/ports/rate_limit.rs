@@ -1,0 +1,79 @@
+//! Fixed-window counters for rate limits and usage figures (seed 000
+//! `requests.lastMinute/lastDay/allTime`, seed 004 `username_status_req:{ip}`).
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::StoreError;
+
+/// The span a counter covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Window {
+    /// Fixed windows of this many seconds, aligned to the Unix epoch.
+    Seconds(u32),
+    /// One window forever.
+    AllTime,
+}
+
+impl Window {
+    /// One minute.
+    pub const MINUTE: Window = Window::Seconds(60);
+    /// One day.
+    pub const DAY: Window = Window::Seconds(86_400);
+
+    /// Start and end of the window containing `now` (`None`s for `AllTime`).
+    pub fn bounds(&self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
+        match *self {
+            Window::AllTime => None,
+            Window::Seconds(len) => {
+                let len = i64::from(len.max(1));
+                let start = now.unix_timestamp().div_euclid(len) * len;
+                let start = OffsetDateTime::from_unix_timestamp(start).ok()?;
+                Some((start, start + time::Duration::seconds(len)))
+            }
+        }
+    }
+
+    /// Length in seconds; 0 for `AllTime`.
+    pub fn seconds(&self) -> u32 {
+        match *self {
+            Window::AllTime => 0,
+            Window::Seconds(s) => s.max(1),
+        }
+    }
+}
+
+/// A counter's value after a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    /// Hits in the current window, including this one.
+    pub count: u64,
+    /// When the window ends (`None` for `AllTime`).
+    pub resets_at: Option<OffsetDateTime>,
+}
+
+/// Counts hits per key in fixed windows.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Atomically adds one to the counter of `key` for the window containing
+    /// `now` and returns the new count: N concurrent hits MUST yield the counts
+    /// 1..=N (in some order) and a final total of N. A new window starts at 0.
+    /// The store MAY expire a window's counter natively after it ends.
+    async fn hit(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<WindowCount, StoreError>;
+
+    /// The count of `key` in the window containing `now`, without changing it (0 if none).
+    async fn peek(&self, key: &str, window: Window, now: OffsetDateTime)
+    -> Result<u64, StoreError>;
+
+    /// Deletes every window of `key`.
+    async fn forget(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Deletes counters of windows that ended before `now`; returns how many.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}

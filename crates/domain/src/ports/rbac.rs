@@ -1,0 +1,73 @@
+//! Roles and grants (seed 003 `roles` + `user_roles`, seed 000 `permissionsTokens`).
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::{CreateError, Permission, RoleName, StoreError, UserId, WriteError};
+
+/// A named set of permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Role {
+    /// Unique name.
+    pub name: RoleName,
+    /// What the role is for.
+    pub description: Option<String>,
+    /// Permissions it grants.
+    pub permissions: BTreeSet<Permission>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Why a role could not be granted.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// No role with that name.
+    #[error("role not found")]
+    RoleNotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores roles and which users hold them.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait RoleRepository: Send + Sync {
+    /// Inserts a role. `Conflict` if one with the same name exists.
+    async fn create(&self, role: &Role) -> Result<(), CreateError>;
+
+    /// The role named `name`, or `None`.
+    async fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
+
+    /// Every role, ordered by name.
+    async fn list(&self) -> Result<Vec<Role>, StoreError>;
+
+    /// Replaces description, permissions and `updated_at`. `NotFound` for an unknown name.
+    async fn update(&self, role: &Role) -> Result<(), WriteError>;
+
+    /// Deletes the role and every grant of it. `NotFound` for an unknown name.
+    async fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
+
+    /// Grants `role` to the user. Idempotent: granting twice is not an error
+    /// and leaves one grant. `RoleNotFound` if the role does not exist.
+    async fn grant(
+        &self,
+        user_id: UserId,
+        role: &RoleName,
+        at: OffsetDateTime,
+    ) -> Result<(), GrantError>;
+
+    /// Removes the grant. `NotFound` if the user did not hold the role.
+    async fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
+
+    /// The roles the user holds, ordered by name (empty for an unknown user).
+    async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;
+
+    /// Removes every grant the user holds; returns how many.
+    async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,146 @@
+//! Small ports for the outside world: time, ids, randomness, hashing, mail and
+//! object storage. They keep every rule in `domain` deterministic under test.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Email, ObjectKey, Password, PasswordHash, StoreError, Token, Username};
+
+/// The current time.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, in UTC. MUST have at most microsecond precision (stores keep
+    /// microseconds; see [`crate::truncate_to_micros`]).
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// New unique ids.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    /// A new, never-before-returned UUID (v7 preferred for index locality).
+    fn new_id(&self) -> Uuid;
+}
+
+/// New secret tokens.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait TokenGenerator: Send + Sync {
+    /// A new token from a cryptographically secure RNG (256 bits).
+    fn generate(&self) -> Token;
+}
+
+/// Password hashing (argon2id in production).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes with a fresh random salt; returns a PHC string.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, StoreError>;
+    /// Whether `password` matches `hash`. A hash in a format the hasher does
+    /// not know MUST yield `Ok(false)`, not an error. Comparison MUST be constant time.
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, StoreError>;
+    /// Does the work of one `verify` against a fixed dummy hash and discards the
+    /// result, so that unknown accounts take as long to reject as known ones.
+    async fn verify_dummy(&self, password: &Password) -> Result<(), StoreError>;
+}
+
+/// An email the domain asks to send. The mailer renders it (links, templates).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mail {
+    /// Confirms a registration; the link carries `token`.
+    Verification {
+        /// Recipient.
+        to: Email,
+        /// The username being registered.
+        username: Username,
+        /// Single-use verification token.
+        token: Token,
+    },
+    /// Offers a password reset; the link carries `token`.
+    PasswordReset {
+        /// Recipient.
+        to: Email,
+        /// Single-use reset token.
+        token: Token,
+    },
+    /// Confirms an account deletion request; the link carries `token`.
+    AccountDeletion {
+        /// Recipient.
+        to: Email,
+        /// Single-use deletion token.
+        token: Token,
+    },
+}
+
+impl Mail {
+    /// The recipient.
+    pub fn to(&self) -> &Email {
+        match self {
+            Self::Verification { to, .. }
+            | Self::PasswordReset { to, .. }
+            | Self::AccountDeletion { to, .. } => to,
+        }
+    }
+}
+
+/// Outgoing mail.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivers `mail` or fails; MUST NOT report success for mail it dropped.
+    async fn send(&self, mail: &Mail) -> Result<(), StoreError>;
+}
+
+/// What object storage knows of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: ObjectKey,
+    /// Size in bytes.
+    pub size: u64,
+    /// Content type recorded at upload, if the store keeps one.
+    pub content_type: Option<String>,
+    /// When it was last written.
+    pub last_modified: OffsetDateTime,
+}
+
+/// Where and how a client uploads bytes directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadTarget {
+    /// URL to send the bytes to.
+    pub url: String,
+    /// HTTP method (`PUT`).
+    pub method: String,
+    /// Headers the client must send with the request.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Object storage (local disk or S3-compatible).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Metadata of `key`, or `None` if no such object exists.
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectMeta>, StoreError>;
+    /// Deletes `key`. MUST succeed when the object is already gone.
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError>;
+    /// Up to `limit` objects in key order, strictly after `after` when given.
+    async fn list(
+        &self,
+        after: Option<ObjectKey>,
+        limit: u32,
+    ) -> Result<Vec<ObjectMeta>, StoreError>;
+    /// A URL through which a client may PUT at most `max_size` bytes of
+    /// `content_type` to `key` until `expires_at`.
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        max_size: u64,
+        expires_at: OffsetDateTime,
+    ) -> Result<UploadTarget, StoreError>;
+    /// A URL through which a client may GET `key` until `expires_at`.
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        expires_at: OffsetDateTime,
+    ) -> Result<String, StoreError>;
+}

@@ -1,0 +1,146 @@
+//! Users (seeds 000–003 `users`) and their repository.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{
+    ContentSessionId, Email, Page, PageRequest, PasswordHash, StoreError, UserId, Username,
+    WriteError,
+};
+
+/// A link to an external identity provider (seed 000 `authProviders`, seed 001 `oauth`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthProviderLink {
+    /// Provider name, for example `google`.
+    pub provider: String,
+    /// The user's id at the provider.
+    pub subject: String,
+}
+
+/// Public profile (seed 002 `profile`, seed 003 `full_name`, `bio`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Full name.
+    pub full_name: Option<String>,
+    /// Free-text biography.
+    pub bio: Option<String>,
+    /// Avatar URL or object key.
+    pub avatar: Option<String>,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Email, unique case-insensitively.
+    pub email: Email,
+    /// Username, unique.
+    pub username: Username,
+    /// Password hash; `None` for accounts that sign in only through a provider.
+    #[serde(skip)]
+    pub password_hash: Option<PasswordHash>,
+    /// Whether the email address was verified.
+    pub verified: bool,
+    /// Locked by an administrator until unlocked.
+    pub locked: bool,
+    /// Locked by repeated sign-in failures until this time.
+    pub locked_until: Option<OffsetDateTime>,
+    /// Sign-in failures since the last success.
+    pub failed_logins: u32,
+    /// External identity links.
+    pub auth_providers: Vec<AuthProviderLink>,
+    /// Profile.
+    pub profile: Profile,
+    /// Preferences as a JSON object (seed 002 `preferences`).
+    pub preferences: serde_json::Map<String, serde_json::Value>,
+    /// The content session the user is in (seed 000 `activeContentSessionId`).
+    pub active_content_session_id: Option<ContentSessionId>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed by [`UserRepository::update`].
+    pub updated_at: OffsetDateTime,
+    /// Last successful sign-in or authenticated use (seed 000 `lastAccessed`).
+    pub last_accessed_at: Option<OffsetDateTime>,
+}
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Another user has the same email (compared case-insensitively).
+    #[error("email already taken")]
+    EmailTaken,
+    /// Another user has the same username.
+    #[error("username already taken")]
+    UsernameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a user could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateUserError {
+    /// No user with that id.
+    #[error("user not found")]
+    NotFound,
+    /// Another user has the new email.
+    #[error("email already taken")]
+    EmailTaken,
+    /// Another user has the new username.
+    #[error("username already taken")]
+    UsernameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores users.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Inserts a new user. MUST return `EmailTaken` if a user with the same
+    /// normalized email exists and `UsernameTaken` if one with the same username
+    /// exists, atomically: of N concurrent creations with one email exactly one succeeds.
+    async fn create(&self, user: &User) -> Result<(), CreateUserError>;
+
+    /// The user with `id`, or `Ok(None)` if there is none (never an error for a missing id).
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user whose email equals `email` case-insensitively, or `None`.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+
+    /// The user with `username`, or `None`.
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+
+    /// Writes the user's email, username, password hash, verified and locked
+    /// flags, auth providers, profile, preferences, active content session and
+    /// `updated_at`. MUST NOT change `failed_logins`, `locked_until` or
+    /// `last_accessed_at` (those have their own atomic methods). MUST return
+    /// `NotFound` for an unknown id and `EmailTaken`/`UsernameTaken` on a clash.
+    async fn update(&self, user: &User) -> Result<(), UpdateUserError>;
+
+    /// Atomically adds one to `failed_logins` and returns the new count: N
+    /// concurrent calls MUST yield N distinct counts. `NotFound` for an unknown id.
+    async fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError>;
+
+    /// Sets or clears `locked_until`. `NotFound` for an unknown id.
+    async fn set_locked_until(
+        &self,
+        id: UserId,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(), WriteError>;
+
+    /// Records a successful sign-in: `failed_logins = 0`, `locked_until = None`,
+    /// `last_accessed_at = at`. `NotFound` for an unknown id.
+    async fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
+
+    /// Users newest first (see [`crate::page`]).
+    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
+
+    /// Deletes the user. Records in the same store that reference the user MAY
+    /// go with it (the account service deletes them through their own ports
+    /// first). `NotFound` for an unknown id.
+    async fn delete(&self, id: UserId) -> Result<(), WriteError>;
+}

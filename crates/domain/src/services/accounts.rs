@@ -1,0 +1,358 @@
+//! Registration through a pending candidate and email verification (seed 004
+//! `user_candidate:{email}`), plus the account policy shared by the account services.
+
+use time::Duration;
+
+use super::{Stores, System};
+use crate::{
+    CreateUserError, Email, GrantError, Mail, Password, Profile, RegistrationCandidate, RoleName,
+    StoreError, Token, User, UserId, Username,
+};
+
+/// Lifetimes and thresholds of the account rules.
+#[derive(Debug, Clone)]
+pub struct AccountPolicy {
+    /// How long a registration candidate waits for verification.
+    pub candidate_ttl: Duration,
+    /// Access-token lifetime, extended on use (sliding).
+    pub session_idle_ttl: Duration,
+    /// How long a session can be refreshed after sign-in or its last refresh.
+    pub refresh_ttl: Duration,
+    /// How often a session's `last_accessed_at` is written at most.
+    pub touch_interval: Duration,
+    /// Consecutive failed sign-ins that lock the account; every further
+    /// multiple of it locks again.
+    pub lockout_threshold: u32,
+    /// How long a lockout lasts.
+    pub lockout_duration: Duration,
+    /// Lifetime of a password-reset token.
+    pub reset_ttl: Duration,
+    /// Lifetime of an account-deletion token.
+    pub deletion_ttl: Duration,
+    /// Role a verified user receives.
+    pub default_role: RoleName,
+}
+
+impl Default for AccountPolicy {
+    fn default() -> Self {
+        Self {
+            candidate_ttl: Duration::hours(24),
+            session_idle_ttl: Duration::days(1),
+            refresh_ttl: Duration::days(30),
+            touch_interval: Duration::minutes(1),
+            lockout_threshold: 5,
+            lockout_duration: Duration::minutes(15),
+            reset_ttl: Duration::hours(1),
+            deletion_ttl: Duration::hours(1),
+            default_role: RoleName::user(),
+        }
+    }
+}
+
+/// Why a registration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// An existing user has this username (usernames are public, so this is said).
+    #[error("username is taken")]
+    UsernameTaken,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a verification failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Unknown, used or expired token.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// Someone else verified this email first.
+    #[error("email is taken")]
+    EmailTaken,
+    /// Someone else took the username while this registration was pending.
+    #[error("username is taken")]
+    UsernameTaken,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Registration and verification.
+#[derive(Clone)]
+pub struct Registration {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+impl Registration {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    /// Starts a registration: stores a candidate and mails a verification token.
+    /// When the email already has an account nothing is stored or sent, and the
+    /// answer is the same `Ok(())`, so the endpoint does not reveal accounts.
+    pub async fn register(
+        &self,
+        email: Email,
+        username: Username,
+        password: Password,
+    ) -> Result<(), RegisterError> {
+        let users = &self.stores.users;
+        if users
+            .find_by_username(&username)
+            .await
+            .map_err(RegisterError::Unexpected)?
+            .is_some()
+        {
+            return Err(RegisterError::UsernameTaken);
+        }
+        // Hash either way so both paths cost the same.
+        let password_hash = self
+            .system
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(RegisterError::Unexpected)?;
+        if users
+            .find_by_email(&email)
+            .await
+            .map_err(RegisterError::Unexpected)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let token = self.system.tokens.generate();
+        let now = self.system.now();
+        let candidate = RegistrationCandidate {
+            email: email.clone(),
+            username: username.clone(),
+            role: self.policy.default_role.clone(),
+            password_hash,
+            token_hash: token.hash(),
+            created_at: now,
+            expires_at: now + self.policy.candidate_ttl,
+        };
+        self.stores
+            .candidates
+            .put(&candidate)
+            .await
+            .map_err(RegisterError::Unexpected)?;
+        let mail = Mail::Verification {
+            to: email,
+            username,
+            token,
+        };
+        self.system
+            .mailer
+            .send(&mail)
+            .await
+            .map_err(RegisterError::Unexpected)
+    }
+
+    /// Turns the candidate holding `token` into a verified user with the candidate's role.
+    pub async fn verify(&self, token: &Token) -> Result<User, VerifyError> {
+        let now = self.system.now();
+        let candidate = self
+            .stores
+            .candidates
+            .take(&token.hash(), now)
+            .await
+            .map_err(VerifyError::Unexpected)?
+            .ok_or(VerifyError::InvalidToken)?;
+        let user = User {
+            id: UserId::from_uuid(self.system.ids.new_id()),
+            email: candidate.email,
+            username: candidate.username,
+            password_hash: Some(candidate.password_hash),
+            verified: true,
+            locked: false,
+            locked_until: None,
+            failed_logins: 0,
+            auth_providers: Vec::new(),
+            profile: Profile::default(),
+            preferences: serde_json::Map::new(),
+            active_content_session_id: None,
+            created_at: now,
+            updated_at: now,
+            last_accessed_at: None,
+        };
+        self.stores.users.create(&user).await.map_err(|e| match e {
+            CreateUserError::EmailTaken => VerifyError::EmailTaken,
+            CreateUserError::UsernameTaken => VerifyError::UsernameTaken,
+            CreateUserError::Store(e) => VerifyError::Unexpected(e),
+        })?;
+        match self.stores.roles.grant(user.id, &candidate.role, now).await {
+            Ok(()) => Ok(user),
+            Err(GrantError::RoleNotFound) => Err(VerifyError::Unexpected(StoreError::msg(
+                format!("role {} does not exist", candidate.role),
+            ))),
+            Err(GrantError::Store(e)) => Err(VerifyError::Unexpected(e)),
+        }
+    }
+
+    /// Whether no user has `username` yet.
+    pub async fn username_available(&self, username: &Username) -> Result<bool, StoreError> {
+        Ok(self
+            .stores
+            .users
+            .find_by_username(username)
+            .await?
+            .is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::test_support::*;
+    use crate::{MockCandidateRepository, MockMailer, MockRoleRepository, MockUserRepository};
+    use futures::executor::block_on;
+
+    fn email() -> Email {
+        Email::parse("ann@example.org").unwrap()
+    }
+    fn username() -> Username {
+        Username::parse("ann").unwrap()
+    }
+    fn password() -> Password {
+        Password::new("correct horse").unwrap()
+    }
+
+    #[test]
+    fn register_stores_candidate_and_mails_token() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_username().returning(|_| Ok(None));
+        users.expect_find_by_email().returning(|_| Ok(None));
+        let mut candidates = MockCandidateRepository::new();
+        candidates
+            .expect_put()
+            .withf(|c| {
+                c.expires_at == T0 + Duration::hours(24) && c.token_hash == fixed_token().hash()
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut mailer = MockMailer::new();
+        mailer
+            .expect_send()
+            .withf(|m| matches!(m, Mail::Verification { token, .. } if *token == fixed_token()))
+            .times(1)
+            .returning(|_| Ok(()));
+        h.stores.users = std::sync::Arc::new(users);
+        h.stores.candidates = std::sync::Arc::new(candidates);
+        h.system.mailer = std::sync::Arc::new(mailer);
+        let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
+        block_on(svc.register(email(), username(), password())).unwrap();
+    }
+
+    #[test]
+    fn register_with_existing_email_is_silent_and_sends_nothing() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_username().returning(|_| Ok(None));
+        users
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(sample_user(1))));
+        h.stores.users = std::sync::Arc::new(users);
+        // Candidates and mailer have no expectations: any call panics.
+        let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
+        block_on(svc.register(email(), username(), password())).unwrap();
+    }
+
+    #[test]
+    fn register_with_taken_username_is_refused() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(sample_user(1))));
+        h.stores.users = std::sync::Arc::new(users);
+        let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
+        let err = block_on(svc.register(email(), username(), password())).unwrap_err();
+        assert!(matches!(err, RegisterError::UsernameTaken));
+    }
+
+    #[test]
+    fn verify_unknown_or_expired_token_is_invalid() {
+        let mut h = Harness::new();
+        let mut candidates = MockCandidateRepository::new();
+        candidates.expect_take().returning(|_, _| Ok(None));
+        h.stores.candidates = std::sync::Arc::new(candidates);
+        let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
+        assert!(matches!(
+            block_on(svc.verify(&fixed_token())),
+            Err(VerifyError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn verify_creates_verified_user_with_default_role() {
+        let mut h = Harness::new();
+        let mut candidates = MockCandidateRepository::new();
+        candidates.expect_take().returning(|_, _| {
+            Ok(Some(RegistrationCandidate {
+                email: Email::parse("ann@example.org").unwrap(),
+                username: Username::parse("ann").unwrap(),
+                role: RoleName::user(),
+                password_hash: crate::PasswordHash::new("h"),
+                token_hash: fixed_token().hash(),
+                created_at: T0,
+                expires_at: T0 + Duration::hours(1),
+            }))
+        });
+        let mut users = MockUserRepository::new();
+        users
+            .expect_create()
+            .withf(|u| u.verified && u.username.as_str() == "ann")
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut roles = MockRoleRepository::new();
+        roles
+            .expect_grant()
+            .withf(|_, r, _| r.as_str() == "user")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        h.stores.candidates = std::sync::Arc::new(candidates);
+        h.stores.users = std::sync::Arc::new(users);
+        h.stores.roles = std::sync::Arc::new(roles);
+        let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
+        let user = block_on(svc.verify(&fixed_token())).unwrap();
+        assert!(user.verified);
+        assert_eq!(user.created_at, T0);
+    }
+
+    #[test]
+    fn verify_after_someone_else_took_the_email_reports_it() {
+        let mut h = Harness::new();
+        let mut candidates = MockCandidateRepository::new();
+        candidates.expect_take().returning(|_, _| {
+            Ok(Some(RegistrationCandidate {
+                email: Email::parse("ann@example.org").unwrap(),
+                username: Username::parse("ann").unwrap(),
+                role: RoleName::user(),
+                password_hash: crate::PasswordHash::new("h"),
+                token_hash: fixed_token().hash(),
+                created_at: T0,
+                expires_at: T0 + Duration::hours(1),
+            }))
+        });
+        let mut users = MockUserRepository::new();
+        users
+            .expect_create()
+            .returning(|_| Err(CreateUserError::EmailTaken));
+        h.stores.candidates = std::sync::Arc::new(candidates);
+        h.stores.users = std::sync::Arc::new(users);
+        let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
+        assert!(matches!(
+            block_on(svc.verify(&fixed_token())),
+            Err(VerifyError::EmailTaken)
+        ));
+    }
+}

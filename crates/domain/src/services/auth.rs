@@ -1,0 +1,645 @@
+//! Sign-in with lockout, authentication of access tokens with a sliding
+//! expiry, refresh rotation with reuse detection, and session management.
+
+use time::OffsetDateTime;
+
+use super::{AccountPolicy, Stores, System};
+use crate::{
+    AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken, RefreshTokenId,
+    StoreError, Token, User, UserId, Username, WriteError,
+};
+
+/// A sign-in attempt.
+#[derive(Debug, Clone)]
+pub struct SignInRequest {
+    /// Email or username.
+    pub login: String,
+    /// The password as typed.
+    pub password: Password,
+    /// User agent or device description.
+    pub device: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+}
+
+/// A new or refreshed session and its secrets (shown to the client once).
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    /// The session.
+    pub session: AuthSession,
+    /// Bearer/cookie token.
+    pub access_token: Token,
+    /// Single-use refresh token.
+    pub refresh_token: Token,
+}
+
+/// Why a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown login or wrong password (deliberately not told apart).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failures: locked until the given time.
+    #[error("account temporarily locked")]
+    LockedOut {
+        /// When sign-in may be tried again.
+        until: OffsetDateTime,
+    },
+    /// Locked by an administrator.
+    #[error("account locked")]
+    Locked,
+    /// The email address is not verified.
+    #[error("email not verified")]
+    NotVerified,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a token did not authenticate.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// Unknown, expired or revoked token, or the user is gone or locked.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Unknown or expired refresh token, or its session ended.
+    #[error("invalid refresh token")]
+    Invalid,
+    /// The token had been used before: its whole session was revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a session could not be revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeSessionError {
+    /// No such active session of this user.
+    #[error("session not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// A successfully authenticated request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user.
+    pub user: User,
+    /// The session whose token was presented.
+    pub session: AuthSession,
+}
+
+/// Sign-in, authentication, refresh and session management.
+#[derive(Clone)]
+pub struct Authentication {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+impl Authentication {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    async fn find_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        if login.contains('@') {
+            match Email::parse(login) {
+                Ok(email) => self.stores.users.find_by_email(&email).await,
+                Err(_) => Ok(None),
+            }
+        } else {
+            match Username::parse(login) {
+                Ok(name) => self.stores.users.find_by_username(&name).await,
+                Err(_) => Ok(None),
+            }
+        }
+    }
+
+    /// Checks the password and opens a session. Every `lockout_threshold`-th
+    /// consecutive failure locks the account for `lockout_duration`; while
+    /// locked the password is not even checked.
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<IssuedSession, SignInError> {
+        let now = self.system.now();
+        let hasher = &self.system.hasher;
+        let user = self
+            .find_login(&request.login)
+            .await
+            .map_err(SignInError::Unexpected)?;
+        let Some(user) = user else {
+            hasher
+                .verify_dummy(&request.password)
+                .await
+                .map_err(SignInError::Unexpected)?;
+            return Err(SignInError::InvalidCredentials);
+        };
+        if let Some(until) = user.locked_until.filter(|until| *until > now) {
+            return Err(SignInError::LockedOut { until });
+        }
+        let Some(hash) = &user.password_hash else {
+            hasher
+                .verify_dummy(&request.password)
+                .await
+                .map_err(SignInError::Unexpected)?;
+            return Err(SignInError::InvalidCredentials);
+        };
+        if !hasher
+            .verify(&request.password, hash)
+            .await
+            .map_err(SignInError::Unexpected)?
+        {
+            let failures = self
+                .stores
+                .users
+                .increment_failed_logins(user.id)
+                .await
+                .map_err(write_err)?;
+            let threshold = self.policy.lockout_threshold.max(1);
+            if failures % threshold == 0 {
+                let until = now + self.policy.lockout_duration;
+                self.stores
+                    .users
+                    .set_locked_until(user.id, Some(until))
+                    .await
+                    .map_err(write_err)?;
+                return Err(SignInError::LockedOut { until });
+            }
+            return Err(SignInError::InvalidCredentials);
+        }
+        if user.locked {
+            return Err(SignInError::Locked);
+        }
+        if !user.verified {
+            return Err(SignInError::NotVerified);
+        }
+        self.stores
+            .users
+            .record_sign_in(user.id, now)
+            .await
+            .map_err(write_err)?;
+        self.open_session(user.id, request.device, request.ip, now)
+            .await
+            .map_err(SignInError::Unexpected)
+    }
+
+    /// Opens a session for a user whose identity was already established.
+    pub async fn open_session(
+        &self,
+        user_id: UserId,
+        device: Option<String>,
+        ip: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedSession, StoreError> {
+        let access_token = self.system.tokens.generate();
+        let session = AuthSession {
+            id: AuthSessionId::from_uuid(self.system.ids.new_id()),
+            user_id,
+            token_hash: access_token.hash(),
+            device: device.map(|d| d.chars().take(255).collect()),
+            ip: ip.map(|ip| ip.chars().take(64).collect()),
+            created_at: now,
+            last_accessed_at: now,
+            expires_at: now + self.policy.session_idle_ttl,
+            refresh_expires_at: now + self.policy.refresh_ttl,
+            revoked_at: None,
+        };
+        self.stores.sessions.create(&session).await?;
+        let refresh_token = self.issue_refresh_token(&session, now).await?;
+        Ok(IssuedSession {
+            session,
+            access_token,
+            refresh_token,
+        })
+    }
+
+    async fn issue_refresh_token(
+        &self,
+        session: &AuthSession,
+        now: OffsetDateTime,
+    ) -> Result<Token, StoreError> {
+        let token = self.system.tokens.generate();
+        let record = RefreshToken {
+            id: RefreshTokenId::from_uuid(self.system.ids.new_id()),
+            session_id: session.id,
+            user_id: session.user_id,
+            token_hash: token.hash(),
+            created_at: now,
+            expires_at: session.refresh_expires_at,
+            used_at: None,
+        };
+        self.stores.sessions.add_refresh_token(&record).await?;
+        Ok(token)
+    }
+
+    /// Resolves an access token to its user and session, sliding the session's
+    /// expiry (written at most once per `touch_interval`).
+    pub async fn authenticate(&self, token: &Token) -> Result<Authenticated, AuthenticateError> {
+        let now = self.system.now();
+        let sessions = &self.stores.sessions;
+        let mut session = sessions
+            .find_active_by_token(&token.hash(), now)
+            .await
+            .map_err(AuthenticateError::Unexpected)?
+            .ok_or(AuthenticateError::Unauthenticated)?;
+        let user = self
+            .stores
+            .users
+            .get(session.user_id)
+            .await
+            .map_err(AuthenticateError::Unexpected)?
+            .ok_or(AuthenticateError::Unauthenticated)?;
+        if user.locked {
+            return Err(AuthenticateError::Unauthenticated);
+        }
+        if now - session.last_accessed_at >= self.policy.touch_interval {
+            let expires_at = (now + self.policy.session_idle_ttl).min(session.refresh_expires_at);
+            match sessions.touch(session.id, now, expires_at).await {
+                Ok(()) => {
+                    session.last_accessed_at = now;
+                    session.expires_at = expires_at;
+                }
+                Err(WriteError::NotFound) => return Err(AuthenticateError::Unauthenticated),
+                Err(WriteError::Store(e)) => return Err(AuthenticateError::Unexpected(e)),
+            }
+        }
+        Ok(Authenticated { user, session })
+    }
+
+    /// Exchanges a refresh token for a new access and refresh token. A token
+    /// presented a second time revokes its whole session (family).
+    pub async fn refresh(&self, refresh_token: &Token) -> Result<IssuedSession, RefreshError> {
+        let now = self.system.now();
+        let sessions = &self.stores.sessions;
+        let used = match sessions.use_refresh_token(&refresh_token.hash(), now).await {
+            Ok(RefreshOutcome::Fresh(t)) => t,
+            Ok(RefreshOutcome::Reused(t)) => {
+                match sessions.revoke(t.user_id, t.session_id, now).await {
+                    Ok(()) | Err(WriteError::NotFound) => {}
+                    Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
+                }
+                return Err(RefreshError::Reused);
+            }
+            Ok(RefreshOutcome::Invalid) => return Err(RefreshError::Invalid),
+            Err(e) => return Err(RefreshError::Unexpected(e)),
+        };
+        let mut session = sessions
+            .get(used.session_id)
+            .await
+            .map_err(RefreshError::Unexpected)?
+            .filter(|s| s.revoked_at.is_none() && s.refresh_expires_at > now)
+            .ok_or(RefreshError::Invalid)?;
+        let user = self
+            .stores
+            .users
+            .get(session.user_id)
+            .await
+            .map_err(RefreshError::Unexpected)?;
+        if user.is_none_or(|u| u.locked) {
+            return Err(RefreshError::Invalid);
+        }
+        let access_token = self.system.tokens.generate();
+        session.token_hash = access_token.hash();
+        session.last_accessed_at = now;
+        session.expires_at = now + self.policy.session_idle_ttl;
+        session.refresh_expires_at = now + self.policy.refresh_ttl;
+        match sessions
+            .rotate(
+                session.id,
+                &session.token_hash,
+                now,
+                session.expires_at,
+                session.refresh_expires_at,
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(WriteError::NotFound) => return Err(RefreshError::Invalid),
+            Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
+        }
+        let refresh_token = self
+            .issue_refresh_token(&session, now)
+            .await
+            .map_err(RefreshError::Unexpected)?;
+        Ok(IssuedSession {
+            session,
+            access_token,
+            refresh_token,
+        })
+    }
+
+    /// The user's active sessions, newest first.
+    pub async fn list_sessions(&self, user_id: UserId) -> Result<Vec<AuthSession>, StoreError> {
+        self.stores
+            .sessions
+            .list_active(user_id, self.system.now())
+            .await
+    }
+
+    /// Revokes one of the user's sessions (also used for sign-out).
+    pub async fn revoke_session(
+        &self,
+        user_id: UserId,
+        id: AuthSessionId,
+    ) -> Result<(), RevokeSessionError> {
+        match self
+            .stores
+            .sessions
+            .revoke(user_id, id, self.system.now())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(WriteError::NotFound) => Err(RevokeSessionError::NotFound),
+            Err(WriteError::Store(e)) => Err(RevokeSessionError::Unexpected(e)),
+        }
+    }
+
+    /// Revokes every session of the user; returns how many.
+    pub async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
+        self.stores
+            .sessions
+            .revoke_all(user_id, self.system.now())
+            .await
+    }
+}
+
+fn write_err(e: WriteError) -> SignInError {
+    match e {
+        // The user vanished between look-up and write: treat as unknown.
+        WriteError::NotFound => SignInError::InvalidCredentials,
+        WriteError::Store(e) => SignInError::Unexpected(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use time::Duration;
+
+    use super::*;
+    use crate::services::test_support::*;
+    use crate::{MockSessionRepository, MockUserRepository, PasswordHash};
+    use futures::executor::block_on;
+
+    fn request(password: &str) -> SignInRequest {
+        SignInRequest {
+            login: "user1@example.org".into(),
+            password: Password::for_sign_in(password).unwrap(),
+            device: Some("test".into()),
+            ip: Some("127.0.0.1".into()),
+        }
+    }
+
+    fn user_with_password() -> User {
+        let mut u = sample_user(1);
+        u.password_hash = Some(PasswordHash::new("hashed:right password"));
+        u
+    }
+
+    fn service(h: Harness) -> Authentication {
+        Authentication::new(h.stores, h.system, AccountPolicy::default())
+    }
+
+    #[test]
+    fn unknown_login_costs_a_dummy_verify_and_is_invalid() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| Ok(None));
+        h.stores.users = Arc::new(users);
+        let err = block_on(service(h).sign_in(request("whatever pw"))).unwrap_err();
+        assert!(matches!(err, SignInError::InvalidCredentials));
+    }
+
+    #[test]
+    fn wrong_password_below_threshold_is_invalid_without_lock() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(user_with_password())));
+        users.expect_increment_failed_logins().returning(|_| Ok(4));
+        users.expect_set_locked_until().never();
+        h.stores.users = Arc::new(users);
+        let err = block_on(service(h).sign_in(request("wrong password"))).unwrap_err();
+        assert!(matches!(err, SignInError::InvalidCredentials));
+    }
+
+    #[test]
+    fn fifth_failure_locks_for_the_lockout_duration() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(user_with_password())));
+        users.expect_increment_failed_logins().returning(|_| Ok(5));
+        users
+            .expect_set_locked_until()
+            .withf(|_, until| *until == Some(T0 + Duration::minutes(15)))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        h.stores.users = Arc::new(users);
+        let err = block_on(service(h).sign_in(request("wrong password"))).unwrap_err();
+        assert!(
+            matches!(err, SignInError::LockedOut { until } if until == T0 + Duration::minutes(15))
+        );
+    }
+
+    #[test]
+    fn locked_account_is_refused_even_with_the_right_password_until_expiry() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| {
+            let mut u = user_with_password();
+            u.locked_until = Some(T0 + Duration::seconds(1));
+            Ok(Some(u))
+        });
+        h.stores.users = Arc::new(users);
+        let err = block_on(service(h).sign_in(request("right password"))).unwrap_err();
+        assert!(matches!(err, SignInError::LockedOut { .. }));
+    }
+
+    #[test]
+    fn expired_lock_lets_the_right_password_in_and_resets_failures() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| {
+            let mut u = user_with_password();
+            u.locked_until = Some(T0); // ends exactly now
+            u.failed_logins = 5;
+            Ok(Some(u))
+        });
+        users
+            .expect_record_sign_in()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut sessions = MockSessionRepository::new();
+        sessions
+            .expect_create()
+            .withf(|s| {
+                s.expires_at == T0 + Duration::days(1)
+                    && s.refresh_expires_at == T0 + Duration::days(30)
+            })
+            .returning(|_| Ok(()));
+        sessions.expect_add_refresh_token().returning(|_| Ok(()));
+        h.stores.users = Arc::new(users);
+        h.stores.sessions = Arc::new(sessions);
+        let issued = block_on(service(h).sign_in(request("right password"))).unwrap();
+        assert_eq!(issued.session.token_hash, issued.access_token.hash());
+    }
+
+    #[test]
+    fn admin_lock_refuses_a_correct_password() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| {
+            let mut u = user_with_password();
+            u.locked = true;
+            Ok(Some(u))
+        });
+        h.stores.users = Arc::new(users);
+        assert!(matches!(
+            block_on(service(h).sign_in(request("right password"))),
+            Err(SignInError::Locked)
+        ));
+    }
+
+    fn session_row(now: OffsetDateTime) -> AuthSession {
+        AuthSession {
+            id: AuthSessionId::from_uuid(uuid::Uuid::from_u128(7)),
+            user_id: sample_user(1).id,
+            token_hash: fixed_token().hash(),
+            device: None,
+            ip: None,
+            created_at: now,
+            last_accessed_at: now,
+            expires_at: now + Duration::days(1),
+            refresh_expires_at: now + Duration::days(30),
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn reused_refresh_token_revokes_the_family() {
+        let mut h = Harness::new();
+        let mut sessions = MockSessionRepository::new();
+        let s = session_row(T0);
+        let sid = s.id;
+        sessions.expect_use_refresh_token().returning(move |_, _| {
+            Ok(RefreshOutcome::Reused(RefreshToken {
+                id: RefreshTokenId::from_uuid(uuid::Uuid::from_u128(9)),
+                session_id: sid,
+                user_id: sample_user(1).id,
+                token_hash: fixed_token().hash(),
+                created_at: T0,
+                expires_at: T0 + Duration::days(30),
+                used_at: Some(T0),
+            }))
+        });
+        sessions
+            .expect_revoke()
+            .withf(move |_, id, _| *id == sid)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        h.stores.sessions = Arc::new(sessions);
+        assert!(matches!(
+            block_on(service(h).refresh(&fixed_token())),
+            Err(RefreshError::Reused)
+        ));
+    }
+
+    #[test]
+    fn fresh_refresh_token_on_a_revoked_session_is_invalid() {
+        let mut h = Harness::new();
+        let mut sessions = MockSessionRepository::new();
+        let mut s = session_row(T0);
+        s.revoked_at = Some(T0);
+        let sid = s.id;
+        sessions.expect_use_refresh_token().returning(move |_, _| {
+            Ok(RefreshOutcome::Fresh(RefreshToken {
+                id: RefreshTokenId::from_uuid(uuid::Uuid::from_u128(9)),
+                session_id: sid,
+                user_id: sample_user(1).id,
+                token_hash: fixed_token().hash(),
+                created_at: T0,
+                expires_at: T0 + Duration::days(30),
+                used_at: None,
+            }))
+        });
+        sessions
+            .expect_get()
+            .returning(move |_| Ok(Some(s.clone())));
+        h.stores.sessions = Arc::new(sessions);
+        assert!(matches!(
+            block_on(service(h).refresh(&fixed_token())),
+            Err(RefreshError::Invalid)
+        ));
+    }
+
+    #[test]
+    fn authenticate_touches_only_after_the_interval_and_caps_at_refresh_expiry() {
+        // Last access 30 s ago: no write.
+        let mut h = Harness::new();
+        let mut sessions = MockSessionRepository::new();
+        let recent = session_row(T0 - Duration::seconds(30));
+        sessions
+            .expect_find_active_by_token()
+            .returning(move |_, _| Ok(Some(recent.clone())));
+        sessions.expect_touch().never();
+        let mut users = MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(Some(sample_user(1))));
+        h.stores.sessions = Arc::new(sessions);
+        h.stores.users = Arc::new(users);
+        block_on(service(h).authenticate(&fixed_token())).unwrap();
+
+        // Last access 2 min ago, refresh window ends in 1 h: expiry capped there.
+        let mut h = Harness::new();
+        let mut sessions = MockSessionRepository::new();
+        let mut old = session_row(T0 - Duration::minutes(2));
+        old.refresh_expires_at = T0 + Duration::hours(1);
+        sessions
+            .expect_find_active_by_token()
+            .returning(move |_, _| Ok(Some(old.clone())));
+        sessions
+            .expect_touch()
+            .withf(|_, at, exp| *at == T0 && *exp == T0 + Duration::hours(1))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut users = MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(Some(sample_user(1))));
+        h.stores.sessions = Arc::new(sessions);
+        h.stores.users = Arc::new(users);
+        let auth = block_on(service(h).authenticate(&fixed_token())).unwrap();
+        assert_eq!(auth.session.expires_at, T0 + Duration::hours(1));
+    }
+
+    #[test]
+    fn unknown_token_does_not_authenticate() {
+        let mut h = Harness::new();
+        let mut sessions = MockSessionRepository::new();
+        sessions
+            .expect_find_active_by_token()
+            .returning(|_, _| Ok(None));
+        h.stores.sessions = Arc::new(sessions);
+        assert!(matches!(
+            block_on(service(h).authenticate(&fixed_token())),
+            Err(AuthenticateError::Unauthenticated)
+        ));
+    }
+}

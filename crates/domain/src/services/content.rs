@@ -1,0 +1,485 @@
+//! Content sessions: create, list, rename, delete; the active session; key/value
+//! data (seed 000 `sessionData`); messages with replies and the unread flag.
+
+use std::collections::BTreeMap;
+
+use super::{Actor, Stores, System};
+use crate::{
+    ContentSession, ContentSessionId, Message, MessageId, Page, PageRequest, Sender, StorageKey,
+    StoreError, UpdateUserError, UserId, WriteError,
+};
+
+/// Size limits of content-session data and messages.
+#[derive(Debug, Clone)]
+pub struct ContentLimits {
+    /// Largest JSON value under one storage key, in bytes.
+    pub max_value_bytes: usize,
+    /// Most storage keys per session.
+    pub max_keys: usize,
+    /// Longest message, in characters.
+    pub max_message_chars: usize,
+    /// Longest session name, in characters.
+    pub max_name_chars: usize,
+}
+
+impl Default for ContentLimits {
+    fn default() -> Self {
+        Self {
+            max_value_bytes: 64 * 1024,
+            max_keys: 100,
+            max_message_chars: 32_000,
+            max_name_chars: 200,
+        }
+    }
+}
+
+/// Why a content-session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    /// No such session, or it belongs to someone else (not told apart, so ids do not leak).
+    #[error("content session not found")]
+    NotFound,
+    /// No such storage key or message in the session.
+    #[error("item not found")]
+    ItemNotFound,
+    /// The reply's parent is not a message of this session.
+    #[error("parent message not found in this session")]
+    ParentNotFound,
+    /// A value, name or message exceeds its limit.
+    #[error("{0} is too large")]
+    TooLarge(&'static str),
+    /// The session already holds the most storage keys allowed.
+    #[error("too many storage keys")]
+    QuotaExceeded,
+    /// An empty message.
+    #[error("message is empty")]
+    EmptyMessage,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+impl From<StoreError> for ContentError {
+    fn from(e: StoreError) -> Self {
+        Self::Unexpected(e)
+    }
+}
+
+fn write_to_content(e: WriteError) -> ContentError {
+    match e {
+        WriteError::NotFound => ContentError::NotFound,
+        WriteError::Store(e) => ContentError::Unexpected(e),
+    }
+}
+
+/// Content sessions and messages.
+#[derive(Clone)]
+pub struct ContentSessions {
+    stores: Stores,
+    system: System,
+    limits: ContentLimits,
+}
+
+impl ContentSessions {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, limits: ContentLimits) -> Self {
+        Self {
+            stores,
+            system,
+            limits,
+        }
+    }
+
+    fn check_name(&self, name: &Option<String>) -> Result<(), ContentError> {
+        match name {
+            Some(n) if !super::within(n, self.limits.max_name_chars) => {
+                Err(ContentError::TooLarge("name"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Creates a session owned by the actor.
+    pub async fn create(
+        &self,
+        actor: Actor,
+        name: Option<String>,
+    ) -> Result<ContentSession, ContentError> {
+        self.check_name(&name)?;
+        let now = self.system.now();
+        let session = ContentSession {
+            id: ContentSessionId::from_uuid(self.system.ids.new_id()),
+            user_id: actor.user_id,
+            name,
+            unread_messages: false,
+            created_at: now,
+            last_accessed_at: now,
+        };
+        self.stores.content.create(&session).await?;
+        Ok(session)
+    }
+
+    /// The session, if the actor may see it.
+    pub async fn get(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+    ) -> Result<ContentSession, ContentError> {
+        self.stores
+            .content
+            .get(id)
+            .await?
+            .filter(|s| actor.may_access(s.user_id))
+            .ok_or(ContentError::NotFound)
+    }
+
+    /// The actor's own sessions, newest first.
+    pub async fn list(
+        &self,
+        actor: Actor,
+        page: PageRequest,
+    ) -> Result<Page<ContentSession>, StoreError> {
+        self.stores.content.list_for_user(actor.user_id, page).await
+    }
+
+    /// Renames a session.
+    pub async fn rename(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+        name: Option<String>,
+    ) -> Result<ContentSession, ContentError> {
+        self.check_name(&name)?;
+        let mut session = self.get(actor, id).await?;
+        let now = self.system.now();
+        self.stores
+            .content
+            .rename(id, name.clone(), now)
+            .await
+            .map_err(write_to_content)?;
+        session.name = name;
+        session.last_accessed_at = now;
+        Ok(session)
+    }
+
+    /// Deletes a session with its data and messages; clears it as the owner's active session.
+    pub async fn delete(&self, actor: Actor, id: ContentSessionId) -> Result<(), ContentError> {
+        let session = self.get(actor, id).await?;
+        if let Some(mut owner) = self.stores.users.get(session.user_id).await? {
+            if owner.active_content_session_id == Some(id) {
+                owner.active_content_session_id = None;
+                owner.updated_at = self.system.now();
+                self.update_user(&owner).await?;
+            }
+        }
+        self.stores
+            .content
+            .delete(id)
+            .await
+            .map_err(write_to_content)
+    }
+
+    async fn update_user(&self, user: &crate::User) -> Result<(), ContentError> {
+        match self.stores.users.update(user).await {
+            Ok(()) | Err(UpdateUserError::NotFound) => Ok(()),
+            Err(UpdateUserError::Store(e)) => Err(ContentError::Unexpected(e)),
+            Err(UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken) => {
+                Err(ContentError::Unexpected(StoreError::msg(
+                    "unchanged email or username reported as taken",
+                )))
+            }
+        }
+    }
+
+    /// Makes one of the actor's own sessions their active one (`None` clears it).
+    pub async fn set_active(
+        &self,
+        user_id: UserId,
+        id: Option<ContentSessionId>,
+    ) -> Result<(), ContentError> {
+        if let Some(id) = id {
+            self.get(Actor::user(user_id), id).await?;
+        }
+        let mut user = self
+            .stores
+            .users
+            .get(user_id)
+            .await?
+            .ok_or(ContentError::NotFound)?;
+        user.active_content_session_id = id;
+        user.updated_at = self.system.now();
+        self.update_user(&user).await
+    }
+
+    /// Stores a JSON value under `key`, within the size and key-count limits.
+    pub async fn put_data(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+        key: &StorageKey,
+        value: &serde_json::Value,
+    ) -> Result<(), ContentError> {
+        let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
+        if size > self.limits.max_value_bytes {
+            return Err(ContentError::TooLarge("value"));
+        }
+        self.get(actor, id).await?;
+        let existing = self.stores.content.list_data(id).await?;
+        if !existing.contains_key(key) && existing.len() >= self.limits.max_keys {
+            return Err(ContentError::QuotaExceeded);
+        }
+        self.stores
+            .content
+            .put_data(id, key, value)
+            .await
+            .map_err(write_to_content)
+    }
+
+    /// The value under `key`.
+    pub async fn get_data(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+        key: &StorageKey,
+    ) -> Result<serde_json::Value, ContentError> {
+        self.get(actor, id).await?;
+        self.stores
+            .content
+            .get_data(id, key)
+            .await?
+            .ok_or(ContentError::ItemNotFound)
+    }
+
+    /// Every key and value of the session.
+    pub async fn list_data(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+    ) -> Result<BTreeMap<StorageKey, serde_json::Value>, ContentError> {
+        self.get(actor, id).await?;
+        Ok(self.stores.content.list_data(id).await?)
+    }
+
+    /// Removes `key`.
+    pub async fn delete_data(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+        key: &StorageKey,
+    ) -> Result<(), ContentError> {
+        self.get(actor, id).await?;
+        match self.stores.content.delete_data(id, key).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::NotFound) => Err(ContentError::ItemNotFound),
+            Err(WriteError::Store(e)) => Err(ContentError::Unexpected(e)),
+        }
+    }
+
+    /// Posts a message as the actor. A message from anyone but the owner marks
+    /// the session unread for the owner.
+    pub async fn post(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+        content: String,
+        parent_id: Option<MessageId>,
+    ) -> Result<Message, ContentError> {
+        let session = self.get(actor, id).await?;
+        let mark_unread = session.user_id != actor.user_id;
+        self.append(
+            id,
+            Sender::User(actor.user_id),
+            content,
+            parent_id,
+            mark_unread,
+        )
+        .await
+    }
+
+    /// Posts a message from the assistant or the system (a service, not a user);
+    /// it marks the session unread for its owner.
+    pub async fn post_as(
+        &self,
+        sender: Sender,
+        id: ContentSessionId,
+        content: String,
+        parent_id: Option<MessageId>,
+    ) -> Result<Message, ContentError> {
+        self.stores
+            .content
+            .get(id)
+            .await?
+            .ok_or(ContentError::NotFound)?;
+        self.append(id, sender, content, parent_id, true).await
+    }
+
+    async fn append(
+        &self,
+        id: ContentSessionId,
+        sender: Sender,
+        content: String,
+        parent_id: Option<MessageId>,
+        mark_unread: bool,
+    ) -> Result<Message, ContentError> {
+        if content.trim().is_empty() {
+            return Err(ContentError::EmptyMessage);
+        }
+        if !super::within(&content, self.limits.max_message_chars) {
+            return Err(ContentError::TooLarge("message"));
+        }
+        if let Some(parent) = parent_id {
+            if self.stores.content.get_message(id, parent).await?.is_none() {
+                return Err(ContentError::ParentNotFound);
+            }
+        }
+        let message = Message {
+            id: MessageId::from_uuid(self.system.ids.new_id()),
+            content_session_id: id,
+            sender,
+            content,
+            parent_id,
+            read: !mark_unread,
+            created_at: self.system.now(),
+        };
+        self.stores
+            .content
+            .add_message(&message, mark_unread)
+            .await
+            .map_err(write_to_content)?;
+        Ok(message)
+    }
+
+    /// The session's messages, newest first.
+    pub async fn messages(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+        page: PageRequest,
+    ) -> Result<Page<Message>, ContentError> {
+        self.get(actor, id).await?;
+        Ok(self.stores.content.list_messages(id, page).await?)
+    }
+
+    /// Clears the unread flag.
+    pub async fn mark_read(&self, actor: Actor, id: ContentSessionId) -> Result<(), ContentError> {
+        self.get(actor, id).await?;
+        self.stores
+            .content
+            .mark_read(id)
+            .await
+            .map_err(write_to_content)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::MockContentSessionRepository;
+    use crate::services::test_support::*;
+    use futures::executor::block_on;
+    use uuid::Uuid;
+
+    fn session_of(owner: u128) -> ContentSession {
+        ContentSession {
+            id: ContentSessionId::from_uuid(Uuid::from_u128(77)),
+            user_id: sample_user(owner).id,
+            name: None,
+            unread_messages: false,
+            created_at: T0,
+            last_accessed_at: T0,
+        }
+    }
+
+    fn service_with(repo: MockContentSessionRepository) -> ContentSessions {
+        let mut h = Harness::new();
+        h.stores.content = Arc::new(repo);
+        ContentSessions::new(h.stores, h.system, ContentLimits::default())
+    }
+
+    #[test]
+    fn another_users_session_is_not_found_but_an_admin_sees_it() {
+        let mut repo = MockContentSessionRepository::new();
+        repo.expect_get().returning(|_| Ok(Some(session_of(1))));
+        let svc = service_with(repo);
+        let id = session_of(1).id;
+        assert!(matches!(
+            block_on(svc.get(Actor::user(sample_user(2).id), id)),
+            Err(ContentError::NotFound)
+        ));
+        let admin = Actor {
+            user_id: sample_user(2).id,
+            is_admin: true,
+        };
+        block_on(svc.get(admin, id)).unwrap();
+    }
+
+    #[test]
+    fn owner_message_stays_read_other_senders_mark_unread() {
+        let mut repo = MockContentSessionRepository::new();
+        repo.expect_get().returning(|_| Ok(Some(session_of(1))));
+        repo.expect_add_message()
+            .withf(|m, unread| !*unread && m.read)
+            .times(1)
+            .returning(|_, _| Ok(()));
+        repo.expect_add_message()
+            .withf(|m, unread| *unread && !m.read)
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let svc = service_with(repo);
+        let id = session_of(1).id;
+        block_on(svc.post(Actor::user(sample_user(1).id), id, "hi".into(), None)).unwrap();
+        block_on(svc.post_as(Sender::Assistant, id, "hello!".into(), None)).unwrap();
+    }
+
+    #[test]
+    fn reply_to_a_message_of_another_session_is_refused() {
+        let mut repo = MockContentSessionRepository::new();
+        repo.expect_get().returning(|_| Ok(Some(session_of(1))));
+        repo.expect_get_message().returning(|_, _| Ok(None));
+        repo.expect_add_message().never();
+        let svc = service_with(repo);
+        let parent = Some(MessageId::from_uuid(Uuid::from_u128(5)));
+        let res = block_on(svc.post(
+            Actor::user(sample_user(1).id),
+            session_of(1).id,
+            "re".into(),
+            parent,
+        ));
+        assert!(matches!(res, Err(ContentError::ParentNotFound)));
+    }
+
+    #[test]
+    fn data_limits_apply() {
+        let mut repo = MockContentSessionRepository::new();
+        repo.expect_get().returning(|_| Ok(Some(session_of(1))));
+        repo.expect_list_data().returning(|_| {
+            Ok((0..100)
+                .map(|i| {
+                    (
+                        StorageKey::parse(&format!("k{i}")).unwrap(),
+                        serde_json::json!(i),
+                    )
+                })
+                .collect())
+        });
+        repo.expect_put_data().times(1).returning(|_, _, _| Ok(()));
+        let svc = service_with(repo);
+        let actor = Actor::user(sample_user(1).id);
+        let id = session_of(1).id;
+        let big = serde_json::Value::String("x".repeat(70_000));
+        let key = StorageKey::parse("new").unwrap();
+        assert!(matches!(
+            block_on(svc.put_data(actor, id, &key, &big)),
+            Err(ContentError::TooLarge("value"))
+        ));
+        let small = serde_json::json!({"a": 1});
+        assert!(matches!(
+            block_on(svc.put_data(actor, id, &key, &small)),
+            Err(ContentError::QuotaExceeded)
+        ));
+        // Replacing an existing key is allowed at the quota.
+        block_on(svc.put_data(actor, id, &StorageKey::parse("k5").unwrap(), &small)).unwrap();
+    }
+}

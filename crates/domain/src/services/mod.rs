@@ -1,0 +1,117 @@
+//! Use cases. A service holds the ports it needs ([`Stores`], [`System`]) and
+//! its policy; every method returns a per-operation error enum.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::{
+    CandidateRepository, Clock, ContentSessionRepository, IdGenerator, Mailer,
+    NotificationRepository, ObjectStore, OneTimeTokenRepository, PasswordHasher, PaymentRepository,
+    RateLimiter, RoleRepository, SessionRepository, TokenGenerator, UploadRepository, UserId,
+    UserRepository,
+};
+
+mod accounts;
+mod auth;
+mod content;
+mod notifications;
+mod passwords;
+mod payments;
+mod profile;
+mod rate_limits;
+mod rbac;
+mod uploads;
+
+#[cfg(test)]
+mod test_support;
+
+pub use accounts::*;
+pub use auth::*;
+pub use content::*;
+pub use notifications::*;
+pub use passwords::*;
+pub use payments::*;
+pub use profile::*;
+pub use rate_limits::*;
+pub use rbac::*;
+pub use uploads::*;
+
+/// Every repository port, as trait objects. Each may come from a different
+/// adapter (users in PostgreSQL, sessions in Redis, …).
+#[derive(Clone)]
+pub struct Stores {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Registration candidates.
+    pub candidates: Arc<dyn CandidateRepository>,
+    /// Auth sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Single-use tokens.
+    pub one_time_tokens: Arc<dyn OneTimeTokenRepository>,
+    /// Roles and grants.
+    pub roles: Arc<dyn RoleRepository>,
+    /// Content sessions and messages.
+    pub content: Arc<dyn ContentSessionRepository>,
+    /// Notifications.
+    pub notifications: Arc<dyn NotificationRepository>,
+    /// Upload requests.
+    pub uploads: Arc<dyn UploadRepository>,
+    /// Payments.
+    pub payments: Arc<dyn PaymentRepository>,
+    /// Rate-limit and usage counters.
+    pub rate_limiter: Arc<dyn RateLimiter>,
+}
+
+/// The small outside-world ports.
+#[derive(Clone)]
+pub struct System {
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// Secret tokens.
+    pub tokens: Arc<dyn TokenGenerator>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Object storage.
+    pub objects: Arc<dyn ObjectStore>,
+}
+
+impl System {
+    /// Now, truncated to microseconds.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        crate::truncate_to_micros(self.clock.now())
+    }
+}
+
+/// Who is acting: a signed-in user, possibly an administrator. Owners and
+/// administrators may see a resource; anyone else gets "not found".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The acting user.
+    pub user_id: UserId,
+    /// Whether the user holds the `admin` role.
+    pub is_admin: bool,
+}
+
+impl Actor {
+    /// A user acting on their own behalf.
+    pub fn user(user_id: UserId) -> Self {
+        Self {
+            user_id,
+            is_admin: false,
+        }
+    }
+    /// Whether the actor may see what `owner` owns.
+    pub fn may_access(&self, owner: UserId) -> bool {
+        self.is_admin || self.user_id == owner
+    }
+}
+
+/// Checks a free-text field's length in characters.
+pub(crate) fn within(text: &str, max_chars: usize) -> bool {
+    text.chars().count() <= max_chars
+}

@@ -1,0 +1,290 @@
+//! Password reset by mailed single-use token, and password change.
+
+use super::{AccountPolicy, Stores, System};
+use crate::{
+    AuthSessionId, Email, Mail, OneTimeToken, Password, StoreError, Token, TokenPurpose,
+    UpdateUserError, UserId,
+};
+
+/// Why a reset could not be confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmResetError {
+    /// Unknown, used or expired token.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a password could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// The current password given was wrong.
+    #[error("current password is wrong")]
+    WrongPassword,
+    /// The user no longer exists.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Password reset and change.
+#[derive(Clone)]
+pub struct Passwords {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+impl Passwords {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    /// Mails a reset token when `email` has an account; does the same amount of
+    /// visible work and returns `Ok(())` when it has none. A new request
+    /// invalidates the user's earlier reset tokens.
+    pub async fn request_reset(&self, email: &Email) -> Result<(), StoreError> {
+        let Some(user) = self.stores.users.find_by_email(email).await? else {
+            return Ok(());
+        };
+        let now = self.system.now();
+        let tokens = &self.stores.one_time_tokens;
+        tokens
+            .delete_for_user(user.id, Some(TokenPurpose::PasswordReset))
+            .await?;
+        let token = self.system.tokens.generate();
+        tokens
+            .insert(&OneTimeToken {
+                token_hash: token.hash(),
+                purpose: TokenPurpose::PasswordReset,
+                user_id: user.id,
+                created_at: now,
+                expires_at: now + self.policy.reset_ttl,
+            })
+            .await?;
+        self.system
+            .mailer
+            .send(&Mail::PasswordReset {
+                to: user.email,
+                token,
+            })
+            .await
+    }
+
+    /// Sets a new password with a reset token, clears any lockout and revokes every session.
+    pub async fn confirm_reset(
+        &self,
+        token: &Token,
+        new_password: &Password,
+    ) -> Result<(), ConfirmResetError> {
+        let now = self.system.now();
+        let record = self
+            .stores
+            .one_time_tokens
+            .consume(&token.hash(), TokenPurpose::PasswordReset, now)
+            .await
+            .map_err(ConfirmResetError::Unexpected)?
+            .ok_or(ConfirmResetError::InvalidToken)?;
+        let found = self
+            .set_password(record.user_id, new_password, None)
+            .await
+            .map_err(ConfirmResetError::Unexpected)?;
+        if !found {
+            return Err(ConfirmResetError::InvalidToken);
+        }
+        self.stores
+            .users
+            .record_sign_in(record.user_id, now)
+            .await
+            .map_err(|e| match e {
+                crate::WriteError::NotFound => ConfirmResetError::InvalidToken,
+                crate::WriteError::Store(e) => ConfirmResetError::Unexpected(e),
+            })
+    }
+
+    /// Changes the password after checking the current one; revokes every other
+    /// session of the user (`keep` stays signed in).
+    pub async fn change_password(
+        &self,
+        user_id: UserId,
+        current: &Password,
+        new_password: &Password,
+        keep: Option<AuthSessionId>,
+    ) -> Result<(), ChangePasswordError> {
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(ChangePasswordError::Unexpected)?
+            .ok_or(ChangePasswordError::NotFound)?;
+        let Some(hash) = &user.password_hash else {
+            return Err(ChangePasswordError::WrongPassword);
+        };
+        if !self
+            .system
+            .hasher
+            .verify(current, hash)
+            .await
+            .map_err(ChangePasswordError::Unexpected)?
+        {
+            return Err(ChangePasswordError::WrongPassword);
+        }
+        match self.set_password(user_id, new_password, keep).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ChangePasswordError::NotFound),
+            Err(e) => Err(ChangePasswordError::Unexpected(e)),
+        }
+    }
+
+    /// Stores a new hash and revokes every session but `keep`. `Ok(false)` if the user is gone.
+    async fn set_password(
+        &self,
+        user_id: UserId,
+        new_password: &Password,
+        keep: Option<AuthSessionId>,
+    ) -> Result<bool, StoreError> {
+        let now = self.system.now();
+        let hash = self.system.hasher.hash(new_password).await?;
+        let Some(mut user) = self.stores.users.get(user_id).await? else {
+            return Ok(false);
+        };
+        user.password_hash = Some(hash);
+        user.updated_at = now;
+        match self.stores.users.update(&user).await {
+            Ok(()) => {}
+            Err(UpdateUserError::NotFound) => return Ok(false),
+            Err(UpdateUserError::Store(e)) => return Err(e),
+            Err(UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken) => {
+                return Err(StoreError::msg(
+                    "unchanged email or username reported as taken",
+                ));
+            }
+        }
+        let sessions = &self.stores.sessions;
+        for session in sessions
+            .list_active(user_id, now)
+            .await?
+            .into_iter()
+            .filter(|s| Some(s.id) != keep)
+        {
+            match sessions.revoke(user_id, session.id, now).await {
+                Ok(()) | Err(crate::WriteError::NotFound) => {}
+                Err(crate::WriteError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::services::test_support::*;
+    use crate::{MockOneTimeTokenRepository, MockSessionRepository, MockUserRepository};
+    use futures::executor::block_on;
+
+    #[test]
+    fn reset_for_unknown_email_sends_nothing() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_email().returning(|_| Ok(None));
+        h.stores.users = Arc::new(users);
+        let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
+        block_on(svc.request_reset(&Email::parse("nobody@example.org").unwrap())).unwrap();
+    }
+
+    #[test]
+    fn confirm_with_unknown_token_is_invalid() {
+        let mut h = Harness::new();
+        let mut tokens = MockOneTimeTokenRepository::new();
+        tokens.expect_consume().returning(|_, _, _| Ok(None));
+        h.stores.one_time_tokens = Arc::new(tokens);
+        let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
+        let err =
+            block_on(svc.confirm_reset(&fixed_token(), &Password::new("new password!").unwrap()))
+                .unwrap_err();
+        assert!(matches!(err, ConfirmResetError::InvalidToken));
+    }
+
+    #[test]
+    fn confirm_sets_the_hash_and_revokes_every_session() {
+        let mut h = Harness::new();
+        let mut tokens = MockOneTimeTokenRepository::new();
+        tokens.expect_consume().returning(|hash, purpose, _| {
+            Ok(Some(OneTimeToken {
+                token_hash: hash.clone(),
+                purpose,
+                user_id: sample_user(1).id,
+                created_at: T0,
+                expires_at: T0 + time::Duration::hours(1),
+            }))
+        });
+        let mut users = MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(Some(sample_user(1))));
+        users
+            .expect_update()
+            .withf(|u| u.password_hash.as_ref().unwrap().as_str() == "hashed:new password!")
+            .times(1)
+            .returning(|_| Ok(()));
+        users
+            .expect_record_sign_in()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut sessions = MockSessionRepository::new();
+        sessions.expect_list_active().returning(|_, _| {
+            let s = |n| crate::AuthSession {
+                id: AuthSessionId::from_uuid(uuid::Uuid::from_u128(n)),
+                user_id: sample_user(1).id,
+                token_hash: fixed_token().hash(),
+                device: None,
+                ip: None,
+                created_at: T0,
+                last_accessed_at: T0,
+                expires_at: T0,
+                refresh_expires_at: T0,
+                revoked_at: None,
+            };
+            Ok(vec![s(1), s(2)])
+        });
+        sessions
+            .expect_revoke()
+            .times(2)
+            .returning(|_, _, _| Ok(()));
+        h.stores.one_time_tokens = Arc::new(tokens);
+        h.stores.users = Arc::new(users);
+        h.stores.sessions = Arc::new(sessions);
+        let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
+        block_on(svc.confirm_reset(&fixed_token(), &Password::new("new password!").unwrap()))
+            .unwrap();
+    }
+
+    #[test]
+    fn change_with_wrong_current_password_is_refused() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(Some(sample_user(1))));
+        users.expect_update().never();
+        h.stores.users = Arc::new(users);
+        let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
+        let err = block_on(svc.change_password(
+            sample_user(1).id,
+            &Password::for_sign_in("not it").unwrap(),
+            &Password::new("new password!").unwrap(),
+            None,
+        ))
+        .unwrap_err();
+        assert!(matches!(err, ChangePasswordError::WrongPassword));
+    }
+}

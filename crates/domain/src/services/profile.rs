@@ -1,0 +1,578 @@
+//! The signed-in user's own account: profile and preferences, export,
+//! deletion; and the administrator's user management.
+
+use serde::Serialize;
+
+use super::{AccountPolicy, Stores, System, Usage, usage_key};
+use crate::{
+    AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Page, PageRequest,
+    Password, Payment, Profile, RoleName, StorageKey, StoreError, Token, TokenPurpose,
+    UpdateUserError, UploadRequest, User, UserId, Window, WriteError,
+};
+
+/// Changes to the own profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    /// New full name (`Some(None)` clears it).
+    pub full_name: Option<Option<String>>,
+    /// New bio (`Some(None)` clears it).
+    pub bio: Option<Option<String>>,
+    /// New avatar (`Some(None)` clears it).
+    pub avatar: Option<Option<String>>,
+    /// Preference keys to set; a `null` value removes the key.
+    pub preferences: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Why a profile change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateProfileError {
+    /// A field is too long (name the field).
+    #[error("{0} is too long")]
+    TooLong(&'static str),
+    /// The user no longer exists.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why an account could not be deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteAccountError {
+    /// The confirming password was wrong.
+    #[error("password is wrong")]
+    WrongPassword,
+    /// Unknown, used or expired deletion token.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// The user no longer exists.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why an administrator's change to a user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminUserError {
+    /// No such user.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// One content session with its data and messages, for an export.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContentSessionExport {
+    /// The session.
+    pub session: ContentSession,
+    /// Its key/value data.
+    pub data: std::collections::BTreeMap<StorageKey, serde_json::Value>,
+    /// Its messages, newest first.
+    pub messages: Vec<Message>,
+}
+
+/// Everything Portico stores about a user (GDPR export).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountExport {
+    /// The account.
+    pub user: User,
+    /// Roles held.
+    pub roles: Vec<RoleName>,
+    /// Active sign-in sessions.
+    pub sessions: Vec<AuthSession>,
+    /// Content sessions with data and messages.
+    pub content_sessions: Vec<ContentSessionExport>,
+    /// Unexpired notifications.
+    pub notifications: Vec<Notification>,
+    /// Upload requests.
+    pub uploads: Vec<UploadRequest>,
+    /// Payments as payer or beneficiary.
+    pub payments: Vec<Payment>,
+    /// Request counters.
+    pub usage: Usage,
+}
+
+/// What a user does with their own account, and what an administrator does with users.
+#[derive(Clone)]
+pub struct Profiles {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+/// Longest full name, in characters.
+const MAX_NAME: usize = 255;
+/// Longest bio, in characters.
+const MAX_BIO: usize = 4_000;
+/// Longest avatar reference, in characters.
+const MAX_AVATAR: usize = 2_048;
+/// Largest preferences object, in bytes of JSON.
+const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
+
+/// Reads every page of a list port.
+async fn collect<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut out = Vec::new();
+    let mut request = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let page = fetch(request).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => request = PageRequest::after(PageRequest::MAX_LIMIT, c),
+            None => return Ok(out),
+        }
+    }
+}
+
+impl Profiles {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    /// The user, or `None`.
+    pub async fn get(&self, user_id: UserId) -> Result<Option<User>, StoreError> {
+        self.stores.users.get(user_id).await
+    }
+
+    /// Applies profile and preference changes.
+    pub async fn update_profile(
+        &self,
+        user_id: UserId,
+        changes: ProfileChanges,
+    ) -> Result<User, UpdateProfileError> {
+        let checks = [
+            ("full_name", &changes.full_name, MAX_NAME),
+            ("bio", &changes.bio, MAX_BIO),
+            ("avatar", &changes.avatar, MAX_AVATAR),
+        ];
+        for (field, value, max) in checks {
+            if let Some(Some(text)) = value {
+                if !super::within(text, max) {
+                    return Err(UpdateProfileError::TooLong(field));
+                }
+            }
+        }
+        let mut user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(UpdateProfileError::Unexpected)?
+            .ok_or(UpdateProfileError::NotFound)?;
+        let Profile {
+            full_name,
+            bio,
+            avatar,
+        } = &mut user.profile;
+        for (slot, change) in [
+            (full_name, changes.full_name),
+            (bio, changes.bio),
+            (avatar, changes.avatar),
+        ] {
+            if let Some(value) = change {
+                *slot = value;
+            }
+        }
+        if let Some(prefs) = changes.preferences {
+            for (k, v) in prefs {
+                if v.is_null() {
+                    user.preferences.remove(&k);
+                } else {
+                    user.preferences.insert(k, v);
+                }
+            }
+            let size = serde_json::to_vec(&user.preferences).map_or(usize::MAX, |v| v.len());
+            if size > MAX_PREFERENCES_BYTES {
+                return Err(UpdateProfileError::TooLong("preferences"));
+            }
+        }
+        user.updated_at = self.system.now();
+        self.stores.users.update(&user).await.map_err(|e| match e {
+            UpdateUserError::NotFound => UpdateProfileError::NotFound,
+            UpdateUserError::Store(e) => UpdateProfileError::Unexpected(e),
+            UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken => {
+                UpdateProfileError::Unexpected(StoreError::msg(
+                    "unchanged email or username reported as taken",
+                ))
+            }
+        })?;
+        Ok(user)
+    }
+
+    /// Everything stored about the user, as one document.
+    pub async fn export(&self, user_id: UserId) -> Result<Option<AccountExport>, StoreError> {
+        let s = &self.stores;
+        let Some(user) = s.users.get(user_id).await? else {
+            return Ok(None);
+        };
+        let now = self.system.now();
+        let roles = s
+            .roles
+            .roles_of(user_id)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let sessions = s.sessions.list_active(user_id, now).await?;
+        let mut content_sessions = Vec::new();
+        for session in collect(|p| s.content.list_for_user(user_id, p)).await? {
+            let data = s.content.list_data(session.id).await?;
+            let messages = collect(|p| s.content.list_messages(session.id, p)).await?;
+            content_sessions.push(ContentSessionExport {
+                session,
+                data,
+                messages,
+            });
+        }
+        let notifications = collect(|p| s.notifications.list(user_id, false, now, p)).await?;
+        let uploads = collect(|p| s.uploads.list_for_user(user_id, p)).await?;
+        let payments = collect(|p| s.payments.list_for_user(user_id, p)).await?;
+        let key = usage_key(user_id);
+        let usage = Usage {
+            last_minute: s.rate_limiter.peek(&key, Window::MINUTE, now).await?,
+            last_day: s.rate_limiter.peek(&key, Window::DAY, now).await?,
+            all_time: s.rate_limiter.peek(&key, Window::AllTime, now).await?,
+        };
+        Ok(Some(AccountExport {
+            user,
+            roles,
+            sessions,
+            content_sessions,
+            notifications,
+            uploads,
+            payments,
+            usage,
+        }))
+    }
+
+    /// Deletes the account after checking its password.
+    pub async fn delete_with_password(
+        &self,
+        user_id: UserId,
+        password: &Password,
+    ) -> Result<(), DeleteAccountError> {
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+            .ok_or(DeleteAccountError::NotFound)?;
+        let Some(hash) = &user.password_hash else {
+            return Err(DeleteAccountError::WrongPassword);
+        };
+        if !self
+            .system
+            .hasher
+            .verify(password, hash)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+        {
+            return Err(DeleteAccountError::WrongPassword);
+        }
+        self.delete_account(user_id).await
+    }
+
+    /// Mails the user a single-use token that confirms deletion (seed 001 deletion requests).
+    pub async fn request_deletion(&self, user_id: UserId) -> Result<(), DeleteAccountError> {
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+            .ok_or(DeleteAccountError::NotFound)?;
+        let now = self.system.now();
+        let token = self.system.tokens.generate();
+        let record = OneTimeToken {
+            token_hash: token.hash(),
+            purpose: TokenPurpose::AccountDeletion,
+            user_id,
+            created_at: now,
+            expires_at: now + self.policy.deletion_ttl,
+        };
+        let tokens = &self.stores.one_time_tokens;
+        tokens
+            .delete_for_user(user_id, Some(TokenPurpose::AccountDeletion))
+            .await
+            .map_err(DeleteAccountError::Unexpected)?;
+        tokens
+            .insert(&record)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?;
+        let mail = Mail::AccountDeletion {
+            to: user.email,
+            token,
+        };
+        self.system
+            .mailer
+            .send(&mail)
+            .await
+            .map_err(DeleteAccountError::Unexpected)
+    }
+
+    /// Deletes the account whose deletion token this is.
+    pub async fn confirm_deletion(&self, token: &Token) -> Result<UserId, DeleteAccountError> {
+        let now = self.system.now();
+        let record = self
+            .stores
+            .one_time_tokens
+            .consume(&token.hash(), TokenPurpose::AccountDeletion, now)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+            .ok_or(DeleteAccountError::InvalidToken)?;
+        self.delete_account(record.user_id).await?;
+        Ok(record.user_id)
+    }
+
+    /// Deletes the user and everything they own, dependents first so that a
+    /// failure part-way never leaves records pointing at a missing user.
+    /// Uploaded objects are deleted from object storage; any the store fails
+    /// to delete become dangling and the upload sweep removes them. Payments
+    /// are kept: they are the other party's records too.
+    pub async fn delete_account(&self, user_id: UserId) -> Result<(), DeleteAccountError> {
+        let s = &self.stores;
+        let unexpected = DeleteAccountError::Unexpected;
+        let uploads = collect(|p| s.uploads.list_for_user(user_id, p))
+            .await
+            .map_err(unexpected)?;
+        for upload in &uploads {
+            self.system
+                .objects
+                .delete(&upload.object_key)
+                .await
+                .map_err(unexpected)?;
+        }
+        s.uploads
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.content
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.notifications
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.one_time_tokens
+            .delete_for_user(user_id, None)
+            .await
+            .map_err(unexpected)?;
+        s.sessions
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.roles.delete_for_user(user_id).await.map_err(unexpected)?;
+        s.rate_limiter
+            .forget(&usage_key(user_id))
+            .await
+            .map_err(unexpected)?;
+        match s.users.delete(user_id).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::NotFound) => Err(DeleteAccountError::NotFound),
+            Err(WriteError::Store(e)) => Err(DeleteAccountError::Unexpected(e)),
+        }
+    }
+
+    /// Users newest first (administrators).
+    pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
+        self.stores.users.list(page).await
+    }
+
+    /// Locks or unlocks a user (administrators). Locking revokes every session
+    /// at once; unlocking also clears a failed-login lockout.
+    pub async fn set_locked(&self, user_id: UserId, locked: bool) -> Result<User, AdminUserError> {
+        let now = self.system.now();
+        let user = self
+            .modify(user_id, |u| {
+                u.locked = locked;
+                u.updated_at = now;
+            })
+            .await?;
+        if locked {
+            self.stores
+                .sessions
+                .revoke_all(user_id, now)
+                .await
+                .map_err(AdminUserError::Unexpected)?;
+        } else {
+            self.stores
+                .users
+                .set_locked_until(user_id, None)
+                .await
+                .map_err(|e| match e {
+                    WriteError::NotFound => AdminUserError::NotFound,
+                    WriteError::Store(e) => AdminUserError::Unexpected(e),
+                })?;
+        }
+        Ok(user)
+    }
+
+    /// Marks a user's email verified or not (administrators).
+    pub async fn set_verified(
+        &self,
+        user_id: UserId,
+        verified: bool,
+    ) -> Result<User, AdminUserError> {
+        let now = self.system.now();
+        self.modify(user_id, |u| {
+            u.verified = verified;
+            u.updated_at = now;
+        })
+        .await
+    }
+
+    async fn modify(
+        &self,
+        user_id: UserId,
+        change: impl FnOnce(&mut User),
+    ) -> Result<User, AdminUserError> {
+        let mut user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?
+            .ok_or(AdminUserError::NotFound)?;
+        change(&mut user);
+        self.stores.users.update(&user).await.map_err(|e| match e {
+            UpdateUserError::NotFound => AdminUserError::NotFound,
+            UpdateUserError::Store(e) => AdminUserError::Unexpected(e),
+            UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken => {
+                AdminUserError::Unexpected(StoreError::msg(
+                    "unchanged email or username reported as taken",
+                ))
+            }
+        })?;
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::services::test_support::*;
+    use crate::*;
+    use futures::executor::block_on;
+
+    #[test]
+    fn profile_fields_are_length_checked_before_any_store_call() {
+        let h = Harness::new();
+        let svc = Profiles::new(h.stores, h.system, AccountPolicy::default());
+        let changes = ProfileChanges {
+            bio: Some(Some("x".repeat(4_001))),
+            ..Default::default()
+        };
+        let err = block_on(svc.update_profile(sample_user(1).id, changes)).unwrap_err();
+        assert!(matches!(err, UpdateProfileError::TooLong("bio")));
+    }
+
+    #[test]
+    fn null_preference_removes_the_key() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_get().returning(|_| {
+            let mut u = sample_user(1);
+            u.preferences.insert("theme".into(), "dark".into());
+            u.preferences.insert("language".into(), "en".into());
+            Ok(Some(u))
+        });
+        users.expect_update().returning(|_| Ok(()));
+        h.stores.users = Arc::new(users);
+        let svc = Profiles::new(h.stores, h.system, AccountPolicy::default());
+        let mut prefs = serde_json::Map::new();
+        prefs.insert("theme".into(), serde_json::Value::Null);
+        prefs.insert("language".into(), "fr".into());
+        let changes = ProfileChanges {
+            preferences: Some(prefs),
+            ..Default::default()
+        };
+        let user = block_on(svc.update_profile(sample_user(1).id, changes)).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(user.preferences),
+            serde_json::json!({"language": "fr"})
+        );
+    }
+
+    #[test]
+    fn deletion_removes_dependents_before_the_user() {
+        let order = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+        let mut h = Harness::new();
+        macro_rules! record {
+            ($mock:ident . $method:ident ( $($arg:pat),* ) => $name:literal, $ret:expr) => {{
+                let order = order.clone();
+                $mock.$method().returning(move |$($arg),*| {
+                    order.lock().unwrap().push($name);
+                    $ret
+                });
+            }};
+        }
+        let mut uploads = MockUploadRepository::new();
+        uploads.expect_list_for_user().returning(|_, _| {
+            let req = UploadRequest {
+                id: UploadId::from_uuid(uuid::Uuid::from_u128(5)),
+                user_id: sample_user(1).id,
+                object_key: ObjectKey::parse("users/1/a.png").unwrap(),
+                content_type: "image/png".into(),
+                max_size: 10,
+                status: UploadStatus::Completed,
+                created_at: T0,
+                expires_at: T0,
+                completed_at: Some(T0),
+                size: Some(3),
+            };
+            Ok(Page {
+                items: vec![req],
+                next_cursor: None,
+            })
+        });
+        record!(uploads.expect_delete_for_user(_) => "uploads", Ok(1));
+        let mut objects = MockObjectStore::new();
+        record!(objects.expect_delete(_) => "object", Ok(()));
+        let mut content = MockContentSessionRepository::new();
+        record!(content.expect_delete_for_user(_) => "content", Ok(0));
+        let mut notifications = MockNotificationRepository::new();
+        record!(notifications.expect_delete_for_user(_) => "notifications", Ok(0));
+        let mut tokens = MockOneTimeTokenRepository::new();
+        record!(tokens.expect_delete_for_user(_, _) => "tokens", Ok(0));
+        let mut sessions = MockSessionRepository::new();
+        record!(sessions.expect_delete_for_user(_) => "sessions", Ok(0));
+        let mut roles = MockRoleRepository::new();
+        record!(roles.expect_delete_for_user(_) => "roles", Ok(0));
+        let mut limiter = MockRateLimiter::new();
+        record!(limiter.expect_forget(_) => "usage", Ok(()));
+        let mut users = MockUserRepository::new();
+        record!(users.expect_delete(_) => "user", Ok(()));
+        h.stores.uploads = Arc::new(uploads);
+        h.system.objects = Arc::new(objects);
+        h.stores.content = Arc::new(content);
+        h.stores.notifications = Arc::new(notifications);
+        h.stores.one_time_tokens = Arc::new(tokens);
+        h.stores.sessions = Arc::new(sessions);
+        h.stores.roles = Arc::new(roles);
+        h.stores.rate_limiter = Arc::new(limiter);
+        h.stores.users = Arc::new(users);
+        let svc = Profiles::new(h.stores, h.system, AccountPolicy::default());
+        block_on(svc.delete_account(sample_user(1).id)).unwrap();
+        let order = order.lock().unwrap();
+        assert_eq!(order.first(), Some(&"object"));
+        assert_eq!(order.last(), Some(&"user"));
+        assert_eq!(order.len(), 9);
+    }
+}

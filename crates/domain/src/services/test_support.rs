@@ -1,0 +1,95 @@
+//! Mocks and fixed values shared by the service unit tests.
+
+use std::sync::Arc;
+
+use time::{OffsetDateTime, macros::datetime};
+use uuid::Uuid;
+
+use super::{Stores, System};
+use crate::*;
+
+/// The fixed "now" of unit tests.
+pub(crate) const T0: OffsetDateTime = datetime!(2025-03-19 12:00:00 UTC);
+
+/// The token every test token generator returns.
+pub(crate) fn fixed_token() -> Token {
+    Token::from_bytes([42; 32])
+}
+
+/// A verified user with id `n`.
+pub(crate) fn sample_user(n: u128) -> User {
+    User {
+        id: UserId::from_uuid(Uuid::from_u128(n)),
+        email: Email::parse(&format!("user{n}@example.org")).unwrap(),
+        username: Username::parse(&format!("user{n}")).unwrap(),
+        password_hash: Some(PasswordHash::new("stored")),
+        verified: true,
+        locked: false,
+        locked_until: None,
+        failed_logins: 0,
+        auth_providers: vec![],
+        profile: Profile::default(),
+        preferences: serde_json::Map::new(),
+        active_content_session_id: None,
+        created_at: T0,
+        updated_at: T0,
+        last_accessed_at: None,
+    }
+}
+
+/// Ports for a service under test: repositories are mocks with no
+/// expectations (any call panics) until a test replaces them.
+pub(crate) struct Harness {
+    pub(crate) stores: Stores,
+    pub(crate) system: System,
+}
+
+impl Harness {
+    pub(crate) fn new() -> Self {
+        Self::at(T0)
+    }
+
+    pub(crate) fn at(now: OffsetDateTime) -> Self {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(now);
+        let mut ids = MockIdGenerator::new();
+        let counter = std::sync::atomic::AtomicU64::new(1000);
+        ids.expect_new_id().returning(move || {
+            Uuid::from_u128(u128::from(
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            ))
+        });
+        let mut tokens = MockTokenGenerator::new();
+        tokens.expect_generate().returning(fixed_token);
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|p| Ok(PasswordHash::new(format!("hashed:{}", p.expose()))));
+        hasher
+            .expect_verify()
+            .returning(|p, h| Ok(h.as_str() == format!("hashed:{}", p.expose())));
+        hasher.expect_verify_dummy().returning(|_| Ok(()));
+        Self {
+            stores: Stores {
+                users: Arc::new(MockUserRepository::new()),
+                candidates: Arc::new(MockCandidateRepository::new()),
+                sessions: Arc::new(MockSessionRepository::new()),
+                one_time_tokens: Arc::new(MockOneTimeTokenRepository::new()),
+                roles: Arc::new(MockRoleRepository::new()),
+                content: Arc::new(MockContentSessionRepository::new()),
+                notifications: Arc::new(MockNotificationRepository::new()),
+                uploads: Arc::new(MockUploadRepository::new()),
+                payments: Arc::new(MockPaymentRepository::new()),
+                rate_limiter: Arc::new(MockRateLimiter::new()),
+            },
+            system: System {
+                clock: Arc::new(clock),
+                ids: Arc::new(ids),
+                tokens: Arc::new(tokens),
+                hasher: Arc::new(hasher),
+                mailer: Arc::new(MockMailer::new()),
+                objects: Arc::new(MockObjectStore::new()),
+            },
+        }
+    }
+}

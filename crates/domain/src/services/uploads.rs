@@ -1,0 +1,509 @@
+//! Upload requests: pre-authorised uploads to object storage that expire after
+//! an hour, are completed after a check of the stored object, and are swept
+//! hourly together with objects no request references (seed 004).
+
+use time::{Duration, OffsetDateTime};
+
+use super::{Actor, Stores, System};
+use crate::{
+    CreateError, ObjectKey, Page, PageRequest, StoreError, UploadId, UploadRequest, UploadStatus,
+    UploadTarget, UserId, WriteError,
+};
+
+/// Limits on uploads.
+#[derive(Debug, Clone)]
+pub struct UploadPolicy {
+    /// Largest upload in bytes.
+    pub max_size: u64,
+    /// Accepted content types: exact (`image/png`) or a family (`image/*`).
+    pub allowed_content_types: Vec<String>,
+    /// How long a pending request stays valid.
+    pub request_ttl: Duration,
+    /// How long a download URL stays valid.
+    pub download_ttl: Duration,
+    /// An object no request references is deleted by the sweep once it is
+    /// older than this (so uploads in flight are not taken for dangling).
+    pub dangling_grace: Duration,
+}
+
+impl Default for UploadPolicy {
+    fn default() -> Self {
+        Self {
+            max_size: 25 * 1024 * 1024,
+            allowed_content_types: vec![
+                "image/*".into(),
+                "audio/*".into(),
+                "video/*".into(),
+                "text/plain".into(),
+                "application/pdf".into(),
+                "application/json".into(),
+            ],
+            request_ttl: Duration::hours(1),
+            download_ttl: Duration::minutes(15),
+            dangling_grace: Duration::hours(1),
+        }
+    }
+}
+
+impl UploadPolicy {
+    /// Whether `content_type` (parameters after `;` ignored) is accepted.
+    pub fn allows(&self, content_type: &str) -> bool {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let Some((family, _)) = essence.split_once('/') else {
+            return false;
+        };
+        self.allowed_content_types.iter().any(|allowed| {
+            let allowed = allowed.to_ascii_lowercase();
+            allowed == essence || allowed.strip_suffix("/*") == Some(family)
+        })
+    }
+}
+
+/// Why an upload operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// No such request for this user.
+    #[error("upload not found")]
+    NotFound,
+    /// Larger than the configured limit.
+    #[error("upload is larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+    },
+    /// Content type not accepted.
+    #[error("content type is not allowed")]
+    ContentTypeNotAllowed,
+    /// Another request uses that object key.
+    #[error("object key already in use")]
+    KeyTaken,
+    /// The request expired before completion.
+    #[error("upload request expired")]
+    Expired,
+    /// Completion was asked but nothing was uploaded.
+    #[error("object has not been uploaded")]
+    ObjectMissing,
+    /// The stored object is larger than allowed.
+    #[error("uploaded object is larger than allowed")]
+    SizeMismatch,
+    /// The stored object's content type differs from the declared one.
+    #[error("uploaded object has another content type")]
+    TypeMismatch,
+    /// Download asked of an upload that is not completed.
+    #[error("upload is not completed")]
+    NotCompleted,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+impl From<StoreError> for UploadError {
+    fn from(e: StoreError) -> Self {
+        Self::Unexpected(e)
+    }
+}
+
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Expired pending requests deleted.
+    pub expired_requests: u64,
+    /// Objects deleted because no request references them.
+    pub dangling_objects: u64,
+}
+
+/// Uploads.
+#[derive(Clone)]
+pub struct Uploads {
+    stores: Stores,
+    system: System,
+    policy: UploadPolicy,
+}
+
+impl Uploads {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: UploadPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    /// The object key a user's upload gets: `users/{user_id}/{name}`, where
+    /// `name` is the client's key or a new id.
+    fn key_for(&self, user_id: UserId, name: Option<&ObjectKey>) -> Result<ObjectKey, UploadError> {
+        let name = name.map_or_else(
+            || self.system.ids.new_id().simple().to_string(),
+            |k| k.as_str().to_owned(),
+        );
+        ObjectKey::parse(&format!("users/{user_id}/{name}")).map_err(|_| UploadError::KeyTaken)
+    }
+
+    /// Creates a pending request and a URL to upload to.
+    pub async fn create(
+        &self,
+        actor: Actor,
+        object_key: Option<ObjectKey>,
+        content_type: &str,
+        size: u64,
+    ) -> Result<(UploadRequest, UploadTarget), UploadError> {
+        if size == 0 || size > self.policy.max_size {
+            return Err(UploadError::TooLarge {
+                max: self.policy.max_size,
+            });
+        }
+        if !self.policy.allows(content_type) {
+            return Err(UploadError::ContentTypeNotAllowed);
+        }
+        let now = self.system.now();
+        let request = UploadRequest {
+            id: UploadId::from_uuid(self.system.ids.new_id()),
+            user_id: actor.user_id,
+            object_key: self.key_for(actor.user_id, object_key.as_ref())?,
+            content_type: content_type.trim().to_owned(),
+            max_size: size,
+            status: UploadStatus::Pending,
+            created_at: now,
+            expires_at: now + self.policy.request_ttl,
+            completed_at: None,
+            size: None,
+        };
+        match self.stores.uploads.create(&request).await {
+            Ok(()) => {}
+            Err(CreateError::Conflict) => return Err(UploadError::KeyTaken),
+            Err(CreateError::Store(e)) => return Err(UploadError::Unexpected(e)),
+        }
+        let target = self
+            .system
+            .objects
+            .presign_put(
+                &request.object_key,
+                &request.content_type,
+                request.max_size,
+                request.expires_at,
+            )
+            .await?;
+        Ok((request, target))
+    }
+
+    /// The request, if the actor may see it.
+    pub async fn get(&self, actor: Actor, id: UploadId) -> Result<UploadRequest, UploadError> {
+        self.stores
+            .uploads
+            .get(id)
+            .await?
+            .filter(|r| actor.may_access(r.user_id))
+            .ok_or(UploadError::NotFound)
+    }
+
+    /// The actor's requests, newest first.
+    pub async fn list(
+        &self,
+        actor: Actor,
+        page: PageRequest,
+    ) -> Result<Page<UploadRequest>, StoreError> {
+        self.stores.uploads.list_for_user(actor.user_id, page).await
+    }
+
+    /// Checks the uploaded object (exists, size within the declared size,
+    /// same content type where the store records one) and completes the
+    /// request. Completing a completed request returns it unchanged.
+    pub async fn complete(&self, actor: Actor, id: UploadId) -> Result<UploadRequest, UploadError> {
+        let mut request = self.get(actor, id).await?;
+        if request.status == UploadStatus::Completed {
+            return Ok(request);
+        }
+        let now = self.system.now();
+        if request.expires_at <= now {
+            return Err(UploadError::Expired);
+        }
+        let meta = self
+            .system
+            .objects
+            .head(&request.object_key)
+            .await?
+            .ok_or(UploadError::ObjectMissing)?;
+        if meta.size > request.max_size {
+            return Err(UploadError::SizeMismatch);
+        }
+        if let Some(stored) = &meta.content_type {
+            if !same_type(stored, &request.content_type) {
+                return Err(UploadError::TypeMismatch);
+            }
+        }
+        match self.stores.uploads.complete(id, meta.size, now).await {
+            Ok(_) => {}
+            Err(WriteError::NotFound) => return Err(UploadError::NotFound),
+            Err(WriteError::Store(e)) => return Err(UploadError::Unexpected(e)),
+        }
+        request.status = UploadStatus::Completed;
+        request.completed_at = Some(now);
+        request.size = Some(meta.size);
+        Ok(request)
+    }
+
+    /// Cancels a request and deletes its object.
+    pub async fn cancel(&self, actor: Actor, id: UploadId) -> Result<(), UploadError> {
+        let request = self.get(actor, id).await?;
+        self.system.objects.delete(&request.object_key).await?;
+        match self.stores.uploads.delete(id).await {
+            Ok(()) | Err(WriteError::NotFound) => Ok(()),
+            Err(WriteError::Store(e)) => Err(UploadError::Unexpected(e)),
+        }
+    }
+
+    /// A time-limited URL to download a completed upload.
+    pub async fn download_url(&self, actor: Actor, id: UploadId) -> Result<String, UploadError> {
+        let request = self.get(actor, id).await?;
+        if request.status != UploadStatus::Completed {
+            return Err(UploadError::NotCompleted);
+        }
+        let expires = self.system.now() + self.policy.download_ttl;
+        Ok(self
+            .system
+            .objects
+            .presign_get(&request.object_key, expires)
+            .await?)
+    }
+
+    /// Deletes expired pending requests with their objects, then objects no
+    /// request references that are older than the grace period.
+    pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
+        let now = self.system.now();
+        let mut report = SweepReport::default();
+        loop {
+            let batch = self.stores.uploads.list_expired(now, 100).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for request in batch {
+                self.system.objects.delete(&request.object_key).await?;
+                match self.stores.uploads.delete(request.id).await {
+                    Ok(()) => report.expired_requests += 1,
+                    Err(WriteError::NotFound) => {}
+                    Err(WriteError::Store(e)) => return Err(e),
+                }
+            }
+        }
+        report.dangling_objects = self.sweep_dangling(now).await?;
+        Ok(report)
+    }
+
+    async fn sweep_dangling(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        let mut after = None;
+        loop {
+            let objects = self.system.objects.list(after.clone(), 500).await?;
+            let Some(last) = objects.last() else {
+                return Ok(deleted);
+            };
+            after = Some(last.key.clone());
+            for object in objects {
+                if object.last_modified + self.policy.dangling_grace > now {
+                    continue;
+                }
+                if !self.stores.uploads.references(&object.key).await? {
+                    self.system.objects.delete(&object.key).await?;
+                    deleted += 1;
+                }
+            }
+        }
+    }
+}
+
+fn same_type(a: &str, b: &str) -> bool {
+    let essence = |s: &str| {
+        s.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    essence(a) == essence(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::services::test_support::*;
+    use crate::{MockObjectStore, MockUploadRepository, ObjectMeta};
+    use futures::executor::block_on;
+
+    fn pending(expires_at: OffsetDateTime) -> UploadRequest {
+        UploadRequest {
+            id: UploadId::from_uuid(uuid::Uuid::from_u128(1)),
+            user_id: sample_user(1).id,
+            object_key: ObjectKey::parse("users/1/a.png").unwrap(),
+            content_type: "image/png".into(),
+            max_size: 100,
+            status: UploadStatus::Pending,
+            created_at: T0 - Duration::hours(2),
+            expires_at,
+            completed_at: None,
+            size: None,
+        }
+    }
+
+    #[test]
+    fn content_type_policy_matches_exact_and_family() {
+        let p = UploadPolicy::default();
+        assert!(p.allows("image/png"));
+        assert!(p.allows("IMAGE/JPEG; q=1"));
+        assert!(p.allows("application/pdf"));
+        assert!(!p.allows("application/x-msdownload"));
+        assert!(!p.allows("image"));
+    }
+
+    #[test]
+    fn create_enforces_size_and_type_and_sets_one_hour_expiry() {
+        let h = Harness::new();
+        let svc = Uploads::new(h.stores, h.system, UploadPolicy::default());
+        let actor = Actor::user(sample_user(1).id);
+        assert!(matches!(
+            block_on(svc.create(actor, None, "image/png", 0)),
+            Err(UploadError::TooLarge { .. })
+        ));
+        let too_big = 25 * 1024 * 1024 + 1;
+        assert!(matches!(
+            block_on(svc.create(actor, None, "image/png", too_big)),
+            Err(UploadError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            block_on(svc.create(actor, None, "application/x-sh", 10)),
+            Err(UploadError::ContentTypeNotAllowed)
+        ));
+
+        let mut h = Harness::new();
+        let mut repo = MockUploadRepository::new();
+        repo.expect_create()
+            .withf(|r| {
+                r.expires_at == T0 + Duration::hours(1)
+                    && r.object_key.as_str().starts_with("users/")
+            })
+            .returning(|_| Ok(()));
+        let mut objects = MockObjectStore::new();
+        objects.expect_presign_put().returning(|_, _, _, _| {
+            Ok(UploadTarget {
+                url: "http://x".into(),
+                method: "PUT".into(),
+                headers: vec![],
+            })
+        });
+        h.stores.uploads = Arc::new(repo);
+        h.system.objects = Arc::new(objects);
+        let svc = Uploads::new(h.stores, h.system, UploadPolicy::default());
+        let (req, target) = block_on(svc.create(actor, None, "image/png", 10)).unwrap();
+        assert_eq!(req.status, UploadStatus::Pending);
+        assert_eq!(target.method, "PUT");
+    }
+
+    #[test]
+    fn completion_checks_expiry_presence_size_and_type() {
+        let cases: Vec<(
+            OffsetDateTime,
+            Option<(u64, &str)>,
+            fn(&UploadError) -> bool,
+        )> = vec![
+            (T0, Some((10, "image/png")), |e| {
+                matches!(e, UploadError::Expired)
+            }),
+            (T0 + Duration::minutes(1), None, |e| {
+                matches!(e, UploadError::ObjectMissing)
+            }),
+            (T0 + Duration::minutes(1), Some((101, "image/png")), |e| {
+                matches!(e, UploadError::SizeMismatch)
+            }),
+            (T0 + Duration::minutes(1), Some((10, "text/plain")), |e| {
+                matches!(e, UploadError::TypeMismatch)
+            }),
+        ];
+        for (expires_at, object, check) in cases {
+            let mut h = Harness::new();
+            let mut repo = MockUploadRepository::new();
+            repo.expect_get()
+                .returning(move |_| Ok(Some(pending(expires_at))));
+            repo.expect_complete().never();
+            let mut objects = MockObjectStore::new();
+            objects.expect_head().returning(move |k| {
+                Ok(object.map(|(size, ct)| ObjectMeta {
+                    key: k.clone(),
+                    size,
+                    content_type: Some(ct.into()),
+                    last_modified: T0,
+                }))
+            });
+            h.stores.uploads = Arc::new(repo);
+            h.system.objects = Arc::new(objects);
+            let svc = Uploads::new(h.stores, h.system, UploadPolicy::default());
+            let err =
+                block_on(svc.complete(Actor::user(sample_user(1).id), pending(T0).id)).unwrap_err();
+            assert!(check(&err), "unexpected {err:?}");
+        }
+    }
+
+    #[test]
+    fn sweep_removes_expired_requests_and_old_dangling_objects_only() {
+        let mut h = Harness::new();
+        let mut repo = MockUploadRepository::new();
+        let mut served = false;
+        repo.expect_list_expired().returning(move |_, _| {
+            if served {
+                Ok(vec![])
+            } else {
+                served = true;
+                Ok(vec![pending(T0 - Duration::minutes(1))])
+            }
+        });
+        repo.expect_delete().times(1).returning(|_| Ok(()));
+        repo.expect_references()
+            .returning(|k| Ok(k.as_str() == "users/1/kept.png"));
+        let mut objects = MockObjectStore::new();
+        objects
+            .expect_delete()
+            .withf(|k| k.as_str() == "users/1/a.png")
+            .times(1)
+            .returning(|_| Ok(()));
+        objects
+            .expect_delete()
+            .withf(|k| k.as_str() == "users/1/old.bin")
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut listed = false;
+        objects.expect_list().returning(move |_, _| {
+            if listed {
+                return Ok(vec![]);
+            }
+            listed = true;
+            let meta = |k: &str, age: Duration| ObjectMeta {
+                key: ObjectKey::parse(k).unwrap(),
+                size: 1,
+                content_type: None,
+                last_modified: T0 - age,
+            };
+            Ok(vec![
+                meta("users/1/kept.png", Duration::hours(3)),
+                meta("users/1/old.bin", Duration::hours(3)),
+                meta("users/1/new.bin", Duration::minutes(5)),
+            ])
+        });
+        h.stores.uploads = Arc::new(repo);
+        h.system.objects = Arc::new(objects);
+        let svc = Uploads::new(h.stores, h.system, UploadPolicy::default());
+        let report = block_on(svc.sweep()).unwrap();
+        assert_eq!(
+            report,
+            SweepReport {
+                expired_requests: 1,
+                dangling_objects: 1
+            }
+        );
+    }
+}
