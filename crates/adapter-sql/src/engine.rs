@@ -1,0 +1,230 @@
+//! The two engines: pools, connection options, embedded migrations, and how
+//! each stores time.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use domain::StoreError;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ColumnIndex, ConnectOptions, Decode, PgPool, Row, SqlitePool, Type};
+use time::OffsetDateTime;
+
+use crate::error::{SqlError, store};
+
+/// Every engine's migrations, embedded in the binary. Never edit a released one: add a new file.
+fn migrator(engine: &'static str) -> Migrator {
+    let sql: &'static str = match engine {
+        "sqlite" => include_str!("../migrations/sqlite/0001_init.sql"),
+        _ => include_str!("../migrations/postgres/0001_init.sql"),
+    };
+    let migrations = vec![Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        Cow::Borrowed(sql),
+        false,
+    )];
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// How an engine stores an instant: SQLite as `i64` microseconds since the
+/// epoch, PostgreSQL as `timestamptz` (microsecond precision on both).
+pub(crate) trait DbTime: Sized {
+    /// Encodes an instant.
+    fn to_db(t: OffsetDateTime) -> Self;
+    /// Decodes an instant.
+    fn from_db(self) -> Result<OffsetDateTime, StoreError>;
+}
+
+impl DbTime for i64 {
+    fn to_db(t: OffsetDateTime) -> Self {
+        i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+    }
+    fn from_db(self) -> Result<OffsetDateTime, StoreError> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self) * 1_000)
+            .map_err(|e| StoreError::with_source("stored time out of range", e))
+    }
+}
+
+impl DbTime for OffsetDateTime {
+    fn to_db(t: OffsetDateTime) -> Self {
+        t
+    }
+    fn from_db(self) -> Result<OffsetDateTime, StoreError> {
+        Ok(self.to_offset(time::UtcOffset::UTC))
+    }
+}
+
+/// Reads column `name` of `row`.
+pub(crate) fn col<'r, T, R>(row: &'r R, name: &str) -> Result<T, StoreError>
+where
+    R: Row,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    row.try_get::<T, &str>(name)
+        .map_err(|e| StoreError::with_source(format!("reading column {name}"), e))
+}
+
+/// Reads a time column stored as `D`.
+pub(crate) fn col_time<'r, D, R>(row: &'r R, name: &str) -> Result<OffsetDateTime, StoreError>
+where
+    R: Row,
+    D: DbTime + Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    col::<D, R>(row, name)?.from_db()
+}
+
+/// Reads a nullable time column stored as `D`.
+pub(crate) fn col_time_opt<'r, D, R>(
+    row: &'r R,
+    name: &str,
+) -> Result<Option<OffsetDateTime>, StoreError>
+where
+    R: Row,
+    D: DbTime + Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    col::<Option<D>, R>(row, name)?.map(D::from_db).transpose()
+}
+
+/// SQLite behind a connection pool. WAL mode, foreign keys on, 5 s busy timeout.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens `url`, creating the file (and its folder) if missing.
+    pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<Self, SqlError> {
+        let options = if let Some(path) = url.strip_prefix("sqlite:///") {
+            // Seed 003 / SQLAlchemy form: `sqlite:///./backend.db` is relative, `sqlite:////abs` absolute.
+            SqliteConnectOptions::new().filename(path)
+        } else {
+            SqliteConnectOptions::from_str(url).map_err(SqlError::Connect)?
+        };
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let filename = options.get_filename().to_path_buf();
+        if !in_memory {
+            if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| SqlError::Connect(sqlx::Error::Io(e)))?;
+            }
+        }
+        let options = options
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal);
+        // Each connection to `:memory:` is its own database: keep exactly one.
+        let size = if in_memory { 1 } else { max_connections.max(1) };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(size)
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(1800))
+            })
+            .connect_with(options)
+            .await
+            .map_err(SqlError::Connect)?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), SqlError> {
+        migrator("sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(SqlError::Migrate)
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(store("ping"))
+    }
+
+    /// The pool, for callers that need raw access (tests, tooling).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// PostgreSQL behind a connection pool.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub(crate) async fn connect(
+        url: &str,
+        max_connections: u32,
+        schema: Option<&str>,
+    ) -> Result<Self, SqlError> {
+        let mut options = PgConnectOptions::from_str(url).map_err(SqlError::Connect)?;
+        if let Some(schema) = schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || schema.is_empty()
+            {
+                return Err(SqlError::Connect(sqlx::Error::Configuration(
+                    "schema name must be [A-Za-z0-9_]+".into(),
+                )));
+            }
+            let mut admin = options.connect().await.map_err(SqlError::Connect)?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .execute(&mut admin)
+                .await
+                .map_err(SqlError::Connect)?;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(SqlError::Connect)?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), SqlError> {
+        migrator("postgres")
+            .run(&self.pool)
+            .await
+            .map_err(SqlError::Migrate)
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(store("ping"))
+    }
+
+    /// The pool, for callers that need raw access (tests, tooling).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,54 @@
+//! Errors of connecting and migrating, and the mapping of driver errors to domain errors.
+
+use domain::StoreError;
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// The URL names no engine this adapter supports.
+    #[error("unsupported database URL: expected sqlite:… or postgres://…")]
+    UnsupportedUrl,
+    /// Connecting failed.
+    #[error("cannot connect to the database")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// SQLite extended result codes and PostgreSQL SQLSTATEs we act on.
+const UNIQUE_CODES: &[&str] = &["2067", "1555", "23505"];
+const FOREIGN_KEY_CODES: &[&str] = &["787", "23503"];
+
+/// What a failed statement violated.
+pub(crate) enum Violation {
+    /// A unique constraint; its name where the engine reports it (PostgreSQL).
+    Unique(Option<String>),
+    /// A foreign key.
+    ForeignKey,
+}
+
+/// Classifies a driver error by code.
+pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    let code = db.code()?;
+    if UNIQUE_CODES.contains(&code.as_ref()) {
+        Some(Violation::Unique(db.constraint().map(str::to_owned)))
+    } else if FOREIGN_KEY_CODES.contains(&code.as_ref()) {
+        Some(Violation::ForeignKey)
+    } else {
+        None
+    }
+}
+
+/// Wraps a driver error with what was being done.
+pub(crate) fn store(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::with_source(context, e)
+}
+
+/// A stored value that does not parse back into a domain value.
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError::msg(format!("stored {what} is invalid"))
+}

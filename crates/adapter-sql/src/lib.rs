@@ -1,0 +1,147 @@
+//! Portico's SQL adapter: every port of `domain` on SQLite and PostgreSQL, through sqlx.
+//!
+//! Layout:
+//! - [`SqlConfig`] and [`SqlStore::connect`]: the one entry point. The URL's
+//!   scheme picks the engine (`sqlite:`, `postgres:`/`postgresql:`); seed 003's
+//!   `sqlite:///./backend.db` form is understood (three slashes: relative path).
+//! - `engine`: the two store types (`SqliteStore`, `PgStore`), their pools,
+//!   embedded migrations (`migrations/sqlite`, `migrations/postgres`: one schema
+//!   per engine, because their types differ) and the time codec.
+//! - `repos/*`: one file per port family. Each holds the port implementation
+//!   once, as a macro expanded for both engines, so the SQL is shared (`$N`
+//!   placeholders work on both) while values bind with each engine's native types.
+//!
+//! Constraint violations map to domain errors by SQLSTATE / SQLite extended
+//! code (23505/2067/1555 unique, 23503/787 foreign key) and, on PostgreSQL, by
+//! constraint name — never by message text.
+
+mod engine;
+mod error;
+mod repos;
+
+use std::sync::Arc;
+
+use domain::StoreError;
+use domain::services::Stores;
+
+pub use engine::{PgStore, SqliteStore};
+pub use error::SqlError;
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct SqlConfig {
+    /// `sqlite://path`, `sqlite:///relative/path` (seed 003), `sqlite::memory:`,
+    /// or `postgres://user:password@host:port/db`.
+    pub url: String,
+    /// Pool size (SQLite in-memory databases always use 1).
+    pub max_connections: u32,
+    /// PostgreSQL schema to keep Portico's tables in (created if missing);
+    /// `None` uses the connection's default `search_path`.
+    pub pg_schema: Option<String>,
+}
+
+impl SqlConfig {
+    /// A config for `url` with default pool size and schema.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            pg_schema: None,
+        }
+    }
+}
+
+/// A connected SQL database serving every port.
+#[derive(Clone)]
+pub enum SqlStore {
+    /// SQLite.
+    Sqlite(SqliteStore),
+    /// PostgreSQL.
+    Postgres(PgStore),
+}
+
+impl SqlStore {
+    /// Connects (creating a SQLite file if missing) and runs pending migrations.
+    pub async fn connect(config: &SqlConfig) -> Result<Self, SqlError> {
+        let url = config.url.trim();
+        let store = if url.starts_with("sqlite:") {
+            Self::Sqlite(SqliteStore::connect(url, config.max_connections).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(
+                PgStore::connect(url, config.max_connections, config.pg_schema.as_deref()).await?,
+            )
+        } else {
+            return Err(SqlError::UnsupportedUrl);
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies embedded migrations that have not run yet. Safe to call at every start.
+    pub async fn migrate(&self) -> Result<(), SqlError> {
+        match self {
+            Self::Sqlite(s) => s.migrate().await,
+            Self::Postgres(s) => s.migrate().await,
+        }
+    }
+
+    /// Every port, backed by this database.
+    pub fn stores(&self) -> Stores {
+        match self {
+            Self::Sqlite(s) => stores_of(Arc::new(s.clone())),
+            Self::Postgres(s) => stores_of(Arc::new(s.clone())),
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(s) => s.ping().await,
+            Self::Postgres(s) => s.ping().await,
+        }
+    }
+
+    /// Which engine this is: `"sqlite"` or `"postgres"`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.pool().close().await,
+            Self::Postgres(s) => s.pool().close().await,
+        }
+    }
+}
+
+fn stores_of<S>(s: Arc<S>) -> Stores
+where
+    S: domain::UserRepository
+        + domain::CandidateRepository
+        + domain::SessionRepository
+        + domain::OneTimeTokenRepository
+        + domain::RoleRepository
+        + domain::ContentSessionRepository
+        + domain::NotificationRepository
+        + domain::UploadRepository
+        + domain::PaymentRepository
+        + domain::RateLimiter
+        + 'static,
+{
+    Stores {
+        users: s.clone(),
+        candidates: s.clone(),
+        sessions: s.clone(),
+        one_time_tokens: s.clone(),
+        roles: s.clone(),
+        content: s.clone(),
+        notifications: s.clone(),
+        uploads: s.clone(),
+        payments: s.clone(),
+        rate_limiter: s,
+    }
+}

@@ -1,0 +1,191 @@
+//! `NotificationRepository`.
+
+macro_rules! impl_notifications {
+    ($store:ty, $db:ty, $ts:ty) => {
+        impl $store {
+            fn notification_row(
+                row: &<$db as sqlx::Database>::Row,
+            ) -> Result<domain::Notification, domain::StoreError> {
+                use crate::engine::{col, col_time, col_time_opt};
+                Ok(domain::Notification {
+                    id: domain::NotificationId::from_uuid(col(row, "id")?),
+                    user_id: domain::UserId::from_uuid(col(row, "user_id")?),
+                    content_session_id: col::<Option<uuid::Uuid>, _>(row, "content_session_id")?
+                        .map(domain::ContentSessionId::from_uuid),
+                    message_id: col::<Option<uuid::Uuid>, _>(row, "message_id")?.map(domain::MessageId::from_uuid),
+                    task_id: col(row, "task_id")?,
+                    kind: col(row, "kind")?,
+                    toast_message: col(row, "toast_message")?,
+                    image: col(row, "image")?,
+                    urgency: domain::Urgency::parse(&col::<String, _>(row, "urgency")?)
+                        .ok_or_else(|| crate::error::corrupt("urgency"))?,
+                    persistent: col(row, "persistent")?,
+                    seen_at: col_time_opt::<$ts, _>(row, "seen_at")?,
+                    response_data: col::<Option<sqlx::types::Json<serde_json::Value>>, _>(row, "response_data")?
+                        .map(|j| j.0),
+                    created_at: col_time::<$ts, _>(row, "created_at")?,
+                    expires_at: col_time_opt::<$ts, _>(row, "expires_at")?,
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl domain::NotificationRepository for $store {
+            async fn create(&self, n: &domain::Notification) -> Result<(), domain::StoreError> {
+                use crate::engine::DbTime;
+                sqlx::query(
+                    "INSERT INTO notifications (id, user_id, content_session_id, message_id, task_id, kind, \
+                     toast_message, image, urgency, persistent, seen_at, response_data, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(n.id.as_uuid())
+                .bind(n.user_id.as_uuid())
+                .bind(n.content_session_id.map(|c| c.as_uuid()))
+                .bind(n.message_id.map(|m| m.as_uuid()))
+                .bind(n.task_id.as_deref())
+                .bind(n.kind.as_str())
+                .bind(n.toast_message.as_deref())
+                .bind(n.image.as_deref())
+                .bind(n.urgency.as_str())
+                .bind(n.persistent)
+                .bind(n.seen_at.map(<$ts>::to_db))
+                .bind(n.response_data.as_ref().map(sqlx::types::Json))
+                .bind(<$ts>::to_db(n.created_at))
+                .bind(n.expires_at.map(<$ts>::to_db))
+                .execute(self.pool())
+                .await
+                .map(|_| ())
+                .map_err(crate::error::store("creating notification"))
+            }
+
+            async fn get(
+                &self,
+                user_id: domain::UserId,
+                id: domain::NotificationId,
+                now: time::OffsetDateTime,
+            ) -> Result<Option<domain::Notification>, domain::StoreError> {
+                use crate::engine::DbTime;
+                sqlx::query(
+                    "SELECT * FROM notifications WHERE id = $1 AND user_id = $2 \
+                     AND (expires_at IS NULL OR expires_at > $3)",
+                )
+                .bind(id.as_uuid())
+                .bind(user_id.as_uuid())
+                .bind(<$ts>::to_db(now))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(crate::error::store("reading notification"))?
+                .as_ref()
+                .map(Self::notification_row)
+                .transpose()
+            }
+
+            async fn list(
+                &self,
+                user_id: domain::UserId,
+                unseen_only: bool,
+                now: time::OffsetDateTime,
+                page: domain::PageRequest,
+            ) -> Result<domain::Page<domain::Notification>, domain::StoreError> {
+                use crate::engine::DbTime;
+                let unseen = if unseen_only { " AND seen_at IS NULL" } else { "" };
+                let sql = format!(
+                    "SELECT * FROM notifications WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2){unseen}{}",
+                    crate::repos::page_tail("", page.cursor().is_some(), 3)
+                );
+                let mut q = sqlx::query(&sql).bind(user_id.as_uuid()).bind(<$ts>::to_db(now));
+                if let Some(c) = page.cursor() {
+                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
+                }
+                let rows = q
+                    .bind(crate::repos::overfetch(page))
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::error::store("listing notifications"))?;
+                let items = rows.iter().map(Self::notification_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(domain::Page::from_overfetch(items, page, |n| domain::Cursor { at: n.created_at, id: n.id.as_uuid() }))
+            }
+
+            async fn mark_seen(
+                &self,
+                user_id: domain::UserId,
+                id: domain::NotificationId,
+                at: time::OffsetDateTime,
+            ) -> Result<(), domain::WriteError> {
+                use crate::engine::DbTime;
+                let done = sqlx::query(
+                    "UPDATE notifications SET seen_at = COALESCE(seen_at, $3) WHERE id = $1 AND user_id = $2",
+                )
+                .bind(id.as_uuid())
+                .bind(user_id.as_uuid())
+                .bind(<$ts>::to_db(at))
+                .execute(self.pool())
+                .await
+                .map_err(crate::error::store("marking notification seen"))?;
+                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+            }
+
+            async fn mark_all_seen(
+                &self,
+                user_id: domain::UserId,
+                at: time::OffsetDateTime,
+            ) -> Result<u64, domain::StoreError> {
+                use crate::engine::DbTime;
+                sqlx::query("UPDATE notifications SET seen_at = $2 WHERE user_id = $1 AND seen_at IS NULL")
+                    .bind(user_id.as_uuid())
+                    .bind(<$ts>::to_db(at))
+                    .execute(self.pool())
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(crate::error::store("marking notifications seen"))
+            }
+
+            async fn set_response(
+                &self,
+                user_id: domain::UserId,
+                id: domain::NotificationId,
+                data: &serde_json::Value,
+            ) -> Result<(), domain::WriteError> {
+                let done = sqlx::query("UPDATE notifications SET response_data = $3 WHERE id = $1 AND user_id = $2")
+                    .bind(id.as_uuid())
+                    .bind(user_id.as_uuid())
+                    .bind(sqlx::types::Json(data))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::error::store("storing notification response"))?;
+                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+            }
+
+            async fn delete(&self, user_id: domain::UserId, id: domain::NotificationId) -> Result<(), domain::WriteError> {
+                let done = sqlx::query("DELETE FROM notifications WHERE id = $1 AND user_id = $2")
+                    .bind(id.as_uuid())
+                    .bind(user_id.as_uuid())
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::error::store("deleting notification"))?;
+                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+            }
+
+            async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
+                use crate::engine::DbTime;
+                sqlx::query("DELETE FROM notifications WHERE expires_at IS NOT NULL AND expires_at <= $1")
+                    .bind(<$ts>::to_db(now))
+                    .execute(self.pool())
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(crate::error::store("purging notifications"))
+            }
+
+            async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
+                sqlx::query("DELETE FROM notifications WHERE user_id = $1")
+                    .bind(user_id.as_uuid())
+                    .execute(self.pool())
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(crate::error::store("deleting notifications"))
+            }
+        }
+    };
+}
+
+for_each_engine!(impl_notifications);

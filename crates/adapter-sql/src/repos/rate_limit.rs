@@ -1,0 +1,76 @@
+//! `RateLimiter`: one row per (key, window length, window start), incremented
+//! by an atomic upsert.
+
+macro_rules! impl_rate_limit {
+    ($store:ty, $db:ty, $ts:ty) => {
+        #[async_trait::async_trait]
+        impl domain::RateLimiter for $store {
+            async fn hit(
+                &self,
+                key: &str,
+                window: domain::Window,
+                now: time::OffsetDateTime,
+            ) -> Result<domain::WindowCount, domain::StoreError> {
+                use crate::engine::DbTime;
+                let bounds = window.bounds(now);
+                let start = bounds.map_or(0, |(s, _)| s.unix_timestamp());
+                let (count,): (i64,) = sqlx::query_as(
+                    "INSERT INTO rate_limit_counters (key, window_seconds, window_start, count, expires_at) \
+                     VALUES ($1, $2, $3, 1, $4) ON CONFLICT (key, window_seconds, window_start) \
+                     DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING count",
+                )
+                .bind(key)
+                .bind(i64::from(window.seconds()))
+                .bind(start)
+                .bind(bounds.map(|(_, end)| <$ts>::to_db(end)))
+                .fetch_one(self.pool())
+                .await
+                .map_err(crate::error::store("counting a hit"))?;
+                Ok(domain::WindowCount {
+                    count: u64::try_from(count).unwrap_or(0),
+                    resets_at: bounds.map(|(_, end)| end),
+                })
+            }
+
+            async fn peek(
+                &self,
+                key: &str,
+                window: domain::Window,
+                now: time::OffsetDateTime,
+            ) -> Result<u64, domain::StoreError> {
+                let start = window.bounds(now).map_or(0, |(s, _)| s.unix_timestamp());
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT count FROM rate_limit_counters WHERE key = $1 AND window_seconds = $2 AND window_start = $3",
+                )
+                .bind(key)
+                .bind(i64::from(window.seconds()))
+                .bind(start)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(crate::error::store("reading a counter"))?;
+                Ok(row.map_or(0, |(c,)| u64::try_from(c).unwrap_or(0)))
+            }
+
+            async fn forget(&self, key: &str) -> Result<(), domain::StoreError> {
+                sqlx::query("DELETE FROM rate_limit_counters WHERE key = $1")
+                    .bind(key)
+                    .execute(self.pool())
+                    .await
+                    .map(|_| ())
+                    .map_err(crate::error::store("forgetting counters"))
+            }
+
+            async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
+                use crate::engine::DbTime;
+                sqlx::query("DELETE FROM rate_limit_counters WHERE expires_at IS NOT NULL AND expires_at <= $1")
+                    .bind(<$ts>::to_db(now))
+                    .execute(self.pool())
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(crate::error::store("purging counters"))
+            }
+        }
+    };
+}
+
+for_each_engine!(impl_rate_limit);

@@ -1,0 +1,268 @@
+//! `UserRepository`.
+
+macro_rules! impl_users {
+    ($store:ty, $db:ty, $ts:ty) => {
+        impl $store {
+            fn user_row(row: &<$db as sqlx::Database>::Row) -> Result<domain::User, domain::StoreError> {
+                use crate::engine::{col, col_time, col_time_opt};
+                use crate::error::corrupt;
+                use sqlx::types::Json;
+                Ok(domain::User {
+                    id: domain::UserId::from_uuid(col(row, "id")?),
+                    email: domain::Email::parse(&col::<String, _>(row, "email")?).map_err(|_| corrupt("email"))?,
+                    username: domain::Username::parse(&col::<String, _>(row, "username")?)
+                        .map_err(|_| corrupt("username"))?,
+                    password_hash: col::<Option<String>, _>(row, "password_hash")?.map(domain::PasswordHash::new),
+                    verified: col(row, "verified")?,
+                    locked: col(row, "locked")?,
+                    locked_until: col_time_opt::<$ts, _>(row, "locked_until")?,
+                    failed_logins: u32::try_from(col::<i64, _>(row, "failed_logins")?).unwrap_or(u32::MAX),
+                    auth_providers: col::<Json<Vec<domain::AuthProviderLink>>, _>(row, "auth_providers")?.0,
+                    profile: domain::Profile {
+                        full_name: col(row, "full_name")?,
+                        bio: col(row, "bio")?,
+                        avatar: col(row, "avatar")?,
+                    },
+                    preferences: col::<Json<serde_json::Map<String, serde_json::Value>>, _>(row, "preferences")?.0,
+                    active_content_session_id: col::<Option<uuid::Uuid>, _>(row, "active_content_session_id")?
+                        .map(domain::ContentSessionId::from_uuid),
+                    created_at: col_time::<$ts, _>(row, "created_at")?,
+                    updated_at: col_time::<$ts, _>(row, "updated_at")?,
+                    last_accessed_at: col_time_opt::<$ts, _>(row, "last_accessed_at")?,
+                })
+            }
+
+            /// Which unique key a failed insert or update of `user` hit: by
+            /// constraint name where the engine reports it, else by looking.
+            async fn user_clash(
+                &self,
+                err: sqlx::Error,
+                user: &domain::User,
+            ) -> Result<UserClash, domain::StoreError> {
+                let Some(crate::error::Violation::Unique(name)) = crate::error::violation(&err) else {
+                    return Err(domain::StoreError::with_source("writing user", err));
+                };
+                match name.as_deref() {
+                    Some("ix_users_email") => return Ok(UserClash::Email),
+                    Some("ix_users_username") => return Ok(UserClash::Username),
+                    Some(_) => return Err(domain::StoreError::with_source("writing user", err)),
+                    None => {}
+                }
+                let taken = |sql: &'static str, value: String| {
+                    let pool = self.pool().clone();
+                    async move {
+                        sqlx::query(sql)
+                            .bind(value)
+                            .bind(user.id.as_uuid())
+                            .fetch_optional(&pool)
+                            .await
+                            .map(|r| r.is_some())
+                            .map_err(crate::error::store("checking user uniqueness"))
+                    }
+                };
+                if taken("SELECT 1 FROM users WHERE email_normalized = $1 AND id <> $2", user.email.normalized().into())
+                    .await?
+                {
+                    Ok(UserClash::Email)
+                } else if taken("SELECT 1 FROM users WHERE username = $1 AND id <> $2", user.username.as_str().into())
+                    .await?
+                {
+                    Ok(UserClash::Username)
+                } else {
+                    Err(domain::StoreError::with_source("writing user", err))
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl domain::UserRepository for $store {
+            async fn create(&self, u: &domain::User) -> Result<(), domain::CreateUserError> {
+                use crate::engine::DbTime;
+                use sqlx::types::Json;
+                let result = sqlx::query(
+                    "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
+                     locked_until, failed_logins, auth_providers, full_name, bio, avatar, preferences, \
+                     active_content_session_id, created_at, updated_at, last_accessed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                )
+                .bind(u.id.as_uuid())
+                .bind(u.email.as_str())
+                .bind(u.email.normalized())
+                .bind(u.username.as_str())
+                .bind(u.password_hash.as_ref().map(|h| h.as_str()))
+                .bind(u.verified)
+                .bind(u.locked)
+                .bind(u.locked_until.map(<$ts>::to_db))
+                .bind(i64::from(u.failed_logins))
+                .bind(Json(&u.auth_providers))
+                .bind(u.profile.full_name.as_deref())
+                .bind(u.profile.bio.as_deref())
+                .bind(u.profile.avatar.as_deref())
+                .bind(Json(&u.preferences))
+                .bind(u.active_content_session_id.map(|c| c.as_uuid()))
+                .bind(<$ts>::to_db(u.created_at))
+                .bind(<$ts>::to_db(u.updated_at))
+                .bind(u.last_accessed_at.map(<$ts>::to_db))
+                .execute(self.pool())
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(e) => match self.user_clash(e, u).await? {
+                        UserClash::Email => Err(domain::CreateUserError::EmailTaken),
+                        UserClash::Username => Err(domain::CreateUserError::UsernameTaken),
+                    },
+                }
+            }
+
+            async fn get(&self, id: domain::UserId) -> Result<Option<domain::User>, domain::StoreError> {
+                sqlx::query("SELECT * FROM users WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::error::store("reading user"))?
+                    .as_ref()
+                    .map(Self::user_row)
+                    .transpose()
+            }
+
+            async fn find_by_email(&self, email: &domain::Email) -> Result<Option<domain::User>, domain::StoreError> {
+                sqlx::query("SELECT * FROM users WHERE email_normalized = $1")
+                    .bind(email.normalized())
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::error::store("reading user by email"))?
+                    .as_ref()
+                    .map(Self::user_row)
+                    .transpose()
+            }
+
+            async fn find_by_username(
+                &self,
+                username: &domain::Username,
+            ) -> Result<Option<domain::User>, domain::StoreError> {
+                sqlx::query("SELECT * FROM users WHERE username = $1")
+                    .bind(username.as_str())
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::error::store("reading user by username"))?
+                    .as_ref()
+                    .map(Self::user_row)
+                    .transpose()
+            }
+
+            async fn update(&self, u: &domain::User) -> Result<(), domain::UpdateUserError> {
+                use crate::engine::DbTime;
+                use sqlx::types::Json;
+                let result = sqlx::query(
+                    "UPDATE users SET email = $2, email_normalized = $3, username = $4, password_hash = $5, \
+                     verified = $6, locked = $7, auth_providers = $8, full_name = $9, bio = $10, avatar = $11, \
+                     preferences = $12, active_content_session_id = $13, updated_at = $14 WHERE id = $1",
+                )
+                .bind(u.id.as_uuid())
+                .bind(u.email.as_str())
+                .bind(u.email.normalized())
+                .bind(u.username.as_str())
+                .bind(u.password_hash.as_ref().map(|h| h.as_str()))
+                .bind(u.verified)
+                .bind(u.locked)
+                .bind(Json(&u.auth_providers))
+                .bind(u.profile.full_name.as_deref())
+                .bind(u.profile.bio.as_deref())
+                .bind(u.profile.avatar.as_deref())
+                .bind(Json(&u.preferences))
+                .bind(u.active_content_session_id.map(|c| c.as_uuid()))
+                .bind(<$ts>::to_db(u.updated_at))
+                .execute(self.pool())
+                .await;
+                match result {
+                    Ok(done) if done.rows_affected() == 0 => Err(domain::UpdateUserError::NotFound),
+                    Ok(_) => Ok(()),
+                    Err(e) => match self.user_clash(e, u).await? {
+                        UserClash::Email => Err(domain::UpdateUserError::EmailTaken),
+                        UserClash::Username => Err(domain::UpdateUserError::UsernameTaken),
+                    },
+                }
+            }
+
+            async fn increment_failed_logins(&self, id: domain::UserId) -> Result<u32, domain::WriteError> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+                )
+                .bind(id.as_uuid())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(crate::error::store("counting a failed login"))?;
+                let (count,) = row.ok_or(domain::WriteError::NotFound)?;
+                Ok(u32::try_from(count).unwrap_or(u32::MAX))
+            }
+
+            async fn set_locked_until(
+                &self,
+                id: domain::UserId,
+                until: Option<time::OffsetDateTime>,
+            ) -> Result<(), domain::WriteError> {
+                use crate::engine::DbTime;
+                let done = sqlx::query("UPDATE users SET locked_until = $2 WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .bind(until.map(<$ts>::to_db))
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::error::store("locking user"))?;
+                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+            }
+
+            async fn record_sign_in(
+                &self,
+                id: domain::UserId,
+                at: time::OffsetDateTime,
+            ) -> Result<(), domain::WriteError> {
+                use crate::engine::DbTime;
+                let done = sqlx::query(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL, last_accessed_at = $2 WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .bind(<$ts>::to_db(at))
+                .execute(self.pool())
+                .await
+                .map_err(crate::error::store("recording sign-in"))?;
+                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+            }
+
+            async fn list(&self, page: domain::PageRequest) -> Result<domain::Page<domain::User>, domain::StoreError> {
+                use crate::engine::DbTime;
+                let sql = match page.cursor() {
+                    Some(_) => format!("SELECT * FROM users WHERE TRUE{}", crate::repos::page_tail("", true, 1)),
+                    None => format!("SELECT * FROM users{}", crate::repos::page_tail("", false, 1)),
+                };
+                let mut q = sqlx::query(&sql);
+                if let Some(c) = page.cursor() {
+                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
+                }
+                let rows = q
+                    .bind(crate::repos::overfetch(page))
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::error::store("listing users"))?;
+                let users = rows.iter().map(Self::user_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(domain::Page::from_overfetch(users, page, |u| domain::Cursor { at: u.created_at, id: u.id.as_uuid() }))
+            }
+
+            async fn delete(&self, id: domain::UserId) -> Result<(), domain::WriteError> {
+                let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::error::store("deleting user"))?;
+                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+            }
+        }
+    };
+}
+
+/// Which unique key of `users` a write hit.
+enum UserClash {
+    Email,
+    Username,
+}
+
+for_each_engine!(impl_users);

@@ -1,0 +1,11 @@
+//! The contract suite on PostgreSQL (`DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`), each test in a fresh schema
+//! dropped afterwards.
+
+mod common;
+
+async fn fresh() -> Box<dyn contract_tests::TestStore> {
+    Box::new(common::PostgresTest::fresh().await)
+}
+
+contract_tests::contract_suite!(fresh);

@@ -1,0 +1,9 @@
+//! The contract suite on in-memory SQLite (`sqlite::memory:`).
+
+mod common;
+
+async fn fresh() -> Box<dyn contract_tests::TestStore> {
+    Box::new(common::SqliteTest::memory().await)
+}
+
+contract_tests::contract_suite!(fresh);

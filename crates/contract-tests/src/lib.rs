@@ -1,0 +1,132 @@
+//! The contract suite: one async test per MUST sentence in the rustdoc of
+//! `domain`'s ports. Every Portico adapter runs all of it against a real
+//! server; an embedder's own adapter can run it too.
+//!
+//! Layout: [`fixtures`] builds records; one module per port family
+//! ([`users`], [`accounts`], [`rbac`], [`content`], [`notifications`],
+//! [`uploads`], [`payments`], [`rate_limit`], [`cascade`]) holds the tests, each
+//! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
+//! `#[tokio::test]` per test function.
+//!
+//! # Running the suite against your own adapter
+//!
+//! Implement [`TestStore`] for a handle on a fresh, isolated store (a new
+//! database, schema or key prefix) and write an async constructor for it. Then,
+//! in a test file of your crate (with `contract-tests` and `tokio` as
+//! dev-dependencies):
+//!
+//! ```ignore
+//! async fn fresh() -> Box<dyn contract_tests::TestStore> {
+//!     Box::new(MyTestStore::connect_fresh().await)
+//! }
+//! contract_tests::contract_suite!(fresh);
+//! ```
+//!
+//! Each generated test calls `fresh()`, runs one contract against
+//! `TestStore::stores()`, then calls `TestStore::cleanup()` even if the
+//! contract failed. Tests pass explicit `now` values relative to the real
+//! clock, so stores that expire records natively agree with them.
+
+use std::panic::AssertUnwindSafe;
+
+use async_trait::async_trait;
+use domain::services::Stores;
+use futures::FutureExt;
+
+pub mod accounts;
+pub mod cascade;
+pub mod content;
+pub mod fixtures;
+pub mod notifications;
+pub mod payments;
+pub mod rate_limit;
+pub mod rbac;
+pub mod uploads;
+pub mod users;
+
+/// A fresh, empty store under test.
+#[async_trait]
+pub trait TestStore: Send + Sync {
+    /// Every port, backed by this store.
+    fn stores(&self) -> Stores;
+    /// Removes the store (drops the database, schema or keys).
+    async fn cleanup(self: Box<Self>);
+}
+
+/// Runs one contract against a fresh store and cleans up whether it passed or not.
+pub async fn run<F, Fut, C, CFut>(fresh: F, contract: C)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Box<dyn TestStore>>,
+    C: FnOnce(Stores) -> CFut,
+    CFut: std::future::Future<Output = ()>,
+{
+    let store = fresh().await;
+    let outcome = AssertUnwindSafe(contract(store.stores()))
+        .catch_unwind()
+        .await;
+    store.cleanup().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Expands into one `#[tokio::test]` per contract test, each on a fresh store
+/// from `$fresh` (an `async fn() -> Box<dyn TestStore>` in scope at the call
+/// site). Tests are grouped in one module per port family, so their names read
+/// `users::email_taken_case_insensitively`.
+#[macro_export]
+macro_rules! contract_suite {
+    ($fresh:ident) => {
+        $crate::__contract_modules!($fresh;
+            users: create_then_get_roundtrips, get_missing_is_none, email_taken_case_insensitively,
+                username_taken, concurrent_creates_with_one_email_make_one_user, find_by_email_and_username,
+                update_writes_fields_but_not_counters, update_missing_is_not_found, update_clash_is_reported,
+                concurrent_failed_logins_count_exactly, counter_writes_on_missing_user_are_not_found,
+                record_sign_in_resets_lockout, list_is_newest_first_with_cursor, delete_removes_only_that_user;
+            accounts: candidate_is_taken_once, candidate_put_replaces_same_email, expired_candidate_is_not_taken,
+                concurrent_candidate_takes_have_one_winner, candidate_purge_keeps_unexpired,
+                session_roundtrips_and_missing_is_none, find_active_hides_expired_and_revoked,
+                touch_slides_active_sessions_only, rotate_replaces_the_access_token,
+                list_active_is_own_newest_first, revoke_is_owner_only_and_once, revoke_all_counts,
+                refresh_token_is_fresh_then_reused, concurrent_refresh_has_one_fresh,
+                expired_or_unknown_refresh_is_invalid, session_purge_removes_after_refresh_expiry,
+                session_delete_for_user, one_time_token_is_consumed_once_for_its_purpose,
+                concurrent_one_time_consumes_have_one_winner, one_time_delete_for_user_by_purpose,
+                one_time_purge_expired;
+            rbac: role_create_get_list_and_conflict, role_update_and_missing, role_delete_removes_grants,
+                grant_is_idempotent_and_needs_the_role, revoke_needs_a_grant, role_delete_for_user;
+            content: create_get_and_list_own_newest_first, rename_and_missing, data_put_get_replace_list_delete,
+                message_marks_unread_atomically_and_read_clears, get_message_is_scoped_to_its_session,
+                messages_paginate_newest_first, delete_cascades_to_data_and_messages, content_delete_for_user;
+            notifications: get_is_owner_only_and_hides_expired, list_filters_and_paginates,
+                mark_seen_keeps_first_time_and_is_owner_only, mark_all_seen_counts_changes,
+                response_and_delete_are_owner_only, purge_removes_expired_only, notification_delete_for_user;
+            uploads: create_get_and_key_conflict, complete_is_compare_and_set, list_for_user_paginates,
+                list_expired_is_pending_only_oldest_first, references_and_delete, upload_delete_for_user;
+            payments: create_get_roundtrips_with_beneficiaries, duplicate_key_returns_the_existing_payment,
+                concurrent_creates_with_one_key_make_one_payment, list_includes_payer_and_beneficiary_payments,
+                transition_is_compare_and_set, concurrent_transitions_have_one_winner;
+            rate_limit: hit_counts_within_a_window_and_restarts_in_the_next, concurrent_hits_count_exactly,
+                peek_does_not_count_and_forget_resets, all_time_window_never_resets, purge_removes_ended_windows;
+            cascade: deleting_a_users_records_leaves_others_intact;
+        );
+    };
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __contract_modules {
+    ($fresh:ident; $($module:ident : $($test:ident),+ ;)+) => {
+        $(
+            mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $test() {
+                        $crate::run(super::$fresh, $crate::$module::$test).await;
+                    }
+                )+
+            }
+        )+
+    };
+}

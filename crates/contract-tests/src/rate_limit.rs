@@ -1,0 +1,143 @@
+//! `RateLimiter` contracts.
+
+use std::collections::BTreeSet;
+
+use domain::services::Stores;
+use domain::*;
+use time::Duration;
+
+use crate::fixtures::*;
+
+fn key(name: &str) -> String {
+    format!("contract:{name}:{}", id().simple())
+}
+
+/// Hits count up within a window, report its end, and start again at 1 in the next window.
+pub async fn hit_counts_within_a_window_and_restarts_in_the_next(s: Stores) {
+    let t = t0();
+    let k = key("window");
+    let (start, end) = Window::MINUTE.bounds(t).unwrap();
+    let first = s.rate_limiter.hit(&k, Window::MINUTE, start).await.unwrap();
+    assert_eq!(
+        first,
+        WindowCount {
+            count: 1,
+            resets_at: Some(end)
+        }
+    );
+    assert_eq!(
+        s.rate_limiter
+            .hit(&k, Window::MINUTE, start + Duration::seconds(59))
+            .await
+            .unwrap()
+            .count,
+        2
+    );
+    let next = s.rate_limiter.hit(&k, Window::MINUTE, end).await.unwrap();
+    assert_eq!(
+        next,
+        WindowCount {
+            count: 1,
+            resets_at: Some(end + Duration::minutes(1))
+        }
+    );
+    // Other keys and other window lengths count apart.
+    assert_eq!(
+        s.rate_limiter
+            .hit(&key("other"), Window::MINUTE, start)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        s.rate_limiter
+            .hit(&k, Window::DAY, start)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+}
+
+/// 50 concurrent hits yield the counts 1..=50 once each.
+pub async fn concurrent_hits_count_exactly(s: Stores) {
+    let t = t0();
+    let k = key("race");
+    let counts = concurrently(50, |_| {
+        let (s, k) = (s.clone(), k.clone());
+        async move { s.rate_limiter.hit(&k, Window::DAY, t).await.unwrap().count }
+    })
+    .await;
+    assert_eq!(
+        counts.into_iter().collect::<BTreeSet<u64>>(),
+        (1..=50).collect()
+    );
+    assert_eq!(s.rate_limiter.peek(&k, Window::DAY, t).await.unwrap(), 50);
+}
+
+/// `peek` reads without counting (0 when unknown); `forget` clears every window of the key.
+pub async fn peek_does_not_count_and_forget_resets(s: Stores) {
+    let t = t0();
+    let k = key("peek");
+    assert_eq!(s.rate_limiter.peek(&k, Window::MINUTE, t).await.unwrap(), 0);
+    s.rate_limiter.hit(&k, Window::MINUTE, t).await.unwrap();
+    s.rate_limiter.hit(&k, Window::AllTime, t).await.unwrap();
+    assert_eq!(s.rate_limiter.peek(&k, Window::MINUTE, t).await.unwrap(), 1);
+    assert_eq!(s.rate_limiter.peek(&k, Window::MINUTE, t).await.unwrap(), 1);
+    let other = key("kept");
+    s.rate_limiter.hit(&other, Window::MINUTE, t).await.unwrap();
+    s.rate_limiter.forget(&k).await.unwrap();
+    assert_eq!(s.rate_limiter.peek(&k, Window::MINUTE, t).await.unwrap(), 0);
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::AllTime, t).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        s.rate_limiter
+            .peek(&other, Window::MINUTE, t)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// The all-time window keeps counting across any span and has no reset time.
+pub async fn all_time_window_never_resets(s: Stores) {
+    let t = t0();
+    let k = key("forever");
+    s.rate_limiter.hit(&k, Window::AllTime, t).await.unwrap();
+    let later = s
+        .rate_limiter
+        .hit(&k, Window::AllTime, t + Duration::days(400))
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        WindowCount {
+            count: 2,
+            resets_at: None
+        }
+    );
+}
+
+/// `purge_expired` drops windows that ended and keeps current and all-time ones.
+pub async fn purge_removes_ended_windows(s: Stores) {
+    let t = t0();
+    let k = key("purge");
+    let (start, _) = Window::MINUTE.bounds(t).unwrap();
+    let past = start - Duration::minutes(5);
+    s.rate_limiter.hit(&k, Window::MINUTE, past).await.unwrap();
+    s.rate_limiter.hit(&k, Window::MINUTE, t).await.unwrap();
+    s.rate_limiter.hit(&k, Window::AllTime, t).await.unwrap();
+    s.rate_limiter.purge_expired(t).await.unwrap();
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::MINUTE, past).await.unwrap(),
+        0
+    );
+    assert_eq!(s.rate_limiter.peek(&k, Window::MINUTE, t).await.unwrap(), 1);
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::AllTime, t).await.unwrap(),
+        1
+    );
+}
