@@ -18,6 +18,8 @@
 mod engine;
 mod error;
 mod repos;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -5,7 +5,9 @@
 mod common;
 
 async fn fresh() -> Box<dyn contract_tests::TestStore> {
-    Box::new(common::PostgresTest::fresh().await)
+    Box::new(common::Db(
+        adapter_sql::testing::TestDatabase::postgres().await,
+    ))
 }
 
 contract_tests::contract_suite!(fresh);

@@ -3,7 +3,9 @@
 mod common;
 
 async fn fresh() -> Box<dyn contract_tests::TestStore> {
-    Box::new(common::SqliteTest::memory().await)
+    Box::new(common::Db(
+        adapter_sql::testing::TestDatabase::sqlite_memory().await,
+    ))
 }
 
 contract_tests::contract_suite!(fresh);

@@ -1,0 +1,98 @@
+//! Fresh, isolated databases for tests (feature `testing`): a new SQLite
+//! database in memory or in a temporary file, or a new schema in the
+//! PostgreSQL server named by `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). Call [`TestDatabase::cleanup`]
+//! when done; it drops the schema or deletes the file.
+
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+use crate::{SqlConfig, SqlStore};
+
+/// The PostgreSQL server tests use: `DATABASE_URL` when it names PostgreSQL,
+/// else the loopback default.
+pub fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A migrated, empty database that belongs to one test.
+pub struct TestDatabase {
+    /// The store.
+    pub store: SqlStore,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    None,
+    File(PathBuf),
+    Schema(String),
+}
+
+impl TestDatabase {
+    /// In-memory SQLite.
+    pub async fn sqlite_memory() -> Self {
+        let store = SqlStore::connect(&SqlConfig::new("sqlite::memory:"))
+            .await
+            .expect("open in-memory SQLite");
+        Self {
+            store,
+            cleanup: Cleanup::None,
+        }
+    }
+
+    /// SQLite in a new file under the system's temporary folder.
+    pub async fn sqlite_file() -> Self {
+        let path =
+            std::env::temp_dir().join(format!("portico-test-{}.db", Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}", path.display());
+        let store = SqlStore::connect(&SqlConfig::new(url))
+            .await
+            .expect("open SQLite file");
+        Self {
+            store,
+            cleanup: Cleanup::File(path),
+        }
+    }
+
+    /// A new schema in the test PostgreSQL server. Panics with a hint when the server is unreachable.
+    pub async fn postgres() -> Self {
+        let schema = format!("test_{}", Uuid::new_v4().simple());
+        let config = SqlConfig {
+            url: postgres_url(),
+            max_connections: 8,
+            pg_schema: Some(schema.clone()),
+        };
+        let store = SqlStore::connect(&config).await.unwrap_or_else(|e| {
+            panic!(
+                "connect to PostgreSQL at {} (start it with `make services`): {e}",
+                config.url
+            )
+        });
+        Self {
+            store,
+            cleanup: Cleanup::Schema(schema),
+        }
+    }
+
+    /// Drops the schema or deletes the file, and closes the pool.
+    pub async fn cleanup(self) {
+        if let (Cleanup::Schema(schema), SqlStore::Postgres(pg)) = (&self.cleanup, &self.store) {
+            let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            if let Err(e) = sqlx::query(&drop).execute(pg.pool()).await {
+                eprintln!("could not drop test schema {schema}: {e}");
+            }
+        }
+        self.store.close().await;
+        if let Cleanup::File(path) = &self.cleanup {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}

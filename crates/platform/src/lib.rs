@@ -1,0 +1,207 @@
+//! Production implementations of `domain`'s small system ports:
+//! [`SystemClock`], [`UuidV7Ids`], [`OsRandomTokens`] and [`Argon2Hasher`].
+//! Storage lives in the adapters; this crate only talks to the OS clock and RNG.
+
+use async_trait::async_trait;
+use domain::{
+    Clock, IdGenerator, Password, PasswordHash, PasswordHasher, StoreError, Token, TokenGenerator,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The system clock in UTC, truncated to microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        domain::truncate_to_micros(OffsetDateTime::now_utc())
+    }
+}
+
+/// Time-ordered UUID v7 ids (good index locality).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidV7Ids;
+
+impl IdGenerator for UuidV7Ids {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// 256-bit tokens from the operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandomTokens;
+
+impl TokenGenerator for OsRandomTokens {
+    fn generate(&self) -> Token {
+        let mut bytes = [0u8; Token::BYTES];
+        // The OS RNG does not fail on supported platforms; without it no secret
+        // can be made safely, so stopping is the only sound answer.
+        getrandom::fill(&mut bytes)
+            .expect("the operating system's random number generator is unavailable");
+        Token::from_bytes(bytes)
+    }
+}
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Why hasher parameters are unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid argon2 parameters: {0}")]
+pub struct InvalidParams(String);
+
+/// Argon2id password hashing (PHC strings). Hashing runs on the calling
+/// thread and costs tens of milliseconds: servers should call it from a
+/// blocking pool with bounded concurrency.
+#[derive(Clone)]
+pub struct Argon2Hasher {
+    params: argon2::Params,
+    dummy: String,
+}
+
+impl std::fmt::Debug for Argon2Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Argon2Hasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Argon2Hasher {
+    /// A hasher with `params`. Computes one dummy hash up front for
+    /// [`PasswordHasher::verify_dummy`].
+    pub fn new(params: Argon2Params) -> Result<Self, InvalidParams> {
+        let params = argon2::Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| InvalidParams(e.to_string()))?;
+        let mut hasher = Self {
+            params,
+            dummy: String::new(),
+        };
+        hasher.dummy = hasher
+            .hash_blocking("portico dummy password")
+            .map_err(|e| InvalidParams(e.to_string()))?;
+        Ok(hasher)
+    }
+
+    fn argon2(&self) -> argon2::Argon2<'static> {
+        argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            self.params.clone(),
+        )
+    }
+
+    fn hash_blocking(&self, password: &str) -> Result<String, StoreError> {
+        use argon2::password_hash::{PasswordHasher as _, SaltString};
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| StoreError::msg(format!("random salt: {e}")))?;
+        let salt =
+            SaltString::encode_b64(&salt).map_err(|e| StoreError::msg(format!("salt: {e}")))?;
+        self.argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::msg(format!("hashing password: {e}")))
+    }
+
+    fn verify_blocking(&self, password: &str, phc: &str) -> bool {
+        use argon2::password_hash::{PasswordHash as Phc, PasswordVerifier as _};
+        // An unparsable hash never matches; the check itself is constant time.
+        Phc::new(phc).is_ok_and(|parsed| {
+            self.argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for Argon2Hasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, StoreError> {
+        self.hash_blocking(password.expose()).map(PasswordHash::new)
+    }
+
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, StoreError> {
+        Ok(self.verify_blocking(password.expose(), hash.as_str()))
+    }
+
+    async fn verify_dummy(&self, password: &Password) -> Result<(), StoreError> {
+        let _ = self.verify_blocking(password.expose(), &self.dummy);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    fn cheap() -> Argon2Hasher {
+        Argon2Hasher::new(Argon2Params {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn hashes_are_salted_argon2id_and_verify() {
+        let h = cheap();
+        let pw = Password::new("correct horse battery").unwrap();
+        let a = block_on(h.hash(&pw)).unwrap();
+        let b = block_on(h.hash(&pw)).unwrap();
+        assert!(a.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert_ne!(a, b, "each hash has its own salt");
+        assert!(block_on(h.verify(&pw, &a)).unwrap());
+        assert!(!block_on(h.verify(&Password::for_sign_in("wrong").unwrap(), &a)).unwrap());
+        assert!(!block_on(h.verify(&pw, &PasswordHash::new("not a phc string"))).unwrap());
+        block_on(h.verify_dummy(&pw)).unwrap();
+    }
+
+    #[test]
+    fn default_params_meet_owasp_minimum() {
+        let p = Argon2Params::default();
+        assert!(p.memory_kib >= 19 * 1024 && p.iterations >= 2 && p.parallelism >= 1);
+        assert!(
+            Argon2Hasher::new(Argon2Params {
+                memory_kib: 1,
+                iterations: 0,
+                parallelism: 0
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn tokens_and_ids_are_unique() {
+        assert_ne!(OsRandomTokens.generate(), OsRandomTokens.generate());
+        assert!(UuidV7Ids.new_id() < UuidV7Ids.new_id());
+        assert_eq!(SystemClock.now().nanosecond() % 1_000, 0);
+    }
+}

@@ -1,0 +1,229 @@
+//! Support for the cross-crate journeys: a settable clock, a mailer that
+//! records what it sends, an in-memory object store, and [`App`], every
+//! service wired over one adapter's stores with production ids, tokens and
+//! argon2id hashing.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use domain::services::*;
+use domain::*;
+use time::{Duration, OffsetDateTime};
+
+/// A clock that stands still until moved.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    /// Starts at the real now.
+    pub fn new() -> Self {
+        Self(Mutex::new(truncate_to_micros(OffsetDateTime::now_utc())))
+    }
+    /// Moves time forward.
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock")
+    }
+}
+
+/// Keeps every mail it is asked to send.
+#[derive(Debug, Default)]
+pub struct RecordingMailer(Mutex<Vec<Mail>>);
+
+impl RecordingMailer {
+    /// The token of the last mail sent to `to`.
+    pub fn last_token(&self, to: &str) -> Option<Token> {
+        let to = Email::parse(to).ok()?;
+        self.0
+            .lock()
+            .expect("mailer")
+            .iter()
+            .rev()
+            .find(|m| *m.to() == to)
+            .map(|m| match m {
+                Mail::Verification { token, .. }
+                | Mail::PasswordReset { token, .. }
+                | Mail::AccountDeletion { token, .. } => token.clone(),
+            })
+    }
+    /// How many mails were sent.
+    pub fn count(&self) -> usize {
+        self.0.lock().expect("mailer").len()
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), StoreError> {
+        self.0.lock().expect("mailer").push(mail.clone());
+        Ok(())
+    }
+}
+
+/// Object storage in memory.
+#[derive(Debug, Default)]
+pub struct MemoryObjects(Mutex<BTreeMap<ObjectKey, ObjectMeta>>);
+
+impl MemoryObjects {
+    /// Stores an object as a client upload would.
+    pub fn put(&self, key: &ObjectKey, size: u64, content_type: &str, at: OffsetDateTime) {
+        let meta = ObjectMeta {
+            key: key.clone(),
+            size,
+            content_type: Some(content_type.into()),
+            last_modified: at,
+        };
+        self.0.lock().expect("objects").insert(key.clone(), meta);
+    }
+    /// Whether `key` exists.
+    pub fn contains(&self, key: &ObjectKey) -> bool {
+        self.0.lock().expect("objects").contains_key(key)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryObjects {
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectMeta>, StoreError> {
+        Ok(self.0.lock().expect("objects").get(key).cloned())
+    }
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.0.lock().expect("objects").remove(key);
+        Ok(())
+    }
+    async fn list(
+        &self,
+        after: Option<ObjectKey>,
+        limit: u32,
+    ) -> Result<Vec<ObjectMeta>, StoreError> {
+        let map = self.0.lock().expect("objects");
+        let iter = map
+            .values()
+            .filter(|m| after.as_ref().is_none_or(|a| m.key > *a));
+        Ok(iter.take(limit as usize).cloned().collect())
+    }
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        _content_type: &str,
+        _max_size: u64,
+        _expires_at: OffsetDateTime,
+    ) -> Result<UploadTarget, StoreError> {
+        Ok(UploadTarget {
+            url: format!("memory://{key}"),
+            method: "PUT".into(),
+            headers: vec![],
+        })
+    }
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        _expires_at: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        Ok(format!("memory://{key}"))
+    }
+}
+
+/// Every service over one set of stores.
+pub struct App {
+    /// Registration.
+    pub registration: Registration,
+    /// Sign-in and sessions.
+    pub auth: Authentication,
+    /// Password reset and change.
+    pub passwords: Passwords,
+    /// Own account and administration.
+    pub profiles: Profiles,
+    /// Roles.
+    pub rbac: Rbac,
+    /// Content sessions.
+    pub content: ContentSessions,
+    /// Notifications.
+    pub notifications: Notifications,
+    /// Uploads.
+    pub uploads: Uploads,
+    /// Payments.
+    pub payments: Payments,
+    /// The clock, to move time.
+    pub clock: Arc<ManualClock>,
+    /// The mailer, to read tokens.
+    pub mailer: Arc<RecordingMailer>,
+    /// The object store.
+    pub objects: Arc<MemoryObjects>,
+    /// The stores themselves.
+    pub stores: Stores,
+}
+
+impl App {
+    /// Wires every service over `stores` and creates the built-in roles.
+    pub async fn new(stores: Stores) -> Self {
+        let clock = Arc::new(ManualClock::new());
+        let mailer = Arc::new(RecordingMailer::default());
+        let objects = Arc::new(MemoryObjects::default());
+        let hasher =
+            platform::Argon2Hasher::new(platform::Argon2Params::default()).expect("argon2 params");
+        let system = System {
+            clock: clock.clone(),
+            ids: Arc::new(platform::UuidV7Ids),
+            tokens: Arc::new(platform::OsRandomTokens),
+            hasher: Arc::new(hasher),
+            mailer: mailer.clone(),
+            objects: objects.clone(),
+        };
+        let policy = AccountPolicy::default();
+        let rbac = Rbac::new(stores.clone(), system.clone());
+        rbac.ensure_builtin_roles().await.expect("built-in roles");
+        Self {
+            registration: Registration::new(stores.clone(), system.clone(), policy.clone()),
+            auth: Authentication::new(stores.clone(), system.clone(), policy.clone()),
+            passwords: Passwords::new(stores.clone(), system.clone(), policy.clone()),
+            profiles: Profiles::new(stores.clone(), system.clone(), policy),
+            rbac,
+            content: ContentSessions::new(stores.clone(), system.clone(), ContentLimits::default()),
+            notifications: Notifications::new(stores.clone(), system.clone()),
+            uploads: Uploads::new(stores.clone(), system.clone(), UploadPolicy::default()),
+            payments: Payments::new(stores.clone(), system),
+            clock,
+            mailer,
+            objects,
+            stores,
+        }
+    }
+
+    /// Registers and verifies a user, returning it.
+    pub async fn verified_user(&self, email: &str, username: &str, password: &str) -> User {
+        self.registration
+            .register(
+                Email::parse(email).unwrap(),
+                Username::parse(username).unwrap(),
+                Password::new(password).unwrap(),
+            )
+            .await
+            .expect("register");
+        let token = self.mailer.last_token(email).expect("verification mail");
+        self.registration.verify(&token).await.expect("verify")
+    }
+
+    /// Signs in.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Result<IssuedSession, SignInError> {
+        self.auth
+            .sign_in(SignInRequest {
+                login: login.into(),
+                password: Password::for_sign_in(password).unwrap(),
+                device: Some("journey".into()),
+                ip: Some("127.0.0.1".into()),
+            })
+            .await
+    }
+}
