@@ -39,14 +39,14 @@ pub(crate) trait DbTime: Sized {
     /// Encodes an instant.
     fn to_db(t: OffsetDateTime) -> Self;
     /// Decodes an instant.
-    fn from_db(self) -> Result<OffsetDateTime, StoreError>;
+    fn into_time(self) -> Result<OffsetDateTime, StoreError>;
 }
 
 impl DbTime for i64 {
     fn to_db(t: OffsetDateTime) -> Self {
         i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
     }
-    fn from_db(self) -> Result<OffsetDateTime, StoreError> {
+    fn into_time(self) -> Result<OffsetDateTime, StoreError> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self) * 1_000)
             .map_err(|e| StoreError::with_source("stored time out of range", e))
     }
@@ -56,7 +56,7 @@ impl DbTime for OffsetDateTime {
     fn to_db(t: OffsetDateTime) -> Self {
         t
     }
-    fn from_db(self) -> Result<OffsetDateTime, StoreError> {
+    fn into_time(self) -> Result<OffsetDateTime, StoreError> {
         Ok(self.to_offset(time::UtcOffset::UTC))
     }
 }
@@ -79,7 +79,7 @@ where
     D: DbTime + Decode<'r, R::Database> + Type<R::Database>,
     for<'a> &'a str: ColumnIndex<R>,
 {
-    col::<D, R>(row, name)?.from_db()
+    col::<D, R>(row, name)?.into_time()
 }
 
 /// Reads a nullable time column stored as `D`.
@@ -92,7 +92,9 @@ where
     D: DbTime + Decode<'r, R::Database> + Type<R::Database>,
     for<'a> &'a str: ColumnIndex<R>,
 {
-    col::<Option<D>, R>(row, name)?.map(D::from_db).transpose()
+    col::<Option<D>, R>(row, name)?
+        .map(D::into_time)
+        .transpose()
 }
 
 /// SQLite behind a connection pool. WAL mode, foreign keys on, 5 s busy timeout.
@@ -112,10 +114,8 @@ impl SqliteStore {
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let filename = options.get_filename().to_path_buf();
-        if !in_memory {
-            if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| SqlError::Connect(sqlx::Error::Io(e)))?;
-            }
+        if !in_memory && let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| SqlError::Connect(sqlx::Error::Io(e)))?;
         }
         let options = options
             .create_if_missing(true)

@@ -14,6 +14,26 @@
 //! Constraint violations map to domain errors by SQLSTATE / SQLite extended
 //! code (23505/2067/1555 unique, 23503/787 foreign key) and, on PostgreSQL, by
 //! constraint name — never by message text.
+//!
+//! Foreign keys only link tables of one port family (a session's refresh
+//! tokens, a content session's data and messages, a role's grants, a payment's
+//! beneficiaries): each family may be served by another store, so the
+//! cross-family cascade of an account deletion is done by
+//! `domain::services::Profiles::delete_account`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use adapter_sql::{SqlConfig, SqlStore};
+//! use domain::{Email, UserRepository};
+//!
+//! // Connects, creates ./data/portico.db if missing, and migrates.
+//! let db = SqlStore::connect(&SqlConfig::new("sqlite://data/portico.db")).await?;
+//! let stores = db.stores(); // every port, as Arc<dyn …>, for domain::services
+//! let ann = stores.users.find_by_email(&Email::parse("ann@example.org")?).await?;
+//! # let _ = ann;
+//! # Ok(())
+//! # }
+//! ```
 
 mod engine;
 mod error;

@@ -165,12 +165,12 @@ impl ContentSessions {
     /// Deletes a session with its data and messages; clears it as the owner's active session.
     pub async fn delete(&self, actor: Actor, id: ContentSessionId) -> Result<(), ContentError> {
         let session = self.get(actor, id).await?;
-        if let Some(mut owner) = self.stores.users.get(session.user_id).await? {
-            if owner.active_content_session_id == Some(id) {
-                owner.active_content_session_id = None;
-                owner.updated_at = self.system.now();
-                self.update_user(&owner).await?;
-            }
+        if let Some(mut owner) = self.stores.users.get(session.user_id).await?
+            && owner.active_content_session_id == Some(id)
+        {
+            owner.active_content_session_id = None;
+            owner.updated_at = self.system.now();
+            self.update_user(&owner).await?;
         }
         self.stores
             .content
@@ -327,10 +327,10 @@ impl ContentSessions {
         if !super::within(&content, self.limits.max_message_chars) {
             return Err(ContentError::TooLarge("message"));
         }
-        if let Some(parent) = parent_id {
-            if self.stores.content.get_message(id, parent).await?.is_none() {
-                return Err(ContentError::ParentNotFound);
-            }
+        if let Some(parent) = parent_id
+            && self.stores.content.get_message(id, parent).await?.is_none()
+        {
+            return Err(ContentError::ParentNotFound);
         }
         let message = Message {
             id: MessageId::from_uuid(self.system.ids.new_id()),

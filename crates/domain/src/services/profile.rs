@@ -159,10 +159,10 @@ impl Profiles {
             ("avatar", &changes.avatar, MAX_AVATAR),
         ];
         for (field, value, max) in checks {
-            if let Some(Some(text)) = value {
-                if !super::within(text, max) {
-                    return Err(UpdateProfileError::TooLong(field));
-                }
+            if let Some(Some(text)) = value
+                && !super::within(text, max)
+            {
+                return Err(UpdateProfileError::TooLong(field));
             }
         }
         let mut user = self

@@ -140,10 +140,10 @@ impl Rbac {
         if permissions.is_some() && name.is_builtin() {
             return Err(RoleError::BuiltIn);
         }
-        if let Some(Some(d)) = &description {
-            if !super::within(d, 255) {
-                return Err(RoleError::DescriptionTooLong);
-            }
+        if let Some(Some(d)) = &description
+            && !super::within(d, 255)
+        {
+            return Err(RoleError::DescriptionTooLong);
         }
         let roles = &self.stores.roles;
         let mut role = roles

@@ -232,10 +232,10 @@ impl Uploads {
         if meta.size > request.max_size {
             return Err(UploadError::SizeMismatch);
         }
-        if let Some(stored) = &meta.content_type {
-            if !same_type(stored, &request.content_type) {
-                return Err(UploadError::TypeMismatch);
-            }
+        if let Some(stored) = &meta.content_type
+            && !same_type(stored, &request.content_type)
+        {
+            return Err(UploadError::TypeMismatch);
         }
         match self.stores.uploads.complete(id, meta.size, now).await {
             Ok(_) => {}
@@ -405,13 +405,16 @@ mod tests {
         assert_eq!(target.method, "PUT");
     }
 
+    /// Expiry, the stored object (size, type) and the check on the error.
+    type Case = (
+        OffsetDateTime,
+        Option<(u64, &'static str)>,
+        fn(&UploadError) -> bool,
+    );
+
     #[test]
     fn completion_checks_expiry_presence_size_and_type() {
-        let cases: Vec<(
-            OffsetDateTime,
-            Option<(u64, &str)>,
-            fn(&UploadError) -> bool,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (T0, Some((10, "image/png")), |e| {
                 matches!(e, UploadError::Expired)
             }),

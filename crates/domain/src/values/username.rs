@@ -84,7 +84,7 @@ mod tests {
         fn parsed_usernames_are_canonical(s in "\\PC{0,40}") {
             if let Ok(u) = Username::parse(&s) {
                 prop_assert_eq!(Username::parse(u.as_str()).unwrap(), u.clone());
-                prop_assert!(u.as_str().chars().all(|c| c.is_ascii()));
+                prop_assert!(u.as_str().is_ascii());
             }
         }
     }
