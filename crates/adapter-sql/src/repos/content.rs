@@ -75,22 +75,10 @@ macro_rules! impl_content {
                 user_id: domain::UserId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::ContentSession>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let sql = format!(
-                    "SELECT * FROM content_sessions WHERE user_id = $1{}",
-                    crate::repos::page_tail("", page.cursor().is_some(), 2)
-                );
-                let mut q = sqlx::query(&sql).bind(user_id.as_uuid());
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store("listing content sessions"))?;
-                let items = rows.iter().map(Self::content_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page, |c| domain::Cursor { at: c.created_at, id: c.id.as_uuid() }))
+                let key = |c: &domain::ContentSession| domain::Cursor { at: c.created_at, id: c.id.as_uuid() };
+                let args = [crate::repos::Arg::Id(user_id.as_uuid())];
+                let select = "SELECT * FROM content_sessions WHERE user_id = $1";
+                self.fetch_page(select, "", &args, page, "listing content sessions", Self::content_row, key).await
             }
 
             async fn rename(
@@ -107,7 +95,7 @@ macro_rules! impl_content {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("renaming content session"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn delete(&self, id: domain::ContentSessionId) -> Result<(), domain::WriteError> {
@@ -117,7 +105,7 @@ macro_rules! impl_content {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting content session"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn put_data(
@@ -190,7 +178,7 @@ macro_rules! impl_content {
                         .execute(self.pool())
                         .await
                         .map_err(crate::error::store("deleting session data"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn add_message(&self, m: &domain::Message, mark_unread: bool) -> Result<(), domain::WriteError> {
@@ -256,22 +244,10 @@ macro_rules! impl_content {
                 session: domain::ContentSessionId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::Message>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let sql = format!(
-                    "SELECT * FROM messages WHERE content_session_id = $1{}",
-                    crate::repos::page_tail("", page.cursor().is_some(), 2)
-                );
-                let mut q = sqlx::query(&sql).bind(session.as_uuid());
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store("listing messages"))?;
-                let items = rows.iter().map(Self::message_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page, |m| domain::Cursor { at: m.created_at, id: m.id.as_uuid() }))
+                let key = |m: &domain::Message| domain::Cursor { at: m.created_at, id: m.id.as_uuid() };
+                let args = [crate::repos::Arg::Id(session.as_uuid())];
+                let select = "SELECT * FROM messages WHERE content_session_id = $1";
+                self.fetch_page(select, "", &args, page, "listing messages", Self::message_row, key).await
             }
 
             async fn mark_read(&self, id: domain::ContentSessionId) -> Result<(), domain::WriteError> {

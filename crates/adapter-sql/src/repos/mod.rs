@@ -9,6 +9,68 @@ macro_rules! for_each_engine {
     };
 }
 
+/// A leading bind value of a paged query.
+pub(crate) enum Arg {
+    /// An id.
+    Id(uuid::Uuid),
+    /// An instant, encoded the engine's way.
+    Time(time::OffsetDateTime),
+}
+
+/// `fetch_page`: one newest-first, cursor-resumed page of any table.
+macro_rules! impl_paging {
+    ($store:ty, $db:ty, $ts:ty) => {
+        impl $store {
+            /// Runs `select` (whose conditions use `$1..` for `args`) with the
+            /// cursor condition, order and limit appended, and decodes one page.
+            /// `alias` qualifies `created_at`/`id` when `select` names its table.
+            #[allow(clippy::too_many_arguments)]
+            pub(crate) async fn fetch_page<T>(
+                &self,
+                select: &str,
+                alias: &str,
+                args: &[crate::repos::Arg],
+                page: domain::PageRequest,
+                what: &'static str,
+                decode: fn(&<$db as sqlx::Database>::Row) -> Result<T, domain::StoreError>,
+                key: fn(&T) -> domain::Cursor,
+            ) -> Result<domain::Page<T>, domain::StoreError> {
+                use crate::engine::DbTime;
+                let tail = crate::repos::page_tail(alias, page.cursor().is_some(), args.len() + 1);
+                let sql = format!("{select}{tail}");
+                let mut q = sqlx::query(&sql);
+                for arg in args {
+                    q = match arg {
+                        crate::repos::Arg::Id(id) => q.bind(*id),
+                        crate::repos::Arg::Time(t) => q.bind(<$ts>::to_db(*t)),
+                    };
+                }
+                if let Some(c) = page.cursor() {
+                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
+                }
+                let rows = q
+                    .bind(crate::repos::overfetch(page))
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::error::store(what))?;
+                let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+                Ok(domain::Page::from_overfetch(items, page, key))
+            }
+        }
+    };
+}
+
+for_each_engine!(impl_paging);
+
+/// `NotFound` when a write touched no row.
+pub(crate) fn found(rows_affected: u64) -> Result<(), domain::WriteError> {
+    if rows_affected == 0 {
+        Err(domain::WriteError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 mod accounts;
 mod content;
 mod notifications;
@@ -21,7 +83,7 @@ mod users;
 /// `ORDER BY … LIMIT` tail of a newest-first page query, with the cursor
 /// condition when resuming. `first` is the number of the first cursor
 /// parameter (`$first` = created_at, `$first+1` = id, then the limit).
-pub(crate) fn page_tail(table_alias: &str, resume: bool, first: usize) -> String {
+fn page_tail(table_alias: &str, resume: bool, first: usize) -> String {
     let p = |c: &str| {
         if table_alias.is_empty() {
             c.to_owned()
@@ -42,6 +104,6 @@ pub(crate) fn page_tail(table_alias: &str, resume: bool, first: usize) -> String
 }
 
 /// Rows to fetch for a page: one more than asked, to know whether another page exists.
-pub(crate) fn overfetch(page: domain::PageRequest) -> i64 {
+fn overfetch(page: domain::PageRequest) -> i64 {
     i64::from(page.limit()) + 1
 }

@@ -87,23 +87,15 @@ macro_rules! impl_notifications {
                 now: time::OffsetDateTime,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::Notification>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let unseen = if unseen_only { " AND seen_at IS NULL" } else { "" };
-                let sql = format!(
-                    "SELECT * FROM notifications WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2){unseen}{}",
-                    crate::repos::page_tail("", page.cursor().is_some(), 3)
-                );
-                let mut q = sqlx::query(&sql).bind(user_id.as_uuid()).bind(<$ts>::to_db(now));
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store("listing notifications"))?;
-                let items = rows.iter().map(Self::notification_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page, |n| domain::Cursor { at: n.created_at, id: n.id.as_uuid() }))
+                let key = |n: &domain::Notification| domain::Cursor { at: n.created_at, id: n.id.as_uuid() };
+                let args = [crate::repos::Arg::Id(user_id.as_uuid()), crate::repos::Arg::Time(now)];
+                let select = if unseen_only {
+                    "SELECT * FROM notifications WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
+                     AND seen_at IS NULL"
+                } else {
+                    "SELECT * FROM notifications WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2)"
+                };
+                self.fetch_page(select, "", &args, page, "listing notifications", Self::notification_row, key).await
             }
 
             async fn mark_seen(
@@ -122,7 +114,7 @@ macro_rules! impl_notifications {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("marking notification seen"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn mark_all_seen(
@@ -153,7 +145,7 @@ macro_rules! impl_notifications {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("storing notification response"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn delete(&self, user_id: domain::UserId, id: domain::NotificationId) -> Result<(), domain::WriteError> {
@@ -163,7 +155,7 @@ macro_rules! impl_notifications {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting notification"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {

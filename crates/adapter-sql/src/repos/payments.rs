@@ -105,23 +105,11 @@ macro_rules! impl_payments {
                 user_id: domain::UserId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::Payment>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let sql = format!(
-                    "SELECT p.* FROM payments p WHERE (p.payer_id = $1 OR EXISTS (SELECT 1 FROM \
-                     payment_beneficiaries b WHERE b.payment_id = p.id AND b.user_id = $1)){}",
-                    crate::repos::page_tail("p", page.cursor().is_some(), 2)
-                );
-                let mut q = sqlx::query(&sql).bind(user_id.as_uuid());
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store("listing payments"))?;
-                let items = rows.iter().map(Self::payment_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page, |p| domain::Cursor { at: p.created_at, id: p.id.as_uuid() }))
+                let key = |p: &domain::Payment| domain::Cursor { at: p.created_at, id: p.id.as_uuid() };
+                let args = [crate::repos::Arg::Id(user_id.as_uuid())];
+                let select = "SELECT p.* FROM payments p WHERE (p.payer_id = $1 OR EXISTS (SELECT 1 FROM \
+                              payment_beneficiaries b WHERE b.payment_id = p.id AND b.user_id = $1))";
+                self.fetch_page(select, "p", &args, page, "listing payments", Self::payment_row, key).await
             }
 
             async fn transition(

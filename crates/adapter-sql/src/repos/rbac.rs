@@ -78,7 +78,7 @@ macro_rules! impl_rbac {
                         .execute(self.pool())
                         .await
                         .map_err(crate::error::store("updating role"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn delete(&self, name: &domain::RoleName) -> Result<(), domain::WriteError> {
@@ -88,7 +88,7 @@ macro_rules! impl_rbac {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting role"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn grant(
@@ -123,7 +123,7 @@ macro_rules! impl_rbac {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("revoking role"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn roles_of(&self, user_id: domain::UserId) -> Result<Vec<domain::Role>, domain::StoreError> {

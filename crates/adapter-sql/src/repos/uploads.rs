@@ -70,22 +70,10 @@ macro_rules! impl_uploads {
                 user_id: domain::UserId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::UploadRequest>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let sql = format!(
-                    "SELECT * FROM upload_requests WHERE user_id = $1{}",
-                    crate::repos::page_tail("", page.cursor().is_some(), 2)
-                );
-                let mut q = sqlx::query(&sql).bind(user_id.as_uuid());
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store("listing upload requests"))?;
-                let items = rows.iter().map(Self::upload_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page, |r| domain::Cursor { at: r.created_at, id: r.id.as_uuid() }))
+                let key = |r: &domain::UploadRequest| domain::Cursor { at: r.created_at, id: r.id.as_uuid() };
+                let args = [crate::repos::Arg::Id(user_id.as_uuid())];
+                let select = "SELECT * FROM upload_requests WHERE user_id = $1";
+                self.fetch_page(select, "", &args, page, "listing upload requests", Self::upload_row, key).await
             }
 
             async fn complete(
@@ -122,7 +110,7 @@ macro_rules! impl_uploads {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting upload request"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn list_expired(

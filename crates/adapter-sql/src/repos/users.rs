@@ -208,7 +208,7 @@ macro_rules! impl_users {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("locking user"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn record_sign_in(
@@ -225,26 +225,13 @@ macro_rules! impl_users {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("recording sign-in"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
 
             async fn list(&self, page: domain::PageRequest) -> Result<domain::Page<domain::User>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let sql = match page.cursor() {
-                    Some(_) => format!("SELECT * FROM users WHERE TRUE{}", crate::repos::page_tail("", true, 1)),
-                    None => format!("SELECT * FROM users{}", crate::repos::page_tail("", false, 1)),
-                };
-                let mut q = sqlx::query(&sql);
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
+                let key = |u: &domain::User| domain::Cursor { at: u.created_at, id: u.id.as_uuid() };
+                self.fetch_page("SELECT * FROM users WHERE TRUE", "", &[], page, "listing users", Self::user_row, key)
                     .await
-                    .map_err(crate::error::store("listing users"))?;
-                let users = rows.iter().map(Self::user_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(users, page, |u| domain::Cursor { at: u.created_at, id: u.id.as_uuid() }))
             }
 
             async fn delete(&self, id: domain::UserId) -> Result<(), domain::WriteError> {
@@ -253,7 +240,7 @@ macro_rules! impl_users {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting user"))?;
-                if done.rows_affected() == 0 { Err(domain::WriteError::NotFound) } else { Ok(()) }
+                crate::repos::found(done.rows_affected())
             }
         }
     };
