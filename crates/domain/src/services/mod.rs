@@ -13,6 +13,7 @@ use crate::{
 };
 
 mod accounts;
+mod admin;
 mod auth;
 mod content;
 mod notifications;
@@ -27,6 +28,7 @@ mod uploads;
 mod test_support;
 
 pub use accounts::*;
+pub use admin::*;
 pub use auth::*;
 pub use content::*;
 pub use notifications::*;

@@ -1,5 +1,4 @@
-//! The signed-in user's own account: profile and preferences, export,
-//! deletion; and the administrator's user management.
+//! The signed-in user's own account: profile and preferences, export, deletion.
 
 use serde::Serialize;
 
@@ -54,17 +53,6 @@ pub enum DeleteAccountError {
     Unexpected(#[source] StoreError),
 }
 
-/// Why an administrator's change to a user failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminUserError {
-    /// No such user.
-    #[error("user not found")]
-    NotFound,
-    /// Infrastructure failure.
-    #[error("unexpected failure")]
-    Unexpected(#[source] StoreError),
-}
-
 /// One content session with its data and messages, for an export.
 #[derive(Debug, Clone, Serialize)]
 pub struct ContentSessionExport {
@@ -97,7 +85,7 @@ pub struct AccountExport {
     pub usage: Usage,
 }
 
-/// What a user does with their own account, and what an administrator does with users.
+/// What a user does with their own account.
 #[derive(Clone)]
 pub struct Profiles {
     stores: Stores,
@@ -386,79 +374,6 @@ impl Profiles {
             Err(WriteError::NotFound) => Err(DeleteAccountError::NotFound),
             Err(WriteError::Store(e)) => Err(DeleteAccountError::Unexpected(e)),
         }
-    }
-
-    /// Users newest first (administrators).
-    pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        self.stores.users.list(page).await
-    }
-
-    /// Locks or unlocks a user (administrators). Locking revokes every session
-    /// at once; unlocking also clears a failed-login lockout.
-    pub async fn set_locked(&self, user_id: UserId, locked: bool) -> Result<User, AdminUserError> {
-        let now = self.system.now();
-        let user = self
-            .modify(user_id, |u| {
-                u.locked = locked;
-                u.updated_at = now;
-            })
-            .await?;
-        if locked {
-            self.stores
-                .sessions
-                .revoke_all(user_id, now)
-                .await
-                .map_err(AdminUserError::Unexpected)?;
-        } else {
-            self.stores
-                .users
-                .set_locked_until(user_id, None)
-                .await
-                .map_err(|e| match e {
-                    WriteError::NotFound => AdminUserError::NotFound,
-                    WriteError::Store(e) => AdminUserError::Unexpected(e),
-                })?;
-        }
-        Ok(user)
-    }
-
-    /// Marks a user's email verified or not (administrators).
-    pub async fn set_verified(
-        &self,
-        user_id: UserId,
-        verified: bool,
-    ) -> Result<User, AdminUserError> {
-        let now = self.system.now();
-        self.modify(user_id, |u| {
-            u.verified = verified;
-            u.updated_at = now;
-        })
-        .await
-    }
-
-    async fn modify(
-        &self,
-        user_id: UserId,
-        change: impl FnOnce(&mut User),
-    ) -> Result<User, AdminUserError> {
-        let mut user = self
-            .stores
-            .users
-            .get(user_id)
-            .await
-            .map_err(AdminUserError::Unexpected)?
-            .ok_or(AdminUserError::NotFound)?;
-        change(&mut user);
-        self.stores.users.update(&user).await.map_err(|e| match e {
-            UpdateUserError::NotFound => AdminUserError::NotFound,
-            UpdateUserError::Store(e) => AdminUserError::Unexpected(e),
-            UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken => {
-                AdminUserError::Unexpected(StoreError::msg(
-                    "unchanged email or username reported as taken",
-                ))
-            }
-        })?;
-        Ok(user)
     }
 }
 
