@@ -32,7 +32,7 @@ deny: advisory-db ## cargo-deny: licenses, bans, sources, and advisories when th
 	@if [ -d "$(PORTICO_ADVISORY_DB)" ]; then $(CARGO) deny --offline check advisories; \
 	else echo "deny: skipping advisories (no database at $(PORTICO_ADVISORY_DB))"; fi
 
-services: ## Check PostgreSQL and Redis on loopback; start what is missing
+services: ## Check PostgreSQL, Redis and a MongoDB-compatible server on loopback; start what is missing
 	./scripts/services.sh
 
 test: services ## Every test (unit, contract suite on SQLite and PostgreSQL, journeys)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Checks the servers the tests use on loopback and starts what is missing:
-# PostgreSQL (127.0.0.1:5432, trust auth, database `test`) and Redis
-# (127.0.0.1:6379). Prints one line per service. Exits non-zero if a service
-# cannot be reached or started.
+# PostgreSQL (127.0.0.1:5432, trust auth, database `test`), Redis
+# (127.0.0.1:6379) and a MongoDB-compatible server (127.0.0.1:27017; no mongod
+# can be installed on these machines, so SecantusDB from PyPI is installed into
+# .services/venv and started with its data under .services/mongo). Prints one
+# line per service. Exits non-zero if a service cannot be reached or started.
+# When MONGODB_URL is set, that server is the user's business and is not started.
 set -euo pipefail
 
 log() { printf 'services: %s\n' "$*"; }
@@ -53,5 +56,35 @@ redis() {
   log "Redis started"
 }
 
+mongo() {
+  if [ -n "${MONGODB_URL:-}" ]; then
+    log "MONGODB_URL is set; using that server"
+    return 0
+  fi
+  if port_open 27017; then
+    log "MongoDB-compatible server is up on 127.0.0.1:27017"
+    return 0
+  fi
+  local root venv
+  root=$(cd "$(dirname "$0")/.." && pwd)/.services
+  venv=$root/venv
+  if [ ! -x "$venv/bin/secantusd-py" ]; then
+    log "installing SecantusDB ${SECANTUS_VERSION} into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "SecantusDB==${SECANTUS_VERSION}"
+  fi
+  mkdir -p "$root/mongo"
+  log "starting SecantusDB (MongoDB wire protocol) on 127.0.0.1:27017"
+  nohup setsid "$venv/bin/secantusd-py" --host 127.0.0.1 --port 27017 --storage-path "$root/mongo" \
+    >"$root/mongo.log" 2>&1 </dev/null &
+  wait_for MongoDB port_open 27017
+  log "SecantusDB started (log: $root/mongo.log)"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+SECANTUS_VERSION=0.7.0b3
+
 postgres
 redis
+mongo
