@@ -77,3 +77,41 @@ pub trait RateLimiter: Send + Sync {
     /// Deletes counters of windows that ended before `now`; returns how many.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn windows_align_to_the_epoch() {
+        let t = datetime!(2025-03-19 12:34:56.789 UTC);
+        let (start, end) = Window::MINUTE.bounds(t).unwrap();
+        assert_eq!(
+            (start, end),
+            (
+                datetime!(2025-03-19 12:34:00 UTC),
+                datetime!(2025-03-19 12:35:00 UTC)
+            )
+        );
+        let (start, end) = Window::DAY.bounds(t).unwrap();
+        assert_eq!(
+            (start, end),
+            (
+                datetime!(2025-03-19 0:00 UTC),
+                datetime!(2025-03-20 0:00 UTC)
+            )
+        );
+        assert_eq!(
+            Window::MINUTE.bounds(end).unwrap().0,
+            end,
+            "a window's end starts the next one"
+        );
+        assert_eq!(Window::AllTime.bounds(t), None);
+        assert_eq!(
+            Window::Seconds(0).seconds(),
+            1,
+            "a zero-length window is treated as one second"
+        );
+    }
+}
