@@ -6,7 +6,9 @@
 //! ([`users`], [`accounts`], [`rbac`], [`content`], [`notifications`],
 //! [`uploads`], [`payments`], [`rate_limit`], [`cascade`]) holds the tests, each
 //! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
-//! `#[tokio::test]` per test function.
+//! `#[tokio::test]` per test function. [`system`] holds the contracts of the
+//! small ports (`PasswordHasher`, `TokenGenerator`, `IdGenerator`, `Clock`),
+//! which take the implementation itself.
 //!
 //! # Running the suite against your own adapter
 //!
@@ -41,6 +43,7 @@ pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
 pub mod rbac;
+pub mod system;
 pub mod uploads;
 pub mod users;
 
