@@ -1,7 +1,7 @@
 //! Connecting: URL forms, migrations that are safe to re-run, refusals.
 
 use adapter_sql::{SqlConfig, SqlError, SqlStore};
-use domain::{Email, UserRepository};
+use domain::Email;
 
 #[tokio::test]
 async fn seed_003_relative_sqlite_url_creates_the_file_relative_to_the_working_directory() {
