@@ -36,8 +36,8 @@ services: ## Check PostgreSQL, Redis and a MongoDB-compatible server on loopback
 	./scripts/services.sh
 
 test: services ## Every test (unit, contract suite on SQLite and PostgreSQL, journeys)
-	$(CARGO) nextest run --workspace --all-features --no-fail-fast
 	$(CARGO) test --workspace --doc --all-features
+	$(CARGO) nextest run --workspace --all-features --no-fail-fast
 
 run: ## Run the HTTP server (not built yet: see README)
 	@echo "The HTTP server (apps/portico) is not built yet; it arrives with the accounts-server issue." >&2; exit 1
