@@ -328,12 +328,7 @@ macro_rules! impl_accounts {
             }
 
             async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
-                sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
-                    .bind(user_id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map(|d| d.rows_affected())
-                    .map_err(crate::error::store("deleting sessions"))
+                self.exec_id("DELETE FROM auth_sessions WHERE user_id = $1", user_id.as_uuid(), "deleting sessions").await
             }
         }
 

@@ -100,12 +100,7 @@ macro_rules! impl_content {
 
             async fn delete(&self, id: domain::ContentSessionId) -> Result<(), domain::WriteError> {
                 // Data and messages go with it (ON DELETE CASCADE).
-                let done = sqlx::query("DELETE FROM content_sessions WHERE id = $1")
-                    .bind(id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map_err(crate::error::store("deleting content session"))?;
-                crate::repos::found(done.rows_affected())
+                crate::repos::found(self.exec_id("DELETE FROM content_sessions WHERE id = $1", id.as_uuid(), "deleting content session").await?)
             }
 
             async fn put_data(
@@ -271,12 +266,7 @@ macro_rules! impl_content {
             }
 
             async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
-                sqlx::query("DELETE FROM content_sessions WHERE user_id = $1")
-                    .bind(user_id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map(|d| d.rows_affected())
-                    .map_err(crate::error::store("deleting content sessions"))
+                self.exec_id("DELETE FROM content_sessions WHERE user_id = $1", user_id.as_uuid(), "deleting content sessions").await
             }
         }
     };

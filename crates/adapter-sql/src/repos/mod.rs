@@ -17,10 +17,25 @@ pub(crate) enum Arg {
     Time(time::OffsetDateTime),
 }
 
-/// `fetch_page`: one newest-first, cursor-resumed page of any table.
-macro_rules! impl_paging {
+/// Query helpers shared by every port: `exec_id` and `fetch_page`.
+macro_rules! impl_helpers {
     ($store:ty, $db:ty, $ts:ty) => {
         impl $store {
+            /// Runs `sql` with `$1` bound to `id`; returns how many rows it changed.
+            pub(crate) async fn exec_id(
+                &self,
+                sql: &str,
+                id: uuid::Uuid,
+                what: &'static str,
+            ) -> Result<u64, domain::StoreError> {
+                sqlx::query(sql)
+                    .bind(id)
+                    .execute(self.pool())
+                    .await
+                    .map(|d| d.rows_affected())
+                    .map_err(crate::error::store(what))
+            }
+
             /// Runs `select` (whose conditions use `$1..` for `args`) with the
             /// cursor condition, order and limit appended, and decodes one page.
             /// `alias` qualifies `created_at`/`id` when `select` names its table.
@@ -60,7 +75,7 @@ macro_rules! impl_paging {
     };
 }
 
-for_each_engine!(impl_paging);
+for_each_engine!(impl_helpers);
 
 /// `NotFound` when a write touched no row.
 pub(crate) fn found(rows_affected: u64) -> Result<(), domain::WriteError> {

@@ -169,12 +169,7 @@ macro_rules! impl_notifications {
             }
 
             async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
-                sqlx::query("DELETE FROM notifications WHERE user_id = $1")
-                    .bind(user_id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map(|d| d.rows_affected())
-                    .map_err(crate::error::store("deleting notifications"))
+                self.exec_id("DELETE FROM notifications WHERE user_id = $1", user_id.as_uuid(), "deleting notifications").await
             }
         }
     };

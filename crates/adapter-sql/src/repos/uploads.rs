@@ -105,12 +105,7 @@ macro_rules! impl_uploads {
             }
 
             async fn delete(&self, id: domain::UploadId) -> Result<(), domain::WriteError> {
-                let done = sqlx::query("DELETE FROM upload_requests WHERE id = $1")
-                    .bind(id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map_err(crate::error::store("deleting upload request"))?;
-                crate::repos::found(done.rows_affected())
+                crate::repos::found(self.exec_id("DELETE FROM upload_requests WHERE id = $1", id.as_uuid(), "deleting upload request").await?)
             }
 
             async fn list_expired(
@@ -141,12 +136,7 @@ macro_rules! impl_uploads {
             }
 
             async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
-                sqlx::query("DELETE FROM upload_requests WHERE user_id = $1")
-                    .bind(user_id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map(|d| d.rows_affected())
-                    .map_err(crate::error::store("deleting upload requests"))
+                self.exec_id("DELETE FROM upload_requests WHERE user_id = $1", user_id.as_uuid(), "deleting upload requests").await
             }
         }
     };

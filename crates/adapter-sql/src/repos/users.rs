@@ -235,12 +235,7 @@ macro_rules! impl_users {
             }
 
             async fn delete(&self, id: domain::UserId) -> Result<(), domain::WriteError> {
-                let done = sqlx::query("DELETE FROM users WHERE id = $1")
-                    .bind(id.as_uuid())
-                    .execute(self.pool())
-                    .await
-                    .map_err(crate::error::store("deleting user"))?;
-                crate::repos::found(done.rows_affected())
+                crate::repos::found(self.exec_id("DELETE FROM users WHERE id = $1", id.as_uuid(), "deleting user").await?)
             }
         }
     };
