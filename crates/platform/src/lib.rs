@@ -1,5 +1,6 @@
 //! Production implementations of `domain`'s small system ports:
-//! [`SystemClock`], [`UuidV7Ids`], [`OsRandomTokens`] and [`Argon2Hasher`].
+//! [`SystemClock`], [`UuidV7Ids`], [`OsRandomTokens`] and [`Argon2Hasher`],
+//! plus [`BlockingPoolHasher`], which moves hashing off the async workers.
 //! Storage lives in the adapters; this crate only talks to the OS clock and RNG.
 
 use async_trait::async_trait;
@@ -156,6 +157,65 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
+/// Runs an [`Argon2Hasher`] on tokio's blocking pool, at most `concurrency`
+/// hashes at a time. Async workers stay free to serve other requests while a
+/// login storm queues here; the queue is fair (first come, first served).
+#[derive(Debug, Clone)]
+pub struct BlockingPoolHasher {
+    inner: std::sync::Arc<Argon2Hasher>,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl BlockingPoolHasher {
+    /// Wraps `inner`; `concurrency` is clamped to at least 1.
+    pub fn new(inner: Argon2Hasher, concurrency: usize) -> Self {
+        Self {
+            inner: std::sync::Arc::new(inner),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Argon2Hasher) -> T + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::msg("password hashing pool closed"))?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|e| StoreError::msg(format!("password hashing task failed: {e}")))
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for BlockingPoolHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, StoreError> {
+        let password = password.clone();
+        self.run(move |h| h.hash_blocking(password.expose()))
+            .await?
+            .map(PasswordHash::new)
+    }
+
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, StoreError> {
+        let (password, hash) = (password.clone(), hash.clone());
+        self.run(move |h| h.verify_blocking(password.expose(), hash.as_str()))
+            .await
+    }
+
+    async fn verify_dummy(&self, password: &Password) -> Result<(), StoreError> {
+        let password = password.clone();
+        self.run(move |h| {
+            let _ = h.verify_blocking(password.expose(), &h.dummy);
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +237,12 @@ mod tests {
         let pw = Password::new("correct horse battery").unwrap();
         let hash = block_on(h.hash(&pw)).unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_blocking_pool_hasher_meets_the_contract() {
+        let h = BlockingPoolHasher::new(cheap(), 1);
+        contract_tests::system::password_hasher(&h).await;
     }
 
     #[test]
