@@ -1,7 +1,11 @@
-//! The administrator's user management: list, lock and unlock, verify.
+//! The administrator's user management: list, lock and unlock, verify, and
+//! the creation or promotion of the first administrator.
 
 use super::{Stores, System};
-use crate::{Page, PageRequest, StoreError, UpdateUserError, User, UserId, WriteError};
+use crate::{
+    CreateUserError, Email, GrantError, Page, PageRequest, Password, Profile, RoleName, StoreError,
+    UpdateUserError, User, UserId, Username, WriteError,
+};
 
 /// Why an administrator's change to a user failed.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +16,31 @@ pub enum AdminUserError {
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
+}
+
+/// Why an administrator could not be created or promoted.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapAdminError {
+    /// The email belongs to a user with a different username.
+    #[error("the email address belongs to a user with another username")]
+    EmailBelongsToAnotherUser,
+    /// The username belongs to a user with a different email.
+    #[error("the username belongs to a user with another email address")]
+    UsernameTaken,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// What [`UserAdmin::ensure_admin`] did.
+#[derive(Debug, Clone)]
+pub enum AdminBootstrap {
+    /// A new, verified user was created with the given password and made admin.
+    Created(User),
+    /// The existing user was granted `admin`; the password was not used.
+    Promoted(User),
+    /// The user already held `admin`; nothing changed.
+    AlreadyAdmin(User),
 }
 
 /// User management for administrators (callers check the `admin` role).
@@ -73,6 +102,96 @@ impl UserAdmin {
             u.updated_at = now;
         })
         .await
+    }
+
+    /// Makes the user with `email` and `username` an administrator, creating
+    /// them (verified, with `password`) when neither exists. The built-in
+    /// roles must exist ([`super::Rbac::ensure_builtin_roles`]).
+    pub async fn ensure_admin(
+        &self,
+        email: Email,
+        username: Username,
+        password: &Password,
+    ) -> Result<AdminBootstrap, BootstrapAdminError> {
+        let unexpected = BootstrapAdminError::Unexpected;
+        let users = &self.stores.users;
+        let existing = users.find_by_email(&email).await.map_err(unexpected)?;
+        let (user, created) = match existing {
+            Some(user) if user.username != username => {
+                return Err(BootstrapAdminError::EmailBelongsToAnotherUser);
+            }
+            Some(user) => (user, false),
+            None => {
+                if users
+                    .find_by_username(&username)
+                    .await
+                    .map_err(unexpected)?
+                    .is_some()
+                {
+                    return Err(BootstrapAdminError::UsernameTaken);
+                }
+                let hash = self
+                    .system
+                    .hasher
+                    .hash(password)
+                    .await
+                    .map_err(unexpected)?;
+                let now = self.system.now();
+                let user = User {
+                    id: UserId::from_uuid(self.system.ids.new_id()),
+                    email,
+                    username,
+                    password_hash: Some(hash),
+                    verified: true,
+                    locked: false,
+                    locked_until: None,
+                    failed_logins: 0,
+                    auth_providers: Vec::new(),
+                    profile: Profile::default(),
+                    preferences: serde_json::Map::new(),
+                    active_content_session_id: None,
+                    created_at: now,
+                    updated_at: now,
+                    last_accessed_at: None,
+                };
+                users.create(&user).await.map_err(|e| match e {
+                    CreateUserError::EmailTaken => BootstrapAdminError::EmailBelongsToAnotherUser,
+                    CreateUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,
+                    CreateUserError::Store(e) => unexpected(e),
+                })?;
+                (user, true)
+            }
+        };
+        let held = self
+            .stores
+            .roles
+            .roles_of(user.id)
+            .await
+            .map_err(unexpected)?;
+        let has = |name: &str| held.iter().any(|r| r.name.as_str() == name);
+        if !created && has(RoleName::ADMIN) {
+            return Ok(AdminBootstrap::AlreadyAdmin(user));
+        }
+        let now = self.system.now();
+        for role in [RoleName::user(), RoleName::admin()] {
+            if has(role.as_str()) {
+                continue;
+            }
+            match self.stores.roles.grant(user.id, &role, now).await {
+                Ok(()) => {}
+                Err(GrantError::RoleNotFound) => {
+                    return Err(unexpected(StoreError::msg(format!(
+                        "built-in role {role} is missing"
+                    ))));
+                }
+                Err(GrantError::Store(e)) => return Err(unexpected(e)),
+            }
+        }
+        Ok(if created {
+            AdminBootstrap::Created(user)
+        } else {
+            AdminBootstrap::Promoted(user)
+        })
     }
 
     async fn modify(
