@@ -1,0 +1,227 @@
+//! Who is calling: bearer tokens and the session cookie (with its CSRF
+//! check), client IPs, and the per-user and per-IP rate limits.
+//!
+//! Cookie sign-in sets two cookies: `portico_session` (HttpOnly, the access
+//! token) and `portico_csrf` (readable by scripts). A request authenticated by
+//! the cookie that changes state (any method but GET, HEAD and OPTIONS) must
+//! send the `portico_csrf` value in the `X-CSRF-Token` header; values are
+//! compared in constant time. Bearer requests need no CSRF header.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::Method;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use domain::services::{Quota, RateDecision, Usage};
+use domain::{AuthSession, Token, User, Window};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::problem::{Kind, Problem, RateInfo};
+use crate::state::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "portico_session";
+/// Name of the CSRF cookie.
+pub const CSRF_COOKIE: &str = "portico_csrf";
+/// Header that must echo the CSRF cookie.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The user.
+    pub user: User,
+    /// The session whose token was presented.
+    pub session: AuthSession,
+    /// The user's request counters after counting this request.
+    pub usage: Usage,
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Problem> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Problem::internal(domain::StoreError::msg("application state missing")))
+}
+
+fn presented_token(req: &HttpRequest) -> Result<(Token, bool), Problem> {
+    let unauthenticated = || Problem::new(Kind::Unauthenticated);
+    if let Some(value) = req.headers().get(AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| unauthenticated())?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| unauthenticated().detail("Use `Authorization: Bearer <token>`."))?;
+        return Token::parse(token.trim())
+            .map(|t| (t, false))
+            .map_err(|_| unauthenticated());
+    }
+    let cookie = req.cookie(SESSION_COOKIE).ok_or_else(unauthenticated)?;
+    let token = Token::parse(cookie.value()).map_err(|_| unauthenticated())?;
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let expected = req.cookie(CSRF_COOKIE);
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let ok = match (expected, sent) {
+            (Some(c), Some(h)) if !c.value().is_empty() => {
+                bool::from(c.value().as_bytes().ct_eq(h.as_bytes()))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(Problem::new(Kind::CsrfFailed).detail(format!(
+                "Requests authenticated by the session cookie that change state must send the {CSRF_COOKIE} cookie's value in the {CSRF_HEADER} header."
+            )));
+        }
+    }
+    Ok((token, true))
+}
+
+fn rate_info(decision: &RateDecision) -> RateInfo {
+    let reset_secs = decision
+        .resets_at
+        .map(|at| (at - OffsetDateTime::now_utc()).whole_seconds().max(0))
+        .and_then(|s| u64::try_from(s).ok())
+        .unwrap_or(60);
+    RateInfo {
+        limit: decision.limit,
+        remaining: decision.remaining,
+        reset_secs,
+    }
+}
+
+async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
+    let state = state(&req)?;
+    let (token, _via_cookie) = presented_token(&req)?;
+    let authenticated = state.auth.authenticate(&token).await?;
+    let user_id = authenticated.user.id;
+    let usage = state.rate_limits.record_usage(user_id).await?;
+    let limit = state.settings.rate_limits.user_per_minute;
+    if limit > 0 && usage.last_minute > limit {
+        let now = OffsetDateTime::now_utc();
+        let resets_at = Window::MINUTE.bounds(now).map(|(_, end)| end);
+        return Err(Problem::rate_limited(rate_info(&RateDecision {
+            allowed: false,
+            limit,
+            remaining: 0,
+            resets_at,
+        })));
+    }
+    Ok(SignedIn {
+        user: authenticated.user,
+        session: authenticated.session,
+        usage,
+    })
+}
+
+impl FromRequest for SignedIn {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(sign_in_check(req.clone()))
+    }
+}
+
+/// The caller's IP address: the peer address, or the first
+/// `X-Forwarded-For` entry when `server.trust_forwarded_for` is on.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl FromRequest for ClientIp {
+    type Error = Problem;
+    type Future = std::future::Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(client_ip(req)))
+    }
+}
+
+fn client_ip(req: &HttpRequest) -> ClientIp {
+    let trust = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.trust_forwarded_for);
+    if trust
+        && let Some(first) = req
+            .headers()
+            .get("X-Forwarded-For")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+    {
+        return ClientIp(first.to_owned());
+    }
+    ClientIp(
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+    )
+}
+
+/// Counts a hit of `key` against `limit` per minute; `Err` (429) when over.
+/// A zero limit turns the check off.
+pub async fn limit_per_minute(state: &AppState, key: &str, limit: u64) -> Result<(), Problem> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let quota = Quota {
+        limit,
+        window: Window::MINUTE,
+    };
+    let decision = state.rate_limits.check(key, quota).await?;
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(Problem::rate_limited(rate_info(&decision)))
+    }
+}
+
+/// The per-IP limit of the endpoints that work without signing in.
+pub async fn limit_ip(state: &AppState, ip: &ClientIp) -> Result<(), Problem> {
+    let key = format!("ip:{}", ip.0);
+    limit_per_minute(state, &key, state.settings.rate_limits.ip_per_minute).await
+}
+
+/// The session and CSRF cookies for a new session.
+pub fn session_cookies(
+    token: &Token,
+    csrf: &Token,
+    expires_at: OffsetDateTime,
+    secure: bool,
+) -> [Cookie<'static>; 2] {
+    let max_age = CookieDuration::seconds(
+        (expires_at - OffsetDateTime::now_utc())
+            .whole_seconds()
+            .max(0),
+    );
+    let session = Cookie::build(SESSION_COOKIE, token.expose().to_owned())
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(max_age)
+        .finish();
+    let csrf = Cookie::build(CSRF_COOKIE, csrf.expose().to_owned())
+        .http_only(false)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(max_age)
+        .finish();
+    [session, csrf]
+}
+
+/// Cookies that clear the session and CSRF cookies.
+pub fn cleared_cookies(secure: bool) -> [Cookie<'static>; 2] {
+    [SESSION_COOKIE, CSRF_COOKIE].map(|name| {
+        let mut c = Cookie::build(name, "")
+            .path("/")
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .finish();
+        c.make_removal();
+        c
+    })
+}

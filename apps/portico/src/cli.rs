@@ -1,0 +1,147 @@
+//! The command line: `serve` (default), `migrate`, `admin create`, `config`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use domain::services::AdminBootstrap;
+use domain::{Email, Password, TokenGenerator, Username};
+
+use crate::backends::Backends;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::startup::{self, Application};
+
+/// Portico: the backend core for apps with user accounts.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: `portico.toml` when it exists.
+    #[arg(long, global = true, env = "PORTICO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrator accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print the effective configuration, secrets redacted.
+    Config,
+}
+
+/// `portico admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator, or grant `admin` to the existing user with
+    /// this email and username. A new account gets a generated one-time
+    /// password, printed once, unless `--password-stdin` is given.
+    Create {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the command; the error is printed by `main`.
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            crate::init_tracing(&config);
+            let app = Application::build(config).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let backends = Backends::connect(&config).await?;
+            backends.close().await;
+            println!(
+                "migrations applied to {}",
+                crate::config::redact_url(&config.database_url())
+            );
+        }
+        Command::Config => print!("{}", config.to_redacted_toml()),
+        Command::Admin(AdminCommand::Create {
+            email,
+            username,
+            password_stdin,
+        }) => admin_create(&config, &email, &username, password_stdin).await?,
+    }
+    Ok(())
+}
+
+async fn admin_create(
+    config: &Config,
+    email: &str,
+    username: &str,
+    password_stdin: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let email = Email::parse(email).map_err(|e| format!("--email: {e}"))?;
+    let username = Username::parse(username).map_err(|e| format!("--username: {e}"))?;
+    let (password, generated) = if password_stdin {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            eprint!("password: ");
+        }
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        (
+            Password::new(line).map_err(|e| format!("password: {e}"))?,
+            false,
+        )
+    } else {
+        // 128 bits from the OS RNG, as 32 hex characters.
+        let token = platform::OsRandomTokens.generate();
+        let text: String = token.expose().chars().take(32).collect();
+        (Password::new(text)?, true)
+    };
+    let backends = Backends::connect(config).await?;
+    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
+    startup::prepare(config, &services).await?;
+    let outcome = services
+        .admin
+        .ensure_admin(email, username, &password)
+        .await;
+    backends.close().await;
+    match outcome.map_err(|e| crate::problem::error_chain(&e))? {
+        AdminBootstrap::Created(user) => {
+            println!(
+                "created administrator {} <{}> ({})",
+                user.username, user.email, user.id
+            );
+            if generated {
+                println!("one-time password: {}", password.expose());
+                println!("sign in and change it with PATCH /v1/me {{\"password\": {{…}}}}");
+            }
+        }
+        AdminBootstrap::Promoted(user) => {
+            println!(
+                "granted admin to {} <{}> ({}); password unchanged",
+                user.username, user.email, user.id
+            );
+        }
+        AdminBootstrap::AlreadyAdmin(user) => {
+            println!(
+                "{} <{}> is already an administrator; nothing changed",
+                user.username, user.email
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Wire types shared by several routes. Request bodies live next to their
+//! handler; these are the response shapes. Times are RFC 3339 UTC, ids UUIDs.
+
+use domain::services::Usage;
+use domain::{AuthSession, Page, Role, User};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Profile fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    /// Full name.
+    pub full_name: Option<String>,
+    /// Biography.
+    pub bio: Option<String>,
+    /// Avatar URL or object key.
+    pub avatar: Option<String>,
+}
+
+/// A user account as its owner or an administrator sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// Id.
+    pub id: Uuid,
+    /// Email address.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// Whether the email address was verified.
+    pub verified: bool,
+    /// Locked by an administrator.
+    pub locked: bool,
+    /// Locked after failed sign-ins until this time.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub locked_until: Option<OffsetDateTime>,
+    /// Profile.
+    pub profile: ProfileView,
+    /// Preferences (free-form JSON object).
+    #[schema(value_type = Object)]
+    pub preferences: serde_json::Map<String, serde_json::Value>,
+    /// The active content session.
+    pub active_content_session_id: Option<Uuid>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Last sign-in or authenticated use.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_accessed_at: Option<OffsetDateTime>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.as_uuid(),
+            email: u.email.as_str().to_owned(),
+            username: u.username.as_str().to_owned(),
+            verified: u.verified,
+            locked: u.locked,
+            locked_until: u.locked_until,
+            profile: ProfileView {
+                full_name: u.profile.full_name,
+                bio: u.profile.bio,
+                avatar: u.profile.avatar,
+            },
+            preferences: u.preferences,
+            active_content_session_id: u.active_content_session_id.map(|id| id.as_uuid()),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            last_accessed_at: u.last_accessed_at,
+        }
+    }
+}
+
+/// Request counters (seed 000 `requests`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    /// Requests in the current minute.
+    pub last_minute: u64,
+    /// Requests in the current UTC day.
+    pub last_day: u64,
+    /// Requests ever.
+    pub all_time: u64,
+}
+
+impl From<Usage> for UsageView {
+    fn from(u: Usage) -> Self {
+        Self {
+            last_minute: u.last_minute,
+            last_day: u.last_day,
+            all_time: u.all_time,
+        }
+    }
+}
+
+/// A sign-in session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Id.
+    pub id: Uuid,
+    /// User agent at sign-in.
+    pub device: Option<String>,
+    /// Client IP at sign-in.
+    pub ip: Option<String>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last use.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_accessed_at: OffsetDateTime,
+    /// The access token stops working then unless used (sliding expiry).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+impl SessionView {
+    /// The view of `s`; `current` marks the caller's own session.
+    pub fn new(s: AuthSession, current: bool) -> Self {
+        Self {
+            id: s.id.as_uuid(),
+            device: s.device,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_accessed_at: s.last_accessed_at,
+            expires_at: s.expires_at,
+            current,
+        }
+    }
+}
+
+/// A role.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleView {
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Permissions it grants (`*`, `resource:*`, `resource:action`).
+    pub permissions: Vec<String>,
+    /// Whether it is built in (`admin`, `user`).
+    pub built_in: bool,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Role> for RoleView {
+    fn from(r: Role) -> Self {
+        Self {
+            built_in: r.name.is_builtin(),
+            name: r.name.as_str().to_owned(),
+            description: r.description,
+            permissions: r
+                .permissions
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    /// Items, newest first.
+    pub items: Vec<UserView>,
+    /// Pass as `?cursor=` for the next page; null at the end.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<User>> for UserPage {
+    fn from(p: Page<User>) -> Self {
+        Self {
+            items: p.items.into_iter().map(UserView::from).collect(),
+            next_cursor: p.next_cursor.map(|c| c.encode()),
+        }
+    }
+}

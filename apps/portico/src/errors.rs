@@ -1,0 +1,200 @@
+//! The one mapping from domain errors to HTTP problems. Every `match` is
+//! exhaustive with no catch-all arm: a new domain variant fails the build
+//! until it is mapped here.
+
+use domain::services::{
+    AdminUserError, AuthenticateError, AuthorizeError, BootstrapAdminError, ChangePasswordError,
+    ConfirmResetError, DeleteAccountError, GrantRoleError, RefreshError, RegisterError,
+    RevokeSessionError, RoleError, SignInError, UpdateProfileError, VerifyError,
+};
+use domain::{PageError, StoreError};
+use time::OffsetDateTime;
+
+use crate::problem::{Kind, Problem};
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        Problem::internal(e)
+    }
+}
+
+impl From<PageError> for Problem {
+    fn from(e: PageError) -> Self {
+        let field = match e {
+            PageError::Limit => "limit",
+            PageError::Cursor => "cursor",
+        };
+        let mut fields = crate::problem::Fields::default();
+        fields.add(field, e.to_string());
+        fields.into_problem()
+    }
+}
+
+impl From<RegisterError> for Problem {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::UsernameTaken => Problem::new(Kind::UsernameTaken),
+            RegisterError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<VerifyError> for Problem {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::InvalidToken => Problem::new(Kind::InvalidToken),
+            VerifyError::EmailTaken => Problem::new(Kind::EmailTaken),
+            VerifyError::UsernameTaken => Problem::new(Kind::UsernameTaken),
+            VerifyError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<SignInError> for Problem {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::InvalidCredentials => Problem::new(Kind::InvalidCredentials),
+            SignInError::LockedOut { until } => {
+                let secs = (until - OffsetDateTime::now_utc()).whole_seconds().max(1);
+                Problem::locked_out(u64::try_from(secs).unwrap_or(1))
+            }
+            SignInError::Locked => Problem::new(Kind::AccountLocked),
+            SignInError::NotVerified => Problem::new(Kind::EmailNotVerified),
+            SignInError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<AuthenticateError> for Problem {
+    fn from(e: AuthenticateError) -> Self {
+        match e {
+            AuthenticateError::Unauthenticated => Problem::new(Kind::Unauthenticated),
+            AuthenticateError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<RefreshError> for Problem {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Invalid => Problem::new(Kind::InvalidToken),
+            RefreshError::Reused => Problem::new(Kind::RefreshTokenReused)
+                .detail("This refresh token was already used; its session has been revoked."),
+            RefreshError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<RevokeSessionError> for Problem {
+    fn from(e: RevokeSessionError) -> Self {
+        match e {
+            RevokeSessionError::NotFound => Problem::new(Kind::NotFound),
+            RevokeSessionError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<ConfirmResetError> for Problem {
+    fn from(e: ConfirmResetError) -> Self {
+        match e {
+            ConfirmResetError::InvalidToken => Problem::new(Kind::InvalidToken),
+            ConfirmResetError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<ChangePasswordError> for Problem {
+    fn from(e: ChangePasswordError) -> Self {
+        match e {
+            ChangePasswordError::WrongPassword => Problem::new(Kind::WrongPassword),
+            ChangePasswordError::NotFound => Problem::new(Kind::Unauthenticated),
+            ChangePasswordError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<UpdateProfileError> for Problem {
+    fn from(e: UpdateProfileError) -> Self {
+        match e {
+            UpdateProfileError::TooLong(field) => {
+                let mut fields = crate::problem::Fields::default();
+                fields.add(field, "is too long");
+                fields.into_problem()
+            }
+            UpdateProfileError::NotFound => Problem::new(Kind::Unauthenticated),
+            UpdateProfileError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<DeleteAccountError> for Problem {
+    fn from(e: DeleteAccountError) -> Self {
+        match e {
+            DeleteAccountError::WrongPassword => Problem::new(Kind::WrongPassword),
+            DeleteAccountError::InvalidToken => Problem::new(Kind::InvalidToken),
+            DeleteAccountError::NotFound => Problem::new(Kind::NotFound),
+            DeleteAccountError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<AdminUserError> for Problem {
+    fn from(e: AdminUserError) -> Self {
+        match e {
+            AdminUserError::NotFound => Problem::new(Kind::NotFound).detail("No such user."),
+            AdminUserError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<RoleError> for Problem {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::AlreadyExists => {
+                Problem::new(Kind::AlreadyExists).detail("A role with this name exists.")
+            }
+            RoleError::NotFound => Problem::new(Kind::NotFound).detail("No such role."),
+            RoleError::BuiltIn => Problem::new(Kind::BuiltInRole).detail(
+                "The admin and user roles cannot be deleted or have their permissions changed.",
+            ),
+            RoleError::DescriptionTooLong => {
+                let mut fields = crate::problem::Fields::default();
+                fields.add("description", "is longer than 255 characters");
+                fields.into_problem()
+            }
+            RoleError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<GrantRoleError> for Problem {
+    fn from(e: GrantRoleError) -> Self {
+        match e {
+            GrantRoleError::UserNotFound => Problem::new(Kind::NotFound).detail("No such user."),
+            GrantRoleError::RoleNotFound => Problem::new(Kind::NotFound).detail("No such role."),
+            GrantRoleError::NotGranted => {
+                Problem::new(Kind::NotFound).detail("The user does not hold this role.")
+            }
+            GrantRoleError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<AuthorizeError> for Problem {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::Forbidden => Problem::new(Kind::Forbidden),
+            AuthorizeError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<BootstrapAdminError> for Problem {
+    fn from(e: BootstrapAdminError) -> Self {
+        match e {
+            BootstrapAdminError::EmailBelongsToAnotherUser => Problem::new(Kind::EmailTaken),
+            BootstrapAdminError::UsernameTaken => Problem::new(Kind::UsernameTaken),
+            BootstrapAdminError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! RFC 9457 problem details: the one error body of the whole API.
+//!
+//! Every error response is `application/problem+json` with a stable `type`
+//! URI (`urn:portico:problem:<kind>`), a `title`, the `status`, an optional
+//! `detail`, and for validation failures `errors`: messages per field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of problem bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What went wrong, as a stable machine-readable kind. The `type` URI of a
+/// problem is `urn:portico:problem:` followed by [`Kind::slug`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The body or parameters failed validation (see `errors`).
+    Validation,
+    /// The body is not valid JSON or not the expected shape.
+    MalformedRequest,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The body's media type is not accepted.
+    UnsupportedMediaType,
+    /// No such route or resource.
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// No valid credentials were presented.
+    Unauthenticated,
+    /// A cookie-authenticated change came without a matching CSRF header.
+    CsrfFailed,
+    /// The caller lacks the permission.
+    Forbidden,
+    /// Wrong login or password.
+    InvalidCredentials,
+    /// Too many failed sign-ins: locked for a while.
+    LockedOut,
+    /// Locked by an administrator.
+    AccountLocked,
+    /// The email address has not been verified.
+    EmailNotVerified,
+    /// A single-use token is unknown, used or expired.
+    InvalidToken,
+    /// A refresh token was used twice; its session is revoked.
+    RefreshTokenReused,
+    /// The current password given is wrong.
+    WrongPassword,
+    /// The username is taken.
+    UsernameTaken,
+    /// The email address is taken.
+    EmailTaken,
+    /// The resource already exists.
+    AlreadyExists,
+    /// Built-in roles cannot be changed this way.
+    BuiltInRole,
+    /// Too many requests.
+    RateLimited,
+    /// A store is unreachable.
+    Unavailable,
+    /// Anything else; details are in the server log.
+    Internal,
+}
+
+impl Kind {
+    /// The kind's stable name, the last part of its `type` URI.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Validation => "validation",
+            Self::MalformedRequest => "malformed-request",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::CsrfFailed => "csrf-failed",
+            Self::Forbidden => "forbidden",
+            Self::InvalidCredentials => "invalid-credentials",
+            Self::LockedOut => "locked-out",
+            Self::AccountLocked => "account-locked",
+            Self::EmailNotVerified => "email-not-verified",
+            Self::InvalidToken => "invalid-token",
+            Self::RefreshTokenReused => "refresh-token-reused",
+            Self::WrongPassword => "wrong-password",
+            Self::UsernameTaken => "username-taken",
+            Self::EmailTaken => "email-taken",
+            Self::AlreadyExists => "already-exists",
+            Self::BuiltInRole => "built-in-role",
+            Self::RateLimited => "rate-limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// HTTP status and title.
+    pub fn status_and_title(self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::Validation => (S::UNPROCESSABLE_ENTITY, "Request validation failed"),
+            Self::MalformedRequest => (S::BAD_REQUEST, "Malformed request"),
+            Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "Request body too large"),
+            Self::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+            Self::NotFound => (S::NOT_FOUND, "Not found"),
+            Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "Method not allowed"),
+            Self::Unauthenticated => (S::UNAUTHORIZED, "Authentication required"),
+            Self::CsrfFailed => (S::FORBIDDEN, "CSRF token missing or invalid"),
+            Self::Forbidden => (S::FORBIDDEN, "Permission denied"),
+            Self::InvalidCredentials => (S::UNAUTHORIZED, "Invalid login or password"),
+            Self::LockedOut => (S::LOCKED, "Too many failed sign-ins"),
+            Self::AccountLocked => (S::FORBIDDEN, "Account locked"),
+            Self::EmailNotVerified => (S::FORBIDDEN, "Email address not verified"),
+            Self::InvalidToken => (S::BAD_REQUEST, "Invalid or expired token"),
+            Self::RefreshTokenReused => (S::UNAUTHORIZED, "Refresh token reused"),
+            Self::WrongPassword => (S::FORBIDDEN, "Wrong password"),
+            Self::UsernameTaken => (S::CONFLICT, "Username taken"),
+            Self::EmailTaken => (S::CONFLICT, "Email address taken"),
+            Self::AlreadyExists => (S::CONFLICT, "Already exists"),
+            Self::BuiltInRole => (S::CONFLICT, "Built-in role"),
+            Self::RateLimited => (S::TOO_MANY_REQUESTS, "Too many requests"),
+            Self::Unavailable => (S::SERVICE_UNAVAILABLE, "Service unavailable"),
+            Self::Internal => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
+        }
+    }
+}
+
+/// Rate-limit figures for the `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateInfo {
+    /// Hits allowed per window.
+    pub limit: u64,
+    /// Hits left.
+    pub remaining: u64,
+    /// Seconds until the window resets.
+    pub reset_secs: u64,
+}
+
+/// An error response. Build one from a [`Kind`], or convert a domain error
+/// (see `errors`). Two words wide: everything but the kind is boxed, so
+/// `Result<T, Problem>` stays small on the success path.
+pub struct Problem {
+    kind: Kind,
+    extra: Box<Extra>,
+}
+
+#[derive(Default)]
+struct Extra {
+    detail: Option<String>,
+    errors: BTreeMap<String, Vec<String>>,
+    rate: Option<RateInfo>,
+    allow: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// The JSON body of a problem, as documented in OpenAPI.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemBody {
+    /// Stable URI of the error kind, e.g. `urn:portico:problem:validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short human summary of the kind.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened in this case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Validation messages per field.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, Vec<String>>,
+}
+
+impl Problem {
+    /// A problem of `kind`.
+    pub fn new(kind: Kind) -> Self {
+        Self {
+            kind,
+            extra: Box::default(),
+        }
+    }
+
+    /// Adds a human explanation.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.extra.detail = Some(detail.into());
+        self
+    }
+
+    /// A 500 that logs `source` (with its chain) and shows nothing of it.
+    pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let mut p = Self::new(Kind::Internal);
+        p.extra.source = Some(Box::new(source));
+        p
+    }
+
+    /// A validation failure with messages per field.
+    pub fn validation(errors: BTreeMap<String, Vec<String>>) -> Self {
+        let mut p = Self::new(Kind::Validation);
+        p.extra.errors = errors;
+        p
+    }
+
+    /// A 429 with `RateLimit-*` and `Retry-After`.
+    pub fn rate_limited(rate: RateInfo) -> Self {
+        let mut p = Self::new(Kind::RateLimited);
+        p.extra.rate = Some(rate);
+        p
+    }
+
+    /// A 423 telling when sign-in may be tried again.
+    pub fn locked_out(retry_after_secs: u64) -> Self {
+        let mut p = Self::new(Kind::LockedOut)
+            .detail("The account is locked after repeated failed sign-ins; try again later.");
+        p.extra.rate = Some(RateInfo {
+            limit: 0,
+            remaining: 0,
+            reset_secs: retry_after_secs,
+        });
+        p
+    }
+
+    /// A 405 naming the allowed methods.
+    pub fn method_not_allowed(allow: Vec<&str>) -> Self {
+        let mut p = Self::new(Kind::MethodNotAllowed);
+        p.extra.allow = Some(allow.join(", "));
+        p
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The body.
+    pub fn body(&self) -> ProblemBody {
+        let (status, title) = self.kind.status_and_title();
+        ProblemBody {
+            kind: format!("urn:portico:problem:{}", self.kind.slug()),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.extra.detail.clone(),
+            errors: self.extra.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Problem")
+            .field("kind", &self.kind)
+            .field("detail", &self.extra.detail)
+            .field("errors", &self.extra.errors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (status, title) = self.kind.status_and_title();
+        write!(f, "{} {title}", status.as_u16())?;
+        if let Some(d) = &self.extra.detail {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `error` and every `source()` below it on one line.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status_and_title().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(source) = &self.extra.source {
+            tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if let Some(rate) = self.extra.rate {
+            if rate.limit > 0 {
+                response.insert_header(("RateLimit-Limit", rate.limit.to_string()));
+                response.insert_header(("RateLimit-Remaining", rate.remaining.to_string()));
+                response.insert_header(("RateLimit-Reset", rate.reset_secs.to_string()));
+            }
+            response.insert_header((header::RETRY_AFTER, rate.reset_secs.max(1).to_string()));
+        }
+        if let Some(allow) = &self.extra.allow
+            && let Ok(v) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, v));
+        }
+        response.json(self.body())
+    }
+}
+
+/// Collects validation messages per field while parsing a request into
+/// domain values.
+#[derive(Debug, Default)]
+pub struct Fields(BTreeMap<String, Vec<String>>);
+
+impl Fields {
+    /// Keeps the value, or records the error's message under `field`.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Records a message under `field`.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// `Ok` when nothing was recorded, else the validation problem.
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+
+    /// The validation problem (for when a value is missing).
+    pub fn into_problem(self) -> Problem {
+        Problem::validation(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_distinct_slug_and_an_error_status() {
+        use Kind::*;
+        let all = [
+            Validation,
+            MalformedRequest,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            NotFound,
+            MethodNotAllowed,
+            Unauthenticated,
+            CsrfFailed,
+            Forbidden,
+            InvalidCredentials,
+            LockedOut,
+            AccountLocked,
+            EmailNotVerified,
+            InvalidToken,
+            RefreshTokenReused,
+            WrongPassword,
+            UsernameTaken,
+            EmailTaken,
+            AlreadyExists,
+            BuiltInRole,
+            RateLimited,
+            Unavailable,
+            Internal,
+        ];
+        let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
+        assert_eq!(slugs.len(), all.len());
+        assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));
+    }
+
+    #[test]
+    fn validation_body_lists_messages_per_field() {
+        let mut f = Fields::default();
+        let _: Option<u8> = f.check("email", Err("not an email"));
+        f.add("email", "too long");
+        let body = f.finish().unwrap_err().body();
+        assert_eq!(body.status, 422);
+        assert_eq!(body.kind, "urn:portico:problem:validation");
+        assert_eq!(body.errors["email"], vec!["not an email", "too long"]);
+    }
+}

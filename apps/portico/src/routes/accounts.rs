@@ -1,0 +1,206 @@
+//! Registration, verification, username availability and password reset:
+//! the endpoints that work without signing in.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use actix_web::{HttpResponse, get, post, web};
+use domain::{Email, Password, Token, Username};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{ClientIp, limit_ip, limit_per_minute};
+use crate::dto::UserView;
+use crate::problem::{Fields, Problem, ProblemBody};
+use crate::state::AppState;
+
+/// A registration.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterBody {
+    /// Email address; a verification link is sent there.
+    pub email: String,
+    /// Username: 3–32 of `a-z`, `0-9`, `_`, `-`, `.`, starting with a letter or digit.
+    pub username: String,
+    /// Password: 10–128 characters.
+    pub password: String,
+}
+
+/// Starts a registration.
+///
+/// Stores a pending candidate and mails a verification link. The answer is
+/// the same whether or not the email already has an account.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RegisterBody,
+    responses(
+        (status = 202, description = "Candidate stored and mail sent (or the email already has an account)"),
+        (status = 409, description = "Username taken", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this IP", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/registrations")]
+pub async fn register(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let email = f.check("email", Email::parse(&body.email));
+    let username = f.check("username", Username::parse(&body.username));
+    let password = f.check("password", Password::new(body.password));
+    let (Some(email), Some(username), Some(password)) = (email, username, password) else {
+        return Err(f.into_problem());
+    };
+    state
+        .registration
+        .register(email, username, password)
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// A token from a mailed link.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenBody {
+    /// The `token` query parameter of the link.
+    pub token: String,
+}
+
+fn parse_token(raw: &str) -> Result<Token, Problem> {
+    let mut f = Fields::default();
+    let token = f.check("token", Token::parse(raw.trim()));
+    token.ok_or_else(|| f.into_problem())
+}
+
+/// Verifies a registration and creates the user.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = TokenBody,
+    responses(
+        (status = 201, description = "The new user", body = UserView),
+        (status = 400, description = "Unknown, used or expired token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The email or username was taken meanwhile", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/registrations/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<TokenBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let token = parse_token(&body.token)?;
+    let user = state.registration.verify(&token).await?;
+    Ok(HttpResponse::Created().json(UserView::from(user)))
+}
+
+/// Whether a username is free.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Availability {
+    /// True when no user has it.
+    pub available: bool,
+}
+
+/// Tells whether a username is free. Rate-limited per client IP (seed 004
+/// `username_status_req:{ip}`).
+#[utoipa::path(
+    tag = "accounts",
+    params(("username" = String, Path, description = "The username to check")),
+    responses(
+        (status = 200, description = "Availability", body = Availability),
+        (status = 422, description = "Not a valid username", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many look-ups from this IP", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/usernames/{username}")]
+pub async fn username_available(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    username: web::Path<String>,
+) -> Result<web::Json<Availability>, Problem> {
+    let key = domain::services::username_status_key(&ip.0);
+    limit_per_minute(
+        &state,
+        &key,
+        state.settings.rate_limits.username_checks_per_minute,
+    )
+    .await?;
+    let mut f = Fields::default();
+    let Some(name) = f.check("username", Username::parse(&username)) else {
+        return Err(f.into_problem());
+    };
+    let available = state.registration.username_available(&name).await?;
+    Ok(web::Json(Availability { available }))
+}
+
+/// A password reset request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetRequestBody {
+    /// The account's email address.
+    pub email: String,
+}
+
+/// Asks for a password reset link. Always 202, whether or not the address
+/// has an account.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = ResetRequestBody,
+    responses(
+        (status = 202, description = "A link was mailed if the address has an account"),
+        (status = 422, description = "Not an email address", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/password-resets")]
+pub async fn request_reset(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<ResetRequestBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let mut f = Fields::default();
+    let Some(email) = f.check("email", Email::parse(&body.email)) else {
+        return Err(f.into_problem());
+    };
+    state.passwords.request_reset(&email).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// A password reset confirmation.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetConfirmBody {
+    /// The token from the mailed link.
+    pub token: String,
+    /// The new password (10–128 characters).
+    pub new_password: String,
+}
+
+/// Sets a new password with a reset token; every session of the user is revoked.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = ResetConfirmBody,
+    responses(
+        (status = 204, description = "Password changed; every session revoked"),
+        (status = 400, description = "Unknown, used or expired token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/password-resets/confirm")]
+pub async fn confirm_reset(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<ResetConfirmBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let token = f.check("token", Token::parse(body.token.trim()));
+    let password = f.check("new_password", Password::new(body.new_password));
+    let (Some(token), Some(password)) = (token, password) else {
+        return Err(f.into_problem());
+    };
+    state.passwords.confirm_reset(&token, &password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

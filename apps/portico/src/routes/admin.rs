@@ -1,0 +1,380 @@
+//! Roles, grants and user administration. Each endpoint checks one
+//! permission (`roles:read`, `roles:write`, `users:read`, `users:write`);
+//! the built-in `admin` role holds `*`, so administrators pass every check,
+//! and a custom role can hand out a part of it.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use std::collections::BTreeSet;
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use domain::{PageRequest, Permission, RoleName, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::SignedIn;
+use crate::dto::{RoleView, UserPage, UserView};
+use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::state::AppState;
+
+async fn require(state: &AppState, me: &SignedIn, permission: &str) -> Result<(), Problem> {
+    let wanted = Permission::parse(permission)
+        .map_err(|e| Problem::internal(domain::StoreError::with_source("permission name", e)))?;
+    state
+        .rbac
+        .authorize(me.user.id, &wanted)
+        .await
+        .map_err(|e| match Problem::from(e) {
+            p if p.kind() == Kind::Forbidden => {
+                p.detail(format!("This needs the {permission} permission."))
+            }
+            p => p,
+        })
+}
+
+fn role_name(raw: &str) -> Result<RoleName, Problem> {
+    RoleName::parse(raw).map_err(|_| Problem::new(Kind::NotFound).detail("No such role."))
+}
+
+fn permissions(f: &mut Fields, raw: Vec<String>) -> BTreeSet<Permission> {
+    raw.iter()
+        .filter_map(|p| f.check("permissions", Permission::parse(p)))
+        .collect()
+}
+
+/// All roles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleList {
+    /// Ordered by name.
+    pub items: Vec<RoleView>,
+}
+
+/// Lists roles (`roles:read`).
+#[utoipa::path(
+    tag = "permissions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Roles", body = RoleList),
+        (status = 403, description = "Missing permission", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/roles")]
+pub async fn list_roles(
+    state: web::Data<AppState>,
+    me: SignedIn,
+) -> Result<web::Json<RoleList>, Problem> {
+    require(&state, &me, "roles:read").await?;
+    let items = state
+        .rbac
+        .list_roles()
+        .await?
+        .into_iter()
+        .map(RoleView::from)
+        .collect();
+    Ok(web::Json(RoleList { items }))
+}
+
+/// A new role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoleBody {
+    /// Unique name: lowercase letters, digits, `_` and `-`.
+    pub name: String,
+    /// What it is for (at most 255 characters).
+    pub description: Option<String>,
+    /// Permissions: `*`, `resource:*` or `resource:action`.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+/// Creates a role (`roles:write`).
+#[utoipa::path(
+    tag = "permissions",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = CreateRoleBody,
+    responses(
+        (status = 201, description = "Created", body = RoleView),
+        (status = 409, description = "A role with that name exists", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/roles")]
+pub async fn create_role(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    body: web::Json<CreateRoleBody>,
+) -> Result<HttpResponse, Problem> {
+    require(&state, &me, "roles:write").await?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let name = f.check("name", RoleName::parse(&body.name));
+    let perms = permissions(&mut f, body.permissions);
+    let Some(name) = name else {
+        return Err(f.into_problem());
+    };
+    f.finish()?;
+    let role = state
+        .rbac
+        .create_role(name, body.description, perms)
+        .await?;
+    Ok(HttpResponse::Created().json(RoleView::from(role)))
+}
+
+/// Changes to a role; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRoleBody {
+    /// New description; `null` clears it.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// The new, complete set of permissions (not for built-in roles).
+    pub permissions: Option<Vec<String>>,
+}
+
+/// Changes a role's description or permissions (`roles:write`).
+#[utoipa::path(
+    tag = "permissions",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("name" = String, Path, description = "Role name")),
+    request_body = UpdateRoleBody,
+    responses(
+        (status = 200, description = "Updated", body = RoleView),
+        (status = 404, description = "No such role", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Built-in role's permissions cannot change", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/roles/{name}")]
+pub async fn update_role(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    name: web::Path<String>,
+    body: web::Json<UpdateRoleBody>,
+) -> Result<web::Json<RoleView>, Problem> {
+    require(&state, &me, "roles:write").await?;
+    let name = role_name(&name)?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let perms = body.permissions.map(|p| permissions(&mut f, p));
+    f.finish()?;
+    let role = state
+        .rbac
+        .update_role(&name, body.description, perms)
+        .await?;
+    Ok(web::Json(RoleView::from(role)))
+}
+
+/// Deletes a role and every grant of it (`roles:write`).
+#[utoipa::path(
+    tag = "permissions",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("name" = String, Path, description = "Role name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such role", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Built-in roles cannot be deleted", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/roles/{name}")]
+pub async fn delete_role(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    name: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    require(&state, &me, "roles:write").await?;
+    let name = role_name(&name)?;
+    state.rbac.delete_role(&name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Pagination.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The domain page request.
+    pub fn request(&self) -> Result<PageRequest, Problem> {
+        Ok(PageRequest::new(self.limit, self.cursor.as_deref())?)
+    }
+}
+
+/// Lists users, newest first (`users:read`).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 403, description = "Missing permission", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<UserPage>, Problem> {
+    require(&state, &me, "users:read").await?;
+    let page = state.admin.list_users(query.request()?).await?;
+    Ok(web::Json(UserPage::from(page)))
+}
+
+/// A user as an administrator sees them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserView {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: u32,
+    /// Roles held.
+    pub roles: Vec<String>,
+}
+
+async fn admin_view(state: &AppState, user: domain::User) -> Result<AdminUserView, Problem> {
+    let roles = state
+        .rbac
+        .roles_of(user.id)
+        .await?
+        .into_iter()
+        .map(|r| r.name.as_str().to_owned())
+        .collect();
+    Ok(AdminUserView {
+        failed_logins: user.failed_logins,
+        user: UserView::from(user),
+        roles,
+    })
+}
+
+/// Reads a user (`users:read`).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = AdminUserView),
+        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/users/{id}")]
+pub async fn read_user(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<AdminUserView>, Problem> {
+    require(&state, &me, "users:read").await?;
+    let user = state
+        .profiles
+        .get(UserId::from_uuid(id.into_inner()))
+        .await?
+        .ok_or_else(|| Problem::new(Kind::NotFound).detail("No such user."))?;
+    Ok(web::Json(admin_view(&state, user).await?))
+}
+
+/// An administrator's change to a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserBody {
+    /// Lock (revokes every session) or unlock (also clears a failed-login lockout).
+    pub locked: Option<bool>,
+    /// Mark the email address verified or not.
+    pub verified: Option<bool>,
+}
+
+/// Locks, unlocks or verifies a user (`users:write`).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = UpdateUserBody,
+    responses(
+        (status = 200, description = "The updated user", body = AdminUserView),
+        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateUserBody>,
+) -> Result<web::Json<AdminUserView>, Problem> {
+    require(&state, &me, "users:write").await?;
+    let id = UserId::from_uuid(id.into_inner());
+    let mut user = None;
+    if let Some(locked) = body.locked {
+        user = Some(state.admin.set_locked(id, locked).await?);
+    }
+    if let Some(verified) = body.verified {
+        user = Some(state.admin.set_verified(id, verified).await?);
+    }
+    let user = match user {
+        Some(u) => u,
+        None => state
+            .profiles
+            .get(id)
+            .await?
+            .ok_or_else(|| Problem::new(Kind::NotFound).detail("No such user."))?,
+    };
+    Ok(web::Json(admin_view(&state, user).await?))
+}
+
+/// Grants a role to a user (`roles:write`). Idempotent.
+#[utoipa::path(
+    tag = "permissions",
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("name" = String, Path, description = "Role name"),
+    ),
+    responses(
+        (status = 204, description = "Granted"),
+        (status = 404, description = "No such user or role", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/users/{id}/roles/{name}")]
+pub async fn grant(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, Problem> {
+    require(&state, &me, "roles:write").await?;
+    let (id, name) = path.into_inner();
+    let name = role_name(&name)?;
+    state.rbac.grant(UserId::from_uuid(id), &name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes a role from a user (`roles:write`).
+#[utoipa::path(
+    tag = "permissions",
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("name" = String, Path, description = "Role name"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "The user does not hold the role", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/users/{id}/roles/{name}")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, Problem> {
+    require(&state, &me, "roles:write").await?;
+    let (id, name) = path.into_inner();
+    let name = role_name(&name)?;
+    state.rbac.revoke(UserId::from_uuid(id), &name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,248 @@
+//! The signed-in user's own account: read, update (profile, preferences,
+//! password), export and deletion.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use actix_web::{HttpResponse, delete, get, patch, web};
+use domain::Password;
+use domain::Token;
+use domain::services::ProfileChanges;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{SignedIn, cleared_cookies};
+use crate::dto::{UsageView, UserView};
+use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::state::AppState;
+
+/// The signed-in user with roles and request counters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Names of the roles held.
+    pub roles: Vec<String>,
+    /// Request counters (minute, day, all time), this request included.
+    pub usage: UsageView,
+}
+
+async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
+    let roles = state
+        .rbac
+        .roles_of(me.user.id)
+        .await?
+        .into_iter()
+        .map(|r| r.name.as_str().to_owned())
+        .collect();
+    Ok(MeView {
+        user: UserView::from(me.user),
+        roles,
+        usage: UsageView::from(me.usage),
+    })
+}
+
+/// Reads the signed-in user.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = MeView),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Over the per-user quota", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me")]
+pub async fn read(state: web::Data<AppState>, me: SignedIn) -> Result<web::Json<MeView>, Problem> {
+    Ok(web::Json(me_view(&state, me).await?))
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current_password: String,
+    /// The new password (10–128 characters).
+    pub new_password: String,
+}
+
+/// Changes to the own account; absent fields stay as they are, `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeBody {
+    /// Full name (at most 255 characters).
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub full_name: Option<Option<String>>,
+    /// Biography (at most 4000 characters).
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    /// Avatar URL or object key (at most 2048 characters).
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub avatar: Option<Option<String>>,
+    /// Preference keys to set; a `null` value removes a key.
+    #[schema(value_type = Option<Object>)]
+    pub preferences: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Changes the password; every other session is signed out.
+    pub password: Option<PasswordChange>,
+}
+
+/// Updates profile, preferences and/or password.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = UpdateMeBody,
+    responses(
+        (status = 200, description = "The updated user", body = MeView),
+        (status = 403, description = "Current password wrong, or CSRF header missing", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/me")]
+pub async fn update(
+    state: web::Data<AppState>,
+    mut me: SignedIn,
+    body: web::Json<UpdateMeBody>,
+) -> Result<web::Json<MeView>, Problem> {
+    let body = body.into_inner();
+    if let Some(change) = body.password {
+        let mut f = Fields::default();
+        let current = f.check(
+            "password.current_password",
+            Password::for_sign_in(change.current_password),
+        );
+        let new = f.check("password.new_password", Password::new(change.new_password));
+        let (Some(current), Some(new)) = (current, new) else {
+            return Err(f.into_problem());
+        };
+        state
+            .passwords
+            .change_password(me.user.id, &current, &new, Some(me.session.id))
+            .await?;
+    }
+    let changes = ProfileChanges {
+        full_name: body.full_name,
+        bio: body.bio,
+        avatar: body.avatar,
+        preferences: body.preferences,
+    };
+    if changes.full_name.is_some()
+        || changes.bio.is_some()
+        || changes.avatar.is_some()
+        || changes.preferences.is_some()
+    {
+        me.user = state.profiles.update_profile(me.user.id, changes).await?;
+    } else if let Some(user) = state.profiles.get(me.user.id).await? {
+        me.user = user;
+    }
+    Ok(web::Json(me_view(&state, me).await?))
+}
+
+/// Exports everything stored about the signed-in user as one JSON document:
+/// account, roles, sessions, content sessions with data and messages,
+/// notifications, uploads, payments and usage counters.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The export", body = Object),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/export")]
+pub async fn export(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
+    let export = state
+        .profiles
+        .export(me.user.id)
+        .await?
+        .ok_or_else(|| Problem::new(Kind::Unauthenticated))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"portico-export-{}.json\"",
+                me.user.id
+            ),
+        ))
+        .json(export))
+}
+
+/// How the deletion is confirmed.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeBody {
+    /// The account's password: deletes at once.
+    pub password: Option<String>,
+    /// The token from the deletion mail: deletes at once.
+    pub token: Option<String>,
+}
+
+/// Deletes the signed-in user's account and everything stored with it.
+///
+/// With `password` or `token` the account is deleted at once (204). With
+/// neither (an empty object or no body), a confirmation link is mailed (202);
+/// its token is then sent here as `token`.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body(content = DeleteMeBody, description = "Confirmation (optional)"),
+    responses(
+        (status = 202, description = "A confirmation link was mailed"),
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Unknown, used or expired token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong password", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/me")]
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    let body: DeleteMeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteMeBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(crate::routes::json_problem)?
+    };
+    let mut f = Fields::default();
+    match (body.password, body.token) {
+        (Some(_), Some(_)) => {
+            f.add("password", "send either password or token, not both");
+            Err(f.into_problem())
+        }
+        (Some(password), None) => {
+            let Some(password) = f.check("password", Password::for_sign_in(password)) else {
+                return Err(f.into_problem());
+            };
+            state
+                .profiles
+                .delete_with_password(me.user.id, &password)
+                .await?;
+            Ok(deleted(&state))
+        }
+        (None, Some(token)) => {
+            let Some(token) = f.check("token", Token::parse(token.trim())) else {
+                return Err(f.into_problem());
+            };
+            state.profiles.confirm_deletion(&token).await?;
+            Ok(deleted(&state))
+        }
+        (None, None) => {
+            state.profiles.request_deletion(me.user.id).await?;
+            Ok(HttpResponse::Accepted().finish())
+        }
+    }
+}
+
+fn deleted(state: &AppState) -> HttpResponse {
+    let mut response = HttpResponse::NoContent();
+    for cookie in cleared_cookies(state.settings.cookie_secure) {
+        response.cookie(cookie);
+    }
+    response.finish()
+}

@@ -1,0 +1,88 @@
+//! Operations: liveness, readiness, metrics.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::problem::{Kind, Problem, ProblemBody, error_chain};
+use crate::state::AppState;
+
+/// A health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+    /// Per checked store: `ok`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Up", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health {
+        status: "ok",
+        checks: Vec::new(),
+    })
+}
+
+/// Every configured store answers (each check has two seconds).
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Every store answers", body = Health),
+        (status = 503, description = "A store does not answer", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Problem> {
+    let checks = state.readiness.iter().map(|c| async move {
+        let outcome = tokio::time::timeout(Duration::from_secs(2), c.check()).await;
+        (c.name().to_owned(), outcome)
+    });
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for (name, outcome) in futures::future::join_all(checks).await {
+        match outcome {
+            Ok(Ok(())) => ok.push(name),
+            Ok(Err(e)) => {
+                tracing::warn!(store = %name, error = %error_chain(&e), "readiness check failed");
+                failed.push(name);
+            }
+            Err(_) => {
+                tracing::warn!(store = %name, "readiness check timed out");
+                failed.push(name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(web::Json(Health {
+            status: "ready",
+            checks: ok.into_iter().map(|n| format!("{n}: ok")).collect(),
+        }))
+    } else {
+        Err(Problem::new(Kind::Unavailable)
+            .detail(format!("Not answering: {}.", failed.join(", "))))
+    }
+}
+
+/// Prometheus metrics: `portico_http_requests_total`,
+/// `portico_http_request_duration_seconds` (per route, method and status) and
+/// `portico_store_call_duration_seconds` (per port, operation and outcome).
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

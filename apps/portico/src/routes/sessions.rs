@@ -1,0 +1,227 @@
+//! Sign-in, refresh rotation, listing and revoking sessions, sign-out.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use actix_web::http::header::USER_AGENT;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use domain::services::{IssuedSession, SignInRequest};
+use domain::{AuthSessionId, Password, Token};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{ClientIp, SESSION_COOKIE, SignedIn, cleared_cookies, limit_ip, session_cookies};
+use crate::dto::SessionView;
+use crate::problem::{Fields, Problem, ProblemBody};
+use crate::state::AppState;
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignInBody {
+    /// Email address or username.
+    pub login: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session's secrets. They are shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokensView {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Single use: exchange at `/v1/sessions/refresh` for a new pair.
+    pub refresh_token: String,
+    /// When the access token stops working unless used (sliding expiry).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The value to send in `X-CSRF-Token` with cookie-authenticated changes
+    /// (also set as the `portico_csrf` cookie).
+    pub csrf_token: String,
+    /// The session.
+    pub session: SessionView,
+}
+
+fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResponse {
+    let csrf = state.tokens.generate();
+    let expires_at = issued.session.expires_at;
+    let body = TokensView {
+        access_token: issued.access_token.expose().to_owned(),
+        refresh_token: issued.refresh_token.expose().to_owned(),
+        expires_at,
+        csrf_token: csrf.expose().to_owned(),
+        session: SessionView::new(issued.session, true),
+    };
+    let mut response = HttpResponse::Created();
+    response.insert_header(("Cache-Control", "no-store"));
+    if set_cookies {
+        let secure = state.settings.cookie_secure;
+        for cookie in session_cookies(&issued.access_token, &csrf, expires_at, secure) {
+            response.cookie(cookie);
+        }
+    }
+    response.json(body)
+}
+
+/// Signs in with an email or username and a password.
+///
+/// Returns a bearer token pair and sets the HttpOnly `portico_session`
+/// cookie plus the `portico_csrf` cookie. Every fifth consecutive failure
+/// locks the account for 15 minutes (423 with `Retry-After`).
+#[utoipa::path(
+    tag = "sessions",
+    request_body = SignInBody,
+    responses(
+        (status = 201, description = "Signed in", body = TokensView),
+        (status = 401, description = "Invalid login or password", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Account locked by an administrator, or email not verified", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 423, description = "Locked after repeated failures; see Retry-After", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this IP", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/sessions")]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ip: ClientIp,
+    body: web::Json<SignInBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    if body.login.trim().is_empty() {
+        f.add("login", "must not be empty");
+    }
+    let password = f.check("password", Password::for_sign_in(body.password));
+    let Some(password) = password else {
+        return Err(f.into_problem());
+    };
+    f.finish()?;
+    let device = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(255).collect());
+    let issued = state
+        .auth
+        .sign_in(SignInRequest {
+            login: body.login.trim().to_owned(),
+            password,
+            device,
+            ip: Some(ip.0),
+        })
+        .await?;
+    Ok(issue(&state, issued, true))
+}
+
+/// A refresh token.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// The refresh token from sign-in or the last refresh.
+    pub refresh_token: String,
+}
+
+/// Exchanges a refresh token for a new token pair. Each refresh token works
+/// once: presenting a used one revokes its whole session.
+#[utoipa::path(
+    tag = "sessions",
+    request_body = RefreshBody,
+    responses(
+        (status = 201, description = "New token pair", body = TokensView),
+        (status = 400, description = "Unknown or expired refresh token", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Refresh token reused: the session is revoked", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/sessions/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ip: ClientIp,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let mut f = Fields::default();
+    let Some(token) = f.check("refresh_token", Token::parse(body.refresh_token.trim())) else {
+        return Err(f.into_problem());
+    };
+    let issued = state.auth.refresh(&token).await?;
+    let cookie_client = req.cookie(SESSION_COOKIE).is_some();
+    Ok(issue(&state, issued, cookie_client))
+}
+
+/// The caller's active sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// Newest first.
+    pub items: Vec<SessionView>,
+}
+
+/// Lists the caller's active sessions, newest first.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Active sessions", body = SessionList),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/sessions")]
+pub async fn list(
+    state: web::Data<AppState>,
+    me: SignedIn,
+) -> Result<web::Json<SessionList>, Problem> {
+    let current = me.session.id;
+    let items = state
+        .auth
+        .list_sessions(me.user.id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let is_current = s.id == current;
+            SessionView::new(s, is_current)
+        })
+        .collect();
+    Ok(web::Json(SessionList { items }))
+}
+
+/// Signs out: revokes the session making the request and clears the cookies.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/sessions/current")]
+pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
+    state.auth.revoke_session(me.user.id, me.session.id).await?;
+    let mut response = HttpResponse::NoContent();
+    for cookie in cleared_cookies(state.settings.cookie_secure) {
+        response.cookie(cookie);
+    }
+    Ok(response.finish())
+}
+
+/// Revokes one of the caller's sessions.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such active session of the caller", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/sessions/{id}")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    let id = AuthSessionId::from_uuid(id.into_inner());
+    state.auth.revoke_session(me.user.id, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,332 @@
+//! Start-up as a library: build an [`Application`] from a configuration,
+//! read its bound address, run it until a shutdown signal or
+//! [`Application::handle`]'s `stop`. Graceful shutdown stops accepting and
+//! drains in-flight requests for up to `server.shutdown_timeout_secs`.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Condition, Next, from_fn};
+use actix_web::{App, HttpServer, web};
+use domain::services::{
+    AccountPolicy, AdminBootstrap, Authentication, Passwords, Profiles, RateLimits, Rbac,
+    Registration, System, UserAdmin,
+};
+use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::backends::{Backends, ConnectError};
+use crate::config::Config;
+use crate::mail::{LettreMailer, MailSetupError};
+use crate::metrics::Metrics;
+use crate::objects::LocalObjects;
+use crate::openapi::ApiDoc;
+use crate::routes::{self, RouteTable};
+use crate::state::{AppState, Settings};
+use crate::timed;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A store is unreachable.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Mail is misconfigured.
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
+    /// Password hashing parameters are invalid.
+    #[error(transparent)]
+    Hashing(#[from] platform::InvalidParams),
+    /// The object folder cannot be created.
+    #[error("cannot create the object folder {path}: {source}")]
+    Objects {
+        /// The folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Built-in roles or the bootstrap administrator could not be set up.
+    #[error("cannot prepare the stores: {0}")]
+    Setup(String),
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Every domain service over the configured stores.
+pub struct Services {
+    /// The shared state the handlers see.
+    pub state: Arc<AppState>,
+    /// Administration services also used from the command line.
+    pub admin: UserAdmin,
+}
+
+/// Wires the domain services: stores from `backends` (each call timed into
+/// `metrics`), production clock, ids, tokens, hashing on the blocking pool,
+/// the configured mailer and the local object store.
+pub fn services(
+    config: &Config,
+    backends: &Backends,
+    metrics: Arc<Metrics>,
+) -> Result<Services, StartError> {
+    let stores = timed::stores(backends.stores(config), metrics.clone());
+    let s = &config.security;
+    let argon2 = platform::Argon2Hasher::new(platform::Argon2Params {
+        memory_kib: s.argon2_memory_kib,
+        iterations: s.argon2_iterations,
+        parallelism: s.argon2_parallelism,
+    })?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let concurrency = if s.hash_concurrency == 0 {
+        cores
+    } else {
+        s.hash_concurrency
+    };
+    let objects_dir = config.objects_dir();
+    let objects = LocalObjects::new(objects_dir.clone()).map_err(|source| StartError::Objects {
+        path: objects_dir.display().to_string(),
+        source,
+    })?;
+    let tokens: Arc<dyn domain::TokenGenerator> = Arc::new(platform::OsRandomTokens);
+    let system = System {
+        clock: Arc::new(platform::SystemClock),
+        ids: Arc::new(platform::UuidV7Ids),
+        tokens: tokens.clone(),
+        hasher: Arc::new(platform::BlockingPoolHasher::new(argon2, concurrency)),
+        mailer: Arc::new(LettreMailer::from_config(config)?),
+        objects: Arc::new(objects),
+    };
+    let policy = AccountPolicy::default();
+    let admin = UserAdmin::new(stores.clone(), system.clone());
+    let state = AppState {
+        registration: Registration::new(stores.clone(), system.clone(), policy.clone()),
+        auth: Authentication::new(stores.clone(), system.clone(), policy.clone()),
+        passwords: Passwords::new(stores.clone(), system.clone(), policy.clone()),
+        profiles: Profiles::new(stores.clone(), system.clone(), policy),
+        admin: admin.clone(),
+        rbac: Rbac::new(stores.clone(), system.clone()),
+        rate_limits: RateLimits::new(stores, system),
+        tokens,
+        settings: Settings {
+            cookie_secure: config.cookie_secure(),
+            trust_forwarded_for: config.server.trust_forwarded_for,
+            rate_limits: config.rate_limits.clone(),
+        },
+        metrics,
+        readiness: backends.readiness(),
+    };
+    Ok(Services {
+        state: Arc::new(state),
+        admin,
+    })
+}
+
+/// Creates the built-in roles and the administrator named in configuration.
+pub async fn prepare(config: &Config, services: &Services) -> Result<(), StartError> {
+    services
+        .state
+        .rbac
+        .ensure_builtin_roles()
+        .await
+        .map_err(|e| StartError::Setup(crate::problem::error_chain(&e)))?;
+    if let Some(admin) = &config.security.bootstrap_admin {
+        let parse = |what: &str, e: &dyn std::fmt::Display| {
+            StartError::Setup(format!("security.bootstrap_admin.{what}: {e}"))
+        };
+        let email = domain::Email::parse(&admin.email).map_err(|e| parse("email", &e))?;
+        let username =
+            domain::Username::parse(&admin.username).map_err(|e| parse("username", &e))?;
+        let password =
+            domain::Password::new(admin.password.clone()).map_err(|e| parse("password", &e))?;
+        let outcome = services
+            .admin
+            .ensure_admin(email, username, &password)
+            .await
+            .map_err(|e| StartError::Setup(crate::problem::error_chain(&e)))?;
+        match outcome {
+            AdminBootstrap::Created(u) => {
+                tracing::info!(user = %u.username, "created the bootstrap administrator")
+            }
+            AdminBootstrap::Promoted(u) => {
+                tracing::info!(user = %u.username, "granted admin to the bootstrap administrator")
+            }
+            AdminBootstrap::AlreadyAdmin(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    backends: Backends,
+}
+
+impl Application {
+    /// Connects the configured stores and builds the server.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let backends = Backends::connect(&config).await?;
+        Self::with_backends(config, backends).await
+    }
+
+    /// Builds the server over stores that are already connected.
+    pub async fn with_backends(config: Config, backends: Backends) -> Result<Self, StartError> {
+        let metrics = Arc::new(Metrics::default());
+        let services = services(&config, &backends, metrics)?;
+        prepare(&config, &services).await?;
+        let state = web::Data::from(services.state);
+        let routes = web::Data::new(Arc::new(RouteTable::from_openapi(
+            &crate::openapi::document(),
+        )));
+        let listener =
+            TcpListener::bind(config.server.listen).map_err(|source| StartError::Bind {
+                addr: config.server.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+        let limit = config.server.body_limit_bytes;
+        let origins = config.server.cors_origins.clone();
+        let workers = match config.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(state.clone())
+                .app_data(routes.clone())
+                .app_data(routes::json_config(limit))
+                .app_data(routes::payload_config(limit))
+                .app_data(routes::path_config())
+                .app_data(routes::query_config())
+                .configure(routes::configure)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .service(web::redirect("/docs", "/docs/"))
+                .default_service(web::to(routes::fallback))
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(observe))
+        })
+        .workers(workers)
+        .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .listen(listener)
+        .map_err(|source| StartError::Bind { addr, source })?
+        .run();
+        tracing::info!(%addr, workers, "listening");
+        Ok(Self {
+            server,
+            addr,
+            backends,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle to stop the server: `handle.stop(true)` drains in-flight requests.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM or a stop through [`Self::handle`], then
+    /// closes the stores.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.backends.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-csrf-token"),
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            "x-request-id",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "retry-after",
+        ])
+        .supports_credentials()
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client-sent request id is kept when it is short and plain; else a new one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Request id, tracing span, access log line and HTTP metrics.
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let took = started.elapsed();
+    if let Some(m) = metrics {
+        m.http(&method, &route, status, took);
+    }
+    span.in_scope(
+        || tracing::info!(status, route = %route, ms = took.as_secs_f64() * 1000.0, "request"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(res)
+}

@@ -1,0 +1,168 @@
+//! Store-call timing: every repository port wrapped so that each call's
+//! latency and outcome land in `portico_store_call_duration_seconds`
+//! (labels: port, operation, outcome). The wrappers forward every method
+//! unchanged; the signatures below mirror the traits in `domain::ports`, and
+//! the compiler checks that they match.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use domain::services::Stores;
+use domain::*;
+use time::OffsetDateTime;
+
+use crate::metrics::Metrics;
+
+/// A port implementation whose calls are timed.
+struct Timed<T: ?Sized> {
+    inner: Arc<T>,
+    metrics: Arc<Metrics>,
+}
+
+fn wrap<T: ?Sized>(inner: Arc<T>, metrics: &Arc<Metrics>) -> Arc<Timed<T>> {
+    Arc::new(Timed {
+        inner,
+        metrics: metrics.clone(),
+    })
+}
+
+/// `stores` with every port timed into `metrics`.
+pub fn stores(stores: Stores, metrics: Arc<Metrics>) -> Stores {
+    let m = &metrics;
+    Stores {
+        candidates: wrap(stores.candidates, m),
+        sessions: wrap(stores.sessions, m),
+        one_time_tokens: wrap(stores.one_time_tokens, m),
+        content: wrap(stores.content, m),
+        notifications: wrap(stores.notifications, m),
+        payments: wrap(stores.payments, m),
+        rate_limiter: wrap(stores.rate_limiter, m),
+        roles: wrap(stores.roles, m),
+        uploads: wrap(stores.uploads, m),
+        users: wrap(stores.users, m),
+    }
+}
+
+macro_rules! timed {
+    ($port:literal, $trait:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* }) => {
+        #[async_trait]
+        impl $trait for Timed<dyn $trait> {
+            $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                let started = Instant::now();
+                let result = self.inner.$name($($arg),*).await;
+                self.metrics
+                    .store($port, stringify!($name), result.is_ok(), started.elapsed());
+                result
+            })*
+        }
+    };
+}
+
+timed!("candidates", CandidateRepository {
+    fn put(&self, candidate: &RegistrationCandidate) -> Result<(), StoreError>;
+    fn take(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<Option<RegistrationCandidate>, StoreError>;
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+});
+
+timed!("sessions", SessionRepository {
+    fn create(&self, session: &AuthSession) -> Result<(), StoreError>;
+    fn get(&self, id: AuthSessionId) -> Result<Option<AuthSession>, StoreError>;
+    fn find_active_by_token(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AuthSession>, StoreError>;
+    fn touch(&self, id: AuthSessionId, at: OffsetDateTime, expires_at: OffsetDateTime) -> Result<(), WriteError>;
+    fn rotate(&self, id: AuthSessionId, token_hash: &TokenHash, at: OffsetDateTime, expires_at: OffsetDateTime, refresh_expires_at: OffsetDateTime) -> Result<(), WriteError>;
+    fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<AuthSession>, StoreError>;
+    fn revoke(&self, user_id: UserId, id: AuthSessionId, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError>;
+    fn add_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    fn use_refresh_token(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<RefreshOutcome, StoreError>;
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+});
+
+timed!("one_time_tokens", OneTimeTokenRepository {
+    fn insert(&self, token: &OneTimeToken) -> Result<(), StoreError>;
+    fn consume(&self, token_hash: &TokenHash, purpose: TokenPurpose, now: OffsetDateTime) -> Result<Option<OneTimeToken>, StoreError>;
+    fn delete_for_user(&self, user_id: UserId, purpose: Option<TokenPurpose>) -> Result<u64, StoreError>;
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+});
+
+timed!("content", ContentSessionRepository {
+    fn create(&self, session: &ContentSession) -> Result<(), StoreError>;
+    fn get(&self, id: ContentSessionId) -> Result<Option<ContentSession>, StoreError>;
+    fn list_for_user(&self, user_id: UserId, page: PageRequest) -> Result<Page<ContentSession>, StoreError>;
+    fn rename(&self, id: ContentSessionId, name: Option<String>, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn delete(&self, id: ContentSessionId) -> Result<(), WriteError>;
+    fn put_data(&self, id: ContentSessionId, key: &StorageKey, value: &serde_json::Value) -> Result<(), WriteError>;
+    fn get_data(&self, id: ContentSessionId, key: &StorageKey) -> Result<Option<serde_json::Value>, StoreError>;
+    fn list_data(&self, id: ContentSessionId) -> Result<BTreeMap<StorageKey, serde_json::Value>, StoreError>;
+    fn delete_data(&self, id: ContentSessionId, key: &StorageKey) -> Result<(), WriteError>;
+    fn add_message(&self, message: &Message, mark_unread: bool) -> Result<(), WriteError>;
+    fn get_message(&self, session: ContentSessionId, id: MessageId) -> Result<Option<Message>, StoreError>;
+    fn list_messages(&self, session: ContentSessionId, page: PageRequest) -> Result<Page<Message>, StoreError>;
+    fn mark_read(&self, id: ContentSessionId) -> Result<(), WriteError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+});
+
+timed!("notifications", NotificationRepository {
+    fn create(&self, notification: &Notification) -> Result<(), StoreError>;
+    fn get(&self, user_id: UserId, id: NotificationId, now: OffsetDateTime) -> Result<Option<Notification>, StoreError>;
+    fn list(&self, user_id: UserId, unseen_only: bool, now: OffsetDateTime, page: PageRequest) -> Result<Page<Notification>, StoreError>;
+    fn mark_seen(&self, user_id: UserId, id: NotificationId, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn mark_all_seen(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError>;
+    fn set_response(&self, user_id: UserId, id: NotificationId, data: &serde_json::Value) -> Result<(), WriteError>;
+    fn delete(&self, user_id: UserId, id: NotificationId) -> Result<(), WriteError>;
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+});
+
+timed!("payments", PaymentRepository {
+    fn create(&self, payment: &Payment) -> Result<(), InsertPaymentError>;
+    fn get(&self, id: PaymentId) -> Result<Option<Payment>, StoreError>;
+    fn list_for_user(&self, user_id: UserId, page: PageRequest) -> Result<Page<Payment>, StoreError>;
+    fn transition(&self, id: PaymentId, from: PaymentStatus, to: PaymentStatus, at: OffsetDateTime) -> Result<Payment, TransitionError>;
+});
+
+timed!("rate_limiter", RateLimiter {
+    fn hit(&self, key: &str, window: Window, now: OffsetDateTime) -> Result<WindowCount, StoreError>;
+    fn peek(&self, key: &str, window: Window, now: OffsetDateTime) -> Result<u64, StoreError>;
+    fn forget(&self, key: &str) -> Result<(), StoreError>;
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+});
+
+timed!("roles", RoleRepository {
+    fn create(&self, role: &Role) -> Result<(), CreateError>;
+    fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
+    fn list(&self) -> Result<Vec<Role>, StoreError>;
+    fn update(&self, role: &Role) -> Result<(), WriteError>;
+    fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
+    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError>;
+    fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
+    fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+});
+
+timed!("uploads", UploadRepository {
+    fn create(&self, request: &UploadRequest) -> Result<(), CreateError>;
+    fn get(&self, id: UploadId) -> Result<Option<UploadRequest>, StoreError>;
+    fn list_for_user(&self, user_id: UserId, page: PageRequest) -> Result<Page<UploadRequest>, StoreError>;
+    fn complete(&self, id: UploadId, size: u64, at: OffsetDateTime) -> Result<bool, WriteError>;
+    fn delete(&self, id: UploadId) -> Result<(), WriteError>;
+    fn list_expired(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<UploadRequest>, StoreError>;
+    fn references(&self, key: &ObjectKey) -> Result<bool, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+});
+
+timed!("users", UserRepository {
+    fn create(&self, user: &User) -> Result<(), CreateUserError>;
+    fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+    fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+    fn update(&self, user: &User) -> Result<(), UpdateUserError>;
+    fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError>;
+    fn set_locked_until(&self, id: UserId, until: Option<OffsetDateTime>) -> Result<(), WriteError>;
+    fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
+    fn delete(&self, id: UserId) -> Result<(), WriteError>;
+});

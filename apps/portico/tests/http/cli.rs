@@ -1,0 +1,152 @@
+//! The `portico` binary: `config`, `migrate`, `admin create`, and a server
+//! started over the database the command line prepared.
+
+use std::process::{Command, Stdio};
+
+use portico::backends::Backends;
+use serde_json::json;
+
+use crate::support::*;
+
+fn portico(data_dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORTICO_SERVER__DATA_DIR", data_dir)
+        .env("PORTICO_LOG__LEVEL", "warn")
+        .current_dir(data_dir.parent().unwrap());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_create_prints_a_one_time_password_that_signs_in() {
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let out = portico(&dir)
+        .env(
+            "PORTICO_MAIL__SMTP_URL",
+            "smtp://me:hunter2@relay.example.org:587",
+        )
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    assert!(text.contains("me:[redacted]@relay"), "{text}");
+    assert!(!text.contains("hunter2"));
+
+    let out = portico(&dir).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = portico(&dir)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ops@example.org",
+            "--username",
+            "ops",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .unwrap_or_else(|| panic!("no password in {text}"))
+        .to_owned();
+    assert_eq!(password.len(), 32);
+
+    // Run twice: nothing changes. A mismatching username is refused.
+    let out = portico(&dir)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ops@example.org",
+            "--username",
+            "ops",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already an administrator"));
+    let out = portico(&dir)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ops@example.org",
+            "--username",
+            "other",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    // A password from stdin for a second administrator.
+    let mut child = portico(&dir)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "two@example.org",
+            "--username",
+            "two",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped in password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("one-time password"));
+
+    // A server over that data folder lets both sign in as administrators.
+    let mut config = test_config();
+    config.security.bootstrap_admin = None;
+    config.server.data_dir = dir.clone();
+    let backends = Backends::connect(&config).await.unwrap();
+    let app = TestApp::start(config, backends).await;
+    for (login, pw) in [
+        ("ops", password.as_str()),
+        ("two@example.org", "piped in password"),
+    ] {
+        let t = app.sign_in(login, pw).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = app
+            .authed(reqwest::Method::GET, "/v1/users", &t, None)
+            .await;
+        assert_eq!(res.status(), 200, "{login} is an administrator");
+    }
+    let res = app
+        .post(
+            "/v1/sessions",
+            json!({"login": "ops", "password": "wrong password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    app.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,262 @@
+//! A real server on port 0 over an isolated database, a real HTTP client,
+//! and the outbox to read mailed tokens from.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use actix_web::dev::ServerHandle;
+use adapter_sql::testing::TestDatabase;
+use futures::FutureExt as _;
+use portico::backends::Backends;
+use portico::{Application, Config};
+use serde_json::{Value, json};
+
+/// A running server and a client for it.
+pub(crate) struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
+    /// A client without a cookie store.
+    pub(crate) client: reqwest::Client,
+    /// Where the server writes mail.
+    pub(crate) outbox: PathBuf,
+    /// Data folder (removed at the end).
+    pub(crate) data_dir: PathBuf,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// The administrator every test server is created with.
+pub(crate) const ADMIN_EMAIL: &str = "root@example.org";
+/// Its username.
+pub(crate) const ADMIN_USERNAME: &str = "root";
+/// Its password.
+pub(crate) const ADMIN_PASSWORD: &str = "administrator password";
+
+/// Which database a test runs over.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Engine {
+    /// SQLite in a temporary file.
+    Sqlite,
+    /// A fresh schema in the test PostgreSQL server.
+    Postgres,
+}
+
+impl Engine {
+    async fn database(self) -> TestDatabase {
+        match self {
+            Engine::Sqlite => TestDatabase::sqlite_file().await,
+            Engine::Postgres => TestDatabase::postgres().await,
+        }
+    }
+}
+
+/// The test configuration: port 0, a temporary data folder, an administrator.
+pub(crate) fn test_config() -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config.server.workers = 2;
+    config.server.data_dir =
+        std::env::temp_dir().join(format!("portico-http-{}", uuid::Uuid::new_v4().simple()));
+    config.security.bootstrap_admin = Some(portico::config::BootstrapAdmin {
+        email: ADMIN_EMAIL.into(),
+        username: ADMIN_USERNAME.into(),
+        password: ADMIN_PASSWORD.into(),
+    });
+    config
+}
+
+/// Starts a server over a fresh `engine` database with `tweak`ed
+/// configuration, runs `test` against it, then stops the server and drops
+/// the database, also when the test fails.
+pub(crate) async fn with_app<F, Fut>(engine: Engine, tweak: impl FnOnce(&mut Config), test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = TestApp>,
+{
+    let db = engine.database().await;
+    let mut config = test_config();
+    tweak(&mut config);
+    let app = TestApp::start(config, Backends::from_sql(db.store.clone())).await;
+    let (handle, data_dir) = (app.handle.clone(), app.data_dir.clone());
+    let outcome = std::panic::AssertUnwindSafe(test(app)).catch_unwind().await;
+    handle.stop(true).await;
+    db.cleanup().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+impl TestApp {
+    /// Builds and spawns the server.
+    pub(crate) async fn start(config: Config, backends: Backends) -> Self {
+        let app = Application::with_backends(config.clone(), backends)
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", app.local_addr());
+        let handle = app.handle();
+        let task = tokio::spawn(app.run_until_stopped());
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            outbox: config.outbox_dir(),
+            data_dir: config.server.data_dir.clone(),
+            handle,
+            task,
+        }
+    }
+
+    /// Stops the server, waiting for in-flight requests.
+    pub(crate) async fn stop(self) -> std::io::Result<()> {
+        self.handle.stop(true).await;
+        self.task.await.expect("server task")
+    }
+
+    /// Absolute URL of `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs JSON.
+    pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Sends `method` with a bearer token and an optional JSON body.
+    pub(crate) async fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// The token of the newest mail to `to` in the outbox.
+    pub(crate) fn last_token(&self, to: &str) -> String {
+        let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&self.outbox)
+            .expect("outbox")
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                let modified = e.metadata().ok()?.modified().ok()?;
+                text.lines()
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+                    .then_some((modified, text))
+            })
+            .collect();
+        mails.sort_by_key(|(at, _)| *at);
+        let (_, text) = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
+        let start = text.find("?token=").expect("a link with ?token=") + "?token=".len();
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect()
+    }
+
+    /// How many mails went to `to`.
+    pub(crate) fn mail_count(&self, to: &str) -> usize {
+        std::fs::read_dir(&self.outbox)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .filter(|t| {
+                        t.lines()
+                            .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Registers and verifies `username` (email `<username>@example.org`);
+    /// returns the new user's JSON.
+    pub(crate) async fn register_user(&self, username: &str, password: &str) -> Value {
+        let email = format!("{username}@example.org");
+        let res = self
+            .post(
+                "/v1/registrations",
+                json!({"email": email, "username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 202, "register {username}");
+        let token = self.last_token(&email);
+        let res = self
+            .post("/v1/registrations/verify", json!({"token": token}))
+            .await;
+        assert_eq!(res.status(), 201, "verify {username}");
+        res.json().await.expect("user json")
+    }
+
+    /// Signs in; returns the token body.
+    pub(crate) async fn sign_in(&self, login: &str, password: &str) -> Value {
+        let res = self
+            .post(
+                "/v1/sessions",
+                json!({"login": login, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "sign in as {login}");
+        res.json().await.expect("tokens json")
+    }
+}
+
+/// Reads a problem body and checks its media type, status and kind.
+pub(crate) async fn expect_problem(res: reqwest::Response, status: u16, kind: &str) -> Value {
+    assert_eq!(res.status(), status, "status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(ct, "application/problem+json");
+    let body: Value = res.json().await.expect("problem json");
+    assert_eq!(
+        body["type"],
+        format!("urn:portico:problem:{kind}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status);
+    body
+}
+
+/// Declares one `#[tokio::test]` per engine for a journey
+/// `async fn(TestApp) -> TestApp`, optionally with a config tweak.
+#[macro_export]
+macro_rules! on_every_engine {
+    ($journey:ident) => {
+        $crate::on_every_engine!($journey, |_| {});
+    };
+    ($journey:ident, $tweak:expr) => {
+        mod $journey {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::support::with_app($crate::support::Engine::Sqlite, $tweak, super::$journey)
+                    .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::support::with_app(
+                    $crate::support::Engine::Postgres,
+                    $tweak,
+                    super::$journey,
+                )
+                .await;
+            }
+        }
+    };
+}
