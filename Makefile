@@ -39,8 +39,8 @@ test: services ## Every test (unit, contract suite on SQLite and PostgreSQL, jou
 	$(CARGO) test --workspace --doc --all-features
 	$(CARGO) nextest run --workspace --all-features --no-fail-fast
 
-run: ## Run the HTTP server (not built yet: see README)
-	@echo "The HTTP server (apps/portico) is not built yet; it arrives with the accounts-server issue." >&2; exit 1
+run: ## Run the HTTP server on 127.0.0.1:8080 with no configuration (SQLite, files under ./data)
+	$(CARGO) run --release -p portico -- serve
 
 clean: ## Remove build output
 	$(CARGO) clean

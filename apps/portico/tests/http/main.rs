@@ -2,5 +2,6 @@
 
 mod accounts;
 mod cli;
+mod smtp;
 mod support;
 mod web;
