@@ -18,7 +18,7 @@ pub struct ManualClock(Mutex<OffsetDateTime>);
 impl ManualClock {
     /// Starts at the real now.
     pub fn new() -> Self {
-        Self(Mutex::new(truncate_to_micros(OffsetDateTime::now_utc())))
+        Self(Mutex::new(truncate_to_millis(OffsetDateTime::now_utc())))
     }
     /// Moves time forward.
     pub fn advance(&self, by: Duration) {

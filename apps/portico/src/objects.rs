@@ -44,7 +44,7 @@ fn meta(key: ObjectKey, m: &std::fs::Metadata) -> ObjectMeta {
         key,
         size: m.len(),
         content_type: None,
-        last_modified: domain::truncate_to_micros(last_modified),
+        last_modified: domain::truncate_to_millis(last_modified),
     }
 }
 

@@ -29,7 +29,7 @@ async fn reconnecting_keeps_data_and_does_not_rerun_migrations() {
     let first = SqlStore::connect(&SqlConfig::new(url.clone()))
         .await
         .unwrap();
-    let now = domain::truncate_to_micros(time::OffsetDateTime::now_utc());
+    let now = domain::truncate_to_millis(time::OffsetDateTime::now_utc());
     let user = contract_tests::fixtures::user("keep", now);
     first.stores().users.create(&user).await.unwrap();
     first.close().await;

@@ -4,10 +4,10 @@ use domain::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// Now, truncated to microseconds. Tests take times relative to it so that
+/// Now, truncated to milliseconds. Tests take times relative to it so that
 /// stores with native TTLs (set from real time) agree with the `now` passed in.
 pub fn t0() -> OffsetDateTime {
-    truncate_to_micros(OffsetDateTime::now_utc())
+    truncate_to_millis(OffsetDateTime::now_utc())
 }
 
 /// A fresh time-ordered id.
@@ -225,7 +225,7 @@ pub async fn users(
     for i in 0..n {
         let u = user(
             &format!("{prefix}{i}"),
-            at + Duration::microseconds(i as i64),
+            at + Duration::milliseconds(i as i64),
         );
         stores.users.create(&u).await.expect("create user");
         out.push(u);

@@ -55,11 +55,15 @@ pub fn id_generator(g: &dyn IdGenerator) {
     assert_eq!(ids.len(), 10_000);
 }
 
-/// `Clock`: UTC, at most microsecond precision, never going backwards between two reads.
+/// `Clock`: UTC, at most millisecond precision, never going backwards between two reads.
 pub fn clock(c: &dyn Clock) {
     let a = c.now();
     let b = c.now();
     assert!(a.offset().is_utc());
-    assert_eq!(a.nanosecond() % 1_000, 0, "microsecond precision at most");
+    assert_eq!(
+        a.nanosecond() % 1_000_000,
+        0,
+        "millisecond precision at most"
+    );
     assert!(b >= a);
 }

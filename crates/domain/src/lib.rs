@@ -29,11 +29,12 @@ pub use page::{Cursor, Page, PageError, PageRequest};
 pub use ports::*;
 pub use values::*;
 
-/// Drops sub-microsecond precision: stores keep microseconds, so every time the
-/// domain writes is truncated first and reads back equal.
-pub fn truncate_to_micros(t: time::OffsetDateTime) -> time::OffsetDateTime {
-    let micros = t.microsecond();
-    t.replace_microsecond(micros)
+/// Drops sub-millisecond precision and converts to UTC. Stores keep at least
+/// milliseconds (MongoDB's BSON dates keep exactly that), so every time the
+/// domain writes is truncated first and reads back equal from any adapter.
+pub fn truncate_to_millis(t: time::OffsetDateTime) -> time::OffsetDateTime {
+    let millis = t.millisecond();
+    t.replace_millisecond(millis)
         .unwrap_or(t)
         .to_offset(time::UtcOffset::UTC)
 }

@@ -10,13 +10,13 @@ use domain::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The system clock in UTC, truncated to microseconds.
+/// The system clock in UTC, truncated to milliseconds.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        domain::truncate_to_micros(OffsetDateTime::now_utc())
+        domain::truncate_to_millis(OffsetDateTime::now_utc())
     }
 }
 

@@ -10,8 +10,8 @@ use crate::{Email, ObjectKey, Password, PasswordHash, StoreError, Token, Usernam
 /// The current time.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait Clock: Send + Sync {
-    /// Now, in UTC. MUST have at most microsecond precision (stores keep
-    /// microseconds; see [`crate::truncate_to_micros`]).
+    /// Now, in UTC. MUST have at most millisecond precision (stores keep
+    /// milliseconds; see [`crate::truncate_to_millis`]).
     fn now(&self) -> OffsetDateTime;
 }
 

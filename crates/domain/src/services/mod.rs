@@ -83,9 +83,9 @@ pub struct System {
 }
 
 impl System {
-    /// Now, truncated to microseconds.
+    /// Now, truncated to milliseconds.
     pub(crate) fn now(&self) -> OffsetDateTime {
-        crate::truncate_to_micros(self.clock.now())
+        crate::truncate_to_millis(self.clock.now())
     }
 }
 

@@ -113,7 +113,7 @@ impl Notifications {
             seen_at: None,
             response_data: None,
             created_at: now,
-            expires_at: new.expires_at.map(crate::truncate_to_micros),
+            expires_at: new.expires_at.map(crate::truncate_to_millis),
         };
         self.stores.notifications.create(&notification).await?;
         Ok(notification)
