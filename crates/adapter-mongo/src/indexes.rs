@@ -1,0 +1,195 @@
+//! Every collection's indexes, created at start-up. `createIndexes` with an
+//! identical specification is a no-op, so this runs at every connect.
+
+use std::time::Duration;
+
+use mongodb::bson::{Document, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
+
+/// Collection names.
+pub(crate) mod names {
+    /// Seed 000.
+    pub(crate) const USERS: &str = "users";
+    /// Seed 000: role grants (`userId`, `role`).
+    pub(crate) const GRANTS: &str = "permissionsTokens";
+    /// Role definitions, `_id` = name.
+    pub(crate) const ROLES: &str = "roles";
+    /// Seed 000.
+    pub(crate) const CONTENT: &str = "contentSessions";
+    /// Messages of content sessions.
+    pub(crate) const MESSAGES: &str = "messages";
+    /// Seed 000.
+    pub(crate) const NOTIFICATIONS: &str = "notifications";
+    /// Auth sessions.
+    pub(crate) const SESSIONS: &str = "sessions";
+    /// Refresh tokens.
+    pub(crate) const REFRESH: &str = "refreshTokens";
+    /// Seed 004 `user_candidate:{email}`, `_id` = normalized email.
+    pub(crate) const CANDIDATES: &str = "userCandidates";
+    /// Password-reset and deletion tokens, `_id` = token hash.
+    pub(crate) const TOKENS: &str = "oneTimeTokens";
+    /// Seed 004 `upload_request:{user_id}:{object_key}`.
+    pub(crate) const UPLOADS: &str = "uploadRequests";
+    /// Seed 004 `payment:{id}`.
+    pub(crate) const PAYMENTS: &str = "payments";
+    /// Seed 000 `requests` and seed 004 `username_status_req:{ip}` counters.
+    pub(crate) const RATE_LIMITS: &str = "rateLimits";
+}
+
+enum Kind {
+    Plain,
+    Unique,
+    /// Documents are deleted once this date field is in the past.
+    Ttl,
+}
+
+fn index(keys: Document, kind: Kind) -> IndexModel {
+    let options = match kind {
+        Kind::Plain => None,
+        Kind::Unique => Some(IndexOptions::builder().unique(true).build()),
+        Kind::Ttl => Some(IndexOptions::builder().expire_after(Duration::ZERO).build()),
+    };
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// Every index, per collection.
+fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
+    use Kind::*;
+    use names::*;
+    let newest = |owner: &str| {
+        let mut keys = Document::new();
+        keys.insert(owner, 1);
+        keys.insert("createdAt", -1);
+        keys.insert("_id", -1);
+        index(keys, Plain)
+    };
+    vec![
+        (
+            USERS,
+            vec![
+                index(doc! {"emailNormalized": 1}, Unique),
+                index(doc! {"username": 1}, Unique),
+                index(doc! {"authProviders": 1}, Plain),
+                index(doc! {"createdAt": -1, "_id": -1}, Plain),
+            ],
+        ),
+        (
+            GRANTS,
+            vec![
+                index(doc! {"userId": 1}, Plain),
+                index(doc! {"userId": 1, "role": 1}, Unique),
+                index(doc! {"role": 1}, Plain),
+            ],
+        ),
+        (
+            CONTENT,
+            vec![index(doc! {"userId": 1}, Plain), newest("userId")],
+        ),
+        (
+            MESSAGES,
+            vec![
+                index(doc! {"contentSessionId": 1}, Plain),
+                newest("contentSessionId"),
+            ],
+        ),
+        (
+            NOTIFICATIONS,
+            vec![
+                index(doc! {"userId": 1}, Plain),
+                index(doc! {"expiresAt": 1}, Ttl),
+                newest("userId"),
+            ],
+        ),
+        (
+            SESSIONS,
+            vec![
+                index(doc! {"tokenHash": 1}, Unique),
+                newest("userId"),
+                index(doc! {"refreshExpiresAt": 1}, Ttl),
+            ],
+        ),
+        (
+            REFRESH,
+            vec![
+                index(doc! {"tokenHash": 1}, Unique),
+                index(doc! {"sessionId": 1}, Plain),
+                index(doc! {"userId": 1}, Plain),
+                index(doc! {"expiresAt": 1}, Ttl),
+            ],
+        ),
+        (
+            CANDIDATES,
+            vec![
+                index(doc! {"tokenHash": 1}, Unique),
+                index(doc! {"expiresAt": 1}, Ttl),
+            ],
+        ),
+        (
+            TOKENS,
+            vec![
+                index(doc! {"userId": 1, "purpose": 1}, Plain),
+                index(doc! {"expiresAt": 1}, Ttl),
+            ],
+        ),
+        (
+            UPLOADS,
+            vec![
+                index(doc! {"objectKey": 1}, Unique),
+                newest("userId"),
+                index(doc! {"status": 1, "expiresAt": 1}, Plain),
+            ],
+        ),
+        (
+            PAYMENTS,
+            vec![
+                index(doc! {"payerId": 1, "idempotencyKey": 1}, Unique),
+                newest("payerId"),
+                newest("beneficiaries.userId"),
+            ],
+        ),
+        (
+            RATE_LIMITS,
+            vec![
+                index(doc! {"key": 1}, Plain),
+                index(doc! {"windowEnd": 1}, Ttl),
+            ],
+        ),
+    ]
+}
+
+/// Creates every index (idempotent).
+pub(crate) async fn create_all(db: &Database) -> Result<(), mongodb::error::Error> {
+    for (collection, models) in all() {
+        db.collection::<Document>(collection)
+            .create_indexes(models)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every collection with its index key patterns (marked `unique` or `TTL`),
+/// as [`MongoStore::connect`] creates them.
+pub fn describe() -> Vec<(&'static str, Vec<String>)> {
+    all()
+        .into_iter()
+        .map(|(c, models)| {
+            let keys = models
+                .iter()
+                .map(|m| {
+                    let ttl = m.options.as_ref().is_some_and(|o| o.expire_after.is_some());
+                    let unique = m.options.as_ref().and_then(|o| o.unique).unwrap_or(false);
+                    let tag = if ttl {
+                        " TTL"
+                    } else if unique {
+                        " unique"
+                    } else {
+                        ""
+                    };
+                    format!("{}{tag}", m.keys)
+                })
+                .collect();
+            (c, keys)
+        })
+        .collect()
+}

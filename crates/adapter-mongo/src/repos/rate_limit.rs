@@ -1,0 +1,98 @@
+//! `rateLimits`: one document per (key, window length, window start),
+//! `_id` = `key|seconds|start`, counted with `$inc` + upsert; a TTL index on
+//! `windowEnd` removes ended windows (all-time counters have none).
+
+use async_trait::async_trait;
+use domain::{RateLimiter, StoreError, Window, WindowCount};
+use mongodb::bson::{Bson, doc};
+use mongodb::options::ReturnDocument;
+use time::OffsetDateTime;
+
+use crate::MongoStore;
+use crate::codec::*;
+use crate::error::{is_duplicate, store};
+use crate::indexes::names::RATE_LIMITS;
+
+fn window_id(key: &str, window: Window, now: OffsetDateTime) -> (String, Option<OffsetDateTime>) {
+    let bounds = window.bounds(now);
+    let start = bounds.map_or(0, |(s, _)| s.unix_timestamp());
+    (
+        format!("{key}|{}|{start}", window.seconds()),
+        bounds.map(|(_, end)| end),
+    )
+}
+
+#[async_trait]
+impl RateLimiter for MongoStore {
+    async fn hit(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<WindowCount, StoreError> {
+        let (id, end) = window_id(key, window, now);
+        let coll = self.coll(RATE_LIMITS);
+        // An increment of an existing window is one atomic update. A window's
+        // first hit inserts it; when first hits race, the losers' inserts hit
+        // the `_id` index and they go back to incrementing. (No upsert: every
+        // step is a plain single-document write, whose result is exact.)
+        let mut attempts = 0;
+        let count = loop {
+            attempts += 1;
+            let updated = coll
+                .find_one_and_update(doc! {"_id": &id}, doc! {"$inc": {"count": 1_i64}})
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(store("count a hit"))?;
+            if let Some(d) = updated {
+                break Fields::of(&d, "counter").u64("count")?;
+            }
+            let first = doc! {"_id": &id, "key": key, "count": 1_i64, "windowEnd": opt_time(end)};
+            match coll.insert_one(first).await {
+                Ok(_) => break 1,
+                Err(e) if attempts < 5 && is_duplicate(&e) => continue,
+                Err(e) => return Err(store("count a hit")(e)),
+            }
+        };
+        Ok(WindowCount {
+            count,
+            resets_at: end,
+        })
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let (id, _) = window_id(key, window, now);
+        let found = self
+            .coll(RATE_LIMITS)
+            .find_one(doc! {"_id": id})
+            .await
+            .map_err(store("read a counter"))?;
+        found
+            .as_ref()
+            .map(|d| Fields::of(d, "counter").u64("count"))
+            .transpose()
+            .map(|c| c.unwrap_or(0))
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        self.coll(RATE_LIMITS)
+            .delete_many(doc! {"key": key})
+            .await
+            .map(|_| ())
+            .map_err(store("forget counters"))
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let r = self
+            .coll(RATE_LIMITS)
+            .delete_many(doc! {"windowEnd": {"$ne": Bson::Null, "$lte": time(now)}})
+            .await
+            .map_err(store("purge counters"))?;
+        Ok(r.deleted_count)
+    }
+}

@@ -1,0 +1,242 @@
+//! `users` (seed 000): unique `emailNormalized` and `username` indexes.
+
+use async_trait::async_trait;
+use domain::*;
+use futures::TryStreamExt;
+use mongodb::bson::{Bson, Document, doc};
+use time::OffsetDateTime;
+
+use crate::MongoStore;
+use crate::codec::*;
+use crate::error::{is_duplicate, store};
+use crate::indexes::names::USERS;
+
+fn to_doc(u: &User) -> Result<Document, StoreError> {
+    let providers: Vec<Bson> = u
+        .auth_providers
+        .iter()
+        .map(|p| Bson::Document(doc! {"provider": &p.provider, "subject": &p.subject}))
+        .collect();
+    let preferences = json(&serde_json::Value::Object(u.preferences.clone()))?;
+    Ok(doc! {
+        "_id": uuid(u.id.as_uuid()),
+        "emailAddress": u.email.as_str(),
+        "emailNormalized": u.email.normalized(),
+        "username": u.username.as_str(),
+        "password": opt_str(u.password_hash.as_ref().map(PasswordHash::as_str)),
+        "verified": u.verified,
+        "locked": u.locked,
+        "lockedUntil": opt_time(u.locked_until),
+        "failedLogins": i64::from(u.failed_logins),
+        "authProviders": providers,
+        "profile": {
+            "fullName": opt_str(u.profile.full_name.as_deref()),
+            "bio": opt_str(u.profile.bio.as_deref()),
+            "avatar": opt_str(u.profile.avatar.as_deref()),
+        },
+        "preferences": preferences,
+        "activeContentSessionId": opt_uuid(u.active_content_session_id.map(|c| c.as_uuid())),
+        "createdAt": time(u.created_at),
+        "updatedAt": time(u.updated_at),
+        "lastAccessed": opt_time(u.last_accessed_at),
+    })
+}
+
+fn from_doc(d: &Document) -> Result<User, StoreError> {
+    let f = Fields::of(d, "user");
+    let profile = f.doc("profile")?;
+    let p = Fields::of(&profile, "user profile");
+    let auth_providers = f
+        .array("authProviders")?
+        .into_iter()
+        .map(|b| match b {
+            Bson::Document(pd) => {
+                let pf = Fields::of(&pd, "auth provider");
+                Ok(AuthProviderLink {
+                    provider: pf.str("provider")?.to_owned(),
+                    subject: pf.str("subject")?.to_owned(),
+                })
+            }
+            _ => Err(crate::error::corrupt("user", "authProviders")),
+        })
+        .collect::<Result<_, _>>()?;
+    let preferences = match f.json("preferences") {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let bad = |field| crate::error::corrupt("user", field);
+    Ok(User {
+        id: UserId::from_uuid(f.uuid("_id")?),
+        email: Email::parse(f.str("emailAddress")?).map_err(|_| bad("emailAddress"))?,
+        username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
+        password_hash: f.opt_str("password")?.map(PasswordHash::new),
+        verified: f.bool("verified")?,
+        locked: f.bool("locked")?,
+        locked_until: f.opt_time("lockedUntil")?,
+        failed_logins: u32::try_from(f.i64("failedLogins")?).map_err(|_| bad("failedLogins"))?,
+        auth_providers,
+        profile: Profile {
+            full_name: p.opt_str("fullName")?.map(str::to_owned),
+            bio: p.opt_str("bio")?.map(str::to_owned),
+            avatar: p.opt_str("avatar")?.map(str::to_owned),
+        },
+        preferences,
+        active_content_session_id: f
+            .opt_uuid("activeContentSessionId")?
+            .map(ContentSessionId::from_uuid),
+        created_at: f.time("createdAt")?,
+        updated_at: f.time("updatedAt")?,
+        last_accessed_at: f.opt_time("lastAccessed")?,
+    })
+}
+
+impl MongoStore {
+    async fn find_user(&self, filter: Document) -> Result<Option<User>, StoreError> {
+        self.coll(USERS)
+            .find_one(filter)
+            .await
+            .map_err(store("find user"))?
+            .as_ref()
+            .map(from_doc)
+            .transpose()
+    }
+
+    /// After a duplicate key: which unique field clashed, found by looking
+    /// (the error's text is not parsed).
+    async fn clash(&self, u: &User) -> Result<bool, StoreError> {
+        let other = self
+            .find_user(doc! {"emailNormalized": u.email.normalized(), "_id": {"$ne": uuid(u.id.as_uuid())}})
+            .await?;
+        Ok(other.is_some())
+    }
+
+    async fn set_user(&self, id: UserId, set: Document) -> Result<(), WriteError> {
+        let r = self
+            .coll(USERS)
+            .update_one(doc! {"_id": uuid(id.as_uuid())}, doc! {"$set": set})
+            .await
+            .map_err(store("update user"))?;
+        if r.matched_count == 0 {
+            return Err(WriteError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserRepository for MongoStore {
+    async fn create(&self, user: &User) -> Result<(), CreateUserError> {
+        match self.coll(USERS).insert_one(to_doc(user)?).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate(&e) => {
+                if self.clash(user).await? {
+                    Err(CreateUserError::EmailTaken)
+                } else {
+                    Err(CreateUserError::UsernameTaken)
+                }
+            }
+            Err(e) => Err(CreateUserError::Store(store("insert user")(e))),
+        }
+    }
+
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.find_user(doc! {"_id": uuid(id.as_uuid())}).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.find_user(doc! {"emailNormalized": email.normalized()})
+            .await
+    }
+
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.find_user(doc! {"username": username.as_str()}).await
+    }
+
+    async fn update(&self, user: &User) -> Result<(), UpdateUserError> {
+        let mut set = to_doc(user)?;
+        for kept in [
+            "_id",
+            "failedLogins",
+            "lockedUntil",
+            "lastAccessed",
+            "createdAt",
+        ] {
+            set.remove(kept);
+        }
+        let result = self
+            .coll(USERS)
+            .update_one(doc! {"_id": uuid(user.id.as_uuid())}, doc! {"$set": set})
+            .await;
+        match result {
+            Ok(r) if r.matched_count == 0 => Err(UpdateUserError::NotFound),
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate(&e) => {
+                if self.clash(user).await? {
+                    Err(UpdateUserError::EmailTaken)
+                } else {
+                    Err(UpdateUserError::UsernameTaken)
+                }
+            }
+            Err(e) => Err(UpdateUserError::Store(store("update user")(e))),
+        }
+    }
+
+    async fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError> {
+        let updated = self
+            .coll(USERS)
+            .find_one_and_update(
+                doc! {"_id": uuid(id.as_uuid())},
+                doc! {"$inc": {"failedLogins": 1_i64}},
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(store("count failed sign-in"))?
+            .ok_or(WriteError::NotFound)?;
+        let n = Fields::of(&updated, "user").i64("failedLogins")?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn set_locked_until(
+        &self,
+        id: UserId,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(), WriteError> {
+        self.set_user(id, doc! {"lockedUntil": opt_time(until)})
+            .await
+    }
+
+    async fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError> {
+        self.set_user(
+            id,
+            doc! {"failedLogins": 0_i64, "lockedUntil": Bson::Null, "lastAccessed": time(at)},
+        )
+        .await
+    }
+
+    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
+        let docs: Vec<Document> = self
+            .coll(USERS)
+            .find(page_filter(doc! {}, &page))
+            .sort(newest_first())
+            .limit(overfetch(&page))
+            .await
+            .map_err(store("list users"))?
+            .try_collect()
+            .await
+            .map_err(store("list users"))?;
+        let users = docs.iter().map(from_doc).collect::<Result<Vec<_>, _>>()?;
+        Ok(make_page(users, page, |u| (u.created_at, u.id.as_uuid())))
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), WriteError> {
+        let r = self
+            .coll(USERS)
+            .delete_one(doc! {"_id": uuid(id.as_uuid())})
+            .await
+            .map_err(store("delete user"))?;
+        if r.deleted_count == 0 {
+            return Err(WriteError::NotFound);
+        }
+        Ok(())
+    }
+}
