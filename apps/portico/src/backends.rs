@@ -1,70 +1,117 @@
-//! Connects the configured stores and picks, per port group, which one
-//! serves it. Only the SQL adapter exists so far; the Redis and MongoDB
-//! adapters slot into [`Backends::stores`]' `match`es.
+//! Connects the stores the configuration uses and picks, per port group,
+//! which one serves it. The Redis adapter slots into [`Backends::stores`]'
+//! `match` the same way MongoDB did.
 
 use std::sync::Arc;
 
+use adapter_mongo::{MongoConfig, MongoStore};
 use adapter_sql::{SqlConfig, SqlStore};
 use async_trait::async_trait;
 use domain::StoreError;
 use domain::services::Stores;
 
-use crate::config::{Backend, Config};
+use crate::config::{Backend, Config, redact_url};
 use crate::state::ReadinessCheck;
 
 /// Why a store could not be reached.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open the SQL database at {url}: {source}")]
-pub struct ConnectError {
-    url: String,
-    #[source]
-    source: adapter_sql::SqlError,
+pub enum ConnectError {
+    /// The SQL database.
+    #[error("cannot open the SQL database at {url}")]
+    Sql {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        #[source]
+        source: adapter_sql::SqlError,
+    },
+    /// MongoDB.
+    #[error("cannot open MongoDB at {url}")]
+    Mongo {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        #[source]
+        source: adapter_mongo::MongoError,
+    },
+    /// A port group names a backend that was not connected.
+    #[error("[stores] uses {0:?}, but that store is not connected")]
+    Missing(Backend),
 }
 
 /// The connected stores.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Backends {
-    sql: SqlStore,
+    sql: Option<SqlStore>,
+    mongo: Option<MongoStore>,
 }
 
 impl Backends {
-    /// Connects every store the configuration uses and applies pending
-    /// migrations.
+    /// Connects every store the configuration uses (applying pending SQL
+    /// migrations, creating MongoDB indexes).
     pub async fn connect(config: &Config) -> Result<Self, ConnectError> {
-        let url = config.database_url();
-        let sql_config = SqlConfig {
-            url: url.clone(),
-            max_connections: if config.database.max_connections == 0 {
-                10
-            } else {
-                config.database.max_connections
-            },
-            pg_schema: config.database.pg_schema.clone(),
-        };
-        let sql = SqlStore::connect(&sql_config)
-            .await
-            .map_err(|source| ConnectError {
-                url: crate::config::redact_url(&url),
-                source,
-            })?;
-        Ok(Self { sql })
+        let mut backends = Self::default();
+        if config.uses(Backend::Sql) {
+            let url = config.database_url();
+            let sql_config = SqlConfig {
+                url: url.clone(),
+                max_connections: match config.database.max_connections {
+                    0 => 10,
+                    n => n,
+                },
+                pg_schema: config.database.pg_schema.clone(),
+            };
+            let sql = SqlStore::connect(&sql_config)
+                .await
+                .map_err(|source| ConnectError::Sql {
+                    url: redact_url(&url),
+                    source,
+                })?;
+            backends.sql = Some(sql);
+        }
+        if config.uses(Backend::Mongodb) {
+            let mongo_config = MongoConfig {
+                url: config.mongodb.url.clone(),
+                database: config.mongodb.database.clone(),
+                transactions: true,
+            };
+            let mongo =
+                MongoStore::connect(&mongo_config)
+                    .await
+                    .map_err(|source| ConnectError::Mongo {
+                        url: redact_url(&config.mongodb.url),
+                        source,
+                    })?;
+            backends.mongo = Some(mongo);
+        }
+        Ok(backends)
     }
 
-    /// Stores already connected (tests pass their own isolated database).
+    /// Stores already connected (tests pass their own isolated databases).
+    pub fn from_parts(sql: Option<SqlStore>, mongo: Option<MongoStore>) -> Self {
+        Self { sql, mongo }
+    }
+
+    /// An already connected SQL database only.
     pub fn from_sql(sql: SqlStore) -> Self {
-        Self { sql }
+        Self::from_parts(Some(sql), None)
     }
 
     /// Every port, each from the backend its group is configured to use.
-    pub fn stores(&self, config: &Config) -> Stores {
-        let sql = self.sql.stores();
-        let pick = |backend: Backend| match backend {
-            Backend::Sql => &sql,
+    pub fn stores(&self, config: &Config) -> Result<Stores, ConnectError> {
+        let sql = self.sql.as_ref().map(SqlStore::stores);
+        let mongo = self.mongo.as_ref().map(MongoStore::stores);
+        let pick = |backend: Backend| {
+            match backend {
+                Backend::Sql => sql.as_ref(),
+                Backend::Mongodb => mongo.as_ref(),
+            }
+            .ok_or(ConnectError::Missing(backend))
         };
-        let durable = pick(config.stores.durable);
-        let sessions = pick(config.stores.sessions);
-        let limits = pick(config.stores.rate_limits);
-        Stores {
+        let durable = pick(config.stores.durable)?;
+        let sessions = pick(config.stores.sessions)?;
+        let limits = pick(config.stores.rate_limits)?;
+        Ok(Stores {
             users: durable.users.clone(),
             roles: durable.roles.clone(),
             content: durable.content.clone(),
@@ -75,17 +122,26 @@ impl Backends {
             sessions: sessions.sessions.clone(),
             one_time_tokens: sessions.one_time_tokens.clone(),
             rate_limiter: limits.rate_limiter.clone(),
-        }
+        })
     }
 
     /// What `/readyz` checks: each connected store.
     pub fn readiness(&self) -> Vec<Arc<dyn ReadinessCheck>> {
-        vec![Arc::new(SqlReady(self.sql.clone()))]
+        let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();
+        if let Some(sql) = &self.sql {
+            checks.push(Arc::new(SqlReady(sql.clone())));
+        }
+        if let Some(mongo) = &self.mongo {
+            checks.push(Arc::new(MongoReady(mongo.clone())));
+        }
+        checks
     }
 
     /// Closes connections.
     pub async fn close(&self) {
-        self.sql.close().await;
+        if let Some(sql) = &self.sql {
+            sql.close().await;
+        }
     }
 }
 
@@ -95,6 +151,18 @@ struct SqlReady(SqlStore);
 impl ReadinessCheck for SqlReady {
     fn name(&self) -> &str {
         self.0.engine()
+    }
+    async fn check(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
+}
+
+struct MongoReady(MongoStore);
+
+#[async_trait]
+impl ReadinessCheck for MongoReady {
+    fn name(&self) -> &str {
+        "mongodb"
     }
     async fn check(&self) -> Result<(), StoreError> {
         self.0.ping().await

@@ -19,6 +19,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// The SQL database.
     pub database: DatabaseConfig,
+    /// MongoDB, when a port group uses it.
+    pub mongodb: MongoDbConfig,
     /// Which backend serves each port group.
     pub stores: StoresConfig,
     /// Outgoing mail.
@@ -84,16 +86,37 @@ pub struct DatabaseConfig {
     pub pg_schema: Option<String>,
 }
 
+/// MongoDB settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MongoDbConfig {
+    /// Any MongoDB connection string (`MONGODB_URL` overrides it).
+    pub url: String,
+    /// Database holding Portico's collections.
+    pub database: String,
+}
+
+impl Default for MongoDbConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            database: "portico".into(),
+        }
+    }
+}
+
 /// A backend that can serve a port group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// The SQL database of `[database]`.
     Sql,
+    /// The MongoDB database of `[mongodb]`.
+    Mongodb,
 }
 
-/// Which backend serves each port group. Only `sql` exists so far; the Redis
-/// and MongoDB adapters plug into this switch.
+/// Which backend serves each port group (`sql` or `mongodb`; the Redis
+/// adapter plugs into the same switch).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoresConfig {
@@ -317,6 +340,11 @@ impl Config {
                 "mail.transport = \"smtp\" needs mail.smtp_url".into(),
             ));
         }
+        if self.uses(Backend::Mongodb) && self.mongodb.url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "a [stores] group uses mongodb: set mongodb.url or MONGODB_URL".into(),
+            ));
+        }
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
@@ -329,6 +357,12 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether any port group is served by `backend`.
+    pub fn uses(&self, backend: Backend) -> bool {
+        let s = &self.stores;
+        [s.durable, s.sessions, s.rate_limits].contains(&backend)
     }
 
     /// The database URL in effect.
@@ -377,6 +411,7 @@ impl Config {
         let mut shown = self.clone();
         shown.database.url = redact_url(&self.database_url());
         shown.mail.smtp_url = redact_url(&shown.mail.smtp_url);
+        shown.mongodb.url = redact_url(&shown.mongodb.url);
         if let Some(admin) = &mut shown.security.bootstrap_admin {
             admin.password = "[redacted]".into();
         }
@@ -426,6 +461,8 @@ fn apply_env(
     for (key, value) in env {
         if key == "DATABASE_URL" {
             overrides.push((vec!["database".into(), "url".into()], value));
+        } else if key == "MONGODB_URL" {
+            overrides.push((vec!["mongodb".into(), "url".into()], value));
         } else if let Some(rest) = key.strip_prefix("PORTICO_") {
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
             if path.len() >= 2 && path.iter().all(|p| !p.is_empty()) {
@@ -433,7 +470,8 @@ fn apply_env(
             }
         }
     }
-    // PORTICO_DATABASE__URL beats DATABASE_URL: apply the generic ones last.
+    // PORTICO_DATABASE__URL beats DATABASE_URL (and PORTICO_MONGODB__URL
+    // beats MONGODB_URL): apply the generic ones last.
     overrides.sort_by_key(|(path, _)| path.len());
     for (path, value) in overrides {
         let (leaf, parents) = path.split_last().expect("at least two parts");
@@ -510,6 +548,25 @@ mod tests {
         let err =
             Config::load(None, env(&[("PORTICO_SECURITY__ARGON2_ITERATIONS", "1")])).unwrap_err();
         assert!(err.to_string().contains("argon2"), "{err}");
+    }
+
+    #[test]
+    fn mongodb_groups_need_a_url_which_mongodb_url_gives() {
+        let err = Config::load(None, env(&[("PORTICO_STORES__DURABLE", "mongodb")])).unwrap_err();
+        assert!(err.to_string().contains("MONGODB_URL"), "{err}");
+        let c = Config::load(
+            None,
+            env(&[
+                ("PORTICO_STORES__DURABLE", "mongodb"),
+                ("MONGODB_URL", "mongodb://app:pw@db:27017"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.uses(Backend::Mongodb) && c.uses(Backend::Sql));
+        assert!(
+            c.to_redacted_toml()
+                .contains("mongodb://app:[redacted]@db:27017")
+        );
     }
 
     #[test]

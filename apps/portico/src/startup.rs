@@ -82,7 +82,7 @@ pub fn services(
     backends: &Backends,
     metrics: Arc<Metrics>,
 ) -> Result<Services, StartError> {
-    let stores = timed::stores(backends.stores(config), metrics.clone());
+    let stores = timed::stores(backends.stores(config)?, metrics.clone());
     let s = &config.security;
     let argon2 = platform::Argon2Hasher::new(platform::Argon2Params {
         memory_kib: s.argon2_memory_kib,

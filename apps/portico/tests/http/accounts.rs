@@ -1,4 +1,5 @@
-//! Account journeys over HTTP, on SQLite and PostgreSQL.
+//! Account journeys over HTTP, on SQLite, PostgreSQL, MongoDB, and MongoDB
+//! for durable records with sessions and counters in SQLite.
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -39,13 +39,62 @@ pub(crate) enum Engine {
     Sqlite,
     /// A fresh schema in the test PostgreSQL server.
     Postgres,
+    /// A fresh database on the test MongoDB server (`MONGODB_URL`), serving
+    /// every port group.
+    Mongodb,
+    /// Durable records in MongoDB; sessions, tokens and counters in SQLite.
+    MongodbWithSqlSessions,
+}
+
+enum Database {
+    Sql(TestDatabase),
+    Mongo(adapter_mongo::testing::TestDatabase),
+    Mixed(adapter_mongo::testing::TestDatabase, TestDatabase),
 }
 
 impl Engine {
-    async fn database(self) -> TestDatabase {
+    async fn database(self) -> Database {
         match self {
-            Engine::Sqlite => TestDatabase::sqlite_file().await,
-            Engine::Postgres => TestDatabase::postgres().await,
+            Engine::Sqlite => Database::Sql(TestDatabase::sqlite_file().await),
+            Engine::Postgres => Database::Sql(TestDatabase::postgres().await),
+            Engine::Mongodb => Database::Mongo(adapter_mongo::testing::TestDatabase::fresh().await),
+            Engine::MongodbWithSqlSessions => Database::Mixed(
+                adapter_mongo::testing::TestDatabase::fresh().await,
+                TestDatabase::sqlite_file().await,
+            ),
+        }
+    }
+}
+
+impl Database {
+    fn backends(&self, config: &mut Config) -> Backends {
+        match self {
+            Database::Sql(db) => Backends::from_sql(db.store.clone()),
+            Database::Mongo(db) => {
+                use portico::config::Backend;
+                config.mongodb.url = adapter_mongo::testing::mongodb_url();
+                config.stores.durable = Backend::Mongodb;
+                config.stores.sessions = Backend::Mongodb;
+                config.stores.rate_limits = Backend::Mongodb;
+                Backends::from_parts(None, Some(db.store.clone()))
+            }
+            Database::Mixed(mongo, sql) => {
+                use portico::config::Backend;
+                config.mongodb.url = adapter_mongo::testing::mongodb_url();
+                config.stores.durable = Backend::Mongodb;
+                Backends::from_parts(Some(sql.store.clone()), Some(mongo.store.clone()))
+            }
+        }
+    }
+
+    async fn cleanup(self) {
+        match self {
+            Database::Sql(db) => db.cleanup().await,
+            Database::Mongo(db) => db.cleanup().await,
+            Database::Mixed(mongo, sql) => {
+                mongo.cleanup().await;
+                sql.cleanup().await;
+            }
         }
     }
 }
@@ -76,7 +125,8 @@ where
     let db = engine.database().await;
     let mut config = test_config();
     tweak(&mut config);
-    let app = TestApp::start(config, Backends::from_sql(db.store.clone())).await;
+    let backends = db.backends(&mut config);
+    let app = TestApp::start(config, backends).await;
     let (handle, data_dir) = (app.handle.clone(), app.data_dir.clone());
     let outcome = std::panic::AssertUnwindSafe(test(app)).catch_unwind().await;
     handle.stop(true).await;
@@ -252,6 +302,24 @@ macro_rules! on_every_engine {
             async fn postgres() {
                 $crate::support::with_app(
                     $crate::support::Engine::Postgres,
+                    $tweak,
+                    super::$journey,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mongodb_with_sql_sessions() {
+                $crate::support::with_app(
+                    $crate::support::Engine::MongodbWithSqlSessions,
+                    $tweak,
+                    super::$journey,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mongodb() {
+                $crate::support::with_app(
+                    $crate::support::Engine::Mongodb,
                     $tweak,
                     super::$journey,
                 )
