@@ -169,7 +169,7 @@ pub(crate) async fn create_all(db: &Database) -> Result<(), mongodb::error::Erro
 }
 
 /// Every collection with its index key patterns (marked `unique` or `TTL`),
-/// as [`MongoStore::connect`] creates them.
+/// as [`crate::MongoStore::connect`] creates them.
 pub fn describe() -> Vec<(&'static str, Vec<String>)> {
     all()
         .into_iter()
