@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Checks the servers the tests use on loopback and starts what is missing:
 # PostgreSQL (127.0.0.1:5432, trust auth, database `test`), Redis
-# (127.0.0.1:6379) and a MongoDB-compatible server (127.0.0.1:27017; no mongod
-# can be installed on these machines, so SecantusDB from PyPI is installed into
-# .services/venv and started with its data under .services/mongo). Prints one
-# line per service. Exits non-zero if a service cannot be reached or started.
-# When MONGODB_URL is set, that server is the user's business and is not started.
+# (127.0.0.1:6379), a 3-master Redis Cluster (127.0.0.1:7000-7002, data under
+# .services/redis-cluster) and a MongoDB-compatible server (127.0.0.1:27017; no
+# mongod can be installed on these machines, so SecantusDB from PyPI is
+# installed into .services/venv and started with its data under
+# .services/mongo). Prints one line per service. Exits non-zero if a service
+# cannot be reached or started. When MONGODB_URL or REDIS_CLUSTER_URL is set,
+# that server is the user's business and is not started.
 set -euo pipefail
 
 log() { printf 'services: %s\n' "$*"; }
@@ -56,6 +58,45 @@ redis() {
   log "Redis started"
 }
 
+redis_cluster() {
+  if [ -n "${REDIS_CLUSTER_URL:-}" ]; then
+    log "REDIS_CLUSTER_URL is set; using that cluster"
+    return 0
+  fi
+  local ports=(7000 7001 7002)
+  if redis-cli -p 7000 cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+    log "Redis Cluster is up on 127.0.0.1:7000-7002"
+    return 0
+  fi
+  local root
+  root=$(cd "$(dirname "$0")/.." && pwd)/.services/redis-cluster
+  log "starting a 3-master Redis Cluster on 127.0.0.1:7000-7002"
+  for port in "${ports[@]}"; do
+    if ! redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+      # A node left over from an earlier run keeps its old cluster state: start clean.
+      rm -rf "${root:?}/$port"
+      mkdir -p "$root/$port"
+      redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
+        --cluster-config-file "$root/$port/nodes.conf" --cluster-node-timeout 5000 \
+        --save "" --appendonly no --dir "$root/$port" --logfile "$root/$port/redis.log"
+    fi
+  done
+  for port in "${ports[@]}"; do
+    wait_for "Redis Cluster node $port" sh -c "redis-cli -p $port ping | grep -q PONG"
+  done
+  if ! redis-cli -p 7000 cluster info | grep -q 'cluster_known_nodes:3'; then
+    # Nodes from an earlier, half-made cluster: reset them before joining.
+    for port in "${ports[@]}"; do
+      redis-cli -p "$port" flushall >/dev/null 2>&1 || true
+      redis-cli -p "$port" cluster reset hard >/dev/null
+    done
+    redis-cli --cluster create 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002 \
+      --cluster-replicas 0 --cluster-yes >/dev/null
+  fi
+  wait_for "Redis Cluster" sh -c "redis-cli -p 7000 cluster info | grep -q cluster_state:ok"
+  log "Redis Cluster started"
+}
+
 mongo() {
   if [ -n "${MONGODB_URL:-}" ]; then
     log "MONGODB_URL is set; using that server"
@@ -87,4 +128,5 @@ SECANTUS_VERSION=0.7.0b3
 
 postgres
 redis
+redis_cluster
 mongo

@@ -1,0 +1,189 @@
+//! Every Portico port on Redis, through `fred`.
+//!
+//! Layout: [`RedisConfig`] and [`RedisStore::connect`]; `codec` turns
+//! records into hash fields and back; `scripts` holds the Lua that makes
+//! every multi-key change atomic; `repos` has one module per port family;
+//! [`testing`] (feature `testing`) gives each test its own key prefix.
+//!
+//! # Key schema
+//!
+//! Every key starts with a hash tag naming its port family,
+//! `{<prefix>:<family>}`, so each family lives in one hash slot: the Lua
+//! scripts that change several keys of a family at once run unchanged on a
+//! single server and on Redis Cluster (the cluster spreads families, not the
+//! records of one family, over its masters). Rate-limit counters are tagged
+//! per counted key instead, so they spread record by record. The names after
+//! the tag follow seeds 000 and 004 (`user:<id>`, `accessToken:<token hash>`,
+//! `user_candidate:<email>`, `upload_request:<user id>:<object key>`,
+//! `payment:<id>` as JSON, `username_status_req:<ip>`). See the README for
+//! the full list and which keys carry TTLs.
+
+mod codec;
+mod error;
+mod repos;
+mod scripts;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+
+use domain::StoreError;
+use domain::services::Stores;
+use fred::prelude::*;
+
+pub use error::RedisError;
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`, `rediss://…` (TLS), or
+    /// `redis-cluster://host:port?node=host2:port2` for Redis Cluster.
+    pub url: String,
+    /// Prepended to every key, so several deployments (or tests) can share
+    /// one server. No `{`, `}` or `:`.
+    pub prefix: String,
+    /// Connections in the pool.
+    pub pool_size: usize,
+}
+
+impl RedisConfig {
+    /// `url` with prefix `portico` and a pool of 4.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: "portico".into(),
+            pool_size: 4,
+        }
+    }
+}
+
+/// A connected Redis (single server or cluster) serving every port.
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    prefix: String,
+    cluster: bool,
+}
+
+/// Port families: each is one hash tag, so one slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Family {
+    Users,
+    Candidates,
+    Sessions,
+    Tokens,
+    Rbac,
+    Content,
+    Notifications,
+    Uploads,
+    Payments,
+}
+
+impl Family {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Candidates => "candidates",
+            Self::Sessions => "sessions",
+            Self::Tokens => "tokens",
+            Self::Rbac => "rbac",
+            Self::Content => "content",
+            Self::Notifications => "notifications",
+            Self::Uploads => "uploads",
+            Self::Payments => "payments",
+        }
+    }
+}
+
+impl RedisStore {
+    /// Connects a pool and checks the server answers.
+    pub async fn connect(config: &RedisConfig) -> Result<Self, RedisError> {
+        if config.prefix.is_empty() || config.prefix.contains(['{', '}', ':']) {
+            return Err(RedisError::Prefix(config.prefix.clone()));
+        }
+        let fred_config = Config::from_url(&config.url).map_err(RedisError::Connect)?;
+        let cluster = fred_config.server.is_clustered();
+        let pool = Builder::from_config(fred_config)
+            .with_connection_config(|c| {
+                c.connection_timeout = std::time::Duration::from_secs(5);
+            })
+            .build_pool(config.pool_size.max(1))
+            .map_err(RedisError::Connect)?;
+        pool.init().await.map_err(RedisError::Connect)?;
+        let _: String = pool.ping(None).await.map_err(RedisError::Connect)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                prefix: config.prefix.clone(),
+                cluster,
+            }),
+        })
+    }
+
+    /// Every port, backed by this Redis.
+    pub fn stores(&self) -> Stores {
+        let s = Arc::new(self.clone());
+        Stores {
+            users: s.clone(),
+            candidates: s.clone(),
+            sessions: s.clone(),
+            one_time_tokens: s.clone(),
+            roles: s.clone(),
+            content: s.clone(),
+            notifications: s.clone(),
+            uploads: s.clone(),
+            payments: s.clone(),
+            rate_limiter: s,
+        }
+    }
+
+    /// Checks that the server answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = self
+            .inner
+            .pool
+            .ping(None)
+            .await
+            .map_err(error::store("ping"))?;
+        Ok(())
+    }
+
+    /// Whether this is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.inner.cluster
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        let _ = self.inner.pool.quit().await;
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        self.inner.pool.next()
+    }
+
+    /// `{<prefix>:<family>}:` — the start of every key of a family.
+    pub(crate) fn base(&self, family: Family) -> String {
+        format!("{{{}:{}}}:", self.inner.prefix, family.tag())
+    }
+
+    /// A key of `family`.
+    pub(crate) fn key(&self, family: Family, rest: &str) -> String {
+        let mut k = self.base(family);
+        k.push_str(rest);
+        k
+    }
+}

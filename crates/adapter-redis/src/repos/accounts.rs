@@ -1,0 +1,673 @@
+//! Candidates (`user_candidate:<email>` hashes, seed 004, with
+//! `token:<hash>` pointers), auth sessions (`session:<id>` hashes,
+//! `accessToken:<hash>` pointers as in seed 000, per-user indexes), refresh
+//! tokens and one-time tokens. Every record expires natively (PEXPIREAT).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use domain::*;
+use fred::types::Value;
+use fred::types::scripts::Script;
+use time::OffsetDateTime;
+
+use crate::codec::*;
+use crate::error::corrupt;
+use crate::scripts::Guarded;
+use crate::{Family, RedisStore};
+
+/// KEYS: candidate, token pointer. ARGV: expiry ms, normalized email, pairs.
+static PUT_CANDIDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[1])
+return 1
+"#,
+    )
+});
+
+/// KEYS: token pointer. ARGV: candidate key prefix, token hash, now ms.
+/// Removes and returns the candidate when the token is its current one and
+/// it has not expired.
+static TAKE_CANDIDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local email = redis.call('GET', KEYS[1])
+if not email then return {} end
+local key = ARGV[1] .. email
+if redis.call('HGET', key, 'validation_token') ~= ARGV[2] then return {} end
+local exp = redis.call('HGET', key, 'expiresAtMs')
+if not exp or tonumber(exp) <= tonumber(ARGV[3]) then return {} end
+local r = redis.call('HGETALL', key)
+redis.call('DEL', key, KEYS[1])
+return r
+"#,
+    )
+});
+
+/// KEYS: session, access-token pointer, user index. ARGV: id, index member,
+/// refresh expiry ms, pairs.
+static CREATE_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[3])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+return 1
+"#,
+    )
+});
+
+/// KEYS: access-token pointer. ARGV: session key prefix.
+static FIND_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+return redis.call('HGETALL', ARGV[1] .. id)
+"#,
+    )
+});
+
+/// KEYS: session, new pointer. ARGV: pointer prefix, id, refresh expiry ms,
+/// pairs. Replaces the access token of an unrevoked session.
+static ROTATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local revoked = redis.call('HGET', KEYS[1], 'revokedAt')
+if revoked and revoked ~= '' then return 0 end
+local old = redis.call('HGET', KEYS[1], 'tokenHash')
+if old then redis.call('DEL', ARGV[1] .. old) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[3])
+return 1
+"#,
+    )
+});
+
+/// KEYS: user index. ARGV: session key prefix, time text. Revokes every
+/// unrevoked session; returns how many.
+static REVOKE_ALL: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local n = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. string.sub(m, 17)
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[1], m)
+  else
+    local r = redis.call('HGET', key, 'revokedAt')
+    if not r or r == '' then
+      redis.call('HSET', key, 'revokedAt', ARGV[2])
+      n = n + 1
+    end
+  end
+end
+return n
+"#,
+    )
+});
+
+/// KEYS: user index, user refresh-token set. ARGV: session prefix, pointer
+/// prefix, refresh-token prefix. Deletes the user's sessions, pointers and
+/// refresh tokens; returns how many sessions.
+static DELETE_SESSIONS: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local n = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. string.sub(m, 17)
+  local token = redis.call('HGET', key, 'tokenHash')
+  if token then redis.call('DEL', ARGV[2] .. token) end
+  n = n + redis.call('DEL', key)
+end
+for _, h in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('DEL', ARGV[3] .. h)
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return n
+"#,
+    )
+});
+
+/// KEYS: record, owner's set. ARGV: expiry ms, member, pairs. Stores an
+/// expiring record and remembers it in the owner's set (whose TTL grows to
+/// the latest member's).
+static ADD_EXPIRING: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIREAT', KEYS[2], ARGV[1])
+end
+return 1
+"#,
+    )
+});
+
+/// KEYS: refresh token. ARGV: now ms, now text. Marks an unused, unexpired
+/// token used: exactly one concurrent caller sees `fresh`.
+static USE_REFRESH: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'invalid'} end
+local exp = redis.call('HGET', KEYS[1], 'expiresAtMs')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return {'invalid'} end
+local used = redis.call('HGET', KEYS[1], 'usedAt')
+if used and used ~= '' then return {'reused', redis.call('HGETALL', KEYS[1])} end
+redis.call('HSET', KEYS[1], 'usedAt', ARGV[2])
+return {'fresh', redis.call('HGETALL', KEYS[1])}
+"#,
+    )
+});
+
+/// KEYS: token. ARGV: purpose, now ms, user-set prefix, token hash.
+static CONSUME: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+if redis.call('HGET', KEYS[1], 'purpose') ~= ARGV[1] then return {} end
+local exp = redis.call('HGET', KEYS[1], 'expiresAtMs')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return {} end
+local r = redis.call('HGETALL', KEYS[1])
+local uid = redis.call('HGET', KEYS[1], 'userId')
+redis.call('DEL', KEYS[1])
+redis.call('SREM', ARGV[3] .. uid .. ':tokens', ARGV[4])
+return r
+"#,
+    )
+});
+
+/// KEYS: user's token set. ARGV: token prefix, purpose or ''. Deletes the
+/// user's tokens (of that purpose); returns how many.
+static DELETE_TOKENS: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local n = 0
+for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. h
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('SREM', KEYS[1], h)
+  elseif ARGV[2] == '' or redis.call('HGET', key, 'purpose') == ARGV[2] then
+    redis.call('DEL', key)
+    redis.call('SREM', KEYS[1], h)
+    n = n + 1
+  end
+end
+return n
+"#,
+    )
+});
+
+fn candidate(map: HashMap<String, String>) -> Result<Option<RegistrationCandidate>, StoreError> {
+    if map.is_empty() {
+        return Ok(None);
+    }
+    let f = Fields::new(map, "candidate");
+    let bad = |k| corrupt("candidate", k);
+    Ok(Some(RegistrationCandidate {
+        email: Email::parse(f.str("email")?).map_err(|_| bad("email"))?,
+        username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
+        role: RoleName::parse(f.str("role")?).map_err(|_| bad("role"))?,
+        password_hash: PasswordHash::new(f.str("password_hash")?),
+        token_hash: TokenHash::from_stored(f.str("validation_token")?),
+        created_at: f.time("createdAt")?,
+        expires_at: f.time("expiresAt")?,
+    }))
+}
+
+fn session(map: HashMap<String, String>) -> Result<Option<AuthSession>, StoreError> {
+    if map.is_empty() {
+        return Ok(None);
+    }
+    let f = Fields::new(map, "session");
+    Ok(Some(AuthSession {
+        id: AuthSessionId::from_uuid(f.uuid("id")?),
+        user_id: UserId::from_uuid(f.uuid("userId")?),
+        token_hash: TokenHash::from_stored(f.str("tokenHash")?),
+        device: f.opt_string("device"),
+        ip: f.opt_string("ip"),
+        created_at: f.time("createdAt")?,
+        last_accessed_at: f.time("lastAccessed")?,
+        expires_at: f.time("expiresAt")?,
+        refresh_expires_at: f.time("refreshExpiresAt")?,
+        revoked_at: f.opt_time("revokedAt")?,
+    }))
+}
+
+fn refresh(map: HashMap<String, String>) -> Result<RefreshToken, StoreError> {
+    let f = Fields::new(map, "refresh token");
+    Ok(RefreshToken {
+        id: RefreshTokenId::from_uuid(f.uuid("id")?),
+        session_id: AuthSessionId::from_uuid(f.uuid("sessionId")?),
+        user_id: UserId::from_uuid(f.uuid("userId")?),
+        token_hash: TokenHash::from_stored(f.str("tokenHash")?),
+        created_at: f.time("createdAt")?,
+        expires_at: f.time("expiresAt")?,
+        used_at: f.opt_time("usedAt")?,
+    })
+}
+
+fn one_time(
+    map: HashMap<String, String>,
+    hash: &TokenHash,
+) -> Result<Option<OneTimeToken>, StoreError> {
+    if map.is_empty() {
+        return Ok(None);
+    }
+    let f = Fields::new(map, "one-time token");
+    Ok(Some(OneTimeToken {
+        token_hash: hash.clone(),
+        purpose: TokenPurpose::parse(f.str("purpose")?)
+            .ok_or_else(|| corrupt("one-time token", "purpose"))?,
+        user_id: UserId::from_uuid(f.uuid("userId")?),
+        created_at: f.time("createdAt")?,
+        expires_at: f.time("expiresAt")?,
+    }))
+}
+
+impl RedisStore {
+    fn s_key(&self, rest: &str) -> String {
+        self.key(Family::Sessions, rest)
+    }
+    fn session_key(&self, id: AuthSessionId) -> String {
+        self.s_key(&format!("session:{id}"))
+    }
+    fn pointer_key(&self, hash: &TokenHash) -> String {
+        self.s_key(&format!("accessToken:{}", hash.as_str()))
+    }
+    fn user_sessions_key(&self, user: UserId) -> String {
+        self.s_key(&format!("user:{user}:sessions"))
+    }
+    fn user_refresh_key(&self, user: UserId) -> String {
+        self.s_key(&format!("user:{user}:refreshTokens"))
+    }
+}
+
+#[async_trait]
+impl CandidateRepository for RedisStore {
+    async fn put(&self, c: &RegistrationCandidate) -> Result<(), StoreError> {
+        let mut r = Record::default();
+        r.set("email", c.email.as_str())
+            .set("username", c.username.as_str())
+            .set("role", c.role.as_str())
+            .set("password_hash", c.password_hash.as_str())
+            .set("validation_token", c.token_hash.as_str())
+            .set("createdAt", ts(c.created_at))
+            .time("expiresAt", "expiresAtMs", c.expires_at);
+        let keys = vec![
+            self.key(
+                Family::Candidates,
+                &format!("user_candidate:{}", c.email.normalized()),
+            ),
+            self.key(
+                Family::Candidates,
+                &format!("token:{}", c.token_hash.as_str()),
+            ),
+        ];
+        let mut args = vec![
+            ms(c.expires_at).to_string(),
+            c.email.normalized().to_owned(),
+        ];
+        args.extend(r.args());
+        let _: i64 = self
+            .eval(&PUT_CANDIDATE, keys, args, "store candidate")
+            .await?;
+        Ok(())
+    }
+
+    async fn take(
+        &self,
+        token_hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<RegistrationCandidate>, StoreError> {
+        let v: Value = self
+            .eval(
+                &TAKE_CANDIDATE,
+                vec![self.key(
+                    Family::Candidates,
+                    &format!("token:{}", token_hash.as_str()),
+                )],
+                vec![
+                    self.key(Family::Candidates, "user_candidate:"),
+                    token_hash.as_str().to_owned(),
+                    ms(now).to_string(),
+                ],
+                "take candidate",
+            )
+            .await?;
+        candidate(pairs(v)?)
+    }
+
+    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        // Candidates expire natively.
+        Ok(0)
+    }
+}
+
+fn session_record(s: &AuthSession) -> Record {
+    let mut r = Record::default();
+    r.set("id", s.id.to_string())
+        .set("userId", s.user_id.to_string())
+        .set("tokenHash", s.token_hash.as_str())
+        .opt("device", s.device.clone())
+        .opt("ip", s.ip.clone())
+        .set("createdAt", ts(s.created_at))
+        .set("lastAccessed", ts(s.last_accessed_at))
+        .time("expiresAt", "expiresAtMs", s.expires_at)
+        .set("refreshExpiresAt", ts(s.refresh_expires_at))
+        .opt("revokedAt", s.revoked_at.map(ts));
+    r
+}
+
+#[async_trait]
+impl SessionRepository for RedisStore {
+    async fn create(&self, s: &AuthSession) -> Result<(), StoreError> {
+        let keys = vec![
+            self.session_key(s.id),
+            self.pointer_key(&s.token_hash),
+            self.user_sessions_key(s.user_id),
+        ];
+        let mut args = vec![
+            s.id.to_string(),
+            member(s.created_at, s.id.as_uuid()),
+            ms(s.refresh_expires_at).to_string(),
+        ];
+        args.extend(session_record(s).args());
+        let _: i64 = self
+            .eval(&CREATE_SESSION, keys, args, "create session")
+            .await?;
+        Ok(())
+    }
+
+    async fn get(&self, id: AuthSessionId) -> Result<Option<AuthSession>, StoreError> {
+        session(self.hgetall(self.session_key(id), "get session").await?)
+    }
+
+    async fn find_active_by_token(
+        &self,
+        token_hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<AuthSession>, StoreError> {
+        let v: Value = self
+            .eval(
+                &FIND_SESSION,
+                vec![self.pointer_key(token_hash)],
+                vec![self.s_key("session:")],
+                "find session",
+            )
+            .await?;
+        Ok(session(pairs(v)?)?.filter(|s| s.token_hash == *token_hash && s.is_active(now)))
+    }
+
+    async fn touch(
+        &self,
+        id: AuthSessionId,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), WriteError> {
+        let mut r = Record::default();
+        r.set("lastAccessed", ts(at))
+            .time("expiresAt", "expiresAtMs", expires_at);
+        match self
+            .guarded_set(self.session_key(id), &[("revokedAt", "")], &[], &r)
+            .await?
+        {
+            Guarded::Done => Ok(()),
+            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
+        }
+    }
+
+    async fn rotate(
+        &self,
+        id: AuthSessionId,
+        token_hash: &TokenHash,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        refresh_expires_at: OffsetDateTime,
+    ) -> Result<(), WriteError> {
+        let mut r = Record::default();
+        r.set("tokenHash", token_hash.as_str())
+            .set("lastAccessed", ts(at))
+            .time("expiresAt", "expiresAtMs", expires_at)
+            .set("refreshExpiresAt", ts(refresh_expires_at));
+        let mut args = vec![
+            self.s_key("accessToken:"),
+            id.to_string(),
+            ms(refresh_expires_at).to_string(),
+        ];
+        args.extend(r.args());
+        let n: i64 = self
+            .eval(
+                &ROTATE,
+                vec![self.session_key(id), self.pointer_key(token_hash)],
+                args,
+                "rotate session",
+            )
+            .await?;
+        if n == 0 {
+            return Err(WriteError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_active(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AuthSession>, StoreError> {
+        let v = self
+            .list_page(
+                self.user_sessions_key(user_id),
+                "+".into(),
+                10_000,
+                self.s_key("session:"),
+                Some(ms(now)),
+                false,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for map in records(v)? {
+            if let Some(s) = session(map)?.filter(|s| s.is_active(now)) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn revoke(
+        &self,
+        user_id: UserId,
+        id: AuthSessionId,
+        at: OffsetDateTime,
+    ) -> Result<(), WriteError> {
+        let mut r = Record::default();
+        r.set("revokedAt", ts(at));
+        let owner = user_id.to_string();
+        match self
+            .guarded_set(
+                self.session_key(id),
+                &[("userId", owner.as_str()), ("revokedAt", "")],
+                &[],
+                &r,
+            )
+            .await?
+        {
+            Guarded::Done => Ok(()),
+            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
+        }
+    }
+
+    async fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .eval(
+                &REVOKE_ALL,
+                vec![self.user_sessions_key(user_id)],
+                vec![self.s_key("session:"), ts(at)],
+                "revoke sessions",
+            )
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn add_refresh_token(&self, t: &RefreshToken) -> Result<(), StoreError> {
+        let mut r = Record::default();
+        r.set("id", t.id.to_string())
+            .set("sessionId", t.session_id.to_string())
+            .set("userId", t.user_id.to_string())
+            .set("tokenHash", t.token_hash.as_str())
+            .set("createdAt", ts(t.created_at))
+            .time("expiresAt", "expiresAtMs", t.expires_at)
+            .opt("usedAt", t.used_at.map(ts));
+        let mut args = vec![
+            ms(t.expires_at).to_string(),
+            t.token_hash.as_str().to_owned(),
+        ];
+        args.extend(r.args());
+        let _: i64 = self
+            .eval(
+                &ADD_EXPIRING,
+                vec![
+                    self.s_key(&format!("refreshToken:{}", t.token_hash.as_str())),
+                    self.user_refresh_key(t.user_id),
+                ],
+                args,
+                "store refresh token",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let v: Value = self
+            .eval(
+                &USE_REFRESH,
+                vec![self.s_key(&format!("refreshToken:{}", token_hash.as_str()))],
+                vec![ms(now).to_string(), ts(now)],
+                "use refresh token",
+            )
+            .await?;
+        let Value::Array(mut parts) = v else {
+            return Err(StoreError::msg("unexpected reply using a refresh token"));
+        };
+        let record = if parts.len() > 1 { parts.pop() } else { None };
+        let outcome = parts.into_iter().next().and_then(|p| p.as_string());
+        match (outcome.as_deref(), record) {
+            (Some("fresh"), Some(r)) => Ok(RefreshOutcome::Fresh(refresh(pairs(r)?)?)),
+            (Some("reused"), Some(r)) => Ok(RefreshOutcome::Reused(refresh(pairs(r)?)?)),
+            _ => Ok(RefreshOutcome::Invalid),
+        }
+    }
+
+    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        // Sessions expire natively at `refresh_expires_at`, refresh tokens at
+        // their own expiry; index entries are dropped when next listed.
+        Ok(0)
+    }
+
+    async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .eval(
+                &DELETE_SESSIONS,
+                vec![
+                    self.user_sessions_key(user_id),
+                    self.user_refresh_key(user_id),
+                ],
+                vec![
+                    self.s_key("session:"),
+                    self.s_key("accessToken:"),
+                    self.s_key("refreshToken:"),
+                ],
+                "delete sessions",
+            )
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl OneTimeTokenRepository for RedisStore {
+    async fn insert(&self, t: &OneTimeToken) -> Result<(), StoreError> {
+        let mut r = Record::default();
+        r.set("purpose", t.purpose.as_str())
+            .set("userId", t.user_id.to_string())
+            .set("createdAt", ts(t.created_at))
+            .time("expiresAt", "expiresAtMs", t.expires_at);
+        let mut args = vec![
+            ms(t.expires_at).to_string(),
+            t.token_hash.as_str().to_owned(),
+        ];
+        args.extend(r.args());
+        let _: i64 = self
+            .eval(
+                &ADD_EXPIRING,
+                vec![
+                    self.key(Family::Tokens, &format!("token:{}", t.token_hash.as_str())),
+                    self.key(Family::Tokens, &format!("user:{}:tokens", t.user_id)),
+                ],
+                args,
+                "store token",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn consume(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
+        let v: Value = self
+            .eval(
+                &CONSUME,
+                vec![self.key(Family::Tokens, &format!("token:{}", token_hash.as_str()))],
+                vec![
+                    purpose.as_str().to_owned(),
+                    ms(now).to_string(),
+                    self.key(Family::Tokens, "user:"),
+                    token_hash.as_str().to_owned(),
+                ],
+                "consume token",
+            )
+            .await?;
+        one_time(pairs(v)?, token_hash)
+    }
+
+    async fn delete_for_user(
+        &self,
+        user_id: UserId,
+        purpose: Option<TokenPurpose>,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .eval(
+                &DELETE_TOKENS,
+                vec![self.key(Family::Tokens, &format!("user:{user_id}:tokens"))],
+                vec![
+                    self.key(Family::Tokens, "token:"),
+                    purpose.map_or_else(String::new, |p| p.as_str().to_owned()),
+                ],
+                "delete tokens",
+            )
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        // Tokens expire natively.
+        Ok(0)
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per port family; each implements its traits on `RedisStore`.
+
+mod accounts;
+mod content;
+mod notifications;
+mod payments;
+mod rate_limit;
+mod rbac;
+mod uploads;
+mod users;

@@ -1,0 +1,134 @@
+//! Counters: `{<prefix>:rl:<counted key>}:<seconds>:<window start>`, one
+//! INCR per hit in a single script round trip, expiring natively at the
+//! window's end (all-time counters never expire). The hash tag is the
+//! counted key, so counters spread over a cluster key by key, and every
+//! window of one key shares a slot with its `:windows` set (for `forget`).
+//! Seed 004's `username_status_req:<ip>` and seed 000's per-user
+//! `requests` counters are counted keys like any other.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use domain::{RateLimiter, StoreError, Window, WindowCount};
+use fred::prelude::*;
+use fred::types::scripts::Script;
+use time::OffsetDateTime;
+
+use crate::RedisStore;
+use crate::codec::ms;
+use crate::error::store;
+
+/// KEYS: window counter, the key's window set. ARGV: window end ms, or ''
+/// for all time. Returns the new count.
+static HIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then
+  for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    if redis.call('EXISTS', k) == 0 then redis.call('SREM', KEYS[2], k) end
+  end
+  redis.call('SADD', KEYS[2], KEYS[1])
+  if ARGV[1] == '' then
+    redis.call('PERSIST', KEYS[2])
+  else
+    redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+    local forever = false
+    for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+      if redis.call('PTTL', k) == -1 then forever = true end
+    end
+    if not forever and redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[1]) then
+      redis.call('PEXPIREAT', KEYS[2], ARGV[1])
+    end
+  end
+end
+return n
+"#,
+    )
+});
+
+/// KEYS: the key's window set. Deletes every window and the set.
+static FORGET: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', k) end
+redis.call('DEL', KEYS[1])
+return 1
+"#,
+    )
+});
+
+impl RedisStore {
+    fn counter_base(&self, key: &str) -> String {
+        format!("{{{}:rl:{key}}}:", self.prefix())
+    }
+    fn window_key(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> (String, Option<OffsetDateTime>) {
+        let bounds = window.bounds(now);
+        let start = bounds.map_or(0, |(s, _)| s.unix_timestamp());
+        (
+            format!("{}{}:{start}", self.counter_base(key), window.seconds()),
+            bounds.map(|(_, end)| end),
+        )
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisStore {
+    async fn hit(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<WindowCount, StoreError> {
+        let (counter, end) = self.window_key(key, window, now);
+        let count: i64 = self
+            .eval(
+                &HIT,
+                vec![counter, format!("{}windows", self.counter_base(key))],
+                vec![end.map_or_else(String::new, |e| ms(e).to_string())],
+                "count a hit",
+            )
+            .await?;
+        Ok(WindowCount {
+            count: u64::try_from(count).unwrap_or(0),
+            resets_at: end,
+        })
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let (counter, _) = self.window_key(key, window, now);
+        let n: Option<i64> = self
+            .pool()
+            .get(counter)
+            .await
+            .map_err(store("read a counter"))?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .eval(
+                &FORGET,
+                vec![format!("{}windows", self.counter_base(key))],
+                vec![],
+                "forget counters",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        // Windows expire natively at their end.
+        Ok(0)
+    }
+}

@@ -1,0 +1,349 @@
+//! `user:<id>` hashes (seed 000 fields), `email:<normalized>` and
+//! `username:<name>` → id (uniqueness, set atomically with the record), and
+//! the `users` index, all under the `users` family tag.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use domain::*;
+use fred::types::Value;
+use fred::types::scripts::Script;
+use time::OffsetDateTime;
+
+use crate::codec::*;
+use crate::error::corrupt;
+use crate::scripts::Guarded;
+use crate::{Family, RedisStore};
+
+/// KEYS: user, email index, username index, list. ARGV: id, list member,
+/// field/value pairs. Refuses a taken email or username.
+static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'email' end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'username' end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[2])
+return 'ok'
+"#,
+    )
+});
+
+/// KEYS: user, new email index, new username index. ARGV: id, email index
+/// prefix, username index prefix, number of fields to delete, their names,
+/// field/value pairs. Moves the index keys when email or username change.
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+local id = ARGV[1]
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= id then return 'email' end
+owner = redis.call('GET', KEYS[3])
+if owner and owner ~= id then return 'username' end
+local old_email = redis.call('HGET', KEYS[1], 'emailNormalized')
+local old_name = redis.call('HGET', KEYS[1], 'username')
+if old_email and ARGV[2] .. old_email ~= KEYS[2] then redis.call('DEL', ARGV[2] .. old_email) end
+if old_name and ARGV[3] .. old_name ~= KEYS[3] then redis.call('DEL', ARGV[3] .. old_name) end
+redis.call('SET', KEYS[2], id)
+redis.call('SET', KEYS[3], id)
+local i = 4
+local nd = tonumber(ARGV[i]); i = i + 1
+for d = 1, nd do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  i = i + 1
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, i))
+return 'ok'
+"#,
+    )
+});
+
+/// KEYS: user, list. ARGV: email index prefix, username index prefix.
+static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'emailNormalized', 'username', 'listMember')
+if f[1] then redis.call('DEL', ARGV[1] .. f[1]) end
+if f[2] then redis.call('DEL', ARGV[2] .. f[2]) end
+if f[3] then redis.call('ZREM', KEYS[2], f[3]) end
+redis.call('DEL', KEYS[1])
+return 1
+"#,
+    )
+});
+
+/// KEYS: an index key. ARGV: user key prefix. The user it points to.
+static FIND: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+return redis.call('HGETALL', ARGV[1] .. id)
+"#,
+    )
+});
+
+/// KEYS: user. The new failed-login count, or -1 when the user is missing.
+static FAILED: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'failedLogins', 1)
+"#,
+    )
+});
+
+/// The fields `update` writes (everything but counters, lock time, last access).
+fn updatable(u: &User) -> (Record, Vec<&'static str>) {
+    let mut r = Record::default();
+    let mut delete = Vec::new();
+    r.set("email", u.email.as_str())
+        .set("emailNormalized", u.email.normalized())
+        .set("username", u.username.as_str())
+        .flag("verified", u.verified)
+        .flag("locked", u.locked)
+        .set(
+            "authProviders",
+            serde_json::to_string(&u.auth_providers).unwrap_or_else(|_| "[]".into()),
+        )
+        .set(
+            "profile",
+            serde_json::to_string(&u.profile).unwrap_or_else(|_| "{}".into()),
+        )
+        .set(
+            "preferences",
+            serde_json::Value::Object(u.preferences.clone()).to_string(),
+        )
+        .set("updatedAt", ts(u.updated_at));
+    match &u.password_hash {
+        Some(h) => {
+            r.set("password", h.as_str());
+        }
+        None => delete.push("password"),
+    }
+    match u.active_content_session_id {
+        Some(c) => {
+            r.set("activeContentSessionId", c.to_string());
+        }
+        None => delete.push("activeContentSessionId"),
+    }
+    (r, delete)
+}
+
+fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
+    if f.opt_str("email").is_none() {
+        return Ok(None);
+    }
+    let bad = |k| corrupt("user", k);
+    let profile = match f.json("profile")? {
+        Some(v) => serde_json::from_value(v).map_err(|_| bad("profile"))?,
+        None => Profile::default(),
+    };
+    let auth_providers = match f.json("authProviders")? {
+        Some(v) => serde_json::from_value(v).map_err(|_| bad("authProviders"))?,
+        None => Vec::new(),
+    };
+    let preferences = match f.json("preferences")? {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    Ok(Some(User {
+        id: UserId::from_uuid(f.uuid("id")?),
+        email: Email::parse(f.str("email")?).map_err(|_| bad("email"))?,
+        username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
+        password_hash: f.opt_str("password").map(PasswordHash::new),
+        verified: f.flag("verified"),
+        locked: f.flag("locked"),
+        locked_until: f.opt_time("lockedUntil")?,
+        failed_logins: u32::try_from(f.i64("failedLogins")?).map_err(|_| bad("failedLogins"))?,
+        auth_providers,
+        profile,
+        preferences,
+        active_content_session_id: f
+            .opt_uuid("activeContentSessionId")?
+            .map(ContentSessionId::from_uuid),
+        created_at: f.time("createdAt")?,
+        updated_at: f.time("updatedAt")?,
+        last_accessed_at: f.opt_time("lastAccessed")?,
+    }))
+}
+
+fn parse(map: std::collections::HashMap<String, String>) -> Result<Option<User>, StoreError> {
+    from_fields(&Fields::new(map, "user"))
+}
+
+impl RedisStore {
+    fn user_key(&self, id: UserId) -> String {
+        self.key(Family::Users, &format!("user:{id}"))
+    }
+    fn email_key(&self, normalized: &str) -> String {
+        self.key(Family::Users, &format!("email:{normalized}"))
+    }
+    fn username_key(&self, name: &str) -> String {
+        self.key(Family::Users, &format!("username:{name}"))
+    }
+
+    async fn find_user(&self, index: String) -> Result<Option<User>, StoreError> {
+        let prefix = self.key(Family::Users, "user:");
+        let v: Value = self
+            .eval(&FIND, vec![index], vec![prefix], "find user")
+            .await?;
+        parse(pairs(v)?)
+    }
+
+    async fn set_user_fields(
+        &self,
+        id: UserId,
+        delete: &[&str],
+        set: &Record,
+    ) -> Result<(), WriteError> {
+        match self
+            .guarded_set(self.user_key(id), &[], delete, set)
+            .await?
+        {
+            Guarded::Done => Ok(()),
+            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
+        }
+    }
+}
+
+#[async_trait]
+impl UserRepository for RedisStore {
+    async fn create(&self, user: &User) -> Result<(), CreateUserError> {
+        let (mut record, _) = updatable(user);
+        let list_member = member(user.created_at, user.id.as_uuid());
+        record
+            .set("id", user.id.to_string())
+            .set("createdAt", ts(user.created_at))
+            .set("failedLogins", user.failed_logins.to_string())
+            .set("listMember", list_member.clone())
+            .opt("lockedUntil", user.locked_until.map(ts))
+            .opt("lastAccessed", user.last_accessed_at.map(ts));
+        let keys = vec![
+            self.user_key(user.id),
+            self.email_key(user.email.normalized()),
+            self.username_key(user.username.as_str()),
+            self.key(Family::Users, "users"),
+        ];
+        let mut args = vec![user.id.to_string(), list_member];
+        args.extend(record.args());
+        let outcome: String = self.eval(&CREATE, keys, args, "create user").await?;
+        match outcome.as_str() {
+            "email" => Err(CreateUserError::EmailTaken),
+            "username" => Err(CreateUserError::UsernameTaken),
+            _ => Ok(()),
+        }
+    }
+
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        parse(self.hgetall(self.user_key(id), "get user").await?)
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.find_user(self.email_key(email.normalized())).await
+    }
+
+    async fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.find_user(self.username_key(username.as_str())).await
+    }
+
+    async fn update(&self, user: &User) -> Result<(), UpdateUserError> {
+        let (record, delete) = updatable(user);
+        let keys = vec![
+            self.user_key(user.id),
+            self.email_key(user.email.normalized()),
+            self.username_key(user.username.as_str()),
+        ];
+        let mut args = vec![
+            user.id.to_string(),
+            self.key(Family::Users, "email:"),
+            self.key(Family::Users, "username:"),
+            delete.len().to_string(),
+        ];
+        args.extend(delete.iter().map(|d| (*d).to_owned()));
+        args.extend(record.args());
+        let outcome: String = self.eval(&UPDATE, keys, args, "update user").await?;
+        match outcome.as_str() {
+            "missing" => Err(UpdateUserError::NotFound),
+            "email" => Err(UpdateUserError::EmailTaken),
+            "username" => Err(UpdateUserError::UsernameTaken),
+            _ => Ok(()),
+        }
+    }
+
+    async fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError> {
+        let n: i64 = self
+            .eval(
+                &FAILED,
+                vec![self.user_key(id)],
+                vec![],
+                "count failed sign-in",
+            )
+            .await?;
+        if n < 0 {
+            return Err(WriteError::NotFound);
+        }
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn set_locked_until(
+        &self,
+        id: UserId,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(), WriteError> {
+        let mut r = Record::default();
+        match until {
+            Some(t) => {
+                r.set("lockedUntil", ts(t));
+                self.set_user_fields(id, &[], &r).await
+            }
+            None => self.set_user_fields(id, &["lockedUntil"], &r).await,
+        }
+    }
+
+    async fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError> {
+        let mut r = Record::default();
+        r.set("failedLogins", "0").set("lastAccessed", ts(at));
+        self.set_user_fields(id, &["lockedUntil"], &r).await
+    }
+
+    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
+        let v = self
+            .list_page(
+                self.key(Family::Users, "users"),
+                bound(&page),
+                page.limit() as usize + 1,
+                self.key(Family::Users, "user:"),
+                None,
+                false,
+            )
+            .await?;
+        let users = records(v)?
+            .into_iter()
+            .filter_map(|m| parse(m).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(make_page(users, page, |u| (u.created_at, u.id.as_uuid())))
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), WriteError> {
+        let n: i64 = self
+            .eval(
+                &DELETE,
+                vec![self.user_key(id), self.key(Family::Users, "users")],
+                vec![
+                    self.key(Family::Users, "email:"),
+                    self.key(Family::Users, "username:"),
+                ],
+                "delete user",
+            )
+            .await?;
+        if n == 0 {
+            return Err(WriteError::NotFound);
+        }
+        Ok(())
+    }
+}

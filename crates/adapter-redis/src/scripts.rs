@@ -1,0 +1,160 @@
+//! The Lua shared by several families, and how scripts are called: EVALSHA,
+//! loading the script on a NOSCRIPT reply. Every script touches only keys of
+//! one family tag, hence one hash slot, as Redis Cluster requires.
+
+use std::sync::LazyLock;
+
+use domain::StoreError;
+use fred::prelude::*;
+use fred::types::Value;
+use fred::types::scripts::Script;
+
+use crate::RedisStore;
+use crate::codec::Record;
+use crate::error::store;
+
+/// Reads a page of records through a lex-ordered index, newest first.
+/// KEYS: index. ARGV: upper bound, how many, record key prefix, now in ms or
+/// '' (skip records whose `expiresAtMs` is not after it), '1' to skip seen
+/// ones. Index entries whose record is gone (expired) are removed on the way.
+pub(crate) static LIST_PAGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local want = tonumber(ARGV[2])
+local bound = ARGV[1]
+local out = {}
+while #out < want do
+  local batch = redis.call('ZREVRANGEBYLEX', KEYS[1], bound, '-', 'LIMIT', 0, want - #out)
+  if #batch == 0 then break end
+  for _, m in ipairs(batch) do
+    bound = '(' .. m
+    local key = ARGV[3] .. string.sub(m, 17)
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('ZREM', KEYS[1], m)
+    else
+      local keep = true
+      if ARGV[4] ~= '' then
+        local exp = redis.call('HGET', key, 'expiresAtMs')
+        if exp and tonumber(exp) <= tonumber(ARGV[4]) then keep = false end
+      end
+      if keep and ARGV[5] == '1' then
+        local seen = redis.call('HGET', key, 'seenAt')
+        if seen and seen ~= '' then keep = false end
+      end
+      if keep then table.insert(out, redis.call('HGETALL', key)) end
+    end
+  end
+end
+return out
+"#,
+    )
+});
+
+/// Changes fields of an existing hash when guards hold. KEYS: the hash.
+/// ARGV: number of guards, then (field, expected value; '' = absent) pairs,
+/// number of fields to delete, their names, then field/value pairs to set.
+/// Returns 0 when the hash is missing, 2 when a guard fails, 1 when written.
+pub(crate) static GUARDED_SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local i = 1
+local ng = tonumber(ARGV[i]); i = i + 1
+for g = 1, ng do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i]) or ''
+  if cur ~= ARGV[i + 1] then return 2 end
+  i = i + 2
+end
+local nd = tonumber(ARGV[i]); i = i + 1
+for d = 1, nd do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  i = i + 1
+end
+if i <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, i)) end
+return 1
+"#,
+    )
+});
+
+/// What [`GUARDED_SET`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guarded {
+    /// No such record.
+    Missing,
+    /// A guard did not hold; nothing changed.
+    Refused,
+    /// Written.
+    Done,
+}
+
+impl RedisStore {
+    /// Runs `script` with `keys` and `args`.
+    pub(crate) async fn eval<R: FromValue>(
+        &self,
+        script: &Script,
+        keys: Vec<String>,
+        args: Vec<String>,
+        context: &'static str,
+    ) -> Result<R, StoreError> {
+        script
+            .evalsha_with_reload(self.client(), keys, args)
+            .await
+            .map_err(store(context))
+    }
+
+    /// A page of records read through `index`.
+    pub(crate) async fn list_page(
+        &self,
+        index: String,
+        bound: String,
+        want: usize,
+        record_prefix: String,
+        now_ms: Option<i64>,
+        unseen_only: bool,
+    ) -> Result<Value, StoreError> {
+        let args = vec![
+            bound,
+            want.to_string(),
+            record_prefix,
+            now_ms.map_or_else(String::new, |n| n.to_string()),
+            if unseen_only { "1" } else { "0" }.to_owned(),
+        ];
+        self.eval(&LIST_PAGE, vec![index], args, "list records")
+            .await
+    }
+
+    /// [`GUARDED_SET`]: `guards` must hold; `delete` fields go, `set` is written.
+    pub(crate) async fn guarded_set(
+        &self,
+        key: String,
+        guards: &[(&str, &str)],
+        delete: &[&str],
+        set: &Record,
+    ) -> Result<Guarded, StoreError> {
+        let mut args = vec![guards.len().to_string()];
+        for (field, value) in guards {
+            args.push((*field).to_owned());
+            args.push((*value).to_owned());
+        }
+        args.push(delete.len().to_string());
+        args.extend(delete.iter().map(|d| (*d).to_owned()));
+        args.extend(set.args());
+        let n: i64 = self
+            .eval(&GUARDED_SET, vec![key], args, "update record")
+            .await?;
+        Ok(match n {
+            0 => Guarded::Missing,
+            2 => Guarded::Refused,
+            _ => Guarded::Done,
+        })
+    }
+
+    /// HGETALL of one key (empty map when missing).
+    pub(crate) async fn hgetall(
+        &self,
+        key: String,
+        context: &'static str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        self.pool().hgetall(key).await.map_err(store(context))
+    }
+}
