@@ -1,10 +1,10 @@
 //! Connects the stores the configuration uses and picks, per port group,
-//! which one serves it. The Redis adapter slots into [`Backends::stores`]'
-//! `match` the same way MongoDB did.
+//! which one serves it: SQL (SQLite or PostgreSQL), MongoDB or Redis.
 
 use std::sync::Arc;
 
 use adapter_mongo::{MongoConfig, MongoStore};
+use adapter_redis::{RedisConfig, RedisStore};
 use adapter_sql::{SqlConfig, SqlStore};
 use async_trait::async_trait;
 use domain::StoreError;
@@ -34,6 +34,15 @@ pub enum ConnectError {
         #[source]
         source: adapter_mongo::MongoError,
     },
+    /// Redis.
+    #[error("cannot open Redis at {url}")]
+    Redis {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        #[source]
+        source: adapter_redis::RedisError,
+    },
     /// A port group names a backend that was not connected.
     #[error("[stores] uses {0:?}, but that store is not connected")]
     Missing(Backend),
@@ -44,6 +53,7 @@ pub enum ConnectError {
 pub struct Backends {
     sql: Option<SqlStore>,
     mongo: Option<MongoStore>,
+    redis: Option<RedisStore>,
 }
 
 impl Backends {
@@ -84,39 +94,62 @@ impl Backends {
                     })?;
             backends.mongo = Some(mongo);
         }
+        if config.uses(Backend::Redis) {
+            let redis_config = RedisConfig {
+                url: config.redis.url.clone(),
+                prefix: config.redis.prefix.clone(),
+                pool_size: config.redis.pool_size,
+            };
+            let redis =
+                RedisStore::connect(&redis_config)
+                    .await
+                    .map_err(|source| ConnectError::Redis {
+                        url: redact_url(&config.redis.url),
+                        source,
+                    })?;
+            backends.redis = Some(redis);
+        }
         Ok(backends)
     }
 
     /// Stores already connected (tests pass their own isolated databases).
-    pub fn from_parts(sql: Option<SqlStore>, mongo: Option<MongoStore>) -> Self {
-        Self { sql, mongo }
+    pub fn from_parts(
+        sql: Option<SqlStore>,
+        mongo: Option<MongoStore>,
+        redis: Option<RedisStore>,
+    ) -> Self {
+        Self { sql, mongo, redis }
     }
 
     /// An already connected SQL database only.
     pub fn from_sql(sql: SqlStore) -> Self {
-        Self::from_parts(Some(sql), None)
+        Self::from_parts(Some(sql), None, None)
     }
 
     /// Every port, each from the backend its group is configured to use.
     pub fn stores(&self, config: &Config) -> Result<Stores, ConnectError> {
         let sql = self.sql.as_ref().map(SqlStore::stores);
         let mongo = self.mongo.as_ref().map(MongoStore::stores);
+        let redis = self.redis.as_ref().map(RedisStore::stores);
         let pick = |backend: Backend| {
             match backend {
                 Backend::Sql => sql.as_ref(),
                 Backend::Mongodb => mongo.as_ref(),
+                Backend::Redis => redis.as_ref(),
             }
             .ok_or(ConnectError::Missing(backend))
         };
-        let durable = pick(config.stores.durable)?;
-        let sessions = pick(config.stores.sessions)?;
-        let limits = pick(config.stores.rate_limits)?;
+        let groups = &config.stores;
+        let durable = pick(groups.durable)?;
+        let sessions = pick(groups.sessions())?;
+        let limits = pick(groups.rate_limits())?;
+        let uploads = pick(groups.uploads())?;
         Ok(Stores {
             users: durable.users.clone(),
             roles: durable.roles.clone(),
             content: durable.content.clone(),
             notifications: durable.notifications.clone(),
-            uploads: durable.uploads.clone(),
+            uploads: uploads.uploads.clone(),
             payments: durable.payments.clone(),
             candidates: sessions.candidates.clone(),
             sessions: sessions.sessions.clone(),
@@ -134,6 +167,9 @@ impl Backends {
         if let Some(mongo) = &self.mongo {
             checks.push(Arc::new(MongoReady(mongo.clone())));
         }
+        if let Some(redis) = &self.redis {
+            checks.push(Arc::new(RedisReady(redis.clone())));
+        }
         checks
     }
 
@@ -141,6 +177,9 @@ impl Backends {
     pub async fn close(&self) {
         if let Some(sql) = &self.sql {
             sql.close().await;
+        }
+        if let Some(redis) = &self.redis {
+            redis.close().await;
         }
     }
 }
@@ -163,6 +202,22 @@ struct MongoReady(MongoStore);
 impl ReadinessCheck for MongoReady {
     fn name(&self) -> &str {
         "mongodb"
+    }
+    async fn check(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
+}
+
+struct RedisReady(RedisStore);
+
+#[async_trait]
+impl ReadinessCheck for RedisReady {
+    fn name(&self) -> &str {
+        if self.0.is_cluster() {
+            "redis-cluster"
+        } else {
+            "redis"
+        }
     }
     async fn check(&self) -> Result<(), StoreError> {
         self.0.ping().await

@@ -21,6 +21,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// MongoDB, when a port group uses it.
     pub mongodb: MongoDbConfig,
+    /// Redis, when a port group uses it.
+    pub redis: RedisConfig,
     /// Which backend serves each port group.
     pub stores: StoresConfig,
     /// Outgoing mail.
@@ -105,6 +107,29 @@ impl Default for MongoDbConfig {
     }
 }
 
+/// Redis settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://`, `rediss://` or `redis-cluster://host:port?node=…`
+    /// (`REDIS_URL` overrides it).
+    pub url: String,
+    /// Prepended to every key (letters, digits, `_`, `-`).
+    pub prefix: String,
+    /// Connections in the pool.
+    pub pool_size: usize,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            prefix: "portico".into(),
+            pool_size: 4,
+        }
+    }
+}
+
 /// A backend that can serve a port group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -113,28 +138,48 @@ pub enum Backend {
     Sql,
     /// The MongoDB database of `[mongodb]`.
     Mongodb,
+    /// The Redis server or cluster of `[redis]`.
+    Redis,
 }
 
-/// Which backend serves each port group (`sql` or `mongodb`; the Redis
-/// adapter plugs into the same switch).
+/// Which backend serves each port group: `sql`, `mongodb` or `redis`. The
+/// groups other than `durable` follow `durable` unless set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoresConfig {
-    /// Users, roles, content, notifications, uploads, payments.
+    /// Users, roles, content sessions, notifications, payments.
     pub durable: Backend,
-    /// Auth sessions, refresh tokens, single-use tokens, candidates.
-    pub sessions: Backend,
+    /// Auth sessions, refresh tokens, single-use tokens, registration candidates.
+    pub sessions: Option<Backend>,
     /// Rate-limit and usage counters.
-    pub rate_limits: Backend,
+    pub rate_limits: Option<Backend>,
+    /// Upload requests (seed 004 keeps them in Redis).
+    pub uploads: Option<Backend>,
 }
 
 impl Default for StoresConfig {
     fn default() -> Self {
         Self {
             durable: Backend::Sql,
-            sessions: Backend::Sql,
-            rate_limits: Backend::Sql,
+            sessions: None,
+            rate_limits: None,
+            uploads: None,
         }
+    }
+}
+
+impl StoresConfig {
+    /// The backend of the sessions group.
+    pub fn sessions(&self) -> Backend {
+        self.sessions.unwrap_or(self.durable)
+    }
+    /// The backend of the rate-limit group.
+    pub fn rate_limits(&self) -> Backend {
+        self.rate_limits.unwrap_or(self.durable)
+    }
+    /// The backend of the uploads group.
+    pub fn uploads(&self) -> Backend {
+        self.uploads.unwrap_or(self.durable)
     }
 }
 
@@ -345,6 +390,11 @@ impl Config {
                 "a [stores] group uses mongodb: set mongodb.url or MONGODB_URL".into(),
             ));
         }
+        if self.uses(Backend::Redis) && self.redis.url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "a [stores] group uses redis: set redis.url or REDIS_URL".into(),
+            ));
+        }
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
@@ -362,7 +412,7 @@ impl Config {
     /// Whether any port group is served by `backend`.
     pub fn uses(&self, backend: Backend) -> bool {
         let s = &self.stores;
-        [s.durable, s.sessions, s.rate_limits].contains(&backend)
+        [s.durable, s.sessions(), s.rate_limits(), s.uploads()].contains(&backend)
     }
 
     /// The database URL in effect.
@@ -412,6 +462,7 @@ impl Config {
         shown.database.url = redact_url(&self.database_url());
         shown.mail.smtp_url = redact_url(&shown.mail.smtp_url);
         shown.mongodb.url = redact_url(&shown.mongodb.url);
+        shown.redis.url = redact_url(&shown.redis.url);
         if let Some(admin) = &mut shown.security.bootstrap_admin {
             admin.password = "[redacted]".into();
         }
@@ -463,6 +514,8 @@ fn apply_env(
             overrides.push((vec!["database".into(), "url".into()], value));
         } else if key == "MONGODB_URL" {
             overrides.push((vec!["mongodb".into(), "url".into()], value));
+        } else if key == "REDIS_URL" {
+            overrides.push((vec!["redis".into(), "url".into()], value));
         } else if let Some(rest) = key.strip_prefix("PORTICO_") {
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
             if path.len() >= 2 && path.iter().all(|p| !p.is_empty()) {
@@ -562,10 +615,27 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert!(c.uses(Backend::Mongodb) && c.uses(Backend::Sql));
+        assert!(
+            c.uses(Backend::Mongodb) && !c.uses(Backend::Sql),
+            "groups follow durable"
+        );
         assert!(
             c.to_redacted_toml()
                 .contains("mongodb://app:[redacted]@db:27017")
+        );
+        let c = Config::load(
+            None,
+            env(&[
+                ("PORTICO_STORES__SESSIONS", "redis"),
+                ("REDIS_URL", "redis://:pw@cache:6379"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.uses(Backend::Redis) && c.uses(Backend::Sql));
+        assert_eq!(c.stores.rate_limits(), Backend::Sql);
+        assert!(
+            c.to_redacted_toml()
+                .contains("redis://:[redacted]@cache:6379")
         );
     }
 

@@ -173,17 +173,21 @@ pub async fn prepare(config: &Config, services: &Services) -> Result<(), StartEr
 pub struct Application {
     server: Server,
     addr: SocketAddr,
-    backends: Backends,
+    /// Stores this application connected itself, closed when it stops.
+    owned: Option<Backends>,
 }
 
 impl Application {
     /// Connects the configured stores and builds the server.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let backends = Backends::connect(&config).await?;
-        Self::with_backends(config, backends).await
+        let mut app = Self::with_backends(config, backends.clone()).await?;
+        app.owned = Some(backends);
+        Ok(app)
     }
 
-    /// Builds the server over stores that are already connected.
+    /// Builds the server over stores that are already connected. They stay
+    /// open when the server stops: their owner closes them.
     pub async fn with_backends(config: Config, backends: Backends) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::default());
         let services = services(&config, &backends, metrics)?;
@@ -234,7 +238,7 @@ impl Application {
         Ok(Self {
             server,
             addr,
-            backends,
+            owned: None,
         })
     }
 
@@ -249,10 +253,12 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM or a stop through [`Self::handle`], then
-    /// closes the stores.
+    /// closes the stores it connected itself.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.backends.close().await;
+        if let Some(backends) = &self.owned {
+            backends.close().await;
+        }
         tracing::info!("stopped");
         result
     }

@@ -44,12 +44,16 @@ pub(crate) enum Engine {
     Mongodb,
     /// Durable records in MongoDB; sessions, tokens and counters in SQLite.
     MongodbWithSqlSessions,
+    /// Durable records in PostgreSQL; sessions, tokens, candidates, counters
+    /// and upload requests in Redis (`REDIS_URL`).
+    PostgresWithRedis,
 }
 
 enum Database {
     Sql(TestDatabase),
     Mongo(adapter_mongo::testing::TestDatabase),
     Mixed(adapter_mongo::testing::TestDatabase, TestDatabase),
+    WithRedis(TestDatabase, adapter_redis::testing::TestRedis),
 }
 
 impl Engine {
@@ -61,6 +65,11 @@ impl Engine {
             Engine::MongodbWithSqlSessions => Database::Mixed(
                 adapter_mongo::testing::TestDatabase::fresh().await,
                 TestDatabase::sqlite_file().await,
+            ),
+            Engine::PostgresWithRedis => Database::WithRedis(
+                TestDatabase::postgres().await,
+                adapter_redis::testing::TestRedis::fresh(&adapter_redis::testing::redis_url())
+                    .await,
             ),
         }
     }
@@ -74,15 +83,26 @@ impl Database {
                 use portico::config::Backend;
                 config.mongodb.url = adapter_mongo::testing::mongodb_url();
                 config.stores.durable = Backend::Mongodb;
-                config.stores.sessions = Backend::Mongodb;
-                config.stores.rate_limits = Backend::Mongodb;
-                Backends::from_parts(None, Some(db.store.clone()))
+                config.stores.sessions = Some(Backend::Mongodb);
+                config.stores.rate_limits = Some(Backend::Mongodb);
+                Backends::from_parts(None, Some(db.store.clone()), None)
             }
             Database::Mixed(mongo, sql) => {
                 use portico::config::Backend;
                 config.mongodb.url = adapter_mongo::testing::mongodb_url();
                 config.stores.durable = Backend::Mongodb;
-                Backends::from_parts(Some(sql.store.clone()), Some(mongo.store.clone()))
+                config.stores.sessions = Some(Backend::Sql);
+                config.stores.rate_limits = Some(Backend::Sql);
+                Backends::from_parts(Some(sql.store.clone()), Some(mongo.store.clone()), None)
+            }
+            Database::WithRedis(sql, redis) => {
+                use portico::config::Backend;
+                config.redis.url = adapter_redis::testing::redis_url();
+                config.stores.durable = Backend::Sql;
+                config.stores.sessions = Some(Backend::Redis);
+                config.stores.rate_limits = Some(Backend::Redis);
+                config.stores.uploads = Some(Backend::Redis);
+                Backends::from_parts(Some(sql.store.clone()), None, Some(redis.store.clone()))
             }
         }
     }
@@ -93,6 +113,10 @@ impl Database {
             Database::Mongo(db) => db.cleanup().await,
             Database::Mixed(mongo, sql) => {
                 mongo.cleanup().await;
+                sql.cleanup().await;
+            }
+            Database::WithRedis(sql, redis) => {
+                redis.cleanup().await;
                 sql.cleanup().await;
             }
         }
@@ -140,6 +164,9 @@ where
 impl TestApp {
     /// Builds and spawns the server.
     pub(crate) async fn start(config: Config, backends: Backends) -> Self {
+        if std::env::var_os("PORTICO_TEST_LOG").is_some() {
+            portico::init_tracing(&config);
+        }
         let app = Application::with_backends(config.clone(), backends)
             .await
             .expect("server starts");
@@ -311,6 +338,15 @@ macro_rules! on_every_engine {
             async fn mongodb_with_sql_sessions() {
                 $crate::support::with_app(
                     $crate::support::Engine::MongodbWithSqlSessions,
+                    $tweak,
+                    super::$journey,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_with_redis() {
+                $crate::support::with_app(
+                    $crate::support::Engine::PostgresWithRedis,
                     $tweak,
                     super::$journey,
                 )

@@ -184,7 +184,8 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<RefreshOutcome, StoreError>;
 
     /// Deletes sessions (and their refresh tokens) whose `refresh_expires_at`
-    /// is before `now`; returns how many sessions.
+    /// is before `now`; returns how many sessions (0 where the store expires
+    /// them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Deletes every session and refresh token of the user; returns how many sessions.
@@ -258,6 +259,7 @@ pub trait OneTimeTokenRepository: Send + Sync {
         purpose: Option<TokenPurpose>,
     ) -> Result<u64, StoreError>;
 
-    /// Deletes tokens expired at `now`; returns how many.
+    /// Deletes tokens expired at `now`; returns how many (0 where the store
+    /// expires them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -74,7 +74,8 @@ pub trait RateLimiter: Send + Sync {
     /// Deletes every window of `key`.
     async fn forget(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Deletes counters of windows that ended before `now`; returns how many.
+    /// Deletes counters of windows that ended before `now`; returns how many
+    /// (0 where the store expires them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
