@@ -17,6 +17,9 @@
 //! `user_candidate:<email>`, `upload_request:<user id>:<object key>`,
 //! `payment:<id>` as JSON, `username_status_req:<ip>`). See the README for
 //! the full list and which keys carry TTLs.
+//!
+//! Needs Redis 7.0 or newer (the scripts use `PEXPIRETIME`), or a Valkey of
+//! the same level.
 
 mod codec;
 mod error;
