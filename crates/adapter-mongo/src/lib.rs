@@ -179,6 +179,38 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// Deletes the documents of `parent` matching `filter`, after the
+    /// documents of `child` whose `field` names one of them: children first,
+    /// so none outlives its parent; in one transaction where there are any.
+    /// Returns how many parents were deleted.
+    async fn delete_cascade(
+        &self,
+        parent: &str,
+        filter: Document,
+        child: &str,
+        field: &str,
+    ) -> Result<u64, mongodb::error::Error> {
+        let mut s = self.begin().await?;
+        let ids: Vec<mongodb::bson::Bson> = self
+            .find_in(parent, filter, &mut s)
+            .await?
+            .into_iter()
+            .filter_map(|d| d.get("_id").cloned())
+            .collect();
+        if ids.is_empty() {
+            commit(s).await?;
+            return Ok(0);
+        }
+        let mut children = Document::new();
+        children.insert(field, doc! {"$in": ids.clone()});
+        run!(self.coll(child).delete_many(children), s)?;
+        let r = run!(self.coll(parent).delete_many(doc! {"_id": {"$in": ids}}), s)?;
+        commit(s).await?;
+        Ok(r.deleted_count)
+    }
+}
+
 /// Commits the transaction `begin` started, if any.
 async fn commit(session: Option<ClientSession>) -> Result<(), mongodb::error::Error> {
     match session {

@@ -4,13 +4,17 @@
 
 use std::sync::LazyLock;
 
-use domain::StoreError;
+use std::collections::HashMap;
+
+use domain::{Page, PageRequest, StoreError};
 use fred::prelude::*;
 use fred::types::Value;
 use fred::types::scripts::Script;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::RedisStore;
-use crate::codec::Record;
+use crate::codec::{Record, bound, make_page, records};
 use crate::error::store;
 
 /// Reads a page of records through a lex-ordered index, newest first.
@@ -123,6 +127,36 @@ impl RedisStore {
             .await
     }
 
+    /// One page of records read through `index` (see [`LIST_PAGE`]), parsed
+    /// by `parse` and cut at `page`'s limit with a cursor from `key`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn page_of<T>(
+        &self,
+        index: String,
+        page: PageRequest,
+        record_prefix: String,
+        now_ms: Option<i64>,
+        unseen_only: bool,
+        parse: impl Fn(HashMap<String, String>) -> Result<Option<T>, StoreError>,
+        key: impl Fn(&T) -> (OffsetDateTime, Uuid),
+    ) -> Result<Page<T>, StoreError> {
+        let v = self
+            .list_page(
+                index,
+                bound(&page),
+                page.limit() as usize + 1,
+                record_prefix,
+                now_ms,
+                unseen_only,
+            )
+            .await?;
+        let items = records(v)?
+            .into_iter()
+            .filter_map(|m| parse(m).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(make_page(items, page, key))
+    }
+
     /// [`GUARDED_SET`]: `guards` must hold; `delete` fields go, `set` is written.
     pub(crate) async fn guarded_set(
         &self,
@@ -154,7 +188,7 @@ impl RedisStore {
         &self,
         key: String,
         context: &'static str,
-    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    ) -> Result<HashMap<String, String>, StoreError> {
         self.pool().hgetall(key).await.map_err(store(context))
     }
 }

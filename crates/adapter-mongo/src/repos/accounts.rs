@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::codec::*;
 use crate::error::{corrupt, store};
 use crate::indexes::names::{CANDIDATES, REFRESH, SESSIONS, TOKENS};
-use crate::{MongoStore, commit, retrying, run};
+use crate::{MongoStore, retrying};
 
 fn candidate_doc(c: &RegistrationCandidate) -> Document {
     doc! {
@@ -155,28 +155,8 @@ impl MongoStore {
     /// Deletes the matching sessions' refresh tokens, then the sessions (in
     /// that order, so no token outlives its session).
     async fn delete_sessions(&self, filter: Document) -> Result<u64, mongodb::error::Error> {
-        let mut s = self.begin().await?;
-        let ids: Vec<Bson> = self
-            .find_in(SESSIONS, filter, &mut s)
-            .await?
-            .into_iter()
-            .filter_map(|d| d.get("_id").cloned())
-            .collect();
-        if ids.is_empty() {
-            commit(s).await?;
-            return Ok(0);
-        }
-        run!(
-            self.coll(REFRESH)
-                .delete_many(doc! {"sessionId": {"$in": ids.clone()}}),
-            s
-        )?;
-        let r = run!(
-            self.coll(SESSIONS).delete_many(doc! {"_id": {"$in": ids}}),
-            s
-        )?;
-        commit(s).await?;
-        Ok(r.deleted_count)
+        self.delete_cascade(SESSIONS, filter, REFRESH, "sessionId")
+            .await
     }
 }
 

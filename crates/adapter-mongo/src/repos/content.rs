@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use domain::*;
 use futures::TryStreamExt;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Document, doc};
 use time::OffsetDateTime;
 
 use crate::codec::*;
@@ -96,28 +96,8 @@ fn id_of(id: ContentSessionId) -> Document {
 impl MongoStore {
     /// Messages first, then the sessions: no message outlives its session.
     async fn delete_sessions_where(&self, filter: Document) -> Result<u64, mongodb::error::Error> {
-        let mut s = self.begin().await?;
-        let ids: Vec<Bson> = self
-            .find_in(CONTENT, filter, &mut s)
-            .await?
-            .into_iter()
-            .filter_map(|d| d.get("_id").cloned())
-            .collect();
-        if ids.is_empty() {
-            commit(s).await?;
-            return Ok(0);
-        }
-        run!(
-            self.coll(MESSAGES)
-                .delete_many(doc! {"contentSessionId": {"$in": ids.clone()}}),
-            s
-        )?;
-        let r = run!(
-            self.coll(CONTENT).delete_many(doc! {"_id": {"$in": ids}}),
-            s
-        )?;
-        commit(s).await?;
-        Ok(r.deleted_count)
+        self.delete_cascade(CONTENT, filter, MESSAGES, "contentSessionId")
+            .await
     }
 
     /// The session update first (it proves the session exists), then the

@@ -188,21 +188,16 @@ impl ContentSessionRepository for RedisStore {
         user_id: UserId,
         page: PageRequest,
     ) -> Result<Page<ContentSession>, StoreError> {
-        let v = self
-            .list_page(
-                self.c_key(&format!("user:{user_id}:sessions")),
-                bound(&page),
-                page.limit() as usize + 1,
-                self.c_key("session:"),
-                None,
-                false,
-            )
-            .await?;
-        let items = records(v)?
-            .into_iter()
-            .filter_map(|m| session(m).transpose())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |s| (s.created_at, s.id.as_uuid())))
+        self.page_of(
+            self.c_key(&format!("user:{user_id}:sessions")),
+            page,
+            self.c_key("session:"),
+            None,
+            false,
+            session,
+            |s| (s.created_at, s.id.as_uuid()),
+        )
+        .await
     }
 
     async fn rename(
@@ -354,21 +349,16 @@ impl ContentSessionRepository for RedisStore {
         session_id: ContentSessionId,
         page: PageRequest,
     ) -> Result<Page<Message>, StoreError> {
-        let v = self
-            .list_page(
-                format!("{}:messages", self.cs_key(session_id)),
-                bound(&page),
-                page.limit() as usize + 1,
-                self.c_key("message:"),
-                None,
-                false,
-            )
-            .await?;
-        let items = records(v)?
-            .into_iter()
-            .filter_map(|m| message(m).transpose())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |m| (m.created_at, m.id.as_uuid())))
+        self.page_of(
+            format!("{}:messages", self.cs_key(session_id)),
+            page,
+            self.c_key("message:"),
+            None,
+            false,
+            message,
+            |m| (m.created_at, m.id.as_uuid()),
+        )
+        .await
     }
 
     async fn mark_read(&self, id: ContentSessionId) -> Result<(), WriteError> {

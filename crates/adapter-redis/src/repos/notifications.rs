@@ -187,21 +187,16 @@ impl NotificationRepository for RedisStore {
         now: OffsetDateTime,
         page: PageRequest,
     ) -> Result<Page<Notification>, StoreError> {
-        let v = self
-            .list_page(
-                self.n_index(user_id),
-                bound(&page),
-                page.limit() as usize + 1,
-                self.key(Family::Notifications, "notification:"),
-                Some(ms(now)),
-                unseen_only,
-            )
-            .await?;
-        let items = records(v)?
-            .into_iter()
-            .filter_map(|m| from_map(m).transpose())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |n| (n.created_at, n.id.as_uuid())))
+        self.page_of(
+            self.n_index(user_id),
+            page,
+            self.key(Family::Notifications, "notification:"),
+            Some(ms(now)),
+            unseen_only,
+            from_map,
+            |n| (n.created_at, n.id.as_uuid()),
+        )
+        .await
     }
 
     async fn mark_seen(

@@ -190,21 +190,16 @@ impl UploadRepository for RedisStore {
         user_id: UserId,
         page: PageRequest,
     ) -> Result<Page<UploadRequest>, StoreError> {
-        let v = self
-            .list_page(
-                self.up_key(&format!("user:{user_id}:uploads")),
-                bound(&page),
-                page.limit() as usize + 1,
-                self.up_key("upload:"),
-                None,
-                false,
-            )
-            .await?;
-        let items = records(v)?
-            .into_iter()
-            .filter_map(|m| from_map(m).transpose())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |r| (r.created_at, r.id.as_uuid())))
+        self.page_of(
+            self.up_key(&format!("user:{user_id}:uploads")),
+            page,
+            self.up_key("upload:"),
+            None,
+            false,
+            from_map,
+            |r| (r.created_at, r.id.as_uuid()),
+        )
+        .await
     }
 
     async fn complete(

@@ -312,21 +312,16 @@ impl UserRepository for RedisStore {
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        let v = self
-            .list_page(
-                self.key(Family::Users, "users"),
-                bound(&page),
-                page.limit() as usize + 1,
-                self.key(Family::Users, "user:"),
-                None,
-                false,
-            )
-            .await?;
-        let users = records(v)?
-            .into_iter()
-            .filter_map(|m| parse(m).transpose())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(users, page, |u| (u.created_at, u.id.as_uuid())))
+        self.page_of(
+            self.key(Family::Users, "users"),
+            page,
+            self.key(Family::Users, "user:"),
+            None,
+            false,
+            parse,
+            |u| (u.created_at, u.id.as_uuid()),
+        )
+        .await
     }
 
     async fn delete(&self, id: UserId) -> Result<(), WriteError> {
