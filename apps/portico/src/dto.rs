@@ -170,6 +170,20 @@ impl From<Role> for RoleView {
     }
 }
 
+/// Names of the roles `user` holds, ordered by name.
+pub async fn role_names(
+    state: &crate::state::AppState,
+    user: domain::UserId,
+) -> Result<Vec<String>, crate::problem::Problem> {
+    Ok(state
+        .rbac
+        .roles_of(user)
+        .await?
+        .into_iter()
+        .map(|r| r.name.as_str().to_owned())
+        .collect())
+}
+
 /// A page of users.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {

@@ -240,13 +240,7 @@ pub struct AdminUserView {
 }
 
 async fn admin_view(state: &AppState, user: domain::User) -> Result<AdminUserView, Problem> {
-    let roles = state
-        .rbac
-        .roles_of(user.id)
-        .await?
-        .into_iter()
-        .map(|r| r.name.as_str().to_owned())
-        .collect();
+    let roles = crate::dto::role_names(state, user.id).await?;
     Ok(AdminUserView {
         failed_logins: user.failed_logins,
         user: UserView::from(user),

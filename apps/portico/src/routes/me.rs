@@ -30,13 +30,7 @@ pub struct MeView {
 }
 
 async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
-    let roles = state
-        .rbac
-        .roles_of(me.user.id)
-        .await?
-        .into_iter()
-        .map(|r| r.name.as_str().to_owned())
-        .collect();
+    let roles = crate::dto::role_names(state, me.user.id).await?;
     Ok(MeView {
         user: UserView::from(me.user),
         roles,
