@@ -5,9 +5,11 @@
 # .services/redis-cluster) and a MongoDB-compatible server (127.0.0.1:27017; no
 # mongod can be installed on these machines, so SecantusDB from PyPI is
 # installed into .services/venv and started with its data under
-# .services/mongo). Prints one line per service. Exits non-zero if a service
-# cannot be reached or started. When MONGODB_URL or REDIS_CLUSTER_URL is set,
-# that server is the user's business and is not started.
+# .services/mongo) and an S3-compatible server (127.0.0.1:9000: moto from PyPI,
+# in its own .services/moto-venv). Prints one line per service. Exits non-zero
+# if a service cannot be reached or started. When MONGODB_URL,
+# REDIS_CLUSTER_URL or S3_ENDPOINT is set, that server is the user's business
+# and is not started.
 set -euo pipefail
 
 log() { printf 'services: %s\n' "$*"; }
@@ -122,11 +124,37 @@ mongo() {
   log "SecantusDB started (log: $root/mongo.log)"
 }
 
+s3() {
+  if [ -n "${S3_ENDPOINT:-}" ]; then
+    log "S3_ENDPOINT is set; using that server"
+    return 0
+  fi
+  if port_open 9000; then
+    log "S3-compatible server is up on 127.0.0.1:9000"
+    return 0
+  fi
+  local root venv
+  root=$(cd "$(dirname "$0")/.." && pwd)/.services
+  venv=$root/moto-venv
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    log "installing moto ${MOTO_VERSION} (S3 emulator) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}"
+  fi
+  log "starting moto (S3 API) on 127.0.0.1:9000"
+  nohup setsid "$venv/bin/moto_server" -H 127.0.0.1 -p 9000 \
+    >"$root/moto.log" 2>&1 </dev/null &
+  wait_for S3 port_open 9000
+  log "moto started (log: $root/moto.log)"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 SECANTUS_VERSION=0.7.0b3
+MOTO_VERSION=5.2.5
 
 postgres
 redis
 redis_cluster
 mongo
+s3

@@ -72,9 +72,9 @@ impl Mailer for RecordingMailer {
     }
 }
 
-/// Object storage in memory.
+/// Object storage in memory: metadata and bytes per key.
 #[derive(Debug, Default)]
-pub struct MemoryObjects(Mutex<BTreeMap<ObjectKey, ObjectMeta>>);
+pub struct MemoryObjects(Mutex<BTreeMap<ObjectKey, (ObjectMeta, Vec<u8>)>>);
 
 impl MemoryObjects {
     /// Stores an object as a client upload would.
@@ -85,7 +85,11 @@ impl MemoryObjects {
             content_type: Some(content_type.into()),
             last_modified: at,
         };
-        self.0.lock().expect("objects").insert(key.clone(), meta);
+        let bytes = vec![0; usize::try_from(size).unwrap_or(0)];
+        self.0
+            .lock()
+            .expect("objects")
+            .insert(key.clone(), (meta, bytes));
     }
     /// Whether `key` exists.
     pub fn contains(&self, key: &ObjectKey) -> bool {
@@ -96,7 +100,38 @@ impl MemoryObjects {
 #[async_trait]
 impl ObjectStore for MemoryObjects {
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectMeta>, StoreError> {
-        Ok(self.0.lock().expect("objects").get(key).cloned())
+        Ok(self
+            .0
+            .lock()
+            .expect("objects")
+            .get(key)
+            .map(|(m, _)| m.clone()))
+    }
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        let meta = ObjectMeta {
+            key: key.clone(),
+            size: bytes.len() as u64,
+            content_type: Some(content_type.into()),
+            last_modified: domain::truncate_to_millis(OffsetDateTime::now_utc()),
+        };
+        self.0
+            .lock()
+            .expect("objects")
+            .insert(key.clone(), (meta, bytes));
+        Ok(())
+    }
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .expect("objects")
+            .get(key)
+            .map(|(_, b)| b.clone()))
     }
     async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
         self.0.lock().expect("objects").remove(key);
@@ -110,6 +145,7 @@ impl ObjectStore for MemoryObjects {
         let map = self.0.lock().expect("objects");
         let iter = map
             .values()
+            .map(|(m, _)| m)
             .filter(|m| after.as_ref().is_none_or(|a| m.key > *a));
         Ok(iter.take(limit as usize).cloned().collect())
     }

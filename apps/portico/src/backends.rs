@@ -149,6 +149,9 @@ impl Backends {
             roles: durable.roles.clone(),
             content: durable.content.clone(),
             notifications: durable.notifications.clone(),
+            // Announcements come from the store that creates the notifications.
+            feed: durable.feed.clone(),
+            leases: durable.leases.clone(),
             uploads: uploads.uploads.clone(),
             payments: durable.payments.clone(),
             candidates: sessions.candidates.clone(),

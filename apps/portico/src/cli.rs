@@ -37,6 +37,10 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Run the upload sweep once, now: delete expired upload requests with
+    /// their objects, and objects no request references. Waits for nothing:
+    /// if another instance is sweeping at this moment, says so and exits 1.
+    Sweep,
 }
 
 /// `portico admin …`
@@ -76,6 +80,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Command::Config => print!("{}", config.to_redacted_toml()),
+        Command::Sweep => sweep(&config).await?,
         Command::Admin(AdminCommand::Create {
             email,
             username,
@@ -83,6 +88,34 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }) => admin_create(&config, &email, &username, password_stdin).await?,
     }
     Ok(())
+}
+
+async fn sweep(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let backends = Backends::connect(config).await?;
+    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
+    let state = &services.state;
+    let holder = format!("cli-{}", uuid::Uuid::new_v4().simple());
+    let started = std::time::Instant::now();
+    let outcome =
+        crate::jobs::run_exclusive(&*state.leases, &holder, crate::jobs::UPLOAD_SWEEP, || {
+            state.uploads.sweep()
+        })
+        .await;
+    backends.close().await;
+    match outcome.map_err(|e| crate::problem::error_chain(&e))? {
+        Some(report) => {
+            println!(
+                "swept in {:.1} s: {} expired upload requests and {} dangling objects removed",
+                started.elapsed().as_secs_f64(),
+                report.expired_requests,
+                report.dangling_objects
+            );
+            Ok(())
+        }
+        None => {
+            Err("another instance is running the upload sweep right now; try again later".into())
+        }
+    }
 }
 
 async fn admin_create(

@@ -9,8 +9,10 @@
 //! - [`auth`]: bearer and cookie authentication, CSRF, client IP, rate limits.
 //! - [`problem`] and [`errors`]: RFC 9457 problems and the one mapping from
 //!   domain errors to them.
-//! - [`mail`] (outbox or SMTP), [`objects`] (local disk), [`metrics`] and
+//! - [`mail`] (outbox or SMTP), [`objects`] (local disk or S3), [`metrics`] and
 //!   [`timed`] (Prometheus), [`cli`] (the `portico` command).
+//! - [`live`] (the notification stream's fan-out) and [`jobs`] (upload sweep
+//!   and purge under leases).
 
 pub mod auth;
 pub mod backends;
@@ -18,6 +20,8 @@ pub mod cli;
 pub mod config;
 pub mod dto;
 pub mod errors;
+pub mod jobs;
+pub mod live;
 pub mod mail;
 pub mod metrics;
 pub mod objects;

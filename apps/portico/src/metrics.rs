@@ -47,6 +47,14 @@ type StoreKey = (&'static str, &'static str, bool);
 pub struct Metrics {
     http: Mutex<BTreeMap<HttpKey, Histogram>>,
     stores: Mutex<BTreeMap<StoreKey, Histogram>>,
+    /// Job runs per (job, outcome), and records removed per (job, kind).
+    jobs: Mutex<JobCounters>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct JobCounters {
+    runs: BTreeMap<(&'static str, &'static str), u64>,
+    removed: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 fn escape(label: &str) -> String {
@@ -72,6 +80,17 @@ impl Metrics {
         map.entry((port, op, ok))
             .or_default()
             .observe(took.as_secs_f64());
+    }
+
+    /// Records one background job run: `outcome` is `ok`, `error` or
+    /// `skipped` (another instance held the lease); `removed` counts what it
+    /// deleted, per kind.
+    pub fn job(&self, job: &'static str, outcome: &'static str, removed: &[(&'static str, u64)]) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        *jobs.runs.entry((job, outcome)).or_default() += 1;
+        for (kind, n) in removed {
+            *jobs.removed.entry((job, kind)).or_default() += n;
+        }
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -109,6 +128,25 @@ impl Metrics {
             let labels = format!("port=\"{port}\",op=\"{op}\",outcome=\"{outcome}\"");
             h.render(&mut out, "portico_store_call_duration_seconds", &labels);
         }
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        out.push_str(
+            "# HELP portico_job_runs_total Background job runs in this process, per outcome.\n",
+        );
+        out.push_str("# TYPE portico_job_runs_total counter\n");
+        for ((job, outcome), n) in &jobs.runs {
+            let _ = writeln!(
+                out,
+                "portico_job_runs_total{{job=\"{job}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP portico_job_removed_total Records and objects background jobs of this process removed.\n");
+        out.push_str("# TYPE portico_job_removed_total counter\n");
+        for ((job, kind), n) in &jobs.removed {
+            let _ = writeln!(
+                out,
+                "portico_job_removed_total{{job=\"{job}\",kind=\"{kind}\"}} {n}"
+            );
+        }
         out
     }
 }
@@ -123,7 +161,13 @@ mod tests {
         m.http("GET", "/v1/me", 200, Duration::from_micros(300));
         m.http("GET", "/v1/me", 200, Duration::from_millis(3));
         m.store("users", "get", true, Duration::from_millis(2));
+        m.job("upload_sweep", "ok", &[("dangling_objects", 2)]);
+        m.job("upload_sweep", "ok", &[("dangling_objects", 1)]);
         let text = m.render();
+        assert!(text.contains("portico_job_runs_total{job=\"upload_sweep\",outcome=\"ok\"} 2"));
+        assert!(text.contains(
+            "portico_job_removed_total{job=\"upload_sweep\",kind=\"dangling_objects\"} 3"
+        ));
         assert!(text.contains(
             "portico_http_requests_total{method=\"GET\",route=\"/v1/me\",status=\"200\"} 2"
         ));

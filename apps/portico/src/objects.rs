@@ -1,136 +1,93 @@
-//! Object storage on the local disk, under `<data_dir>/objects` by default.
-//!
-//! This server version serves no upload endpoints yet, so the store only
-//! needs to find, list and delete objects (account deletion removes a user's
-//! objects). Presigned URLs are refused with a clear error until the upload
-//! endpoints exist.
+//! Object storage from configuration: the local disk under
+//! `<data_dir>/objects` (the default) or an S3-compatible bucket, both
+//! through `adapter-objects`. The local store's URL-signing key comes from
+//! `objects.signing_secret`, or is created once in `<data_dir>/objects.key`.
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
-use async_trait::async_trait;
-use domain::{ObjectKey, ObjectMeta, ObjectStore, StoreError, UploadTarget};
-use time::OffsetDateTime;
+use adapter_objects::{Objects, ObjectsConfig, ObjectsError, S3Config};
 
-/// Objects as files below one folder; the object key is the relative path.
-#[derive(Debug, Clone)]
-pub struct LocalObjects {
-    root: PathBuf,
+use crate::config::{Config, ObjectBackend};
+
+/// Why object storage could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectsSetupError {
+    /// The store rejected its settings.
+    #[error(transparent)]
+    Objects(#[from] ObjectsError),
+    /// The signing key file could not be read or written.
+    #[error("cannot read or create the URL signing key {path}")]
+    Key {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-impl LocalObjects {
-    /// A store rooted at `root` (created if missing).
-    pub fn new(root: PathBuf) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&root)?;
-        Ok(Self { root })
-    }
-
-    fn path(&self, key: &ObjectKey) -> PathBuf {
-        // ObjectKey rejects `..`, absolute paths and empty segments.
-        self.root.join(key.as_str())
-    }
+/// Opens the configured object store.
+pub fn open(config: &Config) -> Result<Objects, ObjectsSetupError> {
+    let o = &config.objects;
+    let settings = match o.backend {
+        ObjectBackend::Local => ObjectsConfig::Local {
+            root: config.objects_dir(),
+            base_url: config.public_url(),
+            secret: if o.signing_secret.is_empty() {
+                key_file(&config.server.data_dir.join("objects.key"))?
+            } else {
+                o.signing_secret.as_bytes().to_vec()
+            },
+        },
+        ObjectBackend::S3 => ObjectsConfig::S3(S3Config {
+            bucket: o.s3_bucket.clone(),
+            region: o.s3_region.clone(),
+            endpoint: o.s3_endpoint.clone(),
+            access_key_id: o.s3_access_key_id.clone(),
+            secret_access_key: o.s3_secret_access_key.clone(),
+        }),
+    };
+    Ok(Objects::connect(&settings)?)
 }
 
-fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
-    move |e| StoreError::with_source(context, e)
-}
-
-fn meta(key: ObjectKey, m: &std::fs::Metadata) -> ObjectMeta {
-    let last_modified = m
-        .modified()
-        .ok()
-        .map(OffsetDateTime::from)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    ObjectMeta {
-        key,
-        size: m.len(),
-        content_type: None,
-        last_modified: domain::truncate_to_millis(last_modified),
-    }
-}
-
-/// Every file below `dir` as (key, metadata), keys with `/` separators.
-fn walk(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<(String, std::fs::Metadata)>,
-) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let m = entry.metadata()?;
-        let path = entry.path();
-        if m.is_dir() {
-            walk(root, &path, out)?;
-        } else if m.is_file()
-            && let Ok(rel) = path.strip_prefix(root)
-        {
-            let key: Vec<_> = rel.iter().map(|p| p.to_string_lossy()).collect();
-            out.push((key.join("/"), m));
+/// The 32-byte key in `path`, created (mode 0600) with OS randomness if missing.
+fn key_file(path: &Path) -> Result<Vec<u8>, ObjectsSetupError> {
+    let fail = |source| ObjectsSetupError::Key {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read(path) {
+        Ok(key) if key.len() >= 32 => return Ok(key),
+        Ok(_) => {
+            return Err(fail(std::io::Error::other(
+                "the key file holds fewer than 32 bytes",
+            )));
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e)),
     }
-    Ok(())
-}
-
-#[async_trait]
-impl ObjectStore for LocalObjects {
-    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectMeta>, StoreError> {
-        match tokio::fs::metadata(self.path(key)).await {
-            Ok(m) if m.is_file() => Ok(Some(meta(key.clone(), &m))),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("reading object metadata")(e)),
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let key = domain::TokenGenerator::generate(&platform::OsRandomTokens)
+        .expose()
+        .as_bytes()
+        .to_vec();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(&key).map_err(fail)?;
+            tracing::info!(path = %path.display(), "created the object URL signing key");
+            Ok(key)
         }
-    }
-
-    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
-        match tokio::fs::remove_file(self.path(key)).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io("deleting object")(e)),
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read(path).map_err(fail)
         }
-    }
-
-    async fn list(
-        &self,
-        after: Option<ObjectKey>,
-        limit: u32,
-    ) -> Result<Vec<ObjectMeta>, StoreError> {
-        let root = self.root.clone();
-        let mut files = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            walk(&root, &root, &mut out).map(|()| out)
-        })
-        .await
-        .map_err(|e| StoreError::with_source("listing objects", e))?
-        .map_err(io("listing objects"))?;
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(files
-            .into_iter()
-            .filter_map(|(k, m)| ObjectKey::parse(&k).ok().map(|k| (k, m)))
-            .filter(|(k, _)| after.as_ref().is_none_or(|a| k > a))
-            .take(limit as usize)
-            .map(|(k, m)| meta(k, &m))
-            .collect())
-    }
-
-    async fn presign_put(
-        &self,
-        _key: &ObjectKey,
-        _content_type: &str,
-        _max_size: u64,
-        _expires_at: OffsetDateTime,
-    ) -> Result<UploadTarget, StoreError> {
-        Err(StoreError::msg(
-            "direct uploads to the local object store are not served by this server version",
-        ))
-    }
-
-    async fn presign_get(
-        &self,
-        _key: &ObjectKey,
-        _expires_at: OffsetDateTime,
-    ) -> Result<String, StoreError> {
-        Err(StoreError::msg(
-            "downloads from the local object store are not served by this server version",
-        ))
+        Err(e) => Err(fail(e)),
     }
 }

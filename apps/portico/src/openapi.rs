@@ -12,7 +12,7 @@ use utoipa_actix_web::AppExt;
 #[openapi(
     info(
         title = "Portico",
-        description = "Accounts, permissions and operations of the Portico backend core. Errors are RFC 9457 `application/problem+json`; lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`).",
+        description = "Accounts, permissions, content sessions, notifications, uploads, payments and operations of the Portico backend core. Errors are RFC 9457 `application/problem+json`; lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`).",
     ),
     modifiers(&Security),
     tags(
@@ -21,6 +21,10 @@ use utoipa_actix_web::AppExt;
         (name = "me", description = "The signed-in user's own account"),
         (name = "permissions", description = "Roles and grants"),
         (name = "users", description = "User administration"),
+        (name = "content", description = "Content sessions, their key/value data and messages"),
+        (name = "notifications", description = "Notifications and their live stream"),
+        (name = "uploads", description = "Pre-authorised uploads to object storage"),
+        (name = "payments", description = "Payments with idempotency keys, and provider webhooks"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -60,6 +60,14 @@ pub enum Kind {
     AlreadyExists,
     /// Built-in roles cannot be changed this way.
     BuiltInRole,
+    /// The resource is not in a state that allows this.
+    Conflict,
+    /// A per-resource quota is used up.
+    QuotaExceeded,
+    /// The resource expired.
+    Gone,
+    /// An `Idempotency-Key` was reused for a different request.
+    IdempotencyKeyReused,
     /// Too many requests.
     RateLimited,
     /// A store is unreachable.
@@ -92,6 +100,10 @@ impl Kind {
             Self::EmailTaken => "email-taken",
             Self::AlreadyExists => "already-exists",
             Self::BuiltInRole => "built-in-role",
+            Self::Conflict => "conflict",
+            Self::QuotaExceeded => "quota-exceeded",
+            Self::Gone => "gone",
+            Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::RateLimited => "rate-limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -122,6 +134,13 @@ impl Kind {
             Self::EmailTaken => (S::CONFLICT, "Email address taken"),
             Self::AlreadyExists => (S::CONFLICT, "Already exists"),
             Self::BuiltInRole => (S::CONFLICT, "Built-in role"),
+            Self::Conflict => (S::CONFLICT, "Conflict with the current state"),
+            Self::QuotaExceeded => (S::CONFLICT, "Quota exceeded"),
+            Self::Gone => (S::GONE, "Expired"),
+            Self::IdempotencyKeyReused => (
+                S::UNPROCESSABLE_ENTITY,
+                "Idempotency key reused for a different request",
+            ),
             Self::RateLimited => (S::TOO_MANY_REQUESTS, "Too many requests"),
             Self::Unavailable => (S::SERVICE_UNAVAILABLE, "Service unavailable"),
             Self::Internal => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
@@ -377,6 +396,10 @@ mod tests {
             EmailTaken,
             AlreadyExists,
             BuiltInRole,
+            Conflict,
+            QuotaExceeded,
+            Gone,
+            IdempotencyKeyReused,
             RateLimited,
             Unavailable,
             Internal,

@@ -13,8 +13,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use domain::services::{
-    AccountPolicy, AdminBootstrap, Authentication, Passwords, Profiles, RateLimits, Rbac,
-    Registration, System, UserAdmin,
+    AccountPolicy, AdminBootstrap, Authentication, ContentSessions, Maintenance, Notifications,
+    Passwords, Payments, Profiles, RateLimits, Rbac, Registration, System, Uploads, UserAdmin,
 };
 use tracing::Instrument;
 use utoipa::OpenApi;
@@ -23,9 +23,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::backends::{Backends, ConnectError};
 use crate::config::Config;
+use crate::live::Live;
 use crate::mail::{LettreMailer, MailSetupError};
 use crate::metrics::Metrics;
-use crate::objects::LocalObjects;
+use crate::objects::ObjectsSetupError;
 use crate::openapi::ApiDoc;
 use crate::routes::{self, RouteTable};
 use crate::state::{AppState, Settings};
@@ -43,15 +44,9 @@ pub enum StartError {
     /// Password hashing parameters are invalid.
     #[error(transparent)]
     Hashing(#[from] platform::InvalidParams),
-    /// The object folder cannot be created.
-    #[error("cannot create the object folder {path}: {source}")]
-    Objects {
-        /// The folder.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Object storage cannot be opened.
+    #[error(transparent)]
+    Objects(#[from] ObjectsSetupError),
     /// Built-in roles or the bootstrap administrator could not be set up.
     #[error("cannot prepare the stores: {0}")]
     Setup(String),
@@ -95,11 +90,7 @@ pub fn services(
     } else {
         s.hash_concurrency
     };
-    let objects_dir = config.objects_dir();
-    let objects = LocalObjects::new(objects_dir.clone()).map_err(|source| StartError::Objects {
-        path: objects_dir.display().to_string(),
-        source,
-    })?;
+    let objects = crate::objects::open(config)?;
     let tokens: Arc<dyn domain::TokenGenerator> = Arc::new(platform::OsRandomTokens);
     let system = System {
         clock: Arc::new(platform::SystemClock),
@@ -107,7 +98,7 @@ pub fn services(
         tokens: tokens.clone(),
         hasher: Arc::new(platform::BlockingPoolHasher::new(argon2, concurrency)),
         mailer: Arc::new(LettreMailer::from_config(config)?),
-        objects: Arc::new(objects),
+        objects: Arc::new(objects.clone()),
     };
     let policy = AccountPolicy::default();
     let admin = UserAdmin::new(stores.clone(), system.clone());
@@ -118,12 +109,22 @@ pub fn services(
         profiles: Profiles::new(stores.clone(), system.clone(), policy),
         admin: admin.clone(),
         rbac: Rbac::new(stores.clone(), system.clone()),
-        rate_limits: RateLimits::new(stores, system),
+        rate_limits: RateLimits::new(stores.clone(), system.clone()),
+        content: ContentSessions::new(stores.clone(), system.clone(), config.content.limits()),
+        notifications: Notifications::new(stores.clone(), system.clone()),
+        live: Live::new(stores.feed.clone()),
+        uploads: Uploads::new(stores.clone(), system.clone(), config.uploads.policy()),
+        objects,
+        payments: Payments::new(stores.clone(), system.clone()),
+        payment_providers: payment_providers(config),
+        maintenance: Maintenance::new(stores.clone(), system),
+        leases: stores.leases.clone(),
         tokens,
         settings: Settings {
             cookie_secure: config.cookie_secure(),
             trust_forwarded_for: config.server.trust_forwarded_for,
             rate_limits: config.rate_limits.clone(),
+            max_upload_bytes: config.uploads.max_size_bytes,
         },
         metrics,
         readiness: backends.readiness(),
@@ -132,6 +133,20 @@ pub fn services(
         state: Arc::new(state),
         admin,
     })
+}
+
+/// The payment providers whose webhooks are accepted: the built-in one when
+/// `payments.webhook_secret` is set.
+fn payment_providers(
+    config: &Config,
+) -> Vec<Arc<dyn crate::routes::payments::webhooks::PaymentProvider>> {
+    let secret = &config.payments.webhook_secret;
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    vec![Arc::new(
+        crate::routes::payments::webhooks::SignedWebhooks::new(secret.as_bytes().to_vec()),
+    )]
 }
 
 /// Creates the built-in roles and the administrator named in configuration.
@@ -175,6 +190,8 @@ pub struct Application {
     addr: SocketAddr,
     /// Stores this application connected itself, closed when it stops.
     owned: Option<Backends>,
+    /// The notification feed listener and the background jobs, stopped with the server.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -192,6 +209,18 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let services = services(&config, &backends, metrics)?;
         prepare(&config, &services).await?;
+        let mut tasks = vec![tokio::spawn(services.state.live.clone().run())];
+        if config.jobs.enabled {
+            let s = &services.state;
+            tasks.extend(crate::jobs::spawn(
+                s.leases.clone(),
+                s.uploads.clone(),
+                s.maintenance.clone(),
+                s.metrics.clone(),
+                std::time::Duration::from_secs(config.uploads.sweep_interval_secs),
+                std::time::Duration::from_secs(config.jobs.purge_interval_secs),
+            ));
+        }
         let state = web::Data::from(services.state);
         let routes = web::Data::new(Arc::new(RouteTable::from_openapi(
             &crate::openapi::document(),
@@ -239,6 +268,7 @@ impl Application {
             server,
             addr,
             owned: None,
+            tasks,
         })
     }
 
@@ -256,6 +286,9 @@ impl Application {
     /// closes the stores it connected itself.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        for task in &self.tasks {
+            task.abort();
+        }
         if let Some(backends) = &self.owned {
             backends.close().await;
         }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use domain::StoreError;
 use domain::services::{
-    Authentication, Passwords, Profiles, RateLimits, Rbac, Registration, UserAdmin,
+    Authentication, ContentSessions, Maintenance, Notifications, Passwords, Payments, Profiles,
+    RateLimits, Rbac, Registration, Uploads, UserAdmin,
 };
 
 use crate::config::RateLimitConfig;
@@ -30,6 +31,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Quotas.
     pub rate_limits: RateLimitConfig,
+    /// Largest accepted upload body (the local store's PUT route).
+    pub max_upload_bytes: u64,
 }
 
 /// Shared application state (one per process, behind `web::Data`).
@@ -48,6 +51,24 @@ pub struct AppState {
     pub rbac: Rbac,
     /// Rate limits and usage counters.
     pub rate_limits: RateLimits,
+    /// Content sessions and messages.
+    pub content: ContentSessions,
+    /// Notifications.
+    pub notifications: Notifications,
+    /// Live notifications for the SSE stream.
+    pub live: Arc<crate::live::Live>,
+    /// Upload requests.
+    pub uploads: Uploads,
+    /// Object storage (to check the local store's signed URLs).
+    pub objects: adapter_objects::Objects,
+    /// Payments.
+    pub payments: Payments,
+    /// Providers whose webhooks are accepted.
+    pub payment_providers: Vec<Arc<dyn crate::routes::payments::webhooks::PaymentProvider>>,
+    /// Housekeeping.
+    pub maintenance: Maintenance,
+    /// Job leases.
+    pub leases: Arc<dyn domain::LeaseRepository>,
     /// Random tokens (CSRF cookie values).
     pub tokens: Arc<dyn domain::TokenGenerator>,
     /// Settings.

@@ -11,7 +11,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use domain::services::Stores;
 use domain::*;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::metrics::Metrics;
 
@@ -37,6 +37,9 @@ pub fn stores(stores: Stores, metrics: Arc<Metrics>) -> Stores {
         one_time_tokens: wrap(stores.one_time_tokens, m),
         content: wrap(stores.content, m),
         notifications: wrap(stores.notifications, m),
+        // A subscription is one long call: nothing to time per call.
+        feed: stores.feed,
+        leases: wrap(stores.leases, m),
         payments: wrap(stores.payments, m),
         rate_limiter: wrap(stores.rate_limiter, m),
         roles: wrap(stores.roles, m),
@@ -165,4 +168,9 @@ timed!("users", UserRepository {
     fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
     fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
     fn delete(&self, id: UserId) -> Result<(), WriteError>;
+});
+
+timed!("leases", LeaseRepository {
+    fn try_acquire(&self, name: &str, holder: &str, now: OffsetDateTime, ttl: Duration) -> Result<bool, StoreError>;
+    fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 });

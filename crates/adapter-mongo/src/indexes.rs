@@ -35,6 +35,8 @@ pub(crate) mod names {
     pub(crate) const PAYMENTS: &str = "payments";
     /// Seed 000 `requests` and seed 004 `username_status_req:{ip}` counters.
     pub(crate) const RATE_LIMITS: &str = "rateLimits";
+    /// Background-job leases, `_id` = job name.
+    pub(crate) const LEASES: &str = "jobLeases";
 }
 
 enum Kind {
@@ -99,6 +101,8 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(doc! {"userId": 1}, Plain),
                 index(doc! {"expiresAt": 1}, Ttl),
                 newest("userId"),
+                // The notification feed polls by creation time.
+                index(doc! {"createdAt": 1}, Plain),
             ],
         ),
         (

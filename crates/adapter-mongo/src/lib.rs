@@ -117,9 +117,11 @@ impl MongoStore {
             roles: s.clone(),
             content: s.clone(),
             notifications: s.clone(),
+            feed: s.clone(),
             uploads: s.clone(),
             payments: s.clone(),
-            rate_limiter: s,
+            rate_limiter: s.clone(),
+            leases: s,
         }
     }
 

@@ -68,6 +68,8 @@ pub struct RedisStore {
 
 struct Inner {
     pool: Pool,
+    /// Kept to open pub/sub connections next to the pool.
+    config: Config,
     prefix: String,
     cluster: bool,
 }
@@ -84,6 +86,7 @@ pub(crate) enum Family {
     Notifications,
     Uploads,
     Payments,
+    Leases,
 }
 
 impl Family {
@@ -98,6 +101,7 @@ impl Family {
             Self::Notifications => "notifications",
             Self::Uploads => "uploads",
             Self::Payments => "payments",
+            Self::Leases => "leases",
         }
     }
 }
@@ -110,7 +114,7 @@ impl RedisStore {
         }
         let fred_config = Config::from_url(&config.url).map_err(RedisError::Connect)?;
         let cluster = fred_config.server.is_clustered();
-        let pool = Builder::from_config(fred_config)
+        let pool = Builder::from_config(fred_config.clone())
             .with_connection_config(|c| {
                 c.connection_timeout = std::time::Duration::from_secs(5);
             })
@@ -121,6 +125,7 @@ impl RedisStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                config: fred_config,
                 prefix: config.prefix.clone(),
                 cluster,
             }),
@@ -138,9 +143,11 @@ impl RedisStore {
             roles: s.clone(),
             content: s.clone(),
             notifications: s.clone(),
+            feed: s.clone(),
             uploads: s.clone(),
             payments: s.clone(),
-            rate_limiter: s,
+            rate_limiter: s.clone(),
+            leases: s,
         }
     }
 
@@ -163,6 +170,11 @@ impl RedisStore {
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
+    }
+
+    /// The connection settings.
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// Closes the connections.

@@ -16,17 +16,35 @@ use crate::error::{SqlError, store};
 
 /// Every engine's migrations, embedded in the binary. Never edit a released one: add a new file.
 fn migrator(engine: &'static str) -> Migrator {
-    let sql: &'static str = match engine {
-        "sqlite" => include_str!("../migrations/sqlite/0001_init.sql"),
-        _ => include_str!("../migrations/postgres/0001_init.sql"),
+    let files: [(&'static str, &'static str); 2] = match engine {
+        "sqlite" => [
+            ("init", include_str!("../migrations/sqlite/0001_init.sql")),
+            (
+                "jobs and feed",
+                include_str!("../migrations/sqlite/0002_jobs_and_feed.sql"),
+            ),
+        ],
+        _ => [
+            ("init", include_str!("../migrations/postgres/0001_init.sql")),
+            (
+                "jobs and feed",
+                include_str!("../migrations/postgres/0002_jobs_and_feed.sql"),
+            ),
+        ],
     };
-    let migrations = vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        Cow::Borrowed(sql),
-        false,
-    )];
+    let migrations = files
+        .into_iter()
+        .zip(1..)
+        .map(|((name, sql), version)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(name),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect();
     Migrator {
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT
@@ -173,6 +191,9 @@ impl SqliteStore {
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// The LISTEN/NOTIFY channel of new notifications: one per schema, so
+    /// that databases sharing a server do not hear each other.
+    channel: std::sync::Arc<str>,
 }
 
 impl PgStore {
@@ -182,6 +203,12 @@ impl PgStore {
         schema: Option<&str>,
     ) -> Result<Self, SqlError> {
         let mut options = PgConnectOptions::from_str(url).map_err(SqlError::Connect)?;
+        let mut channel = match schema {
+            Some(schema) => format!("portico_notifications_{schema}"),
+            None => "portico_notifications".to_owned(),
+        };
+        // PostgreSQL channel names are identifiers: at most 63 bytes (ASCII here).
+        channel.truncate(63);
         if let Some(schema) = schema {
             if !schema
                 .chars()
@@ -205,7 +232,15 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(SqlError::Connect)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            channel: channel.into(),
+        })
+    }
+
+    /// The channel new notifications are announced on.
+    pub(crate) fn channel(&self) -> &str {
+        &self.channel
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), SqlError> {

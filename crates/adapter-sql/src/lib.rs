@@ -152,6 +152,8 @@ where
         + domain::UploadRepository
         + domain::PaymentRepository
         + domain::RateLimiter
+        + domain::LeaseRepository
+        + domain::NotificationFeed
         + 'static,
 {
     Stores {
@@ -162,8 +164,10 @@ where
         roles: s.clone(),
         content: s.clone(),
         notifications: s.clone(),
+        feed: s.clone(),
         uploads: s.clone(),
         payments: s.clone(),
-        rate_limiter: s,
+        rate_limiter: s.clone(),
+        leases: s,
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Layout: [`fixtures`] builds records; one module per port family
 //! ([`users`], [`accounts`], [`rbac`], [`content`], [`notifications`],
-//! [`uploads`], [`payments`], [`rate_limit`], [`cascade`]) holds the tests, each
+//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`cascade`]) holds the tests, each
 //! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
 //! `#[tokio::test]` per test function. [`system`] holds the contracts of the
 //! small ports (`PasswordHasher`, `TokenGenerator`, `IdGenerator`, `Clock`),
@@ -39,6 +39,7 @@ pub mod accounts;
 pub mod cascade;
 pub mod content;
 pub mod fixtures;
+pub mod jobs;
 pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
@@ -113,6 +114,8 @@ macro_rules! contract_suite {
             rate_limit: hit_counts_within_a_window_and_restarts_in_the_next, concurrent_hits_count_exactly,
                 peek_does_not_count_and_forget_resets, all_time_window_never_resets, purge_removes_ended_windows;
             cascade: deleting_a_users_records_leaves_others_intact;
+            jobs: lease_is_exclusive_until_expiry_and_renewable, lease_release_is_holder_only,
+                concurrent_lease_takes_have_one_winner, feed_announces_new_notifications;
         );
     };
 }

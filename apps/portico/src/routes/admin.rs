@@ -10,30 +10,16 @@
 use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use domain::{PageRequest, Permission, RoleName, UserId};
+use domain::{Permission, RoleName, UserId};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::dto::{RoleView, UserPage, UserView};
 use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::routes::{PageQuery, require};
 use crate::state::AppState;
-
-async fn require(state: &AppState, me: &SignedIn, permission: &str) -> Result<(), Problem> {
-    let wanted = Permission::parse(permission)
-        .map_err(|e| Problem::internal(domain::StoreError::with_source("permission name", e)))?;
-    state
-        .rbac
-        .authorize(me.user.id, &wanted)
-        .await
-        .map_err(|e| match Problem::from(e) {
-            p if p.kind() == Kind::Forbidden => {
-                p.detail(format!("This needs the {permission} permission."))
-            }
-            p => p,
-        })
-}
 
 fn role_name(raw: &str) -> Result<RoleName, Problem> {
     RoleName::parse(raw).map_err(|_| Problem::new(Kind::NotFound).detail("No such role."))
@@ -188,22 +174,6 @@ pub async fn delete_role(
     let name = role_name(&name)?;
     state.rbac.delete_role(&name).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Pagination.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-impl PageQuery {
-    /// The domain page request.
-    pub fn request(&self) -> Result<PageRequest, Problem> {
-        Ok(PageRequest::new(self.limit, self.cursor.as_deref())?)
-    }
 }
 
 /// Lists users, newest first (`users:read`).

@@ -8,13 +8,19 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::OpenApi;
 
+use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem};
+use crate::state::AppState;
 
 pub mod accounts;
 pub mod admin;
+pub mod content;
 pub mod me;
+pub mod notifications;
 pub mod ops;
+pub mod payments;
 pub mod sessions;
+pub mod uploads;
 
 /// Registers every documented route. Order matters where paths overlap:
 /// `/v1/sessions/current` before `/v1/sessions/{id}`.
@@ -44,8 +50,121 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(admin::read_user)
         .service(admin::update_user)
         .service(admin::grant)
-        .service(admin::revoke);
+        .service(admin::revoke)
+        .service(content::create)
+        .service(content::list)
+        .service(content::read)
+        .service(content::rename)
+        .service(content::remove)
+        .service(content::set_active)
+        .service(content::list_data)
+        .service(content::put_data)
+        .service(content::get_data)
+        .service(content::delete_data)
+        .service(content::post_message)
+        .service(content::list_messages)
+        .service(content::mark_read)
+        // `/stream` and `/seen` before `/{id}`.
+        .service(notifications::stream::stream)
+        .service(notifications::list)
+        .service(notifications::mark_all_seen)
+        .service(notifications::mark_seen)
+        .service(notifications::respond)
+        .service(notifications::dismiss)
+        .service(notifications::create)
+        .service(uploads::create)
+        .service(uploads::list)
+        .service(uploads::read)
+        .service(uploads::complete)
+        .service(uploads::cancel)
+        .service(uploads::download)
+        .service(uploads::put_object)
+        .service(uploads::get_object)
+        // `/webhooks/{provider}` before `/{id}`.
+        .service(payments::webhooks::webhook)
+        .service(payments::create)
+        .service(payments::list)
+        .service(payments::read)
+        .service(payments::cancel);
 }
+
+/// Checks that the caller holds `permission` (403 naming it otherwise).
+pub(crate) async fn require(
+    state: &AppState,
+    me: &SignedIn,
+    permission: &str,
+) -> Result<(), Problem> {
+    let wanted = domain::Permission::parse(permission)
+        .map_err(|e| Problem::internal(domain::StoreError::with_source("permission name", e)))?;
+    state
+        .rbac
+        .authorize(me.user.id, &wanted)
+        .await
+        .map_err(|e| match Problem::from(e) {
+            p if p.kind() == Kind::Forbidden => {
+                p.detail(format!("This needs the {permission} permission."))
+            }
+            p => p,
+        })
+}
+
+/// The caller as the domain sees them: owners and administrators may see a
+/// resource, anyone else gets 404.
+pub(crate) async fn actor(
+    state: &AppState,
+    me: &SignedIn,
+) -> Result<domain::services::Actor, Problem> {
+    Ok(domain::services::Actor {
+        user_id: me.user.id,
+        is_admin: state.rbac.is_admin(me.user.id).await?,
+    })
+}
+
+/// Pagination.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The domain page request.
+    pub fn request(&self) -> Result<domain::PageRequest, Problem> {
+        Ok(domain::PageRequest::new(
+            self.limit,
+            self.cursor.as_deref(),
+        )?)
+    }
+}
+
+/// A page of `$view`s: `{items, next_cursor}`.
+macro_rules! page_of {
+    ($name:ident, $view:ty, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ".")]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            /// Items, newest first.
+            pub items: Vec<$view>,
+            /// Pass as `?cursor=` for the next page; null at the end.
+            pub next_cursor: Option<String>,
+        }
+
+        impl<T> From<domain::Page<T>> for $name
+        where
+            $view: From<T>,
+        {
+            fn from(p: domain::Page<T>) -> Self {
+                Self {
+                    items: p.items.into_iter().map(<$view>::from).collect(),
+                    next_cursor: p.next_cursor.map(|c| c.encode()),
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_of;
 
 /// `Some(None)` for an explicit `null`, `None` (with `#[serde(default)]`)
 /// when the field is absent.

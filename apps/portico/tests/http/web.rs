@@ -311,6 +311,39 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
+    ("POST", "/v1/content-sessions"),
+    ("GET", "/v1/content-sessions"),
+    ("GET", "/v1/content-sessions/{id}"),
+    ("PATCH", "/v1/content-sessions/{id}"),
+    ("DELETE", "/v1/content-sessions/{id}"),
+    ("PUT", "/v1/me/active-content-session"),
+    ("GET", "/v1/content-sessions/{id}/data"),
+    ("PUT", "/v1/content-sessions/{id}/data/{storage_key}"),
+    ("GET", "/v1/content-sessions/{id}/data/{storage_key}"),
+    ("DELETE", "/v1/content-sessions/{id}/data/{storage_key}"),
+    ("POST", "/v1/content-sessions/{id}/messages"),
+    ("GET", "/v1/content-sessions/{id}/messages"),
+    ("POST", "/v1/content-sessions/{id}/read"),
+    ("GET", "/v1/notifications"),
+    ("GET", "/v1/notifications/stream"),
+    ("POST", "/v1/notifications/seen"),
+    ("POST", "/v1/notifications/{id}/seen"),
+    ("POST", "/v1/notifications/{id}/response"),
+    ("DELETE", "/v1/notifications/{id}"),
+    ("POST", "/v1/users/{id}/notifications"),
+    ("POST", "/v1/uploads"),
+    ("GET", "/v1/uploads"),
+    ("GET", "/v1/uploads/{id}"),
+    ("DELETE", "/v1/uploads/{id}"),
+    ("POST", "/v1/uploads/{id}/complete"),
+    ("GET", "/v1/uploads/{id}/download"),
+    ("PUT", "/v1/objects/{key}"),
+    ("GET", "/v1/objects/{key}"),
+    ("POST", "/v1/payments"),
+    ("GET", "/v1/payments"),
+    ("GET", "/v1/payments/{id}"),
+    ("POST", "/v1/payments/{id}/cancel"),
+    ("POST", "/v1/payments/webhooks/{provider}"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,7 +379,10 @@ async fn the_openapi_document_lists_every_route_the_server_serves() {
                 let concrete = path
                     .replace("{id}", "00000000-0000-7000-8000-000000000000")
                     .replace("{name}", "user")
-                    .replace("{username}", "someone");
+                    .replace("{username}", "someone")
+                    .replace("{storage_key}", "prefs")
+                    .replace("{provider}", "portico")
+                    .replace("{key}", "users/1/a.png");
                 let method = Method::from_bytes(method.as_bytes()).unwrap();
                 let res = app
                     .client

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod content;
+mod jobs;
 mod notifications;
 mod payments;
 mod rate_limit;

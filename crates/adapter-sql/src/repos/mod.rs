@@ -88,6 +88,8 @@ pub(crate) fn found(rows_affected: u64) -> Result<(), domain::WriteError> {
 
 mod accounts;
 mod content;
+mod feed;
+mod leases;
 mod notifications;
 mod payments;
 mod rate_limit;

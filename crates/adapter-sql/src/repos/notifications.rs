@@ -3,6 +3,37 @@
 macro_rules! impl_notifications {
     ($store:ty, $db:ty, $ts:ty) => {
         impl $store {
+            /// The INSERT of `n` on `conn`.
+            pub(crate) async fn insert_notification<'c, E>(conn: E, n: &domain::Notification) -> Result<(), domain::StoreError>
+            where
+                E: sqlx::Executor<'c, Database = $db>,
+            {
+                use crate::engine::DbTime;
+                sqlx::query(
+                    "INSERT INTO notifications (id, user_id, content_session_id, message_id, task_id, kind, \
+                     toast_message, image, urgency, persistent, seen_at, response_data, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(n.id.as_uuid())
+                .bind(n.user_id.as_uuid())
+                .bind(n.content_session_id.map(|c| c.as_uuid()))
+                .bind(n.message_id.map(|m| m.as_uuid()))
+                .bind(n.task_id.as_deref())
+                .bind(n.kind.as_str())
+                .bind(n.toast_message.as_deref())
+                .bind(n.image.as_deref())
+                .bind(n.urgency.as_str())
+                .bind(n.persistent)
+                .bind(n.seen_at.map(<$ts>::to_db))
+                .bind(n.response_data.as_ref().map(sqlx::types::Json))
+                .bind(<$ts>::to_db(n.created_at))
+                .bind(n.expires_at.map(<$ts>::to_db))
+                .execute(conn)
+                .await
+                .map(|_| ())
+                .map_err(crate::error::store("creating notification"))
+            }
+
             fn notification_row(
                 row: &<$db as sqlx::Database>::Row,
             ) -> Result<domain::Notification, domain::StoreError> {
@@ -32,30 +63,8 @@ macro_rules! impl_notifications {
         #[async_trait::async_trait]
         impl domain::NotificationRepository for $store {
             async fn create(&self, n: &domain::Notification) -> Result<(), domain::StoreError> {
-                use crate::engine::DbTime;
-                sqlx::query(
-                    "INSERT INTO notifications (id, user_id, content_session_id, message_id, task_id, kind, \
-                     toast_message, image, urgency, persistent, seen_at, response_data, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                )
-                .bind(n.id.as_uuid())
-                .bind(n.user_id.as_uuid())
-                .bind(n.content_session_id.map(|c| c.as_uuid()))
-                .bind(n.message_id.map(|m| m.as_uuid()))
-                .bind(n.task_id.as_deref())
-                .bind(n.kind.as_str())
-                .bind(n.toast_message.as_deref())
-                .bind(n.image.as_deref())
-                .bind(n.urgency.as_str())
-                .bind(n.persistent)
-                .bind(n.seen_at.map(<$ts>::to_db))
-                .bind(n.response_data.as_ref().map(sqlx::types::Json))
-                .bind(<$ts>::to_db(n.created_at))
-                .bind(n.expires_at.map(<$ts>::to_db))
-                .execute(self.pool())
-                .await
-                .map(|_| ())
-                .map_err(crate::error::store("creating notification"))
+                // Each engine inserts and announces its own way (see `feed`).
+                self.insert_and_announce(n).await
             }
 
             async fn get(

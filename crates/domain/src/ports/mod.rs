@@ -6,6 +6,7 @@
 
 mod accounts;
 mod content;
+mod jobs;
 mod notifications;
 mod payments;
 mod rate_limit;
@@ -16,6 +17,7 @@ mod users;
 
 pub use accounts::*;
 pub use content::*;
+pub use jobs::*;
 pub use notifications::*;
 pub use payments::*;
 pub use rate_limit::*;

@@ -120,6 +120,16 @@ pub struct UploadTarget {
 pub trait ObjectStore: Send + Sync {
     /// Metadata of `key`, or `None` if no such object exists.
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectMeta>, StoreError>;
+    /// Writes `bytes` to `key` (replacing any object there), recording
+    /// `content_type` where the store keeps one.
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError>;
+    /// The bytes of `key`, or `None` if no such object exists.
+    async fn get(&self, key: &ObjectKey) -> Result<Option<Vec<u8>>, StoreError>;
     /// Deletes `key`. MUST succeed when the object is already gone.
     async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError>;
     /// Up to `limit` objects in key order, strictly after `after` when given.

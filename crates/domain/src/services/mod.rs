@@ -6,16 +6,17 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::{
-    CandidateRepository, Clock, ContentSessionRepository, IdGenerator, Mailer,
-    NotificationRepository, ObjectStore, OneTimeTokenRepository, PasswordHasher, PaymentRepository,
-    RateLimiter, RoleRepository, SessionRepository, TokenGenerator, UploadRepository, UserId,
-    UserRepository,
+    CandidateRepository, Clock, ContentSessionRepository, IdGenerator, LeaseRepository, Mailer,
+    NotificationFeed, NotificationRepository, ObjectStore, OneTimeTokenRepository, PasswordHasher,
+    PaymentRepository, RateLimiter, RoleRepository, SessionRepository, TokenGenerator,
+    UploadRepository, UserId, UserRepository,
 };
 
 mod accounts;
 mod admin;
 mod auth;
 mod content;
+mod maintenance;
 mod notifications;
 mod passwords;
 mod payments;
@@ -31,6 +32,7 @@ pub use accounts::*;
 pub use admin::*;
 pub use auth::*;
 pub use content::*;
+pub use maintenance::*;
 pub use notifications::*;
 pub use passwords::*;
 pub use payments::*;
@@ -57,12 +59,16 @@ pub struct Stores {
     pub content: Arc<dyn ContentSessionRepository>,
     /// Notifications.
     pub notifications: Arc<dyn NotificationRepository>,
+    /// Live announcements of new notifications (from the notifications' store).
+    pub feed: Arc<dyn NotificationFeed>,
     /// Upload requests.
     pub uploads: Arc<dyn UploadRepository>,
     /// Payments.
     pub payments: Arc<dyn PaymentRepository>,
     /// Rate-limit and usage counters.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Job leases.
+    pub leases: Arc<dyn LeaseRepository>,
 }
 
 /// The small outside-world ports.

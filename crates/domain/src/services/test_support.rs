@@ -78,9 +78,11 @@ impl Harness {
                 roles: Arc::new(MockRoleRepository::new()),
                 content: Arc::new(MockContentSessionRepository::new()),
                 notifications: Arc::new(MockNotificationRepository::new()),
+                feed: Arc::new(MockNotificationFeed::new()),
                 uploads: Arc::new(MockUploadRepository::new()),
                 payments: Arc::new(MockPaymentRepository::new()),
                 rate_limiter: Arc::new(MockRateLimiter::new()),
+                leases: Arc::new(MockLeaseRepository::new()),
             },
             system: System {
                 clock: Arc::new(clock),

@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 
 use crate::problem::{Kind, Problem};
 
+mod features;
+
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         Problem::internal(e)

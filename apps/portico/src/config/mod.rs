@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod features;
+
+pub use features::*;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +33,14 @@ pub struct Config {
     pub mail: MailConfig,
     /// Object storage.
     pub objects: ObjectsConfig,
+    /// Upload limits and the sweep.
+    pub uploads: UploadsConfig,
+    /// Content-session limits.
+    pub content: ContentConfig,
+    /// Payments and provider webhooks.
+    pub payments: PaymentsConfig,
+    /// Background jobs.
+    pub jobs: JobsConfig,
     /// Password hashing and cookies.
     pub security: SecurityConfig,
     /// Request quotas.
@@ -228,14 +240,6 @@ impl Default for MailConfig {
     }
 }
 
-/// Object storage.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ObjectsConfig {
-    /// Folder of the local-disk store; empty means `<data_dir>/objects`.
-    pub local_dir: PathBuf,
-}
-
 /// Password hashing and cookies.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -406,7 +410,7 @@ impl Config {
                 "server.public_url must start with http:// or https://".into(),
             ));
         }
-        Ok(())
+        self.validate_features().map_err(ConfigError::Invalid)
     }
 
     /// Whether any port group is served by `backend`.
@@ -466,6 +470,7 @@ impl Config {
         if let Some(admin) = &mut shown.security.bootstrap_admin {
             admin.password = "[redacted]".into();
         }
+        shown.redact_feature_secrets();
         shown.mail.outbox_dir = self.outbox_dir();
         shown.objects.local_dir = self.objects_dir();
         shown.server.public_url = self.public_url();
@@ -591,7 +596,34 @@ mod tests {
         assert_eq!(c.database_url(), "postgres://u:secret@db/app");
         let shown = c.to_redacted_toml();
         assert!(shown.contains("postgres://u:[redacted]@db/app"), "{shown}");
-        assert!(!shown.contains("secret"));
+        assert!(!shown.contains("u:secret@"), "{shown}");
+    }
+
+    #[test]
+    fn feature_secrets_are_redacted_and_checked() {
+        let c = Config::load(
+            None,
+            env(&[
+                (
+                    "PORTICO_PAYMENTS__WEBHOOK_SECRET",
+                    "whsec-0123456789abcdef0123456789abcdef",
+                ),
+                (
+                    "PORTICO_OBJECTS__SIGNING_SECRET",
+                    "sign-0123456789abcdef0123456789abcdef",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = c.to_redacted_toml();
+        assert!(
+            !shown.contains("whsec-") && !shown.contains("sign-0123"),
+            "{shown}"
+        );
+        let weak = Config::load(None, env(&[("PORTICO_PAYMENTS__WEBHOOK_SECRET", "short")]));
+        assert!(weak.unwrap_err().to_string().contains("webhook_secret"));
+        let s3 = Config::load(None, env(&[("PORTICO_OBJECTS__BACKEND", "s3")]));
+        assert!(s3.unwrap_err().to_string().contains("s3_bucket"));
     }
 
     #[test]

@@ -1,0 +1,120 @@
+//! Problems of the feature areas: content sessions, notifications, uploads
+//! and payments. Exhaustive like the rest of the mapping.
+
+use domain::services::{
+    ContentError, CreatePaymentError, NotificationError, PaymentStatusError, UploadError,
+};
+
+use crate::problem::{Fields, Kind, Problem};
+
+fn field(name: &str, message: impl Into<String>) -> Problem {
+    let mut f = Fields::default();
+    f.add(name, message);
+    f.into_problem()
+}
+
+impl From<ContentError> for Problem {
+    fn from(e: ContentError) -> Self {
+        match e {
+            ContentError::NotFound => {
+                Problem::new(Kind::NotFound).detail("No such content session.")
+            }
+            ContentError::ItemNotFound => {
+                Problem::new(Kind::NotFound).detail("No such storage key in this session.")
+            }
+            ContentError::ParentNotFound => {
+                field("parent_id", "is not a message of this content session")
+            }
+            ContentError::TooLarge("value") => Problem::new(Kind::PayloadTooLarge)
+                .detail("The value is larger than the configured limit."),
+            ContentError::TooLarge(what) => field(what, "is too long"),
+            ContentError::QuotaExceeded => Problem::new(Kind::QuotaExceeded)
+                .detail("The session holds the most storage keys allowed; delete one first."),
+            ContentError::EmptyMessage => field("content", "must not be empty"),
+            ContentError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<NotificationError> for Problem {
+    fn from(e: NotificationError) -> Self {
+        match e {
+            NotificationError::NotFound => {
+                Problem::new(Kind::NotFound).detail("No such notification.")
+            }
+            NotificationError::UserNotFound => Problem::new(Kind::NotFound).detail("No such user."),
+            NotificationError::Invalid(what) => field(what, "is invalid"),
+            NotificationError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<UploadError> for Problem {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::NotFound => Problem::new(Kind::NotFound).detail("No such upload."),
+            UploadError::TooLarge { max } => {
+                Problem::new(Kind::PayloadTooLarge).detail(format!("Uploads are 1 to {max} bytes."))
+            }
+            UploadError::ContentTypeNotAllowed => Problem::new(Kind::UnsupportedMediaType)
+                .detail("This content type is not accepted for uploads."),
+            UploadError::KeyTaken => {
+                Problem::new(Kind::AlreadyExists).detail("Another upload uses this object key.")
+            }
+            UploadError::Expired => {
+                Problem::new(Kind::Gone).detail("The upload request expired; prepare a new one.")
+            }
+            UploadError::ObjectMissing => Problem::new(Kind::Conflict)
+                .detail("Nothing has been uploaded to this request's URL yet."),
+            UploadError::SizeMismatch => Problem::new(Kind::Conflict)
+                .detail("The uploaded object is larger than the size declared."),
+            UploadError::TypeMismatch => Problem::new(Kind::Conflict)
+                .detail("The uploaded object has another content type than declared."),
+            UploadError::NotCompleted => {
+                Problem::new(Kind::Conflict).detail("The upload is not completed.")
+            }
+            UploadError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<CreatePaymentError> for Problem {
+    fn from(e: CreatePaymentError) -> Self {
+        match e {
+            CreatePaymentError::BeneficiaryCount => {
+                field("beneficiaries", "must list 1 to 100 users")
+            }
+            CreatePaymentError::NonPositiveShare => {
+                field("beneficiaries", "every amount must be positive")
+            }
+            CreatePaymentError::DuplicateBeneficiary => {
+                field("beneficiaries", "a user appears more than once")
+            }
+            CreatePaymentError::SplitMismatch { sum, amount } => field(
+                "beneficiaries",
+                format!("amounts sum to {sum}, not to the payment's {amount}"),
+            ),
+            CreatePaymentError::UnknownBeneficiary(id) => {
+                field("beneficiaries", format!("user {id} does not exist"))
+            }
+            CreatePaymentError::DescriptionTooLong => {
+                field("description", "is longer than 500 characters")
+            }
+            CreatePaymentError::IdempotencyKeyReused => Problem::new(Kind::IdempotencyKeyReused)
+                .detail("This Idempotency-Key was used for a payment with another body."),
+            CreatePaymentError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<PaymentStatusError> for Problem {
+    fn from(e: PaymentStatusError) -> Self {
+        match e {
+            PaymentStatusError::NotFound => Problem::new(Kind::NotFound).detail("No such payment."),
+            PaymentStatusError::InvalidTransition(status) => {
+                Problem::new(Kind::Conflict).detail(format!("The payment is {}.", status.as_str()))
+            }
+            PaymentStatusError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}

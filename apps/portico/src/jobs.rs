@@ -1,0 +1,180 @@
+//! Background jobs: the upload sweep (hourly by default) and the purge of
+//! expired records. Each runs under two leases in the durable store:
+//!
+//! - `<job>:period`, taken for 90 % of the interval and kept, so that of
+//!   several instances waking in the same interval only one runs the job;
+//!   the holder renews it each interval, and another instance takes over
+//!   when it stops;
+//! - `<job>:run`, held only while the job runs (also by `portico sweep`),
+//!   so that a job never runs twice at once.
+//!
+//! Every run is logged with what it removed and counted in /metrics.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::services::{Maintenance, Uploads};
+use domain::{LeaseRepository, StoreError};
+use time::OffsetDateTime;
+
+use crate::metrics::Metrics;
+
+/// The upload sweep's name (in leases, logs and metrics).
+pub const UPLOAD_SWEEP: &str = "upload_sweep";
+/// The purge's name.
+pub const PURGE: &str = "purge_expired";
+
+/// How long a run may hold its `:run` lease before another may start.
+const RUN_LEASE: time::Duration = time::Duration::minutes(30);
+
+/// Runs `work` under the `<name>:run` lease held by `holder`; `Ok(None)`
+/// when another holder is running it now.
+pub async fn run_exclusive<T, F, Fut>(
+    leases: &dyn LeaseRepository,
+    holder: &str,
+    name: &str,
+    work: F,
+) -> Result<Option<T>, StoreError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let lease = format!("{name}:run");
+    if !leases.try_acquire(&lease, holder, now(), RUN_LEASE).await? {
+        return Ok(None);
+    }
+    let result = work().await;
+    if let Err(e) = leases.release(&lease, holder).await {
+        tracing::warn!(job = name, error = %crate::problem::error_chain(&e), "cannot release the job lease; it expires by itself");
+    }
+    result.map(Some)
+}
+
+fn now() -> OffsetDateTime {
+    domain::truncate_to_millis(OffsetDateTime::now_utc())
+}
+
+/// Up to a tenth of `interval`, at random.
+fn jitter(interval: Duration) -> Duration {
+    let max = (interval / 10).as_millis().max(1);
+    let random = uuid::Uuid::new_v4().as_u128() % max;
+    Duration::from_millis(u64::try_from(random).unwrap_or(0))
+}
+
+/// One scheduled job: what it runs and how its result is reported.
+struct Scheduled<F> {
+    name: &'static str,
+    interval: Duration,
+    leases: Arc<dyn LeaseRepository>,
+    holder: String,
+    metrics: Arc<Metrics>,
+    work: F,
+}
+
+impl<F, Fut> Scheduled<F>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Vec<(&'static str, u64)>, StoreError>>,
+{
+    async fn run_forever(self) {
+        loop {
+            tokio::time::sleep(jitter(self.interval)).await;
+            self.tick().await;
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    async fn tick(&self) {
+        let period = time::Duration::try_from(self.interval.mul_f64(0.9))
+            .unwrap_or(time::Duration::minutes(1));
+        let claimed = self
+            .leases
+            .try_acquire(
+                &format!("{}:period", self.name),
+                &self.holder,
+                now(),
+                period,
+            )
+            .await;
+        let outcome = match claimed {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                run_exclusive(&*self.leases, &self.holder, self.name, || (self.work)()).await
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(Some(removed)) => {
+                let total: u64 = removed.iter().map(|(_, n)| n).sum();
+                tracing::info!(job = self.name, removed = ?removed, total, "job ran");
+                self.metrics.job(self.name, "ok", &removed);
+            }
+            Ok(None) => {
+                tracing::debug!(job = self.name, "another instance runs this job");
+                self.metrics.job(self.name, "skipped", &[]);
+            }
+            Err(e) => {
+                tracing::error!(job = self.name, error = %crate::problem::error_chain(&e), "job failed; next try in one interval");
+                self.metrics.job(self.name, "error", &[]);
+            }
+        }
+    }
+}
+
+/// What a sweep removed, as metric kinds.
+pub fn sweep_counts(r: domain::services::SweepReport) -> Vec<(&'static str, u64)> {
+    vec![
+        ("expired_requests", r.expired_requests),
+        ("dangling_objects", r.dangling_objects),
+    ]
+}
+
+/// What a purge removed, as metric kinds.
+pub fn purge_counts(r: domain::services::PurgeReport) -> Vec<(&'static str, u64)> {
+    vec![
+        ("sessions", r.sessions),
+        ("candidates", r.candidates),
+        ("one_time_tokens", r.one_time_tokens),
+        ("notifications", r.notifications),
+        ("rate_limit_counters", r.rate_limit_counters),
+    ]
+}
+
+/// Starts both jobs on the current runtime; the handles stop them when aborted.
+pub fn spawn(
+    leases: Arc<dyn LeaseRepository>,
+    uploads: Uploads,
+    maintenance: Maintenance,
+    metrics: Arc<Metrics>,
+    sweep_every: Duration,
+    purge_every: Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let holder = format!("instance-{}", uuid::Uuid::new_v4().simple());
+    let sweep = Scheduled {
+        name: UPLOAD_SWEEP,
+        interval: sweep_every,
+        leases: leases.clone(),
+        holder: holder.clone(),
+        metrics: metrics.clone(),
+        work: move || {
+            let uploads = uploads.clone();
+            async move { uploads.sweep().await.map(sweep_counts) }
+        },
+    };
+    let purge = Scheduled {
+        name: PURGE,
+        interval: purge_every,
+        leases,
+        holder,
+        metrics,
+        work: move || {
+            let maintenance = maintenance.clone();
+            async move { maintenance.purge_expired().await.map(purge_counts) }
+        },
+    };
+    vec![
+        tokio::spawn(sweep.run_forever()),
+        tokio::spawn(purge.run_forever()),
+    ]
+}

@@ -1,0 +1,296 @@
+//! Notifications (seed 000): one's own list (newest first, optionally
+//! unseen only), seen / seen-all, a response, dismissal; creation for a user
+//! by an administrator or a service role; and the live stream.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use domain::services::NewNotification;
+use domain::{ContentSessionId, MessageId, Notification, NotificationId, Urgency, UserId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::SignedIn;
+use crate::problem::{Problem, ProblemBody};
+use crate::routes::{page_of, require};
+use crate::state::AppState;
+
+pub mod stream;
+
+/// A notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    /// Id.
+    pub id: Uuid,
+    /// Recipient.
+    pub user_id: Uuid,
+    /// Kind, e.g. `payment_received`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short text to show.
+    pub toast_message: Option<String>,
+    /// `low`, `normal` or `high`.
+    #[schema(value_type = String)]
+    pub urgency: Urgency,
+    /// Stays until dismissed.
+    pub persistent: bool,
+    /// Related content session.
+    pub content_session_id: Option<Uuid>,
+    /// Related message.
+    pub message_id: Option<Uuid>,
+    /// Related task id.
+    pub task_id: Option<String>,
+    /// Related image.
+    pub image: Option<String>,
+    /// Whether it was seen.
+    pub seen: bool,
+    /// When it was first seen.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub seen_at: Option<OffsetDateTime>,
+    /// The user's response.
+    #[schema(value_type = Option<Object>)]
+    pub response_data: Option<serde_json::Value>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Disappears then.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl From<Notification> for NotificationView {
+    fn from(n: Notification) -> Self {
+        Self {
+            id: n.id.as_uuid(),
+            user_id: n.user_id.as_uuid(),
+            kind: n.kind,
+            toast_message: n.toast_message,
+            urgency: n.urgency,
+            persistent: n.persistent,
+            content_session_id: n.content_session_id.map(|c| c.as_uuid()),
+            message_id: n.message_id.map(|m| m.as_uuid()),
+            task_id: n.task_id,
+            image: n.image,
+            seen: n.seen_at.is_some(),
+            seen_at: n.seen_at,
+            response_data: n.response_data,
+            created_at: n.created_at,
+            expires_at: n.expires_at,
+        }
+    }
+}
+
+page_of!(NotificationPage, NotificationView, "notifications");
+
+/// List filters and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    /// Only those not seen yet.
+    #[serde(default)]
+    pub unseen: bool,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Lists the caller's notifications, newest first; expired ones never show.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    params(NotificationQuery),
+    responses((status = 200, description = "A page of notifications", body = NotificationPage))
+)]
+#[get("/v1/notifications")]
+pub async fn list(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    query: web::Query<NotificationQuery>,
+) -> Result<web::Json<NotificationPage>, Problem> {
+    let page = domain::PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let page = state
+        .notifications
+        .list(me.user.id, query.unseen, page)
+        .await?;
+    Ok(web::Json(page.into()))
+}
+
+fn notification_id(id: Uuid) -> NotificationId {
+    NotificationId::from_uuid(id)
+}
+
+/// Marks one notification seen (the first time is kept).
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Seen"),
+        (status = 404, description = "No such notification of yours", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/notifications/{id}/seen")]
+pub async fn mark_seen(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    state
+        .notifications
+        .mark_seen(me.user.id, notification_id(*id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// How many changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeenAll {
+    /// Notifications marked seen now.
+    pub marked: u64,
+}
+
+/// Marks every notification of the caller seen.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Marked", body = SeenAll))
+)]
+#[post("/v1/notifications/seen")]
+pub async fn mark_all_seen(
+    state: web::Data<AppState>,
+    me: SignedIn,
+) -> Result<web::Json<SeenAll>, Problem> {
+    let marked = state.notifications.mark_all_seen(me.user.id).await?;
+    Ok(web::Json(SeenAll { marked }))
+}
+
+/// The user's answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationResponse {
+    /// A JSON object of at most 16 KiB.
+    #[schema(value_type = Object)]
+    pub response_data: serde_json::Value,
+}
+
+/// Stores the caller's response to a notification.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = NotificationResponse,
+    responses(
+        (status = 200, description = "Stored", body = NotificationView),
+        (status = 404, description = "No such notification of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Not an object, or too large", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/notifications/{id}/response")]
+pub async fn respond(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+    body: web::Json<NotificationResponse>,
+) -> Result<web::Json<NotificationView>, Problem> {
+    let id = notification_id(*id);
+    state
+        .notifications
+        .respond(me.user.id, id, &body.response_data)
+        .await?;
+    Ok(web::Json(
+        state.notifications.get(me.user.id, id).await?.into(),
+    ))
+}
+
+/// Dismisses (deletes) a notification.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Dismissed"),
+        (status = 404, description = "No such notification of yours", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/notifications/{id}")]
+pub async fn dismiss(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    state
+        .notifications
+        .dismiss(me.user.id, notification_id(*id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A notification to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNotification {
+    /// Kind, 1–64 characters, e.g. `task_done`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short text (at most 1000 characters).
+    pub toast_message: Option<String>,
+    /// `low`, `normal` (default) or `high`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub urgency: Urgency,
+    /// Stays until dismissed.
+    #[serde(default)]
+    pub persistent: bool,
+    /// Related content session.
+    pub content_session_id: Option<Uuid>,
+    /// Related message.
+    pub message_id: Option<Uuid>,
+    /// Related task id.
+    pub task_id: Option<String>,
+    /// Related image.
+    pub image: Option<String>,
+    /// Disappears at this instant (RFC 3339, in the future).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// Creates a notification for a user (`notifications:write`: administrators,
+/// or a service role holding it). Live streams of the user receive it.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = CreateNotification,
+    responses(
+        (status = 201, description = "Created", body = NotificationView),
+        (status = 403, description = "Missing permission", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/users/{id}/notifications")]
+pub async fn create(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateNotification>,
+) -> Result<HttpResponse, Problem> {
+    require(&state, &me, "notifications:write").await?;
+    let b = body.into_inner();
+    let new = NewNotification {
+        kind: b.kind,
+        toast_message: b.toast_message,
+        content_session_id: b.content_session_id.map(ContentSessionId::from_uuid),
+        message_id: b.message_id.map(MessageId::from_uuid),
+        task_id: b.task_id,
+        image: b.image,
+        urgency: b.urgency,
+        persistent: b.persistent,
+        expires_at: b.expires_at,
+    };
+    let n = state
+        .notifications
+        .create(UserId::from_uuid(*id), new)
+        .await?;
+    Ok(HttpResponse::Created().json(NotificationView::from(n)))
+}

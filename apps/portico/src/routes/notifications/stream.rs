@@ -1,0 +1,225 @@
+//! `GET /v1/notifications/stream`: Server-Sent Events of the caller's new
+//! notifications, from whichever instance created them (see `live`).
+//!
+//! Each event is `id: <notification id>`, `event: notification`, `data:` the
+//! notification as JSON. A comment line goes out every 15 s to keep proxies
+//! from closing an idle stream. A client reconnecting with `Last-Event-ID`
+//! first gets what it missed (up to 500, oldest first), then live ones; the
+//! same catch-up runs after the feed reconnects or the stream falls behind.
+
+#![allow(unreachable_pub)]
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use domain::services::NotificationError;
+use domain::{Notification, NotificationId, PageRequest, UserId};
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::NotificationView;
+use crate::auth::SignedIn;
+use crate::live::LiveEvent;
+use crate::problem::{Problem, ProblemBody};
+use crate::state::AppState;
+
+/// Keep-alive comment interval.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Most notifications sent in one catch-up.
+const CATCH_UP_MAX: usize = 500;
+
+/// A point in the user's notification order: (created, id).
+type Mark = (OffsetDateTime, Uuid);
+
+fn mark(n: &Notification) -> Mark {
+    (n.created_at, n.id.as_uuid())
+}
+
+/// The user's notifications after `after`, oldest first, at most [`CATCH_UP_MAX`].
+async fn catch_up(
+    state: &AppState,
+    user: UserId,
+    after: Mark,
+) -> Result<Vec<Notification>, domain::StoreError> {
+    let mut found = Vec::new();
+    let mut page = PageRequest::first(100);
+    loop {
+        let batch = state.notifications.list(user, false, page).await?;
+        let mut reached = false;
+        for n in batch.items {
+            if mark(&n) <= after {
+                reached = true;
+                break;
+            }
+            found.push(n);
+        }
+        match batch.next_cursor {
+            Some(cursor) if !reached && found.len() < CATCH_UP_MAX => {
+                page = PageRequest::after(100, cursor);
+            }
+            _ => break,
+        }
+    }
+    found.truncate(CATCH_UP_MAX);
+    found.reverse();
+    Ok(found)
+}
+
+/// Where a `Last-Event-ID` points: the notification's own position, or for
+/// one that is gone, the time inside its UUIDv7.
+async fn resume_mark(
+    state: &AppState,
+    user: UserId,
+    last_event_id: &str,
+) -> Result<Option<Mark>, Problem> {
+    let Ok(id) = Uuid::parse_str(last_event_id.trim()) else {
+        return Ok(None);
+    };
+    match state
+        .notifications
+        .get(user, NotificationId::from_uuid(id))
+        .await
+    {
+        Ok(n) => Ok(Some(mark(&n))),
+        Err(NotificationError::NotFound) => Ok(id.get_timestamp().and_then(|ts| {
+            let (secs, nanos) = ts.to_unix();
+            let at = OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?
+                + time::Duration::nanoseconds(i64::from(nanos));
+            Some((at, id))
+        })),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn event(n: Notification) -> Bytes {
+    let id = n.id;
+    let json = serde_json::to_string(&NotificationView::from(n)).unwrap_or_else(|_| "{}".into());
+    Bytes::from(format!("id: {id}\nevent: notification\ndata: {json}\n\n"))
+}
+
+struct Stream {
+    state: web::Data<AppState>,
+    user: UserId,
+    live: broadcast::Receiver<LiveEvent>,
+    pending: VecDeque<Notification>,
+    /// The newest notification sent, for catching up after a gap.
+    last: Option<Mark>,
+    /// Ids sent recently, so a notification is not sent twice.
+    sent: HashSet<Uuid>,
+    keep_alive: tokio::time::Interval,
+    opened: bool,
+}
+
+impl Stream {
+    fn take_pending(&mut self) -> Option<Bytes> {
+        while let Some(n) = self.pending.pop_front() {
+            if self.sent.insert(n.id.as_uuid()) {
+                if self.sent.len() > 4 * CATCH_UP_MAX {
+                    self.sent.clear();
+                    self.sent.insert(n.id.as_uuid());
+                }
+                self.last = Some(self.last.map_or(mark(&n), |l| l.max(mark(&n))));
+                return Some(event(n));
+            }
+        }
+        None
+    }
+
+    /// The next chunk to send, or `None` when the stream should end.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, actix_web::Error>> {
+        if !self.opened {
+            self.opened = true;
+            return Some(Ok(Bytes::from_static(b": connected\nretry: 3000\n\n")));
+        }
+        loop {
+            if let Some(chunk) = self.take_pending() {
+                return Some(Ok(chunk));
+            }
+            tokio::select! {
+                _ = self.keep_alive.tick() => {
+                    return Some(Ok(Bytes::from_static(b": keep-alive\n\n")));
+                }
+                heard = self.live.recv() => match heard {
+                    Ok(LiveEvent::New(e)) if e.user_id == self.user => {
+                        if self.sent.contains(&e.id.as_uuid()) {
+                            continue;
+                        }
+                        match self.state.notifications.get(self.user, e.id).await {
+                            Ok(n) => self.pending.push_back(n),
+                            // Dismissed or expired before we read it.
+                            Err(NotificationError::NotFound) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %crate::problem::error_chain(&e), "notification stream read failed");
+                            }
+                        }
+                    }
+                    Ok(LiveEvent::New(_)) => {}
+                    Ok(LiveEvent::Gap) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Some(after) = self.last {
+                            match catch_up(&self.state, self.user, after).await {
+                                Ok(missed) => self.pending.extend(missed),
+                                Err(e) => tracing::warn!(error = %crate::problem::error_chain(&e), "notification stream catch-up failed"),
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+}
+
+/// Streams the caller's new notifications as Server-Sent Events
+/// (`text/event-stream`). Send `Last-Event-ID` to resume after a disconnect.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("Last-Event-ID" = Option<String>, Header, description = "Id of the last notification received; the stream first sends what came after it")),
+    responses(
+        (status = 200, description = "An endless event stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/notifications/stream")]
+pub async fn stream(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    req: HttpRequest,
+) -> Result<HttpResponse, Problem> {
+    let user = me.user.id;
+    // Listen before reading the backlog, so nothing falls in between.
+    let live = state.live.receiver();
+    let resume = match req
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(last) => resume_mark(&state, user, last).await?,
+        None => None,
+    };
+    let pending = match resume {
+        Some(after) => catch_up(&state, user, after).await?.into(),
+        None => VecDeque::new(),
+    };
+    let stream = Stream {
+        state,
+        user,
+        live,
+        pending,
+        last: resume,
+        sent: HashSet::new(),
+        keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
+        opened: false,
+    };
+    let body = futures::stream::unfold(stream, |mut s| async move {
+        s.next_chunk().await.map(|chunk| (chunk, s))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,237 @@
+//! Payments (seed 004 `payment:{id}`): creation with an `Idempotency-Key`,
+//! beneficiaries' shares summing exactly to the amount, cancellation while
+//! pending, listing as payer or beneficiary, and the built-in provider's
+//! signed webhooks.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::services::NewPayment;
+use domain::{
+    Beneficiary, Currency, IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, UserId,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::SignedIn;
+use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::routes::{PageQuery, actor, page_of};
+use crate::state::AppState;
+
+pub mod webhooks;
+
+/// One recipient's share.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BeneficiaryView {
+    /// Recipient.
+    pub user_id: Uuid,
+    /// Share in minor units (positive).
+    pub amount: i64,
+}
+
+/// A payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Id.
+    pub id: Uuid,
+    /// Who pays.
+    pub payer_id: Uuid,
+    /// Total in minor units (cents for EUR).
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Shares; they sum to `amount`.
+    pub beneficiaries: Vec<BeneficiaryView>,
+    /// Free text.
+    pub description: Option<String>,
+    /// `pending`, `succeeded`, `failed`, `cancelled` or `refunded`.
+    #[schema(value_type = String)]
+    pub status: PaymentStatus,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last status change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Payment> for PaymentView {
+    fn from(p: Payment) -> Self {
+        Self {
+            id: p.id.as_uuid(),
+            payer_id: p.payer_id.as_uuid(),
+            amount: p.amount.amount_minor(),
+            currency: p.amount.currency().code().to_owned(),
+            beneficiaries: p
+                .beneficiaries
+                .iter()
+                .map(|b| BeneficiaryView {
+                    user_id: b.user_id.as_uuid(),
+                    amount: b.amount_minor,
+                })
+                .collect(),
+            description: p.description,
+            status: p.status,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+page_of!(PaymentPage, PaymentView, "payments");
+
+/// A payment to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayment {
+    /// Total in minor units (positive integer).
+    pub amount: i64,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    /// 1–100 distinct users whose amounts sum exactly to `amount`.
+    pub beneficiaries: Vec<BeneficiaryView>,
+    /// Free text (at most 500 characters).
+    pub description: Option<String>,
+}
+
+/// Name of the idempotency header.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// Creates a pending payment. The `Idempotency-Key` header is required: a
+/// retry with the same key and body returns the same payment (200), the same
+/// key with another body is refused (422), and concurrent retries of one key
+/// create one payment.
+#[utoipa::path(
+    tag = "payments",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters, unique per payment you mean to make")),
+    request_body = CreatePayment,
+    responses(
+        (status = 201, description = "Created", body = PaymentView),
+        (status = 200, description = "A retry: the payment created before with this key", body = PaymentView),
+        (status = 422, description = "Invalid fields, or the key was used for another request", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/payments")]
+pub async fn create(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    req: HttpRequest,
+    body: web::Json<CreatePayment>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let key = match req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(raw) => f.check(IDEMPOTENCY_KEY, IdempotencyKey::parse(raw)),
+        None => {
+            f.add(IDEMPOTENCY_KEY, "header is required");
+            None
+        }
+    };
+    let money = f
+        .check("currency", Currency::parse(&body.currency))
+        .and_then(|c| f.check("amount", Money::new(body.amount, c)));
+    let (Some(key), Some(amount)) = (key, money) else {
+        return Err(f.into_problem());
+    };
+    f.finish()?;
+    let request = NewPayment {
+        amount,
+        beneficiaries: body
+            .beneficiaries
+            .iter()
+            .map(|b| Beneficiary {
+                user_id: UserId::from_uuid(b.user_id),
+                amount_minor: b.amount,
+            })
+            .collect(),
+        description: body.description,
+    };
+    let (payment, created) = state
+        .payments
+        .create(domain::services::Actor::user(me.user.id), key, request)
+        .await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(PaymentView::from(payment)))
+}
+
+/// Lists payments where the caller pays or receives, newest first.
+#[utoipa::path(
+    tag = "payments",
+    security(("bearer" = []), ("cookie" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of payments", body = PaymentPage))
+)]
+#[get("/v1/payments")]
+pub async fn list(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<PaymentPage>, Problem> {
+    let page = state
+        .payments
+        .list(domain::services::Actor::user(me.user.id), query.request()?)
+        .await?;
+    Ok(web::Json(page.into()))
+}
+
+/// Reads a payment the caller pays or receives.
+#[utoipa::path(
+    tag = "payments",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The payment", body = PaymentView),
+        (status = 404, description = "No such payment of yours", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/payments/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<PaymentView>, Problem> {
+    let actor = actor(&state, &me).await?;
+    let payment = state
+        .payments
+        .get(actor, PaymentId::from_uuid(*id))
+        .await?
+        .ok_or_else(|| Problem::new(Kind::NotFound))?;
+    Ok(web::Json(payment.into()))
+}
+
+/// Cancels a pending payment (its payer only).
+#[utoipa::path(
+    tag = "payments",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Cancelled", body = PaymentView),
+        (status = 404, description = "No such payment of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending any more", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/payments/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<PaymentView>, Problem> {
+    let actor = actor(&state, &me).await?;
+    let payment = state
+        .payments
+        .cancel(actor, PaymentId::from_uuid(*id))
+        .await?;
+    Ok(web::Json(payment.into()))
+}

@@ -1,0 +1,373 @@
+//! Uploads (seed 004 `upload_request`): a client asks for an upload, sends
+//! the bytes straight to object storage through the returned URL, then
+//! completes the request, which checks the stored object. Pending requests
+//! expire after an hour; the sweep removes them and their objects.
+//!
+//! With the local store the upload and download URLs are served here, at
+//! `/v1/objects/<key>`, and carry an expiring HMAC signature instead of a
+//! bearer token; with S3 they are presigned bucket URLs.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use domain::{ObjectKey, ObjectStore, UploadId, UploadRequest, UploadStatus};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::SignedIn;
+use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::routes::{PageQuery, actor, page_of};
+use crate::state::AppState;
+
+/// An upload request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadView {
+    /// Id.
+    pub id: Uuid,
+    /// Where the object goes: `users/<user id>/<name>`.
+    pub object_key: String,
+    /// Declared content type.
+    pub content_type: String,
+    /// Largest accepted size (the declared size), in bytes.
+    pub max_size: u64,
+    /// `pending` or `completed`.
+    #[schema(value_type = String)]
+    pub status: UploadStatus,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// A pending request expires then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// When it was completed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub completed_at: Option<OffsetDateTime>,
+    /// Size of the stored object, once completed.
+    pub size: Option<u64>,
+}
+
+impl From<UploadRequest> for UploadView {
+    fn from(r: UploadRequest) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            object_key: r.object_key.as_str().to_owned(),
+            content_type: r.content_type,
+            max_size: r.max_size,
+            status: r.status,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            completed_at: r.completed_at,
+            size: r.size,
+        }
+    }
+}
+
+page_of!(UploadPage, UploadView, "upload requests");
+
+/// An upload to prepare.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUpload {
+    /// Name of the object under the caller's folder (`A-Z a-z 0-9 . _ - = + /`,
+    /// no `..`); a random one when absent.
+    pub object_key: Option<String>,
+    /// Content type of the bytes to come; must be allowed by configuration.
+    pub content_type: String,
+    /// Size in bytes; at most the configured limit.
+    pub size: u64,
+}
+
+/// A prepared upload: send the bytes to `upload_url`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUpload {
+    /// The request.
+    #[serde(flatten)]
+    pub upload: UploadView,
+    /// Where to send the bytes.
+    pub upload_url: String,
+    /// The HTTP method (`PUT`).
+    pub method: String,
+    /// Headers to send with the bytes.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Prepares an upload: a pending request and a URL to PUT the bytes to until `expires_at`.
+#[utoipa::path(
+    tag = "uploads",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = CreateUpload,
+    responses(
+        (status = 201, description = "Prepared", body = CreatedUpload),
+        (status = 409, description = "The object key is taken", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than allowed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "Content type not allowed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid object key", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/uploads")]
+pub async fn create(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    body: web::Json<CreateUpload>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let key = match &body.object_key {
+        Some(k) => f.check("object_key", ObjectKey::parse(k)),
+        None => None,
+    };
+    f.finish()?;
+    let (request, target) = state
+        .uploads
+        .create(
+            domain::services::Actor::user(me.user.id),
+            key,
+            &body.content_type,
+            body.size,
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedUpload {
+        upload: request.into(),
+        upload_url: target.url,
+        method: target.method,
+        headers: target.headers.into_iter().collect(),
+    }))
+}
+
+/// Lists the caller's upload requests, newest first.
+#[utoipa::path(
+    tag = "uploads",
+    security(("bearer" = []), ("cookie" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of uploads", body = UploadPage))
+)]
+#[get("/v1/uploads")]
+pub async fn list(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<UploadPage>, Problem> {
+    let page = state
+        .uploads
+        .list(domain::services::Actor::user(me.user.id), query.request()?)
+        .await?;
+    Ok(web::Json(page.into()))
+}
+
+/// Reads an upload request.
+#[utoipa::path(
+    tag = "uploads",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The request", body = UploadView),
+        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/uploads/{id}")]
+pub async fn read(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<UploadView>, Problem> {
+    let actor = actor(&state, &me).await?;
+    let request = state.uploads.get(actor, UploadId::from_uuid(*id)).await?;
+    Ok(web::Json(request.into()))
+}
+
+/// Checks the uploaded object (exists, within the declared size, same
+/// content type where the store records one) and completes the request.
+#[utoipa::path(
+    tag = "uploads",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Completed", body = UploadView),
+        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing uploaded yet, or the object does not match", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 410, description = "The request expired", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/uploads/{id}/complete")]
+pub async fn complete(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<UploadView>, Problem> {
+    let actor = actor(&state, &me).await?;
+    let request = state
+        .uploads
+        .complete(actor, UploadId::from_uuid(*id))
+        .await?;
+    Ok(web::Json(request.into()))
+}
+
+/// Cancels an upload request and deletes its object.
+#[utoipa::path(
+    tag = "uploads",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/uploads/{id}")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    let actor = actor(&state, &me).await?;
+    state
+        .uploads
+        .cancel(actor, UploadId::from_uuid(*id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Where to download from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Download {
+    /// A time-limited URL of the object.
+    pub url: String,
+}
+
+/// Redirects (303) to a time-limited download URL of a completed upload; the
+/// body carries the same URL.
+#[utoipa::path(
+    tag = "uploads",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 303, description = "See the Location header", body = Download),
+        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Not completed", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/uploads/{id}/download")]
+pub async fn download(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    let actor = actor(&state, &me).await?;
+    let url = state
+        .uploads
+        .download_url(actor, UploadId::from_uuid(*id))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, url.clone()))
+        .json(Download { url }))
+}
+
+fn object_key(raw: &str) -> Result<ObjectKey, Problem> {
+    ObjectKey::parse(raw).map_err(|_| Problem::new(Kind::NotFound))
+}
+
+fn forbidden_url() -> Problem {
+    Problem::new(Kind::Forbidden).detail("The URL's signature is invalid or it has expired.")
+}
+
+/// Receives an object's bytes through a signed upload URL (local store only).
+/// No bearer token: the URL's signature authorises exactly this key, size
+/// and content type until it expires.
+#[utoipa::path(
+    tag = "uploads",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(
+        ("key" = String, Path, description = "Object key"),
+        ("expires" = i64, Query, description = "Expiry, Unix seconds"),
+        ("sig" = String, Query, description = "Signature"),
+    ),
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 403, description = "Bad or expired signature", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the upload allows", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "Another content type than the upload's", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/objects/{key:.*}")]
+pub async fn put_object(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    key: web::Path<String>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let key = object_key(&key)?;
+    let now = OffsetDateTime::now_utc();
+    let signed = state
+        .objects
+        .verify_put(&key, req.query_string(), now)
+        .ok_or_else(forbidden_url)?;
+    let sent_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if sent_type != signed.content_type {
+        return Err(Problem::new(Kind::UnsupportedMediaType).detail(format!(
+            "Send the Content-Type this upload was prepared for: {}.",
+            signed.content_type
+        )));
+    }
+    let limit = signed.max_size.min(state.settings.max_upload_bytes);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| Problem::new(Kind::MalformedRequest).detail(e.to_string()))?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(Problem::new(Kind::PayloadTooLarge)
+                .detail(format!("This upload accepts at most {limit} bytes.")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    state.objects.put(&key, bytes, &signed.content_type).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Serves an object's bytes through a signed download URL (local store only),
+/// as an attachment.
+#[utoipa::path(
+    tag = "uploads",
+    params(
+        ("key" = String, Path, description = "Object key"),
+        ("expires" = i64, Query, description = "Expiry, Unix seconds"),
+        ("sig" = String, Query, description = "Signature"),
+    ),
+    responses(
+        (status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Bad or expired signature", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such object", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/objects/{key:.*}")]
+pub async fn get_object(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    key: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let key = object_key(&key)?;
+    state
+        .objects
+        .verify_get(&key, req.query_string(), OffsetDateTime::now_utc())
+        .ok_or_else(forbidden_url)?;
+    let bytes = state
+        .objects
+        .get(&key)
+        .await?
+        .ok_or_else(|| Problem::new(Kind::NotFound))?;
+    let name = key.as_str().rsplit('/').next().unwrap_or("object");
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes))
+}

@@ -1,0 +1,195 @@
+//! `NotificationFeed` and the engine-specific half of creating a notification.
+//!
+//! PostgreSQL announces each new notification with `pg_notify` inside the
+//! inserting transaction (so it is delivered exactly when the row commits)
+//! and subscribers `LISTEN` on the schema's channel. SQLite has no
+//! notifications between processes: subscribers poll the `created_at` index
+//! twice a second, re-reading a short window back so that rows committed
+//! slightly out of time order are not missed.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::{FeedEvent, FeedSubscription, NotificationId, PollWindow, StoreError, UserId};
+use sqlx::postgres::PgListener;
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+use crate::engine::{PgStore, SqliteStore};
+use crate::error::store;
+
+/// How often a SQLite subscriber looks for new rows.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+/// How far back each poll re-reads, for rows committed out of order.
+const LOOKBACK: time::Duration = time::Duration::seconds(5);
+/// Rows read per poll.
+const POLL_BATCH: i64 = 500;
+
+impl SqliteStore {
+    pub(crate) async fn insert_and_announce(
+        &self,
+        n: &domain::Notification,
+    ) -> Result<(), StoreError> {
+        Self::insert_notification(self.pool(), n).await
+    }
+}
+
+impl PgStore {
+    pub(crate) async fn insert_and_announce(
+        &self,
+        n: &domain::Notification,
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(store("creating notification"))?;
+        Self::insert_notification(&mut *tx, n).await?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(self.channel())
+            .bind(format!("{} {}", n.user_id, n.id))
+            .execute(&mut *tx)
+            .await
+            .map_err(store("announcing notification"))?;
+        tx.commit().await.map_err(store("creating notification"))
+    }
+}
+
+#[async_trait]
+impl domain::NotificationFeed for PgStore {
+    async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
+        let mut listener = PgListener::connect_with(self.pool())
+            .await
+            .map_err(store("listening for notifications"))?;
+        listener
+            .listen(self.channel())
+            .await
+            .map_err(store("listening for notifications"))?;
+        Ok(Box::new(PgSubscription(listener)))
+    }
+}
+
+struct PgSubscription(PgListener);
+
+#[async_trait]
+impl FeedSubscription for PgSubscription {
+    async fn next(&mut self) -> Result<FeedEvent, StoreError> {
+        loop {
+            let n = self
+                .0
+                .recv()
+                .await
+                .map_err(store("receiving notification announcements"))?;
+            if let Some(event) = parse_payload(n.payload()) {
+                return Ok(event);
+            }
+        }
+    }
+}
+
+/// `"<user id> <notification id>"`.
+fn parse_payload(payload: &str) -> Option<FeedEvent> {
+    let (user, id) = payload.split_once(' ')?;
+    Some(FeedEvent {
+        user_id: UserId::from_uuid(Uuid::parse_str(user).ok()?),
+        id: NotificationId::from_uuid(Uuid::parse_str(id).ok()?),
+    })
+}
+
+#[async_trait]
+impl domain::NotificationFeed for SqliteStore {
+    async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
+        use crate::engine::DbTime;
+        let newest: Option<i64> =
+            sqlx::query("SELECT MAX(created_at) AS newest FROM notifications")
+                .fetch_one(self.pool())
+                .await
+                .map_err(store("listening for notifications"))?
+                .try_get("newest")
+                .map_err(store("listening for notifications"))?;
+        let since = newest.map_or(Ok(time::OffsetDateTime::UNIX_EPOCH), i64::into_time)?;
+        Ok(Box::new(SqlitePoller {
+            pool: self.pool().clone(),
+            window: PollWindow::new(since, LOOKBACK),
+            queue: VecDeque::new(),
+        }))
+    }
+}
+
+struct SqlitePoller {
+    pool: SqlitePool,
+    window: PollWindow,
+    queue: VecDeque<FeedEvent>,
+}
+
+impl SqlitePoller {
+    /// Reads rows created after the window start; returns how many it read.
+    async fn poll(&mut self) -> Result<usize, StoreError> {
+        use crate::engine::DbTime;
+        let rows = sqlx::query(
+            "SELECT id, user_id, created_at FROM notifications WHERE created_at > $1 \
+             ORDER BY created_at LIMIT $2",
+        )
+        .bind(i64::to_db(self.window.read_after()))
+        .bind(POLL_BATCH)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store("polling for notifications"))?;
+        for row in &rows {
+            let read = |name: &str| -> Result<Uuid, StoreError> {
+                row.try_get(name)
+                    .map_err(store("polling for notifications"))
+            };
+            let (id, user) = (NotificationId::from_uuid(read("id")?), read("user_id")?);
+            let at: i64 = row
+                .try_get("created_at")
+                .map_err(store("polling for notifications"))?;
+            if self.window.accept(id, at.into_time()?) {
+                self.queue.push_back(FeedEvent {
+                    user_id: UserId::from_uuid(user),
+                    id,
+                });
+            }
+        }
+        self.window.prune();
+        Ok(rows.len())
+    }
+}
+
+#[async_trait]
+impl FeedSubscription for SqlitePoller {
+    async fn next(&mut self) -> Result<FeedEvent, StoreError> {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Ok(event);
+            }
+            // A full batch means more are waiting: read on without a pause.
+            if self.poll().await? < usize::try_from(POLL_BATCH).unwrap_or(usize::MAX)
+                && self.queue.is_empty()
+            {
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trips_and_junk_is_skipped() {
+        let user = Uuid::from_u128(1);
+        let id = Uuid::from_u128(2);
+        assert_eq!(
+            parse_payload(&format!("{user} {id}")),
+            Some(FeedEvent {
+                user_id: UserId::from_uuid(user),
+                id: NotificationId::from_uuid(id)
+            })
+        );
+        assert_eq!(parse_payload("nonsense"), None);
+        assert_eq!(parse_payload(&format!("{user} x")), None);
+    }
+}
