@@ -205,7 +205,20 @@ impl Application {
 
     /// Builds the server over stores that are already connected. They stay
     /// open when the server stops: their owner closes them.
-    pub async fn with_backends(config: Config, backends: Backends) -> Result<Self, StartError> {
+    pub async fn with_backends(mut config: Config, backends: Backends) -> Result<Self, StartError> {
+        let listener =
+            TcpListener::bind(config.server.listen).map_err(|source| StartError::Bind {
+                addr: config.server.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+        // Links and upload URLs name the bound port (port 0 picks one).
+        if config.server.public_url.is_empty() {
+            config.server.public_url = format!("http://{addr}");
+        }
         let metrics = Arc::new(Metrics::default());
         let services = services(&config, &backends, metrics)?;
         prepare(&config, &services).await?;
@@ -225,15 +238,6 @@ impl Application {
         let routes = web::Data::new(Arc::new(RouteTable::from_openapi(
             &crate::openapi::document(),
         )));
-        let listener =
-            TcpListener::bind(config.server.listen).map_err(|source| StartError::Bind {
-                addr: config.server.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.server.listen,
-            source,
-        })?;
         let limit = config.server.body_limit_bytes;
         let origins = config.server.cors_origins.clone();
         let workers = match config.server.workers {

@@ -78,6 +78,15 @@ impl TestDatabase {
         }
     }
 
+    /// The PostgreSQL schema of this database (to open a second, separate
+    /// connection pool on it, as another server instance would).
+    pub fn pg_schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Schema(schema) => Some(schema),
+            Cleanup::None | Cleanup::File(_) => None,
+        }
+    }
+
     /// Drops the schema or deletes the file, and closes the pool.
     pub async fn cleanup(self) {
         if let (Cleanup::Schema(schema), SqlStore::Postgres(pg)) = (&self.cleanup, &self.store) {

@@ -195,9 +195,9 @@ impl Config {
             );
         }
         let u = &self.uploads;
-        if u.max_size_bytes == 0 || u.request_ttl_secs == 0 || u.sweep_interval_secs < 60 {
+        if u.max_size_bytes == 0 || u.request_ttl_secs == 0 || u.sweep_interval_secs == 0 {
             return Err(
-                "uploads.max_size_bytes and request_ttl_secs must be positive, sweep_interval_secs at least 60"
+                "uploads.max_size_bytes, request_ttl_secs and sweep_interval_secs must be positive"
                     .into(),
             );
         }
@@ -205,8 +205,8 @@ impl Config {
         if !p.is_empty() && p.len() < 32 {
             return Err("payments.webhook_secret must be at least 32 characters".into());
         }
-        if self.jobs.purge_interval_secs < 10 {
-            return Err("jobs.purge_interval_secs must be at least 10".into());
+        if self.jobs.purge_interval_secs == 0 {
+            return Err("jobs.purge_interval_secs must be positive".into());
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cli;
+mod content;
 mod smtp;
 mod support;
 mod web;
