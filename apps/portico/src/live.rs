@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{FeedEvent, NotificationFeed};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// What a stream hears.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +24,31 @@ pub enum LiveEvent {
 pub struct Live {
     feed: Arc<dyn NotificationFeed>,
     sender: broadcast::Sender<LiveEvent>,
+    /// Turns true when the server shuts down: open streams end, so graceful
+    /// shutdown need not wait for them.
+    closing: watch::Sender<bool>,
 }
 
 impl Live {
     /// A hub over `feed`; nothing is subscribed until [`Live::run`].
     pub fn new(feed: Arc<dyn NotificationFeed>) -> Arc<Self> {
         let (sender, _) = broadcast::channel(4096);
-        Arc::new(Self { feed, sender })
+        let (closing, _) = watch::channel(false);
+        Arc::new(Self {
+            feed,
+            sender,
+            closing,
+        })
+    }
+
+    /// Ends every open stream (at shutdown).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes true when streams should end.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// A receiver of everything announced from now on.

@@ -184,6 +184,23 @@ pub async fn prepare(config: &Config, services: &Services) -> Result<(), StartEr
     Ok(())
 }
 
+/// Stops a running [`Application`]: ends the live notification streams,
+/// then stops the server (gracefully: in-flight requests finish).
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    live: Arc<Live>,
+}
+
+impl StopHandle {
+    /// Stops the server; with `graceful`, in-flight requests may finish
+    /// within `server.shutdown_timeout_secs`.
+    pub async fn stop(&self, graceful: bool) {
+        self.live.close();
+        self.server.stop(graceful).await;
+    }
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     server: Server,
@@ -192,6 +209,7 @@ pub struct Application {
     owned: Option<Backends>,
     /// The notification feed listener and the background jobs, stopped with the server.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    live: Arc<Live>,
 }
 
 impl Application {
@@ -222,7 +240,8 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let services = services(&config, &backends, metrics)?;
         prepare(&config, &services).await?;
-        let mut tasks = vec![tokio::spawn(services.state.live.clone().run())];
+        let live = services.state.live.clone();
+        let mut tasks = vec![tokio::spawn(live.clone().run())];
         if config.jobs.enabled {
             let s = &services.state;
             tasks.extend(crate::jobs::spawn(
@@ -263,6 +282,9 @@ impl Application {
                 .wrap(from_fn(observe))
         })
         .workers(workers)
+        // Signals are handled in `run_until_stopped`, which ends the live
+        // streams before the graceful stop.
+        .disable_signals()
         .shutdown_timeout(config.server.shutdown_timeout_secs)
         .listen(listener)
         .map_err(|source| StartError::Bind { addr, source })?
@@ -273,6 +295,7 @@ impl Application {
             addr,
             owned: None,
             tasks,
+            live,
         })
     }
 
@@ -282,14 +305,24 @@ impl Application {
     }
 
     /// A handle to stop the server: `handle.stop(true)` drains in-flight requests.
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    pub fn handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            live: self.live.clone(),
+        }
     }
 
     /// Serves until SIGINT/SIGTERM or a stop through [`Self::handle`], then
     /// closes the stores it connected itself.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.handle();
+        let signals = tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
         for task in &self.tasks {
             task.abort();
         }
@@ -298,6 +331,28 @@ impl Application {
         }
         tracing::info!("stopped");
         result
+    }
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 

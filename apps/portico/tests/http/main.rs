@@ -3,6 +3,7 @@
 mod accounts;
 mod cli;
 mod content;
+mod notifications;
 mod smtp;
 mod support;
 mod web;

@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use actix_web::dev::ServerHandle;
 use adapter_sql::testing::TestDatabase;
 use futures::FutureExt as _;
 use portico::backends::Backends;
@@ -21,7 +20,7 @@ pub(crate) struct TestApp {
     pub(crate) outbox: PathBuf,
     /// Data folder (removed at the end).
     pub(crate) data_dir: PathBuf,
-    handle: ServerHandle,
+    handle: portico::startup::StopHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 

@@ -111,6 +111,7 @@ struct Stream {
     sent: HashSet<Uuid>,
     keep_alive: tokio::time::Interval,
     opened: bool,
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Stream {
@@ -138,7 +139,11 @@ impl Stream {
             if let Some(chunk) = self.take_pending() {
                 return Some(Ok(chunk));
             }
+            if *self.closing.borrow() {
+                return None;
+            }
             tokio::select! {
+                _ = self.closing.changed() => return None,
                 _ = self.keep_alive.tick() => {
                     return Some(Ok(Bytes::from_static(b": keep-alive\n\n")));
                 }
@@ -204,6 +209,7 @@ pub async fn stream(
         Some(after) => catch_up(&state, user, after).await?.into(),
         None => VecDeque::new(),
     };
+    let closing = state.live.closing();
     let stream = Stream {
         state,
         user,
@@ -213,6 +219,7 @@ pub async fn stream(
         sent: HashSet::new(),
         keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
         opened: false,
+        closing,
     };
     let body = futures::stream::unfold(stream, |mut s| async move {
         s.next_chunk().await.map(|chunk| (chunk, s))

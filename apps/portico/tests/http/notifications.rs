@@ -1,0 +1,374 @@
+//! Notifications over HTTP, and the live stream: on one instance, and across
+//! two instances sharing one PostgreSQL database.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::on_every_engine;
+use crate::support::{ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, expect_problem, test_config};
+
+async fn token(app: &TestApp, name: &str) -> (String, String) {
+    let user = app.register_user(name, "correct horse battery").await;
+    let t = app.sign_in(name, "correct horse battery").await;
+    (
+        t["access_token"].as_str().unwrap().to_owned(),
+        user["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn admin(app: &TestApp) -> String {
+    app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn json(res: reqwest::Response, status: u16) -> Value {
+    assert_eq!(res.status(), status);
+    res.json().await.unwrap()
+}
+
+async fn notifications(app: TestApp) -> TestApp {
+    let (ann, ann_id) = token(&app, "ann").await;
+    let (bob, _) = token(&app, "bob").await;
+    let root = admin(&app).await;
+    let create = format!("/v1/users/{ann_id}/notifications");
+
+    // Only holders of notifications:write create; the user must exist; expiry must be ahead.
+    expect_problem(
+        app.authed(Method::POST, &create, &bob, Some(json!({"type": "x"})))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        app.authed(
+            Method::POST,
+            "/v1/users/00000000-0000-7000-8000-000000000000/notifications",
+            &root,
+            Some(json!({"type": "x"})),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        app.authed(
+            Method::POST,
+            &create,
+            &root,
+            Some(json!({"type": "x", "expires_at": "2000-01-01T00:00:00Z"})),
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    let first = json(
+        app.authed(
+            Method::POST,
+            &create,
+            &root,
+            Some(json!({"type": "task_done", "toast_message": "Done", "urgency": "high", "persistent": true})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (first["seen"].clone(), first["urgency"].clone()),
+        (json!(false), json!("high"))
+    );
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let fleeting = json(
+        app.authed(
+            Method::POST,
+            &create,
+            &root,
+            Some(json!({"type": "fleeting", "expires_at": soon})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let second = json(
+        app.authed(
+            Method::POST,
+            &create,
+            &root,
+            Some(json!({"type": "second"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let list = json(
+        app.authed(Method::GET, "/v1/notifications", &ann, None)
+            .await,
+        200,
+    )
+    .await;
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["second", "fleeting", "task_done"]);
+
+    // Another user cannot see, mark, answer or dismiss them: 404.
+    let one = |id: &Value, tail: &str| format!("/v1/notifications/{}{tail}", id.as_str().unwrap());
+    expect_problem(
+        app.authed(Method::POST, &one(&first["id"], "/seen"), &bob, None)
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        app.authed(
+            Method::POST,
+            &one(&first["id"], "/response"),
+            &bob,
+            Some(json!({"response_data": {}})),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        app.authed(Method::DELETE, &one(&first["id"], ""), &bob, None)
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    let bobs = json(
+        app.authed(Method::GET, "/v1/notifications", &bob, None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(bobs["items"], json!([]));
+
+    // Seen, unseen filter, response, seen-all, dismiss.
+    assert_eq!(
+        app.authed(Method::POST, &one(&first["id"], "/seen"), &ann, None)
+            .await
+            .status(),
+        204
+    );
+    let unseen = json(
+        app.authed(Method::GET, "/v1/notifications?unseen=true", &ann, None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(unseen["items"].as_array().unwrap().len(), 2);
+    let answered = json(
+        app.authed(
+            Method::POST,
+            &one(&second["id"], "/response"),
+            &ann,
+            Some(json!({"response_data": {"choice": "yes"}})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(answered["response_data"], json!({"choice": "yes"}));
+    expect_problem(
+        app.authed(
+            Method::POST,
+            &one(&second["id"], "/response"),
+            &ann,
+            Some(json!({"response_data": [1]})),
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    let all = json(
+        app.authed(Method::POST, "/v1/notifications/seen", &ann, None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(all["marked"], 2);
+    assert_eq!(
+        app.authed(Method::DELETE, &one(&second["id"], ""), &ann, None)
+            .await
+            .status(),
+        204
+    );
+    expect_problem(
+        app.authed(Method::POST, &one(&second["id"], "/seen"), &ann, None)
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+
+    // An expired notification is never returned, whatever the store's TTL monitor does.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let left = json(
+        app.authed(Method::GET, "/v1/notifications", &ann, None)
+            .await,
+        200,
+    )
+    .await;
+    let kinds: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["task_done"]);
+    expect_problem(
+        app.authed(Method::POST, &one(&fleeting["id"], "/seen"), &ann, None)
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    app
+}
+
+on_every_engine!(notifications);
+
+/// Reads SSE events from `res` until `n` notifications arrived (10 s at most).
+async fn read_events(res: reqwest::Response, n: usize) -> Vec<(String, Value)> {
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.bytes_stream();
+    let mut text = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while events.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {n} events within 10 s: {text}", events.len()))
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                    .map(str::to_owned)
+            };
+            if field("event").as_deref() == Some("notification") {
+                let data: Value = serde_json::from_str(&field("data").unwrap()).unwrap();
+                events.push((field("id").unwrap(), data));
+            }
+        }
+    }
+    events
+}
+
+async fn stream(app: &TestApp, token: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .get(app.url("/v1/notifications/stream"))
+        .bearer_auth(token);
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id);
+    }
+    req.send().await.unwrap()
+}
+
+async fn notify(app: &TestApp, admin: &str, user: &str, kind: &str) -> Value {
+    json(
+        app.authed(
+            Method::POST,
+            &format!("/v1/users/{user}/notifications"),
+            admin,
+            Some(json!({"type": kind})),
+        )
+        .await,
+        201,
+    )
+    .await
+}
+
+async fn live_stream(app: TestApp) -> TestApp {
+    let (ann, ann_id) = token(&app, "ann").await;
+    let (_, bob_id) = token(&app, "bob").await;
+    let root = admin(&app).await;
+    let res = stream(&app, &ann, None).await;
+    // Bob's notification must not reach Ann's stream; hers must, in order.
+    notify(&app, &root, &bob_id, "for-bob").await;
+    let a = notify(&app, &root, &ann_id, "one").await;
+    let b = notify(&app, &root, &ann_id, "two").await;
+    let events = read_events(res, 2).await;
+    assert_eq!(events[0].0, a["id"].as_str().unwrap());
+    assert_eq!(events[1].1["type"], "two");
+    // Resuming after `one` replays `two`, then goes on live.
+    let res = stream(&app, &ann, a["id"].as_str()).await;
+    let c = notify(&app, &root, &ann_id, "three").await;
+    let events = read_events(res, 2).await;
+    let ids: Vec<&str> = events.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, [b["id"].as_str().unwrap(), c["id"].as_str().unwrap()]);
+    expect_problem(
+        app.client
+            .get(app.url("/v1/notifications/stream"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthenticated",
+    )
+    .await;
+    app
+}
+
+on_every_engine!(live_stream);
+
+/// Two server instances over one PostgreSQL database, each with its own
+/// connection pool: a notification created through one reaches a stream
+/// open on the other (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_stream_crosses_instances_over_postgres() {
+    use adapter_sql::testing::TestDatabase;
+    use adapter_sql::{SqlConfig, SqlStore};
+    use portico::backends::Backends;
+
+    let db = TestDatabase::postgres().await;
+    let second_pool = SqlStore::connect(&SqlConfig {
+        url: adapter_sql::testing::postgres_url(),
+        max_connections: 4,
+        pg_schema: db.pg_schema().map(str::to_owned),
+    })
+    .await
+    .unwrap();
+    let one = TestApp::start(test_config(), Backends::from_sql(db.store.clone())).await;
+    let two = TestApp::start(test_config(), Backends::from_sql(second_pool.clone())).await;
+
+    let (ann, ann_id) = token(&one, "ann").await;
+    let root = admin(&two).await;
+    let res = stream(&one, &ann, None).await;
+    let sent = notify(&two, &root, &ann_id, "from-the-other-instance").await;
+    let events = read_events(res, 1).await;
+    assert_eq!(events[0].0, sent["id"].as_str().unwrap());
+    assert_eq!(events[0].1["type"], "from-the-other-instance");
+
+    let (d1, d2) = (one.data_dir.clone(), two.data_dir.clone());
+    one.stop().await.unwrap();
+    two.stop().await.unwrap();
+    second_pool.close().await;
+    db.cleanup().await;
+    let _ = std::fs::remove_dir_all(d1);
+    let _ = std::fs::remove_dir_all(d2);
+}
