@@ -4,6 +4,7 @@ mod accounts;
 mod cli;
 mod content;
 mod notifications;
+mod payments;
 mod smtp;
 mod support;
 mod web;
