@@ -7,4 +7,5 @@ mod notifications;
 mod payments;
 mod smtp;
 mod support;
+mod uploads;
 mod web;
