@@ -150,3 +150,61 @@ async fn admin_create_prints_a_one_time_password_that_signs_in() {
     app.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `portico sweep` removes a dangling object from the local store and says
+/// what it removed; it refuses while another holder runs the sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_runs_once_on_demand_and_respects_the_lease() {
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    let objects = dir.join("objects/stray");
+    std::fs::create_dir_all(&objects).unwrap();
+    std::fs::write(objects.join("old.bin"), b"junk").unwrap();
+
+    let out = portico(&dir)
+        .env("PORTICO_UPLOADS__DANGLING_GRACE_SECS", "0")
+        .arg("sweep")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("0 expired upload requests and 1 dangling objects removed"),
+        "{text}"
+    );
+    assert!(!objects.join("old.bin").exists());
+
+    // Someone else holds the run lease: the command says so and fails.
+    let db = adapter_sql::SqlStore::connect(&adapter_sql::SqlConfig::new(format!(
+        "sqlite:///{}",
+        dir.join("portico.db").display()
+    )))
+    .await
+    .unwrap();
+    let leases = db.stores().leases;
+    let now = domain::truncate_to_millis(time::OffsetDateTime::now_utc());
+    assert!(
+        leases
+            .try_acquire(
+                "upload_sweep:run",
+                "another-instance",
+                now,
+                time::Duration::minutes(5)
+            )
+            .await
+            .unwrap()
+    );
+    let out = portico(&dir).arg("sweep").output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("another instance is running the upload sweep"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
