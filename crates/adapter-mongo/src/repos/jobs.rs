@@ -3,7 +3,6 @@
 //! would push instead, but they need a replica set, and this adapter also
 //! serves standalone servers.
 
-use std::collections::VecDeque;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -79,7 +78,6 @@ impl NotificationFeed for MongoStore {
         Ok(Box::new(MongoPoller {
             notifications: self.coll(NOTIFICATIONS),
             window: PollWindow::new(since, LOOKBACK),
-            queue: VecDeque::new(),
         }))
     }
 }
@@ -87,7 +85,6 @@ impl NotificationFeed for MongoStore {
 struct MongoPoller {
     notifications: Collection<Document>,
     window: PollWindow,
-    queue: VecDeque<FeedEvent>,
 }
 
 impl MongoPoller {
@@ -105,13 +102,11 @@ impl MongoPoller {
             .map_err(store("poll notifications"))?;
         for d in &docs {
             let f = Fields::of(d, "notification");
-            let id = NotificationId::from_uuid(f.uuid("_id")?);
-            if self.window.accept(id, f.time("createdAt")?) {
-                self.queue.push_back(FeedEvent {
-                    user_id: UserId::from_uuid(f.uuid("userId")?),
-                    id,
-                });
-            }
+            let event = FeedEvent {
+                user_id: UserId::from_uuid(f.uuid("userId")?),
+                id: NotificationId::from_uuid(f.uuid("_id")?),
+            };
+            self.window.offer(event, f.time("createdAt")?);
         }
         self.window.prune();
         Ok(docs.len())
@@ -122,12 +117,11 @@ impl MongoPoller {
 impl FeedSubscription for MongoPoller {
     async fn next(&mut self) -> Result<FeedEvent, StoreError> {
         loop {
-            if let Some(event) = self.queue.pop_front() {
+            if let Some(event) = self.window.pop() {
                 return Ok(event);
             }
-            if self.poll().await? < usize::try_from(POLL_BATCH).unwrap_or(usize::MAX)
-                && self.queue.is_empty()
-            {
+            let read = self.poll().await?;
+            if self.window.should_pause(read, POLL_BATCH as usize) {
                 tokio::time::sleep(POLL_EVERY).await;
             }
         }

@@ -7,7 +7,6 @@
 //! twice a second, re-reading a short window back so that rows committed
 //! slightly out of time order are not missed.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -112,7 +111,6 @@ impl domain::NotificationFeed for SqliteStore {
         Ok(Box::new(SqlitePoller {
             pool: self.pool().clone(),
             window: PollWindow::new(since, LOOKBACK),
-            queue: VecDeque::new(),
         }))
     }
 }
@@ -120,7 +118,6 @@ impl domain::NotificationFeed for SqliteStore {
 struct SqlitePoller {
     pool: SqlitePool,
     window: PollWindow,
-    queue: VecDeque<FeedEvent>,
 }
 
 impl SqlitePoller {
@@ -145,12 +142,11 @@ impl SqlitePoller {
             let at: i64 = row
                 .try_get("created_at")
                 .map_err(store("polling for notifications"))?;
-            if self.window.accept(id, at.into_time()?) {
-                self.queue.push_back(FeedEvent {
-                    user_id: UserId::from_uuid(user),
-                    id,
-                });
-            }
+            let event = FeedEvent {
+                user_id: UserId::from_uuid(user),
+                id,
+            };
+            self.window.offer(event, at.into_time()?);
         }
         self.window.prune();
         Ok(rows.len())
@@ -161,13 +157,11 @@ impl SqlitePoller {
 impl FeedSubscription for SqlitePoller {
     async fn next(&mut self) -> Result<FeedEvent, StoreError> {
         loop {
-            if let Some(event) = self.queue.pop_front() {
+            if let Some(event) = self.window.pop() {
                 return Ok(event);
             }
-            // A full batch means more are waiting: read on without a pause.
-            if self.poll().await? < usize::try_from(POLL_BATCH).unwrap_or(usize::MAX)
-                && self.queue.is_empty()
-            {
+            let read = self.poll().await?;
+            if self.window.should_pause(read, POLL_BATCH as usize) {
                 tokio::time::sleep(POLL_EVERY).await;
             }
         }

@@ -69,6 +69,7 @@ pub struct PollWindow {
     lookback: Duration,
     seen: std::collections::HashMap<NotificationId, OffsetDateTime>,
     first: bool,
+    queue: std::collections::VecDeque<FeedEvent>,
 }
 
 impl PollWindow {
@@ -80,7 +81,27 @@ impl PollWindow {
             lookback,
             seen: std::collections::HashMap::new(),
             first: true,
+            queue: std::collections::VecDeque::new(),
         }
+    }
+
+    /// The next announcement read but not handed out yet.
+    pub fn pop(&mut self) -> Option<FeedEvent> {
+        self.queue.pop_front()
+    }
+
+    /// Records a row the poll read, queueing its announcement unless it was
+    /// announced before.
+    pub fn offer(&mut self, event: FeedEvent, created_at: OffsetDateTime) {
+        if self.accept(event.id, created_at) {
+            self.queue.push_back(event);
+        }
+    }
+
+    /// After a poll that read `read` rows of at most `batch`: whether to
+    /// pause before the next (nothing queued, and the store had no more).
+    pub fn should_pause(&self, read: usize, batch: usize) -> bool {
+        self.queue.is_empty() && read < batch
     }
 
     /// The next poll reads notifications created strictly after this instant.
@@ -136,5 +157,22 @@ mod tests {
         ));
         w.prune();
         assert!(w.seen.len() == 1);
+    }
+
+    #[test]
+    fn poll_window_queues_new_announcements_once() {
+        let t = datetime!(2025-03-19 12:00:00 UTC);
+        let mut w = PollWindow::new(t, Duration::seconds(5));
+        let event = FeedEvent {
+            user_id: crate::UserId::from_uuid(Uuid::from_u128(9)),
+            id: NotificationId::from_uuid(Uuid::from_u128(1)),
+        };
+        w.offer(event, t + Duration::seconds(1));
+        w.offer(event, t + Duration::seconds(1));
+        assert!(!w.should_pause(2, 500));
+        assert_eq!(w.pop(), Some(event));
+        assert_eq!(w.pop(), None);
+        assert!(w.should_pause(0, 500));
+        assert!(!w.should_pause(500, 500));
     }
 }
