@@ -4,7 +4,7 @@ CARGO ?= cargo
 ADVISORY_SNAPSHOT ?= ../shared/tools/advisory-db
 export PORTICO_ADVISORY_DB ?= target/advisory-dbs
 
-.PHONY: help check lint fmt clippy doc deny advisory-db test services run clean
+.PHONY: help check lint fmt clippy doc deny advisory-db test services run bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test: services ## Every test (unit, contract suite on SQLite and PostgreSQL, jou
 
 run: ## Run the HTTP server on 127.0.0.1:8080 with no configuration (SQLite, files under ./data)
 	$(CARGO) run --release -p portico -- serve
+
+bench: ## Load figures per backend into bench/results/<date>.md (release build, wrk, ~15 min)
+	./bench/run.sh
 
 clean: ## Remove build output
 	$(CARGO) clean

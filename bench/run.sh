@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# `make bench`: load figures for every backend, written to
+# bench/results/<date>.md (commit it by hand when the figures change).
+#
+# Builds the release binary, starts it on a fresh store per backend with the
+# server pinned to CPU 0 (one worker) and wrk pinned to CPU 1, seeds a user
+# (and 1,000 notifications through the adapter), then per scenario runs a
+# warm-up and a measured run at BENCH_CONNECTIONS connections. Prints and
+# records requests/s, p50/p99/max latency, errors (non-2xx or socket
+# errors), the server's CPU seconds and its peak RSS during the run. Also
+# records two raw baselines: redis-benchmark GET and one argon2id hash.
+#
+# Knobs: BENCH_BACKENDS ("sqlite postgres postgres-redis mongodb"),
+# BENCH_DURATION (30 s), BENCH_WARMUP (5 s), BENCH_CONNECTIONS (50),
+# BENCH_SCALE (1000000 users and notifications; 0 skips the scale check),
+# BENCH_SCALE_BACKENDS ("sqlite").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-30}
+WARMUP=${BENCH_WARMUP:-5}
+CONNS=${BENCH_CONNECTIONS:-50}
+BACKENDS=${BENCH_BACKENDS:-"sqlite postgres postgres-redis mongodb"}
+SCALE=${BENCH_SCALE:-1000000}
+SCALE_BACKENDS=${BENCH_SCALE_BACKENDS:-"sqlite"}
+PORT=${BENCH_PORT:-18089}
+BASE="http://127.0.0.1:$PORT"
+SERVER_CPU=0
+LOAD_CPU=1
+DATE=$(date -u +%F)
+OUT=bench/results/$DATE.md
+WORK=$(mktemp -d /tmp/portico-bench.XXXXXX)
+PORTICO=target/release/portico
+SEED=target/release/portico-bench
+SERVER_PID=""
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ensure_tools() {
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian package)"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  fi
+  for tool in taskset curl redis-benchmark; do
+    command -v "$tool" >/dev/null || { log "$tool is missing"; exit 1; }
+  done
+  if [ "$(nproc)" -lt 2 ]; then
+    log "only one CPU: server and load generator will share it (figures are not comparable)"
+    LOAD_CPU=0
+  fi
+}
+
+# Backend → environment for portico and portico-bench.
+backend_env() {
+  local backend=$1 tag=$2
+  echo "PORTICO_SERVER__DATA_DIR=$WORK/$tag"
+  case $backend in
+    sqlite) ;;
+    postgres)
+      echo "DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+      echo "PORTICO_DATABASE__PG_SCHEMA=bench_$tag" ;;
+    postgres-redis)
+      echo "DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+      echo "PORTICO_DATABASE__PG_SCHEMA=bench_$tag"
+      echo "REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}"
+      echo "PORTICO_REDIS__PREFIX=bench$tag"
+      echo "PORTICO_STORES__SESSIONS=redis"
+      echo "PORTICO_STORES__RATE_LIMITS=redis" ;;
+    mongodb)
+      echo "MONGODB_URL=${MONGODB_URL:-mongodb://127.0.0.1:27017}"
+      echo "PORTICO_MONGODB__DATABASE=bench_$tag"
+      echo "PORTICO_STORES__DURABLE=mongodb" ;;
+    *) log "unknown backend $backend"; exit 1 ;;
+  esac
+  echo "PORTICO_SERVER__LISTEN=127.0.0.1:$PORT"
+  echo "PORTICO_SERVER__WORKERS=1"
+  echo "PORTICO_LOG__LEVEL=warn"
+  echo "PORTICO_RATE_LIMITS__USER_PER_MINUTE=0"
+  echo "PORTICO_RATE_LIMITS__IP_PER_MINUTE=0"
+  echo "PORTICO_JOBS__ENABLED=false"
+}
+
+with_env() { # backend tag command...
+  local backend=$1 tag=$2; shift 2
+  env $(backend_env "$backend" "$tag") "$@"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+to_ms() { # "1.23ms" "456.00us" "2.00s" → milliseconds
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else printf "%s", v }'
+}
+
+ROWS=()
+
+# measure backend scenario wrk-args...: warm-up, then the measured run.
+measure() {
+  local backend=$1 scenario=$2; shift 2
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$@" >/dev/null 2>&1 || true
+  echo 5 > "/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
+  local before after out
+  before=$(cpu_ticks "$SERVER_PID")
+  out=$(taskset -c "$LOAD_CPU" wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" 2>&1)
+  after=$(cpu_ticks "$SERVER_PID")
+  record "$backend" "$scenario" "$out" "$before" "$after"
+}
+
+record() {
+  local backend=$1 scenario=$2 out=$3 before=$4 after=$5
+  local rps p50 p99 max non2xx sock errors cpu peak
+  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  max=$(to_ms "$(awk '$1 == "Latency" {print $4; exit}' <<<"$out")")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
+  sock=$(awk -F'[ ,]+' '/Socket errors/ {print $4 + $6 + $8 + $10}' <<<"$out"); sock=${sock:-0}
+  errors=$((non2xx + sock))
+  cpu=$(awk -v a="$before" -v b="$after" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / hz}')
+  peak=$(awk -v k="$(peak_kib "$SERVER_PID")" 'BEGIN {printf "%.1f", k / 1024}')
+  local row="| $backend | $scenario | $rps | $p50 | $p99 | $max | $errors | $cpu | $peak |"
+  ROWS+=("$row")
+  printf '%s\n' "$row"
+}
+
+start_server() { # backend tag
+  local backend=$1 tag=$2
+  mkdir -p "$WORK/$tag"
+  echo "bench password" | with_env "$backend" "$tag" "$PORTICO" admin create \
+    --email bench@example.org --username bench --password-stdin >/dev/null
+  with_env "$backend" "$tag" taskset -c "$SERVER_CPU" "$PORTICO" serve >"$WORK/$tag.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "server did not start:"; cat "$WORK/$tag.log" >&2; exit 1
+}
+
+stop_server() {
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+}
+
+json_field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\\1/"; }
+
+sign_in() {
+  curl -fs -X POST "$BASE/v1/sessions" -H 'content-type: application/json' \
+    -d "{\"login\":\"$1\",\"password\":\"bench password\"}" | json_field access_token
+}
+
+bench_backend() {
+  local backend=$1 tag
+  tag="$(echo "$backend" | tr -d -)$$"
+  log "$backend: starting on a fresh store"
+  start_server "$backend" "$tag"
+  local token user cs
+  token=$(sign_in bench)
+  user=$(curl -fs "$BASE/v1/me" -H "Authorization: Bearer $token" | sed -E 's/^\{"id":"([^"]+)".*/\1/')
+  with_env "$backend" "$tag" "$SEED" seed-notifications --user "$user" --count 1000 2>/dev/null
+  cs=$(curl -fs -X POST "$BASE/v1/content-sessions" -H "Authorization: Bearer $token" \
+    -H 'content-type: application/json' -d '{"name":"bench"}' | json_field id)
+
+  TOKEN=$token measure "$backend" "GET /v1/me" -s bench/wrk-get.lua "$BASE/v1/me"
+  TOKEN="" BODY='{"login":"bench","password":"bench password"}' \
+    measure "$backend" "POST /v1/sessions (login)" -s bench/wrk-post.lua "$BASE/v1/sessions"
+  TOKEN=$token measure "$backend" "GET /v1/notifications?unseen=true (1,000)" \
+    -s bench/wrk-get.lua "$BASE/v1/notifications?unseen=true"
+  TOKEN=$token BODY='{"content":"a benchmark message"}' \
+    measure "$backend" "POST message" -s bench/wrk-post.lua "$BASE/v1/content-sessions/$cs/messages"
+  measure "$backend" "GET /v1/usernames/{name} (rate-limited: 429s expected)" \
+    -s bench/wrk-usernames.lua "$BASE"
+
+  # /v1/me while a login storm (10 connections) runs beside it.
+  TOKEN="" BODY='{"login":"bench","password":"bench password"}' taskset -c "$LOAD_CPU" \
+    wrk -t1 -c10 -d"$((WARMUP + DURATION + 2))s" -s bench/wrk-post.lua "$BASE/v1/sessions" >/dev/null 2>&1 &
+  local storm=$!
+  sleep 1
+  TOKEN=$token measure "$backend" "GET /v1/me during a login storm" -s bench/wrk-get.lua "$BASE/v1/me"
+  wait "$storm" 2>/dev/null || true
+
+  if [ "$SCALE" -gt 0 ] && [[ " $SCALE_BACKENDS " == *" $backend "* ]]; then
+    log "$backend: seeding $SCALE users and $SCALE notifications through the adapter"
+    with_env "$backend" "$tag" "$SEED" seed-users --count "$SCALE" 2>&1 | tail -n 1 >&2
+    with_env "$backend" "$tag" "$SEED" seed-notifications --user "$user" --count "$SCALE" 2>&1 | tail -n 1 >&2
+    TOKEN=$token measure "$backend" "GET /v1/me ($SCALE users)" -s bench/wrk-get.lua "$BASE/v1/me"
+    TOKEN=$token measure "$backend" "GET /v1/notifications?unseen=true ($SCALE)" \
+      -s bench/wrk-get.lua "$BASE/v1/notifications?unseen=true"
+  fi
+  stop_server
+  if [[ $backend == postgres* ]]; then
+    psql "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -qc "DROP SCHEMA IF EXISTS bench_$tag CASCADE" >/dev/null 2>&1 || true
+  fi
+  if [[ $backend == postgres-redis ]]; then
+    redis-cli --scan --pattern "*bench$tag*" | xargs -r redis-cli del >/dev/null || true
+  fi
+}
+
+main() {
+  ensure_tools
+  log "building the release binaries"
+  cargo build --release --quiet -p portico -p portico-bench
+  ./scripts/services.sh >&2
+
+  log "baselines"
+  local redis_get argon
+  redis_get=$(taskset -c "$LOAD_CPU" redis-benchmark -t get -c "$CONNS" -n 500000 -q 2>/dev/null \
+    | tr '\r' '\n' | awk '/^GET:/ {print $2}' | tail -n 1)
+  argon=$(taskset -c "$SERVER_CPU" "$SEED" hash-time)
+  log "redis-benchmark GET: $redis_get requests/s; $argon"
+
+  local header="| backend | scenario | requests/s | p50 ms | p99 ms | max ms | errors | server CPU s | peak RSS MiB |"
+  echo "$header"; echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  for backend in $BACKENDS; do
+    bench_backend "$backend"
+  done
+
+  {
+    echo "# Benchmark results, $DATE"
+    echo
+    echo "\`make bench\` on $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
+    echo "$(free -g | awk '/Mem:/ {print $2}') GiB. Server pinned to CPU $SERVER_CPU with one worker, wrk to CPU $LOAD_CPU;"
+    echo "$CONNS connections, ${DURATION} s measured after a ${WARMUP} s warm-up; log level warn;"
+    echo "per-user and per-IP rate limits off except the username look-up's (seed 004)."
+    echo "Errors are non-2xx responses plus socket errors. Peak RSS is the server's high-water mark during the run."
+    echo
+    echo "Baselines in the same run: \`redis-benchmark -t get -c $CONNS\`: **$redis_get** requests/s;"
+    echo "$argon."
+    echo
+    echo "$header"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${ROWS[@]}"
+  } >"$OUT"
+  log "wrote $OUT"
+}
+
+main "$@"
