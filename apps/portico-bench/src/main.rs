@@ -61,7 +61,11 @@ async fn stores(config: &Config) -> Result<(Backends, Stores), Box<dyn std::erro
     Ok((backends, stores))
 }
 
-fn user(i: u64, hash: &PasswordHash, now: OffsetDateTime) -> Result<User, Box<dyn std::error::Error>> {
+fn user(
+    i: u64,
+    hash: &PasswordHash,
+    now: OffsetDateTime,
+) -> Result<User, Box<dyn std::error::Error>> {
     Ok(User {
         id: UserId::from_uuid(uuid::Uuid::now_v7()),
         email: Email::parse(&format!("seed{i}@bench.example.org"))?,
@@ -101,7 +105,11 @@ fn notification(user_id: UserId, i: u64, now: OffsetDateTime) -> Notification {
 }
 
 /// Runs `write(i)` for i in 0..count, [`CONCURRENCY`] at a time, printing progress.
-async fn write_all<F, Fut>(what: &str, count: u64, write: F) -> Result<(), Box<dyn std::error::Error>>
+async fn write_all<F, Fut>(
+    what: &str,
+    count: u64,
+    write: F,
+) -> Result<(), Box<dyn std::error::Error>>
 where
     F: Fn(u64) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -109,11 +117,13 @@ where
     let started = Instant::now();
     let step = (count / 10).max(1);
     let mut done = 0u64;
-    let mut writes = futures::stream::iter(0..count).map(&write).buffer_unordered(CONCURRENCY);
+    let mut writes = futures::stream::iter(0..count)
+        .map(&write)
+        .buffer_unordered(CONCURRENCY);
     while let Some(result) = writes.next().await {
         result?;
         done += 1;
-        if done % step == 0 || done == count {
+        if done.is_multiple_of(step) || done == count {
             eprintln!(
                 "seeded {done}/{count} {what} ({:.0}/s)",
                 done as f64 / started.elapsed().as_secs_f64()
@@ -136,7 +146,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::SeedUsers { count } => {
             let hasher = platform::Argon2Hasher::new(params)?;
-            let hash = hasher.hash(&Password::new("bench password".to_owned())?).await?;
+            let hash = hasher
+                .hash(&Password::new("bench password".to_owned())?)
+                .await?;
             let (backends, stores) = stores(&config).await?;
             let users = stores.users.clone();
             let now = truncate_to_millis(OffsetDateTime::now_utc());
@@ -147,7 +159,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let u = u?;
                     match users.create(&u).await {
                         // A rerun over the same store: the user is there.
-                        Ok(()) | Err(CreateUserError::EmailTaken | CreateUserError::UsernameTaken) => Ok(()),
+                        Ok(())
+                        | Err(CreateUserError::EmailTaken | CreateUserError::UsernameTaken) => {
+                            Ok(())
+                        }
                         Err(e) => Err(e.to_string()),
                     }
                 }

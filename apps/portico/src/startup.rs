@@ -323,8 +323,13 @@ impl Application {
         });
         let result = self.server.await;
         signals.abort();
+        // Stop the feed listener and the jobs, and wait until they are gone,
+        // so nothing uses the stores after this returns.
         for task in &self.tasks {
             task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
         }
         if let Some(backends) = &self.owned {
             backends.close().await;

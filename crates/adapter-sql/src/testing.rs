@@ -89,9 +89,20 @@ impl TestDatabase {
 
     /// Drops the schema or deletes the file, and closes the pool.
     pub async fn cleanup(self) {
-        if let (Cleanup::Schema(schema), SqlStore::Postgres(pg)) = (&self.cleanup, &self.store) {
+        if let Cleanup::Schema(schema) = &self.cleanup {
+            // A connection of its own: the pool's may belong to runtimes that
+            // are gone (an HTTP server's workers open connections on theirs).
+            use sqlx::Connection as _;
             let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-            if let Err(e) = sqlx::query(&drop).execute(pg.pool()).await {
+            let dropped = match sqlx::PgConnection::connect(&postgres_url()).await {
+                Ok(mut conn) => {
+                    let result = sqlx::query(&drop).execute(&mut conn).await.map(|_| ());
+                    let _ = conn.close().await;
+                    result
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = dropped {
                 eprintln!("could not drop test schema {schema}: {e}");
             }
         }

@@ -21,7 +21,8 @@ pub(crate) struct TestApp {
     /// Data folder (removed at the end).
     pub(crate) data_dir: PathBuf,
     handle: portico::startup::StopHandle,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The running server; `None` once `with_app` has taken it to await it.
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// The administrator every test server is created with.
@@ -134,6 +135,9 @@ pub(crate) fn test_config() -> Config {
         username: ADMIN_USERNAME.into(),
         password: ADMIN_PASSWORD.into(),
     });
+    // Background jobs at random moments would race the test's own checks
+    // and the schema drop; the sweep tests turn them on.
+    config.jobs.enabled = false;
     config
 }
 
@@ -149,10 +153,15 @@ where
     let mut config = test_config();
     tweak(&mut config);
     let backends = db.backends(&mut config);
-    let app = TestApp::start(config, backends).await;
-    let (handle, data_dir) = (app.handle.clone(), app.data_dir.clone());
+    let mut app = TestApp::start(config, backends).await;
+    let (handle, data_dir, task) = (app.handle.clone(), app.data_dir.clone(), app.task.take());
     let outcome = std::panic::AssertUnwindSafe(test(app)).catch_unwind().await;
     handle.stop(true).await;
+    // The server task ends after its background tasks are stopped: only
+    // then may the database go.
+    if let Some(task) = task {
+        let _ = task.await;
+    }
     db.cleanup().await;
     let _ = std::fs::remove_dir_all(&data_dir);
     if let Err(panic) = outcome {
@@ -178,14 +187,14 @@ impl TestApp {
             outbox: config.outbox_dir(),
             data_dir: config.server.data_dir.clone(),
             handle,
-            task,
+            task: Some(task),
         }
     }
 
     /// Stops the server, waiting for in-flight requests.
     pub(crate) async fn stop(self) -> std::io::Result<()> {
         self.handle.stop(true).await;
-        self.task.await.expect("server task")
+        self.task.expect("server task").await.expect("server task")
     }
 
     /// Absolute URL of `path`.

@@ -312,6 +312,7 @@ async fn sweep(app: TestApp) -> TestApp {
 }
 
 fn fast_sweep(c: &mut portico::Config) {
+    c.jobs.enabled = true;
     c.uploads.request_ttl_secs = 1;
     c.uploads.dangling_grace_secs = 0;
     c.uploads.sweep_interval_secs = 1;
