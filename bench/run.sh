@@ -140,7 +140,9 @@ start_server() { # backend tag
   mkdir -p "$WORK/$tag"
   echo "bench password" | with_env "$backend" "$tag" "$PORTICO" admin create \
     --email bench@example.org --username bench --password-stdin >/dev/null
-  with_env "$backend" "$tag" taskset -c "$SERVER_CPU" "$PORTICO" serve >"$WORK/$tag.log" 2>&1 &
+  # exec: the background job becomes portico itself, so $! is its PID.
+  (exec env $(backend_env "$backend" "$tag") taskset -c "$SERVER_CPU" "$PORTICO" serve) \
+    >"$WORK/$tag.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0

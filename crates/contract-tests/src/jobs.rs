@@ -90,3 +90,25 @@ pub async fn feed_announces_new_notifications(s: Stores) {
         wanted.remove(&event);
     }
 }
+
+/// A burst larger than any polling batch, all created at one instant, is
+/// announced in full (a poller must not stall on rows sharing a time).
+pub async fn feed_announces_a_burst_at_one_instant(s: Stores) {
+    let t = t0();
+    let ann = user("ann", t).id;
+    let mut sub = s.feed.subscribe().await.unwrap();
+    let burst: Vec<Notification> = (0..600).map(|_| notification(ann, t, None)).collect();
+    let writes = burst.iter().map(|n| s.notifications.create(n));
+    for result in futures::future::join_all(writes).await {
+        result.unwrap();
+    }
+    let mut wanted: HashSet<NotificationId> = burst.iter().map(|n| n.id).collect();
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(20);
+    while !wanted.is_empty() {
+        let event = tokio::time::timeout_at(deadline, sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("{} of 600 not announced within 20 s", wanted.len()))
+            .unwrap();
+        wanted.remove(&event.id);
+    }
+}

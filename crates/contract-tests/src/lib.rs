@@ -115,7 +115,8 @@ macro_rules! contract_suite {
                 peek_does_not_count_and_forget_resets, all_time_window_never_resets, purge_removes_ended_windows;
             cascade: deleting_a_users_records_leaves_others_intact;
             jobs: lease_is_exclusive_until_expiry_and_renewable, lease_release_is_holder_only,
-                concurrent_lease_takes_have_one_winner, feed_announces_new_notifications;
+                concurrent_lease_takes_have_one_winner, feed_announces_new_notifications,
+                feed_announces_a_burst_at_one_instant;
         );
     };
 }

@@ -88,11 +88,12 @@ struct MongoPoller {
 }
 
 impl MongoPoller {
-    async fn poll(&mut self) -> Result<usize, StoreError> {
+    /// Offers the documents `filter` finds in `sort` order; returns how many.
+    async fn read(&mut self, filter: Document, sort: Document) -> Result<usize, StoreError> {
         let docs: Vec<Document> = self
             .notifications
-            .find(doc! {"createdAt": {"$gt": time(self.window.read_after())}})
-            .sort(doc! {"createdAt": 1})
+            .find(filter)
+            .sort(sort)
             .projection(doc! {"userId": 1, "createdAt": 1})
             .limit(POLL_BATCH)
             .await
@@ -108,8 +109,24 @@ impl MongoPoller {
             };
             self.window.offer(event, f.time("createdAt")?);
         }
-        self.window.prune();
         Ok(docs.len())
+    }
+
+    /// New documents after the cursor, then the newest of the look-back
+    /// window; returns how many new ones the first read found.
+    async fn poll(&mut self) -> Result<usize, StoreError> {
+        let (at, id) = self.window.cursor();
+        let after = doc! {"$or": [
+            {"createdAt": {"$gt": time(at)}},
+            {"createdAt": time(at), "_id": {"$gt": uuid(id)}},
+        ]};
+        let fresh = self.read(after, doc! {"createdAt": 1, "_id": 1}).await?;
+        let (at, _) = self.window.cursor();
+        let window =
+            doc! {"createdAt": {"$gt": time(self.window.lookback_from()), "$lte": time(at)}};
+        self.read(window, doc! {"createdAt": -1}).await?;
+        self.window.prune();
+        Ok(fresh)
     }
 }
 

@@ -103,6 +103,9 @@ impl LeaseRepository for RedisStore {
 impl NotificationFeed for RedisStore {
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
         let client = Builder::from_config(self.config().clone())
+            // Room for bursts between two reads of the subscriber; past it
+            // the subscription reports a gap.
+            .with_performance_config(|p| p.broadcast_channel_capacity = 65_536)
             .build_subscriber_client()
             .map_err(store("listen for notifications"))?;
         client

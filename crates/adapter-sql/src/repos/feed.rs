@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::engine::{PgStore, SqliteStore};
 use crate::error::store;
 
-/// How often a SQLite subscriber looks for new rows.
+/// How often a SQLite subscriber looks for new rows when it found none.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 /// How far back each poll re-reads, for rows committed out of order.
 const LOOKBACK: time::Duration = time::Duration::seconds(5);
@@ -121,35 +121,62 @@ struct SqlitePoller {
 }
 
 impl SqlitePoller {
-    /// Reads rows created after the window start; returns how many it read.
-    async fn poll(&mut self) -> Result<usize, StoreError> {
+    /// Offers the rows `sql` returns (id, user_id, created_at); returns how many.
+    async fn read<'q>(
+        &mut self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> Result<usize, StoreError> {
         use crate::engine::DbTime;
-        let rows = sqlx::query(
-            "SELECT id, user_id, created_at FROM notifications WHERE created_at > $1 \
-             ORDER BY created_at LIMIT $2",
-        )
-        .bind(i64::to_db(self.window.read_after()))
-        .bind(POLL_BATCH)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store("polling for notifications"))?;
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store("polling for notifications"))?;
         for row in &rows {
             let read = |name: &str| -> Result<Uuid, StoreError> {
                 row.try_get(name)
                     .map_err(store("polling for notifications"))
             };
-            let (id, user) = (NotificationId::from_uuid(read("id")?), read("user_id")?);
             let at: i64 = row
                 .try_get("created_at")
                 .map_err(store("polling for notifications"))?;
             let event = FeedEvent {
-                user_id: UserId::from_uuid(user),
-                id,
+                user_id: UserId::from_uuid(read("user_id")?),
+                id: NotificationId::from_uuid(read("id")?),
             };
             self.window.offer(event, at.into_time()?);
         }
-        self.window.prune();
         Ok(rows.len())
+    }
+
+    /// New rows after the cursor, then the newest of the look-back window;
+    /// returns how many new rows the first read found.
+    async fn poll(&mut self) -> Result<usize, StoreError> {
+        use crate::engine::DbTime;
+        let (at, id) = self.window.cursor();
+        let fresh = self
+            .read(
+                sqlx::query(
+                    "SELECT id, user_id, created_at FROM notifications \
+                     WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
+                )
+                .bind(i64::to_db(at))
+                .bind(id)
+                .bind(POLL_BATCH),
+            )
+            .await?;
+        let (at, _) = self.window.cursor();
+        self.read(
+            sqlx::query(
+                "SELECT id, user_id, created_at FROM notifications \
+                 WHERE created_at > $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT $3",
+            )
+            .bind(i64::to_db(self.window.lookback_from()))
+            .bind(i64::to_db(at))
+            .bind(POLL_BATCH),
+        )
+        .await?;
+        self.window.prune();
+        Ok(fresh)
     }
 }
 

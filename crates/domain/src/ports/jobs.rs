@@ -61,28 +61,45 @@ pub trait FeedSubscription: Send {
 }
 
 /// Bookkeeping for a [`NotificationFeed`] that polls a store by creation
-/// time: each poll re-reads a short window back, so rows committed slightly
-/// out of time order are still announced, and announces each id once.
+/// time. Each poll makes two reads:
+///
+/// 1. the rows after [`PollWindow::cursor`] in `(created_at, id)` order, a
+///    batch at a time, which always makes progress however many rows share
+///    an instant;
+/// 2. the newest rows of the look-back window before the cursor
+///    ([`PollWindow::lookback_from`]), newest first and bounded, which
+///    catches rows committed slightly out of time order.
+///
+/// Each id is announced once.
 #[derive(Debug, Clone)]
 pub struct PollWindow {
-    since: OffsetDateTime,
+    cursor: (OffsetDateTime, uuid::Uuid),
     lookback: Duration,
     seen: std::collections::HashMap<NotificationId, OffsetDateTime>,
-    first: bool,
     queue: std::collections::VecDeque<FeedEvent>,
 }
 
 impl PollWindow {
-    /// Starts after `since` (the newest creation time already in the store),
-    /// re-reading `lookback` on every poll but the first.
+    /// Starts after every row created at or before `since` (the newest
+    /// creation time already in the store), re-reading `lookback` before the
+    /// cursor for late commits.
     pub fn new(since: OffsetDateTime, lookback: Duration) -> Self {
         Self {
-            since,
+            cursor: (since, uuid::Uuid::max()),
             lookback,
             seen: std::collections::HashMap::new(),
-            first: true,
             queue: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Read 1 takes rows whose `(created_at, id)` is greater than this.
+    pub fn cursor(&self) -> (OffsetDateTime, uuid::Uuid) {
+        self.cursor
+    }
+
+    /// Read 2 takes rows created after this instant (and at or before the cursor).
+    pub fn lookback_from(&self) -> OffsetDateTime {
+        self.cursor.0 - self.lookback
     }
 
     /// The next announcement read but not handed out yet.
@@ -90,39 +107,28 @@ impl PollWindow {
         self.queue.pop_front()
     }
 
-    /// Records a row the poll read, queueing its announcement unless it was
-    /// announced before.
+    /// Records a row either read returned, queueing its announcement unless
+    /// it was announced before, and moving the cursor past it.
     pub fn offer(&mut self, event: FeedEvent, created_at: OffsetDateTime) {
-        if self.accept(event.id, created_at) {
+        let position = (created_at, event.id.as_uuid());
+        if position > self.cursor {
+            self.cursor = position;
+        }
+        if self.seen.insert(event.id, created_at).is_none() {
             self.queue.push_back(event);
         }
     }
 
-    /// After a poll that read `read` rows of at most `batch`: whether to
-    /// pause before the next (nothing queued, and the store had no more).
+    /// Forgets ids that fell out of the look-back window (after each poll).
+    pub fn prune(&mut self) {
+        let horizon = self.lookback_from();
+        self.seen.retain(|_, at| *at > horizon);
+    }
+
+    /// After a poll whose read 1 returned `read` rows of at most `batch`:
+    /// whether to pause before the next (nothing queued, and no more rows).
     pub fn should_pause(&self, read: usize, batch: usize) -> bool {
         self.queue.is_empty() && read < batch
-    }
-
-    /// The next poll reads notifications created strictly after this instant.
-    pub fn read_after(&mut self) -> OffsetDateTime {
-        if std::mem::take(&mut self.first) {
-            self.since
-        } else {
-            self.since - self.lookback
-        }
-    }
-
-    /// Records a row the poll read; `true` when it was not announced before.
-    pub fn accept(&mut self, id: NotificationId, created_at: OffsetDateTime) -> bool {
-        self.since = self.since.max(created_at);
-        self.seen.insert(id, created_at).is_none()
-    }
-
-    /// Forgets ids that fell out of the window (call after each poll).
-    pub fn prune(&mut self) {
-        let horizon = self.since - self.lookback;
-        self.seen.retain(|_, at| *at > horizon);
     }
 }
 
@@ -133,46 +139,43 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn poll_window_rereads_a_window_and_announces_each_id_once() {
-        let t = datetime!(2025-03-19 12:00:00 UTC);
-        let mut w = PollWindow::new(t, Duration::seconds(5));
-        assert_eq!(w.read_after(), t);
-        let a = NotificationId::from_uuid(Uuid::from_u128(1));
-        let b = NotificationId::from_uuid(Uuid::from_u128(2));
-        assert!(w.accept(a, t + Duration::seconds(10)));
-        w.prune();
-        // Later polls look 5 s back from the newest row seen …
-        assert_eq!(w.read_after(), t + Duration::seconds(5));
-        // … and see `a` again without announcing it twice, while a late
-        // commit `b` with an earlier time is still announced.
-        assert!(!w.accept(a, t + Duration::seconds(10)));
-        assert!(w.accept(b, t + Duration::seconds(8)));
-        w.prune();
-        assert_eq!(w.read_after(), t + Duration::seconds(5));
-        // Ids older than the window are forgotten.
-        assert!(w.accept(
-            NotificationId::from_uuid(Uuid::from_u128(3)),
-            t + Duration::seconds(30)
-        ));
-        w.prune();
-        assert!(w.seen.len() == 1);
+    fn event(n: u128) -> FeedEvent {
+        FeedEvent {
+            user_id: crate::UserId::from_uuid(Uuid::from_u128(9)),
+            id: NotificationId::from_uuid(Uuid::from_u128(n)),
+        }
     }
 
     #[test]
-    fn poll_window_queues_new_announcements_once() {
+    fn the_cursor_moves_past_every_row_even_at_one_instant() {
         let t = datetime!(2025-03-19 12:00:00 UTC);
         let mut w = PollWindow::new(t, Duration::seconds(5));
-        let event = FeedEvent {
-            user_id: crate::UserId::from_uuid(Uuid::from_u128(9)),
-            id: NotificationId::from_uuid(Uuid::from_u128(1)),
-        };
-        w.offer(event, t + Duration::seconds(1));
-        w.offer(event, t + Duration::seconds(1));
-        assert!(!w.should_pause(2, 500));
-        assert_eq!(w.pop(), Some(event));
+        assert_eq!(w.cursor(), (t, Uuid::max()));
+        // Many rows at one instant: the cursor still advances row by row.
+        let at = t + Duration::seconds(1);
+        for n in 1..=3 {
+            w.offer(event(n), at);
+            assert_eq!(w.cursor(), (at, Uuid::from_u128(n)));
+        }
+        assert_eq!(w.lookback_from(), at - Duration::seconds(5));
+    }
+
+    #[test]
+    fn late_rows_are_announced_once_and_do_not_move_the_cursor_back() {
+        let t = datetime!(2025-03-19 12:00:00 UTC);
+        let mut w = PollWindow::new(t, Duration::seconds(5));
+        w.offer(event(1), t + Duration::seconds(10));
+        w.offer(event(2), t + Duration::seconds(8)); // committed late
+        w.offer(event(1), t + Duration::seconds(10)); // read again by the look-back
+        assert_eq!(w.cursor(), (t + Duration::seconds(10), Uuid::from_u128(1)));
+        assert_eq!(w.pop(), Some(event(1)));
+        assert_eq!(w.pop(), Some(event(2)));
         assert_eq!(w.pop(), None);
         assert!(w.should_pause(0, 500));
         assert!(!w.should_pause(500, 500));
+        // Ids older than the window are forgotten.
+        w.offer(event(3), t + Duration::seconds(30));
+        w.prune();
+        assert_eq!(w.seen.len(), 1);
     }
 }
