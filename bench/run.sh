@@ -126,7 +126,7 @@ record() {
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
   max=$(to_ms "$(awk '$1 == "Latency" {print $4; exit}' <<<"$out")")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
-  sock=$(awk -F'[ ,]+' '/Socket errors/ {print $4 + $6 + $8 + $10}' <<<"$out"); sock=${sock:-0}
+  sock=$(awk '/Socket errors/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$out"); sock=${sock:-0}
   errors=$((non2xx + sock))
   cpu=$(awk -v a="$before" -v b="$after" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / hz}')
   peak=$(awk -v k="$(peak_kib "$SERVER_PID")" 'BEGIN {printf "%.1f", k / 1024}')
