@@ -70,8 +70,8 @@ pub struct Services {
 }
 
 /// Wires the domain services: stores from `backends` (each call timed into
-/// `metrics`), production clock, ids, tokens, hashing on the blocking pool,
-/// the configured mailer and the local object store.
+/// `metrics`), production clock, ids, tokens, hashing on dedicated threads,
+/// the configured mailer and object store.
 pub fn services(
     config: &Config,
     backends: &Backends,
