@@ -4,26 +4,12 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::on_every_engine;
-use crate::support::{ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, expect_problem};
-
-async fn token(app: &TestApp, name: &str) -> String {
-    app.register_user(name, "correct horse battery").await;
-    let t = app.sign_in(name, "correct horse battery").await;
-    t["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn json(res: reqwest::Response, status: u16) -> Value {
-    assert_eq!(res.status(), status);
-    res.json().await.unwrap()
-}
+use crate::support::{TestApp, expect_problem, json_with as json};
 
 async fn content_sessions(app: TestApp) -> TestApp {
-    let ann = token(&app, "ann").await;
-    let bob = token(&app, "bob").await;
-    let admin = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (ann, _) = app.signed_in_user("ann").await;
+    let (bob, _) = app.signed_in_user("bob").await;
+    let admin = app.admin_token().await;
 
     // Create, rename, list, make active.
     let s = json(

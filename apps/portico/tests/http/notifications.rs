@@ -8,33 +8,12 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::on_every_engine;
-use crate::support::{ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, expect_problem, test_config};
-
-async fn token(app: &TestApp, name: &str) -> (String, String) {
-    let user = app.register_user(name, "correct horse battery").await;
-    let t = app.sign_in(name, "correct horse battery").await;
-    (
-        t["access_token"].as_str().unwrap().to_owned(),
-        user["id"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn admin(app: &TestApp) -> String {
-    app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn json(res: reqwest::Response, status: u16) -> Value {
-    assert_eq!(res.status(), status);
-    res.json().await.unwrap()
-}
+use crate::support::{TestApp, expect_problem, json_with as json, test_config};
 
 async fn notifications(app: TestApp) -> TestApp {
-    let (ann, ann_id) = token(&app, "ann").await;
-    let (bob, _) = token(&app, "bob").await;
-    let root = admin(&app).await;
+    let (ann, ann_id) = app.signed_in_user("ann").await;
+    let (bob, _) = app.signed_in_user("bob").await;
+    let root = app.admin_token().await;
     let create = format!("/v1/users/{ann_id}/notifications");
 
     // Only holders of notifications:write create; the user must exist; expiry must be ahead.
@@ -304,9 +283,9 @@ async fn notify(app: &TestApp, admin: &str, user: &str, kind: &str) -> Value {
 }
 
 async fn live_stream(app: TestApp) -> TestApp {
-    let (ann, ann_id) = token(&app, "ann").await;
-    let (_, bob_id) = token(&app, "bob").await;
-    let root = admin(&app).await;
+    let (ann, ann_id) = app.signed_in_user("ann").await;
+    let (_, bob_id) = app.signed_in_user("bob").await;
+    let root = app.admin_token().await;
     let res = stream(&app, &ann, None).await;
     // Bob's notification must not reach Ann's stream; hers must, in order.
     notify(&app, &root, &bob_id, "for-bob").await;
@@ -356,8 +335,8 @@ async fn live_stream_crosses_instances_over_postgres() {
     let one = TestApp::start(test_config(), Backends::from_sql(db.store.clone())).await;
     let two = TestApp::start(test_config(), Backends::from_sql(second_pool.clone())).await;
 
-    let (ann, ann_id) = token(&one, "ann").await;
-    let root = admin(&two).await;
+    let (ann, ann_id) = one.signed_in_user("ann").await;
+    let root = two.admin_token().await;
     let res = stream(&one, &ann, None).await;
     let sent = notify(&two, &root, &ann_id, "from-the-other-instance").await;
     let events = read_events(res, 1).await;

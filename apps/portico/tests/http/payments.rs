@@ -9,15 +9,6 @@ use crate::support::{TestApp, expect_problem};
 
 const SECRET: &str = "whsec-test-0123456789abcdef0123456789";
 
-async fn user(app: &TestApp, name: &str) -> (String, String) {
-    let u = app.register_user(name, "correct horse battery").await;
-    let t = app.sign_in(name, "correct horse battery").await;
-    (
-        t["access_token"].as_str().unwrap().to_owned(),
-        u["id"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn pay(app: &TestApp, token: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
     let mut req = app
         .client
@@ -48,10 +39,10 @@ async fn webhook(app: &TestApp, body: &str, timestamp: i64, secret: &str) -> req
 }
 
 async fn payments(app: TestApp) -> TestApp {
-    let (ann, _) = user(&app, "ann").await;
-    let (bob, bob_id) = user(&app, "bob").await;
-    let (carol, carol_id) = user(&app, "carol").await;
-    let (dave, _) = user(&app, "dave").await;
+    let (ann, _) = app.signed_in_user("ann").await;
+    let (bob, bob_id) = app.signed_in_user("bob").await;
+    let (carol, carol_id) = app.signed_in_user("carol").await;
+    let (dave, _) = app.signed_in_user("dave").await;
     let body = json!({
         "amount": 1000, "currency": "EUR", "description": "dinner",
         "beneficiaries": [{"user_id": bob_id, "amount": 600}, {"user_id": carol_id, "amount": 400}],

@@ -299,6 +299,36 @@ impl TestApp {
     }
 }
 
+/// The password of the users the feature journeys register.
+pub(crate) const USER_PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Registers, verifies and signs in `name` (password [`USER_PASSWORD`]);
+    /// returns the access token and the user id.
+    pub(crate) async fn signed_in_user(&self, name: &str) -> (String, String) {
+        let user = self.register_user(name, USER_PASSWORD).await;
+        let tokens = self.sign_in(name, USER_PASSWORD).await;
+        (
+            tokens["access_token"].as_str().unwrap().to_owned(),
+            user["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// An access token of the bootstrap administrator.
+    pub(crate) async fn admin_token(&self) -> String {
+        self.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// Checks the status and reads the JSON body.
+pub(crate) async fn json_with(res: reqwest::Response, status: u16) -> Value {
+    assert_eq!(res.status(), status);
+    res.json().await.expect("json body")
+}
+
 /// Reads a problem body and checks its media type, status and kind.
 pub(crate) async fn expect_problem(res: reqwest::Response, status: u16, kind: &str) -> Value {
     assert_eq!(res.status(), status, "status");

@@ -9,14 +9,6 @@ use serde_json::{Value, json};
 use crate::on_every_engine;
 use crate::support::{Engine, TestApp, expect_problem, with_app};
 
-async fn user(app: &TestApp, name: &str) -> String {
-    app.register_user(name, "correct horse battery").await;
-    app.sign_in(name, "correct horse battery").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn prepare(app: &TestApp, token: &str, body: Value) -> Value {
     let res = app
         .authed(Method::POST, "/v1/uploads", token, Some(body))
@@ -199,8 +191,8 @@ fn limits(c: &mut portico::Config) {
 }
 
 async fn local_uploads(app: TestApp) -> TestApp {
-    let ann = user(&app, "ann").await;
-    let bob = user(&app, "bob").await;
+    let ann = app.signed_in_user("ann").await.0;
+    let bob = app.signed_in_user("bob").await.0;
     round_trip(&app, &ann, &bob).await;
 
     // The local store's URL accepts exactly what was prepared.
@@ -249,7 +241,7 @@ on_every_engine!(local_uploads, super::limits);
 /// Expired requests and dangling objects disappear in the scheduled sweep,
 /// which logs and counts them in /metrics.
 async fn sweep(app: TestApp) -> TestApp {
-    let ann = user(&app, "ann").await;
+    let ann = app.signed_in_user("ann").await.0;
     let prepared = prepare(&app, &ann, json!({"content_type": "text/plain", "size": 5})).await;
     assert_eq!(
         send_bytes(&app, &prepared, b"12345", None).await.status(),
@@ -353,8 +345,8 @@ async fn s3_uploads_use_presigned_urls() {
             .await
             .unwrap();
         assert!(made.status().is_success(), "create bucket");
-        let ann = user(&app, "ann").await;
-        let bob = user(&app, "bob").await;
+        let ann = app.signed_in_user("ann").await.0;
+        let bob = app.signed_in_user("bob").await.0;
         round_trip(&app, &ann, &bob).await;
         // A presigned URL goes to the bucket, not to Portico.
         let prepared = prepare(&app, &ann, json!({"content_type": "image/png", "size": 3})).await;
