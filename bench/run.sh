@@ -15,7 +15,7 @@
 # BENCH_SCALE (1000000 users and notifications; 0 skips the scale check),
 # BENCH_SCALE_BACKENDS ("sqlite").
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 DURATION=${BENCH_DURATION:-30}
 WARMUP=${BENCH_WARMUP:-5}
@@ -247,4 +247,5 @@ main() {
   log "wrote $OUT"
 }
 
-main "$@"
+# Sourced (for a quick look at one scenario), it only defines the functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
