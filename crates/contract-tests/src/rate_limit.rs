@@ -76,6 +76,84 @@ pub async fn concurrent_hits_count_exactly(s: Stores) {
     assert_eq!(s.rate_limiter.peek(&k, Window::DAY, t).await.unwrap(), 50);
 }
 
+/// `hit_many` counts each window as `hit` would, answering in the order asked;
+/// a window listed twice counts twice, and no windows count nothing.
+pub async fn hit_many_counts_each_window_in_order(s: Stores) {
+    let t = t0();
+    let k = key("many");
+    let minute_end = Window::MINUTE.bounds(t).unwrap().1;
+    let day_end = Window::DAY.bounds(t).unwrap().1;
+    let all = [Window::MINUTE, Window::DAY, Window::AllTime];
+    let counts = s.rate_limiter.hit_many(&k, &all, t).await.unwrap();
+    let first = |count, resets_at| WindowCount { count, resets_at };
+    assert_eq!(
+        counts,
+        vec![
+            first(1, Some(minute_end)),
+            first(1, Some(day_end)),
+            first(1, None)
+        ]
+    );
+    assert_eq!(
+        s.rate_limiter
+            .hit(&k, Window::MINUTE, t)
+            .await
+            .unwrap()
+            .count,
+        2
+    );
+    let counts = s
+        .rate_limiter
+        .hit_many(&k, &[Window::AllTime, Window::MINUTE], t)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts.iter().map(|c| c.count).collect::<Vec<_>>(),
+        [2, 3],
+        "answers follow the order asked"
+    );
+    let twice = s
+        .rate_limiter
+        .hit_many(&k, &[Window::MINUTE, Window::MINUTE], t)
+        .await
+        .unwrap();
+    assert_eq!(twice.iter().map(|c| c.count).collect::<Vec<_>>(), [4, 5]);
+    assert_eq!(s.rate_limiter.hit_many(&k, &[], t).await.unwrap(), vec![]);
+    for (window, expected) in [(Window::MINUTE, 5), (Window::DAY, 1), (Window::AllTime, 2)] {
+        assert_eq!(
+            s.rate_limiter.peek(&k, window, t).await.unwrap(),
+            expected,
+            "{window:?}"
+        );
+    }
+    // The next minute starts again; the day and all-time windows go on.
+    let counts = s.rate_limiter.hit_many(&k, &all, minute_end).await.unwrap();
+    assert_eq!(
+        counts.iter().map(|c| c.count).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+}
+
+/// 30 concurrent `hit_many` calls yield the counts 1..=30 once each in every window.
+pub async fn concurrent_hit_many_count_exactly(s: Stores) {
+    let t = t0();
+    let k = key("many-race");
+    let all = [Window::MINUTE, Window::DAY, Window::AllTime];
+    let calls = concurrently(30, |_| {
+        let (s, k) = (s.clone(), k.clone());
+        async move { s.rate_limiter.hit_many(&k, &all, t).await.unwrap() }
+    })
+    .await;
+    for (i, window) in all.iter().enumerate() {
+        assert_eq!(
+            calls.iter().map(|c| c[i].count).collect::<BTreeSet<u64>>(),
+            (1..=30).collect(),
+            "{window:?}"
+        );
+        assert_eq!(s.rate_limiter.peek(&k, *window, t).await.unwrap(), 30);
+    }
+}
+
 /// `peek` reads without counting (0 when unknown); `forget` clears every window of the key.
 pub async fn peek_does_not_count_and_forget_resets(s: Stores) {
     let t = t0();

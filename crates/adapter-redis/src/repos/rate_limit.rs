@@ -1,6 +1,6 @@
 //! Counters: `{<prefix>:rl:<counted key>}:<seconds>:<window start>`, one
-//! INCR per hit in a single script round trip, expiring natively at the
-//! window's end (all-time counters never expire). The hash tag is the
+//! INCR per window, every window of a call in one script round trip,
+//! expiring natively at the window's end (all-time counters never expire). The hash tag is the
 //! counted key, so counters spread over a cluster key by key, and every
 //! window of one key shares a slot with its `:windows` set (for `forget`).
 //! Seed 004's `username_status_req:<ip>` and seed 000's per-user
@@ -18,31 +18,36 @@ use crate::RedisStore;
 use crate::codec::ms;
 use crate::error::store;
 
-/// KEYS: window counter, the key's window set. ARGV: window end ms, or ''
-/// for all time. Returns the new count.
+/// KEYS: window counters, then the key's window set. ARGV: per counter, its
+/// window's end in ms, or '' for all time. Returns the new counts in order.
 static HIT: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-  for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    if redis.call('EXISTS', k) == 0 then redis.call('SREM', KEYS[2], k) end
-  end
-  redis.call('SADD', KEYS[2], KEYS[1])
-  if ARGV[1] == '' then
-    redis.call('PERSIST', KEYS[2])
-  else
-    redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-    local forever = false
-    for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-      if redis.call('PTTL', k) == -1 then forever = true end
+local set = KEYS[#KEYS]
+local counts = {}
+for i = 1, #KEYS - 1 do
+  local n = redis.call('INCR', KEYS[i])
+  counts[i] = n
+  if n == 1 then
+    for _, k in ipairs(redis.call('SMEMBERS', set)) do
+      if redis.call('EXISTS', k) == 0 then redis.call('SREM', set, k) end
     end
-    if not forever and redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[1]) then
-      redis.call('PEXPIREAT', KEYS[2], ARGV[1])
+    redis.call('SADD', set, KEYS[i])
+    if ARGV[i] == '' then
+      redis.call('PERSIST', set)
+    else
+      redis.call('PEXPIREAT', KEYS[i], ARGV[i])
+      local forever = false
+      for _, k in ipairs(redis.call('SMEMBERS', set)) do
+        if redis.call('PTTL', k) == -1 then forever = true end
+      end
+      if not forever and redis.call('PEXPIRETIME', set) < tonumber(ARGV[i]) then
+        redis.call('PEXPIREAT', set, ARGV[i])
+      end
     end
   end
 end
-return n
+return counts
 "#,
     )
 });
@@ -85,19 +90,44 @@ impl RateLimiter for RedisStore {
         window: Window,
         now: OffsetDateTime,
     ) -> Result<WindowCount, StoreError> {
-        let (counter, end) = self.window_key(key, window, now);
-        let count: i64 = self
-            .eval(
-                &HIT,
-                vec![counter, format!("{}windows", self.counter_base(key))],
-                vec![end.map_or_else(String::new, |e| ms(e).to_string())],
-                "count a hit",
-            )
-            .await?;
-        Ok(WindowCount {
-            count: u64::try_from(count).unwrap_or(0),
-            resets_at: end,
-        })
+        self.hit_many(key, &[window], now)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::msg("the hit script returned no count"))
+    }
+
+    async fn hit_many(
+        &self,
+        key: &str,
+        windows: &[Window],
+        now: OffsetDateTime,
+    ) -> Result<Vec<WindowCount>, StoreError> {
+        let mut keys = Vec::with_capacity(windows.len() + 1);
+        let mut ends = Vec::with_capacity(windows.len());
+        let mut args = Vec::with_capacity(windows.len());
+        for window in windows {
+            let (counter, end) = self.window_key(key, *window, now);
+            keys.push(counter);
+            args.push(end.map_or_else(String::new, |e| ms(e).to_string()));
+            ends.push(end);
+        }
+        keys.push(format!("{}windows", self.counter_base(key)));
+        let counts: Vec<i64> = self.eval(&HIT, keys, args, "count hits").await?;
+        if counts.len() != windows.len() {
+            return Err(StoreError::msg(format!(
+                "the hit script returned {} counts for {} windows",
+                counts.len(),
+                windows.len()
+            )));
+        }
+        Ok(counts
+            .into_iter()
+            .zip(ends)
+            .map(|(count, resets_at)| WindowCount {
+                count: u64::try_from(count).unwrap_or(0),
+                resets_at,
+            })
+            .collect())
     }
 
     async fn peek(

@@ -32,6 +32,70 @@ macro_rules! impl_rate_limit {
                 })
             }
 
+            async fn hit_many(
+                &self,
+                key: &str,
+                windows: &[domain::Window],
+                now: time::OffsetDateTime,
+            ) -> Result<Vec<domain::WindowCount>, domain::StoreError> {
+                use crate::engine::DbTime;
+                let mut rows: Vec<(i64, i64, Option<time::OffsetDateTime>)> = windows
+                    .iter()
+                    .map(|w| {
+                        let bounds = w.bounds(now);
+                        (
+                            i64::from(w.seconds()),
+                            bounds.map_or(0, |(s, _)| s.unix_timestamp()),
+                            bounds.map(|(_, end)| end),
+                        )
+                    })
+                    .collect();
+                // Rows in one statement are locked in a fixed order (no
+                // deadlock between two callers), and each at most once
+                // (PostgreSQL refuses to upsert one row twice in a statement).
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                rows.sort_by_key(|r| r.0);
+                if rows.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+                    return domain::hit_in_turn(self, key, windows, now).await;
+                }
+                let values = (0..rows.len())
+                    .map(|i| format!("(${}, ${}, ${}, 1, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO rate_limit_counters (key, window_seconds, window_start, count, expires_at) \
+                     VALUES {values} ON CONFLICT (key, window_seconds, window_start) \
+                     DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING window_seconds, count"
+                );
+                let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+                for (seconds, start, end) in &rows {
+                    query = query
+                        .bind(key)
+                        .bind(*seconds)
+                        .bind(*start)
+                        .bind(end.map(<$ts>::to_db));
+                }
+                let counted = query
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(crate::error::store("counting hits"))?;
+                windows
+                    .iter()
+                    .map(|w| {
+                        let seconds = i64::from(w.seconds());
+                        let (_, count) = counted.iter().find(|(s, _)| *s == seconds).ok_or_else(|| {
+                            domain::StoreError::msg(format!("no count returned for the {seconds} s window"))
+                        })?;
+                        Ok(domain::WindowCount {
+                            count: u64::try_from(*count).unwrap_or(0),
+                            resets_at: w.bounds(now).map(|(_, end)| end),
+                        })
+                    })
+                    .collect()
+            }
+
             async fn peek(
                 &self,
                 key: &str,

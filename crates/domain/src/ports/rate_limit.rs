@@ -67,6 +67,21 @@ pub trait RateLimiter: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<WindowCount, StoreError>;
 
+    /// Hits `key` once in each of `windows` (as [`RateLimiter::hit`] would, one
+    /// after another) and returns the counts in the order of `windows`. Each
+    /// window's count MUST be exact under concurrent calls, as for `hit`; a
+    /// window listed twice MUST be counted twice. An adapter SHOULD do it in
+    /// one round trip: a signed-in request counts three windows (seed 000's
+    /// `requests.lastMinute/lastDay/allTime`).
+    async fn hit_many(
+        &self,
+        key: &str,
+        windows: &[Window],
+        now: OffsetDateTime,
+    ) -> Result<Vec<WindowCount>, StoreError> {
+        hit_in_turn(self, key, windows, now).await
+    }
+
     /// The count of `key` in the window containing `now`, without changing it (0 if none).
     async fn peek(&self, key: &str, window: Window, now: OffsetDateTime)
     -> Result<u64, StoreError>;
@@ -77,6 +92,21 @@ pub trait RateLimiter: Send + Sync {
     /// Deletes counters of windows that ended before `now`; returns how many
     /// (0 where the store expires them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// [`RateLimiter::hit_many`] done one [`RateLimiter::hit`] after another: the
+/// default, and the fallback of adapters for a window listed twice.
+pub async fn hit_in_turn<L: RateLimiter + ?Sized>(
+    limiter: &L,
+    key: &str,
+    windows: &[Window],
+    now: OffsetDateTime,
+) -> Result<Vec<WindowCount>, StoreError> {
+    let mut counts = Vec::with_capacity(windows.len());
+    for window in windows {
+        counts.push(limiter.hit(key, *window, now).await?);
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]

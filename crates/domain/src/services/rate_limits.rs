@@ -40,6 +40,9 @@ pub struct Usage {
     pub all_time: u64,
 }
 
+/// The windows of a user's usage figures, in [`Usage`]'s order.
+const USAGE_WINDOWS: [Window; 3] = [Window::MINUTE, Window::DAY, Window::AllTime];
+
 /// Counter key of a user's usage figures.
 pub fn usage_key(user_id: UserId) -> String {
     format!("usage:user:{user_id}")
@@ -80,12 +83,22 @@ impl RateLimits {
     pub async fn record_usage(&self, user_id: UserId) -> Result<Usage, StoreError> {
         let now = self.system.now();
         let key = usage_key(user_id);
-        let limiter = &self.stores.rate_limiter;
-        Ok(Usage {
-            last_minute: limiter.hit(&key, Window::MINUTE, now).await?.count,
-            last_day: limiter.hit(&key, Window::DAY, now).await?.count,
-            all_time: limiter.hit(&key, Window::AllTime, now).await?.count,
-        })
+        let counts = self
+            .stores
+            .rate_limiter
+            .hit_many(&key, &USAGE_WINDOWS, now)
+            .await?;
+        match counts[..] {
+            [minute, day, all_time] => Ok(Usage {
+                last_minute: minute.count,
+                last_day: day.count,
+                all_time: all_time.count,
+            }),
+            _ => Err(StoreError::msg(format!(
+                "the rate limiter answered {} counts for 3 windows",
+                counts.len()
+            ))),
+        }
     }
 
     /// The user's counters without counting.
@@ -143,17 +156,22 @@ mod tests {
     fn usage_counts_three_windows() {
         let mut h = Harness::new();
         let mut limiter = MockRateLimiter::new();
-        limiter.expect_hit().returning(|_, w, _| {
-            let count = match w {
-                Window::AllTime => 100,
-                Window::Seconds(60) => 1,
-                Window::Seconds(_) => 10,
-            };
-            Ok(WindowCount {
-                count,
-                resets_at: None,
-            })
-        });
+        limiter
+            .expect_hit_many()
+            .times(1)
+            .returning(|_, windows, _| {
+                Ok(windows
+                    .iter()
+                    .map(|w| WindowCount {
+                        count: match w {
+                            Window::AllTime => 100,
+                            Window::Seconds(60) => 1,
+                            Window::Seconds(_) => 10,
+                        },
+                        resets_at: None,
+                    })
+                    .collect())
+            });
         h.stores.rate_limiter = Arc::new(limiter);
         let svc = RateLimits::new(h.stores, h.system);
         let u = block_on(svc.record_usage(sample_user(1).id)).unwrap();
