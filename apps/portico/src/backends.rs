@@ -2,6 +2,7 @@
 //! which one serves it: SQL (SQLite or PostgreSQL), MongoDB or Redis.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use adapter_mongo::{MongoConfig, MongoStore};
 use adapter_redis::{RedisConfig, RedisStore};
@@ -70,6 +71,7 @@ impl Backends {
                     n => n,
                 },
                 pg_schema: config.database.pg_schema.clone(),
+                acquire_timeout: config.database.acquire_timeout(),
             };
             let sql = SqlStore::connect(&sql_config)
                 .await
@@ -80,10 +82,15 @@ impl Backends {
             backends.sql = Some(sql);
         }
         if config.uses(Backend::Mongodb) {
+            let m = &config.mongodb;
             let mongo_config = MongoConfig {
-                url: config.mongodb.url.clone(),
-                database: config.mongodb.database.clone(),
+                url: m.url.clone(),
+                database: m.database.clone(),
                 transactions: true,
+                connect_timeout: Duration::from_millis(m.connect_timeout_ms.max(1)),
+                server_selection_timeout: Duration::from_millis(
+                    m.server_selection_timeout_ms.max(1),
+                ),
             };
             let mongo =
                 MongoStore::connect(&mongo_config)
@@ -95,10 +102,14 @@ impl Backends {
             backends.mongo = Some(mongo);
         }
         if config.uses(Backend::Redis) {
+            let r = &config.redis;
             let redis_config = RedisConfig {
-                url: config.redis.url.clone(),
-                prefix: config.redis.prefix.clone(),
-                pool_size: config.redis.pool_size,
+                url: r.url.clone(),
+                prefix: r.prefix.clone(),
+                pool_size: r.pool_size,
+                connect_timeout: Duration::from_millis(r.connect_timeout_ms.max(1)),
+                command_timeout: Duration::from_millis(r.command_timeout_ms.max(1)),
+                reconnect_max_delay: Duration::from_millis(r.reconnect_max_delay_ms.max(100)),
             };
             let redis =
                 RedisStore::connect(&redis_config)

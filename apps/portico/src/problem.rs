@@ -70,7 +70,7 @@ pub enum Kind {
     IdempotencyKeyReused,
     /// Too many requests.
     RateLimited,
-    /// A store is unreachable.
+    /// A store is unreachable: retry after `Retry-After` seconds.
     Unavailable,
     /// Anything else; details are in the server log.
     Internal,
@@ -105,7 +105,7 @@ impl Kind {
             Self::Gone => "gone",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::RateLimited => "rate-limited",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable => "store-unavailable",
             Self::Internal => "internal",
         }
     }
@@ -142,7 +142,7 @@ impl Kind {
                 "Idempotency key reused for a different request",
             ),
             Self::RateLimited => (S::TOO_MANY_REQUESTS, "Too many requests"),
-            Self::Unavailable => (S::SERVICE_UNAVAILABLE, "Service unavailable"),
+            Self::Unavailable => (S::SERVICE_UNAVAILABLE, "A store is unavailable"),
             Self::Internal => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
         }
     }
@@ -209,10 +209,32 @@ impl Problem {
         self
     }
 
-    /// A 500 that logs `source` (with its chain) and shows nothing of it.
+    /// A 500 that logs `source` (with its chain) and shows nothing of it, or,
+    /// when the chain holds a [`domain::StoreError`] that says the store was
+    /// unreachable, a 503 `store-unavailable` with `Retry-After`.
     pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        if let Some(store) = unavailable_store(&source) {
+            let mut p = Self::unavailable(store.to_string());
+            p.extra.source = Some(Box::new(source));
+            return p;
+        }
         let mut p = Self::new(Kind::Internal);
         p.extra.source = Some(Box::new(source));
+        p
+    }
+
+    /// A 503 `store-unavailable` with `Retry-After`: `what` says which
+    /// store or operation could not be reached.
+    pub fn unavailable(what: impl Into<String>) -> Self {
+        let mut p = Self::new(Kind::Unavailable).detail(format!(
+            "A store could not be reached ({}); try again shortly.",
+            what.into()
+        ));
+        p.extra.rate = Some(RateInfo {
+            limit: 0,
+            remaining: 0,
+            reset_secs: RETRY_AFTER_UNAVAILABLE_SECS,
+        });
         p
     }
 
@@ -288,6 +310,27 @@ impl fmt::Display for Problem {
     }
 }
 
+/// `Retry-After` of a 503 `store-unavailable`: about how long a store client
+/// takes to reconnect after its server is back.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
+
+/// The first [`domain::StoreError`] in `error`'s chain that says its store
+/// was unreachable.
+fn unavailable_store<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a domain::StoreError> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(store) = e.downcast_ref::<domain::StoreError>()
+            && store.is_unavailable()
+        {
+            return Some(store);
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// Writes `error` and every `source()` below it on one line.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
@@ -307,7 +350,11 @@ impl ResponseError for Problem {
 
     fn error_response(&self) -> HttpResponse {
         if let Some(source) = &self.extra.source {
-            tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+            if self.kind == Kind::Unavailable {
+                tracing::warn!(error = %error_chain(source.as_ref()), "store unavailable");
+            } else {
+                tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+            }
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));

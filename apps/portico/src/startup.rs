@@ -77,7 +77,11 @@ pub fn services(
     backends: &Backends,
     metrics: Arc<Metrics>,
 ) -> Result<Services, StartError> {
-    let stores = timed::stores(backends.stores(config)?, metrics.clone());
+    let stores = timed::stores(
+        backends.stores(config)?,
+        metrics.clone(),
+        std::time::Duration::from_millis(config.stores.call_timeout_ms.max(1)),
+    );
     let s = &config.security;
     let argon2 = platform::Argon2Hasher::new(platform::Argon2Params {
         memory_kib: s.argon2_memory_kib,

@@ -1,8 +1,10 @@
-//! Store-call timing: every repository port wrapped so that each call's
-//! latency and outcome land in `portico_store_call_duration_seconds`
-//! (labels: port, operation, outcome). The wrappers forward every method
-//! unchanged; the signatures below mirror the traits in `domain::ports`, and
-//! the compiler checks that they match.
+//! Store-call timing and deadlines: every repository port wrapped so that
+//! each call's latency and outcome land in
+//! `portico_store_call_duration_seconds` (labels: port, operation, outcome),
+//! and so that no call outlives `stores.call_timeout_ms`, whatever its driver
+//! does: a call past the deadline fails as an unavailable store (503). The
+//! wrappers forward every method unchanged; the signatures below mirror the
+//! traits in `domain::ports`, and the compiler checks that they match.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,22 +17,47 @@ use time::{Duration, OffsetDateTime};
 
 use crate::metrics::Metrics;
 
-/// A port implementation whose calls are timed.
+/// A port implementation whose calls are timed and bounded.
 struct Timed<T: ?Sized> {
     inner: Arc<T>,
     metrics: Arc<Metrics>,
+    deadline: std::time::Duration,
 }
 
-fn wrap<T: ?Sized>(inner: Arc<T>, metrics: &Arc<Metrics>) -> Arc<Timed<T>> {
+fn wrap<T: ?Sized>(
+    inner: Arc<T>,
+    (metrics, deadline): &(Arc<Metrics>, std::time::Duration),
+) -> Arc<Timed<T>> {
     Arc::new(Timed {
         inner,
         metrics: metrics.clone(),
+        deadline: *deadline,
     })
 }
 
-/// `stores` with every port timed into `metrics`.
-pub fn stores(stores: Stores, metrics: Arc<Metrics>) -> Stores {
-    let m = &metrics;
+/// The result of a call that ran out of time: an unavailable store.
+trait TimedOut {
+    fn timed_out(
+        port: &'static str,
+        op: &'static str,
+        elapsed: tokio::time::error::Elapsed,
+    ) -> Self;
+}
+
+impl<T, E: From<StoreError>> TimedOut for Result<T, E> {
+    fn timed_out(
+        port: &'static str,
+        op: &'static str,
+        elapsed: tokio::time::error::Elapsed,
+    ) -> Self {
+        Err(StoreError::unavailable(format!("{port}.{op} took too long"), elapsed).into())
+    }
+}
+
+/// `stores` with every port timed into `metrics`, and each call cut off
+/// after `deadline`.
+pub fn stores(stores: Stores, metrics: Arc<Metrics>, deadline: std::time::Duration) -> Stores {
+    let m = &(metrics, deadline);
     Stores {
         candidates: wrap(stores.candidates, m),
         sessions: wrap(stores.sessions, m),
@@ -54,7 +81,10 @@ macro_rules! timed {
         impl $trait for Timed<dyn $trait> {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
                 let started = Instant::now();
-                let result = self.inner.$name($($arg),*).await;
+                let result = match tokio::time::timeout(self.deadline, self.inner.$name($($arg),*)).await {
+                    Ok(result) => result,
+                    Err(elapsed) => <$ret as TimedOut>::timed_out($port, stringify!($name), elapsed),
+                };
                 self.metrics
                     .store($port, stringify!($name), result.is_ok(), started.elapsed());
                 result

@@ -31,9 +31,29 @@ pub(crate) fn is_duplicate(e: &mongodb::error::Error) -> bool {
     }
 }
 
-/// Wraps a driver error with what was being done.
+/// Wraps a driver error with what was being done. A server that cannot be
+/// reached (see [`is_unreachable`]) gives an unavailable [`StoreError`].
 pub(crate) fn store(context: &'static str) -> impl Fn(mongodb::error::Error) -> StoreError {
-    move |e| StoreError::with_source(context, e)
+    move |e| {
+        if is_unreachable(&e) {
+            StoreError::unavailable(context, e)
+        } else {
+            StoreError::with_source(context, e)
+        }
+    }
+}
+
+/// Whether `e` says no server could be reached: none selectable within the
+/// server-selection timeout, a broken or timed-out connection, a pool cleared
+/// after a network error, or a DNS failure. Decided by error kind.
+pub(crate) fn is_unreachable(e: &mongodb::error::Error) -> bool {
+    matches!(
+        e.kind.as_ref(),
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+    )
 }
 
 /// A document that does not have the shape this adapter writes.

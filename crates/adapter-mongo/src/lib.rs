@@ -31,10 +31,12 @@ mod repos;
 pub mod testing;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::StoreError;
 use domain::services::Stores;
 use mongodb::bson::{Document, doc};
+use mongodb::options::ClientOptions;
 use mongodb::{Client, ClientSession, Collection, Database};
 
 pub use error::MongoError;
@@ -52,15 +54,26 @@ pub struct MongoConfig {
     /// supports them (replica sets, sharded clusters). `false` always takes
     /// the ordered, non-transactional path a standalone server gets.
     pub transactions: bool,
+    /// How long opening one connection may take (unless the URL sets
+    /// `connectTimeoutMS`).
+    pub connect_timeout: Duration,
+    /// How long an operation waits for a server it can use before it fails
+    /// with an unavailable `StoreError` (unless the URL sets
+    /// `serverSelectionTimeoutMS`). The driver monitors the deployment and
+    /// reconnects by itself.
+    pub server_selection_timeout: Duration,
 }
 
 impl MongoConfig {
-    /// `url` with database `portico`.
+    /// `url` with database `portico`, a 3 s connect timeout and a 3 s
+    /// server-selection timeout.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             database: "portico".into(),
             transactions: true,
+            connect_timeout: Duration::from_secs(3),
+            server_selection_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -81,9 +94,16 @@ impl MongoStore {
     /// Connects, checks the server answers, detects whether it supports
     /// transactions, and creates every index (idempotent).
     pub async fn connect(config: &MongoConfig) -> Result<Self, MongoError> {
-        let client = Client::with_uri_str(&config.url)
+        let mut options = ClientOptions::parse(&config.url)
             .await
             .map_err(MongoError::Connect)?;
+        options
+            .connect_timeout
+            .get_or_insert(config.connect_timeout);
+        options
+            .server_selection_timeout
+            .get_or_insert(config.server_selection_timeout);
+        let client = Client::with_options(options).map_err(MongoError::Connect)?;
         let db = client.database(&config.database);
         let hello = db
             .run_command(doc! {"hello": 1})

@@ -29,9 +29,11 @@ impl TestDatabase {
     /// where the server has them, as on a standalone server.
     pub async fn with_transactions(transactions: bool) -> Self {
         let config = MongoConfig {
-            url: mongodb_url(),
             database: format!("portico_test_{}", Uuid::new_v4().simple()),
             transactions,
+            // The test server is a Python process on a loaded machine.
+            server_selection_timeout: std::time::Duration::from_secs(10),
+            ..MongoConfig::new(mongodb_url())
         };
         let store = MongoStore::connect(&config).await.unwrap_or_else(|e| {
             panic!(

@@ -13,9 +13,26 @@ pub enum RedisError {
     Prefix(String),
 }
 
-/// Wraps a driver error with what was being done.
+/// Wraps a driver error with what was being done. Connection failures,
+/// timeouts and commands cancelled by a lost connection mean the server
+/// could not be reached: an unavailable [`StoreError`].
 pub(crate) fn store(context: &'static str) -> impl Fn(fred::error::Error) -> StoreError {
-    move |e| StoreError::with_source(context, e)
+    move |e| {
+        if is_unreachable(&e) {
+            StoreError::unavailable(context, e)
+        } else {
+            StoreError::with_source(context, e)
+        }
+    }
+}
+
+/// Whether `e` says the server could not be reached, by fred's error kind.
+pub(crate) fn is_unreachable(e: &fred::error::Error) -> bool {
+    use fred::error::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::IO | K::Timeout | K::Canceled | K::Backpressure | K::Routing | K::Cluster
+    )
 }
 
 /// A record that does not have the shape this adapter writes.

@@ -29,6 +29,7 @@ mod scripts;
 pub mod testing;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::StoreError;
 use domain::services::Stores;
@@ -47,16 +48,57 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Connections in the pool.
     pub pool_size: usize,
+    /// How long opening one connection (TCP and TLS) may take.
+    pub connect_timeout: Duration,
+    /// How long one command may wait for its answer, including the time it
+    /// waits for a connection that is reconnecting. Past it the call fails
+    /// with an unavailable [`StoreError`] instead of hanging.
+    pub command_timeout: Duration,
+    /// The longest pause between two reconnection attempts. The client
+    /// reconnects by itself, forever, with exponential backoff from 100 ms up
+    /// to this.
+    pub reconnect_max_delay: Duration,
 }
 
 impl RedisConfig {
-    /// `url` with prefix `portico` and a pool of 4.
+    /// `url` with prefix `portico`, a pool of 4, a 3 s connect and command
+    /// timeout, and reconnects at most 2 s apart.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             prefix: "portico".into(),
             pool_size: 4,
+            connect_timeout: Duration::from_secs(3),
+            command_timeout: Duration::from_secs(3),
+            reconnect_max_delay: Duration::from_secs(2),
         }
+    }
+
+    /// A fred builder for `config` with this configuration's timeouts and
+    /// reconnection policy.
+    fn builder(&self, config: &Config) -> Builder {
+        let mut builder = Builder::from_config(config.clone());
+        let connect_timeout = self.connect_timeout;
+        let command_timeout = self.command_timeout;
+        builder
+            .with_connection_config(|c| {
+                c.connection_timeout = connect_timeout;
+                c.internal_command_timeout = connect_timeout;
+                // A connection that stops answering (a paused server, a
+                // dropped route) is closed and reconnected.
+                c.unresponsive.max_timeout = Some(command_timeout.max(Duration::from_secs(1)));
+                c.unresponsive.interval = Duration::from_millis(500);
+            })
+            .with_performance_config(|p| p.default_command_timeout = command_timeout)
+            .set_policy(ReconnectPolicy::new_exponential(
+                0,
+                100,
+                u32::try_from(self.reconnect_max_delay.as_millis())
+                    .unwrap_or(u32::MAX)
+                    .max(100),
+                2,
+            ));
+        builder
     }
 }
 
@@ -70,6 +112,8 @@ struct Inner {
     pool: Pool,
     /// Kept to open pub/sub connections next to the pool.
     config: Config,
+    /// The timeouts and reconnection policy, for those connections too.
+    settings: RedisConfig,
     prefix: String,
     cluster: bool,
 }
@@ -112,20 +156,36 @@ impl RedisStore {
         if config.prefix.is_empty() || config.prefix.contains(['{', '}', ':']) {
             return Err(RedisError::Prefix(config.prefix.clone()));
         }
-        let fred_config = Config::from_url(&config.url).map_err(RedisError::Connect)?;
+        let mut fred_config = Config::from_url(&config.url).map_err(RedisError::Connect)?;
+        // The first connection fails at once when the server is not there;
+        // later ones reconnect by the policy.
+        fred_config.fail_fast = true;
         let cluster = fred_config.server.is_clustered();
-        let pool = Builder::from_config(fred_config.clone())
-            .with_connection_config(|c| {
-                c.connection_timeout = std::time::Duration::from_secs(5);
-            })
+        let pool = config
+            .builder(&fred_config)
             .build_pool(config.pool_size.max(1))
             .map_err(RedisError::Connect)?;
-        pool.init().await.map_err(RedisError::Connect)?;
+        // `init` retries nothing with `fail_fast`, but a server that accepts
+        // and never answers must not hang start-up either.
+        let deadline = config.connect_timeout + config.command_timeout;
+        match tokio::time::timeout(deadline, pool.init()).await {
+            Ok(result) => {
+                result.map_err(RedisError::Connect)?;
+            }
+            Err(_) => {
+                let _ = pool.quit().await;
+                return Err(RedisError::Connect(fred::error::Error::new(
+                    fred::error::ErrorKind::Timeout,
+                    format!("no answer within {} ms", deadline.as_millis()),
+                )));
+            }
+        }
         let _: String = pool.ping(None).await.map_err(RedisError::Connect)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 config: fred_config,
+                settings: config.clone(),
                 prefix: config.prefix.clone(),
                 cluster,
             }),
@@ -172,9 +232,10 @@ impl RedisStore {
         &self.inner.prefix
     }
 
-    /// The connection settings.
-    pub(crate) fn config(&self) -> &Config {
-        &self.inner.config
+    /// A builder for another connection to the same server, with the
+    /// pool's timeouts and reconnection policy.
+    pub(crate) fn builder(&self) -> Builder {
+        self.inner.settings.builder(&self.inner.config)
     }
 
     /// Closes the connections.

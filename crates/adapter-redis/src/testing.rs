@@ -32,9 +32,9 @@ impl TestRedis {
     /// A fresh prefix on `url`. Panics with a hint when it is unreachable.
     pub async fn fresh(url: &str) -> Self {
         let config = RedisConfig {
-            url: url.to_owned(),
             prefix: format!("test-{}", Uuid::new_v4().simple()),
             pool_size: 2,
+            ..RedisConfig::new(url)
         };
         let store = RedisStore::connect(&config).await.unwrap_or_else(|e| {
             panic!(

@@ -123,7 +123,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens `url`, creating the file (and its folder) if missing.
-    pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<Self, SqlError> {
+    pub(crate) async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, SqlError> {
         let options = if let Some(path) = url.strip_prefix("sqlite:///") {
             // Seed 003 / SQLAlchemy form: `sqlite:///./backend.db` is relative, `sqlite:////abs` absolute.
             SqliteConnectOptions::new().filename(path)
@@ -149,6 +153,7 @@ impl SqliteStore {
         let size = if in_memory { 1 } else { max_connections.max(1) };
         let pool = SqlitePoolOptions::new()
             .max_connections(size)
+            .acquire_timeout(acquire_timeout)
             // sqlx pings a connection on every checkout by default. A SQLite
             // connection is a file handle on a thread of ours that cannot
             // hang up, and the ping is one more hand-off to that thread for
@@ -210,6 +215,7 @@ impl PgStore {
         url: &str,
         max_connections: u32,
         schema: Option<&str>,
+        acquire_timeout: Duration,
     ) -> Result<Self, SqlError> {
         let mut options = PgConnectOptions::from_str(url).map_err(SqlError::Connect)?;
         let mut channel = match schema {
@@ -237,7 +243,7 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             // Ping only a connection that sat idle for a while (the server or
             // a proxy may have dropped it), not on every checkout: the default
             // ping is a full round trip before every statement.

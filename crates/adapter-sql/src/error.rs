@@ -43,9 +43,38 @@ pub(crate) fn violation(e: &sqlx::Error) -> Option<Violation> {
     }
 }
 
-/// Wraps a driver error with what was being done.
+/// Wraps a driver error with what was being done. A database that cannot
+/// be reached (see [`is_unreachable`]) gives an unavailable [`StoreError`].
 pub(crate) fn store(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError::with_source(context, e)
+    move |e| {
+        if is_unreachable(&e) {
+            StoreError::unavailable(context, e)
+        } else {
+            StoreError::with_source(context, e)
+        }
+    }
+}
+
+/// PostgreSQL SQLSTATEs that mean the server is going away or not taking
+/// connections: class 08 (connection exception), 57P01-57P03 (shutdown,
+/// crash recovery, starting up) and 53300 (too many connections).
+const UNREACHABLE_STATES: &[&str] = &["57P01", "57P02", "57P03", "53300"];
+
+/// Whether `e` says the database could not be reached: no connection could
+/// be had within the acquire timeout, the connection broke, or the server is
+/// shutting down or starting up. Decided by error kind and SQLSTATE.
+pub(crate) fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || UNREACHABLE_STATES.contains(&c.as_ref())),
+        _ => false,
+    }
 }
 
 /// A stored value that does not parse back into a domain value.

@@ -60,6 +60,11 @@ pub struct SqlConfig {
     /// PostgreSQL schema to keep Portico's tables in (created if missing);
     /// `None` uses the connection's default `search_path`.
     pub pg_schema: Option<String>,
+    /// How long a statement may wait for a pooled connection, including
+    /// opening a new one. A database that cannot be reached fails within
+    /// this time with an unavailable `StoreError`; the pool opens new
+    /// connections by itself once the server is back.
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl SqlConfig {
@@ -69,6 +74,7 @@ impl SqlConfig {
             url: url.into(),
             max_connections: 10,
             pg_schema: None,
+            acquire_timeout: std::time::Duration::from_secs(3),
         }
     }
 }
@@ -87,10 +93,18 @@ impl SqlStore {
     pub async fn connect(config: &SqlConfig) -> Result<Self, SqlError> {
         let url = config.url.trim();
         let store = if url.starts_with("sqlite:") {
-            Self::Sqlite(SqliteStore::connect(url, config.max_connections).await?)
+            Self::Sqlite(
+                SqliteStore::connect(url, config.max_connections, config.acquire_timeout).await?,
+            )
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::Postgres(
-                PgStore::connect(url, config.max_connections, config.pg_schema.as_deref()).await?,
+                PgStore::connect(
+                    url,
+                    config.max_connections,
+                    config.pg_schema.as_deref(),
+                    config.acquire_timeout,
+                )
+                .await?,
             )
         } else {
             return Err(SqlError::UnsupportedUrl);

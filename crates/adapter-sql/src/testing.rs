@@ -62,9 +62,11 @@ impl TestDatabase {
     pub async fn postgres() -> Self {
         let schema = format!("test_{}", Uuid::new_v4().simple());
         let config = SqlConfig {
-            url: postgres_url(),
             max_connections: 8,
             pg_schema: Some(schema.clone()),
+            // A loaded test machine can be slow to hand out connections.
+            acquire_timeout: std::time::Duration::from_secs(10),
+            ..SqlConfig::new(postgres_url())
         };
         let store = SqlStore::connect(&config).await.unwrap_or_else(|e| {
             panic!(

@@ -57,9 +57,9 @@ async fn unsupported_urls_and_unsafe_schema_names_are_refused() {
         .expect("refused");
     assert!(matches!(err, SqlError::UnsupportedUrl));
     let config = SqlConfig {
-        url: adapter_sql::testing::postgres_url(),
         max_connections: 1,
         pg_schema: Some("x\"; DROP SCHEMA public; --".into()),
+        ..SqlConfig::new(adapter_sql::testing::postgres_url())
     };
     assert!(matches!(
         SqlStore::connect(&config).await,

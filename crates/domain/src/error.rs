@@ -5,10 +5,18 @@ use std::error::Error as StdError;
 /// An infrastructure failure behind a port: a lost connection, a timeout, a row
 /// that cannot be decoded. Callers cannot act on it beyond retrying or reporting;
 /// it carries the source chain for logs.
+///
+/// One distinction is kept because callers act on it: [`StoreError::is_unavailable`]
+/// says the store could not be reached at all (refused or dropped connection,
+/// connect or command timeout, no server selectable). That is a transient
+/// outage a client should retry later (the HTTP server answers 503 with
+/// `Retry-After`), not a defect. Adapters decide it from their driver's error
+/// kind, never from message text.
 #[derive(Debug, thiserror::Error)]
 #[error("{context}")]
 pub struct StoreError {
     context: String,
+    unavailable: bool,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -18,6 +26,7 @@ impl StoreError {
     pub fn msg(context: impl Into<String>) -> Self {
         Self {
             context: context.into(),
+            unavailable: false,
             source: None,
         }
     }
@@ -29,8 +38,28 @@ impl StoreError {
     ) -> Self {
         Self {
             context: context.into(),
+            unavailable: false,
             source: Some(Box::new(source)),
         }
+    }
+
+    /// The store could not be reached: `source` is the connection failure or
+    /// timeout. The operation may or may not have taken effect.
+    pub fn unavailable(
+        context: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            unavailable: true,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// Whether the store was unreachable (an outage to retry after), rather
+    /// than a failure of the operation itself.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,21 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// PostgreSQL schema for Portico's tables (default: the search path).
     pub pg_schema: Option<String>,
+    /// How long a statement waits for a connection (opening one included)
+    /// before the request answers 503, in milliseconds; 0 picks 3000.
+    pub acquire_timeout_ms: u64,
+}
+
+impl DatabaseConfig {
+    /// The acquire timeout in effect.
+    pub fn acquire_timeout(&self) -> Duration {
+        millis_or(self.acquire_timeout_ms, 3000)
+    }
+}
+
+/// `ms` milliseconds, or `default` when `ms` is 0.
+fn millis_or(ms: u64, default: u64) -> Duration {
+    Duration::from_millis(if ms == 0 { default } else { ms })
 }
 
 /// MongoDB settings.
@@ -108,6 +124,11 @@ pub struct MongoDbConfig {
     pub url: String,
     /// Database holding Portico's collections.
     pub database: String,
+    /// How long opening a connection may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// How long an operation waits for a reachable server before the
+    /// request answers 503, in milliseconds (also bounds start-up).
+    pub server_selection_timeout_ms: u64,
 }
 
 impl Default for MongoDbConfig {
@@ -115,6 +136,8 @@ impl Default for MongoDbConfig {
         Self {
             url: String::new(),
             database: "portico".into(),
+            connect_timeout_ms: 3000,
+            server_selection_timeout_ms: 3000,
         }
     }
 }
@@ -130,6 +153,14 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Connections in the pool.
     pub pool_size: usize,
+    /// How long opening a connection may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// How long a command waits for its answer (also while reconnecting)
+    /// before the request answers 503, in milliseconds.
+    pub command_timeout_ms: u64,
+    /// Longest pause between reconnection attempts, in milliseconds. The
+    /// client reconnects by itself with exponential backoff up to this.
+    pub reconnect_max_delay_ms: u64,
 }
 
 impl Default for RedisConfig {
@@ -138,6 +169,9 @@ impl Default for RedisConfig {
             url: String::new(),
             prefix: "portico".into(),
             pool_size: 4,
+            connect_timeout_ms: 3000,
+            command_timeout_ms: 3000,
+            reconnect_max_delay_ms: 2000,
         }
     }
 }
@@ -167,6 +201,10 @@ pub struct StoresConfig {
     pub rate_limits: Option<Backend>,
     /// Upload requests (seed 004 keeps them in Redis).
     pub uploads: Option<Backend>,
+    /// Longest any one store call may take, in milliseconds, whatever the
+    /// driver does (a server that accepts and never answers): past it the
+    /// request answers 503 `store-unavailable`.
+    pub call_timeout_ms: u64,
 }
 
 impl Default for StoresConfig {
@@ -176,6 +214,7 @@ impl Default for StoresConfig {
             sessions: None,
             rate_limits: None,
             uploads: None,
+            call_timeout_ms: 10_000,
         }
     }
 }

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::problem::{Kind, Problem, ProblemBody, error_chain};
+use crate::problem::{Problem, ProblemBody, error_chain};
 use crate::state::AppState;
 
 /// A health answer.
@@ -68,8 +68,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Pro
             checks: ok.into_iter().map(|n| format!("{n}: ok")).collect(),
         }))
     } else {
-        Err(Problem::new(Kind::Unavailable)
-            .detail(format!("Not answering: {}.", failed.join(", "))))
+        Err(Problem::unavailable(format!(
+            "not answering: {}",
+            failed.join(", ")
+        )))
     }
 }
 

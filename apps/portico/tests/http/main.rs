@@ -3,7 +3,9 @@
 mod accounts;
 mod cli;
 mod content;
+mod faults;
 mod notifications;
+mod outage;
 mod payments;
 mod smtp;
 mod support;

@@ -326,9 +326,9 @@ async fn live_stream_crosses_instances_over_postgres() {
 
     let db = TestDatabase::postgres().await;
     let second_pool = SqlStore::connect(&SqlConfig {
-        url: adapter_sql::testing::postgres_url(),
         max_connections: 4,
         pg_schema: db.pg_schema().map(str::to_owned),
+        ..SqlConfig::new(adapter_sql::testing::postgres_url())
     })
     .await
     .unwrap();

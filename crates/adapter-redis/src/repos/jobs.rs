@@ -102,7 +102,8 @@ impl LeaseRepository for RedisStore {
 #[async_trait]
 impl NotificationFeed for RedisStore {
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
-        let client = Builder::from_config(self.config().clone())
+        let client = self
+            .builder()
             // Room for bursts between two reads of the subscriber; past it
             // the subscription reports a gap.
             .with_performance_config(|p| p.broadcast_channel_capacity = 65_536)

@@ -123,7 +123,7 @@ macro_rules! impl_content {
                     Err(e) if matches!(crate::error::violation(&e), Some(crate::error::Violation::ForeignKey)) => {
                         Err(domain::WriteError::NotFound)
                     }
-                    Err(e) => Err(domain::StoreError::with_source("storing session data", e).into()),
+                    Err(e) => Err(crate::error::store("storing session data")(e).into()),
                 }
             }
 

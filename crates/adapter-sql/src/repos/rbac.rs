@@ -43,7 +43,7 @@ macro_rules! impl_rbac {
                     Err(e) if matches!(crate::error::violation(&e), Some(crate::error::Violation::Unique(_))) => {
                         Err(domain::CreateError::Conflict)
                     }
-                    Err(e) => Err(domain::StoreError::with_source("creating role", e).into()),
+                    Err(e) => Err(crate::error::store("creating role")(e).into()),
                 }
             }
 
@@ -112,7 +112,7 @@ macro_rules! impl_rbac {
                     Err(e) if matches!(crate::error::violation(&e), Some(crate::error::Violation::ForeignKey)) => {
                         Err(domain::GrantError::RoleNotFound)
                     }
-                    Err(e) => Err(domain::StoreError::with_source("granting role", e).into()),
+                    Err(e) => Err(crate::error::store("granting role")(e).into()),
                 }
             }
 

@@ -50,7 +50,7 @@ macro_rules! impl_uploads {
                     Err(e) if matches!(crate::error::violation(&e), Some(crate::error::Violation::Unique(_))) => {
                         Err(domain::CreateError::Conflict)
                     }
-                    Err(e) => Err(domain::StoreError::with_source("creating upload request", e).into()),
+                    Err(e) => Err(crate::error::store("creating upload request")(e).into()),
                 }
             }
 

@@ -40,12 +40,12 @@ macro_rules! impl_users {
                 user: &domain::User,
             ) -> Result<UserClash, domain::StoreError> {
                 let Some(crate::error::Violation::Unique(name)) = crate::error::violation(&err) else {
-                    return Err(domain::StoreError::with_source("writing user", err));
+                    return Err(crate::error::store("writing user")(err));
                 };
                 match name.as_deref() {
                     Some("ix_users_email") => return Ok(UserClash::Email),
                     Some("ix_users_username") => return Ok(UserClash::Username),
-                    Some(_) => return Err(domain::StoreError::with_source("writing user", err)),
+                    Some(_) => return Err(crate::error::store("writing user")(err)),
                     None => {}
                 }
                 let taken = |sql: &'static str, value: String| {
@@ -69,7 +69,7 @@ macro_rules! impl_users {
                 {
                     Ok(UserClash::Username)
                 } else {
-                    Err(domain::StoreError::with_source("writing user", err))
+                    Err(crate::error::store("writing user")(err))
                 }
             }
         }
