@@ -67,7 +67,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            crate::init_tracing(&config);
+            let _log = crate::init_tracing(&config);
             let app = Application::build(config).await?;
             app.run_until_stopped().await?;
         }

@@ -208,3 +208,55 @@ async fn sweep_runs_once_on_demand_and_respects_the_lease() {
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm() {
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = crate::faults::free_port();
+    // `portico serve 2>&1 | head -2`: both outputs go to a pipe whose reader
+    // is gone.
+    let mut child = portico(&dir)
+        .env("PORTICO_LOG__LEVEL", "info")
+        .env("PORTICO_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    crate::faults::wait_until(
+        "the server answers",
+        std::time::Duration::from_secs(30),
+        || async { client.get(&url).send().await.is_ok() },
+    )
+    .await;
+    for _ in 0..50 {
+        let res = client.get(&url).send().await.expect("an answer");
+        assert_eq!(res.status(), 200);
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(40) {
+            let _ = child.kill();
+            panic!("SIGTERM did not stop the server");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -173,7 +173,8 @@ impl TestApp {
     /// Builds and spawns the server.
     pub(crate) async fn start(config: Config, backends: Backends) -> Self {
         if std::env::var_os("PORTICO_TEST_LOG").is_some() {
-            portico::init_tracing(&config);
+            // Kept for the whole test binary: the subscriber is global.
+            std::mem::forget(portico::init_tracing(&config));
         }
         let app = Application::with_backends(config.clone(), backends)
             .await
