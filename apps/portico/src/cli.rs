@@ -65,7 +65,11 @@ pub enum AdminCommand {
 /// Runs the command; the error is printed by `main`.
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Config) {
+        private_files(&config.server.data_dir)?;
+    }
+    match command {
         Command::Serve => {
             let _log = crate::init_tracing(&config);
             let app = Application::build(config).await?;
@@ -88,6 +92,20 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }) => admin_create(&config, &email, &username, password_stdin).await?,
     }
     Ok(())
+}
+
+/// Everything the process creates is private to its user (umask 077: files
+/// 0600, folders 0700): the data folder holds the SQLite database, mailed
+/// tokens in the outbox and the signing key. The data folder itself is
+/// created 0700, and an existing one is made 0700.
+fn private_files(data_dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)?;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
 }
 
 async fn sweep(config: &Config) -> Result<(), Box<dyn std::error::Error>> {

@@ -16,11 +16,14 @@
 
 pub mod auth;
 pub mod backends;
+mod body_rate;
 pub mod cli;
 pub mod config;
 pub mod dto;
 pub mod errors;
+mod headers;
 pub mod jobs;
+mod json_text;
 pub mod live;
 pub mod mail;
 pub mod metrics;

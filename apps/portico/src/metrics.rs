@@ -39,7 +39,7 @@ impl Histogram {
     }
 }
 
-type HttpKey = (String, String, u16);
+type HttpKey = (String, &'static str, u16);
 type StoreKey = (&'static str, &'static str, bool);
 
 /// The process's metrics.
@@ -64,12 +64,28 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The `method` label: the standard methods by name, any other token as
+/// `other`, so a client cannot grow the label set.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 impl Metrics {
     /// Records one HTTP request: `route` is the matched pattern (or
     /// `unmatched`), so ids do not explode the label set.
-    pub fn http(&self, method: &str, route: &str, status: u16, took: Duration) {
+    pub fn http(&self, method: &'static str, route: &str, status: u16, took: Duration) {
         let mut map = self.http.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry((route.to_owned(), method.to_owned(), status))
+        map.entry((route.to_owned(), method, status))
             .or_default()
             .observe(took.as_secs_f64());
     }

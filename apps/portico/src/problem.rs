@@ -28,6 +28,8 @@ pub enum Kind {
     PayloadTooLarge,
     /// The body's media type is not accepted.
     UnsupportedMediaType,
+    /// The body arrived too slowly (below the minimum data rate).
+    RequestTimeout,
     /// No such route or resource.
     NotFound,
     /// The route exists but not with this method.
@@ -84,6 +86,7 @@ impl Kind {
             Self::MalformedRequest => "malformed-request",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::RequestTimeout => "request-timeout",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Unauthenticated => "unauthenticated",
@@ -118,6 +121,7 @@ impl Kind {
             Self::MalformedRequest => (S::BAD_REQUEST, "Malformed request"),
             Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "Request body too large"),
             Self::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+            Self::RequestTimeout => (S::REQUEST_TIMEOUT, "Request body too slow"),
             Self::NotFound => (S::NOT_FOUND, "Not found"),
             Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "Method not allowed"),
             Self::Unauthenticated => (S::UNAUTHORIZED, "Authentication required"),
@@ -427,6 +431,7 @@ mod tests {
             MalformedRequest,
             PayloadTooLarge,
             UnsupportedMediaType,
+            RequestTimeout,
             NotFound,
             MethodNotAllowed,
             Unauthenticated,

@@ -129,6 +129,8 @@ pub fn services(
             trust_forwarded_for: config.server.trust_forwarded_for,
             rate_limits: config.rate_limits.clone(),
             max_upload_bytes: config.uploads.max_size_bytes,
+            metrics: config.server.metrics,
+            hsts: crate::headers::hsts(config.server.hsts_max_age_secs, &config.public_url()),
         },
         metrics,
         readiness: backends.readiness(),
@@ -262,7 +264,12 @@ impl Application {
             &crate::openapi::document(),
         )));
         let limit = config.server.body_limit_bytes;
+        let body_rate = crate::body_rate::BodyRate {
+            grace: std::time::Duration::from_secs(config.server.body_grace_secs),
+            min_rate: config.server.body_min_bytes_per_sec,
+        };
         let origins = config.server.cors_origins.clone();
+        let docs = config.server.docs;
         let workers = match config.server.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -279,17 +286,36 @@ impl Application {
                 .app_data(routes::query_config())
                 .configure(routes::configure)
                 .split_for_parts();
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
-                .service(web::redirect("/docs", "/docs/"))
-                .default_service(web::to(routes::fallback))
-                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
-                .wrap(from_fn(observe))
+            let docs = docs.then(|| {
+                (
+                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api),
+                    web::redirect("/docs", "/docs/"),
+                )
+            });
+            app.configure(|cfg| {
+                if let Some((ui, redirect)) = docs {
+                    cfg.service(ui).service(redirect);
+                }
+            })
+            .default_service(web::to(routes::fallback))
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(from_fn(move |req, next| {
+                crate::json_text::refuse_nul(limit, req, next)
+            }))
+            .wrap(from_fn(move |req, next| body_rate.enforce(req, next)))
+            .wrap(from_fn(crate::headers::secure))
+            .wrap(from_fn(observe))
         })
         .workers(workers)
         // Signals are handled in `run_until_stopped`, which ends the live
         // streams before the graceful stop.
         .disable_signals()
         .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .client_request_timeout(std::time::Duration::from_millis(
+            config.server.request_head_timeout_ms,
+        ))
+        .client_disconnect_timeout(std::time::Duration::from_millis(1000))
+        .max_connections((config.server.max_connections / workers).max(1))
         .listen(listener)
         .map_err(|source| StartError::Bind { addr, source })?
         .run();
@@ -417,6 +443,7 @@ async fn observe(
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
     let method = req.method().to_string();
+    let method_label = crate::metrics::method_label(req.method());
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
     let mut res = next.call(req).instrument(span.clone()).await?;
@@ -427,7 +454,7 @@ async fn observe(
         .unwrap_or_else(|| "unmatched".to_owned());
     let took = started.elapsed();
     if let Some(m) = metrics {
-        m.http(&method, &route, status, took);
+        m.http(method_label, &route, status, took);
     }
     span.in_scope(
         || tracing::info!(status, route = %route, ms = took.as_secs_f64() * 1000.0, "request"),

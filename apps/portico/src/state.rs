@@ -33,6 +33,10 @@ pub struct Settings {
     pub rate_limits: RateLimitConfig,
     /// Largest accepted upload body (the local store's PUT route).
     pub max_upload_bytes: u64,
+    /// Whether `GET /metrics` answers.
+    pub metrics: bool,
+    /// The `Strict-Transport-Security` header, when it is sent.
+    pub hsts: Option<actix_web::http::header::HeaderValue>,
 }
 
 /// Shared application state (one per process, behind `web::Data`).

@@ -72,6 +72,26 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Folder for local data (the default SQLite file, objects, the outbox).
     pub data_dir: PathBuf,
+    /// How long a client may take to send a request's head (line and
+    /// headers), in milliseconds; past it the connection closes (408).
+    pub request_head_timeout_ms: u64,
+    /// Seconds a request body may take before the minimum rate applies.
+    pub body_grace_secs: u64,
+    /// Average bytes per second a request body must keep up after the
+    /// grace time, or the request fails with 408 and the connection closes.
+    pub body_min_bytes_per_sec: u64,
+    /// Open connections the server accepts at once (over all workers); more
+    /// wait in the listen backlog. Keep it below the file-descriptor limit
+    /// (`ulimit -n`) less what the stores and files need.
+    pub max_connections: usize,
+    /// Serve `GET /metrics`. Turn off where the port is public and scrape
+    /// another way; off, it answers 404.
+    pub metrics: bool,
+    /// Serve `GET /docs` (Swagger UI) and `GET /openapi.json`; off, both 404.
+    pub docs: bool,
+    /// `Strict-Transport-Security: max-age=<this>` on every response when
+    /// `public_url` is https; 0 (the default) sends none.
+    pub hsts_max_age_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +105,13 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             cors_origins: Vec::new(),
             data_dir: PathBuf::from("data"),
+            hsts_max_age_secs: 0,
+            request_head_timeout_ms: 5000,
+            body_grace_secs: 5,
+            body_min_bytes_per_sec: 1024,
+            max_connections: 800,
+            metrics: true,
+            docs: true,
         }
     }
 }

@@ -56,6 +56,11 @@ impl From<UploadError> for Problem {
             UploadError::TooLarge { max } => {
                 Problem::new(Kind::PayloadTooLarge).detail(format!("Uploads are 1 to {max} bytes."))
             }
+            UploadError::InvalidContentType => field(
+                "content_type",
+                "is not a media type of the form type/subtype",
+            ),
+            UploadError::Empty => field("size", "must be at least 1 byte"),
             UploadError::ContentTypeNotAllowed => Problem::new(Kind::UnsupportedMediaType)
                 .detail("This content type is not accepted for uploads."),
             UploadError::KeyTaken => {

@@ -131,9 +131,9 @@ pub struct CreateContentSession {
 pub async fn create(
     state: web::Data<AppState>,
     me: SignedIn,
-    body: Option<web::Json<CreateContentSession>>,
+    body: super::OptionalJson<CreateContentSession>,
 ) -> Result<HttpResponse, Problem> {
-    let name = body.and_then(|b| b.into_inner().name);
+    let name = body.0.and_then(|b| b.name);
     let session = state
         .content
         .create(domain::services::Actor::user(me.user.id), name)

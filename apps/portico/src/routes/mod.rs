@@ -192,6 +192,45 @@ pub(crate) fn json_problem(e: serde_json::Error) -> Problem {
     }
 }
 
+/// A JSON body that may be left out: no body at all (no `Content-Length`,
+/// or 0, and no chunked body) gives `None`; a body that is present must be
+/// `application/json` of the right shape, or the request fails like any
+/// JSON body (400, 413, 415, 422). It is never ignored.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        use actix_web::http::header;
+        let headers = req.headers();
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+        if !chunked && declared.unwrap_or(0) == 0 {
+            return Box::pin(async { Ok(Self(None)) });
+        }
+        let json = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(Some(json.await?.into_inner()))) })
+    }
+}
+
+/// A body that could not be read: too slow (see `body_rate`), too large, or cut off.
+pub(crate) fn payload_problem(e: &actix_web::error::PayloadError) -> Problem {
+    use actix_web::error::PayloadError;
+    match e {
+        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            Problem::new(Kind::RequestTimeout)
+                .detail("The request body arrived below the minimum data rate.")
+        }
+        PayloadError::Overflow => Problem::new(Kind::PayloadTooLarge),
+        other => Problem::new(Kind::MalformedRequest).detail(other.to_string()),
+    }
+}
+
 /// JSON extractor settings: body limit and problem responses.
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
@@ -203,6 +242,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 JsonPayloadError::ContentType => Problem::new(Kind::UnsupportedMediaType)
                     .detail("Send the body as application/json."),
                 JsonPayloadError::Deserialize(e) => json_problem(e),
+                JsonPayloadError::Payload(e) => payload_problem(&e),
                 other => Problem::new(Kind::MalformedRequest).detail(other.to_string()),
             };
             problem.into()

@@ -235,10 +235,10 @@ pub struct CreateNotification {
     pub kind: String,
     /// Short text (at most 1000 characters).
     pub toast_message: Option<String>,
-    /// `low`, `normal` (default) or `high`.
+    /// `low`, `normal` (default when absent or null) or `high`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub urgency: Urgency,
+    pub urgency: Option<Urgency>,
     /// Stays until dismissed.
     #[serde(default)]
     pub persistent: bool,
@@ -284,7 +284,7 @@ pub async fn create(
         message_id: b.message_id.map(MessageId::from_uuid),
         task_id: b.task_id,
         image: b.image,
-        urgency: b.urgency,
+        urgency: b.urgency.unwrap_or_default(),
         persistent: b.persistent,
         expires_at: b.expires_at,
     };

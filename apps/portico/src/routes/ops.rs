@@ -83,8 +83,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Pro
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    if !state.settings.metrics {
+        return Err(Problem::new(crate::problem::Kind::NotFound));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }

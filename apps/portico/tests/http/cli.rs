@@ -210,9 +210,12 @@ async fn sweep_runs_once_on_demand_and_respects_the_lease() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm() {
-    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm_and_data_stays_private() {
+    // The data folder is created by the server (as `data` is on a first run).
+    let dir = std::env::temp_dir()
+        .join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()))
+        .join("data");
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
     let port = crate::faults::free_port();
     // `portico serve 2>&1 | head -2`: both outputs go to a pipe whose reader
     // is gone.
@@ -241,6 +244,14 @@ async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm() {
         let res = client.get(&url).send().await.expect("an answer");
         assert_eq!(res.status(), 200);
     }
+    // A registration writes a mail with a raw token into the outbox.
+    let res = client
+        .post(format!("http://127.0.0.1:{port}/v1/registrations"))
+        .json(&json!({"email": "eve@example.org", "username": "eve", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(res.status(), 202);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -258,5 +269,20 @@ async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "{exit:?}");
+    // Nothing in the data folder is readable by other users, whatever the
+    // umask the server was started with.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data folder");
+    let mut files = vec![dir.join("portico.db")];
+    files.extend(
+        std::fs::read_dir(dir.join("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    assert!(files.len() >= 2, "a database and a mail: {files:?}");
+    for file in files {
+        assert_eq!(mode(&file) & 0o077, 0, "{} is private", file.display());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

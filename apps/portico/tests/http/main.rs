@@ -4,6 +4,7 @@ mod accounts;
 mod cli;
 mod content;
 mod faults;
+mod hygiene;
 mod notifications;
 mod outage;
 mod payments;

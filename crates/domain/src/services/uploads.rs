@@ -79,6 +79,13 @@ pub enum UploadError {
     /// Content type not accepted.
     #[error("content type is not allowed")]
     ContentTypeNotAllowed,
+    /// The content type is not a media type `type/subtype` (RFC 6838
+    /// names, no parameters, no spaces or control characters).
+    #[error("content type is not a media type of the form type/subtype")]
+    InvalidContentType,
+    /// A declared size of zero bytes.
+    #[error("an upload has at least one byte")]
+    Empty,
     /// Another request uses that object key.
     #[error("object key already in use")]
     KeyTaken,
@@ -153,12 +160,16 @@ impl Uploads {
         content_type: &str,
         size: u64,
     ) -> Result<(UploadRequest, UploadTarget), UploadError> {
-        if size == 0 || size > self.policy.max_size {
+        let content_type = media_type(content_type).ok_or(UploadError::InvalidContentType)?;
+        if size == 0 {
+            return Err(UploadError::Empty);
+        }
+        if size > self.policy.max_size {
             return Err(UploadError::TooLarge {
                 max: self.policy.max_size,
             });
         }
-        if !self.policy.allows(content_type) {
+        if !self.policy.allows(&content_type) {
             return Err(UploadError::ContentTypeNotAllowed);
         }
         let now = self.system.now();
@@ -166,7 +177,7 @@ impl Uploads {
             id: UploadId::from_uuid(self.system.ids.new_id()),
             user_id: actor.user_id,
             object_key: self.key_for(actor.user_id, object_key.as_ref())?,
-            content_type: content_type.trim().to_owned(),
+            content_type,
             max_size: size,
             status: UploadStatus::Pending,
             created_at: now,
@@ -317,6 +328,23 @@ impl Uploads {
     }
 }
 
+/// `raw` as a lower-case media type `type/subtype`, or `None` when it is
+/// not one: each part 1–127 characters of RFC 6838's restricted names
+/// (letters, digits and `! # $ & - ^ _ . +`, starting with a letter or
+/// digit). Parameters, spaces and control characters are refused, so the
+/// value is safe to echo in a `Content-Type` header.
+pub fn media_type(raw: &str) -> Option<String> {
+    let name = |part: &str| {
+        (1..=127).contains(&part.len())
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    let (kind, subtype) = raw.split_once('/')?;
+    (name(kind) && name(subtype)).then(|| raw.to_ascii_lowercase())
+}
+
 fn same_type(a: &str, b: &str) -> bool {
     let essence = |s: &str| {
         s.split(';')
@@ -353,6 +381,28 @@ mod tests {
     }
 
     #[test]
+    fn media_types_are_type_slash_subtype_without_parameters_or_controls() {
+        assert_eq!(media_type("Image/PNG").as_deref(), Some("image/png"));
+        assert_eq!(
+            media_type("application/vnd.api+json").as_deref(),
+            Some("application/vnd.api+json")
+        );
+        for bad in [
+            "image/svg+xml\r\nX-Evil: 1",
+            "image/<script>",
+            "image/png; charset=utf-8",
+            "image/ png",
+            "image/",
+            "/png",
+            "image",
+            "image/png/x",
+            "image/p\0ng",
+        ] {
+            assert_eq!(media_type(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn content_type_policy_matches_exact_and_family() {
         let p = UploadPolicy::default();
         assert!(p.allows("image/png"));
@@ -369,7 +419,7 @@ mod tests {
         let actor = Actor::user(sample_user(1).id);
         assert!(matches!(
             block_on(svc.create(actor, None, "image/png", 0)),
-            Err(UploadError::TooLarge { .. })
+            Err(UploadError::Empty)
         ));
         let too_big = 25 * 1024 * 1024 + 1;
         assert!(matches!(
