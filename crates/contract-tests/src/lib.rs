@@ -83,7 +83,7 @@ where
 macro_rules! contract_suite {
     ($fresh:ident) => {
         $crate::__contract_modules!($fresh;
-            users: create_then_get_roundtrips, get_missing_is_none, email_taken_case_insensitively,
+            users: create_then_get_roundtrips, every_accepted_string_roundtrips_exactly, get_missing_is_none, email_taken_case_insensitively,
                 username_taken, concurrent_creates_with_one_email_make_one_user, find_by_email_and_username,
                 update_writes_fields_but_not_counters, update_missing_is_not_found, update_clash_is_reported,
                 concurrent_failed_logins_count_exactly, counter_writes_on_missing_user_are_not_found,

@@ -20,6 +20,22 @@ pub async fn create_then_get_roundtrips(s: Stores) {
     assert_eq!(s.users.get(u.id).await.unwrap(), Some(u));
 }
 
+/// Unusual text (controls other than NUL, escapes, quotes, astral and
+/// right-to-left characters, noncharacters) reads back exactly, in profile
+/// fields and in preference keys and values.
+pub async fn every_accepted_string_roundtrips_exactly(s: Stores) {
+    let odd = "\u{1}\t\r\n \\u0000 \"quoted\" 'single' é 🦀 \u{202e}rtl\u{202c} \u{ffff} \u{10ffff} $gt {x} %s";
+    let t = t0();
+    let mut u = user("ann", t);
+    u.profile.full_name = Some(odd.into());
+    u.profile.bio = Some(format!("{odd}{odd}"));
+    u.profile.avatar = Some(odd.into());
+    u.preferences
+        .insert(odd.into(), serde_json::json!([odd, {"nested": odd}]));
+    s.users.create(&u).await.unwrap();
+    assert_eq!(s.users.get(u.id).await.unwrap(), Some(u));
+}
+
 /// `get` of an unknown id is `Ok(None)`, not an error.
 pub async fn get_missing_is_none(s: Stores) {
     assert_eq!(s.users.get(UserId::from_uuid(id())).await.unwrap(), None);

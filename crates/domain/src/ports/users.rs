@@ -103,6 +103,9 @@ pub trait UserRepository: Send + Sync {
     /// Inserts a new user. MUST return `EmailTaken` if a user with the same
     /// normalized email exists and `UsernameTaken` if one with the same username
     /// exists, atomically: of N concurrent creations with one email exactly one succeeds.
+    /// Every string MUST read back exactly as given (any Unicode text
+    /// without NUL, which the HTTP server refuses because PostgreSQL cannot
+    /// store it), in profile fields and preferences alike.
     async fn create(&self, user: &User) -> Result<(), CreateUserError>;
 
     /// The user with `id`, or `Ok(None)` if there is none (never an error for a missing id).
