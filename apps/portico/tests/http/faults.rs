@@ -181,20 +181,25 @@ impl PgServer {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn pg(&self, tool: &str, args: &[&str]) {
+    /// `tool` of the installed PostgreSQL, as the `postgres` user when needed.
+    fn command(&self, tool: &str) -> Command {
         let program = self.bin.join(tool);
-        let mut command = if self.as_postgres {
+        if self.as_postgres {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&program);
             c
         } else {
             Command::new(&program)
-        };
-        let output = command
+        }
+    }
+
+    fn pg(&self, tool: &str, args: &[&str]) {
+        let output = self
+            .command(tool)
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+            .unwrap_or_else(|e| panic!("run {tool}: {e}"));
         assert!(
             output.status.success(),
             "{tool} {args:?}: {}{}",
@@ -247,15 +252,8 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         let data = self.data();
-        let program = self.bin.join("pg_ctl");
-        let mut command = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
-        } else {
-            Command::new(&program)
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .arg("-D")
             .arg(&data)
             .args(["-m", "immediate", "stop"])
