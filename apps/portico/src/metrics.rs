@@ -1,67 +1,130 @@
-//! Prometheus metrics: request counts and latency histograms per route and
-//! status, store call latencies per port and operation, rendered as text.
+//! Prometheus metrics, kept with `prometheus-client` and rendered in the
+//! Prometheus text format 0.0.4:
+//!
+//! - `portico_http_requests_total` and `portico_http_request_duration_seconds`
+//!   per method, route and status. Every label is bounded: the method is a
+//!   standard one or `other`, the route a registered pattern or `unmatched`.
+//! - `portico_store_call_duration_seconds` per port, operation and outcome.
+//! - `portico_job_runs_total` and `portico_job_removed_total` per job.
+//! - `portico_build_info{version}` and the standard `process_*` metrics
+//!   (CPU seconds, resident and virtual memory, open and maximum file
+//!   descriptors, start time), read from `/proc` at each scrape on Linux.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Debug, Clone, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct HttpLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            self.counts[i] += 1;
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (bound, n) in BUCKETS.iter().zip(self.counts) {
-            cumulative += n;
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
-    }
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StoreLabels {
+    port: &'static str,
+    op: &'static str,
+    outcome: &'static str,
 }
 
-type HttpKey = (String, &'static str, u16);
-type StoreKey = (&'static str, &'static str, bool);
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct JobLabels {
+    job: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RemovedLabels {
+    job: &'static str,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
 
 /// The process's metrics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    http: Mutex<BTreeMap<HttpKey, Histogram>>,
-    stores: Mutex<BTreeMap<StoreKey, Histogram>>,
-    /// Job runs per (job, outcome), and records removed per (job, kind).
-    jobs: Mutex<JobCounters>,
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_latency: Histograms<HttpLabels>,
+    store_latency: Histograms<StoreLabels>,
+    job_runs: Family<JobLabels, Counter>,
+    job_removed: Family<RemovedLabels, Counter>,
 }
 
-#[derive(Debug, Clone, Default)]
-struct JobCounters {
-    runs: BTreeMap<(&'static str, &'static str), u64>,
-    removed: BTreeMap<(&'static str, &'static str), u64>,
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_latency: Histograms<HttpLabels> = Family::new_with_constructor(latency_histogram);
+        let store_latency: Histograms<StoreLabels> =
+            Family::new_with_constructor(latency_histogram);
+        let job_runs = Family::<JobLabels, Counter>::default();
+        let job_removed = Family::<RemovedLabels, Counter>::default();
+        registry.register(
+            "portico_http_requests",
+            "HTTP requests served.",
+            http_requests.clone(),
+        );
+        registry.register(
+            "portico_http_request_duration_seconds",
+            "HTTP request latency.",
+            http_latency.clone(),
+        );
+        registry.register(
+            "portico_store_call_duration_seconds",
+            "Latency of calls to the stores, per port and operation.",
+            store_latency.clone(),
+        );
+        registry.register(
+            "portico_job_runs",
+            "Background job runs in this process, per outcome.",
+            job_runs.clone(),
+        );
+        registry.register(
+            "portico_job_removed",
+            "Records and objects background jobs of this process removed.",
+            job_removed.clone(),
+        );
+        registry.register(
+            "portico_build",
+            "The running build.",
+            Info::new(BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        );
+        registry.register_collector(Box::new(ProcessCollector));
+        Self {
+            registry,
+            http_requests,
+            http_latency,
+            store_latency,
+            job_runs,
+            job_removed,
+        }
+    }
 }
 
 /// The `method` label: the standard methods by name, any other token as
@@ -81,20 +144,29 @@ pub fn method_label(method: &actix_web::http::Method) -> &'static str {
 }
 
 impl Metrics {
-    /// Records one HTTP request: `route` is the matched pattern (or
-    /// `unmatched`), so ids do not explode the label set.
+    /// Records one HTTP request: `method` from [`method_label`], `route`
+    /// the matched pattern (or `unmatched`), so ids do not explode the label set.
     pub fn http(&self, method: &'static str, route: &str, status: u16, took: Duration) {
-        let mut map = self.http.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry((route.to_owned(), method, status))
-            .or_default()
+        let labels = HttpLabels {
+            method,
+            route: route.to_owned(),
+            status,
+        };
+        self.http_requests.get_or_create(&labels).inc();
+        self.http_latency
+            .get_or_create(&labels)
             .observe(took.as_secs_f64());
     }
 
     /// Records one store call.
     pub fn store(&self, port: &'static str, op: &'static str, ok: bool, took: Duration) {
-        let mut map = self.stores.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry((port, op, ok))
-            .or_default()
+        let labels = StoreLabels {
+            port,
+            op,
+            outcome: if ok { "ok" } else { "error" },
+        };
+        self.store_latency
+            .get_or_create(&labels)
             .observe(took.as_secs_f64());
     }
 
@@ -102,68 +174,132 @@ impl Metrics {
     /// `skipped` (another instance held the lease); `removed` counts what it
     /// deleted, per kind.
     pub fn job(&self, job: &'static str, outcome: &'static str, removed: &[(&'static str, u64)]) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        *jobs.runs.entry((job, outcome)).or_default() += 1;
+        self.job_runs
+            .get_or_create(&JobLabels { job, outcome })
+            .inc();
         for (kind, n) in removed {
-            *jobs.removed.entry((job, kind)).or_default() += n;
+            self.job_removed
+                .get_or_create(&RemovedLabels { job, kind })
+                .inc_by(*n);
         }
     }
 
     /// Prometheus text exposition format 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let http = self.http.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        out.push_str("# HELP portico_http_requests_total HTTP requests served.\n");
-        out.push_str("# TYPE portico_http_requests_total counter\n");
-        for ((route, method, status), h) in &http {
-            let _ = writeln!(
-                out,
-                "portico_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
-                escape(route),
-                h.count
-            );
-        }
-        out.push_str("# HELP portico_http_request_duration_seconds HTTP request latency.\n");
-        out.push_str("# TYPE portico_http_request_duration_seconds histogram\n");
-        for ((route, method, status), h) in &http {
-            let labels = format!(
-                "method=\"{method}\",route=\"{}\",status=\"{status}\"",
-                escape(route)
-            );
-            h.render(&mut out, "portico_http_request_duration_seconds", &labels);
-        }
-        let stores = self
-            .stores
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        out.push_str("# HELP portico_store_call_duration_seconds Latency of calls to the stores, per port and operation.\n");
-        out.push_str("# TYPE portico_store_call_duration_seconds histogram\n");
-        for ((port, op, ok), h) in &stores {
-            let outcome = if *ok { "ok" } else { "error" };
-            let labels = format!("port=\"{port}\",op=\"{op}\",outcome=\"{outcome}\"");
-            h.render(&mut out, "portico_store_call_duration_seconds", &labels);
-        }
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        out.push_str(
-            "# HELP portico_job_runs_total Background job runs in this process, per outcome.\n",
-        );
-        out.push_str("# TYPE portico_job_runs_total counter\n");
-        for ((job, outcome), n) in &jobs.runs {
-            let _ = writeln!(
-                out,
-                "portico_job_runs_total{{job=\"{job}\",outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP portico_job_removed_total Records and objects background jobs of this process removed.\n");
-        out.push_str("# TYPE portico_job_removed_total counter\n");
-        for ((job, kind), n) in &jobs.removed {
-            let _ = writeln!(
-                out,
-                "portico_job_removed_total{{job=\"{job}\",kind=\"{kind}\"}} {n}"
-            );
+        if let Err(e) =
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+        {
+            tracing::error!(error = %e, "cannot render metrics");
         }
         out
+    }
+}
+
+/// The standard `process_*` metrics of this process, read from `/proc`
+/// when scraped (nothing on systems without it).
+#[derive(Debug)]
+struct ProcessCollector;
+
+/// What `/proc/self` says, for the process metrics.
+#[derive(Debug, Default, PartialEq)]
+struct ProcessStats {
+    cpu_seconds: f64,
+    resident_bytes: i64,
+    virtual_bytes: i64,
+    start_time_seconds: f64,
+    open_fds: i64,
+    max_fds: i64,
+}
+
+/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SEC: f64 = 100.0;
+
+impl ProcessStats {
+    fn read() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let boot = std::fs::read_to_string("/proc/stat").ok()?;
+        let boot_time = boot
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))?
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+        let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+        let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as i64);
+        Self::parse(&stat, boot_time, &limits, open_fds)
+    }
+
+    /// Parses `/proc/self/stat` (fields after the command name: utime 14,
+    /// stime 15, starttime 22, vsize 23, rss pages 24) and the open-files
+    /// line of `/proc/self/limits`.
+    fn parse(stat: &str, boot_time: f64, limits: &str, open_fds: i64) -> Option<Self> {
+        // The command name may hold spaces and parentheses: fields start
+        // after the last `)`.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<f64>().ok());
+        let page = 4096.0;
+        let max_fds = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Some(Self {
+            cpu_seconds: (field(14)? + field(15)?) / TICKS_PER_SEC,
+            start_time_seconds: boot_time + field(22)? / TICKS_PER_SEC,
+            virtual_bytes: field(23)? as i64,
+            resident_bytes: (field(24)? * page) as i64,
+            open_fds,
+            max_fds,
+        })
+    }
+}
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(p) = ProcessStats::read() else {
+            return Ok(());
+        };
+        let cpu = ConstCounter::new(p.cpu_seconds);
+        cpu.encode(encoder.encode_descriptor(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds.",
+            None,
+            cpu.metric_type(),
+        )?)?;
+        let gauges: [(&str, &str, f64); 5] = [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                p.resident_bytes as f64,
+            ),
+            (
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                p.virtual_bytes as f64,
+            ),
+            (
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch in seconds.",
+                p.start_time_seconds,
+            ),
+            (
+                "process_open_fds",
+                "Number of open file descriptors.",
+                p.open_fds as f64,
+            ),
+            (
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                p.max_fds as f64,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
     }
 }
 
@@ -180,6 +316,7 @@ mod tests {
         m.job("upload_sweep", "ok", &[("dangling_objects", 2)]);
         m.job("upload_sweep", "ok", &[("dangling_objects", 1)]);
         let text = m.render();
+        assert!(text.contains("portico_build_info{version=\""), "{text}");
         assert!(text.contains("portico_job_runs_total{job=\"upload_sweep\",outcome=\"ok\"} 2"));
         assert!(text.contains(
             "portico_job_removed_total{job=\"upload_sweep\",kind=\"dangling_objects\"} 3"
@@ -196,5 +333,26 @@ mod tests {
         assert!(text.contains(
             "portico_store_call_duration_seconds_count{port=\"users\",op=\"get\",outcome=\"ok\"} 1"
         ));
+    }
+
+    #[test]
+    fn reads_the_process_figures_from_proc() {
+        let stat = "4242 (portico (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 9 0 1000 123456789 2000 18446744073709551615";
+        let limits = "Limit Soft Limit Hard Limit Units\nMax open files            1024                 524288               files\n";
+        let p = ProcessStats::parse(stat, 1_700_000_000.0, limits, 12).unwrap();
+        assert_eq!(p.cpu_seconds, 3.0);
+        assert_eq!(p.start_time_seconds, 1_700_000_010.0);
+        assert_eq!(p.virtual_bytes, 123_456_789);
+        assert_eq!(p.resident_bytes, 2000 * 4096);
+        assert_eq!((p.open_fds, p.max_fds), (12, 1024));
+        assert!(ProcessStats::read().is_some(), "this test runs on Linux");
+        let text = Metrics::default().render();
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+        ] {
+            assert!(text.contains(name), "{name} in {text}");
+        }
     }
 }

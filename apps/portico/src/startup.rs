@@ -129,7 +129,7 @@ pub fn services(
             trust_forwarded_for: config.server.trust_forwarded_for,
             rate_limits: config.rate_limits.clone(),
             max_upload_bytes: config.uploads.max_size_bytes,
-            metrics: config.server.metrics,
+            metrics: config.server.metrics && config.server.metrics_listen.is_none(),
             hsts: crate::headers::hsts(config.server.hsts_max_age_secs, &config.public_url()),
         },
         metrics,
@@ -195,6 +195,8 @@ pub async fn prepare(config: &Config, services: &Services) -> Result<(), StartEr
 #[derive(Clone)]
 pub struct StopHandle {
     server: ServerHandle,
+    /// The listener of `server.metrics_listen`, if any.
+    metrics: Option<ServerHandle>,
     live: Arc<Live>,
 }
 
@@ -204,6 +206,9 @@ impl StopHandle {
     pub async fn stop(&self, graceful: bool) {
         self.live.close();
         self.server.stop(graceful).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.stop(graceful).await;
+        }
     }
 }
 
@@ -216,6 +221,12 @@ pub struct Application {
     /// The notification feed listener and the background jobs, stopped with the server.
     tasks: Vec<tokio::task::JoinHandle<()>>,
     live: Arc<Live>,
+    /// The `server.metrics_listen` server: its address, handle and task.
+    metrics: Option<(
+        SocketAddr,
+        ServerHandle,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )>,
 }
 
 impl Application {
@@ -260,6 +271,7 @@ impl Application {
             ));
         }
         let state = web::Data::from(services.state);
+        let state_for_metrics = state.clone();
         let routes = web::Data::new(Arc::new(RouteTable::from_openapi(
             &crate::openapi::document(),
         )));
@@ -320,12 +332,17 @@ impl Application {
         .map_err(|source| StartError::Bind { addr, source })?
         .run();
         tracing::info!(%addr, workers, "listening");
+        let metrics = match config.server.metrics_listen {
+            Some(at) => Some(metrics_server(at, state_for_metrics)?),
+            None => None,
+        };
         Ok(Self {
             server,
             addr,
             owned: None,
             tasks,
             live,
+            metrics,
         })
     }
 
@@ -334,10 +351,16 @@ impl Application {
         self.addr
     }
 
+    /// The bound address of `server.metrics_listen`, when it is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _, _)| *addr)
+    }
+
     /// A handle to stop the server: `handle.stop(true)` drains in-flight requests.
     pub fn handle(&self) -> StopHandle {
         StopHandle {
             server: self.server.handle(),
+            metrics: self.metrics.as_ref().map(|(_, handle, _)| handle.clone()),
             live: self.live.clone(),
         }
     }
@@ -353,6 +376,10 @@ impl Application {
         });
         let result = self.server.await;
         signals.abort();
+        if let Some((_, handle, task)) = self.metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         // Stop the feed listener and the jobs, and wait until they are gone,
         // so nothing uses the stores after this returns.
         for task in &self.tasks {
@@ -367,6 +394,39 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// A one-worker server of `GET /metrics` alone on `at`, spawned.
+fn metrics_server(
+    at: SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<
+    (
+        SocketAddr,
+        ServerHandle,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ),
+    StartError,
+> {
+    let bind = |source| StartError::Bind { addr: at, source };
+    let listener = TcpListener::bind(at).map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route(
+            "/metrics",
+            web::get().to(|state: web::Data<AppState>| async move {
+                routes::ops::render_metrics(&state)
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(bind)?
+    .run();
+    tracing::info!(%addr, "serving metrics");
+    let handle = server.handle();
+    Ok((addr, handle, tokio::spawn(server)))
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -87,6 +87,9 @@ pub struct ServerConfig {
     /// Serve `GET /metrics`. Turn off where the port is public and scrape
     /// another way; off, it answers 404.
     pub metrics: bool,
+    /// Serve `GET /metrics` on this address instead (for example a private
+    /// interface); the main listener's `/metrics` then answers 404.
+    pub metrics_listen: Option<SocketAddr>,
     /// Serve `GET /docs` (Swagger UI) and `GET /openapi.json`; off, both 404.
     pub docs: bool,
     /// `Strict-Transport-Security: max-age=<this>` on every response when
@@ -111,6 +114,7 @@ impl Default for ServerConfig {
             body_min_bytes_per_sec: 1024,
             max_connections: 800,
             metrics: true,
+            metrics_listen: None,
             docs: true,
         }
     }

@@ -75,7 +75,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Pro
     }
 }
 
-/// Prometheus metrics: `portico_http_requests_total`,
+/// Prometheus metrics (404 when `server.metrics` is off or they are served
+/// on `server.metrics_listen` instead): `portico_http_requests_total`,
 /// `portico_http_request_duration_seconds` (per route, method and status) and
 /// `portico_store_call_duration_seconds` (per port, operation and outcome).
 #[utoipa::path(
@@ -87,7 +88,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem
     if !state.settings.metrics {
         return Err(Problem::new(crate::problem::Kind::NotFound));
     }
-    Ok(HttpResponse::Ok()
+    Ok(render_metrics(&state))
+}
+
+/// The metrics response, also served on `server.metrics_listen`.
+pub(crate) fn render_metrics(state: &AppState) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render()))
+        .body(state.metrics.render())
 }

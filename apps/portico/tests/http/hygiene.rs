@@ -363,3 +363,30 @@ async fn no_hsts_over_plain_http() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_move_to_a_listener_of_their_own() {
+    let port = crate::faults::free_port();
+    with_app(
+        Engine::Sqlite,
+        move |c| c.server.metrics_listen = Some(([127, 0, 0, 1], port).into()),
+        move |app| async move {
+            let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+            assert_eq!(res.status(), 404, "not on the public listener");
+            let text = app
+                .client
+                .get(format!("http://127.0.0.1:{port}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(text.contains("portico_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"404\"} 1"), "{text}");
+            assert!(text.contains("portico_build_info"), "{text}");
+            assert!(text.contains("process_resident_memory_bytes"), "{text}");
+            app
+        },
+    )
+    .await;
+}
