@@ -231,6 +231,27 @@ impl PgServer {
         );
     }
 
+    /// Runs `sql` through psql as the superuser.
+    pub(crate) fn sql(&self, sql: &str) {
+        self.pg(
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ],
+        );
+    }
+
     /// `pg_ctl stop -m immediate`: the server process ends without a
     /// checkpoint, as in a crash; the next start recovers from the WAL.
     pub(crate) fn crash(&self) {

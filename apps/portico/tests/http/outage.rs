@@ -298,6 +298,14 @@ async fn a_crashed_postgres_is_a_fast_503_and_no_acknowledged_write_is_lost() {
         statuses.iter().filter(|s| **s == 503).count()
     );
     assert_eq!(lost, 0, "every acknowledged write is there after recovery");
+
+    // The server stays up but ends every connection of the pool.
+    pg.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+    );
+    let reopened = expect_recovery(&app, &token).await;
+    eprintln!("postgres connections terminated: answering 200 again after {reopened:?}");
     app.stop().await.expect("stops");
 }
 
