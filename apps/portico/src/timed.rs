@@ -193,7 +193,7 @@ timed!("users", UserRepository {
     fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
-    fn update(&self, user: &User) -> Result<(), UpdateUserError>;
+    fn update_fields(&self, id: UserId, changes: &UserChanges) -> Result<FieldsUpdate, WriteError>;
     fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError>;
     fn set_locked_until(&self, id: UserId, until: Option<OffsetDateTime>) -> Result<(), WriteError>;
     fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;

@@ -85,7 +85,8 @@ macro_rules! contract_suite {
         $crate::__contract_modules!($fresh;
             users: create_then_get_roundtrips, every_accepted_string_roundtrips_exactly, get_missing_is_none, email_taken_case_insensitively,
                 username_taken, concurrent_creates_with_one_email_make_one_user, find_by_email_and_username,
-                update_writes_fields_but_not_counters, update_missing_is_not_found, update_clash_is_reported,
+                update_fields_writes_only_what_it_names, update_missing_is_not_found,
+                update_conditions_write_nothing_when_they_fail, concurrent_writers_of_different_fields_all_survive,
                 concurrent_failed_logins_count_exactly, counter_writes_on_missing_user_are_not_found,
                 record_sign_in_resets_lockout, list_is_newest_first_with_cursor, delete_removes_only_that_user;
             accounts: candidate_is_taken_once, candidate_put_replaces_same_email, expired_candidate_is_not_taken,

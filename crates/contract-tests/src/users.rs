@@ -134,85 +134,201 @@ pub async fn find_by_email_and_username(s: Stores) {
     );
 }
 
-/// `update` writes the mutable fields and leaves the sign-in counters alone.
-pub async fn update_writes_fields_but_not_counters(s: Stores) {
+/// `update_fields` writes exactly the fields it names: the others, the
+/// sign-in counters included, stay as they were.
+pub async fn update_fields_writes_only_what_it_names(s: Stores) {
+    let t = t0();
+    let mut u = user("ann", t);
+    u.active_content_session_id = Some(ContentSessionId::from_uuid(id()));
+    s.users.create(&u).await.unwrap();
+    s.users.increment_failed_logins(u.id).await.unwrap();
+    let mut prefs = u.preferences.clone();
+    prefs.insert("language".into(), "fr".into());
+    let changes = UserChanges {
+        password_hash: Some(Some(PasswordHash::new("$argon2id$new"))),
+        verified: Some(false),
+        locked: Some(true),
+        avatar: Some(Some("users/ann/avatar.png".into())),
+        preferences: Some(PreferencesSwap {
+            from: u.preferences.clone(),
+            to: prefs.clone(),
+        }),
+        active_content_session: Some(ActiveSessionChange::Set(None)),
+        updated_at: Some(t + Duration::seconds(5)),
+        ..UserChanges::default()
+    };
+    assert_eq!(
+        s.users.update_fields(u.id, &changes).await.unwrap(),
+        FieldsUpdate::Written
+    );
+    let stored = s.users.get(u.id).await.unwrap().unwrap();
+    let expected = User {
+        password_hash: Some(PasswordHash::new("$argon2id$new")),
+        verified: false,
+        locked: true,
+        profile: Profile {
+            avatar: Some("users/ann/avatar.png".into()),
+            ..u.profile.clone()
+        },
+        preferences: prefs,
+        active_content_session_id: None,
+        updated_at: t + Duration::seconds(5),
+        failed_logins: 1,
+        ..u.clone()
+    };
+    assert_eq!(stored, expected);
+    // Clearing a field, and nothing else.
+    let clear = UserChanges {
+        full_name: Some(None),
+        password_hash: Some(None),
+        ..UserChanges::default()
+    };
+    s.users.update_fields(u.id, &clear).await.unwrap();
+    let stored = s.users.get(u.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        User {
+            password_hash: None,
+            profile: Profile {
+                full_name: None,
+                ..expected.profile.clone()
+            },
+            ..expected
+        }
+    );
+}
+
+/// `update_fields` of an unknown id is `NotFound`.
+pub async fn update_missing_is_not_found(s: Stores) {
+    let u = user("ghost", t0());
+    let changes = UserChanges {
+        locked: Some(true),
+        ..UserChanges::default()
+    };
+    assert!(matches!(
+        s.users.update_fields(u.id, &changes).await,
+        Err(WriteError::NotFound)
+    ));
+}
+
+/// A condition that does not hold (preferences changed since read, another
+/// active session) writes nothing at all, not even the other fields.
+pub async fn update_conditions_write_nothing_when_they_fail(s: Stores) {
+    let t = t0();
+    let mut u = user("ann", t);
+    let active = ContentSessionId::from_uuid(id());
+    u.active_content_session_id = Some(active);
+    s.users.create(&u).await.unwrap();
+    let mut stale = u.preferences.clone();
+    stale.insert("theme".into(), "light".into());
+    let changes = UserChanges {
+        bio: Some(Some("should not land".into())),
+        preferences: Some(PreferencesSwap {
+            from: stale,
+            to: serde_json::Map::new(),
+        }),
+        ..UserChanges::default()
+    };
+    assert_eq!(
+        s.users.update_fields(u.id, &changes).await.unwrap(),
+        FieldsUpdate::ConditionFailed
+    );
+    let other = UserChanges {
+        locked: Some(true),
+        active_content_session: Some(ActiveSessionChange::ClearIf(ContentSessionId::from_uuid(
+            id(),
+        ))),
+        ..UserChanges::default()
+    };
+    assert_eq!(
+        s.users.update_fields(u.id, &other).await.unwrap(),
+        FieldsUpdate::ConditionFailed
+    );
+    assert_eq!(s.users.get(u.id).await.unwrap().unwrap(), u);
+    let mine = UserChanges {
+        active_content_session: Some(ActiveSessionChange::ClearIf(active)),
+        ..UserChanges::default()
+    };
+    assert_eq!(
+        s.users.update_fields(u.id, &mine).await.unwrap(),
+        FieldsUpdate::Written
+    );
+    let stored = s.users.get(u.id).await.unwrap().unwrap();
+    assert_eq!(stored.active_content_session_id, None);
+}
+
+/// Writers of different fields running at once all survive: 8 rounds of
+/// password, lock, verified, full name, bio and avatar writers, and 8
+/// preference writers adding a key each by compare-and-set, concurrently.
+pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
     let t = t0();
     let u = user("ann", t);
     s.users.create(&u).await.unwrap();
-    s.users.increment_failed_logins(u.id).await.unwrap();
-    let mut changed = u.clone();
-    changed.email = Email::parse("ann.new@example.org").unwrap();
-    changed.username = Username::parse("ann_new").unwrap();
-    changed.password_hash = Some(PasswordHash::new("$argon2id$new"));
-    changed.verified = false;
-    changed.locked = true;
-    changed.profile.avatar = Some("users/ann/avatar.png".into());
-    changed.preferences.insert("language".into(), "fr".into());
-    changed.auth_providers.clear();
-    changed.active_content_session_id = None;
-    changed.updated_at = t + Duration::seconds(5);
-    changed.failed_logins = 99;
-    changed.locked_until = Some(t + Duration::days(1));
-    changed.last_accessed_at = Some(t + Duration::days(1));
-    s.users.update(&changed).await.unwrap();
-    let stored = s.users.get(u.id).await.unwrap().unwrap();
-    assert_eq!(
-        stored.failed_logins, 1,
-        "update must not write failed_logins"
-    );
-    assert_eq!(
-        stored.locked_until, None,
-        "update must not write locked_until"
-    );
-    assert_eq!(
-        stored.last_accessed_at, None,
-        "update must not write last_accessed_at"
-    );
-    let expected = User {
-        failed_logins: 1,
-        locked_until: None,
-        last_accessed_at: None,
-        ..changed
+    let id = u.id;
+    let results = concurrently(56, |i| {
+        let s = s.clone();
+        async move {
+            let round = i / 7;
+            let mut c = UserChanges::default();
+            match i % 7 {
+                0 => c.password_hash = Some(Some(PasswordHash::new(format!("hash-{round}")))),
+                1 => c.locked = Some(true),
+                2 => c.verified = Some(false),
+                3 => c.full_name = Some(Some(format!("name-{round}"))),
+                4 => c.bio = Some(Some(format!("bio-{round}"))),
+                5 => c.avatar = Some(Some(format!("avatar-{round}"))),
+                _ => {
+                    // A preference key of its own, merged into what is there.
+                    loop {
+                        let now = s.users.get(id).await.unwrap().unwrap().preferences;
+                        let mut to = now.clone();
+                        to.insert(format!("k{round}"), round.into());
+                        let swap = UserChanges {
+                            preferences: Some(PreferencesSwap { from: now, to }),
+                            ..UserChanges::default()
+                        };
+                        if s.users.update_fields(id, &swap).await.unwrap() == FieldsUpdate::Written
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+            assert_eq!(
+                s.users.update_fields(id, &c).await.unwrap(),
+                FieldsUpdate::Written
+            );
+        }
+    })
+    .await;
+    assert_eq!(results.len(), 56);
+    let stored = s.users.get(id).await.unwrap().unwrap();
+    assert!(stored.locked, "the lock survived");
+    assert!(!stored.verified, "the verified flag survived");
+    let ends_in_a_round = |v: Option<&str>, prefix: &str| {
+        v.and_then(|v| v.strip_prefix(prefix))
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n < 8)
     };
-    assert_eq!(stored, expected);
-    assert!(
-        s.users
-            .find_by_email(&Email::parse("ann@example.org").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
-}
-
-/// `update` of an unknown id is `NotFound`.
-pub async fn update_missing_is_not_found(s: Stores) {
-    let u = user("ghost", t0());
-    assert!(matches!(
-        s.users.update(&u).await,
-        Err(UpdateUserError::NotFound)
+    assert!(ends_in_a_round(
+        stored.password_hash.as_ref().map(|h| h.as_str()),
+        "hash-"
     ));
-}
-
-/// `update` to another user's email or username reports the clash.
-pub async fn update_clash_is_reported(s: Stores) {
-    let t = t0();
-    let ann = user("ann", t);
-    let bob = user("bob", t);
-    s.users.create(&ann).await.unwrap();
-    s.users.create(&bob).await.unwrap();
-    let mut clash = bob.clone();
-    clash.email = Email::parse("Ann@example.org").unwrap();
-    assert!(matches!(
-        s.users.update(&clash).await,
-        Err(UpdateUserError::EmailTaken)
+    assert!(ends_in_a_round(
+        stored.profile.full_name.as_deref(),
+        "name-"
     ));
-    let mut clash = bob.clone();
-    clash.username = ann.username.clone();
-    assert!(matches!(
-        s.users.update(&clash).await,
-        Err(UpdateUserError::UsernameTaken)
-    ));
-    assert_eq!(s.users.get(bob.id).await.unwrap().unwrap(), bob);
+    assert!(ends_in_a_round(stored.profile.bio.as_deref(), "bio-"));
+    assert!(ends_in_a_round(stored.profile.avatar.as_deref(), "avatar-"));
+    for round in 0..8 {
+        assert_eq!(
+            stored.preferences.get(&format!("k{round}")),
+            Some(&serde_json::Value::from(round)),
+            "preference k{round} survived: {:?}",
+            stored.preferences
+        );
+    }
+    assert_eq!(stored.preferences.get("theme"), Some(&"dark".into()));
 }
 
 /// 20 concurrent increments of `failed_logins` yield 1..=20, each once.

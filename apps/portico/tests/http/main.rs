@@ -8,6 +8,7 @@ mod hygiene;
 mod notifications;
 mod outage;
 mod payments;
+mod races;
 mod smtp;
 mod support;
 mod uploads;

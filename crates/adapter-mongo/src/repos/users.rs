@@ -152,32 +152,76 @@ impl UserRepository for MongoStore {
         self.find_user(doc! {"username": username.as_str()}).await
     }
 
-    async fn update(&self, user: &User) -> Result<(), UpdateUserError> {
-        let mut set = to_doc(user)?;
-        for kept in [
-            "_id",
-            "failedLogins",
-            "lockedUntil",
-            "lastAccessed",
-            "createdAt",
-        ] {
-            set.remove(kept);
+    async fn update_fields(&self, id: UserId, c: &UserChanges) -> Result<FieldsUpdate, WriteError> {
+        // One update_one: `$set` of the named fields only (profile fields by
+        // their dotted paths), conditions in the filter.
+        let mut set = Document::new();
+        if let Some(hash) = &c.password_hash {
+            set.insert("password", opt_str(hash.as_ref().map(PasswordHash::as_str)));
         }
-        let result = self
-            .coll(USERS)
-            .update_one(doc! {"_id": uuid(user.id.as_uuid())}, doc! {"$set": set})
-            .await;
-        match result {
-            Ok(r) if r.matched_count == 0 => Err(UpdateUserError::NotFound),
-            Ok(_) => Ok(()),
-            Err(e) if is_duplicate(&e) => {
-                if self.clash(user).await? {
-                    Err(UpdateUserError::EmailTaken)
-                } else {
-                    Err(UpdateUserError::UsernameTaken)
-                }
+        if let Some(v) = c.verified {
+            set.insert("verified", v);
+        }
+        if let Some(v) = c.locked {
+            set.insert("locked", v);
+        }
+        for (path, change) in [
+            ("profile.fullName", &c.full_name),
+            ("profile.bio", &c.bio),
+            ("profile.avatar", &c.avatar),
+        ] {
+            if let Some(value) = change {
+                set.insert(path, opt_str(value.as_deref()));
             }
-            Err(e) => Err(UpdateUserError::Store(store("update user")(e))),
+        }
+        let mut filter = doc! {"_id": uuid(id.as_uuid())};
+        if let Some(swap) = &c.preferences {
+            set.insert(
+                "preferences",
+                json(&serde_json::Value::Object(swap.to.clone()))?,
+            );
+            filter.insert(
+                "preferences",
+                json(&serde_json::Value::Object(swap.from.clone()))?,
+            );
+        }
+        match c.active_content_session {
+            Some(ActiveSessionChange::Set(active)) => {
+                set.insert(
+                    "activeContentSessionId",
+                    opt_uuid(active.map(|a| a.as_uuid())),
+                );
+            }
+            Some(ActiveSessionChange::ClearIf(session)) => {
+                set.insert("activeContentSessionId", Bson::Null);
+                filter.insert("activeContentSessionId", uuid(session.as_uuid()));
+            }
+            None => {}
+        }
+        if let Some(at) = c.updated_at {
+            set.insert("updatedAt", time(at));
+        }
+        if set.is_empty() {
+            set.insert("_id", uuid(id.as_uuid()));
+        }
+        let users = self.coll(USERS);
+        let result = users
+            .update_one(filter, doc! {"$set": set})
+            .await
+            .map_err(store("update user fields"))?;
+        if result.matched_count > 0 {
+            return Ok(FieldsUpdate::Written);
+        }
+        let exists = users
+            .find_one(doc! {"_id": uuid(id.as_uuid())})
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(store("update user fields"))?
+            .is_some();
+        if exists {
+            Ok(FieldsUpdate::ConditionFailed)
+        } else {
+            Err(WriteError::NotFound)
         }
     }
 

@@ -31,35 +31,8 @@ return 'ok'
     )
 });
 
-/// KEYS: user, new email index, new username index. ARGV: id, email index
-/// prefix, username index prefix, number of fields to delete, their names,
-/// field/value pairs. Moves the index keys when email or username change.
-static UPDATE: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-local id = ARGV[1]
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= id then return 'email' end
-owner = redis.call('GET', KEYS[3])
-if owner and owner ~= id then return 'username' end
-local old_email = redis.call('HGET', KEYS[1], 'emailNormalized')
-local old_name = redis.call('HGET', KEYS[1], 'username')
-if old_email and ARGV[2] .. old_email ~= KEYS[2] then redis.call('DEL', ARGV[2] .. old_email) end
-if old_name and ARGV[3] .. old_name ~= KEYS[3] then redis.call('DEL', ARGV[3] .. old_name) end
-redis.call('SET', KEYS[2], id)
-redis.call('SET', KEYS[3], id)
-local i = 4
-local nd = tonumber(ARGV[i]); i = i + 1
-for d = 1, nd do
-  redis.call('HDEL', KEYS[1], ARGV[i])
-  i = i + 1
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, i))
-return 'ok'
-"#,
-    )
-});
+/// How often a profile change is merged again after a concurrent one.
+const PROFILE_ATTEMPTS: usize = 32;
 
 /// KEYS: user, list. ARGV: email index prefix, username index prefix.
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
@@ -251,28 +224,107 @@ impl UserRepository for RedisStore {
         self.find_user(self.username_key(username.as_str())).await
     }
 
-    async fn update(&self, user: &User) -> Result<(), UpdateUserError> {
-        let (record, delete) = updatable(user);
-        let keys = vec![
-            self.user_key(user.id),
-            self.email_key(user.email.normalized()),
-            self.username_key(user.username.as_str()),
-        ];
-        let mut args = vec![
-            user.id.to_string(),
-            self.key(Family::Users, "email:"),
-            self.key(Family::Users, "username:"),
-            delete.len().to_string(),
-        ];
-        args.extend(delete.iter().map(|d| (*d).to_owned()));
-        args.extend(record.args());
-        let outcome: String = self.eval(&UPDATE, keys, args, "update user").await?;
-        match outcome.as_str() {
-            "missing" => Err(UpdateUserError::NotFound),
-            "email" => Err(UpdateUserError::EmailTaken),
-            "username" => Err(UpdateUserError::UsernameTaken),
-            _ => Ok(()),
+    async fn update_fields(&self, id: UserId, c: &UserChanges) -> Result<FieldsUpdate, WriteError> {
+        use fred::interfaces::HashesInterface as _;
+        let key = self.user_key(id);
+        // One guarded HSET: the domain's conditions (preferences as read,
+        // the active session to clear) and, when a profile field changes,
+        // the profile JSON as read here, are its guards. A profile changed
+        // in between is merged again; a failed domain condition is reported.
+        for _ in 0..PROFILE_ATTEMPTS {
+            let mut r = Record::default();
+            let mut delete: Vec<&str> = Vec::new();
+            let mut guards: Vec<(&str, String)> = Vec::new();
+            match &c.password_hash {
+                Some(Some(h)) => {
+                    r.set("password", h.as_str());
+                }
+                Some(None) => delete.push("password"),
+                None => {}
+            }
+            if let Some(v) = c.verified {
+                r.flag("verified", v);
+            }
+            if let Some(v) = c.locked {
+                r.flag("locked", v);
+            }
+            if c.full_name.is_some() || c.bio.is_some() || c.avatar.is_some() {
+                let raw: Option<String> = self
+                    .client()
+                    .hget(&key, "profile")
+                    .await
+                    .map_err(crate::error::store("read user profile"))?;
+                let mut profile: Profile = raw
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str(text).ok())
+                    .unwrap_or_default();
+                for (slot, change) in [
+                    (&mut profile.full_name, &c.full_name),
+                    (&mut profile.bio, &c.bio),
+                    (&mut profile.avatar, &c.avatar),
+                ] {
+                    if let Some(value) = change {
+                        slot.clone_from(value);
+                    }
+                }
+                r.set(
+                    "profile",
+                    serde_json::to_string(&profile).unwrap_or_else(|_| "{}".into()),
+                );
+                guards.push(("profile", raw.unwrap_or_default()));
+            }
+            if let Some(swap) = &c.preferences {
+                r.set(
+                    "preferences",
+                    serde_json::Value::Object(swap.to.clone()).to_string(),
+                );
+                guards.push((
+                    "preferences",
+                    serde_json::Value::Object(swap.from.clone()).to_string(),
+                ));
+            }
+            match c.active_content_session {
+                Some(ActiveSessionChange::Set(Some(session))) => {
+                    r.set("activeContentSessionId", session.to_string());
+                }
+                Some(ActiveSessionChange::Set(None)) => delete.push("activeContentSessionId"),
+                Some(ActiveSessionChange::ClearIf(session)) => {
+                    delete.push("activeContentSessionId");
+                    guards.push(("activeContentSessionId", session.to_string()));
+                }
+                None => {}
+            }
+            if let Some(at) = c.updated_at {
+                r.set("updatedAt", ts(at));
+            }
+            let guard_refs: Vec<(&str, &str)> =
+                guards.iter().map(|(f, v)| (*f, v.as_str())).collect();
+            match self
+                .guarded_set(key.clone(), &guard_refs, &delete, &r)
+                .await?
+            {
+                Guarded::Done => return Ok(FieldsUpdate::Written),
+                Guarded::Missing => return Err(WriteError::NotFound),
+                Guarded::Refused => {
+                    // Which guard failed? Only the profile's is retried.
+                    let domain_guards: Vec<&(&str, String)> =
+                        guards.iter().filter(|(f, _)| *f != "profile").collect();
+                    for (field, expected) in domain_guards {
+                        let now: Option<String> = self
+                            .client()
+                            .hget(&key, *field)
+                            .await
+                            .map_err(crate::error::store("read user field"))?;
+                        if now.unwrap_or_default() != *expected {
+                            return Ok(FieldsUpdate::ConditionFailed);
+                        }
+                    }
+                }
+            }
         }
+        Err(WriteError::Store(StoreError::msg(format!(
+            "user profile kept changing; gave up after {PROFILE_ATTEMPTS} attempts"
+        ))))
     }
 
     async fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError> {

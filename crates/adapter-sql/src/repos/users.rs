@@ -150,37 +150,70 @@ macro_rules! impl_users {
                     .transpose()
             }
 
-            async fn update(&self, u: &domain::User) -> Result<(), domain::UpdateUserError> {
+            async fn update_fields(
+                &self,
+                id: domain::UserId,
+                c: &domain::UserChanges,
+            ) -> Result<domain::FieldsUpdate, domain::WriteError> {
                 use crate::engine::DbTime;
                 use sqlx::types::Json;
-                let result = sqlx::query(
-                    "UPDATE users SET email = $2, email_normalized = $3, username = $4, password_hash = $5, \
-                     verified = $6, locked = $7, auth_providers = $8, full_name = $9, bio = $10, avatar = $11, \
-                     preferences = $12, active_content_session_id = $13, updated_at = $14 WHERE id = $1",
-                )
-                .bind(u.id.as_uuid())
-                .bind(u.email.as_str())
-                .bind(u.email.normalized())
-                .bind(u.username.as_str())
-                .bind(u.password_hash.as_ref().map(|h| h.as_str()))
-                .bind(u.verified)
-                .bind(u.locked)
-                .bind(Json(&u.auth_providers))
-                .bind(u.profile.full_name.as_deref())
-                .bind(u.profile.bio.as_deref())
-                .bind(u.profile.avatar.as_deref())
-                .bind(Json(&u.preferences))
-                .bind(u.active_content_session_id.map(|c| c.as_uuid()))
-                .bind(<$ts>::to_db(u.updated_at))
-                .execute(self.pool())
-                .await;
-                match result {
-                    Ok(done) if done.rows_affected() == 0 => Err(domain::UpdateUserError::NotFound),
-                    Ok(_) => Ok(()),
-                    Err(e) => match self.user_clash(e, u).await? {
-                        UserClash::Email => Err(domain::UpdateUserError::EmailTaken),
-                        UserClash::Username => Err(domain::UpdateUserError::UsernameTaken),
-                    },
+                // One UPDATE that sets the named columns only; conditions go
+                // in its WHERE, so a failed one writes nothing.
+                let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE users SET id = id");
+                if let Some(hash) = &c.password_hash {
+                    q.push(", password_hash = ").push_bind(hash.as_ref().map(|h| h.as_str().to_owned()));
+                }
+                if let Some(verified) = c.verified {
+                    q.push(", verified = ").push_bind(verified);
+                }
+                if let Some(locked) = c.locked {
+                    q.push(", locked = ").push_bind(locked);
+                }
+                for (column, value) in [("full_name", &c.full_name), ("bio", &c.bio), ("avatar", &c.avatar)] {
+                    if let Some(value) = value {
+                        q.push(format_args!(", {column} = ")).push_bind(value.clone());
+                    }
+                }
+                if let Some(swap) = &c.preferences {
+                    q.push(", preferences = ").push_bind(Json(swap.to.clone()));
+                }
+                match c.active_content_session {
+                    Some(domain::ActiveSessionChange::Set(active)) => {
+                        q.push(", active_content_session_id = ").push_bind(active.map(|a| a.as_uuid()));
+                    }
+                    Some(domain::ActiveSessionChange::ClearIf(_)) => {
+                        q.push(", active_content_session_id = NULL");
+                    }
+                    None => {}
+                }
+                if let Some(at) = c.updated_at {
+                    q.push(", updated_at = ").push_bind(<$ts>::to_db(at));
+                }
+                q.push(" WHERE id = ").push_bind(id.as_uuid());
+                if let Some(swap) = &c.preferences {
+                    q.push(" AND preferences = ").push_bind(Json(swap.from.clone()));
+                }
+                if let Some(domain::ActiveSessionChange::ClearIf(session)) = c.active_content_session {
+                    q.push(" AND active_content_session_id = ").push_bind(session.as_uuid());
+                }
+                let done = q
+                    .build()
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::error::store("updating user fields"))?;
+                if done.rows_affected() > 0 {
+                    return Ok(domain::FieldsUpdate::Written);
+                }
+                let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(crate::error::store("updating user fields"))?
+                    .is_some();
+                if exists {
+                    Ok(domain::FieldsUpdate::ConditionFailed)
+                } else {
+                    Err(domain::WriteError::NotFound)
                 }
             }
 

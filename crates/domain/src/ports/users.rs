@@ -65,6 +65,60 @@ pub struct User {
     pub last_accessed_at: Option<OffsetDateTime>,
 }
 
+/// A change to some fields of a user, written atomically by
+/// [`UserRepository::update_fields`]: fields left `None` are not touched, so
+/// two concurrent changes of different fields both survive.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserChanges {
+    /// A new password hash (`Some(None)` removes it).
+    pub password_hash: Option<Option<PasswordHash>>,
+    /// A new verified flag.
+    pub verified: Option<bool>,
+    /// A new administrator lock flag.
+    pub locked: Option<bool>,
+    /// A new full name (`Some(None)` clears it).
+    pub full_name: Option<Option<String>>,
+    /// A new biography (`Some(None)` clears it).
+    pub bio: Option<Option<String>>,
+    /// A new avatar (`Some(None)` clears it).
+    pub avatar: Option<Option<String>>,
+    /// New preferences, written only if the stored ones still equal `from`
+    /// (compare-and-set: the caller merged `to` from what it read).
+    pub preferences: Option<PreferencesSwap>,
+    /// A change of the active content session.
+    pub active_content_session: Option<ActiveSessionChange>,
+    /// The new `updated_at`.
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+/// Preferences to swap in, if the stored ones are still `from`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreferencesSwap {
+    /// What the caller read.
+    pub from: serde_json::Map<String, serde_json::Value>,
+    /// What to store instead.
+    pub to: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How the active content session changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveSessionChange {
+    /// Set it (or clear it with `None`), whatever it was.
+    Set(Option<ContentSessionId>),
+    /// Clear it only if it is this session (the session is being deleted).
+    ClearIf(ContentSessionId),
+}
+
+/// What [`UserRepository::update_fields`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldsUpdate {
+    /// Every change was written.
+    Written,
+    /// A condition did not hold (preferences changed since they were read,
+    /// or the active session is another one): nothing was written.
+    ConditionFailed,
+}
+
 /// Why a user could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -72,23 +126,6 @@ pub enum CreateUserError {
     #[error("email already taken")]
     EmailTaken,
     /// Another user has the same username.
-    #[error("username already taken")]
-    UsernameTaken,
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Why a user could not be updated.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateUserError {
-    /// No user with that id.
-    #[error("user not found")]
-    NotFound,
-    /// Another user has the new email.
-    #[error("email already taken")]
-    EmailTaken,
-    /// Another user has the new username.
     #[error("username already taken")]
     UsernameTaken,
     /// The store failed.
@@ -117,12 +154,17 @@ pub trait UserRepository: Send + Sync {
     /// The user with `username`, or `None`.
     async fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
 
-    /// Writes the user's email, username, password hash, verified and locked
-    /// flags, auth providers, profile, preferences, active content session and
-    /// `updated_at`. MUST NOT change `failed_logins`, `locked_until` or
-    /// `last_accessed_at` (those have their own atomic methods). MUST return
-    /// `NotFound` for an unknown id and `EmailTaken`/`UsernameTaken` on a clash.
-    async fn update(&self, user: &User) -> Result<(), UpdateUserError>;
+    /// Writes exactly the fields `changes` names, atomically, and nothing
+    /// else: concurrent calls changing different fields MUST all survive
+    /// (never read the whole record and write it back). When a condition of
+    /// `changes` does not hold ([`UserChanges::preferences`]'s `from`,
+    /// [`ActiveSessionChange::ClearIf`]) it MUST write nothing and return
+    /// [`FieldsUpdate::ConditionFailed`]. `NotFound` for an unknown id.
+    async fn update_fields(
+        &self,
+        id: UserId,
+        changes: &UserChanges,
+    ) -> Result<FieldsUpdate, WriteError>;
 
     /// Atomically adds one to `failed_logins` and returns the new count: N
     /// concurrent calls MUST yield N distinct counts. `NotFound` for an unknown id.

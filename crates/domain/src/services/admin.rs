@@ -4,7 +4,7 @@
 use super::{Stores, System};
 use crate::{
     CreateUserError, Email, GrantError, Page, PageRequest, Password, Profile, RoleName, StoreError,
-    UpdateUserError, User, UserId, Username, WriteError,
+    User, UserChanges, UserId, Username, WriteError,
 };
 
 /// Why an administrator's change to a user failed.
@@ -66,10 +66,14 @@ impl UserAdmin {
     pub async fn set_locked(&self, user_id: UserId, locked: bool) -> Result<User, AdminUserError> {
         let now = self.system.now();
         let user = self
-            .modify(user_id, |u| {
-                u.locked = locked;
-                u.updated_at = now;
-            })
+            .modify(
+                user_id,
+                UserChanges {
+                    locked: Some(locked),
+                    updated_at: Some(now),
+                    ..UserChanges::default()
+                },
+            )
             .await?;
         if locked {
             self.stores
@@ -97,10 +101,14 @@ impl UserAdmin {
         verified: bool,
     ) -> Result<User, AdminUserError> {
         let now = self.system.now();
-        self.modify(user_id, |u| {
-            u.verified = verified;
-            u.updated_at = now;
-        })
+        self.modify(
+            user_id,
+            UserChanges {
+                verified: Some(verified),
+                updated_at: Some(now),
+                ..UserChanges::default()
+            },
+        )
         .await
     }
 
@@ -194,29 +202,22 @@ impl UserAdmin {
         })
     }
 
-    async fn modify(
-        &self,
-        user_id: UserId,
-        change: impl FnOnce(&mut User),
-    ) -> Result<User, AdminUserError> {
-        let mut user = self
-            .stores
+    /// Writes `changes` (and only them) and returns the user as stored after.
+    async fn modify(&self, user_id: UserId, changes: UserChanges) -> Result<User, AdminUserError> {
+        self.stores
+            .users
+            .update_fields(user_id, &changes)
+            .await
+            .map_err(|e| match e {
+                WriteError::NotFound => AdminUserError::NotFound,
+                WriteError::Store(e) => AdminUserError::Unexpected(e),
+            })?;
+        self.stores
             .users
             .get(user_id)
             .await
             .map_err(AdminUserError::Unexpected)?
-            .ok_or(AdminUserError::NotFound)?;
-        change(&mut user);
-        self.stores.users.update(&user).await.map_err(|e| match e {
-            UpdateUserError::NotFound => AdminUserError::NotFound,
-            UpdateUserError::Store(e) => AdminUserError::Unexpected(e),
-            UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken => {
-                AdminUserError::Unexpected(StoreError::msg(
-                    "unchanged email or username reported as taken",
-                ))
-            }
-        })?;
-        Ok(user)
+            .ok_or(AdminUserError::NotFound)
     }
 }
 
@@ -231,19 +232,36 @@ mod tests {
 
     #[test]
     fn locking_revokes_sessions_and_unlocking_clears_the_lockout() {
+        use std::sync::atomic::{AtomicBool, Ordering};
         let mut h = Harness::new();
         let mut users = MockUserRepository::new();
-        users.expect_get().returning(|_| Ok(Some(sample_user(1))));
+        // The store as the mocks see it: the flag the last write set.
+        let stored = Arc::new(AtomicBool::new(false));
+        let read = stored.clone();
+        users.expect_get().returning(move |_| {
+            let mut u = sample_user(1);
+            u.locked = read.load(Ordering::SeqCst);
+            Ok(Some(u))
+        });
+        let (lock, unlock) = (stored.clone(), stored);
         users
-            .expect_update()
-            .withf(|u| u.locked)
+            .expect_update_fields()
+            .withf(|_, c| {
+                c.locked == Some(true) && c.verified.is_none() && c.password_hash.is_none()
+            })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(move |_, _| {
+                lock.store(true, Ordering::SeqCst);
+                Ok(crate::FieldsUpdate::Written)
+            });
         users
-            .expect_update()
-            .withf(|u| !u.locked)
+            .expect_update_fields()
+            .withf(|_, c| c.locked == Some(false))
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(move |_, _| {
+                unlock.store(false, Ordering::SeqCst);
+                Ok(crate::FieldsUpdate::Written)
+            });
         users
             .expect_set_locked_until()
             .withf(|_, until| until.is_none())
@@ -274,6 +292,9 @@ mod tests {
         let mut h = Harness::new();
         let mut users = MockUserRepository::new();
         users.expect_get().returning(|_| Ok(None));
+        users
+            .expect_update_fields()
+            .returning(|_, _| Err(WriteError::NotFound));
         h.stores.users = Arc::new(users);
         let admin = UserAdmin::new(h.stores, h.system);
         assert!(matches!(

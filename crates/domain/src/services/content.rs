@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{Actor, Stores, System};
 use crate::{
-    ContentSession, ContentSessionId, Message, MessageId, Page, PageRequest, Sender, StorageKey,
-    StoreError, UpdateUserError, UserId, WriteError,
+    ActiveSessionChange, ContentSession, ContentSessionId, Message, MessageId, Page, PageRequest,
+    Sender, StorageKey, StoreError, UserId, WriteError,
 };
 
 /// Size limits of content-session data and messages.
@@ -165,13 +165,9 @@ impl ContentSessions {
     /// Deletes a session with its data and messages; clears it as the owner's active session.
     pub async fn delete(&self, actor: Actor, id: ContentSessionId) -> Result<(), ContentError> {
         let session = self.get(actor, id).await?;
-        if let Some(mut owner) = self.stores.users.get(session.user_id).await?
-            && owner.active_content_session_id == Some(id)
-        {
-            owner.active_content_session_id = None;
-            owner.updated_at = self.system.now();
-            self.update_user(&owner).await?;
-        }
+        // Only if it is still this one: the owner may switch concurrently.
+        self.update_user(session.user_id, ActiveSessionChange::ClearIf(id))
+            .await?;
         self.stores
             .content
             .delete(id)
@@ -179,15 +175,19 @@ impl ContentSessions {
             .map_err(write_to_content)
     }
 
-    async fn update_user(&self, user: &crate::User) -> Result<(), ContentError> {
-        match self.stores.users.update(user).await {
-            Ok(()) | Err(UpdateUserError::NotFound) => Ok(()),
-            Err(UpdateUserError::Store(e)) => Err(ContentError::Unexpected(e)),
-            Err(UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken) => {
-                Err(ContentError::Unexpected(StoreError::msg(
-                    "unchanged email or username reported as taken",
-                )))
-            }
+    async fn update_user(
+        &self,
+        user_id: UserId,
+        change: ActiveSessionChange,
+    ) -> Result<(), ContentError> {
+        let changes = crate::UserChanges {
+            active_content_session: Some(change),
+            updated_at: Some(self.system.now()),
+            ..crate::UserChanges::default()
+        };
+        match self.stores.users.update_fields(user_id, &changes).await {
+            Ok(_) | Err(WriteError::NotFound) => Ok(()),
+            Err(WriteError::Store(e)) => Err(ContentError::Unexpected(e)),
         }
     }
 
@@ -200,15 +200,11 @@ impl ContentSessions {
         if let Some(id) = id {
             self.get(Actor::user(user_id), id).await?;
         }
-        let mut user = self
-            .stores
-            .users
-            .get(user_id)
-            .await?
-            .ok_or(ContentError::NotFound)?;
-        user.active_content_session_id = id;
-        user.updated_at = self.system.now();
-        self.update_user(&user).await
+        if self.stores.users.get(user_id).await?.is_none() {
+            return Err(ContentError::NotFound);
+        }
+        self.update_user(user_id, ActiveSessionChange::Set(id))
+            .await
     }
 
     /// Stores a JSON value under `key`, within the size and key-count limits.

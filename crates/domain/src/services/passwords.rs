@@ -2,8 +2,7 @@
 
 use super::{AccountPolicy, Stores, System};
 use crate::{
-    AuthSessionId, Email, Mail, OneTimeToken, Password, StoreError, Token, TokenPurpose,
-    UpdateUserError, UserId,
+    AuthSessionId, Email, Mail, OneTimeToken, Password, StoreError, Token, TokenPurpose, UserId,
 };
 
 /// Why a reset could not be confirmed.
@@ -155,21 +154,21 @@ impl Passwords {
     ) -> Result<bool, StoreError> {
         let now = self.system.now();
         let hash = self.system.hasher.hash(new_password).await?;
-        let Some(mut user) = self.stores.users.get(user_id).await? else {
-            return Ok(false);
+        let changes = crate::UserChanges {
+            password_hash: Some(Some(hash)),
+            updated_at: Some(now),
+            ..crate::UserChanges::default()
         };
-        user.password_hash = Some(hash);
-        user.updated_at = now;
-        match self.stores.users.update(&user).await {
-            Ok(()) => {}
-            Err(UpdateUserError::NotFound) => return Ok(false),
-            Err(UpdateUserError::Store(e)) => return Err(e),
-            Err(UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken) => {
-                return Err(StoreError::msg(
-                    "unchanged email or username reported as taken",
-                ));
-            }
+        match self.stores.users.update_fields(user_id, &changes).await {
+            Ok(_) => {}
+            Err(crate::WriteError::NotFound) => return Ok(false),
+            Err(crate::WriteError::Store(e)) => return Err(e),
         }
+        // Reset links mailed before the change must not undo it.
+        self.stores
+            .one_time_tokens
+            .delete_for_user(user_id, Some(crate::TokenPurpose::PasswordReset))
+            .await?;
         let sessions = &self.stores.sessions;
         for session in sessions
             .list_active(user_id, now)
@@ -234,10 +233,14 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_get().returning(|_| Ok(Some(sample_user(1))));
         users
-            .expect_update()
-            .withf(|u| u.password_hash.as_ref().unwrap().as_str() == "hashed:new password!")
+            .expect_update_fields()
+            .withf(|_, c| {
+                matches!(&c.password_hash, Some(Some(h)) if h.as_str() == "hashed:new password!")
+                    && c.locked.is_none()
+                    && c.bio.is_none()
+            })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(crate::FieldsUpdate::Written));
         users
             .expect_record_sign_in()
             .times(1)
@@ -262,6 +265,12 @@ mod tests {
             .expect_revoke()
             .times(2)
             .returning(|_, _, _| Ok(()));
+        // Every other reset token of the user goes with the change.
+        tokens
+            .expect_delete_for_user()
+            .withf(|_, purpose| *purpose == Some(TokenPurpose::PasswordReset))
+            .times(1)
+            .returning(|_, _| Ok(2));
         h.stores.one_time_tokens = Arc::new(tokens);
         h.stores.users = Arc::new(users);
         h.stores.sessions = Arc::new(sessions);
@@ -275,7 +284,7 @@ mod tests {
         let mut h = Harness::new();
         let mut users = MockUserRepository::new();
         users.expect_get().returning(|_| Ok(Some(sample_user(1))));
-        users.expect_update().never();
+        users.expect_update_fields().never();
         h.stores.users = Arc::new(users);
         let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
         let err = block_on(svc.change_password(

@@ -5,8 +5,8 @@ use serde::Serialize;
 use super::{AccountPolicy, Stores, System, Usage, usage_key};
 use crate::{
     AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Page, PageRequest,
-    Password, Payment, Profile, RoleName, StorageKey, StoreError, Token, TokenPurpose,
-    UpdateUserError, UploadRequest, User, UserId, Window, WriteError,
+    Password, Payment, RoleName, StorageKey, StoreError, Token, TokenPurpose, UploadRequest, User,
+    UserId, Window, WriteError,
 };
 
 /// Changes to the own profile; `None` leaves a field as it is.
@@ -120,6 +120,9 @@ where
     }
 }
 
+/// How often a preferences change is tried against concurrent ones.
+const PREFERENCE_ATTEMPTS: usize = 16;
+
 impl Profiles {
     /// Builds the service.
     pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
@@ -153,51 +156,56 @@ impl Profiles {
                 return Err(UpdateProfileError::TooLong(field));
             }
         }
-        let mut user = self
-            .stores
-            .users
-            .get(user_id)
-            .await
-            .map_err(UpdateProfileError::Unexpected)?
-            .ok_or(UpdateProfileError::NotFound)?;
-        let Profile {
-            full_name,
-            bio,
-            avatar,
-        } = &mut user.profile;
-        for (slot, change) in [
-            (full_name, changes.full_name),
-            (bio, changes.bio),
-            (avatar, changes.avatar),
-        ] {
-            if let Some(value) = change {
-                *slot = value;
-            }
-        }
-        if let Some(prefs) = changes.preferences {
-            for (k, v) in prefs {
-                if v.is_null() {
-                    user.preferences.remove(&k);
-                } else {
-                    user.preferences.insert(k, v);
+        let users = &self.stores.users;
+        let mut fields = crate::UserChanges {
+            full_name: changes.full_name,
+            bio: changes.bio,
+            avatar: changes.avatar,
+            ..crate::UserChanges::default()
+        };
+        // Preferences merge key by key into what is stored: compare-and-set
+        // on the value read, retried when another change came in between.
+        for _ in 0..PREFERENCE_ATTEMPTS {
+            if let Some(patch) = &changes.preferences {
+                let user = users
+                    .get(user_id)
+                    .await
+                    .map_err(UpdateProfileError::Unexpected)?
+                    .ok_or(UpdateProfileError::NotFound)?;
+                let mut merged = user.preferences.clone();
+                for (k, v) in patch {
+                    if v.is_null() {
+                        merged.remove(k);
+                    } else {
+                        merged.insert(k.clone(), v.clone());
+                    }
                 }
+                let size = serde_json::to_vec(&merged).map_or(usize::MAX, |v| v.len());
+                if size > MAX_PREFERENCES_BYTES {
+                    return Err(UpdateProfileError::TooLong("preferences"));
+                }
+                fields.preferences = Some(crate::PreferencesSwap {
+                    from: user.preferences,
+                    to: merged,
+                });
             }
-            let size = serde_json::to_vec(&user.preferences).map_or(usize::MAX, |v| v.len());
-            if size > MAX_PREFERENCES_BYTES {
-                return Err(UpdateProfileError::TooLong("preferences"));
+            fields.updated_at = Some(self.system.now());
+            match users.update_fields(user_id, &fields).await {
+                Ok(crate::FieldsUpdate::Written) => {
+                    return users
+                        .get(user_id)
+                        .await
+                        .map_err(UpdateProfileError::Unexpected)?
+                        .ok_or(UpdateProfileError::NotFound);
+                }
+                Ok(crate::FieldsUpdate::ConditionFailed) => continue,
+                Err(crate::WriteError::NotFound) => return Err(UpdateProfileError::NotFound),
+                Err(crate::WriteError::Store(e)) => return Err(UpdateProfileError::Unexpected(e)),
             }
         }
-        user.updated_at = self.system.now();
-        self.stores.users.update(&user).await.map_err(|e| match e {
-            UpdateUserError::NotFound => UpdateProfileError::NotFound,
-            UpdateUserError::Store(e) => UpdateProfileError::Unexpected(e),
-            UpdateUserError::EmailTaken | UpdateUserError::UsernameTaken => {
-                UpdateProfileError::Unexpected(StoreError::msg(
-                    "unchanged email or username reported as taken",
-                ))
-            }
-        })?;
-        Ok(user)
+        Err(UpdateProfileError::Unexpected(StoreError::msg(format!(
+            "preferences kept changing; gave up after {PREFERENCE_ATTEMPTS} attempts"
+        ))))
     }
 
     /// Everything stored about the user, as one document.
@@ -408,7 +416,19 @@ mod tests {
             u.preferences.insert("language".into(), "en".into());
             Ok(Some(u))
         });
-        users.expect_update().returning(|_| Ok(()));
+        // The merge is written as a compare-and-set on what was read.
+        users
+            .expect_update_fields()
+            .withf(|_, c| {
+                c.preferences.as_ref().is_some_and(|swap| {
+                    serde_json::Value::Object(swap.to.clone())
+                        == serde_json::json!({"language": "fr"})
+                        && serde_json::Value::Object(swap.from.clone())
+                            == serde_json::json!({"language": "en", "theme": "dark"})
+                }) && c.bio.is_none()
+            })
+            .times(1)
+            .returning(|_, _| Ok(crate::FieldsUpdate::Written));
         h.stores.users = Arc::new(users);
         let svc = Profiles::new(h.stores, h.system, AccountPolicy::default());
         let mut prefs = serde_json::Map::new();
@@ -418,11 +438,7 @@ mod tests {
             preferences: Some(prefs),
             ..Default::default()
         };
-        let user = block_on(svc.update_profile(sample_user(1).id, changes)).unwrap();
-        assert_eq!(
-            serde_json::Value::Object(user.preferences),
-            serde_json::json!({"language": "fr"})
-        );
+        block_on(svc.update_profile(sample_user(1).id, changes)).unwrap();
     }
 
     #[test]
