@@ -48,7 +48,10 @@ impl TestDatabase {
     pub async fn sqlite_file() -> Self {
         let path =
             std::env::temp_dir().join(format!("portico-test-{}.db", Uuid::new_v4().simple()));
-        let url = format!("sqlite://{}", path.display());
+        // `sqlite:` + an absolute path: the `sqlite:///` form reads its path
+        // as relative (the SQLAlchemy form), which left these files under the
+        // crate that ran the test.
+        let url = format!("sqlite:{}", path.display());
         let store = SqlStore::connect(&SqlConfig::new(url))
             .await
             .expect("open SQLite file");
