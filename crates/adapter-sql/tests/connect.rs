@@ -25,7 +25,7 @@ async fn seed_003_relative_sqlite_url_creates_the_file_relative_to_the_working_d
 #[tokio::test]
 async fn reconnecting_keeps_data_and_does_not_rerun_migrations() {
     let path = std::env::temp_dir().join(format!("portico-reconnect-{}.db", std::process::id()));
-    let url = format!("sqlite://{}", path.display());
+    let url = format!("sqlite:{}", path.display());
     let first = SqlStore::connect(&SqlConfig::new(url.clone()))
         .await
         .unwrap();
