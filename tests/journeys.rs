@@ -387,7 +387,11 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
     );
 
     app.profiles
-        .delete_with_password(gus.id, &Password::for_sign_in("gus password").unwrap())
+        .delete_with_password(
+            gus.id,
+            &Password::for_sign_in("gus password").unwrap(),
+            None,
+        )
         .await
         .unwrap();
     assert!(app.stores.users.get(gus.id).await.unwrap().is_none());

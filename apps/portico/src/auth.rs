@@ -124,8 +124,9 @@ impl FromRequest for SignedIn {
     }
 }
 
-/// The caller's IP address: the peer address, or the first
-/// `X-Forwarded-For` entry when `server.trust_forwarded_for` is on.
+/// The caller's IP address: the peer address, or with
+/// `server.trusted_proxies` the first untrusted `X-Forwarded-For` hop from
+/// the right (see [`crate::proxies`]).
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
@@ -139,25 +140,18 @@ impl FromRequest for ClientIp {
 }
 
 fn client_ip(req: &HttpRequest) -> ClientIp {
-    let trust = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.settings.trust_forwarded_for);
-    if trust
-        && let Some(first) = req
-            .headers()
-            .get("X-Forwarded-For")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-    {
-        return ClientIp(first.to_owned());
-    }
-    ClientIp(
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".into()),
-    )
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return ClientIp("unknown".into());
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return ClientIp(peer.to_string());
+    };
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("X-Forwarded-For")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    ClientIp(state.settings.proxies.client(peer, &forwarded).to_string())
 }
 
 /// Counts a hit of `key` against `limit` per minute; `Err` (429) when over.

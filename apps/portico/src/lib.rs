@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod objects;
 pub mod openapi;
 pub mod problem;
+pub mod proxies;
 pub mod routes;
 pub mod startup;
 pub mod state;

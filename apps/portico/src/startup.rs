@@ -126,7 +126,11 @@ pub fn services(
         tokens,
         settings: Settings {
             cookie_secure: config.cookie_secure(),
-            trust_forwarded_for: config.server.trust_forwarded_for,
+            proxies: config
+                .server
+                .trusted_proxies
+                .rule(config.server.trust_forwarded_for)
+                .map_err(|e| StartError::Setup(format!("server.trusted_proxies: {e}")))?,
             rate_limits: config.rate_limits.clone(),
             max_upload_bytes: config.uploads.max_size_bytes,
             metrics: config.server.metrics && config.server.metrics_listen.is_none(),

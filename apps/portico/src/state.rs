@@ -27,8 +27,8 @@ pub trait ReadinessCheck: Send + Sync {
 pub struct Settings {
     /// Cookies carry `Secure`.
     pub cookie_secure: bool,
-    /// Take the client IP from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
+    /// Which `X-Forwarded-For` hop is the client.
+    pub proxies: crate::proxies::ProxyRule,
     /// Quotas.
     pub rate_limits: RateLimitConfig,
     /// Largest accepted upload body (the local store's PUT route).

@@ -65,9 +65,14 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// How long graceful shutdown waits for in-flight requests, in seconds.
     pub shutdown_timeout_secs: u64,
-    /// Take the client IP from the first `X-Forwarded-For` entry. Only turn on
-    /// behind a proxy that sets it, or clients can pick their own IP.
+    /// The old switch for one proxy in front: the same as
+    /// `trusted_proxies = 1`.
     pub trust_forwarded_for: bool,
+    /// The proxies in front of the server, as a count (`1`: one load
+    /// balancer) or address ranges (`["10.0.0.0/8"]`): the client IP is the
+    /// first untrusted hop of `X-Forwarded-For` from the right. Unset:
+    /// `X-Forwarded-For` is ignored and the peer address is the client.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
     /// Origins allowed to call the API from a browser (CORS). Empty: none.
     pub cors_origins: Vec<String>,
     /// Folder for local data (the default SQLite file, objects, the outbox).
@@ -106,6 +111,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 30,
             trust_forwarded_for: false,
+            trusted_proxies: crate::proxies::TrustedProxies::default(),
             cors_origins: Vec::new(),
             data_dir: PathBuf::from("data"),
             hsts_max_age_secs: 0,
@@ -480,6 +486,10 @@ impl Config {
                 "server.public_url must start with http:// or https://".into(),
             ));
         }
+        self.server
+            .trusted_proxies
+            .rule(self.server.trust_forwarded_for)
+            .map_err(|e| ConfigError::Invalid(format!("server.trusted_proxies: {e}")))?;
         self.validate_features().map_err(ConfigError::Invalid)
     }
 
@@ -738,6 +748,37 @@ mod tests {
         assert!(
             c.to_redacted_toml()
                 .contains("redis://:[redacted]@cache:6379")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_count_or_ranges() {
+        use crate::proxies::TrustedProxies;
+        let c = Config::load(None, env(&[("PORTICO_SERVER__TRUSTED_PROXIES", "2")])).unwrap();
+        assert_eq!(c.server.trusted_proxies, TrustedProxies::Count(2));
+        let c = Config::load(
+            None,
+            env(&[(
+                "PORTICO_SERVER__TRUSTED_PROXIES",
+                r#"["10.0.0.0/8", "fd00::/8"]"#,
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.trusted_proxies,
+            TrustedProxies::Ranges(vec!["10.0.0.0/8".into(), "fd00::/8".into()])
+        );
+        let err = Config::load(
+            None,
+            env(&[("PORTICO_SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/99"]"#)]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        assert!(
+            Config::load(None, env(&[]))
+                .unwrap()
+                .to_redacted_toml()
+                .contains("trusted_proxies = 0")
         );
     }
 

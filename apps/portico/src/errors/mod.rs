@@ -32,6 +32,12 @@ impl From<PageError> for Problem {
     }
 }
 
+/// A 423 whose `Retry-After` counts down to `until`.
+fn locked_out(until: OffsetDateTime) -> Problem {
+    let secs = (until - OffsetDateTime::now_utc()).whole_seconds().max(1);
+    Problem::locked_out(u64::try_from(secs).unwrap_or(1))
+}
+
 impl From<RegisterError> for Problem {
     fn from(e: RegisterError) -> Self {
         match e {
@@ -56,10 +62,7 @@ impl From<SignInError> for Problem {
     fn from(e: SignInError) -> Self {
         match e {
             SignInError::InvalidCredentials => Problem::new(Kind::InvalidCredentials),
-            SignInError::LockedOut { until } => {
-                let secs = (until - OffsetDateTime::now_utc()).whole_seconds().max(1);
-                Problem::locked_out(u64::try_from(secs).unwrap_or(1))
-            }
+            SignInError::LockedOut { until } => locked_out(until),
             SignInError::Locked => Problem::new(Kind::AccountLocked),
             SignInError::NotVerified => Problem::new(Kind::EmailNotVerified),
             SignInError::Unexpected(e) => Problem::internal(e),
@@ -109,6 +112,7 @@ impl From<ChangePasswordError> for Problem {
     fn from(e: ChangePasswordError) -> Self {
         match e {
             ChangePasswordError::WrongPassword => Problem::new(Kind::WrongPassword),
+            ChangePasswordError::LockedOut { until } => locked_out(until),
             ChangePasswordError::NotFound => Problem::new(Kind::Unauthenticated),
             ChangePasswordError::Unexpected(e) => Problem::internal(e),
         }
@@ -133,6 +137,7 @@ impl From<DeleteAccountError> for Problem {
     fn from(e: DeleteAccountError) -> Self {
         match e {
             DeleteAccountError::WrongPassword => Problem::new(Kind::WrongPassword),
+            DeleteAccountError::LockedOut { until } => locked_out(until),
             DeleteAccountError::InvalidToken => Problem::new(Kind::InvalidToken),
             DeleteAccountError::NotFound => Problem::new(Kind::NotFound),
             DeleteAccountError::Unexpected(e) => Problem::internal(e),

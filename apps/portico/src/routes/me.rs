@@ -100,6 +100,7 @@ pub struct UpdateMeBody {
 pub async fn update(
     state: web::Data<AppState>,
     mut me: SignedIn,
+    ip: crate::auth::ClientIp,
     body: web::Json<UpdateMeBody>,
 ) -> Result<web::Json<MeView>, Problem> {
     let body = body.into_inner();
@@ -115,7 +116,7 @@ pub async fn update(
         };
         state
             .passwords
-            .change_password(me.user.id, &current, &new, Some(me.session.id))
+            .change_password(me.user.id, &current, &new, Some(me.session.id), Some(&ip.0))
             .await?;
     }
     let changes = ProfileChanges {
@@ -196,6 +197,7 @@ pub struct DeleteMeBody {
 pub async fn delete_me(
     state: web::Data<AppState>,
     me: SignedIn,
+    ip: crate::auth::ClientIp,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let body: DeleteMeBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -215,7 +217,7 @@ pub async fn delete_me(
             };
             state
                 .profiles
-                .delete_with_password(me.user.id, &password)
+                .delete_with_password(me.user.id, &password, Some(&ip.0))
                 .await?;
             Ok(deleted(&state))
         }
@@ -223,7 +225,7 @@ pub async fn delete_me(
             let Some(token) = f.check("token", Token::parse(token.trim())) else {
                 return Err(f.into_problem());
             };
-            state.profiles.confirm_deletion(&token).await?;
+            state.profiles.confirm_deletion(me.user.id, &token).await?;
             Ok(deleted(&state))
         }
         (None, None) => {

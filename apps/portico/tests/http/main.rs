@@ -9,6 +9,7 @@ mod notifications;
 mod outage;
 mod payments;
 mod races;
+mod security;
 mod smtp;
 mod support;
 mod uploads;

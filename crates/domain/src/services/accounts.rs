@@ -20,11 +20,15 @@ pub struct AccountPolicy {
     pub refresh_ttl: Duration,
     /// How often a session's `last_accessed_at` is written at most.
     pub touch_interval: Duration,
-    /// Consecutive failed sign-ins that lock the account; every further
-    /// multiple of it locks again.
+    /// Password attempts per account and client IP within one window
+    /// (`lockout_duration`); past it that IP is locked out of the account
+    /// until the window ends (see the module `guesses`).
     pub lockout_threshold: u32,
-    /// How long a lockout lasts.
+    /// How long a lockout lasts: the window the attempts are counted in.
     pub lockout_duration: Duration,
+    /// Attempts per account over every client IP within one window (against
+    /// guessing from many addresses); `lockout_threshold` is per account and IP.
+    pub account_lockout_threshold: u32,
     /// Lifetime of a password-reset token.
     pub reset_ttl: Duration,
     /// Lifetime of an account-deletion token.
@@ -42,6 +46,7 @@ impl Default for AccountPolicy {
             touch_interval: Duration::minutes(1),
             lockout_threshold: 5,
             lockout_duration: Duration::minutes(15),
+            account_lockout_threshold: 50,
             reset_ttl: Duration::hours(1),
             deletion_ttl: Duration::hours(1),
             default_role: RoleName::user(),

@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use super::guesses::{Guess, PasswordGuard, Subject};
 use super::{AccountPolicy, Stores, System};
 use crate::{
     AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken, RefreshTokenId,
@@ -138,51 +139,24 @@ impl Authentication {
     /// locked the password is not even checked.
     pub async fn sign_in(&self, request: SignInRequest) -> Result<IssuedSession, SignInError> {
         let now = self.system.now();
-        let hasher = &self.system.hasher;
         let user = self
             .find_login(&request.login)
             .await
             .map_err(SignInError::Unexpected)?;
-        let Some(user) = user else {
-            hasher
-                .verify_dummy(&request.password)
-                .await
-                .map_err(SignInError::Unexpected)?;
-            return Err(SignInError::InvalidCredentials);
+        let subject = match &user {
+            Some(user) => Subject::User(user),
+            None => Subject::Unknown(&request.login),
         };
-        if let Some(until) = user.locked_until.filter(|until| *until > now) {
-            return Err(SignInError::LockedOut { until });
-        }
-        let Some(hash) = &user.password_hash else {
-            hasher
-                .verify_dummy(&request.password)
-                .await
-                .map_err(SignInError::Unexpected)?;
-            return Err(SignInError::InvalidCredentials);
-        };
-        if !hasher
-            .verify(&request.password, hash)
+        let guess = self
+            .guard()
+            .check(subject, request.ip.as_deref(), &request.password)
             .await
-            .map_err(SignInError::Unexpected)?
-        {
-            let failures = self
-                .stores
-                .users
-                .increment_failed_logins(user.id)
-                .await
-                .map_err(write_err)?;
-            let threshold = self.policy.lockout_threshold.max(1);
-            if failures % threshold == 0 {
-                let until = now + self.policy.lockout_duration;
-                self.stores
-                    .users
-                    .set_locked_until(user.id, Some(until))
-                    .await
-                    .map_err(write_err)?;
-                return Err(SignInError::LockedOut { until });
-            }
-            return Err(SignInError::InvalidCredentials);
-        }
+            .map_err(SignInError::Unexpected)?;
+        let user = match (guess, user) {
+            (Guess::Right, Some(user)) => user,
+            (Guess::LockedOut { until }, _) => return Err(SignInError::LockedOut { until }),
+            (Guess::Right | Guess::Wrong, _) => return Err(SignInError::InvalidCredentials),
+        };
         if user.locked {
             return Err(SignInError::Locked);
         }
@@ -197,6 +171,15 @@ impl Authentication {
         self.open_session(user.id, request.device, request.ip, now)
             .await
             .map_err(SignInError::Unexpected)
+    }
+
+    /// The password checks under the guessing limits.
+    pub(crate) fn guard(&self) -> PasswordGuard<'_> {
+        PasswordGuard {
+            stores: &self.stores,
+            system: &self.system,
+            policy: &self.policy,
+        }
     }
 
     /// Opens a session for a user whose identity was already established.
@@ -427,81 +410,152 @@ mod tests {
         assert!(matches!(err, SignInError::InvalidCredentials));
     }
 
-    #[test]
-    fn wrong_password_below_threshold_is_invalid_without_lock() {
-        let mut h = Harness::new();
+    /// A hasher that counts the verifications it does.
+    fn counting_hasher(h: &mut Harness) -> Arc<std::sync::atomic::AtomicUsize> {
+        let verified = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut hasher = crate::MockPasswordHasher::new();
+        let (real, dummy) = (verified.clone(), verified.clone());
+        hasher.expect_verify().returning(move |p, hash| {
+            real.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(hash.as_str() == format!("hashed:{}", p.expose()))
+        });
+        hasher.expect_verify_dummy().returning(move |_| {
+            dummy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        });
+        h.system.hasher = Arc::new(hasher);
+        verified
+    }
+
+    fn users_finding(user: Option<User>) -> MockUserRepository {
         let mut users = MockUserRepository::new();
         users
             .expect_find_by_email()
-            .returning(|_| Ok(Some(user_with_password())));
-        users.expect_increment_failed_logins().returning(|_| Ok(4));
-        users.expect_set_locked_until().never();
-        h.stores.users = Arc::new(users);
-        let err = block_on(service(h).sign_in(request("wrong password"))).unwrap_err();
-        assert!(matches!(err, SignInError::InvalidCredentials));
+            .returning(move |_| Ok(user.clone()));
+        users.expect_find_by_username().returning(|_| Ok(None));
+        users.expect_increment_failed_logins().returning(|_| Ok(1));
+        users.expect_record_sign_in().returning(|_, _| Ok(()));
+        users
+    }
+
+    fn from_ip(password: &str, ip: &str) -> SignInRequest {
+        SignInRequest {
+            ip: Some(ip.into()),
+            ..request(password)
+        }
     }
 
     #[test]
-    fn fifth_failure_locks_for_the_lockout_duration() {
+    fn the_fifth_wrong_password_locks_that_ip_out_and_later_tries_are_not_verified() {
         let mut h = Harness::new();
-        let mut users = MockUserRepository::new();
-        users
-            .expect_find_by_email()
-            .returning(|_| Ok(Some(user_with_password())));
-        users.expect_increment_failed_logins().returning(|_| Ok(5));
-        users
-            .expect_set_locked_until()
-            .withf(|_, until| *until == Some(T0 + Duration::minutes(15)))
-            .times(1)
-            .returning(|_, _| Ok(()));
-        h.stores.users = Arc::new(users);
-        let err = block_on(service(h).sign_in(request("wrong password"))).unwrap_err();
+        let verified = counting_hasher(&mut h);
+        h.stores.users = Arc::new(users_finding(Some(user_with_password())));
+        let svc = service(h);
+        for _ in 0..4 {
+            let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
+            assert!(matches!(err, SignInError::InvalidCredentials));
+        }
+        let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
         assert!(
             matches!(err, SignInError::LockedOut { until } if until == T0 + Duration::minutes(15))
+        );
+        // Even the right password: refused, and no hash is computed for it.
+        let err = block_on(svc.sign_in(request("right password"))).unwrap_err();
+        assert!(matches!(err, SignInError::LockedOut { .. }));
+        assert_eq!(verified.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn a_lockout_from_one_ip_leaves_the_owner_at_another_ip_alone() {
+        let mut h = Harness::new();
+        counting_hasher(&mut h);
+        h.stores.users = Arc::new(users_finding(Some(user_with_password())));
+        let mut sessions = MockSessionRepository::new();
+        sessions.expect_create().returning(|_| Ok(()));
+        sessions.expect_add_refresh_token().returning(|_| Ok(()));
+        h.stores.sessions = Arc::new(sessions);
+        let svc = service(h);
+        for _ in 0..6 {
+            let _ = block_on(svc.sign_in(from_ip("wrong password", "203.0.113.9")));
+        }
+        assert!(matches!(
+            block_on(svc.sign_in(from_ip("right password", "203.0.113.9"))),
+            Err(SignInError::LockedOut { .. })
+        ));
+        block_on(svc.sign_in(from_ip("right password", "198.51.100.7"))).unwrap();
+    }
+
+    #[test]
+    fn guesses_from_many_ips_hit_the_account_wide_limit() {
+        let mut h = Harness::new();
+        let verified = counting_hasher(&mut h);
+        h.stores.users = Arc::new(users_finding(Some(user_with_password())));
+        let svc = service(h);
+        let limit = AccountPolicy::default().account_lockout_threshold;
+        for n in 0..limit + 10 {
+            let ip = format!("192.0.2.{}", n / 4);
+            let _ = block_on(svc.sign_in(from_ip("wrong password", &ip)));
+        }
+        assert_eq!(
+            verified.load(std::sync::atomic::Ordering::SeqCst),
+            limit as usize,
+            "no more than the account-wide limit is ever verified"
+        );
+        assert!(matches!(
+            block_on(svc.sign_in(from_ip("right password", "198.51.100.7"))),
+            Err(SignInError::LockedOut { .. })
+        ));
+    }
+
+    #[test]
+    fn an_unknown_login_locks_out_exactly_like_a_known_one() {
+        let mut h = Harness::new();
+        let verified = counting_hasher(&mut h);
+        h.stores.users = Arc::new(users_finding(None));
+        let svc = service(h);
+        for _ in 0..4 {
+            let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
+            assert!(matches!(err, SignInError::InvalidCredentials));
+        }
+        let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
+        assert!(matches!(err, SignInError::LockedOut { .. }));
+        assert_eq!(
+            verified.load(std::sync::atomic::Ordering::SeqCst),
+            5,
+            "a dummy hash each time, as for a known login"
         );
     }
 
     #[test]
-    fn locked_account_is_refused_even_with_the_right_password_until_expiry() {
+    fn a_change_to_the_account_starts_the_counts_afresh() {
         let mut h = Harness::new();
-        let mut users = MockUserRepository::new();
-        users.expect_find_by_email().returning(|_| {
-            let mut u = user_with_password();
-            u.locked_until = Some(T0 + Duration::seconds(1));
-            Ok(Some(u))
+        counting_hasher(&mut h);
+        let mut changed = user_with_password();
+        changed.updated_at = T0 + Duration::seconds(1);
+        let mut users = users_finding(Some(user_with_password()));
+        users.checkpoint();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        users.expect_find_by_email().returning(move |_| {
+            // Five wrong guesses against the old state, then a reset.
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(if n < 5 {
+                user_with_password()
+            } else {
+                changed.clone()
+            }))
         });
+        users.expect_increment_failed_logins().returning(|_| Ok(1));
+        users.expect_record_sign_in().returning(|_, _| Ok(()));
         h.stores.users = Arc::new(users);
-        let err = block_on(service(h).sign_in(request("right password"))).unwrap_err();
-        assert!(matches!(err, SignInError::LockedOut { .. }));
-    }
-
-    #[test]
-    fn expired_lock_lets_the_right_password_in_and_resets_failures() {
-        let mut h = Harness::new();
-        let mut users = MockUserRepository::new();
-        users.expect_find_by_email().returning(|_| {
-            let mut u = user_with_password();
-            u.locked_until = Some(T0); // ends exactly now
-            u.failed_logins = 5;
-            Ok(Some(u))
-        });
-        users
-            .expect_record_sign_in()
-            .times(1)
-            .returning(|_, _| Ok(()));
         let mut sessions = MockSessionRepository::new();
-        sessions
-            .expect_create()
-            .withf(|s| {
-                s.expires_at == T0 + Duration::days(1)
-                    && s.refresh_expires_at == T0 + Duration::days(30)
-            })
-            .returning(|_| Ok(()));
+        sessions.expect_create().returning(|_| Ok(()));
         sessions.expect_add_refresh_token().returning(|_| Ok(()));
-        h.stores.users = Arc::new(users);
         h.stores.sessions = Arc::new(sessions);
-        let issued = block_on(service(h).sign_in(request("right password"))).unwrap();
-        assert_eq!(issued.session.token_hash, issued.access_token.hash());
+        let svc = service(h);
+        for _ in 0..5 {
+            let _ = block_on(svc.sign_in(request("wrong password")));
+        }
+        block_on(svc.sign_in(request("right password"))).unwrap();
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod accounts;
 mod admin;
 mod auth;
 mod content;
+mod guesses;
 mod maintenance;
 mod notifications;
 mod passwords;

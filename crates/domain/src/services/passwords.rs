@@ -22,6 +22,12 @@ pub enum ChangePasswordError {
     /// The current password given was wrong.
     #[error("current password is wrong")]
     WrongPassword,
+    /// Too many wrong passwords: no more checks until `until`.
+    #[error("too many wrong passwords")]
+    LockedOut {
+        /// When the password may be tried again.
+        until: time::OffsetDateTime,
+    },
     /// The user no longer exists.
     #[error("user not found")]
     NotFound,
@@ -118,6 +124,7 @@ impl Passwords {
         current: &Password,
         new_password: &Password,
         keep: Option<AuthSessionId>,
+        ip: Option<&str>,
     ) -> Result<(), ChangePasswordError> {
         let user = self
             .stores
@@ -126,17 +133,21 @@ impl Passwords {
             .await
             .map_err(ChangePasswordError::Unexpected)?
             .ok_or(ChangePasswordError::NotFound)?;
-        let Some(hash) = &user.password_hash else {
-            return Err(ChangePasswordError::WrongPassword);
+        let guard = super::guesses::PasswordGuard {
+            stores: &self.stores,
+            system: &self.system,
+            policy: &self.policy,
         };
-        if !self
-            .system
-            .hasher
-            .verify(current, hash)
+        match guard
+            .check(super::guesses::Subject::User(&user), ip, current)
             .await
             .map_err(ChangePasswordError::Unexpected)?
         {
-            return Err(ChangePasswordError::WrongPassword);
+            super::guesses::Guess::Right => {}
+            super::guesses::Guess::Wrong => return Err(ChangePasswordError::WrongPassword),
+            super::guesses::Guess::LockedOut { until } => {
+                return Err(ChangePasswordError::LockedOut { until });
+            }
         }
         match self.set_password(user_id, new_password, keep).await {
             Ok(true) => Ok(()),
@@ -285,6 +296,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_get().returning(|_| Ok(Some(sample_user(1))));
         users.expect_update_fields().never();
+        users.expect_increment_failed_logins().returning(|_| Ok(1));
         h.stores.users = Arc::new(users);
         let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
         let err = block_on(svc.change_password(
@@ -292,6 +304,7 @@ mod tests {
             &Password::for_sign_in("not it").unwrap(),
             &Password::new("new password!").unwrap(),
             None,
+            Some("192.0.2.1"),
         ))
         .unwrap_err();
         assert!(matches!(err, ChangePasswordError::WrongPassword));

@@ -42,7 +42,13 @@ pub enum DeleteAccountError {
     /// The confirming password was wrong.
     #[error("password is wrong")]
     WrongPassword,
-    /// Unknown, used or expired deletion token.
+    /// Too many wrong passwords: no more checks until `until`.
+    #[error("too many wrong passwords")]
+    LockedOut {
+        /// When the password may be tried again.
+        until: time::OffsetDateTime,
+    },
+    /// Unknown, used or expired deletion token, or another user's.
     #[error("invalid or expired token")]
     InvalidToken,
     /// The user no longer exists.
@@ -259,6 +265,7 @@ impl Profiles {
         &self,
         user_id: UserId,
         password: &Password,
+        ip: Option<&str>,
     ) -> Result<(), DeleteAccountError> {
         let user = self
             .stores
@@ -267,17 +274,21 @@ impl Profiles {
             .await
             .map_err(DeleteAccountError::Unexpected)?
             .ok_or(DeleteAccountError::NotFound)?;
-        let Some(hash) = &user.password_hash else {
-            return Err(DeleteAccountError::WrongPassword);
+        let guard = super::guesses::PasswordGuard {
+            stores: &self.stores,
+            system: &self.system,
+            policy: &self.policy,
         };
-        if !self
-            .system
-            .hasher
-            .verify(password, hash)
+        match guard
+            .check(super::guesses::Subject::User(&user), ip, password)
             .await
             .map_err(DeleteAccountError::Unexpected)?
         {
-            return Err(DeleteAccountError::WrongPassword);
+            super::guesses::Guess::Right => {}
+            super::guesses::Guess::Wrong => return Err(DeleteAccountError::WrongPassword),
+            super::guesses::Guess::LockedOut { until } => {
+                return Err(DeleteAccountError::LockedOut { until });
+            }
         }
         self.delete_account(user_id).await
     }
@@ -321,7 +332,13 @@ impl Profiles {
     }
 
     /// Deletes the account whose deletion token this is.
-    pub async fn confirm_deletion(&self, token: &Token) -> Result<UserId, DeleteAccountError> {
+    /// `user_id` must be the token's own user: a deletion token deletes only
+    /// the account it was mailed for, whoever presents it.
+    pub async fn confirm_deletion(
+        &self,
+        user_id: UserId,
+        token: &Token,
+    ) -> Result<(), DeleteAccountError> {
         let now = self.system.now();
         let record = self
             .stores
@@ -330,8 +347,10 @@ impl Profiles {
             .await
             .map_err(DeleteAccountError::Unexpected)?
             .ok_or(DeleteAccountError::InvalidToken)?;
-        self.delete_account(record.user_id).await?;
-        Ok(record.user_id)
+        if record.user_id != user_id {
+            return Err(DeleteAccountError::InvalidToken);
+        }
+        self.delete_account(user_id).await
     }
 
     /// Deletes the user and everything they own, dependents first so that a

@@ -81,7 +81,7 @@ impl Harness {
                 feed: Arc::new(MockNotificationFeed::new()),
                 uploads: Arc::new(MockUploadRepository::new()),
                 payments: Arc::new(MockPaymentRepository::new()),
-                rate_limiter: Arc::new(MockRateLimiter::new()),
+                rate_limiter: Arc::new(MemoryRateLimiter::default()),
                 leases: Arc::new(MockLeaseRepository::new()),
             },
             system: System {
@@ -93,5 +93,62 @@ impl Harness {
                 objects: Arc::new(MockObjectStore::new()),
             },
         }
+    }
+}
+
+/// Exact in-memory counters: the password guard's attempts in unit tests.
+#[derive(Default)]
+pub(crate) struct MemoryRateLimiter(
+    std::sync::Mutex<std::collections::HashMap<(String, i64), u64>>,
+);
+
+impl MemoryRateLimiter {
+    fn slot(
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> ((String, i64), Option<OffsetDateTime>) {
+        match window.bounds(now) {
+            Some((start, end)) => ((key.to_owned(), start.unix_timestamp()), Some(end)),
+            None => ((key.to_owned(), i64::MIN), None),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<WindowCount, StoreError> {
+        let (slot, resets_at) = Self::slot(key, window, now);
+        let mut map = self.0.lock().unwrap();
+        let count = map.entry(slot).or_default();
+        *count += 1;
+        Ok(WindowCount {
+            count: *count,
+            resets_at,
+        })
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let (slot, _) = Self::slot(key, window, now);
+        Ok(self.0.lock().unwrap().get(&slot).copied().unwrap_or(0))
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        self.0.lock().unwrap().retain(|(k, _), _| k != key);
+        Ok(())
+    }
+
+    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(0)
     }
 }

@@ -1,0 +1,194 @@
+//! Account security against an attacker: parallel guesses, lockout as a
+//! denial of service, guesses through other password checks, tokens used
+//! by the wrong user or after a password change, and spoofed client IPs.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::on_every_engine;
+use crate::support::{TestApp, USER_PASSWORD, expect_problem};
+
+/// Signs in as `login` from `ip` (the tests play the one trusted proxy).
+async fn sign_in_from(app: &TestApp, login: &str, password: &str, ip: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/sessions"))
+        .header("X-Forwarded-For", ip)
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// 40 wrong passwords at once: the attempts are reserved before hashing,
+/// so exactly 4 are answered 401 and the 5th and every later one 423.
+/// Before, all 40 were verified (32 answered 401).
+async fn parallel_guesses_are_counted_before_they_are_verified(app: TestApp) -> TestApp {
+    app.register_user("ann", USER_PASSWORD).await;
+    let guesses = (0..40).map(|n| {
+        app.client
+            .post(app.url("/v1/sessions"))
+            .json(&json!({"login": "ann", "password": format!("guess number {n}")}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    let locked = statuses.iter().filter(|s| **s == 423).count();
+    eprintln!("40 parallel guesses: {wrong} x 401, {locked} x 423");
+    assert_eq!((wrong, locked), (4, 36), "{statuses:?}");
+    app
+}
+on_every_engine!(parallel_guesses_are_counted_before_they_are_verified, |c| {
+    c.rate_limits.ip_per_minute = 0;
+});
+
+async fn a_lockout_holds_one_address_not_the_owner(app: TestApp) -> TestApp {
+    app.register_user("bob", USER_PASSWORD).await;
+    let attacker = "203.0.113.9";
+    for _ in 0..4 {
+        let res = sign_in_from(&app, "bob", "wrong password", attacker).await;
+        expect_problem(res, 401, "invalid-credentials").await;
+    }
+    let res = sign_in_from(&app, "bob", "wrong password", attacker).await;
+    expect_problem(res, 423, "locked-out").await;
+    let res = sign_in_from(&app, "bob", USER_PASSWORD, attacker).await;
+    expect_problem(res, 423, "locked-out").await;
+    // The owner, elsewhere, signs in; the session records the address the
+    // proxy saw, not the one the client wrote into the header.
+    let res = sign_in_from(&app, "bob", USER_PASSWORD, "6.6.6.6, 198.51.100.7").await;
+    assert_eq!(res.status(), 201);
+    let tokens: Value = res.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+    let sessions: Value = app
+        .authed(Method::GET, "/v1/sessions", token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions["items"][0]["ip"], "198.51.100.7", "{sessions}");
+    // Unknown logins lock out exactly like known ones.
+    for _ in 0..4 {
+        let res = sign_in_from(&app, "nobody", "wrong password", attacker).await;
+        expect_problem(res, 401, "invalid-credentials").await;
+    }
+    let res = sign_in_from(&app, "nobody", "wrong password", attacker).await;
+    expect_problem(res, 423, "locked-out").await;
+    app
+}
+on_every_engine!(a_lockout_holds_one_address_not_the_owner, |c| {
+    c.rate_limits.ip_per_minute = 0;
+    c.server.trusted_proxies = portico::proxies::TrustedProxies::Count(1);
+});
+
+/// Without `trusted_proxies`, `X-Forwarded-For` is ignored: a client cannot
+/// pick a new address to escape its lockout.
+async fn a_client_cannot_pick_its_address(app: TestApp) -> TestApp {
+    app.register_user("cyd", USER_PASSWORD).await;
+    for n in 0..5 {
+        let _ = sign_in_from(&app, "cyd", "wrong password", &format!("192.0.2.{n}")).await;
+    }
+    let res = sign_in_from(&app, "cyd", USER_PASSWORD, "198.51.100.7").await;
+    expect_problem(res, 423, "locked-out").await;
+    app
+}
+on_every_engine!(a_client_cannot_pick_its_address, |c| {
+    c.rate_limits.ip_per_minute = 0;
+});
+
+/// The current password of a change and the password of a deletion count
+/// toward the same limit as sign-in (they were unlimited).
+async fn other_password_checks_count_toward_the_lockout(app: TestApp) -> TestApp {
+    let (token, _) = app.signed_in_user("dee").await;
+    let change = |current: &str| json!({"password": {"current_password": current, "new_password": "a whole new password"}});
+    for _ in 0..3 {
+        let res = app
+            .authed(Method::PATCH, "/v1/me", &token, Some(change("wrong guess")))
+            .await;
+        expect_problem(res, 403, "wrong-password").await;
+    }
+    let res = app
+        .authed(
+            Method::DELETE,
+            "/v1/me",
+            &token,
+            Some(json!({"password": "wrong guess"})),
+        )
+        .await;
+    expect_problem(res, 403, "wrong-password").await;
+    let res = app
+        .authed(
+            Method::DELETE,
+            "/v1/me",
+            &token,
+            Some(json!({"password": "wrong guess"})),
+        )
+        .await;
+    expect_problem(res, 423, "locked-out").await;
+    // Now even the right password is not checked.
+    let res = app
+        .authed(Method::PATCH, "/v1/me", &token, Some(change(USER_PASSWORD)))
+        .await;
+    expect_problem(res, 423, "locked-out").await;
+    app
+}
+on_every_engine!(other_password_checks_count_toward_the_lockout);
+
+/// A deletion token deletes only its own account, whoever sends it.
+async fn a_deletion_token_works_only_for_its_owner(app: TestApp) -> TestApp {
+    let (dan, _) = app.signed_in_user("dan").await;
+    let (eve, _) = app.signed_in_user("eve").await;
+    let res = app.authed(Method::DELETE, "/v1/me", &dan, None).await;
+    assert_eq!(res.status(), 202);
+    let dans_token = app.last_token("dan@example.org");
+    let res = app
+        .authed(
+            Method::DELETE,
+            "/v1/me",
+            &eve,
+            Some(json!({"token": dans_token})),
+        )
+        .await;
+    expect_problem(res, 400, "invalid-token").await;
+    assert_eq!(
+        app.authed(Method::GET, "/v1/me", &dan, None).await.status(),
+        200
+    );
+    assert_eq!(
+        app.authed(Method::GET, "/v1/me", &eve, None).await.status(),
+        200
+    );
+    app
+}
+on_every_engine!(a_deletion_token_works_only_for_its_owner);
+
+/// A password change voids the reset links mailed before it.
+async fn a_password_change_voids_outstanding_reset_tokens(app: TestApp) -> TestApp {
+    let (token, _) = app.signed_in_user("fin").await;
+    let res = app
+        .post("/v1/password-resets", json!({"email": "fin@example.org"}))
+        .await;
+    assert_eq!(res.status(), 202);
+    let reset = app.last_token("fin@example.org");
+    let res = app
+        .authed(
+            Method::PATCH,
+            "/v1/me",
+            &token,
+            Some(json!({"password": {"current_password": USER_PASSWORD, "new_password": "the changed password"}})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post(
+            "/v1/password-resets/confirm",
+            json!({"token": reset, "new_password": "the attacker's password"}),
+        )
+        .await;
+    expect_problem(res, 400, "invalid-token").await;
+    app.sign_in("fin", "the changed password").await;
+    app
+}
+on_every_engine!(a_password_change_voids_outstanding_reset_tokens);

@@ -1,0 +1,136 @@
+//! Password guessing limits: every check of a password (sign-in, the
+//! current password of a change, the password of an account deletion) goes
+//! through [`PasswordGuard::check`], which reserves the attempt before the
+//! hash is verified.
+//!
+//! The policy:
+//! - Per account and client IP: at most `lockout_threshold` (5) attempts in a
+//!   window of `lockout_duration` (15 minutes). The attempt that uses the
+//!   last one and fails answers "locked out"; later ones are refused without
+//!   verifying anything until the window ends. Another IP is not affected, so
+//!   one address cannot lock the owner out.
+//! - Per account over every IP: at most `account_lockout_threshold` (50)
+//!   attempts in the same window, against guessing from many addresses.
+//! - The counts are reserved atomically before hashing: N parallel guesses
+//!   get N distinct counts, so at most the threshold are ever verified.
+//! - A correct password clears both counts. A change of the account (a new
+//!   password, an administrator's unlock, any profile change) starts them
+//!   afresh, because the counters are keyed by the account's `updated_at`.
+//! - Unknown logins are counted the same way under the login's hash, so an
+//!   unknown login locks out exactly like a known one and costs the same
+//!   (dummy) hash: the answers do not tell whether an account exists.
+//!
+//! Windows are fixed and aligned, so across a window boundary up to twice
+//! the threshold can be tried within one window's length.
+
+use time::OffsetDateTime;
+
+use super::{AccountPolicy, Stores, System};
+use crate::{Password, StoreError, User, Window};
+
+/// Whose password is being guessed.
+pub(crate) enum Subject<'a> {
+    /// A known account.
+    User(&'a User),
+    /// A login that names no account (or one without a password).
+    Unknown(&'a str),
+}
+
+/// What a guarded check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guess {
+    /// The password is right; the counts were cleared.
+    Right,
+    /// The password is wrong (or the subject unknown), attempts remain.
+    Wrong,
+    /// No attempts remain until `until`: refused, or this failure used the last.
+    LockedOut {
+        /// When the window ends.
+        until: OffsetDateTime,
+    },
+}
+
+/// Checks passwords under the guessing limits.
+pub(crate) struct PasswordGuard<'a> {
+    pub(crate) stores: &'a Stores,
+    pub(crate) system: &'a System,
+    pub(crate) policy: &'a AccountPolicy,
+}
+
+impl PasswordGuard<'_> {
+    /// Reserves one attempt for `subject` from `ip`, then verifies `password`.
+    pub(crate) async fn check(
+        &self,
+        subject: Subject<'_>,
+        ip: Option<&str>,
+        password: &Password,
+    ) -> Result<Guess, StoreError> {
+        let now = self.system.now();
+        let account_key = match &subject {
+            Subject::User(user) => format!(
+                "guess:u:{}:{}",
+                user.id,
+                user.updated_at.unix_timestamp_nanos() / 1000
+            ),
+            Subject::Unknown(login) => {
+                use sha2::Digest as _;
+                let digest = sha2::Sha256::digest(login.trim().to_lowercase().as_bytes());
+                let short: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+                format!("guess:l:{short}")
+            }
+        };
+        let ip_key = format!("{account_key}:{}", ip.unwrap_or("-"));
+        let window = Window::Seconds(
+            u32::try_from(self.policy.lockout_duration.whole_seconds().max(1)).unwrap_or(u32::MAX),
+        );
+        let limiter = &self.stores.rate_limiter;
+        let per_ip = limiter.hit(&ip_key, window, now).await?;
+        let per_account = limiter.hit(&account_key, window, now).await?;
+        let ip_limit = u64::from(self.policy.lockout_threshold.max(1));
+        let account_limit = u64::from(self.policy.account_lockout_threshold.max(1));
+        let until = |count: &crate::WindowCount| count.resets_at.unwrap_or(now);
+        if per_ip.count > ip_limit {
+            return Ok(Guess::LockedOut {
+                until: until(&per_ip),
+            });
+        }
+        if per_account.count > account_limit {
+            return Ok(Guess::LockedOut {
+                until: until(&per_account),
+            });
+        }
+        let hasher = &self.system.hasher;
+        let right = match &subject {
+            Subject::User(User {
+                password_hash: Some(hash),
+                ..
+            }) => hasher.verify(password, hash).await?,
+            Subject::User(_) | Subject::Unknown(_) => {
+                hasher.verify_dummy(password).await?;
+                false
+            }
+        };
+        if right {
+            limiter.forget(&ip_key).await?;
+            limiter.forget(&account_key).await?;
+            return Ok(Guess::Right);
+        }
+        if let Subject::User(user) = subject {
+            match self.stores.users.increment_failed_logins(user.id).await {
+                Ok(_) | Err(crate::WriteError::NotFound) => {}
+                Err(crate::WriteError::Store(e)) => return Err(e),
+            }
+        }
+        if per_ip.count == ip_limit {
+            Ok(Guess::LockedOut {
+                until: until(&per_ip),
+            })
+        } else if per_account.count == account_limit {
+            Ok(Guess::LockedOut {
+                until: until(&per_account),
+            })
+        } else {
+            Ok(Guess::Wrong)
+        }
+    }
+}
