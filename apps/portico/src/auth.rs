@@ -16,7 +16,6 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use domain::services::{Quota, RateDecision, Usage};
 use domain::{AuthSession, Token, User, Window};
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::problem::{Kind, Problem, RateInfo};
@@ -60,22 +59,28 @@ fn presented_token(req: &HttpRequest) -> Result<(Token, bool), Problem> {
     }
     let cookie = req.cookie(SESSION_COOKIE).ok_or_else(unauthenticated)?;
     let token = Token::parse(cookie.value()).map_err(|_| unauthenticated())?;
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        let expected = req.cookie(CSRF_COOKIE);
-        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-        let ok = match (expected, sent) {
-            (Some(c), Some(h)) if !c.value().is_empty() => {
-                bool::from(c.value().as_bytes().ct_eq(h.as_bytes()))
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(Problem::new(Kind::CsrfFailed).detail(format!(
-                "Requests authenticated by the session cookie that change state must send the {CSRF_COOKIE} cookie's value in the {CSRF_HEADER} header."
-            )));
-        }
-    }
     Ok((token, true))
+}
+
+/// A cookie-authenticated request that changes state must send its
+/// session's CSRF token (see [`crate::keys::CsrfKey`]) in `X-CSRF-Token`.
+/// The token is derived from the session id, so a value the client chose
+/// (in the header and a cookie alike) never passes.
+fn check_csrf(
+    req: &HttpRequest,
+    state: &AppState,
+    session: domain::AuthSessionId,
+) -> Result<(), Problem> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    if sent.is_some_and(|sent| state.csrf.verify(session, sent)) {
+        return Ok(());
+    }
+    Err(Problem::new(Kind::CsrfFailed).detail(format!(
+        "Requests authenticated by the session cookie that change state must send the {CSRF_COOKIE} cookie's value in the {CSRF_HEADER} header."
+    )))
 }
 
 fn rate_info(decision: &RateDecision) -> RateInfo {
@@ -93,8 +98,11 @@ fn rate_info(decision: &RateDecision) -> RateInfo {
 
 async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
     let state = state(&req)?;
-    let (token, _via_cookie) = presented_token(&req)?;
+    let (token, via_cookie) = presented_token(&req)?;
     let authenticated = state.auth.authenticate(&token).await?;
+    if via_cookie {
+        check_csrf(&req, &state, authenticated.session.id)?;
+    }
     let user_id = authenticated.user.id;
     let usage = state.rate_limits.record_usage(user_id).await?;
     let limit = state.settings.rate_limits.user_per_minute;
@@ -181,7 +189,7 @@ pub async fn limit_ip(state: &AppState, ip: &ClientIp) -> Result<(), Problem> {
 /// The session and CSRF cookies for a new session.
 pub fn session_cookies(
     token: &Token,
-    csrf: &Token,
+    csrf: &str,
     expires_at: OffsetDateTime,
     secure: bool,
 ) -> [Cookie<'static>; 2] {
@@ -197,7 +205,7 @@ pub fn session_cookies(
         .path("/")
         .max_age(max_age)
         .finish();
-    let csrf = Cookie::build(CSRF_COOKIE, csrf.expose().to_owned())
+    let csrf = Cookie::build(CSRF_COOKIE, csrf.to_owned())
         .http_only(false)
         .secure(secure)
         .same_site(SameSite::Lax)

@@ -24,6 +24,7 @@ pub mod errors;
 mod headers;
 pub mod jobs;
 mod json_text;
+pub mod keys;
 pub mod live;
 pub mod mail;
 pub mod metrics;

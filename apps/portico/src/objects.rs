@@ -3,9 +3,6 @@
 //! through `adapter-objects`. The local store's URL-signing key comes from
 //! `objects.signing_secret`, or is created once in `<data_dir>/objects.key`.
 
-use std::io::Write;
-use std::path::Path;
-
 use adapter_objects::{Objects, ObjectsConfig, ObjectsError, S3Config};
 
 use crate::config::{Config, ObjectBackend};
@@ -35,7 +32,15 @@ pub fn open(config: &Config) -> Result<Objects, ObjectsSetupError> {
             root: config.objects_dir(),
             base_url: config.public_url(),
             secret: if o.signing_secret.is_empty() {
-                key_file(&config.server.data_dir.join("objects.key"))?
+                {
+                    let path = config.server.data_dir.join("objects.key");
+                    crate::keys::key_file(&path, "object URL signing").map_err(|source| {
+                        ObjectsSetupError::Key {
+                            path: path.display().to_string(),
+                            source,
+                        }
+                    })?
+                }
             } else {
                 o.signing_secret.as_bytes().to_vec()
             },
@@ -49,45 +54,4 @@ pub fn open(config: &Config) -> Result<Objects, ObjectsSetupError> {
         }),
     };
     Ok(Objects::connect(&settings)?)
-}
-
-/// The 32-byte key in `path`, created (mode 0600) with OS randomness if missing.
-fn key_file(path: &Path) -> Result<Vec<u8>, ObjectsSetupError> {
-    let fail = |source| ObjectsSetupError::Key {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read(path) {
-        Ok(key) if key.len() >= 32 => return Ok(key),
-        Ok(_) => {
-            return Err(fail(std::io::Error::other(
-                "the key file holds fewer than 32 bytes",
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(fail(e)),
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let key = domain::TokenGenerator::generate(&platform::OsRandomTokens)
-        .expose()
-        .as_bytes()
-        .to_vec();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(&key).map_err(fail)?;
-            tracing::info!(path = %path.display(), "created the object URL signing key");
-            Ok(key)
-        }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::read(path).map_err(fail)
-        }
-        Err(e) => Err(fail(e)),
-    }
 }

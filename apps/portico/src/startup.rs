@@ -124,6 +124,7 @@ pub fn services(
         maintenance: Maintenance::new(stores.clone(), system),
         leases: stores.leases.clone(),
         tokens,
+        csrf: csrf_key(config)?,
         settings: Settings {
             cookie_secure: config.cookie_secure(),
             proxies: config
@@ -143,6 +144,19 @@ pub fn services(
         state: Arc::new(state),
         admin,
     })
+}
+
+/// The CSRF key: `security.csrf_secret`, or one created once in
+/// `<data_dir>/csrf.key`.
+fn csrf_key(config: &Config) -> Result<crate::keys::CsrfKey, StartError> {
+    let secret = &config.security.csrf_secret;
+    if !secret.is_empty() {
+        return Ok(crate::keys::CsrfKey::new(secret.as_bytes().to_vec()));
+    }
+    let path = config.server.data_dir.join("csrf.key");
+    crate::keys::key_file(&path, "CSRF")
+        .map(crate::keys::CsrfKey::new)
+        .map_err(|e| StartError::Setup(format!("cannot read or create {}: {e}", path.display())))
 }
 
 /// The payment providers whose webhooks are accepted: the built-in one when

@@ -73,8 +73,10 @@ pub struct AppState {
     pub maintenance: Maintenance,
     /// Job leases.
     pub leases: Arc<dyn domain::LeaseRepository>,
-    /// Random tokens (CSRF cookie values).
+    /// Random tokens.
     pub tokens: Arc<dyn domain::TokenGenerator>,
+    /// Derives each session's CSRF token.
+    pub csrf: crate::keys::CsrfKey,
     /// Settings.
     pub settings: Settings,
     /// Metrics.

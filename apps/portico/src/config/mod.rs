@@ -332,6 +332,10 @@ pub struct SecurityConfig {
     pub cookie_secure: Option<bool>,
     /// First administrator to create or promote at start-up, if set.
     pub bootstrap_admin: Option<BootstrapAdmin>,
+    /// Key that CSRF tokens are derived from (at least 32 characters).
+    /// Empty: a random key is created once in `<data_dir>/csrf.key`.
+    /// Instances behind one load balancer must share it.
+    pub csrf_secret: String,
 }
 
 impl Default for SecurityConfig {
@@ -344,6 +348,7 @@ impl Default for SecurityConfig {
             hash_concurrency: 0,
             cookie_secure: None,
             bootstrap_admin: None,
+            csrf_secret: String::new(),
         }
     }
 }
@@ -475,6 +480,11 @@ impl Config {
                 "a [stores] group uses redis: set redis.url or REDIS_URL".into(),
             ));
         }
+        if !self.security.csrf_secret.is_empty() && self.security.csrf_secret.len() < 32 {
+            return Err(ConfigError::Invalid(
+                "security.csrf_secret must be at least 32 characters".into(),
+            ));
+        }
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
@@ -547,6 +557,9 @@ impl Config {
         shown.mail.smtp_url = redact_url(&shown.mail.smtp_url);
         shown.mongodb.url = redact_url(&shown.mongodb.url);
         shown.redis.url = redact_url(&shown.redis.url);
+        if !shown.security.csrf_secret.is_empty() {
+            shown.security.csrf_secret = "[redacted]".into();
+        }
         if let Some(admin) = &mut shown.security.bootstrap_admin {
             admin.password = "[redacted]".into();
         }

@@ -45,13 +45,13 @@ pub struct TokensView {
 }
 
 fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResponse {
-    let csrf = state.tokens.generate();
+    let csrf = state.csrf.token(issued.session.id);
     let expires_at = issued.session.expires_at;
     let body = TokensView {
         access_token: issued.access_token.expose().to_owned(),
         refresh_token: issued.refresh_token.expose().to_owned(),
         expires_at,
-        csrf_token: csrf.expose().to_owned(),
+        csrf_token: csrf.clone(),
         session: SessionView::new(issued.session, true),
     };
     let mut response = HttpResponse::Created();

@@ -192,3 +192,40 @@ async fn a_password_change_voids_outstanding_reset_tokens(app: TestApp) -> TestA
     app
 }
 on_every_engine!(a_password_change_voids_outstanding_reset_tokens);
+
+/// The CSRF token is derived from the session: a value the client chose
+/// (as cookie and header alike), or another session's, does not pass.
+async fn a_csrf_token_is_bound_to_its_session(app: TestApp) -> TestApp {
+    app.register_user("gia", USER_PASSWORD).await;
+    let first = app.sign_in("gia", USER_PASSWORD).await;
+    let second = app.sign_in("gia", USER_PASSWORD).await;
+    let session = first["access_token"].as_str().unwrap();
+    let patch = |cookie: String, csrf: String| {
+        app.client
+            .patch(app.url("/v1/me"))
+            .header("Cookie", cookie)
+            .header("X-CSRF-Token", csrf)
+            .json(&json!({"bio": "changed"}))
+            .send()
+    };
+    let chosen = "a value the attacker picked".to_owned();
+    let res = patch(
+        format!("portico_session={session}; portico_csrf={chosen}"),
+        chosen,
+    )
+    .await
+    .unwrap();
+    expect_problem(res, 403, "csrf-failed").await;
+    let others = second["csrf_token"].as_str().unwrap().to_owned();
+    let res = patch(format!("portico_session={session}"), others)
+        .await
+        .unwrap();
+    expect_problem(res, 403, "csrf-failed").await;
+    let own = first["csrf_token"].as_str().unwrap().to_owned();
+    let res = patch(format!("portico_session={session}"), own)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app
+}
+on_every_engine!(a_csrf_token_is_bound_to_its_session);
