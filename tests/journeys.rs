@@ -283,22 +283,35 @@ async fn role_grant_flips_a_permission_check(app: App) {
         Err(AuthorizeError::Forbidden)
     ));
     let notifier = RoleName::parse("notifier").unwrap();
+    // Roles are managed by an administrator, who holds every permission.
+    let root = app
+        .verified_user("root@example.org", "root", "root password")
+        .await;
+    app.stores
+        .roles
+        .grant(root.id, &RoleName::admin(), time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     app.rbac
         .create_role(
+            root.id,
             notifier.clone(),
             None,
             [Permission::parse("notifications:*").unwrap()].into(),
         )
         .await
         .unwrap();
-    app.rbac.grant(user.id, &notifier).await.unwrap();
+    app.rbac.grant(root.id, user.id, &notifier).await.unwrap();
     app.rbac.authorize(user.id, &wanted).await.unwrap();
-    app.rbac.revoke(user.id, &notifier).await.unwrap();
+    app.rbac.revoke(root.id, user.id, &notifier).await.unwrap();
     assert!(matches!(
         app.rbac.authorize(user.id, &wanted).await,
         Err(AuthorizeError::Forbidden)
     ));
-    app.rbac.grant(user.id, &RoleName::admin()).await.unwrap();
+    app.rbac
+        .grant(root.id, user.id, &RoleName::admin())
+        .await
+        .unwrap();
     assert!(app.rbac.is_admin(user.id).await.unwrap());
     assert!(matches!(
         app.rbac.delete_role(&RoleName::admin()).await,

@@ -173,6 +173,7 @@ timed!("roles", RoleRepository {
     fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
     fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError>;
     fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
+    fn revoke_unless_last(&self, user_id: UserId, role: &RoleName) -> Result<LastHolder, WriteError>;
     fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;
     fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
 });

@@ -118,6 +118,62 @@ pub async fn revoke_needs_a_grant(s: Stores) {
     ));
 }
 
+/// `revoke_unless_last` revokes while another holder is left and keeps the
+/// last grant; a user without the grant is `NotFound`.
+pub async fn revoke_unless_last_keeps_the_last_holder(s: Stores) {
+    let t = t0();
+    let all = users(&s, "l", 3, t).await;
+    let r = role("keeper", &[], t);
+    s.roles.create(&r).await.unwrap();
+    for u in &all[..2] {
+        s.roles.grant(u.id, &r.name, t).await.unwrap();
+    }
+    assert_eq!(
+        s.roles
+            .revoke_unless_last(all[0].id, &r.name)
+            .await
+            .unwrap(),
+        LastHolder::Revoked
+    );
+    assert_eq!(
+        s.roles
+            .revoke_unless_last(all[1].id, &r.name)
+            .await
+            .unwrap(),
+        LastHolder::Kept
+    );
+    assert_eq!(s.roles.roles_of(all[1].id).await.unwrap().len(), 1);
+    assert!(matches!(
+        s.roles.revoke_unless_last(all[2].id, &r.name).await,
+        Err(WriteError::NotFound)
+    ));
+}
+
+/// Eight holders revoking themselves at once: the role keeps at least one
+/// holder, and exactly those refused still hold it.
+pub async fn concurrent_revocations_keep_a_holder(s: Stores) {
+    let t = t0();
+    let all = users(&s, "c", 8, t).await;
+    let r = role("keeper", &[], t);
+    s.roles.create(&r).await.unwrap();
+    for u in &all {
+        s.roles.grant(u.id, &r.name, t).await.unwrap();
+    }
+    let ids: Vec<UserId> = all.iter().map(|u| u.id).collect();
+    let outcomes = concurrently(8, |i| {
+        let (s, name, id) = (s.clone(), r.name.clone(), ids[i]);
+        async move { s.roles.revoke_unless_last(id, &name).await.unwrap() }
+    })
+    .await;
+    let kept = outcomes.iter().filter(|o| **o == LastHolder::Kept).count();
+    assert!(kept >= 1, "{outcomes:?}");
+    let mut holders = 0;
+    for id in &ids {
+        holders += s.roles.roles_of(*id).await.unwrap().len();
+    }
+    assert_eq!(holders, kept, "{outcomes:?}");
+}
+
 /// `delete_for_user` removes that user's grants only.
 pub async fn role_delete_for_user(s: Stores) {
     let t = t0();

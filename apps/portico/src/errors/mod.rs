@@ -164,6 +164,8 @@ impl From<RoleError> for Problem {
             RoleError::BuiltIn => Problem::new(Kind::BuiltInRole).detail(
                 "The admin and user roles cannot be deleted or have their permissions changed.",
             ),
+            RoleError::Escalation => Problem::new(Kind::Forbidden)
+                .detail("A role can only hold permissions you hold yourself."),
             RoleError::DescriptionTooLong => {
                 let mut fields = crate::problem::Fields::default();
                 fields.add("description", "is longer than 255 characters");
@@ -182,6 +184,10 @@ impl From<GrantRoleError> for Problem {
             GrantRoleError::NotGranted => {
                 Problem::new(Kind::NotFound).detail("The user does not hold this role.")
             }
+            GrantRoleError::Escalation => Problem::new(Kind::Forbidden)
+                .detail("You can only grant or revoke roles whose permissions you hold."),
+            GrantRoleError::LastAdmin => Problem::new(Kind::Conflict)
+                .detail("The last administrator cannot lose the admin role."),
             GrantRoleError::Unexpected(e) => Problem::internal(e),
         }
     }

@@ -104,7 +104,7 @@ pub async fn create_role(
     f.finish()?;
     let role = state
         .rbac
-        .create_role(name, body.description, perms)
+        .create_role(me.user.id, name, body.description, perms)
         .await?;
     Ok(HttpResponse::Created().json(RoleView::from(role)))
 }
@@ -148,7 +148,7 @@ pub async fn update_role(
     f.finish()?;
     let role = state
         .rbac
-        .update_role(&name, body.description, perms)
+        .update_role(me.user.id, &name, body.description, perms)
         .await?;
     Ok(web::Json(RoleView::from(role)))
 }
@@ -301,6 +301,7 @@ pub async fn update_user(
     ),
     responses(
         (status = 204, description = "Granted"),
+        (status = 403, description = "The role holds a permission the caller does not", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such user or role", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -313,7 +314,10 @@ pub async fn grant(
     require(&state, &me, "roles:write").await?;
     let (id, name) = path.into_inner();
     let name = role_name(&name)?;
-    state.rbac.grant(UserId::from_uuid(id), &name).await?;
+    state
+        .rbac
+        .grant(me.user.id, UserId::from_uuid(id), &name)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -327,7 +331,9 @@ pub async fn grant(
     ),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 403, description = "The role holds a permission the caller does not", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "The user does not hold the role", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The last administrator keeps the admin role", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/users/{id}/roles/{name}")]
@@ -339,6 +345,9 @@ pub async fn revoke(
     require(&state, &me, "roles:write").await?;
     let (id, name) = path.into_inner();
     let name = role_name(&name)?;
-    state.rbac.revoke(UserId::from_uuid(id), &name).await?;
+    state
+        .rbac
+        .revoke(me.user.id, UserId::from_uuid(id), &name)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -229,3 +229,92 @@ async fn a_csrf_token_is_bound_to_its_session(app: TestApp) -> TestApp {
     app
 }
 on_every_engine!(a_csrf_token_is_bound_to_its_session);
+
+/// `roles:write` is not admin: its holder cannot grant themselves `admin`,
+/// take it from others, or create a role with more than they hold; the
+/// last administrator cannot drop their own admin role.
+async fn role_managers_cannot_escalate_and_admin_keeps_a_holder(app: TestApp) -> TestApp {
+    let admin = app.admin_token().await;
+    let (manager, manager_id) = app.signed_in_user("max").await;
+    let res = app
+        .authed(
+            Method::POST,
+            "/v1/roles",
+            &admin,
+            Some(json!({"name": "role-manager", "permissions": ["roles:write", "roles:read"]})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = app
+        .authed(
+            Method::PUT,
+            &format!("/v1/users/{manager_id}/roles/role-manager"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+
+    let res = app
+        .authed(
+            Method::PUT,
+            &format!("/v1/users/{manager_id}/roles/admin"),
+            &manager,
+            None,
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    let me: Value = app
+        .authed(Method::GET, "/v1/me", &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin_id = me["id"].as_str().unwrap().to_owned();
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{admin_id}/roles/admin"),
+            &manager,
+            None,
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    let res = app
+        .authed(
+            Method::POST,
+            "/v1/roles",
+            &manager,
+            Some(json!({"name": "everything", "permissions": ["*"]})),
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    let res = app
+        .authed(
+            Method::PATCH,
+            "/v1/roles/role-manager",
+            &manager,
+            Some(json!({"permissions": ["roles:write", "users:write"]})),
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{admin_id}/roles/admin"),
+            &admin,
+            None,
+        )
+        .await;
+    expect_problem(res, 409, "conflict").await;
+    assert_eq!(
+        app.authed(Method::GET, "/v1/roles", &admin, None)
+            .await
+            .status(),
+        200,
+        "still an administrator"
+    );
+    app
+}
+on_every_engine!(role_managers_cannot_escalate_and_admin_keeps_a_holder);

@@ -161,6 +161,38 @@ impl RoleRepository for MongoStore {
         Ok(())
     }
 
+    async fn revoke_unless_last(
+        &self,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<LastHolder, WriteError> {
+        // Remove, then count what is left: of concurrent revocations the
+        // last to count sees none and puts its grant back, so the role
+        // always keeps a holder (this works without transactions too).
+        let grants = self.coll(GRANTS);
+        let filter = doc! {"userId": uuid(user_id.as_uuid()), "role": role.as_str()};
+        let Some(removed) = grants
+            .find_one_and_delete(filter)
+            .await
+            .map_err(store("revoke role"))?
+        else {
+            return Err(WriteError::NotFound);
+        };
+        let left = grants
+            .count_documents(doc! {"role": role.as_str()})
+            .limit(1)
+            .await
+            .map_err(store("revoke role"))?;
+        if left > 0 {
+            return Ok(LastHolder::Revoked);
+        }
+        match grants.insert_one(removed).await {
+            Ok(_) => Ok(LastHolder::Kept),
+            Err(e) if is_duplicate(&e) => Ok(LastHolder::Kept),
+            Err(e) => Err(WriteError::Store(store("restore the last grant")(e))),
+        }
+    }
+
     async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError> {
         let grants: Vec<Document> = self
             .coll(GRANTS)

@@ -65,6 +65,20 @@ return 1
     )
 });
 
+/// KEYS: the user's roles, the role's users. ARGV: role name, user id.
+/// 0 when not granted, 2 when the user is the last holder (kept), 1 revoked.
+static REVOKE_UNLESS_LAST: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('SCARD', KEYS[2]) <= 1 then return 2 end
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+"#,
+    )
+});
+
 /// KEYS: a set or sorted set of role names. ARGV: role key prefix. The
 /// roles, ordered by name.
 static ROLES: LazyLock<Script> = LazyLock::new(|| {
@@ -269,6 +283,26 @@ impl RoleRepository for RedisStore {
             return Err(WriteError::NotFound);
         }
         Ok(())
+    }
+
+    async fn revoke_unless_last(
+        &self,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<LastHolder, WriteError> {
+        let n: i64 = self
+            .eval(
+                &REVOKE_UNLESS_LAST,
+                vec![self.user_roles_key(user_id), self.role_users_key(role)],
+                vec![role.as_str().to_owned(), user_id.to_string()],
+                "revoke role",
+            )
+            .await?;
+        match n {
+            0 => Err(WriteError::NotFound),
+            2 => Ok(LastHolder::Kept),
+            _ => Ok(LastHolder::Revoked),
+        }
     }
 
     async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError> {

@@ -126,6 +126,49 @@ macro_rules! impl_rbac {
                 crate::repos::found(done.rows_affected())
             }
 
+            async fn revoke_unless_last(
+                &self,
+                user_id: domain::UserId,
+                role: &domain::RoleName,
+            ) -> Result<domain::LastHolder, domain::WriteError> {
+                let store = crate::error::store("revoking role");
+                let mut tx = self.pool().begin().await.map_err(&store)?;
+                // PostgreSQL: hold the role's row so that concurrent
+                // revocations count the holders one after another (each
+                // DELETE below then sees the others' commits). SQLite runs one
+                // writer at a time, so its single statement is enough.
+                if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                    sqlx::query("SELECT name FROM roles WHERE name = $1 FOR UPDATE")
+                        .bind(role.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(&store)?;
+                }
+                let done = sqlx::query(
+                    "DELETE FROM user_roles WHERE user_id = $1 AND role_name = $2 \
+                     AND (SELECT COUNT(*) FROM user_roles WHERE role_name = $2) > 1",
+                )
+                .bind(user_id.as_uuid())
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(&store)?;
+                let outcome = if done.rows_affected() > 0 {
+                    Ok(domain::LastHolder::Revoked)
+                } else {
+                    let held = sqlx::query("SELECT 1 FROM user_roles WHERE user_id = $1 AND role_name = $2")
+                        .bind(user_id.as_uuid())
+                        .bind(role.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(&store)?
+                        .is_some();
+                    if held { Ok(domain::LastHolder::Kept) } else { Err(domain::WriteError::NotFound) }
+                };
+                tx.commit().await.map_err(&store)?;
+                outcome
+            }
+
             async fn roles_of(&self, user_id: domain::UserId) -> Result<Vec<domain::Role>, domain::StoreError> {
                 let rows = sqlx::query(
                     "SELECT r.* FROM roles r JOIN user_roles g ON g.role_name = r.name WHERE g.user_id = $1 \

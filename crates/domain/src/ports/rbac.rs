@@ -34,6 +34,15 @@ pub enum GrantError {
     Store(#[from] StoreError),
 }
 
+/// What [`RoleRepository::revoke_unless_last`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastHolder {
+    /// The grant is gone; others still hold the role.
+    Revoked,
+    /// The user is the last holder: the grant stays.
+    Kept,
+}
+
 /// Stores roles and which users hold them.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -64,6 +73,17 @@ pub trait RoleRepository: Send + Sync {
 
     /// Removes the grant. `NotFound` if the user did not hold the role.
     async fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
+
+    /// Removes the grant unless the user is the role's last holder, then
+    /// returns [`LastHolder::Kept`] and changes nothing. Atomic: of N
+    /// concurrent calls revoking the role from each of its N holders, at
+    /// least one MUST be refused, so the role never ends up with no holder.
+    /// `NotFound` if the user did not hold the role.
+    async fn revoke_unless_last(
+        &self,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<LastHolder, WriteError>;
 
     /// The roles the user holds, ordered by name (empty for an unknown user).
     async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;

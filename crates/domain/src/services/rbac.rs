@@ -20,6 +20,9 @@ pub enum RoleError {
     /// The description is longer than 255 characters.
     #[error("description is too long")]
     DescriptionTooLong,
+    /// The role would hold a permission the caller does not hold.
+    #[error("cannot hand out a permission one does not hold")]
+    Escalation,
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -37,6 +40,13 @@ pub enum GrantRoleError {
     /// The user does not hold the role (revocation only).
     #[error("role not granted")]
     NotGranted,
+    /// The role holds a permission the caller does not hold: granting or
+    /// revoking it is beyond the caller.
+    #[error("cannot hand out or take away a permission one does not hold")]
+    Escalation,
+    /// The user is the last holder of `admin`, which must keep one.
+    #[error("the last administrator keeps the admin role")]
+    LastAdmin,
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -102,13 +112,44 @@ impl Rbac {
         self.stores.roles.list().await
     }
 
-    /// Creates a role.
+    /// The permissions `user_id` holds through its roles.
+    async fn permissions_of(&self, user_id: UserId) -> Result<Vec<Permission>, StoreError> {
+        Ok(self
+            .roles_of(user_id)
+            .await?
+            .into_iter()
+            .flat_map(|r| r.permissions)
+            .collect())
+    }
+
+    /// Whether `by` holds every one of `permissions` (so may hand them out).
+    async fn holds_all<'a>(
+        &self,
+        by: UserId,
+        permissions: impl IntoIterator<Item = &'a Permission>,
+    ) -> Result<bool, StoreError> {
+        let held = self.permissions_of(by).await?;
+        Ok(permissions
+            .into_iter()
+            .all(|wanted| held.iter().any(|p| p.grants(wanted))))
+    }
+
+    /// Creates a role on behalf of `by`, who must hold every permission the
+    /// role holds.
     pub async fn create_role(
         &self,
+        by: UserId,
         name: RoleName,
         description: Option<String>,
         permissions: BTreeSet<Permission>,
     ) -> Result<Role, RoleError> {
+        if !self
+            .holds_all(by, &permissions)
+            .await
+            .map_err(RoleError::Unexpected)?
+        {
+            return Err(RoleError::Escalation);
+        }
         if description
             .as_deref()
             .is_some_and(|d| !super::within(d, 255))
@@ -130,15 +171,23 @@ impl Rbac {
         }
     }
 
-    /// Changes a role's description and/or permissions. Built-in roles keep their permissions.
+    /// Changes a role's description and/or permissions on behalf of `by`,
+    /// who must hold every permission the role is given. Built-in roles keep
+    /// their permissions.
     pub async fn update_role(
         &self,
+        by: UserId,
         name: &RoleName,
         description: Option<Option<String>>,
         permissions: Option<BTreeSet<Permission>>,
     ) -> Result<Role, RoleError> {
         if permissions.is_some() && name.is_builtin() {
             return Err(RoleError::BuiltIn);
+        }
+        if let Some(p) = &permissions
+            && !self.holds_all(by, p).await.map_err(RoleError::Unexpected)?
+        {
+            return Err(RoleError::Escalation);
         }
         if let Some(Some(d)) = &description
             && !super::within(d, 255)
@@ -177,8 +226,35 @@ impl Rbac {
         }
     }
 
-    /// Grants a role to an existing user (idempotent).
-    pub async fn grant(&self, user_id: UserId, role: &RoleName) -> Result<(), GrantRoleError> {
+    /// Fails unless `by` holds every permission of `role`.
+    async fn may_hand_out(&self, by: UserId, role: &RoleName) -> Result<(), GrantRoleError> {
+        let role = self
+            .stores
+            .roles
+            .get(role)
+            .await
+            .map_err(GrantRoleError::Unexpected)?
+            .ok_or(GrantRoleError::RoleNotFound)?;
+        if self
+            .holds_all(by, &role.permissions)
+            .await
+            .map_err(GrantRoleError::Unexpected)?
+        {
+            Ok(())
+        } else {
+            Err(GrantRoleError::Escalation)
+        }
+    }
+
+    /// Grants a role to an existing user (idempotent) on behalf of `by`, who
+    /// must hold every permission of the role.
+    pub async fn grant(
+        &self,
+        by: UserId,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        self.may_hand_out(by, role).await?;
         if self
             .stores
             .users
@@ -201,10 +277,27 @@ impl Rbac {
         }
     }
 
-    /// Revokes a role from a user.
-    pub async fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), GrantRoleError> {
-        match self.stores.roles.revoke(user_id, role).await {
-            Ok(()) => Ok(()),
+    /// Revokes a role from a user on behalf of `by`, who must hold every
+    /// permission of the role. `admin` always keeps one holder.
+    pub async fn revoke(
+        &self,
+        by: UserId,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        self.may_hand_out(by, role).await?;
+        let roles = &self.stores.roles;
+        let outcome = if role.as_str() == RoleName::ADMIN {
+            roles.revoke_unless_last(user_id, role).await
+        } else {
+            roles
+                .revoke(user_id, role)
+                .await
+                .map(|()| crate::LastHolder::Revoked)
+        };
+        match outcome {
+            Ok(crate::LastHolder::Revoked) => Ok(()),
+            Ok(crate::LastHolder::Kept) => Err(GrantRoleError::LastAdmin),
             Err(WriteError::NotFound) => Err(GrantRoleError::NotGranted),
             Err(WriteError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
         }
@@ -308,7 +401,90 @@ mod tests {
             block_on(svc.delete_role(&RoleName::admin())),
             Err(RoleError::BuiltIn)
         ));
-        let res = block_on(svc.update_role(&RoleName::user(), None, Some(BTreeSet::new())));
+        let res = block_on(svc.update_role(
+            sample_user(1).id,
+            &RoleName::user(),
+            None,
+            Some(BTreeSet::new()),
+        ));
         assert!(matches!(res, Err(RoleError::BuiltIn)));
+    }
+
+    /// A caller whose roles hold `held`, and a role `target` holding `perms`.
+    fn caller_with(
+        held: &[&str],
+        target: Role,
+    ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>) {
+        let mut h = Harness::new();
+        let mut repo = MockRoleRepository::new();
+        let mine = vec![role("mine", held)];
+        repo.expect_roles_of().returning(move |_| Ok(mine.clone()));
+        repo.expect_get()
+            .returning(move |_| Ok(Some(target.clone())));
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (granted, revoked, kept) = (calls.clone(), calls.clone(), calls.clone());
+        repo.expect_grant().returning(move |_, _, _| {
+            granted.lock().unwrap().push("grant");
+            Ok(())
+        });
+        repo.expect_revoke().returning(move |_, _| {
+            revoked.lock().unwrap().push("revoke");
+            Ok(())
+        });
+        repo.expect_revoke_unless_last().returning(move |_, _| {
+            kept.lock().unwrap().push("revoke_unless_last");
+            Ok(crate::LastHolder::Kept)
+        });
+        repo.expect_create().returning(|_| Ok(()));
+        repo.expect_update().returning(|_| Ok(()));
+        let mut users = crate::MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(Some(sample_user(2))));
+        h.stores.roles = Arc::new(repo);
+        h.stores.users = Arc::new(users);
+        (Rbac::new(h.stores, h.system), calls)
+    }
+
+    #[test]
+    fn nobody_hands_out_a_permission_they_do_not_hold() {
+        let me = sample_user(1).id;
+        let them = sample_user(2).id;
+        // roles:write alone is not admin: it cannot grant or revoke admin.
+        let (svc, calls) = caller_with(&["roles:write"], role("admin", &["*"]));
+        assert!(matches!(
+            block_on(svc.grant(me, me, &RoleName::admin())),
+            Err(GrantRoleError::Escalation)
+        ));
+        assert!(matches!(
+            block_on(svc.revoke(me, them, &RoleName::admin())),
+            Err(GrantRoleError::Escalation)
+        ));
+        let everything: BTreeSet<Permission> = [Permission::parse("*").unwrap()].into();
+        let name = RoleName::parse("superuser").unwrap();
+        assert!(matches!(
+            block_on(svc.create_role(me, name.clone(), None, everything.clone())),
+            Err(RoleError::Escalation)
+        ));
+        assert!(matches!(
+            block_on(svc.update_role(me, &name, None, Some(everything))),
+            Err(RoleError::Escalation)
+        ));
+        assert!(calls.lock().unwrap().is_empty(), "nothing was written");
+        // What one holds can be handed out.
+        let (svc, calls) = caller_with(&["posts:*"], role("editor", &["posts:write"]));
+        block_on(svc.grant(me, them, &RoleName::parse("editor").unwrap())).unwrap();
+        let own: BTreeSet<Permission> = [Permission::parse("posts:read").unwrap()].into();
+        block_on(svc.create_role(me, RoleName::parse("reader").unwrap(), None, own)).unwrap();
+        assert_eq!(*calls.lock().unwrap(), vec!["grant"]);
+    }
+
+    #[test]
+    fn the_last_administrator_keeps_the_admin_role() {
+        let me = sample_user(1).id;
+        let (svc, calls) = caller_with(&["*"], role("admin", &["*"]));
+        assert!(matches!(
+            block_on(svc.revoke(me, me, &RoleName::admin())),
+            Err(GrantRoleError::LastAdmin)
+        ));
+        assert_eq!(*calls.lock().unwrap(), vec!["revoke_unless_last"]);
     }
 }
