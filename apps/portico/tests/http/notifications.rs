@@ -351,3 +351,52 @@ async fn live_stream_crosses_instances_over_postgres() {
     let _ = std::fs::remove_dir_all(d1);
     let _ = std::fs::remove_dir_all(d2);
 }
+
+/// Reads `res` until `event: end`; panics after `within`.
+async fn read_until_end(res: reqwest::Response, within: Duration) -> String {
+    assert_eq!(res.status(), 200);
+    let mut body = res.bytes_stream();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(chunk)) => text.push_str(std::str::from_utf8(&chunk.expect("chunk")).unwrap()),
+            Ok(None) => break,
+            Err(_) => panic!("the stream did not end within {within:?}: {text}"),
+        }
+    }
+    assert!(
+        text.contains("event: end\ndata: {\"reason\":\"session-ended\"}"),
+        "{text}"
+    );
+    text
+}
+
+/// An open stream ends (`event: end`) once its session is signed out or its
+/// user is locked; before, it kept delivering.
+async fn streams_end_with_their_session(app: TestApp) -> TestApp {
+    let (ann, _) = app.signed_in_user("ann").await;
+    let res = stream(&app, &ann, None).await;
+    let signed_out = app
+        .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
+        .await;
+    assert_eq!(signed_out.status(), 204);
+    read_until_end(res, Duration::from_secs(15)).await;
+
+    let (bob, bob_id) = app.signed_in_user("bob").await;
+    let root = app.admin_token().await;
+    let res = stream(&app, &bob, None).await;
+    let locked = app
+        .authed(
+            Method::PATCH,
+            &format!("/v1/users/{bob_id}"),
+            &root,
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(locked.status(), 200);
+    read_until_end(res, Duration::from_secs(15)).await;
+    app
+}
+
+on_every_engine!(streams_end_with_their_session);

@@ -233,6 +233,27 @@ impl Authentication {
 
     /// Resolves an access token to its user and session, sliding the session's
     /// expiry (written at most once per `touch_interval`).
+    /// Whether `session` still authenticates: not revoked or expired, and
+    /// its user exists and is not locked. Long-lived responses (the
+    /// notification stream) ask this to end when the session does, on
+    /// whichever instance it was revoked.
+    pub async fn session_is_live(&self, session: AuthSessionId) -> Result<bool, StoreError> {
+        let now = self.system.now();
+        let Some(s) = self.stores.sessions.get(session).await? else {
+            return Ok(false);
+        };
+        if s.revoked_at.is_some() || s.expires_at <= now {
+            return Ok(false);
+        }
+        Ok(self
+            .stores
+            .users
+            .get(s.user_id)
+            .await?
+            .is_some_and(|u| !u.locked))
+    }
+
+    /// Authenticates an access token (sliding expiry).
     pub async fn authenticate(&self, token: &Token) -> Result<Authenticated, AuthenticateError> {
         let now = self.system.now();
         let sessions = &self.stores.sessions;

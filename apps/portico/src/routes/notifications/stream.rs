@@ -6,6 +6,9 @@
 //! from closing an idle stream. A client reconnecting with `Last-Event-ID`
 //! first gets what it missed (up to 500, oldest first), then live ones; the
 //! same catch-up runs after the feed reconnects or the stream falls behind.
+//! Every few seconds the stream checks that its session still
+//! authenticates; when it was signed out, revoked, or its user locked or
+//! deleted (on any instance), it sends `event: end` and closes.
 
 #![allow(unreachable_pub)]
 
@@ -28,6 +31,10 @@ use crate::state::AppState;
 
 /// Keep-alive comment interval.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open stream checks that its session still authenticates:
+/// a sign-out, a revoked session, a lock or a deletion ends the stream
+/// within this time on every instance.
+const SESSION_RECHECK: Duration = Duration::from_secs(5);
 /// Most notifications sent in one catch-up.
 const CATCH_UP_MAX: usize = 500;
 
@@ -103,6 +110,9 @@ fn event(n: Notification) -> Bytes {
 struct Stream {
     state: web::Data<AppState>,
     user: UserId,
+    session: domain::AuthSessionId,
+    recheck: tokio::time::Interval,
+    ended: bool,
     live: broadcast::Receiver<LiveEvent>,
     pending: VecDeque<Notification>,
     /// The newest notification sent, for catching up after a gap.
@@ -135,6 +145,9 @@ impl Stream {
             self.opened = true;
             return Some(Ok(Bytes::from_static(b": connected\nretry: 3000\n\n")));
         }
+        if self.ended {
+            return None;
+        }
         loop {
             if let Some(chunk) = self.take_pending() {
                 return Some(Ok(chunk));
@@ -146,6 +159,19 @@ impl Stream {
                 _ = self.closing.changed() => return None,
                 _ = self.keep_alive.tick() => {
                     return Some(Ok(Bytes::from_static(b": keep-alive\n\n")));
+                }
+                _ = self.recheck.tick() => {
+                    match self.state.auth.session_is_live(self.session).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            self.ended = true;
+                            return Some(Ok(Bytes::from_static(
+                                b"event: end\ndata: {\"reason\":\"session-ended\"}\n\n",
+                            )));
+                        }
+                        // A store outage is no sign of revocation: keep going.
+                        Err(e) => tracing::warn!(error = %crate::problem::error_chain(&e), "notification stream session check failed"),
+                    }
                 }
                 heard = self.live.recv() => match heard {
                     Ok(LiveEvent::New(e)) if e.user_id == self.user => {
@@ -213,6 +239,12 @@ pub async fn stream(
     let stream = Stream {
         state,
         user,
+        session: me.session.id,
+        recheck: tokio::time::interval_at(
+            tokio::time::Instant::now() + SESSION_RECHECK,
+            SESSION_RECHECK,
+        ),
+        ended: false,
         live,
         pending,
         last: resume,
