@@ -400,3 +400,25 @@ async fn streams_end_with_their_session(app: TestApp) -> TestApp {
 }
 
 on_every_engine!(streams_end_with_their_session);
+
+/// Reconnecting with `Last-Event-ID` right after the newest notification:
+/// the polling feeds announce it (and older ones) again a moment later,
+/// which the stream re-sent out of order. Only what comes after it arrives.
+async fn resuming_never_repeats_the_last_event_or_older(app: TestApp) -> TestApp {
+    let (ann, ann_id) = app.signed_in_user("ann").await;
+    let root = app.admin_token().await;
+    for kind in ["one", "two"] {
+        notify(&app, &root, &ann_id, kind).await;
+    }
+    let newest = notify(&app, &root, &ann_id, "three").await;
+    let res = stream(&app, &ann, newest["id"].as_str()).await;
+    // Past the feeds' poll interval and look-back, so late announcements of
+    // the three have gone out before the fourth.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let fourth = notify(&app, &root, &ann_id, "four").await;
+    let events = read_events(res, 1).await;
+    assert_eq!(events[0].0, fourth["id"].as_str().unwrap(), "{events:?}");
+    app
+}
+
+on_every_engine!(resuming_never_repeats_the_last_event_or_older);

@@ -117,6 +117,9 @@ struct Stream {
     pending: VecDeque<Notification>,
     /// The newest notification sent, for catching up after a gap.
     last: Option<Mark>,
+    /// Where the client said it was (`Last-Event-ID`): nothing at or before
+    /// it is sent, whatever the feed announces late.
+    floor: Option<Mark>,
     /// Ids sent recently, so a notification is not sent twice.
     sent: HashSet<Uuid>,
     keep_alive: tokio::time::Interval,
@@ -127,6 +130,9 @@ struct Stream {
 impl Stream {
     fn take_pending(&mut self) -> Option<Bytes> {
         while let Some(n) = self.pending.pop_front() {
+            if self.floor.is_some_and(|floor| mark(&n) <= floor) {
+                continue;
+            }
             if self.sent.insert(n.id.as_uuid()) {
                 if self.sent.len() > 4 * CATCH_UP_MAX {
                     self.sent.clear();
@@ -248,6 +254,7 @@ pub async fn stream(
         live,
         pending,
         last: resume,
+        floor: resume,
         sent: HashSet::new(),
         keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
         opened: false,
