@@ -36,6 +36,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod timed;
+pub mod upload_slots;
 
 pub use config::Config;
 pub use startup::Application;

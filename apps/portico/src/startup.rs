@@ -125,6 +125,7 @@ pub fn services(
         leases: stores.leases.clone(),
         tokens,
         csrf: csrf_key(config)?,
+        upload_slots: crate::upload_slots::UploadSlots::new(config.uploads.max_concurrent_per_user),
         settings: Settings {
             cookie_secure: config.cookie_secure(),
             proxies: config

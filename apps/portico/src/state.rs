@@ -75,6 +75,8 @@ pub struct AppState {
     pub leases: Arc<dyn domain::LeaseRepository>,
     /// Random tokens.
     pub tokens: Arc<dyn domain::TokenGenerator>,
+    /// Uploads in progress per user through the local store's URLs.
+    pub upload_slots: crate::upload_slots::UploadSlots,
     /// Derives each session's CSRF token.
     pub csrf: crate::keys::CsrfKey,
     /// Settings.

@@ -17,6 +17,8 @@ pub struct SignedPut {
     pub max_size: u64,
     /// The only accepted `Content-Type`.
     pub content_type: String,
+    /// When the URL stops working.
+    pub expires_at: OffsetDateTime,
 }
 
 /// What a valid download URL allows (nothing more than reading the key).
@@ -146,6 +148,7 @@ impl UrlSigner {
                 Some(SignedPut {
                     max_size: max.parse().ok()?,
                     content_type,
+                    expires_at: OffsetDateTime::from_unix_timestamp(expires.parse().ok()?).ok()?,
                 })
             })
             .flatten()
@@ -190,7 +193,8 @@ mod tests {
             signer.verify_put(&k, &q, now),
             Some(SignedPut {
                 max_size: 1000,
-                content_type: "image/svg+xml; charset=utf-8".into()
+                content_type: "image/svg+xml; charset=utf-8".into(),
+                expires_at: now + Duration::hours(1),
             })
         );
         assert_eq!(signer.verify_put(&k, &q, now + Duration::hours(1)), None);

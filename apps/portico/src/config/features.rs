@@ -73,6 +73,9 @@ pub struct UploadsConfig {
     pub dangling_grace_secs: u64,
     /// How often the sweep runs, in seconds.
     pub sweep_interval_secs: u64,
+    /// Uploads of one user in progress at once through the local store's
+    /// URLs, per instance (each holds its body in memory); 0: no cap.
+    pub max_concurrent_per_user: usize,
 }
 
 impl Default for UploadsConfig {
@@ -85,6 +88,7 @@ impl Default for UploadsConfig {
             download_ttl_secs: secs(p.download_ttl),
             dangling_grace_secs: secs(p.dangling_grace),
             sweep_interval_secs: 3600,
+            max_concurrent_per_user: 2,
         }
     }
 }

@@ -75,6 +75,11 @@ impl From<UploadError> for Problem {
                 .detail("The uploaded object is larger than the size declared."),
             UploadError::TypeMismatch => Problem::new(Kind::Conflict)
                 .detail("The uploaded object has another content type than declared."),
+            UploadError::AlreadyUploaded => Problem::new(Kind::Conflict)
+                .detail("This upload URL was already used; prepare a new upload."),
+            UploadError::NoLongerPending => {
+                Problem::new(Kind::Gone).detail("The upload request was cancelled or has expired.")
+            }
             UploadError::NotCompleted => {
                 Problem::new(Kind::Conflict).detail("The upload is not completed.")
             }

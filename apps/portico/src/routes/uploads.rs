@@ -287,7 +287,10 @@ fn forbidden_url() -> Problem {
     responses(
         (status = 204, description = "Stored"),
         (status = 403, description = "Bad or expired signature", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The URL's one upload already happened", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 410, description = "The upload was cancelled or has expired", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the upload allows", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many uploads of this user at once", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Another content type than the upload's", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -315,18 +318,30 @@ pub async fn put_object(
             signed.content_type
         )));
     }
+    let _slot = state.upload_slots.take(&key)?;
+    let claim = state.uploads.claim_put(&key, signed.expires_at).await?;
     let limit = signed.max_size.min(state.settings.max_upload_bytes);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|e| Problem::new(Kind::MalformedRequest).detail(e.to_string()))?;
-        if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(Problem::new(Kind::PayloadTooLarge)
-                .detail(format!("This upload accepts at most {limit} bytes.")));
+    let received = async {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| crate::routes::payload_problem(&e))?;
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(Problem::new(Kind::PayloadTooLarge)
+                    .detail(format!("This upload accepts at most {limit} bytes.")));
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        bytes.extend_from_slice(&chunk);
+        state.objects.put(&key, bytes, &signed.content_type).await?;
+        Ok::<_, Problem>(())
     }
-    state.objects.put(&key, bytes, &signed.content_type).await?;
+    .await;
+    if let Err(problem) = received {
+        // The bytes did not land: the URL may be used again.
+        if let Err(e) = state.uploads.release_put(claim).await {
+            tracing::warn!(error = %crate::problem::error_chain(&e), "could not release an upload claim");
+        }
+        return Err(problem);
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -368,3 +368,65 @@ async fn s3_uploads_use_presigned_urls() {
     })
     .await;
 }
+
+/// A signed upload URL takes one successful PUT: a second one, one after
+/// completion, and one after cancellation are refused, so nothing replaces
+/// or resurrects the object. A failed PUT leaves the URL usable. Of 20
+/// concurrent PUTs to one URL exactly one is stored (before, all 20 were
+/// buffered and written).
+async fn an_upload_url_takes_one_put(app: TestApp) -> TestApp {
+    let (ann, _) = app.signed_in_user("ann").await;
+    let body = |name: &str| json!({"object_key": name, "content_type": "text/plain", "size": 5});
+    let prepared = prepare(&app, &ann, body("one.txt")).await;
+    let too_big = send_bytes(&app, &prepared, b"123456", None).await;
+    assert_eq!(too_big.status(), 413);
+    assert_eq!(
+        send_bytes(&app, &prepared, b"first", None).await.status(),
+        204
+    );
+    expect_problem(
+        send_bytes(&app, &prepared, b"again", None).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let path = format!("/v1/uploads/{}", prepared["id"].as_str().unwrap());
+    let done = app
+        .authed(Method::POST, &format!("{path}/complete"), &ann, None)
+        .await;
+    assert_eq!(done.status(), 200);
+    expect_problem(
+        send_bytes(&app, &prepared, b"later", None).await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    let cancelled = prepare(&app, &ann, body("two.txt")).await;
+    let cancel_path = format!("/v1/uploads/{}", cancelled["id"].as_str().unwrap());
+    let res = app.authed(Method::DELETE, &cancel_path, &ann, None).await;
+    assert_eq!(res.status(), 204);
+    expect_problem(
+        send_bytes(&app, &cancelled, b"ghost", None).await,
+        410,
+        "gone",
+    )
+    .await;
+
+    let raced = prepare(&app, &ann, body("three.txt")).await;
+    let puts = (0..20).map(|_| send_bytes(&app, &raced, b"raced", None));
+    let statuses: Vec<u16> = futures::future::join_all(puts)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let stored = statuses.iter().filter(|s| **s == 204).count();
+    assert_eq!(stored, 1, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [204, 409, 429].contains(s)),
+        "{statuses:?}"
+    );
+    app
+}
+
+on_every_engine!(an_upload_url_takes_one_put);

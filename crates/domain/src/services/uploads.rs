@@ -64,6 +64,13 @@ impl UploadPolicy {
     }
 }
 
+/// The right to the one PUT of an upload URL (see [`Uploads::claim_put`]).
+#[derive(Debug)]
+pub struct PutClaim {
+    lease: String,
+    holder: String,
+}
+
 /// Why an upload operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -101,6 +108,12 @@ pub enum UploadError {
     /// The stored object's content type differs from the declared one.
     #[error("uploaded object has another content type")]
     TypeMismatch,
+    /// The upload URL was already used: its one PUT succeeded or is under way.
+    #[error("the object was already uploaded through this URL")]
+    AlreadyUploaded,
+    /// No request references the object any more (cancelled or swept).
+    #[error("the upload request is gone")]
+    NoLongerPending,
     /// Download asked of an upload that is not completed.
     #[error("upload is not completed")]
     NotCompleted,
@@ -150,6 +163,46 @@ impl Uploads {
             |k| k.as_str().to_owned(),
         );
         ObjectKey::parse(&format!("users/{user_id}/{name}")).map_err(|_| UploadError::KeyTaken)
+    }
+
+    /// Claims the one PUT an upload URL allows, before its bytes are
+    /// written: refused when no request references `key` any more
+    /// (cancelled or swept) or when the URL's PUT already succeeded or is
+    /// under way (a lease per object key, atomic on every store, held until
+    /// the URL expires at `expires_at`). After a failed write, give the
+    /// claim back with [`Uploads::release_put`] so the client can try again.
+    pub async fn claim_put(
+        &self,
+        key: &ObjectKey,
+        expires_at: OffsetDateTime,
+    ) -> Result<PutClaim, UploadError> {
+        if !self.stores.uploads.references(key).await? {
+            return Err(UploadError::NoLongerPending);
+        }
+        let now = self.system.now();
+        let claim = PutClaim {
+            lease: format!("upload-put:{}", key.as_str()),
+            holder: self.system.ids.new_id().to_string(),
+        };
+        let ttl = (expires_at - now).max(Duration::seconds(1)) + Duration::minutes(1);
+        if self
+            .stores
+            .leases
+            .try_acquire(&claim.lease, &claim.holder, now, ttl)
+            .await?
+        {
+            Ok(claim)
+        } else {
+            Err(UploadError::AlreadyUploaded)
+        }
+    }
+
+    /// Gives back a claim whose PUT failed.
+    pub async fn release_put(&self, claim: PutClaim) -> Result<(), StoreError> {
+        self.stores
+            .leases
+            .release(&claim.lease, &claim.holder)
+            .await
     }
 
     /// Creates a pending request and a URL to upload to.
