@@ -75,8 +75,10 @@ impl RedisConfig {
     }
 
     /// A fred builder for `config` with this configuration's timeouts and
-    /// reconnection policy.
-    fn builder(&self, config: &Config) -> Builder {
+    /// reconnection policy. `commands`: a client that sends commands and
+    /// waits for answers, so one whose answers stop coming is reconnected (a
+    /// pub/sub client only listens, and gets no such check).
+    fn builder(&self, config: &Config, commands: bool) -> Builder {
         let mut builder = Builder::from_config(config.clone());
         let connect_timeout = self.connect_timeout;
         let command_timeout = self.command_timeout;
@@ -86,8 +88,10 @@ impl RedisConfig {
                 c.internal_command_timeout = connect_timeout;
                 // A connection that stops answering (a paused server, a
                 // dropped route) is closed and reconnected.
-                c.unresponsive.max_timeout = Some(command_timeout.max(Duration::from_secs(1)));
-                c.unresponsive.interval = Duration::from_millis(500);
+                if commands {
+                    c.unresponsive.max_timeout = Some(command_timeout.max(Duration::from_secs(1)));
+                    c.unresponsive.interval = Duration::from_millis(500);
+                }
             })
             .with_performance_config(|p| p.default_command_timeout = command_timeout)
             .set_policy(ReconnectPolicy::new_exponential(
@@ -162,7 +166,7 @@ impl RedisStore {
         fred_config.fail_fast = true;
         let cluster = fred_config.server.is_clustered();
         let pool = config
-            .builder(&fred_config)
+            .builder(&fred_config, true)
             .build_pool(config.pool_size.max(1))
             .map_err(RedisError::Connect)?;
         // `init` retries nothing with `fail_fast`, but a server that accepts
@@ -232,10 +236,10 @@ impl RedisStore {
         &self.inner.prefix
     }
 
-    /// A builder for another connection to the same server, with the
+    /// A builder for a pub/sub connection to the same server, with the
     /// pool's timeouts and reconnection policy.
-    pub(crate) fn builder(&self) -> Builder {
-        self.inner.settings.builder(&self.inner.config)
+    pub(crate) fn subscriber_builder(&self) -> Builder {
+        self.inner.settings.builder(&self.inner.config, false)
     }
 
     /// Closes the connections.

@@ -103,7 +103,7 @@ impl LeaseRepository for RedisStore {
 impl NotificationFeed for RedisStore {
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
         let client = self
-            .builder()
+            .subscriber_builder()
             // Room for bursts between two reads of the subscriber; past it
             // the subscription reports a gap.
             .with_performance_config(|p| p.broadcast_channel_capacity = 65_536)
@@ -116,6 +116,7 @@ impl NotificationFeed for RedisStore {
         // Subscribe again by itself after a reconnect.
         let resubscriber = client.manage_subscriptions();
         let messages = client.message_rx();
+        let reconnects = client.reconnect_rx();
         client
             .subscribe(self.feed_channel())
             .await
@@ -123,6 +124,7 @@ impl NotificationFeed for RedisStore {
         Ok(Box::new(RedisSubscription {
             client,
             messages,
+            reconnects,
             resubscriber,
         }))
     }
@@ -131,6 +133,10 @@ impl NotificationFeed for RedisStore {
 struct RedisSubscription {
     client: SubscriberClient,
     messages: broadcast::Receiver<fred::types::Message>,
+    /// Announcements published while the connection was down are lost:
+    /// a reconnect is reported as a broken subscription, so that the
+    /// caller catches up from the store.
+    reconnects: broadcast::Receiver<fred::types::config::Server>,
     resubscriber: tokio::task::JoinHandle<()>,
 }
 
@@ -138,7 +144,15 @@ struct RedisSubscription {
 impl FeedSubscription for RedisSubscription {
     async fn next(&mut self) -> Result<FeedEvent, StoreError> {
         loop {
-            match self.messages.recv().await {
+            let message = tokio::select! {
+                message = self.messages.recv() => message,
+                _ = self.reconnects.recv() => {
+                    return Err(StoreError::msg(
+                        "notification feed reconnected; announcements may have been missed",
+                    ));
+                }
+            };
+            match message {
                 Ok(message) => {
                     if let Some(event) = message
                         .value
