@@ -390,3 +390,56 @@ async fn metrics_can_move_to_a_listener_of_their_own() {
     )
     .await;
 }
+
+/// Idle and slow connections cannot starve the server: with the connection
+/// cap reached by clients that send nothing, the head timeout closes them and
+/// `/healthz` answers again (1,100 such connections used to exhaust the file
+/// descriptors for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_at_the_cap_are_closed_and_health_answers() {
+    with_app(
+        Engine::Sqlite,
+        |c| {
+            c.server.max_connections = 4;
+            c.server.request_head_timeout_ms = 1000;
+        },
+        |app| async move {
+            let addr = app.base.trim_start_matches("http://").to_owned();
+            let mut idle = Vec::new();
+            for _ in 0..8 {
+                let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+                // A request line and no more: the head never completes.
+                s.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+                idle.push(s);
+            }
+            let started = std::time::Instant::now();
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let res = client
+                .get(app.url("/healthz"))
+                .send()
+                .await
+                .expect("healthz answers while idle clients hold the cap");
+            assert_eq!(res.status(), 200);
+            eprintln!(
+                "healthz answered after {:?} with 8 idle connections at a cap of 4",
+                started.elapsed()
+            );
+            // Each idle connection was answered 408 and closed.
+            for mut s in idle {
+                let mut buf = Vec::new();
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+                let text = String::from_utf8_lossy(&buf);
+                assert!(
+                    text.is_empty() || text.starts_with("HTTP/1.1 408"),
+                    "{text}"
+                );
+            }
+            app
+        },
+    )
+    .await;
+}

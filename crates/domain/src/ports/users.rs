@@ -59,7 +59,7 @@ pub struct User {
     pub active_content_session_id: Option<ContentSessionId>,
     /// Created.
     pub created_at: OffsetDateTime,
-    /// Last changed by [`UserRepository::update`].
+    /// Last changed by [`UserRepository::update_fields`] (when the change sets it).
     pub updated_at: OffsetDateTime,
     /// Last successful sign-in or authenticated use (seed 000 `lastAccessed`).
     pub last_accessed_at: Option<OffsetDateTime>,
