@@ -342,6 +342,13 @@ async fn live_stream_crosses_instances_over_postgres() {
     let events = read_events(res, 1).await;
     assert_eq!(events[0].0, sent["id"].as_str().unwrap());
     assert_eq!(events[0].1["type"], "from-the-other-instance");
+    // Signing out through the other instance ends the stream on this one.
+    let res = stream(&one, &ann, None).await;
+    let signed_out = two
+        .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
+        .await;
+    assert_eq!(signed_out.status(), 204);
+    read_until_end(res, Duration::from_secs(15)).await;
 
     let (d1, d2) = (one.data_dir.clone(), two.data_dir.clone());
     one.stop().await.unwrap();

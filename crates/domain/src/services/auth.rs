@@ -175,11 +175,7 @@ impl Authentication {
 
     /// The password checks under the guessing limits.
     pub(crate) fn guard(&self) -> PasswordGuard<'_> {
-        PasswordGuard {
-            stores: &self.stores,
-            system: &self.system,
-            policy: &self.policy,
-        }
+        PasswordGuard::new(&self.stores, &self.system, &self.policy)
     }
 
     /// Opens a session for a user whose identity was already established.

@@ -52,12 +52,21 @@ pub(crate) enum Guess {
 
 /// Checks passwords under the guessing limits.
 pub(crate) struct PasswordGuard<'a> {
-    pub(crate) stores: &'a Stores,
-    pub(crate) system: &'a System,
-    pub(crate) policy: &'a AccountPolicy,
+    stores: &'a Stores,
+    system: &'a System,
+    policy: &'a AccountPolicy,
 }
 
-impl PasswordGuard<'_> {
+impl<'a> PasswordGuard<'a> {
+    /// The guard over `stores` under `policy`.
+    pub(crate) fn new(stores: &'a Stores, system: &'a System, policy: &'a AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
     /// Reserves one attempt for `subject` from `ip`, then verifies `password`.
     pub(crate) async fn check(
         &self,

@@ -133,11 +133,7 @@ impl Passwords {
             .await
             .map_err(ChangePasswordError::Unexpected)?
             .ok_or(ChangePasswordError::NotFound)?;
-        let guard = super::guesses::PasswordGuard {
-            stores: &self.stores,
-            system: &self.system,
-            policy: &self.policy,
-        };
+        let guard = super::guesses::PasswordGuard::new(&self.stores, &self.system, &self.policy);
         match guard
             .check(super::guesses::Subject::User(&user), ip, current)
             .await

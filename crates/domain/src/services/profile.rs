@@ -274,11 +274,7 @@ impl Profiles {
             .await
             .map_err(DeleteAccountError::Unexpected)?
             .ok_or(DeleteAccountError::NotFound)?;
-        let guard = super::guesses::PasswordGuard {
-            stores: &self.stores,
-            system: &self.system,
-            policy: &self.policy,
-        };
+        let guard = super::guesses::PasswordGuard::new(&self.stores, &self.system, &self.policy);
         match guard
             .check(super::guesses::Subject::User(&user), ip, password)
             .await
