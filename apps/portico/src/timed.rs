@@ -169,7 +169,7 @@ timed!("roles", RoleRepository {
     fn create(&self, role: &Role) -> Result<(), CreateError>;
     fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
     fn list(&self) -> Result<Vec<Role>, StoreError>;
-    fn update(&self, role: &Role) -> Result<(), WriteError>;
+    fn update_fields(&self, name: &RoleName, changes: &RoleChanges) -> Result<(), WriteError>;
     fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
     fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError>;
     fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;

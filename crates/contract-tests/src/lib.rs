@@ -99,7 +99,8 @@ macro_rules! contract_suite {
                 session_delete_for_user, one_time_token_is_consumed_once_for_its_purpose,
                 concurrent_one_time_consumes_have_one_winner, one_time_delete_for_user_by_purpose,
                 one_time_purge_expired;
-            rbac: role_create_get_list_and_conflict, role_update_and_missing, role_delete_removes_grants,
+            rbac: role_create_get_list_and_conflict, role_update_and_missing,
+                concurrent_role_edits_of_different_fields_survive, role_delete_removes_grants,
                 grant_is_idempotent_and_needs_the_role, revoke_needs_a_grant, role_delete_for_user,
                 revoke_unless_last_keeps_the_last_holder, concurrent_revocations_keep_a_holder;
             content: create_get_and_list_own_newest_first, rename_and_missing, data_put_get_replace_list_delete,

@@ -49,12 +49,69 @@ pub async fn role_update_and_missing(s: Stores) {
         .into_iter()
         .collect();
     editor.updated_at = t + Duration::seconds(1);
-    s.roles.update(&editor).await.unwrap();
-    assert_eq!(s.roles.get(&editor.name).await.unwrap(), Some(editor));
+    let changes = RoleChanges {
+        description: Some(None),
+        permissions: Some(editor.permissions.clone()),
+        updated_at: editor.updated_at,
+    };
+    s.roles.update_fields(&editor.name, &changes).await.unwrap();
+    assert_eq!(
+        s.roles.get(&editor.name).await.unwrap(),
+        Some(editor.clone())
+    );
+    // Only what is named changes.
+    let describe = RoleChanges {
+        description: Some(Some("Edits posts".into())),
+        permissions: None,
+        updated_at: t + Duration::seconds(2),
+    };
+    s.roles
+        .update_fields(&editor.name, &describe)
+        .await
+        .unwrap();
+    let stored = s.roles.get(&editor.name).await.unwrap().unwrap();
+    assert_eq!(stored.permissions, editor.permissions);
+    assert_eq!(stored.description.as_deref(), Some("Edits posts"));
     assert!(matches!(
-        s.roles.update(&role("ghost", &[], t)).await,
+        s.roles
+            .update_fields(&RoleName::parse("ghost").unwrap(), &describe)
+            .await,
         Err(WriteError::NotFound)
     ));
+}
+
+/// A description and a permission change written at once both survive.
+pub async fn concurrent_role_edits_of_different_fields_survive(s: Stores) {
+    let t = t0();
+    let editor = role("editor", &["posts:write"], t);
+    s.roles.create(&editor).await.unwrap();
+    let wanted: std::collections::BTreeSet<Permission> = [Permission::parse("posts:*").unwrap()]
+        .into_iter()
+        .collect();
+    let results = concurrently(16, |i| {
+        let (s, name, wanted) = (s.clone(), editor.name.clone(), wanted.clone());
+        async move {
+            let changes = if i % 2 == 0 {
+                RoleChanges {
+                    description: Some(Some("described".into())),
+                    permissions: None,
+                    updated_at: t,
+                }
+            } else {
+                RoleChanges {
+                    description: None,
+                    permissions: Some(wanted),
+                    updated_at: t,
+                }
+            };
+            s.roles.update_fields(&name, &changes).await
+        }
+    })
+    .await;
+    assert!(results.iter().all(Result::is_ok));
+    let stored = s.roles.get(&editor.name).await.unwrap().unwrap();
+    assert_eq!(stored.description.as_deref(), Some("described"));
+    assert_eq!(stored.permissions, wanted);
 }
 
 /// `delete` removes the role and every grant of it; a second delete is `NotFound`.

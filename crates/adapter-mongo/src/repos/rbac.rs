@@ -94,18 +94,18 @@ impl RoleRepository for MongoStore {
         self.roles_where(doc! {}).await
     }
 
-    async fn update(&self, r: &Role) -> Result<(), WriteError> {
-        let permissions: Vec<&str> = r.permissions.iter().map(Permission::as_str).collect();
+    async fn update_fields(&self, name: &RoleName, c: &RoleChanges) -> Result<(), WriteError> {
+        let mut set = doc! {"updatedAt": time(c.updated_at)};
+        if let Some(description) = &c.description {
+            set.insert("description", opt_str(description.as_deref()));
+        }
+        if let Some(permissions) = &c.permissions {
+            let list: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+            set.insert("permissions", list);
+        }
         let result = self
             .coll(ROLES)
-            .update_one(
-                doc! {"_id": r.name.as_str()},
-                doc! {"$set": {
-                    "description": opt_str(r.description.as_deref()),
-                    "permissions": permissions,
-                    "updatedAt": time(r.updated_at),
-                }},
-            )
+            .update_one(doc! {"_id": name.as_str()}, doc! {"$set": set})
             .await
             .map_err(store("update role"))?;
         if result.matched_count == 0 {

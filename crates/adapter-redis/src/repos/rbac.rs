@@ -204,22 +204,26 @@ impl RoleRepository for RedisStore {
         self.roles_in(self.r_key("roles")).await
     }
 
-    async fn update(&self, r: &Role) -> Result<(), WriteError> {
+    async fn update_fields(&self, name: &RoleName, c: &RoleChanges) -> Result<(), WriteError> {
         let mut rec = Record::default();
-        let perms: Vec<&str> = r.permissions.iter().map(Permission::as_str).collect();
-        rec.set(
-            "permissions",
-            serde_json::to_string(&perms).unwrap_or_else(|_| "[]".into()),
-        )
-        .set("updatedAt", ts(r.updated_at))
-        .opt("description", r.description.clone());
-        let delete: &[&str] = if r.description.is_none() {
-            &["description"]
-        } else {
-            &[]
-        };
+        rec.set("updatedAt", ts(c.updated_at));
+        if let Some(permissions) = &c.permissions {
+            let perms: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+            rec.set(
+                "permissions",
+                serde_json::to_string(&perms).unwrap_or_else(|_| "[]".into()),
+            );
+        }
+        let mut delete: Vec<&str> = Vec::new();
+        match &c.description {
+            Some(Some(d)) => {
+                rec.set("description", d.clone());
+            }
+            Some(None) => delete.push("description"),
+            None => {}
+        }
         match self
-            .guarded_set(self.role_key(&r.name), &[], delete, &rec)
+            .guarded_set(self.role_key(name), &[], &delete, &rec)
             .await?
         {
             Guarded::Done => Ok(()),

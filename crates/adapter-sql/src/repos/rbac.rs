@@ -66,18 +66,27 @@ macro_rules! impl_rbac {
                 rows.iter().map(Self::role_row).collect()
             }
 
-            async fn update(&self, r: &domain::Role) -> Result<(), domain::WriteError> {
+            async fn update_fields(
+                &self,
+                name: &domain::RoleName,
+                c: &domain::RoleChanges,
+            ) -> Result<(), domain::WriteError> {
                 use crate::engine::DbTime;
-                let permissions: Vec<&str> = r.permissions.iter().map(|p| p.as_str()).collect();
-                let done =
-                    sqlx::query("UPDATE roles SET description = $2, permissions = $3, updated_at = $4 WHERE name = $1")
-                        .bind(r.name.as_str())
-                        .bind(r.description.as_deref())
-                        .bind(sqlx::types::Json(permissions))
-                        .bind(<$ts>::to_db(r.updated_at))
-                        .execute(self.pool())
-                        .await
-                        .map_err(crate::error::store("updating role"))?;
+                let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE roles SET updated_at = ");
+                q.push_bind(<$ts>::to_db(c.updated_at));
+                if let Some(description) = &c.description {
+                    q.push(", description = ").push_bind(description.clone());
+                }
+                if let Some(permissions) = &c.permissions {
+                    let list: Vec<String> = permissions.iter().map(|p| p.as_str().to_owned()).collect();
+                    q.push(", permissions = ").push_bind(sqlx::types::Json(list));
+                }
+                q.push(" WHERE name = ").push_bind(name.as_str().to_owned());
+                let done = q
+                    .build()
+                    .execute(self.pool())
+                    .await
+                    .map_err(crate::error::store("updating role"))?;
                 crate::repos::found(done.rows_affected())
             }
 

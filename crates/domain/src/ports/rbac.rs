@@ -34,6 +34,17 @@ pub enum GrantError {
     Store(#[from] StoreError),
 }
 
+/// A change to some fields of a role (see [`RoleRepository::update_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChanges {
+    /// A new description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// The new, complete set of permissions.
+    pub permissions: Option<BTreeSet<Permission>>,
+    /// The new `updated_at`.
+    pub updated_at: OffsetDateTime,
+}
+
 /// What [`RoleRepository::revoke_unless_last`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LastHolder {
@@ -56,8 +67,11 @@ pub trait RoleRepository: Send + Sync {
     /// Every role, ordered by name.
     async fn list(&self) -> Result<Vec<Role>, StoreError>;
 
-    /// Replaces description, permissions and `updated_at`. `NotFound` for an unknown name.
-    async fn update(&self, role: &Role) -> Result<(), WriteError>;
+    /// Writes the fields `changes` names (and `updated_at`), atomically and
+    /// nothing else: a concurrent change of the other field MUST survive.
+    /// `NotFound` for an unknown name.
+    async fn update_fields(&self, name: &RoleName, changes: &RoleChanges)
+    -> Result<(), WriteError>;
 
     /// Deletes the role and every grant of it. `NotFound` for an unknown name.
     async fn delete(&self, name: &RoleName) -> Result<(), WriteError>;

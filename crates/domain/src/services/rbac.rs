@@ -195,23 +195,21 @@ impl Rbac {
             return Err(RoleError::DescriptionTooLong);
         }
         let roles = &self.stores.roles;
-        let mut role = roles
+        let changes = crate::RoleChanges {
+            description,
+            permissions,
+            updated_at: self.system.now(),
+        };
+        match roles.update_fields(name, &changes).await {
+            Ok(()) => {}
+            Err(WriteError::NotFound) => return Err(RoleError::NotFound),
+            Err(WriteError::Store(e)) => return Err(RoleError::Unexpected(e)),
+        }
+        roles
             .get(name)
             .await
             .map_err(RoleError::Unexpected)?
-            .ok_or(RoleError::NotFound)?;
-        if let Some(d) = description {
-            role.description = d;
-        }
-        if let Some(p) = permissions {
-            role.permissions = p;
-        }
-        role.updated_at = self.system.now();
-        match roles.update(&role).await {
-            Ok(()) => Ok(role),
-            Err(WriteError::NotFound) => Err(RoleError::NotFound),
-            Err(WriteError::Store(e)) => Err(RoleError::Unexpected(e)),
-        }
+            .ok_or(RoleError::NotFound)
     }
 
     /// Deletes a role and its grants. Built-in roles cannot be deleted.
@@ -436,7 +434,7 @@ mod tests {
             Ok(crate::LastHolder::Kept)
         });
         repo.expect_create().returning(|_| Ok(()));
-        repo.expect_update().returning(|_| Ok(()));
+        repo.expect_update_fields().returning(|_, _| Ok(()));
         let mut users = crate::MockUserRepository::new();
         users.expect_get().returning(|_| Ok(Some(sample_user(2))));
         h.stores.roles = Arc::new(repo);
