@@ -128,6 +128,7 @@ timed!("content", ContentSessionRepository {
     fn rename(&self, id: ContentSessionId, name: Option<String>, at: OffsetDateTime) -> Result<(), WriteError>;
     fn delete(&self, id: ContentSessionId) -> Result<(), WriteError>;
     fn put_data(&self, id: ContentSessionId, key: &StorageKey, value: &serde_json::Value) -> Result<(), WriteError>;
+    fn put_data_within(&self, id: ContentSessionId, key: &StorageKey, value: &serde_json::Value, max_keys: usize) -> Result<DataPut, WriteError>;
     fn get_data(&self, id: ContentSessionId, key: &StorageKey) -> Result<Option<serde_json::Value>, StoreError>;
     fn list_data(&self, id: ContentSessionId) -> Result<BTreeMap<StorageKey, serde_json::Value>, StoreError>;
     fn delete_data(&self, id: ContentSessionId, key: &StorageKey) -> Result<(), WriteError>;

@@ -65,6 +65,69 @@ pub async fn rename_and_missing(s: Stores) {
     ));
 }
 
+/// `put_data_within` adds a new key only below the limit, always replaces a
+/// held one, and is `NotFound` for an unknown session.
+pub async fn data_put_within_limits_new_keys_only(s: Stores) {
+    let t = t0();
+    let c = content_session(user("ann", t).id, t);
+    s.content.create(&c).await.unwrap();
+    let key = |k: &str| StorageKey::parse(k).unwrap();
+    for k in ["a", "b"] {
+        assert_eq!(
+            s.content
+                .put_data_within(c.id, &key(k), &json!(1), 2)
+                .await
+                .unwrap(),
+            DataPut::Stored
+        );
+    }
+    assert_eq!(
+        s.content
+            .put_data_within(c.id, &key("c"), &json!(1), 2)
+            .await
+            .unwrap(),
+        DataPut::KeyLimit
+    );
+    assert_eq!(
+        s.content
+            .put_data_within(c.id, &key("a"), &json!("new"), 2)
+            .await
+            .unwrap(),
+        DataPut::Stored
+    );
+    let all = s.content.list_data(c.id).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[&key("a")], json!("new"));
+    let ghost = ContentSessionId::from_uuid(id());
+    assert!(matches!(
+        s.content
+            .put_data_within(ghost, &key("a"), &json!(1), 2)
+            .await,
+        Err(WriteError::NotFound)
+    ));
+}
+
+/// 16 writers adding distinct keys at once under a limit of 5: exactly 5 land.
+pub async fn concurrent_new_keys_stay_within_the_limit(s: Stores) {
+    let t = t0();
+    let c = content_session(user("ann", t).id, t);
+    s.content.create(&c).await.unwrap();
+    let outcomes = concurrently(16, |i| {
+        let (s, id) = (s.clone(), c.id);
+        async move {
+            let key = StorageKey::parse(&format!("k{i}")).unwrap();
+            s.content
+                .put_data_within(id, &key, &json!(i), 5)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let stored = outcomes.iter().filter(|o| **o == DataPut::Stored).count();
+    assert_eq!(stored, 5, "{outcomes:?}");
+    assert_eq!(s.content.list_data(c.id).await.unwrap().len(), 5);
+}
+
 /// Data: put, get, replace, list by key, delete; unknown session or key behave as documented.
 pub async fn data_put_get_replace_list_delete(s: Stores) {
     let t = t0();

@@ -104,6 +104,7 @@ macro_rules! contract_suite {
                 grant_is_idempotent_and_needs_the_role, revoke_needs_a_grant, role_delete_for_user,
                 revoke_unless_last_keeps_the_last_holder, concurrent_revocations_keep_a_holder;
             content: create_get_and_list_own_newest_first, rename_and_missing, data_put_get_replace_list_delete,
+                data_put_within_limits_new_keys_only, concurrent_new_keys_stay_within_the_limit,
                 message_marks_unread_atomically_and_read_clears, get_message_is_scoped_to_its_session,
                 messages_paginate_newest_first, delete_cascades_to_data_and_messages, content_delete_for_user;
             notifications: get_is_owner_only_and_hides_expired, list_filters_and_paginates,

@@ -232,6 +232,54 @@ impl ContentSessionRepository for MongoStore {
         Ok(())
     }
 
+    async fn put_data_within(
+        &self,
+        id: ContentSessionId,
+        key: &StorageKey,
+        value: &serde_json::Value,
+        max_keys: usize,
+    ) -> Result<DataPut, WriteError> {
+        // One document update: the filter admits a held key, or a new one
+        // while the session holds fewer than `max_keys`.
+        let path = data_path(key);
+        let mut filter = id_of(id);
+        let mut held = Document::new();
+        held.insert(path.clone(), doc! {"$exists": true});
+        let max = i64::try_from(max_keys).unwrap_or(i64::MAX);
+        filter.insert(
+            "$or",
+            vec![
+                held,
+                doc! {"$expr": {"$lt": [
+                    {"$size": {"$objectToArray": {"$ifNull": ["$sessionData", {}]}}},
+                    max,
+                ]}},
+            ],
+        );
+        let mut set = Document::new();
+        set.insert(path, json(value)?);
+        let r = self
+            .coll(CONTENT)
+            .update_one(filter, doc! {"$set": set})
+            .await
+            .map_err(store("put session data"))?;
+        if r.matched_count > 0 {
+            return Ok(DataPut::Stored);
+        }
+        let exists = self
+            .coll(CONTENT)
+            .find_one(id_of(id))
+            .projection(doc! {"_id": 1})
+            .await
+            .map_err(store("put session data"))?
+            .is_some();
+        if exists {
+            Ok(DataPut::KeyLimit)
+        } else {
+            Err(WriteError::NotFound)
+        }
+    }
+
     async fn get_data(
         &self,
         id: ContentSessionId,

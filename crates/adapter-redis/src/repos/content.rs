@@ -77,6 +77,20 @@ return 1
     )
 });
 
+/// KEYS: session, its data hash. ARGV: storage key, value, most keys.
+/// 0: no session; 2: a new key past the limit (nothing written); 1: stored.
+static PUT_DATA_WITHIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0
+   and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[3]) then return 2 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"#,
+    )
+});
+
 /// KEYS: session, message, messages index. ARGV: member, time text, mark
 /// unread ('1'/'0'), pairs.
 static ADD_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
@@ -250,6 +264,33 @@ impl ContentSessionRepository for RedisStore {
             return Err(WriteError::NotFound);
         }
         Ok(())
+    }
+
+    async fn put_data_within(
+        &self,
+        id: ContentSessionId,
+        key: &StorageKey,
+        value: &serde_json::Value,
+        max_keys: usize,
+    ) -> Result<DataPut, WriteError> {
+        let session_key = self.cs_key(id);
+        let n: i64 = self
+            .eval(
+                &PUT_DATA_WITHIN,
+                vec![session_key.clone(), format!("{session_key}:data")],
+                vec![
+                    key.as_str().to_owned(),
+                    value.to_string(),
+                    max_keys.to_string(),
+                ],
+                "put session data",
+            )
+            .await?;
+        match n {
+            0 => Err(WriteError::NotFound),
+            2 => Ok(DataPut::KeyLimit),
+            _ => Ok(DataPut::Stored),
+        }
     }
 
     async fn get_data(

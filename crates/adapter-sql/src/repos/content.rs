@@ -127,6 +127,59 @@ macro_rules! impl_content {
                 }
             }
 
+            async fn put_data_within(
+                &self,
+                id: domain::ContentSessionId,
+                key: &domain::StorageKey,
+                value: &serde_json::Value,
+                max_keys: usize,
+            ) -> Result<domain::DataPut, domain::WriteError> {
+                let store = crate::error::store("storing session data");
+                let mut tx = self.pool().begin().await.map_err(&store)?;
+                // PostgreSQL: hold the session's row, so that concurrent
+                // writers count its keys one after another. SQLite runs one
+                // writer at a time, so its single statement is enough.
+                let exists = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                    sqlx::query("SELECT id FROM content_sessions WHERE id = $1 FOR UPDATE")
+                        .bind(id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(&store)?
+                        .is_some()
+                } else {
+                    true
+                };
+                if !exists {
+                    return Err(domain::WriteError::NotFound);
+                }
+                let done = sqlx::query(
+                    "INSERT INTO content_session_data (content_session_id, storage_key, value) \
+                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM content_sessions WHERE id = $1) AND ( \
+                       EXISTS (SELECT 1 FROM content_session_data WHERE content_session_id = $1 AND storage_key = $2) \
+                       OR (SELECT COUNT(*) FROM content_session_data WHERE content_session_id = $1) < $4) \
+                     ON CONFLICT (content_session_id, storage_key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(id.as_uuid())
+                .bind(key.as_str())
+                .bind(sqlx::types::Json(value))
+                .bind(i64::try_from(max_keys).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await
+                .map_err(&store)?;
+                let outcome = if done.rows_affected() > 0 {
+                    Ok(domain::DataPut::Stored)
+                } else {
+                    let session = sqlx::query("SELECT 1 FROM content_sessions WHERE id = $1")
+                        .bind(id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(&store)?;
+                    if session.is_some() { Ok(domain::DataPut::KeyLimit) } else { Err(domain::WriteError::NotFound) }
+                };
+                tx.commit().await.map_err(&store)?;
+                outcome
+            }
+
             async fn get_data(
                 &self,
                 id: domain::ContentSessionId,

@@ -59,6 +59,15 @@ pub struct Message {
     pub created_at: OffsetDateTime,
 }
 
+/// What [`ContentSessionRepository::put_data_within`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPut {
+    /// The value is stored.
+    Stored,
+    /// The key is new and the session already holds the most keys allowed.
+    KeyLimit,
+}
+
 /// Stores content sessions, their data and their messages.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
@@ -86,6 +95,19 @@ pub trait ContentSessionRepository: Send + Sync {
 
     /// Deletes the session with all its data and messages. `NotFound` for an unknown id.
     async fn delete(&self, id: ContentSessionId) -> Result<(), WriteError>;
+
+    /// Like [`ContentSessionRepository::put_data`], but a key the session
+    /// does not hold yet is only added while it holds fewer than `max_keys`:
+    /// otherwise nothing is written and the answer is [`DataPut::KeyLimit`].
+    /// Atomic: N concurrent calls adding new keys MUST NOT take the session
+    /// past `max_keys`. Replacing the value of a held key always works.
+    async fn put_data_within(
+        &self,
+        id: ContentSessionId,
+        key: &StorageKey,
+        value: &serde_json::Value,
+        max_keys: usize,
+    ) -> Result<DataPut, WriteError>;
 
     /// Sets the JSON value stored under `key`, replacing any previous one.
     /// `NotFound` if the session does not exist.

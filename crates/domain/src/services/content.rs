@@ -220,15 +220,16 @@ impl ContentSessions {
             return Err(ContentError::TooLarge("value"));
         }
         self.get(actor, id).await?;
-        let existing = self.stores.content.list_data(id).await?;
-        if !existing.contains_key(key) && existing.len() >= self.limits.max_keys {
-            return Err(ContentError::QuotaExceeded);
-        }
-        self.stores
+        match self
+            .stores
             .content
-            .put_data(id, key, value)
+            .put_data_within(id, key, value, self.limits.max_keys)
             .await
-            .map_err(write_to_content)
+            .map_err(write_to_content)?
+        {
+            crate::DataPut::Stored => Ok(()),
+            crate::DataPut::KeyLimit => Err(ContentError::QuotaExceeded),
+        }
     }
 
     /// The value under `key`.
@@ -450,17 +451,22 @@ mod tests {
     fn data_limits_apply() {
         let mut repo = MockContentSessionRepository::new();
         repo.expect_get().returning(|_| Ok(Some(session_of(1))));
-        repo.expect_list_data().returning(|_| {
-            Ok((0..100)
-                .map(|i| {
-                    (
-                        StorageKey::parse(&format!("k{i}")).unwrap(),
-                        serde_json::json!(i),
-                    )
+        // The store holds k0..k99: a new key is past the limit of 100, a
+        // held one is replaced. The store decides atomically; the service
+        // passes the limit.
+        repo.expect_put_data_within()
+            .withf(|_, _, _, max| *max == 100)
+            .returning(|_, key, _, _| {
+                let held = key
+                    .as_str()
+                    .strip_prefix('k')
+                    .and_then(|n| n.parse::<u32>().ok());
+                Ok(if held.is_some_and(|n| n < 100) {
+                    crate::DataPut::Stored
+                } else {
+                    crate::DataPut::KeyLimit
                 })
-                .collect())
-        });
-        repo.expect_put_data().times(1).returning(|_, _, _| Ok(()));
+            });
         let svc = service_with(repo);
         let actor = Actor::user(sample_user(1).id);
         let id = session_of(1).id;
