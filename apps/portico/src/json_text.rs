@@ -5,7 +5,8 @@
 //! the same values. JSON can carry NUL only as the escape `\u0000` (a raw
 //! control character is not valid JSON), so the body is scanned for that
 //! escape, honouring `\\` so that an escaped backslash followed by `u0000`
-//! is plain text. Bodies that are not JSON (uploads) pass untouched.
+//! is plain text. Bodies that are not JSON, and uploaded objects of any
+//! type, pass untouched.
 
 use actix_web::HttpMessage as _;
 use actix_web::body::{BoxBody, MessageBody};
@@ -40,9 +41,12 @@ pub(crate) async fn refuse_nul(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let json = req.content_type().split(';').next().is_some_and(|t| {
-        t.trim().eq_ignore_ascii_case("application/json") || t.trim().ends_with("+json")
-    });
+    // Object bytes sent to a signed upload URL are the user's file, not a
+    // JSON body of the API, whatever their type.
+    let json = !req.path().starts_with("/v1/objects/")
+        && req.content_type().split(';').next().is_some_and(|t| {
+            t.trim().eq_ignore_ascii_case("application/json") || t.trim().ends_with("+json")
+        });
     if !json {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }

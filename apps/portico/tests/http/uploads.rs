@@ -430,3 +430,26 @@ async fn an_upload_url_takes_one_put(app: TestApp) -> TestApp {
 }
 
 on_every_engine!(an_upload_url_takes_one_put);
+
+/// An uploaded JSON file is the user's bytes, not an API body: it is not
+/// held to the API's body limit or its text rules.
+async fn a_json_file_uploads_like_any_other(app: TestApp) -> TestApp {
+    let (ann, _) = app.signed_in_user("ann").await;
+    let bytes = format!(
+        "{{\"big\":\"{}\",\"nul\":\"\\u0000\"}}",
+        "x".repeat(100 * 1024)
+    )
+    .into_bytes();
+    let prepared = prepare(
+        &app,
+        &ann,
+        json!({"object_key": "data.json", "content_type": "application/json", "size": bytes.len()}),
+    )
+    .await;
+    let put = send_bytes(&app, &prepared, &bytes, None).await;
+    let status = put.status();
+    assert_eq!(status, 204, "{}", put.text().await.unwrap());
+    app
+}
+
+on_every_engine!(a_json_file_uploads_like_any_other);
