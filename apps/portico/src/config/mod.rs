@@ -240,7 +240,8 @@ pub struct StoresConfig {
     pub uploads: Option<Backend>,
     /// Longest any one store call may take, in milliseconds, whatever the
     /// driver does (a server that accepts and never answers): past it the
-    /// request answers 503 `store-unavailable`.
+    /// request answers 503 `store-unavailable`. A safety net behind the
+    /// drivers' own timeouts, long enough for a background purge of many rows.
     pub call_timeout_ms: u64,
 }
 
@@ -251,7 +252,7 @@ impl Default for StoresConfig {
             sessions: None,
             rate_limits: None,
             uploads: None,
-            call_timeout_ms: 10_000,
+            call_timeout_ms: 30_000,
         }
     }
 }
