@@ -1,6 +1,7 @@
 //! A per-user cap on uploads in progress through the local store's upload
-//! URLs, per server instance: each one holds its body in memory while it
-//! arrives, so one user cannot take the server's memory with many at once.
+//! URLs, per server instance: each holds up to one 5 MiB part in memory
+//! while it arrives, and a connection, so one user cannot take the server's
+//! memory or connections with many at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

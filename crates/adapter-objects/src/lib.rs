@@ -114,6 +114,23 @@ impl std::fmt::Debug for Objects {
     }
 }
 
+/// Size of the parts [`Objects::put_stream`] writes (S3's smallest but the last).
+const PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// Why [`Objects::put_stream`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PutStreamError<E> {
+    /// The body passed the limit.
+    #[error("the object is larger than allowed")]
+    TooLarge,
+    /// The body could not be read.
+    #[error("the upload body failed")]
+    Body(#[source] E),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
 fn store_err(context: &'static str) -> impl Fn(object_store::Error) -> StoreError {
     move |e| StoreError::with_source(context, e)
 }
@@ -199,6 +216,69 @@ impl Objects {
             Backend::Local { signer, .. } => signer.verify_put(key, query, now),
             Backend::S3(_) => None,
         }
+    }
+
+    /// Writes `key` from `body` as it arrives, in parts of 5 MiB, without
+    /// holding the whole object: nothing is visible under `key` until the
+    /// last part is written, and a body that fails or passes `limit` bytes
+    /// is abandoned (its parts removed). Returns the size written.
+    pub async fn put_stream<S, B, E>(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        mut body: S,
+        limit: u64,
+    ) -> Result<u64, PutStreamError<E>>
+    where
+        S: futures::Stream<Item = Result<B, E>> + Unpin,
+        B: AsRef<[u8]>,
+    {
+        use futures::StreamExt as _;
+        let mut attributes = Attributes::new();
+        if let Backend::S3(_) = &*self.backend {
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+        }
+        let options = object_store::PutMultipartOptions {
+            attributes,
+            ..Default::default()
+        };
+        let upload = self
+            .store
+            .put_multipart_opts(&path(key), options)
+            .await
+            .map_err(|e| PutStreamError::Store(store_err("starting an object upload")(e)))?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let failure = match chunk {
+                Ok(chunk) => {
+                    size += chunk.as_ref().len() as u64;
+                    if size > limit {
+                        Some(PutStreamError::TooLarge)
+                    } else {
+                        match writer.wait_for_capacity(2).await {
+                            Ok(()) => {
+                                writer.write(chunk.as_ref());
+                                None
+                            }
+                            Err(e) => Some(PutStreamError::Store(store_err(
+                                "writing an object part",
+                            )(e))),
+                        }
+                    }
+                }
+                Err(e) => Some(PutStreamError::Body(e)),
+            };
+            if let Some(failure) = failure {
+                let _ = writer.abort().await;
+                return Err(failure);
+            }
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| PutStreamError::Store(store_err("finishing an object upload")(e)))?;
+        Ok(size)
     }
 
     /// Checks a Portico-served download URL's query, as [`Self::verify_put`].

@@ -173,3 +173,54 @@ async fn s3_presigned_urls_upload_and_download_directly() {
     let body = client.get(url).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(body.len(), 42);
 }
+
+/// `put_stream` writes parts as they come (12 MiB in 1 MiB chunks: three
+/// 5 MiB parts), and leaves nothing when the body passes the limit or fails.
+async fn streams(store: &Objects) {
+    let big = key("users/1/big.bin");
+    let chunk = vec![7u8; 1024 * 1024];
+    let chunks = futures::stream::iter((0..12).map(|_| Ok::<_, std::io::Error>(chunk.clone())));
+    let size = store
+        .put_stream(&big, "application/octet-stream", chunks, 12 * 1024 * 1024)
+        .await
+        .unwrap();
+    assert_eq!(size, 12 * 1024 * 1024);
+    assert_eq!(store.head(&big).await.unwrap().unwrap().size, size);
+    let bytes = store.get(&big).await.unwrap().unwrap();
+    assert!(bytes.len() as u64 == size && bytes.iter().all(|b| *b == 7));
+
+    let over = key("users/1/over.bin");
+    let chunks = futures::stream::iter((0..3).map(|_| Ok::<_, std::io::Error>(chunk.clone())));
+    assert!(matches!(
+        store
+            .put_stream(&over, "application/octet-stream", chunks, 2 * 1024 * 1024)
+            .await,
+        Err(adapter_objects::PutStreamError::TooLarge)
+    ));
+    assert_eq!(store.head(&over).await.unwrap(), None);
+    let failing = futures::stream::iter(vec![
+        Ok(chunk.clone()),
+        Err(std::io::Error::other("the client went away")),
+    ]);
+    assert!(matches!(
+        store
+            .put_stream(&over, "application/octet-stream", failing, u64::MAX)
+            .await,
+        Err(adapter_objects::PutStreamError::Body(_))
+    ));
+    assert_eq!(store.head(&over).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn local_disk_streams_objects_in_parts() {
+    let dir = std::env::temp_dir().join(format!("portico-objects-{}", uuid::Uuid::now_v7()));
+    let store = local(&dir);
+    streams(&store).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn s3_bucket_streams_objects_in_parts() {
+    let store = fresh_bucket().await;
+    streams(&store).await;
+}

@@ -74,7 +74,7 @@ pub struct UploadsConfig {
     /// How often the sweep runs, in seconds.
     pub sweep_interval_secs: u64,
     /// Uploads of one user in progress at once through the local store's
-    /// URLs, per instance (each holds its body in memory); 0: no cap.
+    /// URLs, per instance (each buffers up to one 5 MiB part); 0: no cap.
     pub max_concurrent_per_user: usize,
 }
 

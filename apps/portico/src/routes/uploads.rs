@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use domain::{ObjectKey, ObjectStore, UploadId, UploadRequest, UploadStatus};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -299,7 +298,7 @@ pub async fn put_object(
     state: web::Data<AppState>,
     req: HttpRequest,
     key: web::Path<String>,
-    mut body: web::Payload,
+    body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let key = object_key(&key)?;
     let now = OffsetDateTime::now_utc();
@@ -321,20 +320,18 @@ pub async fn put_object(
     let _slot = state.upload_slots.take(&key)?;
     let claim = state.uploads.claim_put(&key, signed.expires_at).await?;
     let limit = signed.max_size.min(state.settings.max_upload_bytes);
-    let received = async {
-        let mut bytes = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| crate::routes::payload_problem(&e))?;
-            if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(Problem::new(Kind::PayloadTooLarge)
-                    .detail(format!("This upload accepts at most {limit} bytes.")));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        state.objects.put(&key, bytes, &signed.content_type).await?;
-        Ok::<_, Problem>(())
-    }
-    .await;
+    // The body goes to the store part by part as it arrives.
+    let received = state
+        .objects
+        .put_stream(&key, &signed.content_type, body, limit)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            adapter_objects::PutStreamError::TooLarge => Problem::new(Kind::PayloadTooLarge)
+                .detail(format!("This upload accepts at most {limit} bytes.")),
+            adapter_objects::PutStreamError::Body(e) => crate::routes::payload_problem(&e),
+            adapter_objects::PutStreamError::Store(e) => Problem::from(e),
+        });
     if let Err(problem) = received {
         // The bytes did not land: the URL may be used again.
         if let Err(e) = state.uploads.release_put(claim).await {
