@@ -95,11 +95,10 @@ pub fn services(
         s.hash_concurrency
     };
     let objects = crate::objects::open(config)?;
-    let tokens: Arc<dyn domain::TokenGenerator> = Arc::new(platform::OsRandomTokens);
     let system = System {
         clock: Arc::new(platform::SystemClock),
         ids: Arc::new(platform::UuidV7Ids),
-        tokens: tokens.clone(),
+        tokens: Arc::new(platform::OsRandomTokens),
         hasher: Arc::new(platform::BlockingPoolHasher::new(argon2, concurrency)),
         mailer: Arc::new(LettreMailer::from_config(config)?),
         objects: Arc::new(objects.clone()),
@@ -123,7 +122,6 @@ pub fn services(
         payment_providers: payment_providers(config),
         maintenance: Maintenance::new(stores.clone(), system),
         leases: stores.leases.clone(),
-        tokens,
         csrf: csrf_key(config)?,
         upload_slots: crate::upload_slots::UploadSlots::new(config.uploads.max_concurrent_per_user),
         settings: Settings {

@@ -73,8 +73,6 @@ pub struct AppState {
     pub maintenance: Maintenance,
     /// Job leases.
     pub leases: Arc<dyn domain::LeaseRepository>,
-    /// Random tokens.
-    pub tokens: Arc<dyn domain::TokenGenerator>,
     /// Uploads in progress per user through the local store's URLs.
     pub upload_slots: crate::upload_slots::UploadSlots,
     /// Derives each session's CSRF token.

@@ -31,8 +31,10 @@ impl TestDatabase {
         let config = MongoConfig {
             database: format!("portico_test_{}", Uuid::new_v4().simple()),
             transactions,
-            // The test server is a Python process on a loaded machine.
+            // The test server is a Python process on a loaded machine: give
+            // it the driver's own defaults rather than production's 3 s.
             server_selection_timeout: std::time::Duration::from_secs(10),
+            connect_timeout: std::time::Duration::from_secs(10),
             ..MongoConfig::new(mongodb_url())
         };
         let store = MongoStore::connect(&config).await.unwrap_or_else(|e| {
