@@ -112,3 +112,33 @@ pub async fn feed_announces_a_burst_at_one_instant(s: Stores) {
         wanted.remove(&event.id);
     }
 }
+
+/// A subscription announces only notifications stored after it started, and
+/// each of those once: rows from just before `subscribe` (within any polling
+/// look-back) are not announced, so a client resuming after the newest
+/// notification it has is never sent that one or an older one again.
+pub async fn feed_skips_what_came_before_and_never_repeats(s: Stores) {
+    let t = t0();
+    let ann = user("ann", t).id;
+    let before: Vec<Notification> = (0..3)
+        .map(|i| notification(ann, t + Duration::milliseconds(i), None))
+        .collect();
+    for n in &before {
+        s.notifications.create(n).await.unwrap();
+    }
+    let mut sub = s.feed.subscribe().await.unwrap();
+    let fresh = notification(ann, t0(), None);
+    s.notifications.create(&fresh).await.unwrap();
+    // Collect for long enough to cover several polls and look-backs.
+    let mut got = Vec::new();
+    let until = tokio::time::Instant::now() + StdDuration::from_millis(2_500);
+    while let Ok(event) = tokio::time::timeout_at(until, sub.next()).await {
+        got.push(event.unwrap().id);
+    }
+    assert_eq!(
+        got,
+        vec![fresh.id],
+        "before: {:?}",
+        before.iter().map(|n| n.id).collect::<Vec<_>>()
+    );
+}

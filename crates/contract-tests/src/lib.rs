@@ -121,7 +121,7 @@ macro_rules! contract_suite {
             cascade: deleting_a_users_records_leaves_others_intact;
             jobs: lease_is_exclusive_until_expiry_and_renewable, lease_release_is_holder_only,
                 concurrent_lease_takes_have_one_winner, feed_announces_new_notifications,
-                feed_announces_a_burst_at_one_instant;
+                feed_announces_a_burst_at_one_instant, feed_skips_what_came_before_and_never_repeats;
         );
     };
 }

@@ -75,10 +75,12 @@ impl NotificationFeed for MongoStore {
             Some(d) => Fields::of(d, "notification").time("createdAt")?,
             None => OffsetDateTime::UNIX_EPOCH,
         };
-        Ok(Box::new(MongoPoller {
+        let mut poller = MongoPoller {
             notifications: self.coll(NOTIFICATIONS),
             window: PollWindow::new(since, LOOKBACK),
-        }))
+        };
+        poller.look_back(false).await?;
+        Ok(Box::new(poller))
     }
 }
 
@@ -88,8 +90,14 @@ struct MongoPoller {
 }
 
 impl MongoPoller {
-    /// Offers the documents `filter` finds in `sort` order; returns how many.
-    async fn read(&mut self, filter: Document, sort: Document) -> Result<usize, StoreError> {
+    /// Offers the documents `filter` finds in `sort` order, or only marks
+    /// them seen unless `announce`; returns how many.
+    async fn read(
+        &mut self,
+        filter: Document,
+        sort: Document,
+        announce: bool,
+    ) -> Result<usize, StoreError> {
         let docs: Vec<Document> = self
             .notifications
             .find(filter)
@@ -107,7 +115,11 @@ impl MongoPoller {
                 user_id: UserId::from_uuid(f.uuid("userId")?),
                 id: NotificationId::from_uuid(f.uuid("_id")?),
             };
-            self.window.offer(event, f.time("createdAt")?);
+            if announce {
+                self.window.offer(event, f.time("createdAt")?);
+            } else {
+                self.window.skip(event.id, f.time("createdAt")?);
+            }
         }
         Ok(docs.len())
     }
@@ -120,13 +132,21 @@ impl MongoPoller {
             {"createdAt": {"$gt": time(at)}},
             {"createdAt": time(at), "_id": {"$gt": uuid(id)}},
         ]};
-        let fresh = self.read(after, doc! {"createdAt": 1, "_id": 1}).await?;
+        let fresh = self
+            .read(after, doc! {"createdAt": 1, "_id": 1}, true)
+            .await?;
+        self.look_back(true).await?;
+        self.window.prune();
+        Ok(fresh)
+    }
+
+    /// The newest documents of the look-back window, announced or (at the
+    /// start) only marked seen.
+    async fn look_back(&mut self, announce: bool) -> Result<usize, StoreError> {
         let (at, _) = self.window.cursor();
         let window =
             doc! {"createdAt": {"$gt": time(self.window.lookback_from()), "$lte": time(at)}};
-        self.read(window, doc! {"createdAt": -1}).await?;
-        self.window.prune();
-        Ok(fresh)
+        self.read(window, doc! {"createdAt": -1}, announce).await
     }
 }
 

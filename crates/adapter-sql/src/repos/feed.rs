@@ -108,10 +108,12 @@ impl domain::NotificationFeed for SqliteStore {
                 .try_get("newest")
                 .map_err(store("listening for notifications"))?;
         let since = newest.map_or(Ok(time::OffsetDateTime::UNIX_EPOCH), i64::into_time)?;
-        Ok(Box::new(SqlitePoller {
+        let mut poller = SqlitePoller {
             pool: self.pool().clone(),
             window: PollWindow::new(since, LOOKBACK),
-        }))
+        };
+        poller.look_back(false).await?;
+        Ok(Box::new(poller))
     }
 }
 
@@ -121,10 +123,12 @@ struct SqlitePoller {
 }
 
 impl SqlitePoller {
-    /// Offers the rows `sql` returns (id, user_id, created_at); returns how many.
+    /// Offers the rows `sql` returns (id, user_id, created_at), or only
+    /// marks them seen unless `announce`; returns how many.
     async fn read<'q>(
         &mut self,
         query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        announce: bool,
     ) -> Result<usize, StoreError> {
         use crate::engine::DbTime;
         let rows = query
@@ -143,7 +147,11 @@ impl SqlitePoller {
                 user_id: UserId::from_uuid(read("user_id")?),
                 id: NotificationId::from_uuid(read("id")?),
             };
-            self.window.offer(event, at.into_time()?);
+            if announce {
+                self.window.offer(event, at.into_time()?);
+            } else {
+                self.window.skip(event.id, at.into_time()?);
+            }
         }
         Ok(rows.len())
     }
@@ -162,8 +170,18 @@ impl SqlitePoller {
                 .bind(i64::to_db(at))
                 .bind(id)
                 .bind(POLL_BATCH),
+                true,
             )
             .await?;
+        self.look_back(true).await?;
+        self.window.prune();
+        Ok(fresh)
+    }
+
+    /// The newest rows of the look-back window, announced or (at the start)
+    /// only marked seen.
+    async fn look_back(&mut self, announce: bool) -> Result<usize, StoreError> {
+        use crate::engine::DbTime;
         let (at, _) = self.window.cursor();
         self.read(
             sqlx::query(
@@ -173,10 +191,9 @@ impl SqlitePoller {
             .bind(i64::to_db(self.window.lookback_from()))
             .bind(i64::to_db(at))
             .bind(POLL_BATCH),
+            announce,
         )
-        .await?;
-        self.window.prune();
-        Ok(fresh)
+        .await
     }
 }
 

@@ -48,7 +48,9 @@ pub trait NotificationFeed: Send + Sync {
     /// [`NotificationRepository::create`](crate::NotificationRepository::create)
     /// stores in the same store after this returns, through this process or any
     /// other, MUST be announced on the subscription within a few seconds
-    /// (stores without push MAY poll; at least once a second).
+    /// (stores without push MAY poll; at least once a second). A notification
+    /// stored before this was called MUST NOT be announced on it, and none
+    /// MUST be announced twice.
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError>;
 }
 
@@ -56,7 +58,7 @@ pub trait NotificationFeed: Send + Sync {
 #[async_trait]
 pub trait FeedSubscription: Send {
     /// Waits for the next announcement. An error means the subscription is
-    /// broken; subscribe again. Announcements MAY repeat; each MUST come at least once.
+    /// broken; subscribe again. Each announcement MUST come exactly once.
     async fn next(&mut self) -> Result<FeedEvent, StoreError>;
 }
 
@@ -70,7 +72,10 @@ pub trait FeedSubscription: Send {
 ///    ([`PollWindow::lookback_from`]), newest first and bounded, which
 ///    catches rows committed slightly out of time order.
 ///
-/// Each id is announced once.
+/// Each id is announced once. Rows already in the look-back window when the
+/// subscription starts are read once with [`PollWindow::skip`] before the
+/// first poll, so they are never announced: the subscription tells only of
+/// what is stored after it started.
 #[derive(Debug, Clone)]
 pub struct PollWindow {
     cursor: (OffsetDateTime, uuid::Uuid),
@@ -117,6 +122,12 @@ impl PollWindow {
         if self.seen.insert(event.id, created_at).is_none() {
             self.queue.push_back(event);
         }
+    }
+
+    /// Records a row that was stored before the subscription started: the
+    /// look-back read will not announce it.
+    pub fn skip(&mut self, id: NotificationId, created_at: OffsetDateTime) {
+        self.seen.insert(id, created_at);
     }
 
     /// Forgets ids that fell out of the look-back window (after each poll).
@@ -173,9 +184,14 @@ mod tests {
         assert_eq!(w.pop(), None);
         assert!(w.should_pause(0, 500));
         assert!(!w.should_pause(500, 500));
+        // A row skipped at the start is never announced.
+        w.skip(event(4).id, t + Duration::seconds(9));
+        w.offer(event(4), t + Duration::seconds(9));
+        assert_eq!(w.pop(), None);
         // Ids older than the window are forgotten.
         w.offer(event(3), t + Duration::seconds(30));
         w.prune();
         assert_eq!(w.seen.len(), 1);
+        assert!(w.seen.contains_key(&event(3).id));
     }
 }
