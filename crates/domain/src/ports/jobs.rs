@@ -58,7 +58,8 @@ pub trait NotificationFeed: Send + Sync {
 #[async_trait]
 pub trait FeedSubscription: Send {
     /// Waits for the next announcement. An error means the subscription is
-    /// broken; subscribe again. Each announcement MUST come exactly once.
+    /// broken and may have missed announcements; subscribe again. Until then
+    /// each announcement MUST come once and MUST NOT repeat.
     async fn next(&mut self) -> Result<FeedEvent, StoreError>;
 }
 
