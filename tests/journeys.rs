@@ -70,7 +70,7 @@ async fn register_verify_sign_in_refresh_and_reuse(app: App) {
             .any(|r| r.name == RoleName::user())
     );
     // A verification token works once.
-    let token = app.mailer.last_token("ann@example.org").unwrap();
+    let token = app.last_token("ann@example.org").await.unwrap();
     assert!(matches!(
         app.registration.verify(&token).await,
         Err(VerifyError::InvalidToken)
@@ -174,7 +174,7 @@ async fn password_reset_revokes_every_session(app: App) {
         .request_reset(&Email::parse("CAT@example.org").unwrap())
         .await
         .unwrap();
-    let token = app.mailer.last_token("cat@example.org").unwrap();
+    let token = app.last_token("cat@example.org").await.unwrap();
     let new_password = Password::new("second password").unwrap();
     app.passwords
         .confirm_reset(&token, &new_password)
@@ -197,12 +197,12 @@ async fn password_reset_revokes_every_session(app: App) {
         user.id
     );
     // Unknown email: same answer, no mail.
-    let sent = app.mailer.count();
+    let sent = app.mail_count().await;
     app.passwords
         .request_reset(&Email::parse("ghost@example.org").unwrap())
         .await
         .unwrap();
-    assert_eq!(app.mailer.count(), sent);
+    assert_eq!(app.mail_count().await, sent);
 }
 
 async fn concurrent_verification_makes_exactly_one_user(app: App) {
@@ -215,7 +215,7 @@ async fn concurrent_verification_makes_exactly_one_user(app: App) {
         )
         .await
         .unwrap();
-    let token = app.mailer.last_token("dan@example.org").unwrap();
+    let token = app.last_token("dan@example.org").await.unwrap();
     let registration = app.registration.clone();
     let handles: Vec<_> = (0..8)
         .map(|_| {
@@ -245,7 +245,7 @@ async fn concurrent_verification_makes_exactly_one_user(app: App) {
 async fn registering_a_taken_email_reveals_nothing(app: App) {
     app.verified_user("eve@example.org", "eve", "eves password")
         .await;
-    let sent = app.mailer.count();
+    let sent = app.mail_count().await;
     let again = app
         .registration
         .register(
@@ -255,7 +255,7 @@ async fn registering_a_taken_email_reveals_nothing(app: App) {
         )
         .await;
     assert!(again.is_ok(), "same answer as a new registration");
-    assert_eq!(app.mailer.count(), sent, "but nothing is sent");
+    assert_eq!(app.mail_count().await, sent, "but nothing is sent");
     let taken = app
         .registration
         .register(

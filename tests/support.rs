@@ -195,6 +195,8 @@ pub struct App {
     pub clock: Arc<ManualClock>,
     /// The mailer, to read tokens.
     pub mailer: Arc<RecordingMailer>,
+    /// Delivers queued mail to the mailer.
+    pub mail: MailDelivery,
     /// The object store.
     pub objects: Arc<MemoryObjects>,
     /// The stores themselves.
@@ -218,6 +220,12 @@ impl App {
             objects: objects.clone(),
         };
         let policy = AccountPolicy::default();
+        let mail = MailDelivery::new(
+            stores.clone(),
+            system.clone(),
+            policy.clone(),
+            MailPolicy::default(),
+        );
         let rbac = Rbac::new(stores.clone(), system.clone());
         rbac.ensure_builtin_roles().await.expect("built-in roles");
         Self {
@@ -232,6 +240,7 @@ impl App {
             payments: Payments::new(stores.clone(), system),
             clock,
             mailer,
+            mail,
             objects,
             stores,
         }
@@ -247,8 +256,32 @@ impl App {
             )
             .await
             .expect("register");
-        let token = self.mailer.last_token(email).expect("verification mail");
+        let token = self.last_token(email).await.expect("verification mail");
         self.registration.verify(&token).await.expect("verify")
+    }
+
+    /// Delivers everything queued, as the server's mail worker would.
+    pub async fn deliver_mail(&self) {
+        while self
+            .mail
+            .deliver_due()
+            .await
+            .expect("mail delivery")
+            .claimed
+            > 0
+        {}
+    }
+
+    /// The token of the last mail to `to`, after delivering queued mail.
+    pub async fn last_token(&self, to: &str) -> Option<Token> {
+        self.deliver_mail().await;
+        self.mailer.last_token(to)
+    }
+
+    /// How many mails were sent, after delivering queued mail.
+    pub async fn mail_count(&self) -> usize {
+        self.deliver_mail().await;
+        self.mailer.count()
     }
 
     /// Signs in.

@@ -163,6 +163,7 @@ impl Backends {
             // Announcements come from the store that creates the notifications.
             feed: durable.feed.clone(),
             leases: durable.leases.clone(),
+            mail_queue: durable.mail_queue.clone(),
             uploads: uploads.uploads.clone(),
             payments: durable.payments.clone(),
             candidates: sessions.candidates.clone(),

@@ -27,6 +27,7 @@ mod json_text;
 pub mod keys;
 pub mod live;
 pub mod mail;
+pub mod mail_queue;
 pub mod metrics;
 pub mod objects;
 pub mod openapi;

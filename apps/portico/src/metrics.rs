@@ -47,6 +47,11 @@ struct JobLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct MailLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RemovedLabels {
     job: &'static str,
     kind: &'static str,
@@ -72,6 +77,7 @@ pub struct Metrics {
     store_latency: Histograms<StoreLabels>,
     job_runs: Family<JobLabels, Counter>,
     job_removed: Family<RemovedLabels, Counter>,
+    mail: Family<MailLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -83,6 +89,7 @@ impl Default for Metrics {
             Family::new_with_constructor(latency_histogram);
         let job_runs = Family::<JobLabels, Counter>::default();
         let job_removed = Family::<RemovedLabels, Counter>::default();
+        let mail = Family::<MailLabels, Counter>::default();
         registry.register(
             "portico_http_requests",
             "HTTP requests served.",
@@ -109,6 +116,11 @@ impl Default for Metrics {
             job_removed.clone(),
         );
         registry.register(
+            "portico_mail",
+            "Queued mail this process worked, per outcome: delivered, expired (dropped unsent, its link expired), retried, dropped (too many failures).",
+            mail.clone(),
+        );
+        registry.register(
             "portico_build",
             "The running build.",
             Info::new(BuildLabels {
@@ -123,6 +135,7 @@ impl Default for Metrics {
             store_latency,
             job_runs,
             job_removed,
+            mail,
         }
     }
 }
@@ -181,6 +194,13 @@ impl Metrics {
             self.job_removed
                 .get_or_create(&RemovedLabels { job, kind })
                 .inc_by(*n);
+        }
+    }
+
+    /// Counts `n` queued mails worked with `outcome`.
+    pub fn mail(&self, outcome: &'static str, n: u64) {
+        if n > 0 {
+            self.mail.get_or_create(&MailLabels { outcome }).inc_by(n);
         }
     }
 

@@ -13,8 +13,9 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use domain::services::{
-    AccountPolicy, AdminBootstrap, Authentication, ContentSessions, Maintenance, Notifications,
-    Passwords, Payments, Profiles, RateLimits, Rbac, Registration, System, Uploads, UserAdmin,
+    AccountPolicy, AdminBootstrap, Authentication, ContentSessions, MailDelivery, Maintenance,
+    Notifications, Passwords, Payments, Profiles, RateLimits, Rbac, Registration, System, Uploads,
+    UserAdmin,
 };
 use tracing::Instrument;
 use utoipa::OpenApi;
@@ -67,6 +68,12 @@ pub struct Services {
     pub state: Arc<AppState>,
     /// Administration services also used from the command line.
     pub admin: UserAdmin,
+    /// Delivers queued mail (run by the mail worker).
+    pub mail: MailDelivery,
+    /// Woken when this process queues mail.
+    pub mail_wake: Arc<tokio::sync::Notify>,
+    /// The mail queue itself.
+    pub mail_queue: Arc<dyn domain::MailQueue>,
 }
 
 /// Wires the domain services: stores from `backends` (each call timed into
@@ -77,11 +84,16 @@ pub fn services(
     backends: &Backends,
     metrics: Arc<Metrics>,
 ) -> Result<Services, StartError> {
-    let stores = timed::stores(
+    let mut stores = timed::stores(
         backends.stores(config)?,
         metrics.clone(),
         std::time::Duration::from_millis(config.stores.call_timeout_ms.max(1)),
     );
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    stores.mail_queue = Arc::new(crate::mail_queue::Waking::new(
+        stores.mail_queue,
+        mail_wake.clone(),
+    ));
     let s = &config.security;
     let argon2 = platform::Argon2Hasher::new(platform::Argon2Params {
         memory_kib: s.argon2_memory_kib,
@@ -105,6 +117,12 @@ pub fn services(
     };
     let policy = AccountPolicy::default();
     let admin = UserAdmin::new(stores.clone(), system.clone());
+    let mail = MailDelivery::new(
+        stores.clone(),
+        system.clone(),
+        policy.clone(),
+        config.mail.policy(),
+    );
     let state = AppState {
         registration: Registration::new(stores.clone(), system.clone(), policy.clone()),
         auth: Authentication::new(stores.clone(), system.clone(), policy.clone()),
@@ -142,6 +160,9 @@ pub fn services(
     Ok(Services {
         state: Arc::new(state),
         admin,
+        mail,
+        mail_wake,
+        mail_queue: stores.mail_queue.clone(),
     })
 }
 
@@ -238,6 +259,8 @@ pub struct Application {
     /// The notification feed listener and the background jobs, stopped with the server.
     tasks: Vec<tokio::task::JoinHandle<()>>,
     live: Arc<Live>,
+    /// The mail queue the worker drains.
+    mail_queue: Arc<dyn domain::MailQueue>,
     /// The `server.metrics_listen` server: its address, handle and task.
     metrics: Option<(
         SocketAddr,
@@ -275,7 +298,17 @@ impl Application {
         let services = services(&config, &backends, metrics)?;
         prepare(&config, &services).await?;
         let live = services.state.live.clone();
-        let mut tasks = vec![tokio::spawn(live.clone().run())];
+        let mut tasks = vec![
+            tokio::spawn(live.clone().run()),
+            tokio::spawn(crate::mail_queue::run(
+                services.mail.clone(),
+                config.mail.policy().batch,
+                services.mail_wake.clone(),
+                std::time::Duration::from_millis(config.mail.poll_interval_ms.max(10)),
+                services.state.metrics.clone(),
+            )),
+        ];
+        let mail_queue = services.mail_queue.clone();
         if config.jobs.enabled {
             let s = &services.state;
             tasks.extend(crate::jobs::spawn(
@@ -359,6 +392,7 @@ impl Application {
             owned: None,
             tasks,
             live,
+            mail_queue,
             metrics,
         })
     }
@@ -366,6 +400,12 @@ impl Application {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The queue of mail waiting to be sent (empty once the worker has
+    /// delivered everything).
+    pub fn mail_queue(&self) -> Arc<dyn domain::MailQueue> {
+        self.mail_queue.clone()
     }
 
     /// The bound address of `server.metrics_listen`, when it is set.

@@ -67,6 +67,7 @@ pub fn stores(stores: Stores, metrics: Arc<Metrics>, deadline: std::time::Durati
         // A subscription is one long call: nothing to time per call.
         feed: stores.feed,
         leases: wrap(stores.leases, m),
+        mail_queue: wrap(stores.mail_queue, m),
         payments: wrap(stores.payments, m),
         rate_limiter: wrap(stores.rate_limiter, m),
         roles: wrap(stores.roles, m),
@@ -201,6 +202,14 @@ timed!("users", UserRepository {
     fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
     fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
     fn delete(&self, id: UserId) -> Result<(), WriteError>;
+});
+
+timed!("mail_queue", MailQueue {
+    fn enqueue(&self, message: &QueuedMail) -> Result<(), StoreError>;
+    fn claim(&self, now: OffsetDateTime, until: OffsetDateTime, limit: u32) -> Result<Vec<QueuedMail>, StoreError>;
+    fn retry_at(&self, id: QueuedMailId, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn remove(&self, id: QueuedMailId) -> Result<(), StoreError>;
+    fn count(&self) -> Result<u64, StoreError>;
 });
 
 timed!("leases", LeaseRepository {

@@ -37,6 +37,8 @@ pub(crate) mod names {
     pub(crate) const RATE_LIMITS: &str = "rateLimits";
     /// Background-job leases, `_id` = job name.
     pub(crate) const LEASES: &str = "jobLeases";
+    /// Mail waiting to be sent.
+    pub(crate) const MAIL_QUEUE: &str = "mailQueue";
 }
 
 enum Kind {
@@ -158,6 +160,10 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(doc! {"key": 1}, Plain),
                 index(doc! {"windowEnd": 1}, Ttl),
             ],
+        ),
+        (
+            MAIL_QUEUE,
+            vec![index(doc! {"dueAt": 1, "createdAt": 1, "_id": 1}, Plain)],
         ),
     ]
 }

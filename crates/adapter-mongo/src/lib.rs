@@ -141,7 +141,8 @@ impl MongoStore {
             uploads: s.clone(),
             payments: s.clone(),
             rate_limiter: s.clone(),
-            leases: s,
+            leases: s.clone(),
+            mail_queue: s,
         }
     }
 

@@ -135,6 +135,7 @@ pub(crate) enum Family {
     Uploads,
     Payments,
     Leases,
+    Mail,
 }
 
 impl Family {
@@ -150,6 +151,7 @@ impl Family {
             Self::Uploads => "uploads",
             Self::Payments => "payments",
             Self::Leases => "leases",
+            Self::Mail => "mail",
         }
     }
 }
@@ -211,7 +213,8 @@ impl RedisStore {
             uploads: s.clone(),
             payments: s.clone(),
             rate_limiter: s.clone(),
-            leases: s,
+            leases: s.clone(),
+            mail_queue: s,
         }
     }
 

@@ -16,12 +16,16 @@ use crate::error::{SqlError, store};
 
 /// Every engine's migrations, embedded in the binary. Never edit a released one: add a new file.
 fn migrator(engine: &'static str) -> Migrator {
-    let files: [(&'static str, &'static str); 2] = match engine {
+    let files: [(&'static str, &'static str); 3] = match engine {
         "sqlite" => [
             ("init", include_str!("../migrations/sqlite/0001_init.sql")),
             (
                 "jobs and feed",
                 include_str!("../migrations/sqlite/0002_jobs_and_feed.sql"),
+            ),
+            (
+                "mail queue",
+                include_str!("../migrations/sqlite/0003_mail_queue.sql"),
             ),
         ],
         _ => [
@@ -29,6 +33,10 @@ fn migrator(engine: &'static str) -> Migrator {
             (
                 "jobs and feed",
                 include_str!("../migrations/postgres/0002_jobs_and_feed.sql"),
+            ),
+            (
+                "mail queue",
+                include_str!("../migrations/postgres/0003_mail_queue.sql"),
             ),
         ],
     };

@@ -167,6 +167,7 @@ where
         + domain::PaymentRepository
         + domain::RateLimiter
         + domain::LeaseRepository
+        + domain::MailQueue
         + domain::NotificationFeed
         + 'static,
 {
@@ -182,6 +183,7 @@ where
         uploads: s.clone(),
         payments: s.clone(),
         rate_limiter: s.clone(),
-        leases: s,
+        leases: s.clone(),
+        mail_queue: s,
     }
 }

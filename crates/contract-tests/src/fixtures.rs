@@ -247,3 +247,26 @@ where
     }
     out
 }
+
+/// A queued mail of `kind` to `to`, queued at `at` and expiring a day later.
+pub fn queued_mail(kind: OutgoingKind, to: &str, at: OffsetDateTime) -> QueuedMail {
+    let to = Email::parse(to).unwrap();
+    let token = token().0;
+    let body = match kind {
+        OutgoingKind::Verification => Outgoing::Mail(Mail::Verification {
+            to,
+            username: Username::parse("mailed_user").unwrap(),
+            token,
+        }),
+        OutgoingKind::PasswordReset => Outgoing::Mail(Mail::PasswordReset { to, token }),
+        OutgoingKind::AccountDeletion => Outgoing::Mail(Mail::AccountDeletion { to, token }),
+        OutgoingKind::ResetRequest => Outgoing::ResetRequest { to },
+    };
+    QueuedMail {
+        id: QueuedMailId::from_uuid(id()),
+        body,
+        created_at: at,
+        expires_at: at + time::Duration::days(1),
+        attempts: 0,
+    }
+}

@@ -4,7 +4,7 @@
 //!
 //! Layout: [`fixtures`] builds records; one module per port family
 //! ([`users`], [`accounts`], [`rbac`], [`content`], [`notifications`],
-//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`cascade`]) holds the tests, each
+//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`mail`], [`cascade`]) holds the tests, each
 //! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
 //! `#[tokio::test]` per test function. [`system`] holds the contracts of the
 //! small ports (`PasswordHasher`, `TokenGenerator`, `IdGenerator`, `Clock`),
@@ -40,6 +40,7 @@ pub mod cascade;
 pub mod content;
 pub mod fixtures;
 pub mod jobs;
+pub mod mail;
 pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
@@ -122,6 +123,8 @@ macro_rules! contract_suite {
             jobs: lease_is_exclusive_until_expiry_and_renewable, lease_release_is_holder_only,
                 concurrent_lease_takes_have_one_winner, feed_announces_new_notifications,
                 feed_announces_a_burst_at_one_instant, feed_skips_what_came_before_and_never_repeats;
+            mail: queued_mail_of_every_kind_roundtrips, claim_hides_until_and_retry_reschedules,
+                concurrent_claims_never_share_a_message;
         );
     };
 }

@@ -83,3 +83,7 @@ id_type!(
     /// Identifies a [`crate::Payment`].
     PaymentId
 );
+id_type!(
+    /// Identifies an [`crate::QueuedMail`].
+    QueuedMailId
+);

@@ -301,6 +301,29 @@ pub struct MailConfig {
     pub reset_path: String,
     /// Front-end path of the account deletion confirmation (gets `?token=`).
     pub deletion_path: String,
+    /// How often the mail worker looks for mail queued by other instances
+    /// and for retries that fell due, in milliseconds (mail this instance
+    /// queues goes out at once).
+    pub poll_interval_ms: u64,
+    /// Delivery attempts before a message is given up (logged as an error).
+    pub max_attempts: u32,
+    /// Wait before the first retry of a failed delivery, in milliseconds;
+    /// each further retry waits twice as long, at most 15 minutes. With the
+    /// defaults (5000 and 10 attempts) a message is tried for about 36 minutes.
+    pub first_retry_ms: u64,
+}
+
+impl MailConfig {
+    /// How the worker handles the queue.
+    pub fn policy(&self) -> domain::services::MailPolicy {
+        domain::services::MailPolicy {
+            max_attempts: self.max_attempts.max(1),
+            first_retry: time::Duration::milliseconds(
+                i64::try_from(self.first_retry_ms.max(1)).unwrap_or(i64::MAX),
+            ),
+            ..domain::services::MailPolicy::default()
+        }
+    }
 }
 
 impl Default for MailConfig {
@@ -313,6 +336,9 @@ impl Default for MailConfig {
             verify_path: "/verify-email".into(),
             reset_path: "/reset-password".into(),
             deletion_path: "/confirm-deletion".into(),
+            poll_interval_ms: 1000,
+            max_attempts: domain::services::MailPolicy::default().max_attempts,
+            first_retry_ms: 5000,
         }
     }
 }

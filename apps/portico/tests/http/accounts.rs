@@ -18,7 +18,7 @@ async fn register_verify_sign_in_refresh_reuse_sign_out(app: TestApp) -> TestApp
         )
         .await;
     assert_eq!(res.status(), 202);
-    let token = app.last_token("Ann@Example.org");
+    let token = app.last_token("Ann@Example.org").await;
     assert_eq!(token.len(), 64, "256-bit token, hex");
 
     // Verify: 201 with the user; a second use of the token fails.
@@ -35,7 +35,7 @@ async fn register_verify_sign_in_refresh_reuse_sign_out(app: TestApp) -> TestApp
     expect_problem(again, 400, "invalid-token").await;
 
     // Registering the same email again answers the same and mails nothing.
-    let before = app.mail_count("ann@example.org") + app.mail_count("Ann@Example.org");
+    let before = app.mail_count("ann@example.org").await + app.mail_count("Ann@Example.org").await;
     let res = app
         .post(
             "/v1/registrations",
@@ -43,7 +43,7 @@ async fn register_verify_sign_in_refresh_reuse_sign_out(app: TestApp) -> TestApp
         )
         .await;
     assert_eq!(res.status(), 202);
-    let after = app.mail_count("ann@example.org") + app.mail_count("Ann@Example.org");
+    let after = app.mail_count("ann@example.org").await + app.mail_count("Ann@Example.org").await;
     assert_eq!(before, after, "no mail for an existing account");
 
     // Sign in by username, then by email.
@@ -222,13 +222,13 @@ async fn password_reset_revokes_every_session(app: TestApp) -> TestApp {
         )
         .await;
     assert_eq!(res.status(), 202);
-    assert_eq!(app.mail_count("nobody@example.org"), 0);
+    assert_eq!(app.mail_count("nobody@example.org").await, 0);
 
     let res = app
         .post("/v1/password-resets", json!({"email": "cleo@example.org"}))
         .await;
     assert_eq!(res.status(), 202);
-    let token = app.last_token("cleo@example.org");
+    let token = app.last_token("cleo@example.org").await;
     let res = app
         .post(
             "/v1/password-resets/confirm",
@@ -434,7 +434,7 @@ async fn export_holds_what_was_stored_and_deletion_removes_it(app: TestApp) -> T
     // Deletion by mailed token: 202, then the token confirms.
     let res = app.authed(Method::DELETE, "/v1/me", &t, None).await;
     assert_eq!(res.status(), 202);
-    let token = app.last_token("erin@example.org");
+    let token = app.last_token("erin@example.org").await;
     let res = app
         .authed(
             Method::DELETE,

@@ -252,6 +252,14 @@ async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm_and_data_s
         .await
         .expect("an answer");
     assert_eq!(res.status(), 202);
+    // The mail worker writes it just after the answer.
+    let outbox = dir.join("outbox");
+    crate::faults::wait_until(
+        "the verification mail",
+        std::time::Duration::from_secs(10),
+        || async { std::fs::read_dir(&outbox).is_ok_and(|mut d| d.next().is_some()) },
+    )
+    .await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -72,7 +72,7 @@ async fn lock_and_password_survive_concurrent_profile_writes(app: TestApp) -> Te
             .post("/v1/password-resets", json!({"email": "ann@example.org"}))
             .await;
         assert_eq!(res.status(), 202);
-        let reset = app.last_token("ann@example.org");
+        let reset = app.last_token("ann@example.org").await;
         let new_password = format!("new password number {trial}");
         let confirm = app.post(
             "/v1/password-resets/confirm",

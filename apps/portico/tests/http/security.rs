@@ -142,7 +142,7 @@ async fn a_deletion_token_works_only_for_its_owner(app: TestApp) -> TestApp {
     let (eve, _) = app.signed_in_user("eve").await;
     let res = app.authed(Method::DELETE, "/v1/me", &dan, None).await;
     assert_eq!(res.status(), 202);
-    let dans_token = app.last_token("dan@example.org");
+    let dans_token = app.last_token("dan@example.org").await;
     let res = app
         .authed(
             Method::DELETE,
@@ -171,7 +171,7 @@ async fn a_password_change_voids_outstanding_reset_tokens(app: TestApp) -> TestA
         .post("/v1/password-resets", json!({"email": "fin@example.org"}))
         .await;
     assert_eq!(res.status(), 202);
-    let reset = app.last_token("fin@example.org");
+    let reset = app.last_token("fin@example.org").await;
     let res = app
         .authed(
             Method::PATCH,

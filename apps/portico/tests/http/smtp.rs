@@ -75,6 +75,7 @@ async fn smtp_transport_delivers_the_verification_mail() {
             )
             .await;
         assert_eq!(res.status(), 202);
+        app.mail_settled().await;
         let mails = inbox.lock().unwrap().clone();
         assert_eq!(mails.len(), 1, "{mails:?}");
         assert!(mails[0].contains("To: hal@example.org"), "{}", mails[0]);
@@ -83,9 +84,108 @@ async fn smtp_transport_delivers_the_verification_mail() {
             "{}",
             mails[0]
         );
-        assert_eq!(app.mail_count("hal@example.org"), 0, "nothing in the outbox");
+        assert_eq!(app.mail_count("hal@example.org").await, 0, "nothing in the outbox");
         app
     })
     .await;
     server.abort();
+}
+
+/// Mail is queued and sent by a background worker: a relay that accepts
+/// connections and then never answers holds up no request, for a known
+/// address or an unknown one. (Before, mail went out inside the request, so
+/// a registration or reset request waited for the relay, and a known address
+/// took visibly longer than an unknown one.)
+#[tokio::test]
+async fn requests_do_not_wait_for_a_stalled_relay() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (connected, mut tried) = tokio::sync::mpsc::unbounded_channel();
+    // Accepts and holds every connection without a greeting.
+    let relay = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    let tweak = move |c: &mut portico::Config| {
+        c.mail.transport = portico::config::MailTransport::Smtp;
+        c.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+    };
+    with_app(Engine::Sqlite, tweak, |app| async move {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let post = |path: &'static str, body: serde_json::Value| {
+            client.post(app.url(path)).json(&body).send()
+        };
+        let res = post(
+            "/v1/registrations",
+            json!({"email": "ida@example.org", "username": "ida", "password": "correct horse battery"}),
+        )
+        .await
+        .expect("an answer while the relay stalls");
+        assert_eq!(res.status(), 202);
+        for email in [ADMIN_EMAIL, "nobody@example.org"] {
+            let res = post("/v1/password-resets", json!({"email": email}))
+                .await
+                .expect("an answer while the relay stalls");
+            assert_eq!(res.status(), 202, "{email}");
+        }
+        // The worker did try the relay.
+        tokio::time::timeout(std::time::Duration::from_secs(10), tried.recv())
+            .await
+            .expect("the worker connects to the relay");
+        app
+    })
+    .await;
+    relay.abort();
+}
+
+/// Mail queued while the relay is down is not lost: the worker retries and
+/// delivers it, once, when the relay is back.
+#[tokio::test]
+async fn mail_waits_out_a_relay_outage() {
+    let port = crate::faults::free_port();
+    let tweak = move |c: &mut portico::Config| {
+        c.mail.transport = portico::config::MailTransport::Smtp;
+        c.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        c.mail.first_retry_ms = 200;
+    };
+    with_app(Engine::Sqlite, tweak, |app| async move {
+        let res = app
+            .post(
+                "/v1/registrations",
+                json!({"email": "joan@example.org", "username": "joan", "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        // Nothing listens yet: the first attempts fail.
+        let failed = || async {
+            let metrics = app
+                .client
+                .get(app.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            metrics.contains("portico_mail_total{outcome=\"retried\"}")
+        };
+        crate::faults::wait_until("a failed attempt", std::time::Duration::from_secs(10), failed)
+            .await;
+        let inbox = Arc::new(Mutex::new(Vec::new()));
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let relay = tokio::spawn(fake_smtp(listener, inbox.clone()));
+        app.mail_settled().await;
+        let mails = inbox.lock().unwrap().clone();
+        assert_eq!(mails.len(), 1, "delivered once: {mails:?}");
+        assert!(mails[0].contains("To: joan@example.org"), "{}", mails[0]);
+        relay.abort();
+        app
+    })
+    .await;
 }

@@ -20,6 +20,8 @@ pub(crate) struct TestApp {
     pub(crate) outbox: PathBuf,
     /// Data folder (removed at the end).
     pub(crate) data_dir: PathBuf,
+    /// The server's mail queue, to wait until mail has gone out.
+    mail_queue: std::sync::Arc<dyn domain::MailQueue>,
     handle: portico::startup::StopHandle,
     /// The running server; `None` once `with_app` has taken it to await it.
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -181,12 +183,14 @@ impl TestApp {
             .expect("server starts");
         let base = format!("http://{}", app.local_addr());
         let handle = app.handle();
+        let mail_queue = app.mail_queue();
         let task = tokio::spawn(app.run_until_stopped());
         Self {
             base,
             client: reqwest::Client::new(),
             outbox: config.outbox_dir(),
             data_dir: config.server.data_dir.clone(),
+            mail_queue,
             handle,
             task: Some(task),
         }
@@ -231,8 +235,26 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
-    /// The token of the newest mail to `to` in the outbox.
-    pub(crate) fn last_token(&self, to: &str) -> String {
+    /// Waits until the mail worker has delivered everything queued (mail
+    /// leaves the request path, so a response comes before its mail).
+    pub(crate) async fn mail_settled(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            if self.mail_queue.count().await.expect("mail queue") == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "queued mail not delivered within 15 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The token of the newest mail to `to` in the outbox, once queued
+    /// mail has gone out.
+    pub(crate) async fn last_token(&self, to: &str) -> String {
+        self.mail_settled().await;
         let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&self.outbox)
             .expect("outbox")
             .filter_map(|e| {
@@ -253,8 +275,9 @@ impl TestApp {
             .collect()
     }
 
-    /// How many mails went to `to`.
-    pub(crate) fn mail_count(&self, to: &str) -> usize {
+    /// How many mails went to `to`, once queued mail has gone out.
+    pub(crate) async fn mail_count(&self, to: &str) -> usize {
+        self.mail_settled().await;
         std::fs::read_dir(&self.outbox)
             .map(|dir| {
                 dir.filter_map(Result::ok)
@@ -279,7 +302,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(res.status(), 202, "register {username}");
-        let token = self.last_token(&email);
+        let token = self.last_token(&email).await;
         let res = self
             .post("/v1/registrations/verify", json!({"token": token}))
             .await;

@@ -3,6 +3,7 @@
 mod accounts;
 mod content;
 pub(crate) mod jobs;
+mod mail_queue;
 mod notifications;
 mod payments;
 mod rate_limit;

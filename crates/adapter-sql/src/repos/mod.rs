@@ -90,6 +90,7 @@ mod accounts;
 mod content;
 mod feed;
 mod leases;
+mod mail_queue;
 mod notifications;
 mod payments;
 mod rate_limit;

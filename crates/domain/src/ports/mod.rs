@@ -7,6 +7,7 @@
 mod accounts;
 mod content;
 mod jobs;
+mod mail_queue;
 mod notifications;
 mod payments;
 mod rate_limit;
@@ -18,6 +19,7 @@ mod users;
 pub use accounts::*;
 pub use content::*;
 pub use jobs::*;
+pub use mail_queue::*;
 pub use notifications::*;
 pub use payments::*;
 pub use rate_limit::*;

@@ -5,8 +5,8 @@ use time::Duration;
 
 use super::{Stores, System};
 use crate::{
-    CreateUserError, Email, GrantError, Mail, Password, Profile, RegistrationCandidate, RoleName,
-    StoreError, Token, User, UserId, Username,
+    CreateUserError, Email, GrantError, Mail, Outgoing, Password, Profile, RegistrationCandidate,
+    RoleName, StoreError, Token, User, UserId, Username,
 };
 
 /// Lifetimes and thresholds of the account rules.
@@ -154,11 +154,14 @@ impl Registration {
             username,
             token,
         };
-        self.system
-            .mailer
-            .send(&mail)
-            .await
-            .map_err(RegisterError::Unexpected)
+        super::mail::queue(
+            &self.stores,
+            &self.system,
+            Outgoing::Mail(mail),
+            self.policy.candidate_ttl,
+        )
+        .await
+        .map_err(RegisterError::Unexpected)
     }
 
     /// Turns the candidate holding `token` into a verified user with the candidate's role.
@@ -217,7 +220,7 @@ impl Registration {
 mod tests {
     use super::*;
     use crate::services::test_support::*;
-    use crate::{MockCandidateRepository, MockMailer, MockRoleRepository, MockUserRepository};
+    use crate::{MockCandidateRepository, MockRoleRepository, MockUserRepository};
     use futures::executor::block_on;
 
     fn email() -> Email {
@@ -244,17 +247,22 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let mut mailer = MockMailer::new();
-        mailer
-            .expect_send()
-            .withf(|m| matches!(m, Mail::Verification { token, .. } if *token == fixed_token()))
-            .times(1)
-            .returning(|_| Ok(()));
+        let queue = std::sync::Arc::new(MemoryMailQueue::default());
         h.stores.users = std::sync::Arc::new(users);
         h.stores.candidates = std::sync::Arc::new(candidates);
-        h.system.mailer = std::sync::Arc::new(mailer);
+        h.stores.mail_queue = queue.clone();
+        // The mailer has no expectations: mail is only queued.
         let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
         block_on(svc.register(email(), username(), password())).unwrap();
+        let queued = queue.contents();
+        assert_eq!(queued.len(), 1);
+        let (message, due) = &queued[0];
+        assert!(matches!(
+            &message.body,
+            Outgoing::Mail(Mail::Verification { token, .. }) if *token == fixed_token()
+        ));
+        assert_eq!((*due, message.attempts), (T0, 0));
+        assert_eq!(message.expires_at, T0 + Duration::hours(24));
     }
 
     #[test]

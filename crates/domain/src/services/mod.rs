@@ -6,10 +6,10 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::{
-    CandidateRepository, Clock, ContentSessionRepository, IdGenerator, LeaseRepository, Mailer,
-    NotificationFeed, NotificationRepository, ObjectStore, OneTimeTokenRepository, PasswordHasher,
-    PaymentRepository, RateLimiter, RoleRepository, SessionRepository, TokenGenerator,
-    UploadRepository, UserId, UserRepository,
+    CandidateRepository, Clock, ContentSessionRepository, IdGenerator, LeaseRepository, MailQueue,
+    Mailer, NotificationFeed, NotificationRepository, ObjectStore, OneTimeTokenRepository,
+    PasswordHasher, PaymentRepository, RateLimiter, RoleRepository, SessionRepository,
+    TokenGenerator, UploadRepository, UserId, UserRepository,
 };
 
 mod accounts;
@@ -17,6 +17,7 @@ mod admin;
 mod auth;
 mod content;
 mod guesses;
+mod mail;
 mod maintenance;
 mod notifications;
 mod passwords;
@@ -33,6 +34,7 @@ pub use accounts::*;
 pub use admin::*;
 pub use auth::*;
 pub use content::*;
+pub use mail::{DeliveryFailure, DeliveryReport, MailDelivery, MailPolicy};
 pub use maintenance::*;
 pub use notifications::*;
 pub use passwords::*;
@@ -70,6 +72,8 @@ pub struct Stores {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Job leases.
     pub leases: Arc<dyn LeaseRepository>,
+    /// Mail waiting to be sent.
+    pub mail_queue: Arc<dyn MailQueue>,
 }
 
 /// The small outside-world ports.

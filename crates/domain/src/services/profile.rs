@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use super::{AccountPolicy, Stores, System, Usage, usage_key};
 use crate::{
-    AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Page, PageRequest,
-    Password, Payment, RoleName, StorageKey, StoreError, Token, TokenPurpose, UploadRequest, User,
-    UserId, Window, WriteError,
+    AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Outgoing, Page,
+    PageRequest, Password, Payment, RoleName, StorageKey, StoreError, Token, TokenPurpose,
+    UploadRequest, User, UserId, Window, WriteError,
 };
 
 /// Changes to the own profile; `None` leaves a field as it is.
@@ -320,11 +320,14 @@ impl Profiles {
             to: user.email,
             token,
         };
-        self.system
-            .mailer
-            .send(&mail)
-            .await
-            .map_err(DeleteAccountError::Unexpected)
+        super::mail::queue(
+            &self.stores,
+            &self.system,
+            Outgoing::Mail(mail),
+            self.policy.deletion_ttl,
+        )
+        .await
+        .map_err(DeleteAccountError::Unexpected)
     }
 
     /// Deletes the account whose deletion token this is.

@@ -83,6 +83,7 @@ impl Harness {
                 payments: Arc::new(MockPaymentRepository::new()),
                 rate_limiter: Arc::new(MemoryRateLimiter::default()),
                 leases: Arc::new(MockLeaseRepository::new()),
+                mail_queue: Arc::new(MemoryMailQueue::default()),
             },
             system: System {
                 clock: Arc::new(clock),
@@ -93,6 +94,64 @@ impl Harness {
                 objects: Arc::new(MockObjectStore::new()),
             },
         }
+    }
+}
+
+/// The mail queue in memory, with the port's claim rules.
+#[derive(Default)]
+pub(crate) struct MemoryMailQueue(std::sync::Mutex<Vec<(QueuedMail, OffsetDateTime)>>);
+
+impl MemoryMailQueue {
+    /// Every queued message with the instant it is due.
+    pub(crate) fn contents(&self) -> Vec<(QueuedMail, OffsetDateTime)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl MailQueue for MemoryMailQueue {
+    async fn enqueue(&self, message: &QueuedMail) -> Result<(), StoreError> {
+        let due = message.created_at;
+        self.0.lock().unwrap().push((message.clone(), due));
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        all.sort_by_key(|(_, due)| *due);
+        let mut claimed = Vec::new();
+        for (message, due) in all.iter_mut() {
+            if *due <= now && claimed.len() < limit as usize {
+                message.attempts += 1;
+                *due = until;
+                claimed.push(message.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn retry_at(&self, id: QueuedMailId, at: OffsetDateTime) -> Result<(), WriteError> {
+        let mut all = self.0.lock().unwrap();
+        let (_, due) = all
+            .iter_mut()
+            .find(|(m, _)| m.id == id)
+            .ok_or(WriteError::NotFound)?;
+        *due = at;
+        Ok(())
+    }
+
+    async fn remove(&self, id: QueuedMailId) -> Result<(), StoreError> {
+        self.0.lock().unwrap().retain(|(m, _)| m.id != id);
+        Ok(())
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.0.lock().unwrap().len() as u64)
     }
 }
 

@@ -1,0 +1,199 @@
+//! The mail queue: what is to be mailed waits in the durable store until a
+//! background worker hands it to the [`Mailer`](crate::Mailer), so requests
+//! never wait for mail, a restart loses none, and a failed delivery is tried
+//! again later.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{Email, Mail, QueuedMailId, StoreError, Token, Username, WriteError};
+
+/// What a queued message asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// A mail ready to send.
+    Mail(Mail),
+    /// A password reset was asked for this address. The worker looks the
+    /// account up and, if there is one, issues a reset token and mails it;
+    /// for an unknown address it does nothing. Queued for every address, so
+    /// the request does the same work whether the account exists or not, and
+    /// no reset token waits in the store.
+    ResetRequest {
+        /// The address given.
+        to: Email,
+    },
+}
+
+/// The kinds of [`Outgoing`], as stores record them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutgoingKind {
+    /// [`Mail::Verification`].
+    Verification,
+    /// [`Mail::PasswordReset`].
+    PasswordReset,
+    /// [`Mail::AccountDeletion`].
+    AccountDeletion,
+    /// [`Outgoing::ResetRequest`].
+    ResetRequest,
+}
+
+impl OutgoingKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verification => "verification",
+            Self::PasswordReset => "password_reset",
+            Self::AccountDeletion => "account_deletion",
+            Self::ResetRequest => "reset_request",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Verification,
+            Self::PasswordReset,
+            Self::AccountDeletion,
+            Self::ResetRequest,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+}
+
+/// An [`Outgoing`] taken apart into the plain fields stores keep: every
+/// adapter writes these four and rebuilds the value with [`Outgoing::from_fields`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingFields {
+    /// The kind.
+    pub kind: OutgoingKind,
+    /// The recipient's address, as given.
+    pub to: String,
+    /// The username, for verification mails.
+    pub username: Option<String>,
+    /// The single-use token the mail's link carries, if it has one.
+    pub token: Option<String>,
+}
+
+impl Outgoing {
+    /// The recipient.
+    pub fn to(&self) -> &Email {
+        match self {
+            Self::Mail(mail) => mail.to(),
+            Self::ResetRequest { to } => to,
+        }
+    }
+
+    /// The plain fields a store keeps.
+    pub fn fields(&self) -> OutgoingFields {
+        let (kind, username, token) = match self {
+            Self::Mail(Mail::Verification {
+                username, token, ..
+            }) => (OutgoingKind::Verification, Some(username), Some(token)),
+            Self::Mail(Mail::PasswordReset { token, .. }) => {
+                (OutgoingKind::PasswordReset, None, Some(token))
+            }
+            Self::Mail(Mail::AccountDeletion { token, .. }) => {
+                (OutgoingKind::AccountDeletion, None, Some(token))
+            }
+            Self::ResetRequest { .. } => (OutgoingKind::ResetRequest, None, None),
+        };
+        OutgoingFields {
+            kind,
+            to: self.to().as_str().to_owned(),
+            username: username.map(|u| u.as_str().to_owned()),
+            token: token.map(|t| t.expose().to_owned()),
+        }
+    }
+
+    /// Rebuilds the value from stored fields; a field a kind needs that is
+    /// missing or invalid is a [`StoreError`] (the record is corrupt).
+    pub fn from_fields(fields: OutgoingFields) -> Result<Self, StoreError> {
+        fn corrupt<E: std::error::Error + Send + Sync + 'static>(
+            what: &'static str,
+        ) -> impl FnOnce(E) -> StoreError {
+            move |e| StoreError::with_source(what, e)
+        }
+        let to = Email::parse(&fields.to).map_err(corrupt("stored queued mail recipient"))?;
+        let token = || -> Result<Token, StoreError> {
+            let raw = fields
+                .token
+                .as_deref()
+                .ok_or_else(|| StoreError::msg("stored queued mail message has no token"))?;
+            Token::parse(raw).map_err(corrupt("stored queued mail token"))
+        };
+        Ok(match fields.kind {
+            OutgoingKind::Verification => {
+                let raw = fields
+                    .username
+                    .as_deref()
+                    .ok_or_else(|| StoreError::msg("stored verification mail has no username"))?;
+                Self::Mail(Mail::Verification {
+                    to,
+                    username: Username::parse(raw)
+                        .map_err(corrupt("stored queued mail username"))?,
+                    token: token()?,
+                })
+            }
+            OutgoingKind::PasswordReset => Self::Mail(Mail::PasswordReset {
+                to,
+                token: token()?,
+            }),
+            OutgoingKind::AccountDeletion => Self::Mail(Mail::AccountDeletion {
+                to,
+                token: token()?,
+            }),
+            OutgoingKind::ResetRequest => Self::ResetRequest { to },
+        })
+    }
+}
+
+/// One queued message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedMail {
+    /// Its id.
+    pub id: QueuedMailId,
+    /// What it asks for.
+    pub body: Outgoing,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// After this it is dropped unsent: the link it carries has expired.
+    pub expires_at: OffsetDateTime,
+    /// Delivery attempts so far: 0 when queued, one more per [`MailQueue::claim`].
+    pub attempts: u32,
+}
+
+/// The durable queue of outgoing mail.
+///
+/// A message is due from when it is queued. A worker claims due messages,
+/// which hides them from other claims for a while (so a worker that dies
+/// mid-delivery only delays them), then removes each one it delivered or gave
+/// up on, or makes it due again later. Delivery is at least once.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait MailQueue: Send + Sync {
+    /// Queues `message`, due at once. Its `attempts` is stored as given.
+    async fn enqueue(&self, message: &QueuedMail) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` of the messages due at `now` (those due longest
+    /// first) and returns them in the order they were queued: each one's
+    /// `attempts` goes up by one (it is returned with the new count) and it
+    /// is not due again until `until`. MUST be atomic: of concurrent claims,
+    /// at most one returns any given message.
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+
+    /// Makes a message due again at `at` (after a failed attempt), keeping
+    /// its attempts; `NotFound` when it is gone.
+    async fn retry_at(&self, id: QueuedMailId, at: OffsetDateTime) -> Result<(), WriteError>;
+
+    /// Removes a message, delivered or given up on; a missing one is not an error.
+    async fn remove(&self, id: QueuedMailId) -> Result<(), StoreError>;
+
+    /// How many messages are queued, due or not (for metrics and health).
+    async fn count(&self) -> Result<u64, StoreError>;
+}
