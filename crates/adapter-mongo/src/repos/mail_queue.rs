@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::MongoStore;
 use crate::codec::*;
-use crate::error::{corrupt, store};
+use crate::error::store;
 use crate::indexes::names::MAIL_QUEUE;
 
 fn to_doc(m: &QueuedMail) -> Document {
@@ -30,19 +30,15 @@ fn to_doc(m: &QueuedMail) -> Document {
 
 fn from_doc(d: &Document) -> Result<QueuedMail, StoreError> {
     let f = Fields::of(d, "queued mail");
-    let body = Outgoing::from_fields(OutgoingFields {
-        kind: OutgoingKind::parse(f.str("kind")?).ok_or_else(|| corrupt("queued mail", "kind"))?,
+    QueuedMail::from_stored(StoredMail {
+        id: f.uuid("_id")?,
+        kind: f.str("kind")?.to_owned(),
         to: f.str("to")?.to_owned(),
         username: f.opt_str("username")?.map(str::to_owned),
         token: f.opt_str("token")?.map(str::to_owned),
-    })?;
-    Ok(QueuedMail {
-        id: QueuedMailId::from_uuid(f.uuid("_id")?),
-        body,
+        attempts: f.i64("attempts")?,
         created_at: f.time("createdAt")?,
         expires_at: f.time("expiresAt")?,
-        attempts: u32::try_from(f.i64("attempts")?)
-            .map_err(|_| corrupt("queued mail", "attempts"))?,
     })
 }
 

@@ -12,7 +12,6 @@ use fred::types::scripts::Script;
 use time::OffsetDateTime;
 
 use crate::codec::*;
-use crate::error::corrupt;
 use crate::{Family, RedisStore};
 
 /// KEYS: message, due index. ARGV: id, due ms, expiry ms, pairs.
@@ -100,19 +99,15 @@ fn to_record(m: &QueuedMail) -> Record {
 
 fn from_record(map: std::collections::HashMap<String, String>) -> Result<QueuedMail, StoreError> {
     let f = Fields::new(map, "queued mail");
-    let body = Outgoing::from_fields(OutgoingFields {
-        kind: OutgoingKind::parse(f.str("kind")?).ok_or_else(|| corrupt("queued mail", "kind"))?,
+    QueuedMail::from_stored(StoredMail {
+        id: f.uuid("id")?,
+        kind: f.str("kind")?.to_owned(),
         to: f.str("to")?.to_owned(),
         username: f.opt_string("username"),
         token: f.opt_string("token"),
-    })?;
-    Ok(QueuedMail {
-        id: QueuedMailId::from_uuid(f.uuid("id")?),
-        body,
+        attempts: f.i64("attempts")?,
         created_at: f.time("createdAt")?,
         expires_at: f.time("expiresAt")?,
-        attempts: u32::try_from(f.i64("attempts")?)
-            .map_err(|_| corrupt("queued mail", "attempts"))?,
     })
 }
 

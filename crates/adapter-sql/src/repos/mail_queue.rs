@@ -10,21 +10,15 @@ macro_rules! impl_mail_queue {
                 row: &<$db as sqlx::Database>::Row,
             ) -> Result<domain::QueuedMail, domain::StoreError> {
                 use crate::engine::{col, col_time};
-                let kind: String = col(row, "kind")?;
-                let body = domain::Outgoing::from_fields(domain::OutgoingFields {
-                    kind: domain::OutgoingKind::parse(&kind)
-                        .ok_or_else(|| crate::error::corrupt("mail kind"))?,
+                domain::QueuedMail::from_stored(domain::StoredMail {
+                    id: col(row, "id")?,
+                    kind: col(row, "kind")?,
                     to: col(row, "recipient")?,
                     username: col(row, "username")?,
                     token: col(row, "token")?,
-                })?;
-                Ok(domain::QueuedMail {
-                    id: domain::QueuedMailId::from_uuid(col(row, "id")?),
-                    body,
+                    attempts: col(row, "attempts")?,
                     created_at: col_time::<$ts, _>(row, "created_at")?,
                     expires_at: col_time::<$ts, _>(row, "expires_at")?,
-                    attempts: u32::try_from(col::<i64, _>(row, "attempts")?)
-                        .map_err(|_| crate::error::corrupt("mail attempts"))?,
                 })
             }
         }

@@ -163,6 +163,51 @@ pub struct QueuedMail {
     pub attempts: u32,
 }
 
+/// A queued message as a store reads it back: plain values, checked by
+/// [`QueuedMail::from_stored`].
+#[derive(Debug, Clone)]
+pub struct StoredMail {
+    /// The id.
+    pub id: uuid::Uuid,
+    /// The stored kind name ([`OutgoingKind::as_str`]).
+    pub kind: String,
+    /// [`OutgoingFields::to`].
+    pub to: String,
+    /// [`OutgoingFields::username`].
+    pub username: Option<String>,
+    /// [`OutgoingFields::token`].
+    pub token: Option<String>,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+}
+
+impl QueuedMail {
+    /// Rebuilds a message from what a store kept; a value no message can
+    /// have is a [`StoreError`] (the record is corrupt).
+    pub fn from_stored(stored: StoredMail) -> Result<Self, StoreError> {
+        let kind = OutgoingKind::parse(&stored.kind)
+            .ok_or_else(|| StoreError::msg("stored queued mail has an unknown kind"))?;
+        let body = Outgoing::from_fields(OutgoingFields {
+            kind,
+            to: stored.to,
+            username: stored.username,
+            token: stored.token,
+        })?;
+        Ok(Self {
+            id: QueuedMailId::from_uuid(stored.id),
+            body,
+            created_at: stored.created_at,
+            expires_at: stored.expires_at,
+            attempts: u32::try_from(stored.attempts)
+                .map_err(|e| StoreError::with_source("stored queued mail attempts", e))?,
+        })
+    }
+}
+
 /// The durable queue of outgoing mail.
 ///
 /// A message is due from when it is queued. A worker claims due messages,
