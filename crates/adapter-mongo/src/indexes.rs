@@ -9,31 +9,31 @@ use mongodb::{Database, IndexModel};
 
 /// Collection names.
 pub(crate) mod names {
-    /// Seed 000.
+    /// Users.
     pub(crate) const USERS: &str = "users";
-    /// Seed 000: role grants (`userId`, `role`).
+    /// Role grants (`userId`, `role`).
     pub(crate) const GRANTS: &str = "permissionsTokens";
     /// Role definitions, `_id` = name.
     pub(crate) const ROLES: &str = "roles";
-    /// Seed 000.
+    /// Content sessions.
     pub(crate) const CONTENT: &str = "contentSessions";
     /// Messages of content sessions.
     pub(crate) const MESSAGES: &str = "messages";
-    /// Seed 000.
+    /// Notifications.
     pub(crate) const NOTIFICATIONS: &str = "notifications";
     /// Auth sessions.
     pub(crate) const SESSIONS: &str = "sessions";
     /// Refresh tokens.
     pub(crate) const REFRESH: &str = "refreshTokens";
-    /// Seed 004 `user_candidate:{email}`, `_id` = normalized email.
+    /// Registration candidates, `_id` = normalized email.
     pub(crate) const CANDIDATES: &str = "userCandidates";
     /// Password-reset and deletion tokens, `_id` = token hash.
     pub(crate) const TOKENS: &str = "oneTimeTokens";
-    /// Seed 004 `upload_request:{user_id}:{object_key}`.
+    /// Upload requests.
     pub(crate) const UPLOADS: &str = "uploadRequests";
-    /// Seed 004 `payment:{id}`.
+    /// Payments.
     pub(crate) const PAYMENTS: &str = "payments";
-    /// Seed 000 `requests` and seed 004 `username_status_req:{ip}` counters.
+    /// Rate-limit and usage counters.
     pub(crate) const RATE_LIMITS: &str = "rateLimits";
     /// Background-job leases, `_id` = job name.
     pub(crate) const LEASES: &str = "jobLeases";

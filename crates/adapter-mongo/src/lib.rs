@@ -7,7 +7,7 @@
 //! traits on [`MongoStore`]; [`testing`] (feature `testing`) gives each test
 //! a database of its own.
 //!
-//! Collections follow seed 000 (`users`, `permissionsTokens`,
+//! Collections follow the original data model (`users`, `permissionsTokens`,
 //! `contentSessions`, `notifications`, camelCase fields) and extend it in the
 //! same style: `roles`, `sessions`, `refreshTokens`, `userCandidates`,
 //! `oneTimeTokens`, `messages`, `uploadRequests`, `payments`, `rateLimits`.
@@ -128,22 +128,7 @@ impl MongoStore {
 
     /// Every port, backed by this database.
     pub fn stores(&self) -> Stores {
-        let s = Arc::new(self.clone());
-        Stores {
-            users: s.clone(),
-            candidates: s.clone(),
-            sessions: s.clone(),
-            one_time_tokens: s.clone(),
-            roles: s.clone(),
-            content: s.clone(),
-            notifications: s.clone(),
-            feed: s.clone(),
-            uploads: s.clone(),
-            payments: s.clone(),
-            rate_limiter: s.clone(),
-            leases: s.clone(),
-            mail_queue: s,
-        }
+        Stores::from_one(Arc::new(self.clone()))
     }
 
     /// Checks that the server answers.

@@ -13,7 +13,7 @@
 //! single server and on Redis Cluster (the cluster spreads families, not the
 //! records of one family, over its masters). Rate-limit counters are tagged
 //! per counted key instead, so they spread record by record. The names after
-//! the tag follow seeds 000 and 004 (`user:<id>`, `accessToken:<token hash>`,
+//! the tag follow the original data model (`user:<id>`, `accessToken:<token hash>`,
 //! `user_candidate:<email>`, `upload_request:<user id>:<object key>`,
 //! `payment:<id>` as JSON, `username_status_req:<ip>`). See the README for
 //! the full list and which keys carry TTLs.
@@ -200,22 +200,7 @@ impl RedisStore {
 
     /// Every port, backed by this Redis.
     pub fn stores(&self) -> Stores {
-        let s = Arc::new(self.clone());
-        Stores {
-            users: s.clone(),
-            candidates: s.clone(),
-            sessions: s.clone(),
-            one_time_tokens: s.clone(),
-            roles: s.clone(),
-            content: s.clone(),
-            notifications: s.clone(),
-            feed: s.clone(),
-            uploads: s.clone(),
-            payments: s.clone(),
-            rate_limiter: s.clone(),
-            leases: s.clone(),
-            mail_queue: s,
-        }
+        Stores::from_one(Arc::new(self.clone()))
     }
 
     /// Checks that the server answers.

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use std::collections::HashMap;
 
-use domain::{Page, PageRequest, StoreError};
+use domain::{Page, PageRequest, StoreError, WriteError};
 use fred::prelude::*;
 use fred::types::Value;
 use fred::types::scripts::Script;
@@ -89,6 +89,17 @@ pub(crate) enum Guarded {
     Refused,
     /// Written.
     Done,
+}
+
+impl Guarded {
+    /// `Ok` when written; `NotFound` when the record is missing or a guard
+    /// did not hold (for writes whose guards only identify the record).
+    pub(crate) fn written(self) -> Result<(), WriteError> {
+        match self {
+            Self::Done => Ok(()),
+            Self::Missing | Self::Refused => Err(WriteError::NotFound),
+        }
+    }
 }
 
 impl RedisStore {

@@ -137,7 +137,7 @@ impl SqliteStore {
         acquire_timeout: Duration,
     ) -> Result<Self, SqlError> {
         let options = if let Some(path) = url.strip_prefix("sqlite:///") {
-            // Seed 003 / SQLAlchemy form: `sqlite:///./backend.db` is relative, `sqlite:////abs` absolute.
+            // The SQLAlchemy form: `sqlite:///./backend.db` is relative, `sqlite:////abs` absolute.
             SqliteConnectOptions::new().filename(path)
         } else {
             SqliteConnectOptions::from_str(url).map_err(SqlError::Connect)?

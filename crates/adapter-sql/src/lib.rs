@@ -2,7 +2,7 @@
 //!
 //! Layout:
 //! - [`SqlConfig`] and [`SqlStore::connect`]: the one entry point. The URL's
-//!   scheme picks the engine (`sqlite:`, `postgres:`/`postgresql:`); seed 003's
+//!   scheme picks the engine (`sqlite:`, `postgres:`/`postgresql:`); the SQLAlchemy
 //!   `sqlite:///./backend.db` form is understood (three slashes: relative path).
 //! - `engine`: the two store types (`SqliteStore`, `PgStore`), their pools,
 //!   embedded migrations (`migrations/sqlite`, `migrations/postgres`: one schema
@@ -52,7 +52,7 @@ pub use error::SqlError;
 /// How to reach the database.
 #[derive(Debug, Clone)]
 pub struct SqlConfig {
-    /// `sqlite://path`, `sqlite:///relative/path` (seed 003), `sqlite::memory:`,
+    /// `sqlite://path`, `sqlite:///relative/path`, `sqlite::memory:`,
     /// or `postgres://user:password@host:port/db`.
     pub url: String,
     /// Pool size (SQLite in-memory databases always use 1).
@@ -124,8 +124,8 @@ impl SqlStore {
     /// Every port, backed by this database.
     pub fn stores(&self) -> Stores {
         match self {
-            Self::Sqlite(s) => stores_of(Arc::new(s.clone())),
-            Self::Postgres(s) => stores_of(Arc::new(s.clone())),
+            Self::Sqlite(s) => Stores::from_one(Arc::new(s.clone())),
+            Self::Postgres(s) => Stores::from_one(Arc::new(s.clone())),
         }
     }
 
@@ -151,39 +151,5 @@ impl SqlStore {
             Self::Sqlite(s) => s.pool().close().await,
             Self::Postgres(s) => s.pool().close().await,
         }
-    }
-}
-
-fn stores_of<S>(s: Arc<S>) -> Stores
-where
-    S: domain::UserRepository
-        + domain::CandidateRepository
-        + domain::SessionRepository
-        + domain::OneTimeTokenRepository
-        + domain::RoleRepository
-        + domain::ContentSessionRepository
-        + domain::NotificationRepository
-        + domain::UploadRepository
-        + domain::PaymentRepository
-        + domain::RateLimiter
-        + domain::LeaseRepository
-        + domain::MailQueue
-        + domain::NotificationFeed
-        + 'static,
-{
-    Stores {
-        users: s.clone(),
-        candidates: s.clone(),
-        sessions: s.clone(),
-        one_time_tokens: s.clone(),
-        roles: s.clone(),
-        content: s.clone(),
-        notifications: s.clone(),
-        feed: s.clone(),
-        uploads: s.clone(),
-        payments: s.clone(),
-        rate_limiter: s.clone(),
-        leases: s.clone(),
-        mail_queue: s,
     }
 }

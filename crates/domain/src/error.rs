@@ -74,6 +74,18 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
+impl WriteError {
+    /// `NotFound` when a write changed (or matched) no record, for adapters
+    /// whose drivers report a count.
+    pub fn found(count: impl Into<i128>) -> Result<(), Self> {
+        if count.into() == 0 {
+            Err(Self::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Error of creating a record that has a unique key.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {

@@ -146,10 +146,7 @@ impl MongoStore {
             .update_one(unrevoked(filter), doc! {"$set": set})
             .await
             .map_err(store("update session"))?;
-        if r.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.matched_count)
     }
 
     /// Deletes the matching sessions' refresh tokens, then the sessions (in

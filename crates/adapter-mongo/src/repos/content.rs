@@ -1,4 +1,4 @@
-//! `contentSessions` (seed 000, with `sessionData` keyed by storage key) and
+//! `contentSessions` (with `sessionData` keyed by storage key) and
 //! `messages`.
 
 use std::collections::BTreeMap;
@@ -198,19 +198,13 @@ impl ContentSessionRepository for MongoStore {
             )
             .await
             .map_err(store("rename content session"))?;
-        if r.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.matched_count)
     }
 
     async fn delete(&self, id: ContentSessionId) -> Result<(), WriteError> {
         let n = retrying!(self.delete_sessions_where(id_of(id)))
             .map_err(store("delete content session"))?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn put_data(
@@ -226,10 +220,7 @@ impl ContentSessionRepository for MongoStore {
             .update_one(id_of(id), doc! {"$set": set})
             .await
             .map_err(store("put session data"))?;
-        if r.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.matched_count)
     }
 
     async fn put_data_within(
@@ -333,10 +324,7 @@ impl ContentSessionRepository for MongoStore {
             .update_one(filter, doc! {"$unset": unset})
             .await
             .map_err(store("delete session data"))?;
-        if r.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.matched_count)
     }
 
     async fn add_message(&self, m: &Message, mark_unread: bool) -> Result<(), WriteError> {

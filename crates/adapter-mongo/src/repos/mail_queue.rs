@@ -91,11 +91,7 @@ impl MailQueue for MongoStore {
             )
             .await
             .map_err(store("reschedule mail"))?;
-        if done.matched_count == 0 {
-            Err(WriteError::NotFound)
-        } else {
-            Ok(())
-        }
+        WriteError::found(done.matched_count)
     }
 
     async fn remove(&self, id: QueuedMailId) -> Result<(), StoreError> {

@@ -1,4 +1,4 @@
-//! `notifications` (seed 000): TTL index on `expiresAt`, and every read
+//! `notifications`: TTL index on `expiresAt`, and every read
 //! filters on it too, since the TTL monitor runs only about once a minute.
 
 use async_trait::async_trait;
@@ -150,10 +150,7 @@ impl NotificationRepository for MongoStore {
             .count_documents(own(user_id, id))
             .await
             .map_err(store("find notification"))?;
-        if exists == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(exists)
     }
 
     async fn mark_all_seen(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
@@ -182,10 +179,7 @@ impl NotificationRepository for MongoStore {
             )
             .await
             .map_err(store("store notification response"))?;
-        if r.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.matched_count)
     }
 
     async fn delete(&self, user_id: UserId, id: NotificationId) -> Result<(), WriteError> {
@@ -194,10 +188,7 @@ impl NotificationRepository for MongoStore {
             .delete_one(own(user_id, id))
             .await
             .map_err(store("delete notification"))?;
-        if r.deleted_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.deleted_count)
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {

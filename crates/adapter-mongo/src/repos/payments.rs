@@ -1,4 +1,4 @@
-//! `payments` (seed 004 `payment:{id}`): beneficiaries embedded, unique
+//! `payments` (`payment:{id}`): beneficiaries embedded, unique
 //! (`payerId`, `idempotencyKey`), status moves by compare-and-set.
 
 use async_trait::async_trait;

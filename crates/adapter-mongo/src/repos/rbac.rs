@@ -1,4 +1,4 @@
-//! `roles` (`_id` = name) and `permissionsTokens` (seed 000: one grant per
+//! `roles` (`_id` = name) and `permissionsTokens` (one grant per
 //! user and role, unique on both).
 
 use std::collections::BTreeSet;
@@ -108,18 +108,12 @@ impl RoleRepository for MongoStore {
             .update_one(doc! {"_id": name.as_str()}, doc! {"$set": set})
             .await
             .map_err(store("update role"))?;
-        if result.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(result.matched_count)
     }
 
     async fn delete(&self, name: &RoleName) -> Result<(), WriteError> {
         let n = retrying!(self.delete_role(name.as_str())).map_err(store("delete role"))?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn grant(
@@ -155,10 +149,7 @@ impl RoleRepository for MongoStore {
             .delete_one(doc! {"userId": uuid(user_id.as_uuid()), "role": role.as_str()})
             .await
             .map_err(store("revoke role"))?;
-        if r.deleted_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.deleted_count)
     }
 
     async fn revoke_unless_last(

@@ -1,4 +1,4 @@
-//! `uploadRequests` (seed 004 `upload_request:{user_id}:{object_key}`): a
+//! `uploadRequests` (`upload_request:{user_id}:{object_key}`): a
 //! unique `objectKey`, and no TTL, because the sweep must see expired
 //! requests to delete the objects they left.
 
@@ -139,9 +139,7 @@ impl UploadRepository for MongoStore {
             .count_documents(id_of(id))
             .await
             .map_err(store("find upload request"))?;
-        if exists == 0 {
-            return Err(WriteError::NotFound);
-        }
+        WriteError::found(exists)?;
         Ok(false)
     }
 
@@ -151,10 +149,7 @@ impl UploadRepository for MongoStore {
             .delete_one(id_of(id))
             .await
             .map_err(store("delete upload request"))?;
-        if r.deleted_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.deleted_count)
     }
 
     async fn list_expired(

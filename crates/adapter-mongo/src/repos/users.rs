@@ -1,4 +1,4 @@
-//! `users` (seed 000): unique `emailNormalized` and `username` indexes.
+//! `users`: unique `emailNormalized` and `username` indexes.
 
 use async_trait::async_trait;
 use domain::*;
@@ -116,10 +116,7 @@ impl MongoStore {
             .update_one(doc! {"_id": uuid(id.as_uuid())}, doc! {"$set": set})
             .await
             .map_err(store("update user"))?;
-        if r.matched_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.matched_count)
     }
 }
 
@@ -278,9 +275,6 @@ impl UserRepository for MongoStore {
             .delete_one(doc! {"_id": uuid(id.as_uuid())})
             .await
             .map_err(store("delete user"))?;
-        if r.deleted_count == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(r.deleted_count)
     }
 }

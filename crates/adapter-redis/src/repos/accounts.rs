@@ -1,6 +1,6 @@
-//! Candidates (`user_candidate:<email>` hashes, seed 004, with
+//! Candidates (`user_candidate:<email>` hashes, with
 //! `token:<hash>` pointers), auth sessions (`session:<id>` hashes,
-//! `accessToken:<hash>` pointers as in seed 000, per-user indexes), refresh
+//! `accessToken:<hash>` pointers, per-user indexes), refresh
 //! tokens and one-time tokens. Every record expires natively (PEXPIREAT).
 
 use std::collections::HashMap;
@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 
 use crate::codec::*;
 use crate::error::corrupt;
-use crate::scripts::Guarded;
 use crate::{Family, RedisStore};
 
 /// KEYS: candidate, token pointer. ARGV: expiry ms, normalized email, pairs.
@@ -418,13 +417,9 @@ impl SessionRepository for RedisStore {
         let mut r = Record::default();
         r.set("lastAccessed", ts(at))
             .time("expiresAt", "expiresAtMs", expires_at);
-        match self
-            .guarded_set(self.session_key(id), &[("revokedAt", "")], &[], &r)
+        self.guarded_set(self.session_key(id), &[("revokedAt", "")], &[], &r)
             .await?
-        {
-            Guarded::Done => Ok(()),
-            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
-        }
+            .written()
     }
 
     async fn rotate(
@@ -454,10 +449,7 @@ impl SessionRepository for RedisStore {
                 "rotate session",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn list_active(
@@ -493,18 +485,14 @@ impl SessionRepository for RedisStore {
         let mut r = Record::default();
         r.set("revokedAt", ts(at));
         let owner = user_id.to_string();
-        match self
-            .guarded_set(
-                self.session_key(id),
-                &[("userId", owner.as_str()), ("revokedAt", "")],
-                &[],
-                &r,
-            )
-            .await?
-        {
-            Guarded::Done => Ok(()),
-            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
-        }
+        self.guarded_set(
+            self.session_key(id),
+            &[("userId", owner.as_str()), ("revokedAt", "")],
+            &[],
+            &r,
+        )
+        .await?
+        .written()
     }
 
     async fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {

@@ -1,4 +1,4 @@
-//! `session:<id>` hashes with `session:<id>:data` (seed 000 `sessionData`,
+//! `session:<id>` hashes with `session:<id>:data` (`sessionData`,
 //! one field per storage key, JSON text) and `session:<id>:messages`,
 //! `message:<id>` hashes, and `user:<id>:sessions` indexes.
 
@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 
 use crate::codec::*;
 use crate::error::{corrupt, store};
-use crate::scripts::Guarded;
 use crate::{Family, RedisStore};
 
 /// KEYS: session, owner's index. ARGV: index member, pairs.
@@ -224,10 +223,9 @@ impl ContentSessionRepository for RedisStore {
         r.set("lastAccessed", ts(at));
         let delete: &[&str] = if name.is_none() { &["name"] } else { &[] };
         r.opt("name", name);
-        match self.guarded_set(self.cs_key(id), &[], delete, &r).await? {
-            Guarded::Done => Ok(()),
-            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
-        }
+        self.guarded_set(self.cs_key(id), &[], delete, &r)
+            .await?
+            .written()
     }
 
     async fn delete(&self, id: ContentSessionId) -> Result<(), WriteError> {
@@ -239,10 +237,7 @@ impl ContentSessionRepository for RedisStore {
                 "delete content session",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn put_data(
@@ -260,10 +255,7 @@ impl ContentSessionRepository for RedisStore {
                 "put session data",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn put_data_within(
@@ -330,10 +322,7 @@ impl ContentSessionRepository for RedisStore {
             .hdel(format!("{}:data", self.cs_key(id)), key.as_str())
             .await
             .map_err(store("delete session data"))?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn add_message(&self, m: &Message, mark_unread: bool) -> Result<(), WriteError> {
@@ -367,10 +356,7 @@ impl ContentSessionRepository for RedisStore {
                 "add message",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn get_message(
@@ -412,10 +398,7 @@ impl ContentSessionRepository for RedisStore {
                 "mark read",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {

@@ -163,11 +163,7 @@ impl MailQueue for RedisStore {
                 "reschedule mail",
             )
             .await?;
-        if found == 0 {
-            Err(WriteError::NotFound)
-        } else {
-            Ok(())
-        }
+        WriteError::found(found)
     }
 
     async fn remove(&self, id: QueuedMailId) -> Result<(), StoreError> {

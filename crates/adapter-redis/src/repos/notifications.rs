@@ -1,4 +1,4 @@
-//! `notification:<id>` hashes (seed 000 fields) with a native TTL at
+//! `notification:<id>` hashes with a native TTL at
 //! `expires_at`, and `user:<id>:notifications` indexes; reads also check
 //! the expiry, and index entries of expired records are dropped as met.
 
@@ -257,13 +257,9 @@ impl NotificationRepository for RedisStore {
         let mut r = Record::default();
         r.set("responseData", data.to_string());
         let owner = user_id.to_string();
-        match self
-            .guarded_set(self.n_key(id), &[("userId", owner.as_str())], &[], &r)
+        self.guarded_set(self.n_key(id), &[("userId", owner.as_str())], &[], &r)
             .await?
-        {
-            Guarded::Done => Ok(()),
-            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
-        }
+            .written()
     }
 
     async fn delete(&self, user_id: UserId, id: NotificationId) -> Result<(), WriteError> {
@@ -278,10 +274,7 @@ impl NotificationRepository for RedisStore {
                 "delete notification",
             )
             .await?;
-        if deleted == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(deleted)
     }
 
     async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {

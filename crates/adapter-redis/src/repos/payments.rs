@@ -1,4 +1,4 @@
-//! `payment:<id>` as a JSON string (seed 004: `id`, `user_id`, `amount`,
+//! `payment:<id>` as a JSON string (`id`, `user_id`, `amount`,
 //! `beneficiaries`, …), `idempotency:<payer>:<key>` → id, and
 //! `user:<id>:payments` indexes for payer and beneficiaries. Status changes
 //! are compare-and-set on the whole JSON value.

@@ -3,7 +3,7 @@
 //! expiring natively at the window's end (all-time counters never expire). The hash tag is the
 //! counted key, so counters spread over a cluster key by key, and every
 //! window of one key shares a slot with its `:windows` set (for `forget`).
-//! Seed 004's `username_status_req:<ip>` and seed 000's per-user
+//! `username_status_req:<ip>` and per-user
 //! `requests` counters are counted keys like any other.
 
 use std::sync::LazyLock;

@@ -12,7 +12,6 @@ use time::OffsetDateTime;
 
 use crate::codec::*;
 use crate::error::corrupt;
-use crate::scripts::Guarded;
 use crate::{Family, RedisStore};
 
 /// KEYS: role, roles index. ARGV: name, pairs.
@@ -222,13 +221,9 @@ impl RoleRepository for RedisStore {
             Some(None) => delete.push("description"),
             None => {}
         }
-        match self
-            .guarded_set(self.role_key(name), &[], &delete, &rec)
+        self.guarded_set(self.role_key(name), &[], &delete, &rec)
             .await?
-        {
-            Guarded::Done => Ok(()),
-            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
-        }
+            .written()
     }
 
     async fn delete(&self, name: &RoleName) -> Result<(), WriteError> {
@@ -244,10 +239,7 @@ impl RoleRepository for RedisStore {
                 "delete role",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn grant(
@@ -283,10 +275,7 @@ impl RoleRepository for RedisStore {
                 "revoke role",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn revoke_unless_last(

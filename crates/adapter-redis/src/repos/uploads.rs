@@ -1,5 +1,5 @@
-//! `upload:<id>` hashes; seed 004's `upload_request:<user id>:<object key>`
-//! holding the creation time (no TTL: the sweep expires requests, seed 004);
+//! `upload:<id>` hashes; `upload_request:<user id>:<object key>`
+//! holding the creation time (no TTL: the sweep expires requests);
 //! `object:<key>` → id for uniqueness; per-user indexes and a `pending`
 //! index ordered by expiry for the sweep.
 
@@ -236,10 +236,7 @@ impl UploadRepository for RedisStore {
                 "delete upload request",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 
     async fn list_expired(

@@ -1,4 +1,4 @@
-//! `user:<id>` hashes (seed 000 fields), `email:<normalized>` and
+//! `user:<id>` hashes, `email:<normalized>` and
 //! `username:<name>` → id (uniqueness, set atomically with the record), and
 //! the `users` index, all under the `users` family tag.
 
@@ -174,13 +174,9 @@ impl RedisStore {
         delete: &[&str],
         set: &Record,
     ) -> Result<(), WriteError> {
-        match self
-            .guarded_set(self.user_key(id), &[], delete, set)
+        self.guarded_set(self.user_key(id), &[], delete, set)
             .await?
-        {
-            Guarded::Done => Ok(()),
-            Guarded::Missing | Guarded::Refused => Err(WriteError::NotFound),
-        }
+            .written()
     }
 }
 
@@ -388,9 +384,6 @@ impl UserRepository for RedisStore {
                 "delete user",
             )
             .await?;
-        if n == 0 {
-            return Err(WriteError::NotFound);
-        }
-        Ok(())
+        WriteError::found(n)
     }
 }

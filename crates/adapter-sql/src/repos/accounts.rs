@@ -190,7 +190,7 @@ macro_rules! impl_accounts {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("touching session"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn rotate(
@@ -214,7 +214,7 @@ macro_rules! impl_accounts {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("rotating session"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn list_active(
@@ -251,7 +251,7 @@ macro_rules! impl_accounts {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("revoking session"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn revoke_all(

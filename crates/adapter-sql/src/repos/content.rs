@@ -95,12 +95,12 @@ macro_rules! impl_content {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("renaming content session"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn delete(&self, id: domain::ContentSessionId) -> Result<(), domain::WriteError> {
                 // Data and messages go with it (ON DELETE CASCADE).
-                crate::repos::found(self.exec_id("DELETE FROM content_sessions WHERE id = $1", id.as_uuid(), "deleting content session").await?)
+                domain::WriteError::found(self.exec_id("DELETE FROM content_sessions WHERE id = $1", id.as_uuid(), "deleting content session").await?)
             }
 
             async fn put_data(
@@ -226,7 +226,7 @@ macro_rules! impl_content {
                         .execute(self.pool())
                         .await
                         .map_err(crate::error::store("deleting session data"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn add_message(&self, m: &domain::Message, mark_unread: bool) -> Result<(), domain::WriteError> {

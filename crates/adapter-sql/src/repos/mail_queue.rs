@@ -87,7 +87,7 @@ macro_rules! impl_mail_queue {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("rescheduling mail"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn remove(&self, id: domain::QueuedMailId) -> Result<(), domain::StoreError> {

@@ -77,15 +77,6 @@ macro_rules! impl_helpers {
 
 for_each_engine!(impl_helpers);
 
-/// `NotFound` when a write touched no row.
-pub(crate) fn found(rows_affected: u64) -> Result<(), domain::WriteError> {
-    if rows_affected == 0 {
-        Err(domain::WriteError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
 mod accounts;
 mod content;
 mod feed;

@@ -123,7 +123,7 @@ macro_rules! impl_notifications {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("marking notification seen"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn mark_all_seen(
@@ -154,7 +154,7 @@ macro_rules! impl_notifications {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("storing notification response"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn delete(&self, user_id: domain::UserId, id: domain::NotificationId) -> Result<(), domain::WriteError> {
@@ -164,7 +164,7 @@ macro_rules! impl_notifications {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting notification"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {

@@ -87,7 +87,7 @@ macro_rules! impl_rbac {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("updating role"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn delete(&self, name: &domain::RoleName) -> Result<(), domain::WriteError> {
@@ -97,7 +97,7 @@ macro_rules! impl_rbac {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("deleting role"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn grant(
@@ -132,7 +132,7 @@ macro_rules! impl_rbac {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("revoking role"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn revoke_unless_last(

@@ -105,7 +105,7 @@ macro_rules! impl_uploads {
             }
 
             async fn delete(&self, id: domain::UploadId) -> Result<(), domain::WriteError> {
-                crate::repos::found(self.exec_id("DELETE FROM upload_requests WHERE id = $1", id.as_uuid(), "deleting upload request").await?)
+                domain::WriteError::found(self.exec_id("DELETE FROM upload_requests WHERE id = $1", id.as_uuid(), "deleting upload request").await?)
             }
 
             async fn list_expired(

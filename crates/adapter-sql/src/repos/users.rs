@@ -241,7 +241,7 @@ macro_rules! impl_users {
                     .execute(self.pool())
                     .await
                     .map_err(crate::error::store("locking user"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn record_sign_in(
@@ -258,7 +258,7 @@ macro_rules! impl_users {
                 .execute(self.pool())
                 .await
                 .map_err(crate::error::store("recording sign-in"))?;
-                crate::repos::found(done.rows_affected())
+                domain::WriteError::found(done.rows_affected())
             }
 
             async fn list(&self, page: domain::PageRequest) -> Result<domain::Page<domain::User>, domain::StoreError> {
@@ -268,7 +268,7 @@ macro_rules! impl_users {
             }
 
             async fn delete(&self, id: domain::UserId) -> Result<(), domain::WriteError> {
-                crate::repos::found(self.exec_id("DELETE FROM users WHERE id = $1", id.as_uuid(), "deleting user").await?)
+                domain::WriteError::found(self.exec_id("DELETE FROM users WHERE id = $1", id.as_uuid(), "deleting user").await?)
             }
         }
     };

@@ -1,6 +1,6 @@
-//! Registration candidates (seed 004 `user_candidate:{email}`), auth sessions and
-//! refresh tokens (seeds 002/003 `sessions`, `refresh_tokens`, seed 004 cookie),
-//! and single-use tokens (seed 001 password reset and account deletion).
+//! Registration candidates (`user_candidate:{email}`), auth sessions and
+//! refresh tokens (`sessions`, `refresh_tokens`, cookie),
+//! and single-use tokens (password reset and account deletion).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use crate::{
     Username, WriteError,
 };
 
-/// A registration waiting for its email to be verified (seed 004 `user_candidate`).
+/// A registration waiting for its email to be verified (`user_candidate`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegistrationCandidate {
     /// Email; at most one candidate per (normalized) email.

@@ -1,5 +1,5 @@
-//! Content sessions with key/value data (seed 000 `contentSessions`) and their
-//! messages (seed 001 conversations, seed 003 `messages`).
+//! Content sessions with key/value data (`contentSessions`) and their
+//! messages (conversations).
 
 use std::collections::BTreeMap;
 
@@ -34,7 +34,7 @@ pub struct ContentSession {
 pub enum Sender {
     /// A user.
     User(UserId),
-    /// The assistant (seed 001 `ai`).
+    /// The assistant (`ai`).
     Assistant,
     /// The system.
     System,

@@ -1,4 +1,4 @@
-//! Notifications (seed 000 `notifications`, TTL on `expiresAt`).
+//! Notifications (`notifications`, TTL on `expiresAt`).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Payments (seed 004 `payment:{payment_id}`) with beneficiaries and idempotency keys.
+//! Payments (`payment:{payment_id}`) with beneficiaries and idempotency keys.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-//! Fixed-window counters for rate limits and usage figures (seed 000
-//! `requests.lastMinute/lastDay/allTime`, seed 004 `username_status_req:{ip}`).
+//! Fixed-window counters for rate limits and usage figures
+//! (`requests.lastMinute/lastDay/allTime`).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -71,8 +71,8 @@ pub trait RateLimiter: Send + Sync {
     /// after another) and returns the counts in the order of `windows`. Each
     /// window's count MUST be exact under concurrent calls, as for `hit`; a
     /// window listed twice MUST be counted twice. An adapter SHOULD do it in
-    /// one round trip: a signed-in request counts three windows (seed 000's
-    /// `requests.lastMinute/lastDay/allTime`).
+    /// one round trip: a signed-in request counts three windows
+    /// (`requests.lastMinute/lastDay/allTime`).
     async fn hit_many(
         &self,
         key: &str,

@@ -1,4 +1,4 @@
-//! Roles and grants (seed 003 `roles` + `user_roles`, seed 000 `permissionsTokens`).
+//! Roles and grants (`roles` + `user_roles`).
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! Upload requests (seed 004 `upload_request:{user_id}:{object_key}`, expired by an hourly sweep).
+//! Upload requests (`upload_request:{user_id}:{object_key}`, expired by an hourly sweep).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@ pub struct UploadRequest {
 pub trait UploadRepository: Send + Sync {
     /// Inserts a request. `Conflict` if a request for the same object key exists.
     /// The store MUST NOT expire it by itself: the sweep must see expired
-    /// requests to delete the objects they left (seed 004).
+    /// requests to delete the objects they left.
     async fn create(&self, request: &UploadRequest) -> Result<(), CreateError>;
 
     /// The request `id`, or `None`.

@@ -1,4 +1,4 @@
-//! Users (seeds 000–003 `users`) and their repository.
+//! Users (`users`) and their repository.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use crate::{
     WriteError,
 };
 
-/// A link to an external identity provider (seed 000 `authProviders`, seed 001 `oauth`).
+/// A link to an external identity provider (`authProviders`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthProviderLink {
     /// Provider name, for example `google`.
@@ -18,7 +18,7 @@ pub struct AuthProviderLink {
     pub subject: String,
 }
 
-/// Public profile (seed 002 `profile`, seed 003 `full_name`, `bio`).
+/// Public profile (`profile`, `full_name`, `bio`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
     /// Full name.
@@ -53,15 +53,15 @@ pub struct User {
     pub auth_providers: Vec<AuthProviderLink>,
     /// Profile.
     pub profile: Profile,
-    /// Preferences as a JSON object (seed 002 `preferences`).
+    /// Preferences as a JSON object (`preferences`).
     pub preferences: serde_json::Map<String, serde_json::Value>,
-    /// The content session the user is in (seed 000 `activeContentSessionId`).
+    /// The content session the user is in (`activeContentSessionId`).
     pub active_content_session_id: Option<ContentSessionId>,
     /// Created.
     pub created_at: OffsetDateTime,
     /// Last changed by [`UserRepository::update_fields`] (when the change sets it).
     pub updated_at: OffsetDateTime,
-    /// Last successful sign-in or authenticated use (seed 000 `lastAccessed`).
+    /// Last successful sign-in or authenticated use (`lastAccessed`).
     pub last_accessed_at: Option<OffsetDateTime>,
 }
 

@@ -1,5 +1,5 @@
-//! Registration through a pending candidate and email verification (seed 004
-//! `user_candidate:{email}`), plus the account policy shared by the account services.
+//! Registration through a pending candidate and email verification
+//! (`user_candidate:{email}`), plus the account policy shared by the account services.
 
 use time::Duration;
 

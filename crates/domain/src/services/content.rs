@@ -1,5 +1,5 @@
 //! Content sessions: create, list, rename, delete; the active session; key/value
-//! data (seed 000 `sessionData`); messages with replies and the unread flag.
+//! data (`sessionData`); messages with replies and the unread flag.
 
 use std::collections::BTreeMap;
 

@@ -76,6 +76,64 @@ pub struct Stores {
     pub mail_queue: Arc<dyn MailQueue>,
 }
 
+/// A store that implements every repository port, as each Portico adapter does.
+pub trait AllPorts:
+    UserRepository
+    + CandidateRepository
+    + SessionRepository
+    + OneTimeTokenRepository
+    + RoleRepository
+    + ContentSessionRepository
+    + NotificationRepository
+    + NotificationFeed
+    + UploadRepository
+    + PaymentRepository
+    + RateLimiter
+    + LeaseRepository
+    + MailQueue
+    + 'static
+{
+}
+
+impl<T> AllPorts for T where
+    T: UserRepository
+        + CandidateRepository
+        + SessionRepository
+        + OneTimeTokenRepository
+        + RoleRepository
+        + ContentSessionRepository
+        + NotificationRepository
+        + NotificationFeed
+        + UploadRepository
+        + PaymentRepository
+        + RateLimiter
+        + LeaseRepository
+        + MailQueue
+        + 'static
+{
+}
+
+impl Stores {
+    /// Every port served by one store.
+    pub fn from_one<S: AllPorts>(store: Arc<S>) -> Self {
+        Self {
+            users: store.clone(),
+            candidates: store.clone(),
+            sessions: store.clone(),
+            one_time_tokens: store.clone(),
+            roles: store.clone(),
+            content: store.clone(),
+            notifications: store.clone(),
+            feed: store.clone(),
+            uploads: store.clone(),
+            payments: store.clone(),
+            rate_limiter: store.clone(),
+            leases: store.clone(),
+            mail_queue: store,
+        }
+    }
+}
+
 /// The small outside-world ports.
 #[derive(Clone)]
 pub struct System {

@@ -289,7 +289,7 @@ impl Profiles {
         self.delete_account(user_id).await
     }
 
-    /// Mails the user a single-use token that confirms deletion (seed 001 deletion requests).
+    /// Mails the user a single-use token that confirms deletion (deletion requests).
     pub async fn request_deletion(&self, user_id: UserId) -> Result<(), DeleteAccountError> {
         let user = self
             .stores

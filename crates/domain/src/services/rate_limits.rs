@@ -1,5 +1,5 @@
-//! Rate limits (per client IP, per user) and per-user usage counters (seed 000
-//! `requests.lastMinute/lastDay/allTime`, seed 004 `username_status_req:{ip}`).
+//! Rate limits (per client IP, per user) and per-user usage counters
+//! (`requests.lastMinute/lastDay/allTime`).
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -48,7 +48,7 @@ pub fn usage_key(user_id: UserId) -> String {
     format!("usage:user:{user_id}")
 }
 
-/// Counter key of username-availability look-ups from one IP (seed 004).
+/// Counter key of username-availability look-ups from one IP .
 pub fn username_status_key(ip: &str) -> String {
     format!("username_status_req:{ip}")
 }

@@ -1,6 +1,6 @@
 //! Upload requests: pre-authorised uploads to object storage that expire after
 //! an hour, are completed after a check of the stored object, and are swept
-//! hourly together with objects no request references (seed 004).
+//! hourly together with objects no request references .
 
 use time::{Duration, OffsetDateTime};
 

@@ -51,8 +51,8 @@ impl ObjectKey {
     }
 }
 
-/// The name of one group of key/value data in a content session (seed 000
-/// `sessionData.{storageKey}`): 1–128 of `A-Z a-z 0-9 _ . : -`.
+/// The name of one group of key/value data in a content session
+/// (`sessionData.{storageKey}`): 1–128 of `A-Z a-z 0-9 _ . : -`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct StorageKey(String);
