@@ -76,7 +76,7 @@ impl From<User> for UserView {
     }
 }
 
-/// Request counters (seed 000 `requests`).
+/// Request counters (`requests`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UsageView {
     /// Requests in the current minute.

@@ -5,6 +5,8 @@
 
 use adapter_objects::{Objects, ObjectsConfig, ObjectsError, S3Config};
 
+use secrecy::ExposeSecret;
+
 use crate::config::{Config, ObjectBackend};
 
 /// Why object storage could not be opened.
@@ -31,7 +33,7 @@ pub fn open(config: &Config) -> Result<Objects, ObjectsSetupError> {
         ObjectBackend::Local => ObjectsConfig::Local {
             root: config.objects_dir(),
             base_url: config.public_url(),
-            secret: if o.signing_secret.is_empty() {
+            secret: if o.signing_secret.expose_secret().is_empty() {
                 {
                     let path = config.server.data_dir.join("objects.key");
                     crate::keys::key_file(&path, "object URL signing").map_err(|source| {
@@ -42,7 +44,7 @@ pub fn open(config: &Config) -> Result<Objects, ObjectsSetupError> {
                     })?
                 }
             } else {
-                o.signing_secret.as_bytes().to_vec()
+                o.signing_secret.expose_secret().as_bytes().to_vec()
             },
         },
         ObjectBackend::S3 => ObjectsConfig::S3(S3Config {
@@ -50,7 +52,7 @@ pub fn open(config: &Config) -> Result<Objects, ObjectsSetupError> {
             region: o.s3_region.clone(),
             endpoint: o.s3_endpoint.clone(),
             access_key_id: o.s3_access_key_id.clone(),
-            secret_access_key: o.s3_secret_access_key.clone(),
+            secret_access_key: o.s3_secret_access_key.expose_secret().to_owned(),
         }),
     };
     Ok(Objects::connect(&settings)?)

@@ -17,6 +17,7 @@ use domain::services::{
     Notifications, Passwords, Payments, Profiles, RateLimits, Rbac, Registration, System, Uploads,
     UserAdmin,
 };
+use secrecy::ExposeSecret;
 use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -169,7 +170,7 @@ pub fn services(
 /// The CSRF key: `security.csrf_secret`, or one created once in
 /// `<data_dir>/csrf.key`.
 fn csrf_key(config: &Config) -> Result<crate::keys::CsrfKey, StartError> {
-    let secret = &config.security.csrf_secret;
+    let secret = config.security.csrf_secret.expose_secret();
     if !secret.is_empty() {
         return Ok(crate::keys::CsrfKey::new(secret.as_bytes().to_vec()));
     }
@@ -184,7 +185,7 @@ fn csrf_key(config: &Config) -> Result<crate::keys::CsrfKey, StartError> {
 fn payment_providers(
     config: &Config,
 ) -> Vec<Arc<dyn crate::routes::payments::webhooks::PaymentProvider>> {
-    let secret = &config.payments.webhook_secret;
+    let secret = config.payments.webhook_secret.expose_secret();
     if secret.is_empty() {
         return Vec::new();
     }
@@ -208,8 +209,8 @@ pub async fn prepare(config: &Config, services: &Services) -> Result<(), StartEr
         let email = domain::Email::parse(&admin.email).map_err(|e| parse("email", &e))?;
         let username =
             domain::Username::parse(&admin.username).map_err(|e| parse("username", &e))?;
-        let password =
-            domain::Password::new(admin.password.clone()).map_err(|e| parse("password", &e))?;
+        let password = domain::Password::new(admin.password.expose_secret().to_owned())
+            .map_err(|e| parse("password", &e))?;
         let outcome = services
             .admin
             .ensure_admin(email, username, &password)

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::Config;
@@ -29,7 +30,8 @@ pub struct ObjectsConfig {
     /// Key of the local store's signed URLs (at least 32 characters). Empty:
     /// a random key is created once in `<data_dir>/objects.key`. Instances
     /// sharing one folder must share the key.
-    pub signing_secret: String,
+    #[serde(serialize_with = "super::redacted")]
+    pub signing_secret: SecretString,
     /// S3 bucket.
     pub s3_bucket: String,
     /// S3 region.
@@ -39,7 +41,8 @@ pub struct ObjectsConfig {
     /// S3 access key id.
     pub s3_access_key_id: String,
     /// S3 secret access key.
-    pub s3_secret_access_key: String,
+    #[serde(serialize_with = "super::redacted")]
+    pub s3_secret_access_key: SecretString,
 }
 
 impl Default for ObjectsConfig {
@@ -47,17 +50,17 @@ impl Default for ObjectsConfig {
         Self {
             backend: ObjectBackend::Local,
             local_dir: PathBuf::new(),
-            signing_secret: String::new(),
+            signing_secret: SecretString::default(),
             s3_bucket: String::new(),
             s3_region: "us-east-1".into(),
             s3_endpoint: String::new(),
             s3_access_key_id: String::new(),
-            s3_secret_access_key: String::new(),
+            s3_secret_access_key: SecretString::default(),
         }
     }
 }
 
-/// Upload limits and the sweep (seed 004: requests live one hour, swept hourly).
+/// Upload limits and the sweep (requests live one hour, swept hourly).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UploadsConfig {
@@ -156,7 +159,8 @@ pub struct PaymentsConfig {
     /// Shared secret of the built-in provider's webhooks
     /// (`POST /v1/payments/webhooks/portico`), at least 32 characters.
     /// Empty: the webhook endpoint answers 404.
-    pub webhook_secret: String,
+    #[serde(serialize_with = "super::redacted")]
+    pub webhook_secret: SecretString,
 }
 
 /// Background jobs. Each runs on one instance at a time (a lease in the
@@ -179,19 +183,17 @@ impl Default for JobsConfig {
     }
 }
 
-const REDACTED: &str = "[redacted]";
-
 impl Config {
     /// Checks the feature sections.
     pub(super) fn validate_features(&self) -> Result<(), String> {
         let o = &self.objects;
-        if !o.signing_secret.is_empty() && o.signing_secret.len() < 32 {
+        if super::too_short(&o.signing_secret) {
             return Err("objects.signing_secret must be at least 32 characters".into());
         }
         if o.backend == ObjectBackend::S3
             && (o.s3_bucket.is_empty()
                 || o.s3_access_key_id.is_empty()
-                || o.s3_secret_access_key.is_empty())
+                || o.s3_secret_access_key.expose_secret().is_empty())
         {
             return Err(
                 "objects.backend = \"s3\" needs objects.s3_bucket, s3_access_key_id and s3_secret_access_key"
@@ -205,26 +207,12 @@ impl Config {
                     .into(),
             );
         }
-        let p = &self.payments.webhook_secret;
-        if !p.is_empty() && p.len() < 32 {
+        if super::too_short(&self.payments.webhook_secret) {
             return Err("payments.webhook_secret must be at least 32 characters".into());
         }
         if self.jobs.purge_interval_secs == 0 {
             return Err("jobs.purge_interval_secs must be positive".into());
         }
         Ok(())
-    }
-
-    /// Replaces the feature sections' secrets for display.
-    pub(super) fn redact_feature_secrets(&mut self) {
-        for secret in [
-            &mut self.objects.signing_secret,
-            &mut self.objects.s3_secret_access_key,
-            &mut self.payments.webhook_secret,
-        ] {
-            if !secret.is_empty() {
-                *secret = REDACTED.into();
-            }
-        }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Every key can be overridden as `PORTICO_<SECTION>__<KEY>` (double
 //! underscore between levels), for example `PORTICO_SERVER__LISTEN=0.0.0.0:80`
-//! or `PORTICO_MAIL__TRANSPORT=smtp`. `DATABASE_URL` (seed 003) overrides
+//! or `PORTICO_MAIL__TRANSPORT=smtp`. `DATABASE_URL` overrides
 //! `database.url`. Values are read as TOML when they parse (numbers, booleans,
 //! arrays) and as strings otherwise.
 
@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 mod features;
@@ -236,7 +237,7 @@ pub struct StoresConfig {
     pub sessions: Option<Backend>,
     /// Rate-limit and usage counters.
     pub rate_limits: Option<Backend>,
-    /// Upload requests (seed 004 keeps them in Redis).
+    /// Upload requests (short-lived; Redis suits them).
     pub uploads: Option<Backend>,
     /// Longest any one store call may take, in milliseconds, whatever the
     /// driver does (a server that accepts and never answers): past it the
@@ -362,7 +363,8 @@ pub struct SecurityConfig {
     /// Key that CSRF tokens are derived from (at least 32 characters).
     /// Empty: a random key is created once in `<data_dir>/csrf.key`.
     /// Instances behind one load balancer must share it.
-    pub csrf_secret: String,
+    #[serde(serialize_with = "redacted")]
+    pub csrf_secret: SecretString,
 }
 
 impl Default for SecurityConfig {
@@ -375,13 +377,13 @@ impl Default for SecurityConfig {
             hash_concurrency: 0,
             cookie_secure: None,
             bootstrap_admin: None,
-            csrf_secret: String::new(),
+            csrf_secret: SecretString::default(),
         }
     }
 }
 
 /// An administrator named in configuration.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BootstrapAdmin {
     /// Email.
@@ -389,17 +391,27 @@ pub struct BootstrapAdmin {
     /// Username.
     pub username: String,
     /// Password (used only when the account is created).
-    pub password: String,
+    #[serde(serialize_with = "redacted")]
+    pub password: SecretString,
 }
 
-impl std::fmt::Debug for BootstrapAdmin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BootstrapAdmin")
-            .field("email", &self.email)
-            .field("username", &self.username)
-            .field("password", &"[redacted]")
-            .finish()
-    }
+/// Writes a secret as `[redacted]` (or empty when unset): configuration is
+/// only ever written out for display.
+pub(crate) fn redacted<S: serde::Serializer>(
+    secret: &SecretString,
+    out: S,
+) -> Result<S::Ok, S::Error> {
+    out.serialize_str(if secret.expose_secret().is_empty() {
+        ""
+    } else {
+        "[redacted]"
+    })
+}
+
+/// Whether a key-like secret is set but shorter than 32 characters.
+pub(crate) fn too_short(secret: &SecretString) -> bool {
+    let s = secret.expose_secret();
+    !s.is_empty() && s.len() < 32
 }
 
 /// Request quotas. A zero limit turns that limit off.
@@ -411,7 +423,7 @@ pub struct RateLimitConfig {
     pub ip_per_minute: u64,
     /// Requests per minute per signed-in user.
     pub user_per_minute: u64,
-    /// Username look-ups per minute per client IP (seed 004).
+    /// Username look-ups per minute per client IP.
     pub username_checks_per_minute: u64,
 }
 
@@ -507,7 +519,7 @@ impl Config {
                 "a [stores] group uses redis: set redis.url or REDIS_URL".into(),
             ));
         }
-        if !self.security.csrf_secret.is_empty() && self.security.csrf_secret.len() < 32 {
+        if too_short(&self.security.csrf_secret) {
             return Err(ConfigError::Invalid(
                 "security.csrf_secret must be at least 32 characters".into(),
             ));
@@ -540,7 +552,7 @@ impl Config {
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
             // `sqlite:///` + path reads the path as written, relative or
-            // absolute (seed 003's form).
+            // absolute (the SQLAlchemy form).
             format!(
                 "sqlite:///{}",
                 self.server.data_dir.join("portico.db").display()
@@ -576,21 +588,14 @@ impl Config {
             .unwrap_or_else(|| self.public_url().starts_with("https://"))
     }
 
-    /// The configuration as TOML, with passwords and URL credentials replaced
-    /// by `[redacted]`.
+    /// The configuration as TOML, with secrets and URL credentials replaced
+    /// by `[redacted]` (secrets always serialize that way).
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact_url(&self.database_url());
         shown.mail.smtp_url = redact_url(&shown.mail.smtp_url);
         shown.mongodb.url = redact_url(&shown.mongodb.url);
         shown.redis.url = redact_url(&shown.redis.url);
-        if !shown.security.csrf_secret.is_empty() {
-            shown.security.csrf_secret = "[redacted]".into();
-        }
-        if let Some(admin) = &mut shown.security.bootstrap_admin {
-            admin.password = "[redacted]".into();
-        }
-        shown.redact_feature_secrets();
         shown.mail.outbox_dir = self.outbox_dir();
         shown.objects.local_dir = self.objects_dir();
         shown.server.public_url = self.public_url();

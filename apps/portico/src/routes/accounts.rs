@@ -104,8 +104,8 @@ pub struct Availability {
     pub available: bool,
 }
 
-/// Tells whether a username is free. Rate-limited per client IP (seed 004
-/// `username_status_req:{ip}`).
+/// Tells whether a username is free. Rate-limited per client IP
+/// (`username_status_req:{ip}`).
 #[utoipa::path(
     tag = "accounts",
     params(("username" = String, Path, description = "The username to check")),

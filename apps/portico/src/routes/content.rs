@@ -1,4 +1,4 @@
-//! Content sessions (seed 000 `contentSessions`): create, list, read, rename,
+//! Content sessions (`contentSessions`): create, list, read, rename,
 //! delete; the active session; key/value data under storage keys; messages
 //! with replies and the unread flag. Only the owner (or an administrator)
 //! sees a session: anyone else gets 404, so ids do not leak.
@@ -277,7 +277,7 @@ pub struct SessionData {
     pub data: BTreeMap<String, serde_json::Value>,
 }
 
-/// Reads all key/value data of a session (seed 000 `sessionData`).
+/// Reads all key/value data of a session (`sessionData`).
 #[utoipa::path(
     tag = "content",
     security(("bearer" = []), ("cookie" = [])),

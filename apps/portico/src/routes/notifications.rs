@@ -1,4 +1,4 @@
-//! Notifications (seed 000): one's own list (newest first, optionally
+//! Notifications: one's own list (newest first, optionally
 //! unseen only), seen / seen-all, a response, dismissal; creation for a user
 //! by an administrator or a service role; and the live stream.
 

@@ -1,4 +1,4 @@
-//! Payments (seed 004 `payment:{id}`): creation with an `Idempotency-Key`,
+//! Payments (`payment:{id}`): creation with an `Idempotency-Key`,
 //! beneficiaries' shares summing exactly to the amount, cancellation while
 //! pending, listing as payer or beneficiary, and the built-in provider's
 //! signed webhooks.

@@ -1,4 +1,4 @@
-//! Uploads (seed 004 `upload_request`): a client asks for an upload, sends
+//! Uploads (`upload_request`): a client asks for an upload, sends
 //! the bytes straight to object storage through the returned URL, then
 //! completes the request, which checks the stored object. Pending requests
 //! expire after an hour; the sweep removes them and their objects.
