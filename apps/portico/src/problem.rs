@@ -16,140 +16,94 @@ use utoipa::ToSchema;
 /// The media type of problem bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// What went wrong, as a stable machine-readable kind. The `type` URI of a
-/// problem is `urn:portico:problem:` followed by [`Kind::slug`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The body or parameters failed validation (see `errors`).
-    Validation,
-    /// The body is not valid JSON or not the expected shape.
-    MalformedRequest,
-    /// The body is larger than the server accepts.
-    PayloadTooLarge,
-    /// The body's media type is not accepted.
-    UnsupportedMediaType,
-    /// The body arrived too slowly (below the minimum data rate).
-    RequestTimeout,
-    /// No such route or resource.
-    NotFound,
-    /// The route exists but not with this method.
-    MethodNotAllowed,
-    /// No valid credentials were presented.
-    Unauthenticated,
-    /// A cookie-authenticated change came without a matching CSRF header.
-    CsrfFailed,
-    /// The caller lacks the permission.
-    Forbidden,
-    /// Wrong login or password.
-    InvalidCredentials,
-    /// Too many failed sign-ins: locked for a while.
-    LockedOut,
-    /// Locked by an administrator.
-    AccountLocked,
-    /// The email address has not been verified.
-    EmailNotVerified,
-    /// A single-use token is unknown, used or expired.
-    InvalidToken,
-    /// A refresh token was used twice; its session is revoked.
-    RefreshTokenReused,
-    /// The current password given is wrong.
-    WrongPassword,
-    /// The username is taken.
-    UsernameTaken,
-    /// The email address is taken.
-    EmailTaken,
-    /// The resource already exists.
-    AlreadyExists,
-    /// Built-in roles cannot be changed this way.
-    BuiltInRole,
-    /// The resource is not in a state that allows this.
-    Conflict,
-    /// A per-resource quota is used up.
-    QuotaExceeded,
-    /// The resource expired.
-    Gone,
-    /// An `Idempotency-Key` was reused for a different request.
-    IdempotencyKeyReused,
-    /// Too many requests.
-    RateLimited,
-    /// A store is unreachable: retry after `Retry-After` seconds.
-    Unavailable,
-    /// Anything else; details are in the server log.
-    Internal,
+/// Declares [`Kind`] from one table: variant, slug, HTTP status, title.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $name:ident = $slug:literal, $status:ident, $title:literal;)*) => {
+        /// What went wrong, as a stable machine-readable kind. The `type` URI of a
+        /// problem is `urn:portico:problem:` followed by [`Kind::slug`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kind {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Kind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$name),*];
+
+            /// The kind's stable name, the last part of its `type` URI.
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(Self::$name => $slug,)*
+                }
+            }
+
+            /// HTTP status and title.
+            pub fn status_and_title(self) -> (StatusCode, &'static str) {
+                match self {
+                    $(Self::$name => (StatusCode::$status, $title),)*
+                }
+            }
+        }
+    };
 }
 
-impl Kind {
-    /// The kind's stable name, the last part of its `type` URI.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Self::Validation => "validation",
-            Self::MalformedRequest => "malformed-request",
-            Self::PayloadTooLarge => "payload-too-large",
-            Self::UnsupportedMediaType => "unsupported-media-type",
-            Self::RequestTimeout => "request-timeout",
-            Self::NotFound => "not-found",
-            Self::MethodNotAllowed => "method-not-allowed",
-            Self::Unauthenticated => "unauthenticated",
-            Self::CsrfFailed => "csrf-failed",
-            Self::Forbidden => "forbidden",
-            Self::InvalidCredentials => "invalid-credentials",
-            Self::LockedOut => "locked-out",
-            Self::AccountLocked => "account-locked",
-            Self::EmailNotVerified => "email-not-verified",
-            Self::InvalidToken => "invalid-token",
-            Self::RefreshTokenReused => "refresh-token-reused",
-            Self::WrongPassword => "wrong-password",
-            Self::UsernameTaken => "username-taken",
-            Self::EmailTaken => "email-taken",
-            Self::AlreadyExists => "already-exists",
-            Self::BuiltInRole => "built-in-role",
-            Self::Conflict => "conflict",
-            Self::QuotaExceeded => "quota-exceeded",
-            Self::Gone => "gone",
-            Self::IdempotencyKeyReused => "idempotency-key-reused",
-            Self::RateLimited => "rate-limited",
-            Self::Unavailable => "store-unavailable",
-            Self::Internal => "internal",
-        }
-    }
-
-    /// HTTP status and title.
-    pub fn status_and_title(self) -> (StatusCode, &'static str) {
-        use StatusCode as S;
-        match self {
-            Self::Validation => (S::UNPROCESSABLE_ENTITY, "Request validation failed"),
-            Self::MalformedRequest => (S::BAD_REQUEST, "Malformed request"),
-            Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "Request body too large"),
-            Self::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
-            Self::RequestTimeout => (S::REQUEST_TIMEOUT, "Request body too slow"),
-            Self::NotFound => (S::NOT_FOUND, "Not found"),
-            Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "Method not allowed"),
-            Self::Unauthenticated => (S::UNAUTHORIZED, "Authentication required"),
-            Self::CsrfFailed => (S::FORBIDDEN, "CSRF token missing or invalid"),
-            Self::Forbidden => (S::FORBIDDEN, "Permission denied"),
-            Self::InvalidCredentials => (S::UNAUTHORIZED, "Invalid login or password"),
-            Self::LockedOut => (S::LOCKED, "Too many failed sign-ins"),
-            Self::AccountLocked => (S::FORBIDDEN, "Account locked"),
-            Self::EmailNotVerified => (S::FORBIDDEN, "Email address not verified"),
-            Self::InvalidToken => (S::BAD_REQUEST, "Invalid or expired token"),
-            Self::RefreshTokenReused => (S::UNAUTHORIZED, "Refresh token reused"),
-            Self::WrongPassword => (S::FORBIDDEN, "Wrong password"),
-            Self::UsernameTaken => (S::CONFLICT, "Username taken"),
-            Self::EmailTaken => (S::CONFLICT, "Email address taken"),
-            Self::AlreadyExists => (S::CONFLICT, "Already exists"),
-            Self::BuiltInRole => (S::CONFLICT, "Built-in role"),
-            Self::Conflict => (S::CONFLICT, "Conflict with the current state"),
-            Self::QuotaExceeded => (S::CONFLICT, "Quota exceeded"),
-            Self::Gone => (S::GONE, "Expired"),
-            Self::IdempotencyKeyReused => (
-                S::UNPROCESSABLE_ENTITY,
-                "Idempotency key reused for a different request",
-            ),
-            Self::RateLimited => (S::TOO_MANY_REQUESTS, "Too many requests"),
-            Self::Unavailable => (S::SERVICE_UNAVAILABLE, "A store is unavailable"),
-            Self::Internal => (S::INTERNAL_SERVER_ERROR, "Internal server error"),
-        }
-    }
+kinds! {
+    /// The body or parameters failed validation (see `errors`).
+    Validation = "validation", UNPROCESSABLE_ENTITY, "Request validation failed";
+    /// The body is not valid JSON or not the expected shape.
+    MalformedRequest = "malformed-request", BAD_REQUEST, "Malformed request";
+    /// The body is larger than the server accepts.
+    PayloadTooLarge = "payload-too-large", PAYLOAD_TOO_LARGE, "Request body too large";
+    /// The body's media type is not accepted.
+    UnsupportedMediaType = "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
+    /// The body arrived too slowly (below the minimum data rate).
+    RequestTimeout = "request-timeout", REQUEST_TIMEOUT, "Request body too slow";
+    /// No such route or resource.
+    NotFound = "not-found", NOT_FOUND, "Not found";
+    /// The route exists but not with this method.
+    MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed";
+    /// No valid credentials were presented.
+    Unauthenticated = "unauthenticated", UNAUTHORIZED, "Authentication required";
+    /// A cookie-authenticated change came without a matching CSRF header.
+    CsrfFailed = "csrf-failed", FORBIDDEN, "CSRF token missing or invalid";
+    /// The caller lacks the permission.
+    Forbidden = "forbidden", FORBIDDEN, "Permission denied";
+    /// Wrong login or password.
+    InvalidCredentials = "invalid-credentials", UNAUTHORIZED, "Invalid login or password";
+    /// Too many failed sign-ins: locked for a while.
+    LockedOut = "locked-out", LOCKED, "Too many failed sign-ins";
+    /// Locked by an administrator.
+    AccountLocked = "account-locked", FORBIDDEN, "Account locked";
+    /// The email address has not been verified.
+    EmailNotVerified = "email-not-verified", FORBIDDEN, "Email address not verified";
+    /// A single-use token is unknown, used or expired.
+    InvalidToken = "invalid-token", BAD_REQUEST, "Invalid or expired token";
+    /// A refresh token was used twice; its session is revoked.
+    RefreshTokenReused = "refresh-token-reused", UNAUTHORIZED, "Refresh token reused";
+    /// The current password given is wrong.
+    WrongPassword = "wrong-password", FORBIDDEN, "Wrong password";
+    /// The username is taken.
+    UsernameTaken = "username-taken", CONFLICT, "Username taken";
+    /// The email address is taken.
+    EmailTaken = "email-taken", CONFLICT, "Email address taken";
+    /// The resource already exists.
+    AlreadyExists = "already-exists", CONFLICT, "Already exists";
+    /// Built-in roles cannot be changed this way.
+    BuiltInRole = "built-in-role", CONFLICT, "Built-in role";
+    /// The resource is not in a state that allows this.
+    Conflict = "conflict", CONFLICT, "Conflict with the current state";
+    /// A per-resource quota is used up.
+    QuotaExceeded = "quota-exceeded", CONFLICT, "Quota exceeded";
+    /// The resource expired.
+    Gone = "gone", GONE, "Expired";
+    /// An `Idempotency-Key` was reused for a different request.
+    IdempotencyKeyReused = "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency key reused for a different request";
+    /// Too many requests.
+    RateLimited = "rate-limited", TOO_MANY_REQUESTS, "Too many requests";
+    /// A store is unreachable: retry after `Retry-After` seconds.
+    Unavailable = "store-unavailable", SERVICE_UNAVAILABLE, "A store is unavailable";
+    /// Anything else; details are in the server log.
+    Internal = "internal", INTERNAL_SERVER_ERROR, "Internal server error";
 }
 
 /// Rate-limit figures for the `RateLimit-*` headers.
@@ -425,37 +379,8 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_distinct_slug_and_an_error_status() {
-        use Kind::*;
-        let all = [
-            Validation,
-            MalformedRequest,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            RequestTimeout,
-            NotFound,
-            MethodNotAllowed,
-            Unauthenticated,
-            CsrfFailed,
-            Forbidden,
-            InvalidCredentials,
-            LockedOut,
-            AccountLocked,
-            EmailNotVerified,
-            InvalidToken,
-            RefreshTokenReused,
-            WrongPassword,
-            UsernameTaken,
-            EmailTaken,
-            AlreadyExists,
-            BuiltInRole,
-            Conflict,
-            QuotaExceeded,
-            Gone,
-            IdempotencyKeyReused,
-            RateLimited,
-            Unavailable,
-            Internal,
-        ];
+        let all = Kind::ALL;
+        assert_eq!(all.len(), 28);
         let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));
