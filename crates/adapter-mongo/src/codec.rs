@@ -3,7 +3,7 @@
 //! …}` stays a plain object), and cursor pagination newest first by
 //! (`createdAt`, `_id`).
 
-use domain::{Cursor, Page, PageRequest, StoreError};
+use domain::{PageRequest, StoreError};
 use mongodb::bson::{self, Binary, Bson, DateTime, Document, doc, spec::BinarySubtype};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -189,18 +189,6 @@ pub(crate) fn page_filter(filter: Document, page: &PageRequest) -> Document {
 /// Newest first, ties by id.
 pub(crate) fn newest_first() -> Document {
     doc! {"createdAt": -1, "_id": -1}
-}
-
-/// A page from `limit + 1` fetched items.
-pub(crate) fn make_page<T>(
-    items: Vec<T>,
-    request: PageRequest,
-    key: impl Fn(&T) -> (OffsetDateTime, Uuid),
-) -> Page<T> {
-    Page::from_overfetch(items, request, |item| {
-        let (at, id) = key(item);
-        Cursor { at, id }
-    })
 }
 
 /// How many to fetch for a page: one more than its limit.

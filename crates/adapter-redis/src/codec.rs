@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use domain::{Cursor, Page, PageRequest, StoreError};
+use domain::{PageRequest, StoreError};
 use fred::types::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -185,16 +185,4 @@ pub(crate) fn records(value: Value) -> Result<Vec<HashMap<String, String>>, Stor
         Value::Null => Ok(Vec::new()),
         _ => Err(StoreError::msg("unexpected reply shape from a list script")),
     }
-}
-
-/// A page from `limit + 1` fetched items.
-pub(crate) fn make_page<T>(
-    items: Vec<T>,
-    request: PageRequest,
-    key: impl Fn(&T) -> (OffsetDateTime, Uuid),
-) -> Page<T> {
-    Page::from_overfetch(items, request, |item| {
-        let (at, id) = key(item);
-        Cursor { at, id }
-    })
 }

@@ -6,15 +6,13 @@ use std::sync::LazyLock;
 
 use std::collections::HashMap;
 
-use domain::{Page, PageRequest, StoreError, WriteError};
+use domain::{Listed, Page, PageRequest, StoreError, WriteError};
 use fred::prelude::*;
 use fred::types::Value;
 use fred::types::scripts::Script;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::RedisStore;
-use crate::codec::{Record, bound, make_page, records};
+use crate::codec::{Record, bound, records};
 use crate::error::store;
 
 /// Reads a page of records through a lex-ordered index, newest first.
@@ -139,9 +137,8 @@ impl RedisStore {
     }
 
     /// One page of records read through `index` (see [`LIST_PAGE`]), parsed
-    /// by `parse` and cut at `page`'s limit with a cursor from `key`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn page_of<T>(
+    /// by `parse` and cut at `page`'s limit.
+    pub(crate) async fn page_of<T: Listed>(
         &self,
         index: String,
         page: PageRequest,
@@ -149,7 +146,6 @@ impl RedisStore {
         now_ms: Option<i64>,
         unseen_only: bool,
         parse: impl Fn(HashMap<String, String>) -> Result<Option<T>, StoreError>,
-        key: impl Fn(&T) -> (OffsetDateTime, Uuid),
     ) -> Result<Page<T>, StoreError> {
         let v = self
             .list_page(
@@ -165,7 +161,7 @@ impl RedisStore {
             .into_iter()
             .filter_map(|m| parse(m).transpose())
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, key))
+        Ok(Page::from_overfetch(items, page))
     }
 
     /// [`GUARDED_SET`]: `guards` must hold; `delete` fields go, `set` is written.

@@ -25,7 +25,7 @@ pub mod values;
 
 pub use error::{CreateError, StoreError, WriteError};
 pub use ids::*;
-pub use page::{Cursor, Page, PageError, PageRequest};
+pub use page::{Cursor, Listed, Page, PageError, PageRequest};
 pub use ports::*;
 pub use values::*;
 

@@ -101,18 +101,46 @@ pub struct Page<T> {
     pub next_cursor: Option<Cursor>,
 }
 
-impl<T> Page<T> {
+/// A record that listings return newest first: where it stands in them.
+pub trait Listed {
+    /// Its creation time and id, the cursor that resumes after it.
+    fn position(&self) -> Cursor;
+}
+
+macro_rules! listed {
+    ($($t:ty),*) => {$(
+        impl Listed for $t {
+            fn position(&self) -> Cursor {
+                Cursor {
+                    at: self.created_at,
+                    id: self.id.as_uuid(),
+                }
+            }
+        }
+    )*};
+}
+
+listed!(
+    crate::User,
+    crate::ContentSession,
+    crate::Message,
+    crate::Notification,
+    crate::UploadRequest,
+    crate::Payment
+);
+
+impl<T: Listed> Page<T> {
     /// Builds a page from up to `limit + 1` items fetched in order: the extra
     /// item, if present, only proves that a next page exists.
-    pub fn from_overfetch(
-        mut items: Vec<T>,
-        request: PageRequest,
-        key: impl Fn(&T) -> Cursor,
-    ) -> Self {
+    pub fn from_overfetch(mut items: Vec<T>, request: PageRequest) -> Self {
         let limit = request.limit() as usize;
         let more = items.len() > limit;
         items.truncate(limit);
-        let next_cursor = if more { items.last().map(key) } else { None };
+        let next_cursor = if more {
+            items.last().map(Listed::position)
+        } else {
+            None
+        };
         Self { items, next_cursor }
     }
 }
@@ -143,14 +171,20 @@ mod tests {
 
     #[test]
     fn overfetch_sets_next_cursor_only_when_more_exist() {
-        let key = |n: &u128| Cursor {
-            at: OffsetDateTime::UNIX_EPOCH,
-            id: Uuid::from_u128(*n),
-        };
-        let page = Page::from_overfetch(vec![3, 2, 1], PageRequest::first(2), key);
-        assert_eq!(page.items, vec![3, 2]);
+        #[derive(Debug, PartialEq)]
+        struct Item(u128);
+        impl Listed for Item {
+            fn position(&self) -> Cursor {
+                Cursor {
+                    at: OffsetDateTime::UNIX_EPOCH,
+                    id: Uuid::from_u128(self.0),
+                }
+            }
+        }
+        let page = Page::from_overfetch(vec![Item(3), Item(2), Item(1)], PageRequest::first(2));
+        assert_eq!(page.items, vec![Item(3), Item(2)]);
         assert_eq!(page.next_cursor.unwrap().id, Uuid::from_u128(2));
-        let last = Page::from_overfetch(vec![1], PageRequest::first(2), key);
+        let last = Page::from_overfetch(vec![Item(1)], PageRequest::first(2));
         assert!(last.next_cursor.is_none());
     }
 }

@@ -181,7 +181,7 @@ impl ContentSessionRepository for MongoStore {
             .await
             .map_err(store("list content sessions"))?;
         let items = docs.iter().map(session).collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |s| (s.created_at, s.id.as_uuid())))
+        Ok(Page::from_overfetch(items, page))
     }
 
     async fn rename(
@@ -368,7 +368,7 @@ impl ContentSessionRepository for MongoStore {
             .await
             .map_err(store("list messages"))?;
         let items = docs.iter().map(message).collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |m| (m.created_at, m.id.as_uuid())))
+        Ok(Page::from_overfetch(items, page))
     }
 
     async fn mark_read(&self, id: ContentSessionId) -> Result<(), WriteError> {

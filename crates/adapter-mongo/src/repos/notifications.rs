@@ -121,7 +121,7 @@ impl NotificationRepository for MongoStore {
             .await
             .map_err(store("list notifications"))?;
         let items = docs.iter().map(from_doc).collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |n| (n.created_at, n.id.as_uuid())))
+        Ok(Page::from_overfetch(items, page))
     }
 
     async fn mark_seen(

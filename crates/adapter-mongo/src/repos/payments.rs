@@ -123,7 +123,7 @@ impl PaymentRepository for MongoStore {
             .await
             .map_err(store("list payments"))?;
         let items = docs.iter().map(from_doc).collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |p| (p.created_at, p.id.as_uuid())))
+        Ok(Page::from_overfetch(items, page))
     }
 
     async fn transition(

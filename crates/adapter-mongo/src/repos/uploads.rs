@@ -109,7 +109,7 @@ impl UploadRepository for MongoStore {
                 overfetch(&page),
             )
             .await?;
-        Ok(make_page(items, page, |r| (r.created_at, r.id.as_uuid())))
+        Ok(Page::from_overfetch(items, page))
     }
 
     async fn complete(

@@ -266,7 +266,7 @@ impl UserRepository for MongoStore {
             .await
             .map_err(store("list users"))?;
         let users = docs.iter().map(from_doc).collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(users, page, |u| (u.created_at, u.id.as_uuid())))
+        Ok(Page::from_overfetch(users, page))
     }
 
     async fn delete(&self, id: UserId) -> Result<(), WriteError> {

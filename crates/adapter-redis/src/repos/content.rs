@@ -208,7 +208,6 @@ impl ContentSessionRepository for RedisStore {
             None,
             false,
             session,
-            |s| (s.created_at, s.id.as_uuid()),
         )
         .await
     }
@@ -383,7 +382,6 @@ impl ContentSessionRepository for RedisStore {
             None,
             false,
             message,
-            |m| (m.created_at, m.id.as_uuid()),
         )
         .await
     }

@@ -199,7 +199,6 @@ impl NotificationRepository for RedisStore {
             Some(ms(now)),
             unseen_only,
             from_map,
-            |n| (n.created_at, n.id.as_uuid()),
         )
         .await
     }

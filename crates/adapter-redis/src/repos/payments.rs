@@ -224,7 +224,7 @@ impl PaymentRepository for RedisStore {
             .iter()
             .map(|j| from_json(j))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(make_page(items, page, |p| (p.created_at, p.id.as_uuid())))
+        Ok(Page::from_overfetch(items, page))
     }
 
     async fn transition(

@@ -197,7 +197,6 @@ impl UploadRepository for RedisStore {
             None,
             false,
             from_map,
-            |r| (r.created_at, r.id.as_uuid()),
         )
         .await
     }

@@ -367,7 +367,6 @@ impl UserRepository for RedisStore {
             None,
             false,
             parse,
-            |u| (u.created_at, u.id.as_uuid()),
         )
         .await
     }

@@ -75,10 +75,9 @@ macro_rules! impl_content {
                 user_id: domain::UserId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::ContentSession>, domain::StoreError> {
-                let key = |c: &domain::ContentSession| domain::Cursor { at: c.created_at, id: c.id.as_uuid() };
                 let args = [crate::repos::Arg::Id(user_id.as_uuid())];
                 let select = "SELECT * FROM content_sessions WHERE user_id = $1";
-                self.fetch_page(select, "", &args, page, "listing content sessions", Self::content_row, key).await
+                self.fetch_page(select, "", &args, page, "listing content sessions", Self::content_row).await
             }
 
             async fn rename(
@@ -292,10 +291,9 @@ macro_rules! impl_content {
                 session: domain::ContentSessionId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::Message>, domain::StoreError> {
-                let key = |m: &domain::Message| domain::Cursor { at: m.created_at, id: m.id.as_uuid() };
                 let args = [crate::repos::Arg::Id(session.as_uuid())];
                 let select = "SELECT * FROM messages WHERE content_session_id = $1";
-                self.fetch_page(select, "", &args, page, "listing messages", Self::message_row, key).await
+                self.fetch_page(select, "", &args, page, "listing messages", Self::message_row).await
             }
 
             async fn mark_read(&self, id: domain::ContentSessionId) -> Result<(), domain::WriteError> {

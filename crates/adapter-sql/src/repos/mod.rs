@@ -48,8 +48,10 @@ macro_rules! impl_helpers {
                 page: domain::PageRequest,
                 what: &'static str,
                 decode: fn(&<$db as sqlx::Database>::Row) -> Result<T, domain::StoreError>,
-                key: fn(&T) -> domain::Cursor,
-            ) -> Result<domain::Page<T>, domain::StoreError> {
+            ) -> Result<domain::Page<T>, domain::StoreError>
+            where
+                T: domain::Listed,
+            {
                 use crate::engine::DbTime;
                 let tail = crate::repos::page_tail(alias, page.cursor().is_some(), args.len() + 1);
                 let sql = format!("{select}{tail}");
@@ -69,7 +71,7 @@ macro_rules! impl_helpers {
                     .await
                     .map_err(crate::error::store(what))?;
                 let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page, key))
+                Ok(domain::Page::from_overfetch(items, page))
             }
         }
     };

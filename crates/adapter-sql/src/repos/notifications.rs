@@ -96,7 +96,6 @@ macro_rules! impl_notifications {
                 now: time::OffsetDateTime,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::Notification>, domain::StoreError> {
-                let key = |n: &domain::Notification| domain::Cursor { at: n.created_at, id: n.id.as_uuid() };
                 let args = [crate::repos::Arg::Id(user_id.as_uuid()), crate::repos::Arg::Time(now)];
                 let select = if unseen_only {
                     "SELECT * FROM notifications WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
@@ -104,7 +103,7 @@ macro_rules! impl_notifications {
                 } else {
                     "SELECT * FROM notifications WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2)"
                 };
-                self.fetch_page(select, "", &args, page, "listing notifications", Self::notification_row, key).await
+                self.fetch_page(select, "", &args, page, "listing notifications", Self::notification_row).await
             }
 
             async fn mark_seen(

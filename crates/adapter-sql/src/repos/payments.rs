@@ -105,11 +105,10 @@ macro_rules! impl_payments {
                 user_id: domain::UserId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::Payment>, domain::StoreError> {
-                let key = |p: &domain::Payment| domain::Cursor { at: p.created_at, id: p.id.as_uuid() };
                 let args = [crate::repos::Arg::Id(user_id.as_uuid())];
                 let select = "SELECT p.* FROM payments p WHERE (p.payer_id = $1 OR EXISTS (SELECT 1 FROM \
                               payment_beneficiaries b WHERE b.payment_id = p.id AND b.user_id = $1))";
-                self.fetch_page(select, "p", &args, page, "listing payments", Self::payment_row, key).await
+                self.fetch_page(select, "p", &args, page, "listing payments", Self::payment_row).await
             }
 
             async fn transition(

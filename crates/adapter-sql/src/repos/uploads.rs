@@ -70,10 +70,9 @@ macro_rules! impl_uploads {
                 user_id: domain::UserId,
                 page: domain::PageRequest,
             ) -> Result<domain::Page<domain::UploadRequest>, domain::StoreError> {
-                let key = |r: &domain::UploadRequest| domain::Cursor { at: r.created_at, id: r.id.as_uuid() };
                 let args = [crate::repos::Arg::Id(user_id.as_uuid())];
                 let select = "SELECT * FROM upload_requests WHERE user_id = $1";
-                self.fetch_page(select, "", &args, page, "listing upload requests", Self::upload_row, key).await
+                self.fetch_page(select, "", &args, page, "listing upload requests", Self::upload_row).await
             }
 
             async fn complete(

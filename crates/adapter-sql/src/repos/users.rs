@@ -262,8 +262,7 @@ macro_rules! impl_users {
             }
 
             async fn list(&self, page: domain::PageRequest) -> Result<domain::Page<domain::User>, domain::StoreError> {
-                let key = |u: &domain::User| domain::Cursor { at: u.created_at, id: u.id.as_uuid() };
-                self.fetch_page("SELECT * FROM users WHERE TRUE", "", &[], page, "listing users", Self::user_row, key)
+                self.fetch_page("SELECT * FROM users WHERE TRUE", "", &[], page, "listing users", Self::user_row)
                     .await
             }
 
