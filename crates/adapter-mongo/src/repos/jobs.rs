@@ -22,7 +22,7 @@ const POLL_EVERY: StdDuration = StdDuration::from_millis(500);
 /// How far back each poll re-reads, for inserts that commit out of time order.
 const LOOKBACK: Duration = Duration::seconds(5);
 /// Documents read per poll.
-const POLL_BATCH: i64 = 500;
+const POLL_BATCH: u32 = 500;
 
 #[async_trait]
 impl LeaseRepository for MongoStore {
@@ -64,103 +64,90 @@ impl LeaseRepository for MongoStore {
 #[async_trait]
 impl NotificationFeed for MongoStore {
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
-        let newest = self
-            .coll(NOTIFICATIONS)
-            .find_one(doc! {})
-            .sort(doc! {"createdAt": -1})
-            .projection(doc! {"createdAt": 1})
-            .await
-            .map_err(store("listen for notifications"))?;
-        let since = match &newest {
-            Some(d) => Fields::of(d, "notification").time("createdAt")?,
-            None => OffsetDateTime::UNIX_EPOCH,
-        };
-        let mut poller = MongoPoller {
+        let source = MongoSource {
             notifications: self.coll(NOTIFICATIONS),
-            window: PollWindow::new(since, LOOKBACK),
         };
-        poller.look_back(false).await?;
-        Ok(Box::new(poller))
+        Ok(Box::new(Poller::start(source, LOOKBACK, POLL_BATCH).await?))
     }
 }
 
-struct MongoPoller {
+/// The notifications collection, read the way a [`Poller`] needs.
+struct MongoSource {
     notifications: Collection<Document>,
-    window: PollWindow,
 }
 
-impl MongoPoller {
-    /// Offers the documents `filter` finds in `sort` order, or only marks
-    /// them seen unless `announce`; returns how many.
-    async fn read(
-        &mut self,
+impl MongoSource {
+    /// The documents `filter` finds in `sort` order, at most `batch`.
+    async fn rows(
+        &self,
         filter: Document,
         sort: Document,
-        announce: bool,
-    ) -> Result<usize, StoreError> {
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError> {
         let docs: Vec<Document> = self
             .notifications
             .find(filter)
             .sort(sort)
             .projection(doc! {"userId": 1, "createdAt": 1})
-            .limit(POLL_BATCH)
+            .limit(i64::from(batch))
             .await
             .map_err(store("poll notifications"))?
             .try_collect()
             .await
             .map_err(store("poll notifications"))?;
-        for d in &docs {
-            let f = Fields::of(d, "notification");
-            let event = FeedEvent {
-                user_id: UserId::from_uuid(f.uuid("userId")?),
-                id: NotificationId::from_uuid(f.uuid("_id")?),
-            };
-            if announce {
-                self.window.offer(event, f.time("createdAt")?);
-            } else {
-                self.window.skip(event.id, f.time("createdAt")?);
-            }
-        }
-        Ok(docs.len())
-    }
-
-    /// New documents after the cursor, then the newest of the look-back
-    /// window; returns how many new ones the first read found.
-    async fn poll(&mut self) -> Result<usize, StoreError> {
-        let (at, id) = self.window.cursor();
-        let after = doc! {"$or": [
-            {"createdAt": {"$gt": time(at)}},
-            {"createdAt": time(at), "_id": {"$gt": uuid(id)}},
-        ]};
-        let fresh = self
-            .read(after, doc! {"createdAt": 1, "_id": 1}, true)
-            .await?;
-        self.look_back(true).await?;
-        self.window.prune();
-        Ok(fresh)
-    }
-
-    /// The newest documents of the look-back window, announced or (at the
-    /// start) only marked seen.
-    async fn look_back(&mut self, announce: bool) -> Result<usize, StoreError> {
-        let (at, _) = self.window.cursor();
-        let window =
-            doc! {"createdAt": {"$gt": time(self.window.lookback_from()), "$lte": time(at)}};
-        self.read(window, doc! {"createdAt": -1}, announce).await
+        docs.iter()
+            .map(|d| {
+                let f = Fields::of(d, "notification");
+                let event = FeedEvent {
+                    user_id: UserId::from_uuid(f.uuid("userId")?),
+                    id: NotificationId::from_uuid(f.uuid("_id")?),
+                };
+                Ok((event, f.time("createdAt")?))
+            })
+            .collect()
     }
 }
 
 #[async_trait]
-impl FeedSubscription for MongoPoller {
-    async fn next(&mut self) -> Result<FeedEvent, StoreError> {
-        loop {
-            if let Some(event) = self.window.pop() {
-                return Ok(event);
-            }
-            let read = self.poll().await?;
-            if self.window.should_pause(read, POLL_BATCH as usize) {
-                tokio::time::sleep(POLL_EVERY).await;
-            }
+impl PollSource for MongoSource {
+    async fn newest(&mut self) -> Result<OffsetDateTime, StoreError> {
+        let newest = self
+            .notifications
+            .find_one(doc! {})
+            .sort(doc! {"createdAt": -1})
+            .projection(doc! {"createdAt": 1})
+            .await
+            .map_err(store("listen for notifications"))?;
+        match &newest {
+            Some(d) => Fields::of(d, "notification").time("createdAt"),
+            None => Ok(OffsetDateTime::UNIX_EPOCH),
         }
+    }
+
+    async fn after(
+        &mut self,
+        (at, id): (OffsetDateTime, uuid::Uuid),
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError> {
+        let filter = doc! {"$or": [
+            {"createdAt": {"$gt": time(at)}},
+            {"createdAt": time(at), "_id": {"$gt": uuid(id)}},
+        ]};
+        self.rows(filter, doc! {"createdAt": 1, "_id": 1}, batch)
+            .await
+    }
+
+    async fn between(
+        &mut self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError> {
+        let filter = doc! {"createdAt": {"$gt": time(from), "$lte": time(to)}};
+        self.rows(filter, doc! {"createdAt": -1}, batch).await
+    }
+
+    async fn pause(&mut self) {
+        tokio::time::sleep(POLL_EVERY).await;
     }
 }

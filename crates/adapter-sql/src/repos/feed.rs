@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::{FeedEvent, FeedSubscription, NotificationId, PollWindow, StoreError, UserId};
+use domain::{
+    FeedEvent, FeedSubscription, NotificationId, PollSource, PolledRow, Poller, StoreError, UserId,
+};
 use sqlx::postgres::PgListener;
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
@@ -23,7 +25,7 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 /// How far back each poll re-reads, for rows committed out of order.
 const LOOKBACK: time::Duration = time::Duration::seconds(5);
 /// Rows read per poll.
-const POLL_BATCH: i64 = 500;
+const POLL_BATCH: u32 = 500;
 
 impl SqliteStore {
     pub(crate) async fn insert_and_announce(
@@ -99,116 +101,94 @@ fn parse_payload(payload: &str) -> Option<FeedEvent> {
 #[async_trait]
 impl domain::NotificationFeed for SqliteStore {
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
-        use crate::engine::DbTime;
-        let newest: Option<i64> =
-            sqlx::query("SELECT MAX(created_at) AS newest FROM notifications")
-                .fetch_one(self.pool())
-                .await
-                .map_err(store("listening for notifications"))?
-                .try_get("newest")
-                .map_err(store("listening for notifications"))?;
-        let since = newest.map_or(Ok(time::OffsetDateTime::UNIX_EPOCH), i64::into_time)?;
-        let mut poller = SqlitePoller {
+        let source = SqliteSource {
             pool: self.pool().clone(),
-            window: PollWindow::new(since, LOOKBACK),
         };
-        poller.look_back(false).await?;
-        Ok(Box::new(poller))
+        Ok(Box::new(Poller::start(source, LOOKBACK, POLL_BATCH).await?))
     }
 }
 
-struct SqlitePoller {
+/// The notifications table, read the way a [`Poller`] needs.
+struct SqliteSource {
     pool: SqlitePool,
-    window: PollWindow,
 }
 
-impl SqlitePoller {
-    /// Offers the rows `sql` returns (id, user_id, created_at), or only
-    /// marks them seen unless `announce`; returns how many.
-    async fn read<'q>(
-        &mut self,
+impl SqliteSource {
+    /// The rows (id, user_id, created_at) `query` returns.
+    async fn rows<'q>(
+        &self,
         query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-        announce: bool,
-    ) -> Result<usize, StoreError> {
-        use crate::engine::DbTime;
+    ) -> Result<Vec<PolledRow>, StoreError> {
+        use crate::engine::{DbTime, col};
         let rows = query
             .fetch_all(&self.pool)
             .await
             .map_err(store("polling for notifications"))?;
-        for row in &rows {
-            let read = |name: &str| -> Result<Uuid, StoreError> {
-                row.try_get(name)
-                    .map_err(store("polling for notifications"))
-            };
-            let at: i64 = row
-                .try_get("created_at")
-                .map_err(store("polling for notifications"))?;
-            let event = FeedEvent {
-                user_id: UserId::from_uuid(read("user_id")?),
-                id: NotificationId::from_uuid(read("id")?),
-            };
-            if announce {
-                self.window.offer(event, at.into_time()?);
-            } else {
-                self.window.skip(event.id, at.into_time()?);
-            }
-        }
-        Ok(rows.len())
-    }
-
-    /// New rows after the cursor, then the newest of the look-back window;
-    /// returns how many new rows the first read found.
-    async fn poll(&mut self) -> Result<usize, StoreError> {
-        use crate::engine::DbTime;
-        let (at, id) = self.window.cursor();
-        let fresh = self
-            .read(
-                sqlx::query(
-                    "SELECT id, user_id, created_at FROM notifications \
-                     WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
-                )
-                .bind(i64::to_db(at))
-                .bind(id)
-                .bind(POLL_BATCH),
-                true,
-            )
-            .await?;
-        self.look_back(true).await?;
-        self.window.prune();
-        Ok(fresh)
-    }
-
-    /// The newest rows of the look-back window, announced or (at the start)
-    /// only marked seen.
-    async fn look_back(&mut self, announce: bool) -> Result<usize, StoreError> {
-        use crate::engine::DbTime;
-        let (at, _) = self.window.cursor();
-        self.read(
-            sqlx::query(
-                "SELECT id, user_id, created_at FROM notifications \
-                 WHERE created_at > $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT $3",
-            )
-            .bind(i64::to_db(self.window.lookback_from()))
-            .bind(i64::to_db(at))
-            .bind(POLL_BATCH),
-            announce,
-        )
-        .await
+        rows.iter()
+            .map(|row| {
+                let event = FeedEvent {
+                    user_id: UserId::from_uuid(col(row, "user_id")?),
+                    id: NotificationId::from_uuid(col(row, "id")?),
+                };
+                Ok((event, col::<i64, _>(row, "created_at")?.into_time()?))
+            })
+            .collect()
     }
 }
 
 #[async_trait]
-impl FeedSubscription for SqlitePoller {
-    async fn next(&mut self) -> Result<FeedEvent, StoreError> {
-        loop {
-            if let Some(event) = self.window.pop() {
-                return Ok(event);
-            }
-            let read = self.poll().await?;
-            if self.window.should_pause(read, POLL_BATCH as usize) {
-                tokio::time::sleep(POLL_EVERY).await;
-            }
-        }
+impl PollSource for SqliteSource {
+    async fn newest(&mut self) -> Result<time::OffsetDateTime, StoreError> {
+        use crate::engine::DbTime;
+        let newest: Option<i64> =
+            sqlx::query("SELECT MAX(created_at) AS newest FROM notifications")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store("listening for notifications"))?
+                .try_get("newest")
+                .map_err(store("listening for notifications"))?;
+        newest.map_or(Ok(time::OffsetDateTime::UNIX_EPOCH), i64::into_time)
+    }
+
+    async fn after(
+        &mut self,
+        (at, id): (time::OffsetDateTime, Uuid),
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError> {
+        use crate::engine::DbTime;
+        self.rows(
+            sqlx::query(
+                "SELECT id, user_id, created_at FROM notifications \
+                 WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
+            )
+            .bind(i64::to_db(at))
+            .bind(id)
+            .bind(i64::from(batch)),
+        )
+        .await
+    }
+
+    async fn between(
+        &mut self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError> {
+        use crate::engine::DbTime;
+        self.rows(
+            sqlx::query(
+                "SELECT id, user_id, created_at FROM notifications \
+                 WHERE created_at > $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT $3",
+            )
+            .bind(i64::to_db(from))
+            .bind(i64::to_db(to))
+            .bind(i64::from(batch)),
+        )
+        .await
+    }
+
+    async fn pause(&mut self) {
+        tokio::time::sleep(POLL_EVERY).await;
     }
 }
 

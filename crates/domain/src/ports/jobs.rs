@@ -144,6 +144,94 @@ impl PollWindow {
     }
 }
 
+/// A row a polling feed read: the announcement and the row's creation time.
+pub type PolledRow = (FeedEvent, OffsetDateTime);
+
+/// What a store without push gives a [`Poller`]: two reads and a pause.
+#[async_trait]
+pub trait PollSource: Send {
+    /// The newest creation time stored (the epoch when there is none).
+    async fn newest(&mut self) -> Result<OffsetDateTime, StoreError>;
+    /// At most `batch` rows whose `(created_at, id)` is greater than
+    /// `after`, in that order.
+    async fn after(
+        &mut self,
+        after: (OffsetDateTime, uuid::Uuid),
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError>;
+    /// At most `batch` of the newest rows created after `from` and at or
+    /// before `to`, newest first.
+    async fn between(
+        &mut self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        batch: u32,
+    ) -> Result<Vec<PolledRow>, StoreError>;
+    /// Waits before the next poll, when the last one found nothing new.
+    async fn pause(&mut self);
+}
+
+/// A [`FeedSubscription`] over a [`PollSource`], with the [`PollWindow`]
+/// bookkeeping: every polling adapter shares it.
+pub struct Poller<S> {
+    source: S,
+    window: PollWindow,
+    batch: u32,
+}
+
+impl<S: PollSource> Poller<S> {
+    /// Starts after the newest stored row, re-reading `lookback` on each
+    /// poll; rows already in that window are marked seen, never announced.
+    pub async fn start(mut source: S, lookback: Duration, batch: u32) -> Result<Self, StoreError> {
+        let since = source.newest().await?;
+        let mut window = PollWindow::new(since, lookback);
+        let (to, _) = window.cursor();
+        for (event, at) in source.between(window.lookback_from(), to, batch).await? {
+            window.skip(event.id, at);
+        }
+        Ok(Self {
+            source,
+            window,
+            batch,
+        })
+    }
+
+    /// New rows after the cursor, then the newest of the look-back window;
+    /// returns how many new rows the first read found.
+    async fn poll(&mut self) -> Result<usize, StoreError> {
+        let fresh = self.source.after(self.window.cursor(), self.batch).await?;
+        let read = fresh.len();
+        for (event, at) in fresh {
+            self.window.offer(event, at);
+        }
+        let (to, _) = self.window.cursor();
+        let late = self
+            .source
+            .between(self.window.lookback_from(), to, self.batch)
+            .await?;
+        for (event, at) in late {
+            self.window.offer(event, at);
+        }
+        self.window.prune();
+        Ok(read)
+    }
+}
+
+#[async_trait]
+impl<S: PollSource> FeedSubscription for Poller<S> {
+    async fn next(&mut self) -> Result<FeedEvent, StoreError> {
+        loop {
+            if let Some(event) = self.window.pop() {
+                return Ok(event);
+            }
+            let read = self.poll().await?;
+            if self.window.should_pause(read, self.batch as usize) {
+                self.source.pause().await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
