@@ -66,23 +66,13 @@ fn user(
     hash: &PasswordHash,
     now: OffsetDateTime,
 ) -> Result<User, Box<dyn std::error::Error>> {
-    Ok(User {
-        id: UserId::from_uuid(uuid::Uuid::now_v7()),
-        email: Email::parse(&format!("seed{i}@bench.example.org"))?,
-        username: Username::parse(&format!("seed{i}"))?,
-        password_hash: Some(hash.clone()),
-        verified: true,
-        locked: false,
-        locked_until: None,
-        failed_logins: 0,
-        auth_providers: Vec::new(),
-        profile: Profile::default(),
-        preferences: serde_json::Map::new(),
-        active_content_session_id: None,
-        created_at: now,
-        updated_at: now,
-        last_accessed_at: None,
-    })
+    Ok(User::new_verified(
+        UserId::from_uuid(uuid::Uuid::now_v7()),
+        Email::parse(&format!("seed{i}@bench.example.org"))?,
+        Username::parse(&format!("seed{i}"))?,
+        hash.clone(),
+        now,
+    ))
 }
 
 fn notification(user_id: UserId, i: u64, now: OffsetDateTime) -> Notification {

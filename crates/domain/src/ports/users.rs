@@ -65,6 +65,36 @@ pub struct User {
     pub last_accessed_at: Option<OffsetDateTime>,
 }
 
+impl User {
+    /// A new verified account with a password: no roles, default profile
+    /// and preferences, not locked, created `now`.
+    pub fn new_verified(
+        id: UserId,
+        email: Email,
+        username: Username,
+        password_hash: PasswordHash,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            email,
+            username,
+            password_hash: Some(password_hash),
+            verified: true,
+            locked: false,
+            locked_until: None,
+            failed_logins: 0,
+            auth_providers: Vec::new(),
+            profile: Profile::default(),
+            preferences: serde_json::Map::new(),
+            active_content_session_id: None,
+            created_at: now,
+            updated_at: now,
+            last_accessed_at: None,
+        }
+    }
+}
+
 /// A change to some fields of a user, written atomically by
 /// [`UserRepository::update_fields`]: fields left `None` are not touched, so
 /// two concurrent changes of different fields both survive.

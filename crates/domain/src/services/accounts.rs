@@ -5,8 +5,8 @@ use time::Duration;
 
 use super::{Stores, System};
 use crate::{
-    CreateUserError, Email, GrantError, Mail, Outgoing, Password, Profile, RegistrationCandidate,
-    RoleName, StoreError, Token, User, UserId, Username,
+    CreateUserError, Email, GrantError, Mail, Outgoing, Password, RegistrationCandidate, RoleName,
+    StoreError, Token, User, UserId, Username,
 };
 
 /// Lifetimes and thresholds of the account rules.
@@ -174,23 +174,13 @@ impl Registration {
             .await
             .map_err(VerifyError::Unexpected)?
             .ok_or(VerifyError::InvalidToken)?;
-        let user = User {
-            id: UserId::from_uuid(self.system.ids.new_id()),
-            email: candidate.email,
-            username: candidate.username,
-            password_hash: Some(candidate.password_hash),
-            verified: true,
-            locked: false,
-            locked_until: None,
-            failed_logins: 0,
-            auth_providers: Vec::new(),
-            profile: Profile::default(),
-            preferences: serde_json::Map::new(),
-            active_content_session_id: None,
-            created_at: now,
-            updated_at: now,
-            last_accessed_at: None,
-        };
+        let user = User::new_verified(
+            UserId::from_uuid(self.system.ids.new_id()),
+            candidate.email,
+            candidate.username,
+            candidate.password_hash,
+            now,
+        );
         self.stores.users.create(&user).await.map_err(|e| match e {
             CreateUserError::EmailTaken => VerifyError::EmailTaken,
             CreateUserError::UsernameTaken => VerifyError::UsernameTaken,

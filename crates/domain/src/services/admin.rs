@@ -3,8 +3,8 @@
 
 use super::{Stores, System};
 use crate::{
-    CreateUserError, Email, GrantError, Page, PageRequest, Password, Profile, RoleName, StoreError,
-    User, UserChanges, UserId, Username, WriteError,
+    CreateUserError, Email, GrantError, Page, PageRequest, Password, RoleName, StoreError, User,
+    UserChanges, UserId, Username, WriteError,
 };
 
 /// Why an administrator's change to a user failed.
@@ -145,23 +145,13 @@ impl UserAdmin {
                     .await
                     .map_err(unexpected)?;
                 let now = self.system.now();
-                let user = User {
-                    id: UserId::from_uuid(self.system.ids.new_id()),
+                let user = User::new_verified(
+                    UserId::from_uuid(self.system.ids.new_id()),
                     email,
                     username,
-                    password_hash: Some(hash),
-                    verified: true,
-                    locked: false,
-                    locked_until: None,
-                    failed_logins: 0,
-                    auth_providers: Vec::new(),
-                    profile: Profile::default(),
-                    preferences: serde_json::Map::new(),
-                    active_content_session_id: None,
-                    created_at: now,
-                    updated_at: now,
-                    last_accessed_at: None,
-                };
+                    hash,
+                    now,
+                );
                 users.create(&user).await.map_err(|e| match e {
                     CreateUserError::EmailTaken => BootstrapAdminError::EmailBelongsToAnotherUser,
                     CreateUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,
