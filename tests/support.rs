@@ -284,6 +284,27 @@ impl App {
         self.mailer.count()
     }
 
+    /// Signs in and authenticates the new session's token: the caller as
+    /// the services check it, with the roles held now.
+    pub async fn principal(&self, login: &str, password: &str) -> Principal {
+        let issued = self.sign_in(login, password).await.expect("sign in");
+        self.auth
+            .authenticate(&issued.access_token)
+            .await
+            .expect("authenticate")
+    }
+
+    /// Makes `user` an administrator directly in the store (as the
+    /// bootstrap administrator is) and returns them as a principal.
+    pub async fn admin(&self, user: &User, password: &str) -> Principal {
+        self.stores
+            .roles
+            .grant(user.id, &RoleName::admin(), OffsetDateTime::now_utc())
+            .await
+            .expect("grant admin");
+        self.principal(user.username.as_str(), password).await
+    }
+
     /// Signs in.
     pub async fn sign_in(&self, login: &str, password: &str) -> Result<IssuedSession, SignInError> {
         self.auth

@@ -14,8 +14,8 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::Method;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use domain::services::{Quota, RateDecision, Usage};
-use domain::{AuthSession, Token, User, Window};
+use domain::services::{Principal, Quota, RateDecision, Usage};
+use domain::{Token, Window};
 use time::OffsetDateTime;
 
 use crate::problem::{Kind, Problem, RateInfo};
@@ -28,15 +28,22 @@ pub const CSRF_COOKIE: &str = "portico_csrf";
 /// Header that must echo the CSRF cookie.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
-/// A signed-in caller.
+/// A signed-in caller: the domain's [`Principal`] (user, session, roles;
+/// `me.user` and `me.session` read through to it) and the request counters.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// The user.
-    pub user: User,
-    /// The session whose token was presented.
-    pub session: AuthSession,
+    /// Who is calling, as the domain services check it.
+    pub principal: Principal,
     /// The user's request counters after counting this request.
     pub usage: Usage,
+}
+
+impl std::ops::Deref for SignedIn {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
 }
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Problem> {
@@ -117,8 +124,7 @@ async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
         })));
     }
     Ok(SignedIn {
-        user: authenticated.user,
-        session: authenticated.session,
+        principal: authenticated,
         usage,
     })
 }

@@ -16,6 +16,7 @@ fn field(name: &str, message: impl Into<String>) -> Problem {
 impl From<ContentError> for Problem {
     fn from(e: ContentError) -> Self {
         match e {
+            ContentError::Forbidden(d) => d.into(),
             ContentError::NotFound => {
                 Problem::new(Kind::NotFound).detail("No such content session.")
             }
@@ -39,6 +40,7 @@ impl From<ContentError> for Problem {
 impl From<NotificationError> for Problem {
     fn from(e: NotificationError) -> Self {
         match e {
+            NotificationError::Forbidden(d) => d.into(),
             NotificationError::NotFound => {
                 Problem::new(Kind::NotFound).detail("No such notification.")
             }

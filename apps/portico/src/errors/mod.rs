@@ -3,8 +3,8 @@
 //! until it is mapped here.
 
 use domain::services::{
-    AdminUserError, AuthenticateError, AuthorizeError, BootstrapAdminError, ChangePasswordError,
-    ConfirmResetError, DeleteAccountError, GrantRoleError, RefreshError, RegisterError,
+    AdminUserError, AuthenticateError, BootstrapAdminError, ChangePasswordError, ConfirmResetError,
+    DeleteAccountError, Denied, GrantRoleError, ReadError, RefreshError, RegisterError,
     RevokeSessionError, RoleError, SignInError, UpdateProfileError, VerifyError,
 };
 use domain::{PageError, StoreError};
@@ -148,6 +148,7 @@ impl From<DeleteAccountError> for Problem {
 impl From<AdminUserError> for Problem {
     fn from(e: AdminUserError) -> Self {
         match e {
+            AdminUserError::Forbidden(d) => d.into(),
             AdminUserError::NotFound => Problem::new(Kind::NotFound).detail("No such user."),
             AdminUserError::Unexpected(e) => Problem::internal(e),
         }
@@ -157,6 +158,7 @@ impl From<AdminUserError> for Problem {
 impl From<RoleError> for Problem {
     fn from(e: RoleError) -> Self {
         match e {
+            RoleError::Forbidden(d) => d.into(),
             RoleError::AlreadyExists => {
                 Problem::new(Kind::AlreadyExists).detail("A role with this name exists.")
             }
@@ -179,6 +181,7 @@ impl From<RoleError> for Problem {
 impl From<GrantRoleError> for Problem {
     fn from(e: GrantRoleError) -> Self {
         match e {
+            GrantRoleError::Forbidden(d) => d.into(),
             GrantRoleError::UserNotFound => Problem::new(Kind::NotFound).detail("No such user."),
             GrantRoleError::RoleNotFound => Problem::new(Kind::NotFound).detail("No such role."),
             GrantRoleError::NotGranted => {
@@ -193,11 +196,17 @@ impl From<GrantRoleError> for Problem {
     }
 }
 
-impl From<AuthorizeError> for Problem {
-    fn from(e: AuthorizeError) -> Self {
+impl From<Denied> for Problem {
+    fn from(Denied(permission): Denied) -> Self {
+        Problem::new(Kind::Forbidden).detail(format!("This needs the {permission} permission."))
+    }
+}
+
+impl From<ReadError> for Problem {
+    fn from(e: ReadError) -> Self {
         match e {
-            AuthorizeError::Forbidden => Problem::new(Kind::Forbidden),
-            AuthorizeError::Unexpected(e) => Problem::internal(e),
+            ReadError::Forbidden(d) => d.into(),
+            ReadError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::auth::SignedIn;
 use crate::dto::{RoleView, UserPage, UserView};
 use crate::problem::{Fields, Kind, Problem, ProblemBody};
-use crate::routes::{PageQuery, require};
+use crate::routes::PageQuery;
 use crate::state::AppState;
 
 fn role_name(raw: &str) -> Result<RoleName, Problem> {
@@ -52,10 +52,12 @@ pub async fn list_roles(
     state: web::Data<AppState>,
     me: SignedIn,
 ) -> Result<web::Json<RoleList>, Problem> {
-    require(&state, &me, "roles:read").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::ROLES_READ)?;
     let items = state
         .rbac
-        .list_roles()
+        .list_roles(&me)
         .await?
         .into_iter()
         .map(RoleView::from)
@@ -93,7 +95,9 @@ pub async fn create_role(
     me: SignedIn,
     body: web::Json<CreateRoleBody>,
 ) -> Result<HttpResponse, Problem> {
-    require(&state, &me, "roles:write").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::ROLES_WRITE)?;
     let body = body.into_inner();
     let mut f = Fields::default();
     let name = f.check("name", RoleName::parse(&body.name));
@@ -104,7 +108,7 @@ pub async fn create_role(
     f.finish()?;
     let role = state
         .rbac
-        .create_role(me.user.id, name, body.description, perms)
+        .create_role(&me, name, body.description, perms)
         .await?;
     Ok(HttpResponse::Created().json(RoleView::from(role)))
 }
@@ -140,7 +144,9 @@ pub async fn update_role(
     name: web::Path<String>,
     body: web::Json<UpdateRoleBody>,
 ) -> Result<web::Json<RoleView>, Problem> {
-    require(&state, &me, "roles:write").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::ROLES_WRITE)?;
     let name = role_name(&name)?;
     let body = body.into_inner();
     let mut f = Fields::default();
@@ -148,7 +154,7 @@ pub async fn update_role(
     f.finish()?;
     let role = state
         .rbac
-        .update_role(me.user.id, &name, body.description, perms)
+        .update_role(&me, &name, body.description, perms)
         .await?;
     Ok(web::Json(RoleView::from(role)))
 }
@@ -170,9 +176,11 @@ pub async fn delete_role(
     me: SignedIn,
     name: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    require(&state, &me, "roles:write").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::ROLES_WRITE)?;
     let name = role_name(&name)?;
-    state.rbac.delete_role(&name).await?;
+    state.rbac.delete_role(&me, &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -192,8 +200,10 @@ pub async fn list_users(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<UserPage>, Problem> {
-    require(&state, &me, "users:read").await?;
-    let page = state.admin.list_users(query.request()?).await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::USERS_READ)?;
+    let page = state.admin.list_users(&me, query.request()?).await?;
     Ok(web::Json(UserPage::from(page)))
 }
 
@@ -234,10 +244,12 @@ pub async fn read_user(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AdminUserView>, Problem> {
-    require(&state, &me, "users:read").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::USERS_READ)?;
     let user = state
-        .profiles
-        .get(UserId::from_uuid(id.into_inner()))
+        .admin
+        .get_user(&me, UserId::from_uuid(id.into_inner()))
         .await?
         .ok_or_else(|| Problem::new(Kind::NotFound).detail("No such user."))?;
     Ok(web::Json(admin_view(&state, user).await?))
@@ -271,14 +283,16 @@ pub async fn update_user(
     id: web::Path<Uuid>,
     body: web::Json<UpdateUserBody>,
 ) -> Result<web::Json<AdminUserView>, Problem> {
-    require(&state, &me, "users:write").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::USERS_WRITE)?;
     let id = UserId::from_uuid(id.into_inner());
     let mut user = None;
     if let Some(locked) = body.locked {
-        user = Some(state.admin.set_locked(id, locked).await?);
+        user = Some(state.admin.set_locked(&me, id, locked).await?);
     }
     if let Some(verified) = body.verified {
-        user = Some(state.admin.set_verified(id, verified).await?);
+        user = Some(state.admin.set_verified(&me, id, verified).await?);
     }
     let user = match user {
         Some(u) => u,
@@ -311,13 +325,12 @@ pub async fn grant(
     me: SignedIn,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, Problem> {
-    require(&state, &me, "roles:write").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::ROLES_WRITE)?;
     let (id, name) = path.into_inner();
     let name = role_name(&name)?;
-    state
-        .rbac
-        .grant(me.user.id, UserId::from_uuid(id), &name)
-        .await?;
+    state.rbac.grant(&me, UserId::from_uuid(id), &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -342,12 +355,11 @@ pub async fn revoke(
     me: SignedIn,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, Problem> {
-    require(&state, &me, "roles:write").await?;
+    // Checked first so that a caller without the right learns nothing from
+    // validation; the service checks it again.
+    me.require(&Permission::ROLES_WRITE)?;
     let (id, name) = path.into_inner();
     let name = role_name(&name)?;
-    state
-        .rbac
-        .revoke(me.user.id, UserId::from_uuid(id), &name)
-        .await?;
+    state.rbac.revoke(&me, UserId::from_uuid(id), &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem, ProblemBody};
-use crate::routes::{PageQuery, actor, nullable, page_of, require};
+use crate::routes::{PageQuery, nullable, page_of};
 use crate::state::AppState;
 
 /// A content session.
@@ -134,10 +134,7 @@ pub async fn create(
     body: super::OptionalJson<CreateContentSession>,
 ) -> Result<HttpResponse, Problem> {
     let name = body.0.and_then(|b| b.name);
-    let session = state
-        .content
-        .create(domain::services::Actor::user(me.user.id), name)
-        .await?;
+    let session = state.content.create(me.actor(), name).await?;
     Ok(HttpResponse::Created().json(ContentSessionView::from(session)))
 }
 
@@ -154,10 +151,7 @@ pub async fn list(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ContentSessionPage>, Problem> {
-    let page = state
-        .content
-        .list(domain::services::Actor::user(me.user.id), query.request()?)
-        .await?;
+    let page = state.content.list(me.actor(), query.request()?).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -176,7 +170,7 @@ pub async fn read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ContentSessionView>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let session = state.content.get(actor, session_id(*id)).await?;
     Ok(web::Json(session.into()))
 }
@@ -208,7 +202,7 @@ pub async fn rename(
     id: web::Path<Uuid>,
     body: web::Json<RenameContentSession>,
 ) -> Result<web::Json<ContentSessionView>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let Some(name) = body.into_inner().name else {
         let mut f = Fields::default();
         f.add("name", "is required (null clears it)");
@@ -233,7 +227,7 @@ pub async fn remove(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     state.content.delete(actor, session_id(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -292,7 +286,7 @@ pub async fn list_data(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<SessionData>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let data = state.content.list_data(actor, session_id(*id)).await?;
     Ok(web::Json(SessionData {
         data: data
@@ -324,7 +318,7 @@ pub async fn put_data(
 ) -> Result<HttpResponse, Problem> {
     let (id, key) = path.into_inner();
     let key = storage_key(&key)?;
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     state
         .content
         .put_data(actor, session_id(id), &key, &body)
@@ -349,7 +343,7 @@ pub async fn get_data(
 ) -> Result<web::Json<serde_json::Value>, Problem> {
     let (id, key) = path.into_inner();
     let key = storage_key(&key)?;
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     Ok(web::Json(
         state.content.get_data(actor, session_id(id), &key).await?,
     ))
@@ -372,7 +366,7 @@ pub async fn delete_data(
 ) -> Result<HttpResponse, Problem> {
     let (id, key) = path.into_inner();
     let key = storage_key(&key)?;
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     state
         .content
         .delete_data(actor, session_id(id), &key)
@@ -431,18 +425,17 @@ pub async fn post_message(
     let id = session_id(*id);
     let message = match body.sender {
         PostAs::User => {
-            let actor = actor(&state, &me).await?;
+            let actor = me.actor();
             state.content.post(actor, id, body.content, parent).await?
         }
         PostAs::Assistant | PostAs::System => {
-            require(&state, &me, "content:post_as").await?;
             let sender = match body.sender {
                 PostAs::Assistant => Sender::Assistant,
                 _ => Sender::System,
             };
             state
                 .content
-                .post_as(sender, id, body.content, parent)
+                .post_as(&me, sender, id, body.content, parent)
                 .await?
         }
     };
@@ -466,7 +459,7 @@ pub async fn list_messages(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<MessagePage>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let page = state
         .content
         .messages(actor, session_id(*id), query.request()?)
@@ -489,7 +482,7 @@ pub async fn mark_read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     state.content.mark_read(actor, session_id(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

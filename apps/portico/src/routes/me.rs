@@ -29,13 +29,19 @@ pub struct MeView {
     pub usage: UsageView,
 }
 
-async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
-    let roles = crate::dto::role_names(state, me.user.id).await?;
-    Ok(MeView {
-        user: UserView::from(me.user),
+/// The caller's view; the roles are those authentication resolved.
+fn me_view(me: SignedIn) -> MeView {
+    let SignedIn { principal, usage } = me;
+    let roles = principal
+        .roles()
+        .iter()
+        .map(|r| r.name.as_str().to_owned())
+        .collect();
+    MeView {
+        user: UserView::from(principal.user),
         roles,
-        usage: UsageView::from(me.usage),
-    })
+        usage: UsageView::from(usage),
+    }
 }
 
 /// Reads the signed-in user.
@@ -49,8 +55,8 @@ async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
     )
 )]
 #[get("/v1/me")]
-pub async fn read(state: web::Data<AppState>, me: SignedIn) -> Result<web::Json<MeView>, Problem> {
-    Ok(web::Json(me_view(&state, me).await?))
+pub async fn read(me: SignedIn) -> Result<web::Json<MeView>, Problem> {
+    Ok(web::Json(me_view(me)))
 }
 
 /// A password change.
@@ -130,11 +136,11 @@ pub async fn update(
         || changes.avatar.is_some()
         || changes.preferences.is_some()
     {
-        me.user = state.profiles.update_profile(me.user.id, changes).await?;
+        me.principal.user = state.profiles.update_profile(me.user.id, changes).await?;
     } else if let Some(user) = state.profiles.get(me.user.id).await? {
-        me.user = user;
+        me.principal.user = user;
     }
-    Ok(web::Json(me_view(&state, me).await?))
+    Ok(web::Json(me_view(me)))
 }
 
 /// Exports everything stored about the signed-in user as one JSON document:

@@ -8,9 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::OpenApi;
 
-use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem};
-use crate::state::AppState;
 
 pub mod accounts;
 pub mod admin;
@@ -86,38 +84,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(payments::list)
         .service(payments::read)
         .service(payments::cancel);
-}
-
-/// Checks that the caller holds `permission` (403 naming it otherwise).
-pub(crate) async fn require(
-    state: &AppState,
-    me: &SignedIn,
-    permission: &str,
-) -> Result<(), Problem> {
-    let wanted = domain::Permission::parse(permission)
-        .map_err(|e| Problem::internal(domain::StoreError::with_source("permission name", e)))?;
-    state
-        .rbac
-        .authorize(me.user.id, &wanted)
-        .await
-        .map_err(|e| match Problem::from(e) {
-            p if p.kind() == Kind::Forbidden => {
-                p.detail(format!("This needs the {permission} permission."))
-            }
-            p => p,
-        })
-}
-
-/// The caller as the domain sees them: owners and administrators may see a
-/// resource, anyone else gets 404.
-pub(crate) async fn actor(
-    state: &AppState,
-    me: &SignedIn,
-) -> Result<domain::services::Actor, Problem> {
-    Ok(domain::services::Actor {
-        user_id: me.user.id,
-        is_admin: state.rbac.is_admin(me.user.id).await?,
-    })
 }
 
 /// Pagination.

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem, ProblemBody};
-use crate::routes::{PageQuery, actor, page_of};
+use crate::routes::{PageQuery, page_of};
 use crate::state::AppState;
 
 pub mod webhooks;
@@ -156,10 +156,7 @@ pub async fn create(
             .collect(),
         description: body.description,
     };
-    let (payment, created) = state
-        .payments
-        .create(domain::services::Actor::user(me.user.id), key, request)
-        .await?;
+    let (payment, created) = state.payments.create(me.actor(), key, request).await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {
@@ -181,10 +178,7 @@ pub async fn list(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<PaymentPage>, Problem> {
-    let page = state
-        .payments
-        .list(domain::services::Actor::user(me.user.id), query.request()?)
-        .await?;
+    let page = state.payments.list(me.actor(), query.request()?).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -203,7 +197,7 @@ pub async fn read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<PaymentView>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let payment = state
         .payments
         .get(actor, PaymentId::from_uuid(*id))
@@ -228,7 +222,7 @@ pub async fn cancel(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<PaymentView>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let payment = state
         .payments
         .cancel(actor, PaymentId::from_uuid(*id))

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem, ProblemBody};
-use crate::routes::{PageQuery, actor, page_of};
+use crate::routes::{PageQuery, page_of};
 use crate::state::AppState;
 
 /// An upload request.
@@ -126,12 +126,7 @@ pub async fn create(
     f.finish()?;
     let (request, target) = state
         .uploads
-        .create(
-            domain::services::Actor::user(me.user.id),
-            key,
-            &body.content_type,
-            body.size,
-        )
+        .create(me.actor(), key, &body.content_type, body.size)
         .await?;
     Ok(HttpResponse::Created().json(CreatedUpload {
         upload: request.into(),
@@ -154,10 +149,7 @@ pub async fn list(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<UploadPage>, Problem> {
-    let page = state
-        .uploads
-        .list(domain::services::Actor::user(me.user.id), query.request()?)
-        .await?;
+    let page = state.uploads.list(me.actor(), query.request()?).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -176,7 +168,7 @@ pub async fn read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UploadView>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let request = state.uploads.get(actor, UploadId::from_uuid(*id)).await?;
     Ok(web::Json(request.into()))
 }
@@ -199,7 +191,7 @@ pub async fn complete(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UploadView>, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let request = state
         .uploads
         .complete(actor, UploadId::from_uuid(*id))
@@ -222,7 +214,7 @@ pub async fn cancel(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     state
         .uploads
         .cancel(actor, UploadId::from_uuid(*id))
@@ -254,7 +246,7 @@ pub async fn download(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = actor(&state, &me).await?;
+    let actor = me.actor();
     let url = state
         .uploads
         .download_url(actor, UploadId::from_uuid(*id))

@@ -1,15 +1,18 @@
 //! The administrator's user management: list, lock and unlock, verify, and
 //! the creation or promotion of the first administrator.
 
-use super::{Stores, System};
+use super::{Principal, Stores, System};
 use crate::{
-    CreateUserError, Email, GrantError, Page, PageRequest, Password, RoleName, StoreError, User,
-    UserChanges, UserId, Username, WriteError,
+    CreateUserError, Email, GrantError, Page, PageRequest, Password, Permission, RoleName,
+    StoreError, User, UserChanges, UserId, Username, WriteError,
 };
 
 /// Why an administrator's change to a user failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminUserError {
+    /// The caller lacks `users:write`.
+    #[error(transparent)]
+    Forbidden(#[from] super::Denied),
     /// No such user.
     #[error("user not found")]
     NotFound,
@@ -56,14 +59,35 @@ impl UserAdmin {
         Self { stores, system }
     }
 
-    /// Users newest first (administrators).
-    pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        self.stores.users.list(page).await
+    /// Users newest first; `by` needs `users:read`.
+    pub async fn list_users(
+        &self,
+        by: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<User>, super::ReadError> {
+        by.require(&Permission::USERS_READ)?;
+        Ok(self.stores.users.list(page).await?)
     }
 
-    /// Locks or unlocks a user (administrators). Locking revokes every session
-    /// at once; unlocking also clears a failed-login lockout.
-    pub async fn set_locked(&self, user_id: UserId, locked: bool) -> Result<User, AdminUserError> {
+    /// Any user; `by` needs `users:read`.
+    pub async fn get_user(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+    ) -> Result<Option<User>, super::ReadError> {
+        by.require(&Permission::USERS_READ)?;
+        Ok(self.stores.users.get(user_id).await?)
+    }
+
+    /// Locks or unlocks a user; `by` needs `users:write`. Locking revokes
+    /// every session at once; unlocking also clears a failed-login lockout.
+    pub async fn set_locked(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        locked: bool,
+    ) -> Result<User, AdminUserError> {
+        by.require(&Permission::USERS_WRITE)?;
         let now = self.system.now();
         let user = self
             .modify(
@@ -94,12 +118,14 @@ impl UserAdmin {
         Ok(user)
     }
 
-    /// Marks a user's email verified or not (administrators).
+    /// Marks a user's email verified or not; `by` needs `users:write`.
     pub async fn set_verified(
         &self,
+        by: &Principal,
         user_id: UserId,
         verified: bool,
     ) -> Result<User, AdminUserError> {
+        by.require(&Permission::USERS_WRITE)?;
         let now = self.system.now();
         self.modify(
             user_id,
@@ -216,6 +242,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::services::principal::testing::principal;
     use crate::services::test_support::*;
     use crate::{MockSessionRepository, MockUserRepository};
     use futures::executor::block_on;
@@ -266,12 +293,12 @@ mod tests {
         h.stores.sessions = Arc::new(sessions);
         let admin = UserAdmin::new(h.stores, h.system);
         assert!(
-            block_on(admin.set_locked(sample_user(1).id, true))
+            block_on(admin.set_locked(&principal(99, &["users:write"]), sample_user(1).id, true))
                 .unwrap()
                 .locked
         );
         assert!(
-            !block_on(admin.set_locked(sample_user(1).id, false))
+            !block_on(admin.set_locked(&principal(99, &["users:write"]), sample_user(1).id, false))
                 .unwrap()
                 .locked
         );
@@ -288,8 +315,35 @@ mod tests {
         h.stores.users = Arc::new(users);
         let admin = UserAdmin::new(h.stores, h.system);
         assert!(matches!(
-            block_on(admin.set_verified(sample_user(1).id, true)),
+            block_on(admin.set_verified(&principal(99, &["users:write"]), sample_user(1).id, true)),
             Err(AdminUserError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn user_administration_needs_its_permissions() {
+        // The mocks have no expectations: a denied call touches no store.
+        let h = Harness::new();
+        let admin = UserAdmin::new(h.stores, h.system);
+        let reader = principal(99, &["users:read"]);
+        let id = sample_user(1).id;
+        let denied = |p| crate::services::Denied(p);
+        assert!(matches!(
+            block_on(admin.set_locked(&reader, id, true)),
+            Err(AdminUserError::Forbidden(d)) if d == denied(Permission::USERS_WRITE)
+        ));
+        assert!(matches!(
+            block_on(admin.set_verified(&reader, id, true)),
+            Err(AdminUserError::Forbidden(d)) if d == denied(Permission::USERS_WRITE)
+        ));
+        let nobody = principal(98, &[]);
+        assert!(matches!(
+            block_on(admin.list_users(&nobody, PageRequest::first(10))),
+            Err(crate::services::ReadError::Forbidden(d)) if d == denied(Permission::USERS_READ)
+        ));
+        assert!(matches!(
+            block_on(admin.get_user(&nobody, id)),
+            Err(crate::services::ReadError::Forbidden(d)) if d == denied(Permission::USERS_READ)
         ));
     }
 }

@@ -93,15 +93,6 @@ pub enum RevokeSessionError {
     Unexpected(#[source] StoreError),
 }
 
-/// A successfully authenticated request.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    /// The user.
-    pub user: User,
-    /// The session whose token was presented.
-    pub session: AuthSession,
-}
-
 /// Sign-in, authentication, refresh and session management.
 #[derive(Clone)]
 pub struct Authentication {
@@ -249,8 +240,9 @@ impl Authentication {
             .is_some_and(|u| !u.locked))
     }
 
-    /// Authenticates an access token (sliding expiry).
-    pub async fn authenticate(&self, token: &Token) -> Result<Authenticated, AuthenticateError> {
+    /// Authenticates an access token (sliding expiry) and resolves the
+    /// caller's roles: one roles read per request.
+    pub async fn authenticate(&self, token: &Token) -> Result<super::Principal, AuthenticateError> {
         let now = self.system.now();
         let sessions = &self.stores.sessions;
         let mut session = sessions
@@ -279,7 +271,13 @@ impl Authentication {
                 Err(WriteError::Store(e)) => return Err(AuthenticateError::Unexpected(e)),
             }
         }
-        Ok(Authenticated { user, session })
+        let roles = self
+            .stores
+            .roles
+            .roles_of(user.id)
+            .await
+            .map_err(AuthenticateError::Unexpected)?;
+        Ok(super::Principal::new(user, session, roles))
     }
 
     /// Exchanges a refresh token for a new access and refresh token. A token
@@ -663,6 +661,13 @@ mod tests {
         ));
     }
 
+    /// A role store that finds no roles for anyone.
+    fn no_roles() -> crate::MockRoleRepository {
+        let mut roles = crate::MockRoleRepository::new();
+        roles.expect_roles_of().returning(|_| Ok(Vec::new()));
+        roles
+    }
+
     #[test]
     fn authenticate_touches_only_after_the_interval_and_caps_at_refresh_expiry() {
         // Last access 30 s ago: no write.
@@ -677,6 +682,7 @@ mod tests {
         users.expect_get().returning(|_| Ok(Some(sample_user(1))));
         h.stores.sessions = Arc::new(sessions);
         h.stores.users = Arc::new(users);
+        h.stores.roles = Arc::new(no_roles());
         block_on(service(h).authenticate(&fixed_token())).unwrap();
 
         // Last access 2 min ago, refresh window ends in 1 h: expiry capped there.
@@ -696,6 +702,7 @@ mod tests {
         users.expect_get().returning(|_| Ok(Some(sample_user(1))));
         h.stores.sessions = Arc::new(sessions);
         h.stores.users = Arc::new(users);
+        h.stores.roles = Arc::new(no_roles());
         let auth = block_on(service(h).authenticate(&fixed_token())).unwrap();
         assert_eq!(auth.session.expires_at, T0 + Duration::hours(1));
     }

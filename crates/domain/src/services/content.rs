@@ -36,6 +36,9 @@ impl Default for ContentLimits {
 /// Why a content-session operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
+    /// The caller lacks `content:post_as`.
+    #[error(transparent)]
+    Forbidden(#[from] super::Denied),
     /// No such session, or it belongs to someone else (not told apart, so ids do not leak).
     #[error("content session not found")]
     NotFound,
@@ -293,15 +296,18 @@ impl ContentSessions {
         .await
     }
 
-    /// Posts a message from the assistant or the system (a service, not a user);
-    /// it marks the session unread for its owner.
+    /// Posts a message from the assistant or the system (a service, not a
+    /// user) on behalf of `by`, who needs `content:post_as`; it marks the
+    /// session unread for its owner.
     pub async fn post_as(
         &self,
+        by: &super::Principal,
         sender: Sender,
         id: ContentSessionId,
         content: String,
         parent_id: Option<MessageId>,
     ) -> Result<Message, ContentError> {
+        by.require(&crate::Permission::CONTENT_POST_AS)?;
         self.stores
             .content
             .get(id)
@@ -374,6 +380,7 @@ mod tests {
 
     use super::*;
     use crate::MockContentSessionRepository;
+    use crate::services::principal::testing::principal;
     use crate::services::test_support::*;
     use futures::executor::block_on;
     use uuid::Uuid;
@@ -427,7 +434,14 @@ mod tests {
         let svc = service_with(repo);
         let id = session_of(1).id;
         block_on(svc.post(Actor::user(sample_user(1).id), id, "hi".into(), None)).unwrap();
-        block_on(svc.post_as(Sender::Assistant, id, "hello!".into(), None)).unwrap();
+        block_on(svc.post_as(
+            &principal(99, &["content:post_as"]),
+            Sender::Assistant,
+            id,
+            "hello!".into(),
+            None,
+        ))
+        .unwrap();
     }
 
     #[test]
@@ -483,5 +497,24 @@ mod tests {
         ));
         // Replacing an existing key is allowed at the quota.
         block_on(svc.put_data(actor, id, &StorageKey::parse("k5").unwrap(), &small)).unwrap();
+    }
+
+    #[test]
+    fn posting_as_the_assistant_needs_its_permission() {
+        // The mocks have no expectations: a denied call touches no store.
+        let h = Harness::new();
+        let svc = ContentSessions::new(h.stores, h.system, ContentLimits::default());
+        let id = ContentSessionId::from_uuid(uuid::Uuid::from_u128(5));
+        let res = block_on(svc.post_as(
+            &principal(99, &["content:read"]),
+            Sender::Assistant,
+            id,
+            "hello".into(),
+            None,
+        ));
+        assert!(matches!(
+            res,
+            Err(ContentError::Forbidden(d)) if d.0 == crate::Permission::CONTENT_POST_AS
+        ));
     }
 }

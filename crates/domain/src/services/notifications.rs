@@ -35,6 +35,9 @@ pub struct NewNotification {
 /// Why a notification operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationError {
+    /// The caller lacks `notifications:write`.
+    #[error(transparent)]
+    Forbidden(#[from] super::Denied),
     /// No such notification for this user (or it expired).
     #[error("notification not found")]
     NotFound,
@@ -75,12 +78,15 @@ impl Notifications {
         Self { stores, system }
     }
 
-    /// Creates a notification for an existing user.
+    /// Creates a notification for an existing user on behalf of `by`, who
+    /// needs `notifications:write`.
     pub async fn create(
         &self,
+        by: &super::Principal,
         user_id: UserId,
         new: NewNotification,
     ) -> Result<Notification, NotificationError> {
+        by.require(&crate::Permission::NOTIFICATIONS_WRITE)?;
         let now = self.system.now();
         let kind_len = new.kind.chars().count();
         if kind_len == 0 || kind_len > 64 {
@@ -207,6 +213,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::services::principal::testing::principal;
     use crate::services::test_support::*;
     use crate::{MockNotificationRepository, MockUserRepository};
     use futures::executor::block_on;
@@ -221,12 +228,20 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            block_on(svc.create(sample_user(1).id, past)),
+            block_on(svc.create(
+                &principal(99, &["notifications:write"]),
+                sample_user(1).id,
+                past
+            )),
             Err(NotificationError::Invalid("expires_at"))
         ));
         let no_kind = NewNotification::default();
         assert!(matches!(
-            block_on(svc.create(sample_user(1).id, no_kind)),
+            block_on(svc.create(
+                &principal(99, &["notifications:write"]),
+                sample_user(1).id,
+                no_kind
+            )),
             Err(NotificationError::Invalid("kind"))
         ));
     }
@@ -243,7 +258,11 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            block_on(svc.create(sample_user(1).id, n)),
+            block_on(svc.create(
+                &principal(99, &["notifications:write"]),
+                sample_user(1).id,
+                n
+            )),
             Err(NotificationError::UserNotFound)
         ));
     }
@@ -260,6 +279,29 @@ mod tests {
         assert!(matches!(
             res,
             Err(NotificationError::Invalid("response_data"))
+        ));
+    }
+
+    #[test]
+    fn creating_a_notification_needs_its_permission() {
+        // The mocks have no expectations: a denied call touches no store.
+        let h = Harness::new();
+        let svc = Notifications::new(h.stores, h.system);
+        let new = NewNotification {
+            kind: "reminder".into(),
+            toast_message: None,
+            image: None,
+            urgency: Default::default(),
+            persistent: false,
+            task_id: None,
+            content_session_id: None,
+            message_id: None,
+            expires_at: None,
+        };
+        let res = block_on(svc.create(&principal(99, &[]), sample_user(1).id, new));
+        assert!(matches!(
+            res,
+            Err(NotificationError::Forbidden(d)) if d.0 == crate::Permission::NOTIFICATIONS_WRITE
         ));
     }
 }

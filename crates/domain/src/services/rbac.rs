@@ -2,12 +2,15 @@
 
 use std::collections::BTreeSet;
 
-use super::{Stores, System};
+use super::{Principal, Stores, System};
 use crate::{CreateError, GrantError, Permission, Role, RoleName, StoreError, UserId, WriteError};
 
 /// Why a role operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RoleError {
+    /// The caller lacks `roles:write`.
+    #[error(transparent)]
+    Forbidden(#[from] super::Denied),
     /// A role with that name exists.
     #[error("role already exists")]
     AlreadyExists,
@@ -31,6 +34,9 @@ pub enum RoleError {
 /// Why a grant or revocation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantRoleError {
+    /// The caller lacks `roles:write`.
+    #[error(transparent)]
+    Forbidden(#[from] super::Denied),
     /// No such user.
     #[error("user not found")]
     UserNotFound,
@@ -53,16 +59,6 @@ pub enum GrantRoleError {
 }
 
 /// Why an authorization check failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthorizeError {
-    /// The user holds no role granting the permission.
-    #[error("permission denied")]
-    Forbidden,
-    /// Infrastructure failure.
-    #[error("unexpected failure")]
-    Unexpected(#[source] StoreError),
-}
-
 /// Role management and checks.
 #[derive(Clone)]
 pub struct Rbac {
@@ -107,47 +103,23 @@ impl Rbac {
         Ok(())
     }
 
-    /// Every role, by name.
-    pub async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
-        self.stores.roles.list().await
+    /// Every role, by name; `by` needs `roles:read`.
+    pub async fn list_roles(&self, by: &Principal) -> Result<Vec<Role>, super::ReadError> {
+        by.require(&Permission::ROLES_READ)?;
+        Ok(self.stores.roles.list().await?)
     }
 
-    /// The permissions `user_id` holds through its roles.
-    async fn permissions_of(&self, user_id: UserId) -> Result<Vec<Permission>, StoreError> {
-        Ok(self
-            .roles_of(user_id)
-            .await?
-            .into_iter()
-            .flat_map(|r| r.permissions)
-            .collect())
-    }
-
-    /// Whether `by` holds every one of `permissions` (so may hand them out).
-    async fn holds_all<'a>(
-        &self,
-        by: UserId,
-        permissions: impl IntoIterator<Item = &'a Permission>,
-    ) -> Result<bool, StoreError> {
-        let held = self.permissions_of(by).await?;
-        Ok(permissions
-            .into_iter()
-            .all(|wanted| held.iter().any(|p| p.grants(wanted))))
-    }
-
-    /// Creates a role on behalf of `by`, who must hold every permission the
-    /// role holds.
+    /// Creates a role on behalf of `by`, who needs `roles:write` and every
+    /// permission the role holds.
     pub async fn create_role(
         &self,
-        by: UserId,
+        by: &Principal,
         name: RoleName,
         description: Option<String>,
         permissions: BTreeSet<Permission>,
     ) -> Result<Role, RoleError> {
-        if !self
-            .holds_all(by, &permissions)
-            .await
-            .map_err(RoleError::Unexpected)?
-        {
+        by.require(&Permission::ROLES_WRITE)?;
+        if !by.holds_all(&permissions) {
             return Err(RoleError::Escalation);
         }
         if description
@@ -172,20 +144,21 @@ impl Rbac {
     }
 
     /// Changes a role's description and/or permissions on behalf of `by`,
-    /// who must hold every permission the role is given. Built-in roles keep
-    /// their permissions.
+    /// who needs `roles:write` and every permission the role is given.
+    /// Built-in roles keep their permissions.
     pub async fn update_role(
         &self,
-        by: UserId,
+        by: &Principal,
         name: &RoleName,
         description: Option<Option<String>>,
         permissions: Option<BTreeSet<Permission>>,
     ) -> Result<Role, RoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
         if permissions.is_some() && name.is_builtin() {
             return Err(RoleError::BuiltIn);
         }
         if let Some(p) = &permissions
-            && !self.holds_all(by, p).await.map_err(RoleError::Unexpected)?
+            && !by.holds_all(p)
         {
             return Err(RoleError::Escalation);
         }
@@ -212,8 +185,10 @@ impl Rbac {
             .ok_or(RoleError::NotFound)
     }
 
-    /// Deletes a role and its grants. Built-in roles cannot be deleted.
-    pub async fn delete_role(&self, name: &RoleName) -> Result<(), RoleError> {
+    /// Deletes a role and its grants on behalf of `by`, who needs
+    /// `roles:write`. Built-in roles cannot be deleted.
+    pub async fn delete_role(&self, by: &Principal, name: &RoleName) -> Result<(), RoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
         if name.is_builtin() {
             return Err(RoleError::BuiltIn);
         }
@@ -224,8 +199,9 @@ impl Rbac {
         }
     }
 
-    /// Fails unless `by` holds every permission of `role`.
-    async fn may_hand_out(&self, by: UserId, role: &RoleName) -> Result<(), GrantRoleError> {
+    /// Fails unless `by` holds `roles:write` and every permission of `role`.
+    async fn may_hand_out(&self, by: &Principal, role: &RoleName) -> Result<(), GrantRoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
         let role = self
             .stores
             .roles
@@ -233,11 +209,7 @@ impl Rbac {
             .await
             .map_err(GrantRoleError::Unexpected)?
             .ok_or(GrantRoleError::RoleNotFound)?;
-        if self
-            .holds_all(by, &role.permissions)
-            .await
-            .map_err(GrantRoleError::Unexpected)?
-        {
+        if by.holds_all(&role.permissions) {
             Ok(())
         } else {
             Err(GrantRoleError::Escalation)
@@ -245,10 +217,10 @@ impl Rbac {
     }
 
     /// Grants a role to an existing user (idempotent) on behalf of `by`, who
-    /// must hold every permission of the role.
+    /// needs `roles:write` and every permission of the role.
     pub async fn grant(
         &self,
-        by: UserId,
+        by: &Principal,
         user_id: UserId,
         role: &RoleName,
     ) -> Result<(), GrantRoleError> {
@@ -275,11 +247,11 @@ impl Rbac {
         }
     }
 
-    /// Revokes a role from a user on behalf of `by`, who must hold every
-    /// permission of the role. `admin` always keeps one holder.
+    /// Revokes a role from a user on behalf of `by`, who needs `roles:write`
+    /// and every permission of the role. `admin` always keeps one holder.
     pub async fn revoke(
         &self,
-        by: UserId,
+        by: &Principal,
         user_id: UserId,
         role: &RoleName,
     ) -> Result<(), GrantRoleError> {
@@ -305,36 +277,6 @@ impl Rbac {
     pub async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError> {
         self.stores.roles.roles_of(user_id).await
     }
-
-    /// Whether the user holds the `admin` role.
-    pub async fn is_admin(&self, user_id: UserId) -> Result<bool, StoreError> {
-        Ok(self
-            .roles_of(user_id)
-            .await?
-            .iter()
-            .any(|r| r.name.as_str() == RoleName::ADMIN))
-    }
-
-    /// Succeeds if any of the user's roles grants `wanted`.
-    pub async fn authorize(
-        &self,
-        user_id: UserId,
-        wanted: &Permission,
-    ) -> Result<(), AuthorizeError> {
-        let roles = self
-            .roles_of(user_id)
-            .await
-            .map_err(AuthorizeError::Unexpected)?;
-        if roles
-            .iter()
-            .flat_map(|r| r.permissions.iter())
-            .any(|p| p.grants(wanted))
-        {
-            Ok(())
-        } else {
-            Err(AuthorizeError::Forbidden)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -343,6 +285,7 @@ mod tests {
 
     use super::*;
     use crate::MockRoleRepository;
+    use crate::services::principal::testing::principal;
     use crate::services::test_support::*;
     use futures::executor::block_on;
 
@@ -359,64 +302,63 @@ mod tests {
         }
     }
 
-    fn with_roles(roles: Vec<Role>) -> Rbac {
-        let mut h = Harness::new();
-        let mut repo = MockRoleRepository::new();
-        repo.expect_roles_of().returning(move |_| Ok(roles.clone()));
-        h.stores.roles = Arc::new(repo);
-        Rbac::new(h.stores, h.system)
-    }
-
     #[test]
-    fn permission_denied_without_a_granting_role() {
-        let svc = with_roles(vec![role("user", &[]), role("editor", &["posts:write"])]);
-        let wanted = Permission::parse("users:delete").unwrap();
+    fn every_role_operation_needs_its_permission() {
+        // The mocks have no expectations: a denied call touches no store.
+        let h = Harness::new();
+        let svc = Rbac::new(h.stores, h.system);
+        let nobody = principal(1, &["posts:*"]);
+        let them = sample_user(2).id;
+        let name = RoleName::parse("editor").unwrap();
+        let denied = |p: Permission| super::super::Denied(p);
         assert!(matches!(
-            block_on(svc.authorize(sample_user(1).id, &wanted)),
-            Err(AuthorizeError::Forbidden)
+            block_on(svc.list_roles(&nobody)),
+            Err(super::super::ReadError::Forbidden(d)) if d == denied(Permission::ROLES_READ)
         ));
-    }
-
-    #[test]
-    fn permission_granted_by_exact_or_wildcard() {
-        let svc = with_roles(vec![role("moderator", &["users:*"])]);
-        let wanted = Permission::parse("users:delete").unwrap();
-        block_on(svc.authorize(sample_user(1).id, &wanted)).unwrap();
-        let admin = with_roles(vec![role("admin", &["*"])]);
-        block_on(admin.authorize(
-            sample_user(1).id,
-            &Permission::parse("payments:refund").unwrap(),
-        ))
-        .unwrap();
-        assert!(block_on(admin.is_admin(sample_user(1).id)).unwrap());
+        let write = || Permission::ROLES_WRITE;
+        assert!(matches!(
+            block_on(svc.create_role(&nobody, name.clone(), None, BTreeSet::new())),
+            Err(RoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.update_role(&nobody, &name, Some(None), None)),
+            Err(RoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.delete_role(&nobody, &name)),
+            Err(RoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.grant(&nobody, them, &name)),
+            Err(GrantRoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.revoke(&nobody, them, &name)),
+            Err(GrantRoleError::Forbidden(d)) if d == denied(write())
+        ));
     }
 
     #[test]
     fn builtin_roles_cannot_be_deleted_or_repermissioned() {
         let h = Harness::new();
         let svc = Rbac::new(h.stores, h.system);
+        let admin = principal(1, &["*"]);
         assert!(matches!(
-            block_on(svc.delete_role(&RoleName::admin())),
+            block_on(svc.delete_role(&admin, &RoleName::admin())),
             Err(RoleError::BuiltIn)
         ));
-        let res = block_on(svc.update_role(
-            sample_user(1).id,
-            &RoleName::user(),
-            None,
-            Some(BTreeSet::new()),
-        ));
+        let res = block_on(svc.update_role(&admin, &RoleName::user(), None, Some(BTreeSet::new())));
         assert!(matches!(res, Err(RoleError::BuiltIn)));
     }
 
     /// A caller whose roles hold `held`, and a role `target` holding `perms`.
+    #[allow(clippy::type_complexity)]
     fn caller_with(
         held: &[&str],
         target: Role,
-    ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>) {
+    ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>, Principal) {
         let mut h = Harness::new();
         let mut repo = MockRoleRepository::new();
-        let mine = vec![role("mine", held)];
-        repo.expect_roles_of().returning(move |_| Ok(mine.clone()));
         repo.expect_get()
             .returning(move |_| Ok(Some(target.clone())));
         let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -439,17 +381,18 @@ mod tests {
         users.expect_get().returning(|_| Ok(Some(sample_user(2))));
         h.stores.roles = Arc::new(repo);
         h.stores.users = Arc::new(users);
-        (Rbac::new(h.stores, h.system), calls)
+        (Rbac::new(h.stores, h.system), calls, principal(1, held))
     }
 
     #[test]
     fn nobody_hands_out_a_permission_they_do_not_hold() {
-        let me = sample_user(1).id;
         let them = sample_user(2).id;
         // roles:write alone is not admin: it cannot grant or revoke admin.
-        let (svc, calls) = caller_with(&["roles:write"], role("admin", &["*"]));
+        let (svc, calls, me) = caller_with(&["roles:write"], role("admin", &["*"]));
+        let me = &me;
+        let my_id = me.user_id();
         assert!(matches!(
-            block_on(svc.grant(me, me, &RoleName::admin())),
+            block_on(svc.grant(me, my_id, &RoleName::admin())),
             Err(GrantRoleError::Escalation)
         ));
         assert!(matches!(
@@ -468,7 +411,11 @@ mod tests {
         ));
         assert!(calls.lock().unwrap().is_empty(), "nothing was written");
         // What one holds can be handed out.
-        let (svc, calls) = caller_with(&["posts:*"], role("editor", &["posts:write"]));
+        let (svc, calls, me) = caller_with(
+            &["roles:write", "posts:*"],
+            role("editor", &["posts:write"]),
+        );
+        let me = &me;
         block_on(svc.grant(me, them, &RoleName::parse("editor").unwrap())).unwrap();
         let own: BTreeSet<Permission> = [Permission::parse("posts:read").unwrap()].into();
         block_on(svc.create_role(me, RoleName::parse("reader").unwrap(), None, own)).unwrap();
@@ -477,10 +424,9 @@ mod tests {
 
     #[test]
     fn the_last_administrator_keeps_the_admin_role() {
-        let me = sample_user(1).id;
-        let (svc, calls) = caller_with(&["*"], role("admin", &["*"]));
+        let (svc, calls, me) = caller_with(&["*"], role("admin", &["*"]));
         assert!(matches!(
-            block_on(svc.revoke(me, me, &RoleName::admin())),
+            block_on(svc.revoke(&me, me.user_id(), &RoleName::admin())),
             Err(GrantRoleError::LastAdmin)
         ));
         assert_eq!(*calls.lock().unwrap(), vec!["revoke_unless_last"]);

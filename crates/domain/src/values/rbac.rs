@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -60,14 +61,29 @@ impl RoleName {
 /// `a-z 0-9 _ - .` and `action` may be `*` (every action on the resource).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Permission(String);
+pub struct Permission(Cow<'static, str>);
 
 impl Permission {
+    /// Every permission.
+    pub const ALL: Self = Self(Cow::Borrowed("*"));
+    /// Read roles and grants.
+    pub const ROLES_READ: Self = Self(Cow::Borrowed("roles:read"));
+    /// Create, change and delete roles; grant and revoke them.
+    pub const ROLES_WRITE: Self = Self(Cow::Borrowed("roles:write"));
+    /// List and read any user.
+    pub const USERS_READ: Self = Self(Cow::Borrowed("users:read"));
+    /// Lock, unlock and verify users.
+    pub const USERS_WRITE: Self = Self(Cow::Borrowed("users:write"));
+    /// Create notifications for any user.
+    pub const NOTIFICATIONS_WRITE: Self = Self(Cow::Borrowed("notifications:write"));
+    /// Post messages as the assistant or the system.
+    pub const CONTENT_POST_AS: Self = Self(Cow::Borrowed("content:post_as"));
+
     /// Parses a permission.
     pub fn parse(input: &str) -> Result<Self, NameError> {
         let s = input.trim().to_ascii_lowercase();
         if s == "*" {
-            return Ok(Self(s));
+            return Ok(Self(Cow::Owned(s)));
         }
         let part_ok = |p: &str| {
             (1..=63).contains(&p.len())
@@ -75,7 +91,9 @@ impl Permission {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c))
         };
         match s.split_once(':') {
-            Some((res, act)) if part_ok(res) && (act == "*" || part_ok(act)) => Ok(Self(s)),
+            Some((res, act)) if part_ok(res) && (act == "*" || part_ok(act)) => {
+                Ok(Self(Cow::Owned(s)))
+            }
             _ => Err(NameError::Invalid),
         }
     }
@@ -112,7 +130,7 @@ macro_rules! name_impls {
             fn try_from(value: String) -> Result<Self, Self::Error> { Self::parse(&value) }
         }
         impl From<$t> for String {
-            fn from(value: $t) -> Self { value.0 }
+            fn from(value: $t) -> Self { value.0.into() }
         }
     )*};
 }
