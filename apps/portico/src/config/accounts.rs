@@ -1,0 +1,190 @@
+//! The mail, security, rate-limit and log sections, and how secrets in
+//! them are kept and shown.
+
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// How mail leaves the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Write each message as an `.eml` file into `outbox_dir`.
+    Outbox,
+    /// Send through an SMTP relay.
+    Smtp,
+}
+
+/// Outgoing mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// Transport.
+    pub transport: MailTransport,
+    /// Sender address.
+    pub from: String,
+    /// Outbox folder; empty means `<data_dir>/outbox`.
+    pub outbox_dir: PathBuf,
+    /// SMTP relay URL, as lettre reads it: `smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`, or `smtp://localhost:25` (plain).
+    pub smtp_url: String,
+    /// Front-end path of the email verification page (gets `?token=`).
+    pub verify_path: String,
+    /// Front-end path of the password reset page (gets `?token=`).
+    pub reset_path: String,
+    /// Front-end path of the account deletion confirmation (gets `?token=`).
+    pub deletion_path: String,
+    /// How often the mail worker looks for mail queued by other instances
+    /// and for retries that fell due, in milliseconds (mail this instance
+    /// queues goes out at once).
+    pub poll_interval_ms: u64,
+    /// Delivery attempts before a message is given up (logged as an error).
+    pub max_attempts: u32,
+    /// Wait before the first retry of a failed delivery, in milliseconds;
+    /// each further retry waits twice as long, at most 15 minutes. With the
+    /// defaults (5000 and 10 attempts) a message is tried for about 36 minutes.
+    pub first_retry_ms: u64,
+}
+
+impl MailConfig {
+    /// How the worker handles the queue.
+    pub fn policy(&self) -> domain::services::MailPolicy {
+        domain::services::MailPolicy {
+            max_attempts: self.max_attempts.max(1),
+            first_retry: time::Duration::milliseconds(
+                i64::try_from(self.first_retry_ms.max(1)).unwrap_or(i64::MAX),
+            ),
+            ..domain::services::MailPolicy::default()
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::Outbox,
+            from: "Portico <no-reply@localhost>".into(),
+            outbox_dir: PathBuf::new(),
+            smtp_url: String::new(),
+            verify_path: "/verify-email".into(),
+            reset_path: "/reset-password".into(),
+            deletion_path: "/confirm-deletion".into(),
+            poll_interval_ms: 1000,
+            max_attempts: domain::services::MailPolicy::default().max_attempts,
+            first_retry_ms: 5000,
+        }
+    }
+}
+
+/// Password hashing and cookies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Argon2id memory in KiB (at least 19456).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes (at least 2).
+    pub argon2_iterations: u32,
+    /// Argon2id lanes (at least 1).
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core.
+    pub hash_concurrency: usize,
+    /// Mark cookies `Secure`. Unset: on when `public_url` is https.
+    pub cookie_secure: Option<bool>,
+    /// First administrator to create or promote at start-up, if set.
+    pub bootstrap_admin: Option<BootstrapAdmin>,
+    /// Key that CSRF tokens are derived from (at least 32 characters).
+    /// Empty: a random key is created once in `<data_dir>/csrf.key`.
+    /// Instances behind one load balancer must share it.
+    #[serde(serialize_with = "redacted")]
+    pub csrf_secret: SecretString,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        let p = platform::Argon2Params::default();
+        Self {
+            argon2_memory_kib: p.memory_kib,
+            argon2_iterations: p.iterations,
+            argon2_parallelism: p.parallelism,
+            hash_concurrency: 0,
+            cookie_secure: None,
+            bootstrap_admin: None,
+            csrf_secret: SecretString::default(),
+        }
+    }
+}
+
+/// An administrator named in configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapAdmin {
+    /// Email.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// Password (used only when the account is created).
+    #[serde(serialize_with = "redacted")]
+    pub password: SecretString,
+}
+
+/// Writes a secret as `[redacted]` (or empty when unset): configuration is
+/// only ever written out for display.
+pub(crate) fn redacted<S: serde::Serializer>(
+    secret: &SecretString,
+    out: S,
+) -> Result<S::Ok, S::Error> {
+    out.serialize_str(if secret.expose_secret().is_empty() {
+        ""
+    } else {
+        "[redacted]"
+    })
+}
+
+/// Whether a key-like secret is set but shorter than 32 characters.
+pub(crate) fn too_short(secret: &SecretString) -> bool {
+    let s = secret.expose_secret();
+    !s.is_empty() && s.len() < 32
+}
+
+/// Request quotas. A zero limit turns that limit off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per minute per client IP on the endpoints that work without
+    /// signing in (registration, sign-in, refresh, password reset).
+    pub ip_per_minute: u64,
+    /// Requests per minute per signed-in user.
+    pub user_per_minute: u64,
+    /// Username look-ups per minute per client IP.
+    pub username_checks_per_minute: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            ip_per_minute: 60,
+            user_per_minute: 600,
+            username_checks_per_minute: 30,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `portico=debug,info`. `RUST_LOG` wins.
+    pub level: String,
+    /// Log as JSON lines instead of text.
+    pub json: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            json: false,
+        }
+    }
+}

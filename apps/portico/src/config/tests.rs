@@ -1,0 +1,161 @@
+//! Unit tests of loading, validation and display.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn no_configuration_means_localhost_sqlite_and_outbox_under_data() {
+    let c = Config::load(None, env(&[])).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.database_url(), "sqlite:///data/portico.db");
+    assert_eq!(c.outbox_dir(), PathBuf::from("data/outbox"));
+    assert_eq!(c.mail.transport, MailTransport::Outbox);
+    assert!(!c.cookie_secure());
+}
+
+#[test]
+fn environment_overrides_nested_keys_with_typed_values() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("PORTICO_SERVER__LISTEN", "0.0.0.0:9000"),
+            ("PORTICO_RATE_LIMITS__IP_PER_MINUTE", "5"),
+            ("PORTICO_SERVER__PUBLIC_URL", "https://example.org/"),
+            ("DATABASE_URL", "postgres://u:secret@db/app"),
+            ("UNRELATED", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.server.listen.port(), 9000);
+    assert_eq!(c.rate_limits.ip_per_minute, 5);
+    assert_eq!(c.public_url(), "https://example.org");
+    assert!(c.cookie_secure());
+    assert_eq!(c.database_url(), "postgres://u:secret@db/app");
+    let shown = c.to_redacted_toml();
+    assert!(shown.contains("postgres://u:[redacted]@db/app"), "{shown}");
+    assert!(!shown.contains("u:secret@"), "{shown}");
+}
+
+#[test]
+fn feature_secrets_are_redacted_and_checked() {
+    let c = Config::load(
+        None,
+        env(&[
+            (
+                "PORTICO_PAYMENTS__WEBHOOK_SECRET",
+                "whsec-0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "PORTICO_OBJECTS__SIGNING_SECRET",
+                "sign-0123456789abcdef0123456789abcdef",
+            ),
+        ]),
+    )
+    .unwrap();
+    let shown = c.to_redacted_toml();
+    assert!(
+        !shown.contains("whsec-") && !shown.contains("sign-0123"),
+        "{shown}"
+    );
+    let weak = Config::load(None, env(&[("PORTICO_PAYMENTS__WEBHOOK_SECRET", "short")]));
+    assert!(weak.unwrap_err().to_string().contains("webhook_secret"));
+    let s3 = Config::load(None, env(&[("PORTICO_OBJECTS__BACKEND", "s3")]));
+    assert!(s3.unwrap_err().to_string().contains("s3_bucket"));
+}
+
+#[test]
+fn unknown_keys_and_weak_hashing_are_refused() {
+    let err = Config::load(None, env(&[("PORTICO_SERVER__LISTN", "x")])).unwrap_err();
+    assert!(err.to_string().contains("listn"), "{err}");
+    let err = Config::load(None, env(&[("PORTICO_SECURITY__ARGON2_ITERATIONS", "1")])).unwrap_err();
+    assert!(err.to_string().contains("argon2"), "{err}");
+}
+
+#[test]
+fn mongodb_groups_need_a_url_which_mongodb_url_gives() {
+    let err = Config::load(None, env(&[("PORTICO_STORES__DURABLE", "mongodb")])).unwrap_err();
+    assert!(err.to_string().contains("MONGODB_URL"), "{err}");
+    let c = Config::load(
+        None,
+        env(&[
+            ("PORTICO_STORES__DURABLE", "mongodb"),
+            ("MONGODB_URL", "mongodb://app:pw@db:27017"),
+        ]),
+    )
+    .unwrap();
+    assert!(
+        c.uses(Backend::Mongodb) && !c.uses(Backend::Sql),
+        "groups follow durable"
+    );
+    assert!(
+        c.to_redacted_toml()
+            .contains("mongodb://app:[redacted]@db:27017")
+    );
+    let c = Config::load(
+        None,
+        env(&[
+            ("PORTICO_STORES__SESSIONS", "redis"),
+            ("REDIS_URL", "redis://:pw@cache:6379"),
+        ]),
+    )
+    .unwrap();
+    assert!(c.uses(Backend::Redis) && c.uses(Backend::Sql));
+    assert_eq!(c.stores.rate_limits(), Backend::Sql);
+    assert!(
+        c.to_redacted_toml()
+            .contains("redis://:[redacted]@cache:6379")
+    );
+}
+
+#[test]
+fn trusted_proxies_are_a_count_or_ranges() {
+    use crate::proxies::TrustedProxies;
+    let c = Config::load(None, env(&[("PORTICO_SERVER__TRUSTED_PROXIES", "2")])).unwrap();
+    assert_eq!(c.server.trusted_proxies, TrustedProxies::Count(2));
+    let c = Config::load(
+        None,
+        env(&[(
+            "PORTICO_SERVER__TRUSTED_PROXIES",
+            r#"["10.0.0.0/8", "fd00::/8"]"#,
+        )]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.server.trusted_proxies,
+        TrustedProxies::Ranges(vec!["10.0.0.0/8".into(), "fd00::/8".into()])
+    );
+    let err = Config::load(
+        None,
+        env(&[("PORTICO_SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/99"]"#)]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("trusted_proxies"), "{err}");
+    assert!(
+        Config::load(None, env(&[]))
+            .unwrap()
+            .to_redacted_toml()
+            .contains("trusted_proxies = 0")
+    );
+}
+
+#[test]
+fn smtp_needs_a_url() {
+    let err = Config::load(None, env(&[("PORTICO_MAIL__TRANSPORT", "smtp")])).unwrap_err();
+    assert!(err.to_string().contains("smtp_url"), "{err}");
+}
+
+#[test]
+fn urls_without_passwords_are_shown_as_they_are() {
+    assert_eq!(redact_url("sqlite://data/p.db"), "sqlite://data/p.db");
+    assert_eq!(redact_url("smtp://relay:25"), "smtp://relay:25");
+    assert_eq!(
+        redact_url("smtps://me:pw@mail.example.org:465"),
+        "smtps://me:[redacted]@mail.example.org:465"
+    );
+}
