@@ -1,0 +1,134 @@
+//! `OneTimeTokenRepository` contracts.
+
+use domain::services::Stores;
+use domain::*;
+use time::Duration;
+
+use crate::fixtures::*;
+
+/// A single-use token is consumed once, only for its purpose, and not once expired.
+pub async fn one_time_token_is_consumed_once_for_its_purpose(s: Stores) {
+    let t = t0();
+    let u = user("ann", t);
+    let reset = one_time(u.id, TokenPurpose::PasswordReset, t);
+    s.one_time_tokens.insert(&reset).await.unwrap();
+    let wrong = s
+        .one_time_tokens
+        .consume(&reset.token_hash, TokenPurpose::AccountDeletion, t)
+        .await
+        .unwrap();
+    assert_eq!(wrong, None);
+    let expired = s
+        .one_time_tokens
+        .consume(
+            &reset.token_hash,
+            TokenPurpose::PasswordReset,
+            reset.expires_at,
+        )
+        .await;
+    assert_eq!(expired.unwrap(), None);
+    let ok = s
+        .one_time_tokens
+        .consume(&reset.token_hash, TokenPurpose::PasswordReset, t)
+        .await
+        .unwrap();
+    assert_eq!(ok, Some(reset.clone()));
+    let again = s
+        .one_time_tokens
+        .consume(&reset.token_hash, TokenPurpose::PasswordReset, t)
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+}
+
+/// Of 12 concurrent consumptions exactly one succeeds.
+pub async fn concurrent_one_time_consumes_have_one_winner(s: Stores) {
+    let t = t0();
+    let tok = one_time(user("ann", t).id, TokenPurpose::PasswordReset, t);
+    s.one_time_tokens.insert(&tok).await.unwrap();
+    let hash = tok.token_hash.clone();
+    let results = concurrently(12, |_| {
+        let (s, hash) = (s.clone(), hash.clone());
+        async move {
+            s.one_time_tokens
+                .consume(&hash, TokenPurpose::PasswordReset, t)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_some()).count(), 1);
+}
+
+/// `delete_for_user` removes the user's tokens of one purpose, or of all.
+pub async fn one_time_delete_for_user_by_purpose(s: Stores) {
+    let t = t0();
+    let (ann, bob) = (user("ann", t), user("bob", t));
+    let reset = one_time(ann.id, TokenPurpose::PasswordReset, t);
+    let deletion = one_time(ann.id, TokenPurpose::AccountDeletion, t);
+    let bobs = one_time(bob.id, TokenPurpose::PasswordReset, t);
+    for x in [&reset, &deletion, &bobs] {
+        s.one_time_tokens.insert(x).await.unwrap();
+    }
+    let removed = s
+        .one_time_tokens
+        .delete_for_user(ann.id, Some(TokenPurpose::PasswordReset))
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(
+        s.one_time_tokens
+            .consume(&reset.token_hash, TokenPurpose::PasswordReset, t)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.one_time_tokens
+            .delete_for_user(ann.id, None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.one_time_tokens
+            .consume(&deletion.token_hash, TokenPurpose::AccountDeletion, t)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        s.one_time_tokens
+            .consume(&bobs.token_hash, TokenPurpose::PasswordReset, t)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// `purge_expired` removes expired tokens and keeps live ones.
+pub async fn one_time_purge_expired(s: Stores) {
+    let t = t0();
+    let u = user("ann", t);
+    let old = one_time(u.id, TokenPurpose::PasswordReset, t - Duration::hours(3));
+    let live = one_time(u.id, TokenPurpose::PasswordReset, t);
+    s.one_time_tokens.insert(&old).await.unwrap();
+    s.one_time_tokens.insert(&live).await.unwrap();
+    s.one_time_tokens.purge_expired(t).await.unwrap();
+    let gone = s
+        .one_time_tokens
+        .consume(
+            &old.token_hash,
+            TokenPurpose::PasswordReset,
+            t - Duration::hours(3),
+        )
+        .await;
+    assert_eq!(gone.unwrap(), None);
+    assert!(
+        s.one_time_tokens
+            .consume(&live.token_hash, TokenPurpose::PasswordReset, t)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
