@@ -1,7 +1,7 @@
-//! Candidates (`user_candidate:<email>` hashes, with
-//! `token:<hash>` pointers), auth sessions (`session:<id>` hashes,
-//! `accessToken:<hash>` pointers, per-user indexes), refresh
-//! tokens and one-time tokens. Every record expires natively (PEXPIREAT).
+//! Auth sessions (`session:<id>` hashes, `accessToken:<hash>` pointers,
+//! per-user indexes) and their refresh tokens, with the keys and the
+//! expiring-add script that candidates and one-time tokens share. Every
+//! record expires natively (PEXPIREAT).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -13,40 +13,10 @@ use fred::types::scripts::Script;
 use time::OffsetDateTime;
 
 use crate::codec::*;
-use crate::error::corrupt;
 use crate::{Family, RedisStore};
 
-/// KEYS: candidate, token pointer. ARGV: expiry ms, normalized email, pairs.
-static PUT_CANDIDATE: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[1])
-return 1
-"#,
-    )
-});
-
-/// KEYS: token pointer. ARGV: candidate key prefix, token hash, now ms.
-/// Removes and returns the candidate when the token is its current one and
-/// it has not expired.
-static TAKE_CANDIDATE: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local email = redis.call('GET', KEYS[1])
-if not email then return {} end
-local key = ARGV[1] .. email
-if redis.call('HGET', key, 'validation_token') ~= ARGV[2] then return {} end
-local exp = redis.call('HGET', key, 'expiresAtMs')
-if not exp or tonumber(exp) <= tonumber(ARGV[3]) then return {} end
-local r = redis.call('HGETALL', key)
-redis.call('DEL', key, KEYS[1])
-return r
-"#,
-    )
-});
+mod candidates;
+mod tokens;
 
 /// KEYS: session, access-token pointer, user index. ARGV: id, index member,
 /// refresh expiry ms, pairs.
@@ -139,7 +109,7 @@ return n
 /// KEYS: record, owner's set. ARGV: expiry ms, member, pairs. Stores an
 /// expiring record and remembers it in the owner's set (whose TTL grows to
 /// the latest member's).
-static ADD_EXPIRING: LazyLock<Script> = LazyLock::new(|| {
+pub(crate) static ADD_EXPIRING: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
@@ -168,61 +138,6 @@ return {'fresh', redis.call('HGETALL', KEYS[1])}
 "#,
     )
 });
-
-/// KEYS: token. ARGV: purpose, now ms, user-set prefix, token hash.
-static CONSUME: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-if redis.call('HGET', KEYS[1], 'purpose') ~= ARGV[1] then return {} end
-local exp = redis.call('HGET', KEYS[1], 'expiresAtMs')
-if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return {} end
-local r = redis.call('HGETALL', KEYS[1])
-local uid = redis.call('HGET', KEYS[1], 'userId')
-redis.call('DEL', KEYS[1])
-redis.call('SREM', ARGV[3] .. uid .. ':tokens', ARGV[4])
-return r
-"#,
-    )
-});
-
-/// KEYS: user's token set. ARGV: token prefix, purpose or ''. Deletes the
-/// user's tokens (of that purpose); returns how many.
-static DELETE_TOKENS: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local n = 0
-for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local key = ARGV[1] .. h
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('SREM', KEYS[1], h)
-  elseif ARGV[2] == '' or redis.call('HGET', key, 'purpose') == ARGV[2] then
-    redis.call('DEL', key)
-    redis.call('SREM', KEYS[1], h)
-    n = n + 1
-  end
-end
-return n
-"#,
-    )
-});
-
-fn candidate(map: HashMap<String, String>) -> Result<Option<RegistrationCandidate>, StoreError> {
-    if map.is_empty() {
-        return Ok(None);
-    }
-    let f = Fields::new(map, "candidate");
-    let bad = |k| corrupt("candidate", k);
-    Ok(Some(RegistrationCandidate {
-        email: Email::parse(f.str("email")?).map_err(|_| bad("email"))?,
-        username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
-        role: RoleName::parse(f.str("role")?).map_err(|_| bad("role"))?,
-        password_hash: PasswordHash::new(f.str("password_hash")?),
-        token_hash: TokenHash::from_stored(f.str("validation_token")?),
-        created_at: f.time("createdAt")?,
-        expires_at: f.time("expiresAt")?,
-    }))
-}
 
 fn session(map: HashMap<String, String>) -> Result<Option<AuthSession>, StoreError> {
     if map.is_empty() {
@@ -256,100 +171,21 @@ fn refresh(map: HashMap<String, String>) -> Result<RefreshToken, StoreError> {
     })
 }
 
-fn one_time(
-    map: HashMap<String, String>,
-    hash: &TokenHash,
-) -> Result<Option<OneTimeToken>, StoreError> {
-    if map.is_empty() {
-        return Ok(None);
-    }
-    let f = Fields::new(map, "one-time token");
-    Ok(Some(OneTimeToken {
-        token_hash: hash.clone(),
-        purpose: TokenPurpose::parse(f.str("purpose")?)
-            .ok_or_else(|| corrupt("one-time token", "purpose"))?,
-        user_id: UserId::from_uuid(f.uuid("userId")?),
-        created_at: f.time("createdAt")?,
-        expires_at: f.time("expiresAt")?,
-    }))
-}
-
 impl RedisStore {
-    fn s_key(&self, rest: &str) -> String {
+    pub(crate) fn s_key(&self, rest: &str) -> String {
         self.key(Family::Sessions, rest)
     }
-    fn session_key(&self, id: AuthSessionId) -> String {
+    pub(crate) fn session_key(&self, id: AuthSessionId) -> String {
         self.s_key(&format!("session:{id}"))
     }
-    fn pointer_key(&self, hash: &TokenHash) -> String {
+    pub(crate) fn pointer_key(&self, hash: &TokenHash) -> String {
         self.s_key(&format!("accessToken:{}", hash.as_str()))
     }
-    fn user_sessions_key(&self, user: UserId) -> String {
+    pub(crate) fn user_sessions_key(&self, user: UserId) -> String {
         self.s_key(&format!("user:{user}:sessions"))
     }
-    fn user_refresh_key(&self, user: UserId) -> String {
+    pub(crate) fn user_refresh_key(&self, user: UserId) -> String {
         self.s_key(&format!("user:{user}:refreshTokens"))
-    }
-}
-
-#[async_trait]
-impl CandidateRepository for RedisStore {
-    async fn put(&self, c: &RegistrationCandidate) -> Result<(), StoreError> {
-        let mut r = Record::default();
-        r.set("email", c.email.as_str())
-            .set("username", c.username.as_str())
-            .set("role", c.role.as_str())
-            .set("password_hash", c.password_hash.as_str())
-            .set("validation_token", c.token_hash.as_str())
-            .set("createdAt", ts(c.created_at))
-            .time("expiresAt", "expiresAtMs", c.expires_at);
-        let keys = vec![
-            self.key(
-                Family::Candidates,
-                &format!("user_candidate:{}", c.email.normalized()),
-            ),
-            self.key(
-                Family::Candidates,
-                &format!("token:{}", c.token_hash.as_str()),
-            ),
-        ];
-        let mut args = vec![
-            ms(c.expires_at).to_string(),
-            c.email.normalized().to_owned(),
-        ];
-        args.extend(r.args());
-        let _: i64 = self
-            .eval(&PUT_CANDIDATE, keys, args, "store candidate")
-            .await?;
-        Ok(())
-    }
-
-    async fn take(
-        &self,
-        token_hash: &TokenHash,
-        now: OffsetDateTime,
-    ) -> Result<Option<RegistrationCandidate>, StoreError> {
-        let v: Value = self
-            .eval(
-                &TAKE_CANDIDATE,
-                vec![self.key(
-                    Family::Candidates,
-                    &format!("token:{}", token_hash.as_str()),
-                )],
-                vec![
-                    self.key(Family::Candidates, "user_candidate:"),
-                    token_hash.as_str().to_owned(),
-                    ms(now).to_string(),
-                ],
-                "take candidate",
-            )
-            .await?;
-        candidate(pairs(v)?)
-    }
-
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
-        // Candidates expire natively.
-        Ok(0)
     }
 }
 
@@ -583,79 +419,5 @@ impl SessionRepository for RedisStore {
             )
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
-    }
-}
-
-#[async_trait]
-impl OneTimeTokenRepository for RedisStore {
-    async fn insert(&self, t: &OneTimeToken) -> Result<(), StoreError> {
-        let mut r = Record::default();
-        r.set("purpose", t.purpose.as_str())
-            .set("userId", t.user_id.to_string())
-            .set("createdAt", ts(t.created_at))
-            .time("expiresAt", "expiresAtMs", t.expires_at);
-        let mut args = vec![
-            ms(t.expires_at).to_string(),
-            t.token_hash.as_str().to_owned(),
-        ];
-        args.extend(r.args());
-        let _: i64 = self
-            .eval(
-                &ADD_EXPIRING,
-                vec![
-                    self.key(Family::Tokens, &format!("token:{}", t.token_hash.as_str())),
-                    self.key(Family::Tokens, &format!("user:{}:tokens", t.user_id)),
-                ],
-                args,
-                "store token",
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn consume(
-        &self,
-        token_hash: &TokenHash,
-        purpose: TokenPurpose,
-        now: OffsetDateTime,
-    ) -> Result<Option<OneTimeToken>, StoreError> {
-        let v: Value = self
-            .eval(
-                &CONSUME,
-                vec![self.key(Family::Tokens, &format!("token:{}", token_hash.as_str()))],
-                vec![
-                    purpose.as_str().to_owned(),
-                    ms(now).to_string(),
-                    self.key(Family::Tokens, "user:"),
-                    token_hash.as_str().to_owned(),
-                ],
-                "consume token",
-            )
-            .await?;
-        one_time(pairs(v)?, token_hash)
-    }
-
-    async fn delete_for_user(
-        &self,
-        user_id: UserId,
-        purpose: Option<TokenPurpose>,
-    ) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .eval(
-                &DELETE_TOKENS,
-                vec![self.key(Family::Tokens, &format!("user:{user_id}:tokens"))],
-                vec![
-                    self.key(Family::Tokens, "token:"),
-                    purpose.map_or_else(String::new, |p| p.as_str().to_owned()),
-                ],
-                "delete tokens",
-            )
-            .await?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
-        // Tokens expire natively.
-        Ok(0)
     }
 }
