@@ -78,6 +78,18 @@ return 1
     )
 });
 
+/// KEYS: a pointer key holding a record id. ARGV: the record key prefix.
+/// The record the pointer names (its pairs), or an empty reply.
+pub(crate) static FOLLOW_POINTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+return redis.call('HGETALL', ARGV[1] .. id)
+"#,
+    )
+});
+
 /// What [`GUARDED_SET`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Guarded {

@@ -49,17 +49,6 @@ return 1
     )
 });
 
-/// KEYS: an index key. ARGV: user key prefix. The user it points to.
-static FIND: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local id = redis.call('GET', KEYS[1])
-if not id then return {} end
-return redis.call('HGETALL', ARGV[1] .. id)
-"#,
-    )
-});
-
 /// KEYS: user. The new failed-login count, or -1 when the user is missing.
 static FAILED: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
@@ -163,7 +152,12 @@ impl RedisStore {
     async fn find_user(&self, index: String) -> Result<Option<User>, StoreError> {
         let prefix = self.key(Family::Users, "user:");
         let v: Value = self
-            .eval(&FIND, vec![index], vec![prefix], "find user")
+            .eval(
+                &crate::scripts::FOLLOW_POINTER,
+                vec![index],
+                vec![prefix],
+                "find user",
+            )
             .await?;
         parse(pairs(v)?)
     }

@@ -32,17 +32,6 @@ return 1
     )
 });
 
-/// KEYS: access-token pointer. ARGV: session key prefix.
-static FIND_SESSION: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local id = redis.call('GET', KEYS[1])
-if not id then return {} end
-return redis.call('HGETALL', ARGV[1] .. id)
-"#,
-    )
-});
-
 /// KEYS: session, new pointer. ARGV: pointer prefix, id, refresh expiry ms,
 /// pairs. Replaces the access token of an unrevoked session.
 static ROTATE: LazyLock<Script> = LazyLock::new(|| {
@@ -235,7 +224,7 @@ impl SessionRepository for RedisStore {
     ) -> Result<Option<AuthSession>, StoreError> {
         let v: Value = self
             .eval(
-                &FIND_SESSION,
+                &crate::scripts::FOLLOW_POINTER,
                 vec![self.pointer_key(token_hash)],
                 vec![self.s_key("session:")],
                 "find session",
