@@ -68,7 +68,7 @@ pub struct AppState {
     /// Payments.
     pub payments: Payments,
     /// Providers whose webhooks are accepted.
-    pub payment_providers: Vec<Arc<dyn crate::routes::payments::webhooks::PaymentProvider>>,
+    pub payment_providers: Vec<Arc<dyn crate::payment_providers::PaymentProvider>>,
     /// Housekeeping.
     pub maintenance: Maintenance,
     /// Job leases.

@@ -139,16 +139,14 @@ fn csrf_key(config: &Config) -> Result<crate::keys::CsrfKey, StartError> {
 
 /// The payment providers whose webhooks are accepted: the built-in one when
 /// `payments.webhook_secret` is set.
-fn payment_providers(
-    config: &Config,
-) -> Vec<Arc<dyn crate::routes::payments::webhooks::PaymentProvider>> {
+fn payment_providers(config: &Config) -> Vec<Arc<dyn crate::payment_providers::PaymentProvider>> {
     let secret = config.payments.webhook_secret.expose_secret();
     if secret.is_empty() {
         return Vec::new();
     }
-    vec![Arc::new(
-        crate::routes::payments::webhooks::SignedWebhooks::new(secret.as_bytes().to_vec()),
-    )]
+    vec![Arc::new(crate::payment_providers::SignedWebhooks::new(
+        secret.as_bytes().to_vec(),
+    ))]
 }
 
 /// Creates the built-in roles and the administrator named in configuration.
