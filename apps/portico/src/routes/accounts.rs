@@ -204,3 +204,12 @@ pub async fn confirm_reset(
     state.passwords.confirm_reset(&token, &password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Registers the registration, verification and password resets routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(register)
+        .service(verify)
+        .service(username_available)
+        .service(request_reset)
+        .service(confirm_reset);
+}

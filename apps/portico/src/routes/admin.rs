@@ -363,3 +363,16 @@ pub async fn revoke(
     state.rbac.revoke(&me, UserId::from_uuid(id), &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Registers the roles and user administration routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(list_roles)
+        .service(create_role)
+        .service(update_role)
+        .service(delete_role)
+        .service(list_users)
+        .service(read_user)
+        .service(update_user)
+        .service(grant)
+        .service(revoke);
+}

@@ -486,3 +486,20 @@ pub async fn mark_read(
     state.content.mark_read(actor, session_id(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Registers the content sessions, their data and messages routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(create)
+        .service(list)
+        .service(read)
+        .service(rename)
+        .service(remove)
+        .service(set_active)
+        .service(list_data)
+        .service(put_data)
+        .service(get_data)
+        .service(delete_data)
+        .service(post_message)
+        .service(list_messages)
+        .service(mark_read);
+}

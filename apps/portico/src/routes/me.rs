@@ -248,3 +248,11 @@ fn deleted(state: &AppState) -> HttpResponse {
     }
     response.finish()
 }
+
+/// Registers the the signed-in user's own account routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(read)
+        .service(update)
+        .service(export)
+        .service(delete_me);
+}

@@ -20,70 +20,19 @@ pub mod payments;
 pub mod sessions;
 pub mod uploads;
 
-/// Registers every documented route. Order matters where paths overlap:
-/// `/v1/sessions/current` before `/v1/sessions/{id}`.
+/// Registers every documented route: each module registers its own, in
+/// matching order where paths overlap (`/v1/sessions/current` before
+/// `/v1/sessions/{id}`).
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(ops::healthz)
-        .service(ops::readyz)
-        .service(ops::metrics)
-        .service(accounts::register)
-        .service(accounts::verify)
-        .service(accounts::username_available)
-        .service(accounts::request_reset)
-        .service(accounts::confirm_reset)
-        .service(sessions::sign_in)
-        .service(sessions::refresh)
-        .service(sessions::list)
-        .service(sessions::sign_out)
-        .service(sessions::revoke)
-        .service(me::read)
-        .service(me::update)
-        .service(me::export)
-        .service(me::delete_me)
-        .service(admin::list_roles)
-        .service(admin::create_role)
-        .service(admin::update_role)
-        .service(admin::delete_role)
-        .service(admin::list_users)
-        .service(admin::read_user)
-        .service(admin::update_user)
-        .service(admin::grant)
-        .service(admin::revoke)
-        .service(content::create)
-        .service(content::list)
-        .service(content::read)
-        .service(content::rename)
-        .service(content::remove)
-        .service(content::set_active)
-        .service(content::list_data)
-        .service(content::put_data)
-        .service(content::get_data)
-        .service(content::delete_data)
-        .service(content::post_message)
-        .service(content::list_messages)
-        .service(content::mark_read)
-        // `/stream` and `/seen` before `/{id}`.
-        .service(notifications::stream::stream)
-        .service(notifications::list)
-        .service(notifications::mark_all_seen)
-        .service(notifications::mark_seen)
-        .service(notifications::respond)
-        .service(notifications::dismiss)
-        .service(notifications::create)
-        .service(uploads::create)
-        .service(uploads::list)
-        .service(uploads::read)
-        .service(uploads::complete)
-        .service(uploads::cancel)
-        .service(uploads::download)
-        .service(uploads::put_object)
-        .service(uploads::get_object)
-        // `/webhooks/{provider}` before `/{id}`.
-        .service(payments::webhooks::webhook)
-        .service(payments::create)
-        .service(payments::list)
-        .service(payments::read)
-        .service(payments::cancel);
+    ops::configure(cfg);
+    accounts::configure(cfg);
+    sessions::configure(cfg);
+    me::configure(cfg);
+    admin::configure(cfg);
+    content::configure(cfg);
+    notifications::configure(cfg);
+    uploads::configure(cfg);
+    payments::configure(cfg);
 }
 
 /// Pagination.

@@ -293,3 +293,15 @@ pub async fn create(
         .await?;
     Ok(HttpResponse::Created().json(NotificationView::from(n)))
 }
+
+/// Registers the notifications and their live stream routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    // `/stream` and `/seen` before `/{id}`.
+    cfg.service(stream::stream)
+        .service(list)
+        .service(mark_all_seen)
+        .service(mark_seen)
+        .service(respond)
+        .service(dismiss)
+        .service(create);
+}

@@ -97,3 +97,8 @@ pub(crate) fn render_metrics(state: &AppState) -> HttpResponse {
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
 }
+
+/// Registers the health, readiness and metrics routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}

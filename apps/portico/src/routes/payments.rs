@@ -229,3 +229,13 @@ pub async fn cancel(
         .await?;
     Ok(web::Json(payment.into()))
 }
+
+/// Registers the payments and provider webhooks routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    // `/webhooks/{provider}` before `/{id}`.
+    cfg.service(webhooks::webhook)
+        .service(create)
+        .service(list)
+        .service(read)
+        .service(cancel);
+}

@@ -225,3 +225,12 @@ pub async fn revoke(
     state.auth.revoke_session(me.user.id, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Registers the sign-in and sessions routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(sign_in)
+        .service(refresh)
+        .service(list)
+        .service(sign_out)
+        .service(revoke);
+}

@@ -375,3 +375,15 @@ pub async fn get_object(
         ))
         .body(bytes))
 }
+
+/// Registers the uploads and objects routes, in matching order.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(create)
+        .service(list)
+        .service(read)
+        .service(complete)
+        .service(cancel)
+        .service(download)
+        .service(put_object)
+        .service(get_object);
+}
