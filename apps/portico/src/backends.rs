@@ -22,7 +22,7 @@ pub enum ConnectError {
     Sql {
         /// The URL, password redacted.
         url: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: adapter_sql::SqlError,
     },
@@ -31,16 +31,16 @@ pub enum ConnectError {
     Mongo {
         /// The URL, password redacted.
         url: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: adapter_mongo::MongoError,
     },
-    /// Redis.
+    /// Redis could not be reached or refused the connection.
     #[error("cannot open Redis at {url}")]
     Redis {
         /// The URL, password redacted.
         url: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: adapter_redis::RedisError,
     },

@@ -25,7 +25,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Subcommands.
+/// What `portico` can do: serve, migrate, and administration commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
@@ -53,7 +53,7 @@ pub enum AdminCommand {
         /// Email address.
         #[arg(long)]
         email: String,
-        /// Username.
+        /// Username of the account.
         #[arg(long)]
         username: String,
         /// Read the password from the first line of standard input.

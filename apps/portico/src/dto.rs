@@ -13,7 +13,7 @@ use uuid::Uuid;
 pub struct ProfileView {
     /// Full name.
     pub full_name: Option<String>,
-    /// Biography.
+    /// A short biography, at most 1,000 characters.
     pub bio: Option<String>,
     /// Avatar URL or object key.
     pub avatar: Option<String>,
@@ -22,11 +22,11 @@ pub struct ProfileView {
 /// A user account as its owner or an administrator sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
     /// Email address.
     pub email: String,
-    /// Username.
+    /// The administrator's username.
     pub username: String,
     /// Whether the email address was verified.
     pub verified: bool,
@@ -35,14 +35,14 @@ pub struct UserView {
     /// Locked after failed sign-ins until this time.
     #[serde(with = "time::serde::rfc3339::option")]
     pub locked_until: Option<OffsetDateTime>,
-    /// Profile.
+    /// What the user shows others: full name, bio and avatar.
     pub profile: ProfileView,
     /// Preferences (free-form JSON object).
     #[schema(value_type = Object)]
     pub preferences: serde_json::Map<String, serde_json::Value>,
     /// The active content session.
     pub active_content_session_id: Option<Uuid>,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last changed.
@@ -100,13 +100,13 @@ impl From<Usage> for UsageView {
 /// A sign-in session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
     /// User agent at sign-in.
     pub device: Option<String>,
     /// Client IP at sign-in.
     pub ip: Option<String>,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last use.
@@ -145,7 +145,7 @@ pub struct RoleView {
     pub permissions: Vec<String>,
     /// Whether it is built in (`admin`, `user`).
     pub built_in: bool,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last changed.

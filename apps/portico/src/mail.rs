@@ -36,7 +36,7 @@ pub enum MailSetupError {
     Outbox {
         /// The folder.
         path: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

@@ -20,7 +20,7 @@ pub enum ObjectsSetupError {
     Key {
         /// The file.
         path: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

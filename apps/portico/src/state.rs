@@ -29,7 +29,7 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Which `X-Forwarded-For` hop is the client.
     pub proxies: crate::proxies::ProxyRule,
-    /// Quotas.
+    /// The per-IP and per-user quotas.
     pub rate_limits: RateLimitConfig,
     /// Largest accepted upload body (the local store's PUT route).
     pub max_upload_bytes: u64,
@@ -51,13 +51,13 @@ pub struct AppState {
     pub profiles: Profiles,
     /// User administration.
     pub admin: UserAdmin,
-    /// Roles.
+    /// Role management and permission checks.
     pub rbac: Rbac,
     /// Rate limits and usage counters.
     pub rate_limits: RateLimits,
     /// Content sessions and messages.
     pub content: ContentSessions,
-    /// Notifications.
+    /// Notifications, with their expiry.
     pub notifications: Notifications,
     /// Live notifications for the SSE stream.
     pub live: Arc<crate::live::Live>,
@@ -65,11 +65,11 @@ pub struct AppState {
     pub uploads: Uploads,
     /// Object storage (to check the local store's signed URLs).
     pub objects: adapter_objects::Objects,
-    /// Payments.
+    /// Payments and their beneficiaries.
     pub payments: Payments,
     /// Providers whose webhooks are accepted.
     pub payment_providers: Vec<Arc<dyn crate::payment_providers::PaymentProvider>>,
-    /// Housekeeping.
+    /// The purge of expired records (the background job).
     pub maintenance: Maintenance,
     /// Job leases.
     pub leases: Arc<dyn domain::LeaseRepository>,
@@ -77,9 +77,9 @@ pub struct AppState {
     pub upload_slots: crate::upload_slots::UploadSlots,
     /// Derives each session's CSRF token.
     pub csrf: crate::keys::CsrfKey,
-    /// Settings.
+    /// Settings the handlers read from configuration.
     pub settings: Settings,
-    /// Metrics.
+    /// The process's Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// What `/readyz` checks.
     pub readiness: Vec<Arc<dyn ReadinessCheck>>,

@@ -9,7 +9,7 @@ use mongodb::{Database, IndexModel};
 
 /// Collection names.
 pub(crate) mod names {
-    /// Users.
+    /// User accounts.
     pub(crate) const USERS: &str = "users";
     /// Role grants (`userId`, `role`).
     pub(crate) const GRANTS: &str = "permissionsTokens";
@@ -19,7 +19,7 @@ pub(crate) mod names {
     pub(crate) const CONTENT: &str = "contentSessions";
     /// Messages of content sessions.
     pub(crate) const MESSAGES: &str = "messages";
-    /// Notifications.
+    /// Notifications; a TTL index removes expired ones.
     pub(crate) const NOTIFICATIONS: &str = "notifications";
     /// Auth sessions.
     pub(crate) const SESSIONS: &str = "sessions";
@@ -31,7 +31,7 @@ pub(crate) mod names {
     pub(crate) const TOKENS: &str = "oneTimeTokens";
     /// Upload requests.
     pub(crate) const UPLOADS: &str = "uploadRequests";
-    /// Payments.
+    /// Payments with their beneficiaries embedded.
     pub(crate) const PAYMENTS: &str = "payments";
     /// Rate-limit and usage counters.
     pub(crate) const RATE_LIMITS: &str = "rateLimits";

@@ -84,7 +84,7 @@ pub enum ObjectsError {
     Folder {
         /// The folder.
         path: String,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

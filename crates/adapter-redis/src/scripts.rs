@@ -97,7 +97,7 @@ pub(crate) enum Guarded {
     Missing,
     /// A guard did not hold; nothing changed.
     Refused,
-    /// Written.
+    /// The record exists, the guards held, and the fields are written.
     Done,
 }
 

@@ -52,7 +52,7 @@ pub struct Argon2Params {
     pub memory_kib: u32,
     /// Passes over memory.
     pub iterations: u32,
-    /// Lanes.
+    /// Lanes (threads) each hash uses; OWASP suggests 1.
     pub parallelism: u32,
 }
 

@@ -20,7 +20,7 @@ pub enum MailTransport {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
-    /// Transport.
+    /// Where mail goes: `outbox` (`.eml` files, the default) or `smtp`.
     pub transport: MailTransport,
     /// Sender address.
     pub from: String,
@@ -119,9 +119,9 @@ impl Default for SecurityConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BootstrapAdmin {
-    /// Email.
+    /// The administrator's email address.
     pub email: String,
-    /// Username.
+    /// The administrator's username.
     pub username: String,
     /// Password (used only when the account is created).
     #[serde(serialize_with = "redacted")]
@@ -170,7 +170,7 @@ impl Default for RateLimitConfig {
     }
 }
 
-/// Logging.
+/// The `[log]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {

@@ -152,7 +152,7 @@ impl ContentConfig {
     }
 }
 
-/// Payments.
+/// The `[payments]` section: the built-in webhook provider.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaymentsConfig {

@@ -51,7 +51,7 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Request quotas.
     pub rate_limits: RateLimitConfig,
-    /// Logging.
+    /// Log level and format.
     pub log: LogConfig,
 }
 
@@ -63,7 +63,7 @@ pub enum ConfigError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

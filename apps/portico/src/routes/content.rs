@@ -24,15 +24,15 @@ use crate::state::AppState;
 /// A content session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContentSessionView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
-    /// Owner.
+    /// The user it belongs to: only they and administrators see it.
     pub user_id: Uuid,
     /// Display name.
     pub name: Option<String>,
     /// A message arrived that the owner has not read.
     pub unread_messages: bool,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last change or message.
@@ -58,7 +58,7 @@ page_of!(ContentSessionPage, ContentSessionView, "content sessions");
 /// A message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
     /// The session.
     pub content_session_id: Uuid,
@@ -66,13 +66,13 @@ pub struct MessageView {
     pub sender: String,
     /// The writing user, when `sender` is `user`.
     pub sender_user_id: Option<Uuid>,
-    /// Text.
+    /// The message text (never empty, at most the configured length).
     pub content: String,
     /// The message this one replies to.
     pub parent_id: Option<Uuid>,
     /// Read by the owner.
     pub read: bool,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

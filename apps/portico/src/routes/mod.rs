@@ -35,7 +35,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     payments::configure(cfg);
 }
 
-/// Pagination.
+/// Query parameters of every paged list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).

@@ -24,9 +24,9 @@ pub mod stream;
 /// A notification.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
-    /// Recipient.
+    /// The user it is for.
     pub user_id: Uuid,
     /// Kind, e.g. `payment_received`.
     #[serde(rename = "type")]
@@ -54,7 +54,7 @@ pub struct NotificationView {
     /// The user's response.
     #[schema(value_type = Option<Object>)]
     pub response_data: Option<serde_json::Value>,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Disappears then.

@@ -28,7 +28,7 @@ pub mod webhooks;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BeneficiaryView {
-    /// Recipient.
+    /// The user it is for.
     pub user_id: Uuid,
     /// Share in minor units (positive).
     pub amount: i64,
@@ -37,7 +37,7 @@ pub struct BeneficiaryView {
 /// A payment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
     /// Who pays.
     pub payer_id: Uuid,
@@ -52,7 +52,7 @@ pub struct PaymentView {
     /// `pending`, `succeeded`, `failed`, `cancelled` or `refunded`.
     #[schema(value_type = String)]
     pub status: PaymentStatus,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last status change.

@@ -18,12 +18,12 @@ use crate::dto::SessionView;
 use crate::problem::{Fields, Problem, ProblemBody};
 use crate::state::AppState;
 
-/// Credentials.
+/// A sign-in: a login (username or email) and its password.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignInBody {
     /// Email address or username.
     pub login: String,
-    /// Password.
+    /// The account's password.
     pub password: String,
 }
 

@@ -29,7 +29,7 @@ use crate::state::AppState;
 /// An upload request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UploadView {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
     /// Where the object goes: `users/<user id>/<name>`.
     pub object_key: String,
@@ -40,7 +40,7 @@ pub struct UploadView {
     /// `pending` or `completed`.
     #[schema(value_type = String)]
     pub status: UploadStatus,
-    /// Created.
+    /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// A pending request expires then.

@@ -52,7 +52,7 @@ pub enum StartError {
     Bind {
         /// The address.
         addr: SocketAddr,
-        /// Why.
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

@@ -24,7 +24,7 @@ pub struct RegistrationCandidate {
     pub password_hash: PasswordHash,
     /// Hash of the verification token mailed to the address.
     pub token_hash: TokenHash,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// After this instant the candidate is invisible and may be deleted.
     pub expires_at: OffsetDateTime,
@@ -56,7 +56,7 @@ pub trait CandidateRepository: Send + Sync {
 pub struct AuthSession {
     /// Id; also the family of its refresh tokens.
     pub id: AuthSessionId,
-    /// Owner.
+    /// The user it belongs to: only they and administrators see it.
     pub user_id: UserId,
     /// Hash of the current access token.
     #[serde(skip)]
@@ -65,7 +65,7 @@ pub struct AuthSession {
     pub device: Option<String>,
     /// Client IP at sign-in.
     pub ip: Option<String>,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// Last authenticated use.
     pub last_accessed_at: OffsetDateTime,
@@ -87,15 +87,15 @@ impl AuthSession {
 /// A single-use refresh token in a session's family.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefreshToken {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: RefreshTokenId,
     /// The session (family) it belongs to.
     pub session_id: AuthSessionId,
-    /// Owner.
+    /// The user it belongs to: only they and administrators see it.
     pub user_id: UserId,
     /// Hash of the token.
     pub token_hash: TokenHash,
-    /// Issued.
+    /// When it was issued.
     pub created_at: OffsetDateTime,
     /// Unusable after this instant.
     pub expires_at: OffsetDateTime,
@@ -229,7 +229,7 @@ pub struct OneTimeToken {
     pub purpose: TokenPurpose,
     /// Whose it is.
     pub user_id: UserId,
-    /// Issued.
+    /// When it was issued.
     pub created_at: OffsetDateTime,
     /// Unusable after this instant.
     pub expires_at: OffsetDateTime,

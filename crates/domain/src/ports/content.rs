@@ -14,15 +14,15 @@ use crate::{
 /// A per-user working session holding data and messages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContentSession {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: ContentSessionId,
-    /// Owner.
+    /// The user it belongs to: only they and administrators see it.
     pub user_id: UserId,
     /// Optional display name.
     pub name: Option<String>,
     /// Set when a message arrives for the owner; cleared when read.
     pub unread_messages: bool,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// Last change or message.
     pub last_accessed_at: OffsetDateTime,
@@ -43,19 +43,19 @@ pub enum Sender {
 /// A message in a content session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: MessageId,
     /// Session it belongs to.
     pub content_session_id: ContentSessionId,
-    /// Author.
+    /// Who wrote it: the session's user, the assistant or the system.
     pub sender: Sender,
-    /// Text.
+    /// The message text (never empty, at most the configured length).
     pub content: String,
     /// The message this one replies to, in the same session.
     pub parent_id: Option<MessageId>,
     /// Whether the owner has read it.
     pub read: bool,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
 }
 

@@ -14,7 +14,7 @@ use crate::{
 pub enum Urgency {
     /// Can wait.
     Low,
-    /// Ordinary.
+    /// Ordinary: shown without drawing attention (the default).
     #[default]
     Normal,
     /// Needs attention now.
@@ -44,9 +44,9 @@ impl Urgency {
 /// A notification for one user.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notification {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: NotificationId,
-    /// Recipient.
+    /// The user it is for.
     pub user_id: UserId,
     /// Related content session.
     pub content_session_id: Option<ContentSessionId>,
@@ -60,7 +60,7 @@ pub struct Notification {
     pub toast_message: Option<String>,
     /// Related image (URL or object key).
     pub image: Option<String>,
-    /// Urgency.
+    /// How prominently clients should show it (`normal` unless set).
     pub urgency: Urgency,
     /// Stays until dismissed, rather than fading after being shown.
     pub persistent: bool,
@@ -68,7 +68,7 @@ pub struct Notification {
     pub seen_at: Option<OffsetDateTime>,
     /// The user's response, a JSON object.
     pub response_data: Option<serde_json::Value>,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// Invisible from this instant on, then purged.
     pub expires_at: Option<OffsetDateTime>,

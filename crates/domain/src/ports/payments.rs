@@ -58,7 +58,7 @@ impl PaymentStatus {
 /// One recipient's share of a payment, in the payment's currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Beneficiary {
-    /// Recipient.
+    /// The user it is for.
     pub user_id: UserId,
     /// Share in minor units (positive).
     pub amount_minor: i64,
@@ -67,23 +67,23 @@ pub struct Beneficiary {
 /// A payment from one user to one or more beneficiaries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Payment {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: PaymentId,
     /// Who pays.
     pub payer_id: UserId,
-    /// Total.
+    /// The whole amount; the beneficiaries' shares add up to it exactly.
     pub amount: Money,
     /// Shares; they sum exactly to `amount`.
     pub beneficiaries: Vec<Beneficiary>,
     /// Free text.
     pub description: Option<String>,
-    /// Status.
+    /// Where it is in its life cycle; it changes only by compare-and-set.
     pub status: PaymentStatus,
     /// The payer's idempotency key; unique per payer.
     pub idempotency_key: IdempotencyKey,
     /// Digest of the creating request, to tell a retry from a different request under the same key.
     pub request_fingerprint: String,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// Last status change.
     pub updated_at: OffsetDateTime,

@@ -17,7 +17,7 @@ pub struct Role {
     pub description: Option<String>,
     /// Permissions it grants.
     pub permissions: BTreeSet<Permission>,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// Last changed.
     pub updated_at: OffsetDateTime,

@@ -48,7 +48,7 @@ pub trait PasswordHasher: Send + Sync {
 pub enum Mail {
     /// Confirms a registration; the link carries `token`.
     Verification {
-        /// Recipient.
+        /// Address the mail goes to.
         to: Email,
         /// The username being registered.
         username: Username,
@@ -57,14 +57,14 @@ pub enum Mail {
     },
     /// Offers a password reset; the link carries `token`.
     PasswordReset {
-        /// Recipient.
+        /// Address the mail goes to.
         to: Email,
         /// Single-use reset token.
         token: Token,
     },
     /// Confirms an account deletion request; the link carries `token`.
     AccountDeletion {
-        /// Recipient.
+        /// Address the mail goes to.
         to: Email,
         /// Single-use deletion token.
         token: Token,

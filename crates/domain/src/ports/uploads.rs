@@ -37,7 +37,7 @@ impl UploadStatus {
 /// A pre-authorised upload of one object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UploadRequest {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: UploadId,
     /// Who may upload.
     pub user_id: UserId,
@@ -47,9 +47,9 @@ pub struct UploadRequest {
     pub content_type: String,
     /// Largest accepted size in bytes.
     pub max_size: u64,
-    /// Status.
+    /// Where it is in its life cycle; it changes only by compare-and-set.
     pub status: UploadStatus,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// A pending request expires at this instant (1 hour after creation).
     pub expires_at: OffsetDateTime,

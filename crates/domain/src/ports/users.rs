@@ -32,7 +32,7 @@ pub struct Profile {
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
-    /// Id.
+    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: UserId,
     /// Email, unique case-insensitively.
     pub email: Email,
@@ -51,13 +51,13 @@ pub struct User {
     pub failed_logins: u32,
     /// External identity links.
     pub auth_providers: Vec<AuthProviderLink>,
-    /// Profile.
+    /// What the user shows others: full name, bio and avatar.
     pub profile: Profile,
     /// Preferences as a JSON object (`preferences`).
     pub preferences: serde_json::Map<String, serde_json::Value>,
     /// The content session the user is in (`activeContentSessionId`).
     pub active_content_session_id: Option<ContentSessionId>,
-    /// Created.
+    /// When it was created; listings are newest first by this.
     pub created_at: OffsetDateTime,
     /// Last changed by [`UserRepository::update_fields`] (when the change sets it).
     pub updated_at: OffsetDateTime,

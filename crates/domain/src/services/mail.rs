@@ -59,7 +59,7 @@ pub struct DeliveryFailure {
     pub attempts: u32,
     /// Whether it was dropped (too many attempts) rather than left to retry.
     pub dropped: bool,
-    /// Why.
+    /// The error the mailer or a store returned.
     pub error: StoreError,
 }
 

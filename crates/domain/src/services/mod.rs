@@ -50,7 +50,7 @@ pub use uploads::*;
 /// adapter (users in PostgreSQL, sessions in Redis, …).
 #[derive(Clone)]
 pub struct Stores {
-    /// Users.
+    /// User accounts.
     pub users: Arc<dyn UserRepository>,
     /// Registration candidates.
     pub candidates: Arc<dyn CandidateRepository>,
@@ -62,13 +62,13 @@ pub struct Stores {
     pub roles: Arc<dyn RoleRepository>,
     /// Content sessions and messages.
     pub content: Arc<dyn ContentSessionRepository>,
-    /// Notifications.
+    /// Notifications, with their expiry.
     pub notifications: Arc<dyn NotificationRepository>,
     /// Live announcements of new notifications (from the notifications' store).
     pub feed: Arc<dyn NotificationFeed>,
     /// Upload requests.
     pub uploads: Arc<dyn UploadRepository>,
-    /// Payments.
+    /// Payments and their beneficiaries.
     pub payments: Arc<dyn PaymentRepository>,
     /// Rate-limit and usage counters.
     pub rate_limiter: Arc<dyn RateLimiter>,
@@ -139,9 +139,9 @@ impl Stores {
 /// The small outside-world ports.
 #[derive(Clone)]
 pub struct System {
-    /// Time.
+    /// The current time (tests set their own).
     pub clock: Arc<dyn Clock>,
-    /// Ids.
+    /// New ids (UUID v7 in production, so they sort by creation).
     pub ids: Arc<dyn IdGenerator>,
     /// Secret tokens.
     pub tokens: Arc<dyn TokenGenerator>,

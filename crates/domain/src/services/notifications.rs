@@ -24,7 +24,7 @@ pub struct NewNotification {
     pub task_id: Option<String>,
     /// Related image.
     pub image: Option<String>,
-    /// Urgency.
+    /// How prominently clients should show it (`normal` unless set).
     pub urgency: Urgency,
     /// Stays until dismissed.
     pub persistent: bool,
@@ -65,7 +65,7 @@ fn write_err(e: WriteError) -> NotificationError {
     }
 }
 
-/// Notifications.
+/// Notification use cases: create (with `notifications:write`), list, read, mark seen, respond, dismiss.
 #[derive(Clone)]
 pub struct Notifications {
     stores: Stores,

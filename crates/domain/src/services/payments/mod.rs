@@ -18,7 +18,7 @@ pub const MAX_BENEFICIARIES: usize = 100;
 /// A payment as requested.
 #[derive(Debug, Clone)]
 pub struct NewPayment {
-    /// Total.
+    /// The whole amount; the beneficiaries' shares add up to it exactly.
     pub amount: Money,
     /// Shares, in minor units of the same currency.
     pub beneficiaries: Vec<Beneficiary>,
@@ -100,13 +100,13 @@ pub enum PaymentStatusError {
 pub enum ProviderOutcome {
     /// Money moved.
     Succeeded,
-    /// Declined.
+    /// The provider declined it (final).
     Failed,
     /// Paid back.
     Refunded,
 }
 
-/// Payments.
+/// Payment use cases: idempotent creation, reads by payer and beneficiaries, cancel, and provider outcomes.
 #[derive(Clone)]
 pub struct Payments {
     stores: Stores,

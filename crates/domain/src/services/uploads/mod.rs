@@ -137,7 +137,7 @@ pub struct SweepReport {
     pub dangling_objects: u64,
 }
 
-/// Uploads.
+/// Upload use cases: prepare a signed upload, complete or cancel it, download, and the hourly sweep.
 #[derive(Clone)]
 pub struct Uploads {
     stores: Stores,
