@@ -1,13 +1,7 @@
-//! Port implementations. Each file defines one macro holding a port family's
-//! implementation and expands it for both engines with [`for_each_engine`].
-
-/// Expands `$m!(store type, sqlx database, time representation)` for each engine.
-macro_rules! for_each_engine {
-    ($m:ident) => {
-        $m!(crate::engine::SqliteStore, sqlx::Sqlite, i64);
-        $m!(crate::engine::PgStore, sqlx::Postgres, time::OffsetDateTime);
-    };
-}
+//! Port implementations. Each file is written once against the aliases
+//! `Store`, `Db` (the sqlx database) and `Ts` (how the engine stores an
+//! instant) and compiled twice, once in each engine's module below, so the
+//! two engines share every query and differ only where the aliases do.
 
 /// A leading bind value of a paged query.
 pub(crate) enum Arg {
@@ -17,79 +11,10 @@ pub(crate) enum Arg {
     Time(time::OffsetDateTime),
 }
 
-/// Query helpers shared by every port: `exec_id` and `fetch_page`.
-macro_rules! impl_helpers {
-    ($store:ty, $db:ty, $ts:ty) => {
-        impl $store {
-            /// Runs `sql` with `$1` bound to `id`; returns how many rows it changed.
-            pub(crate) async fn exec_id(
-                &self,
-                sql: &str,
-                id: uuid::Uuid,
-                what: &'static str,
-            ) -> Result<u64, domain::StoreError> {
-                sqlx::query(sql)
-                    .bind(id)
-                    .execute(self.pool())
-                    .await
-                    .map(|d| d.rows_affected())
-                    .map_err(crate::error::store(what))
-            }
-
-            /// Runs `select` (whose conditions use `$1..` for `args`) with the
-            /// cursor condition, order and limit appended, and decodes one page.
-            /// `alias` qualifies `created_at`/`id` when `select` names its table.
-            #[allow(clippy::too_many_arguments)]
-            pub(crate) async fn fetch_page<T>(
-                &self,
-                select: &str,
-                alias: &str,
-                args: &[crate::repos::Arg],
-                page: domain::PageRequest,
-                what: &'static str,
-                decode: fn(&<$db as sqlx::Database>::Row) -> Result<T, domain::StoreError>,
-            ) -> Result<domain::Page<T>, domain::StoreError>
-            where
-                T: domain::Listed,
-            {
-                use crate::engine::DbTime;
-                let tail = crate::repos::page_tail(alias, page.cursor().is_some(), args.len() + 1);
-                let sql = format!("{select}{tail}");
-                let mut q = sqlx::query(&sql);
-                for arg in args {
-                    q = match arg {
-                        crate::repos::Arg::Id(id) => q.bind(*id),
-                        crate::repos::Arg::Time(t) => q.bind(<$ts>::to_db(*t)),
-                    };
-                }
-                if let Some(c) = page.cursor() {
-                    q = q.bind(<$ts>::to_db(c.at)).bind(c.id);
-                }
-                let rows = q
-                    .bind(crate::repos::overfetch(page))
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store(what))?;
-                let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-                Ok(domain::Page::from_overfetch(items, page))
-            }
-        }
-    };
-}
-
-for_each_engine!(impl_helpers);
-
-mod accounts;
-mod content;
 mod feed;
-mod leases;
-mod mail_queue;
-mod notifications;
-mod payments;
-mod rate_limit;
-mod rbac;
-mod uploads;
-mod users;
+
+mod postgres;
+mod sqlite;
 
 /// `ORDER BY … LIMIT` tail of a newest-first page query, with the cursor
 /// condition when resuming. `first` is the number of the first cursor

@@ -1,140 +1,145 @@
 //! `RateLimiter`: one row per (key, window length, window start), incremented
 //! by an atomic upsert.
 
-macro_rules! impl_rate_limit {
-    ($store:ty, $db:ty, $ts:ty) => {
-        #[async_trait::async_trait]
-        impl domain::RateLimiter for $store {
-            async fn hit(
-                &self,
-                key: &str,
-                window: domain::Window,
-                now: time::OffsetDateTime,
-            ) -> Result<domain::WindowCount, domain::StoreError> {
-                use crate::engine::DbTime;
-                let bounds = window.bounds(now);
-                let start = bounds.map_or(0, |(s, _)| s.unix_timestamp());
-                let (count,): (i64,) = sqlx::query_as(
-                    "INSERT INTO rate_limit_counters (key, window_seconds, window_start, count, expires_at) \
-                     VALUES ($1, $2, $3, 1, $4) ON CONFLICT (key, window_seconds, window_start) \
-                     DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING count",
+use crate::engine::DbTime;
+
+use super::{Store, Ts};
+
+#[async_trait::async_trait]
+impl domain::RateLimiter for Store {
+    async fn hit(
+        &self,
+        key: &str,
+        window: domain::Window,
+        now: time::OffsetDateTime,
+    ) -> Result<domain::WindowCount, domain::StoreError> {
+        let bounds = window.bounds(now);
+        let start = bounds.map_or(0, |(s, _)| s.unix_timestamp());
+        let (count,): (i64,) = sqlx::query_as(
+            "INSERT INTO rate_limit_counters (key, window_seconds, window_start, count, expires_at) \
+             VALUES ($1, $2, $3, 1, $4) ON CONFLICT (key, window_seconds, window_start) \
+             DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING count",
+        )
+        .bind(key)
+        .bind(i64::from(window.seconds()))
+        .bind(start)
+        .bind(bounds.map(|(_, end)| <Ts>::to_db(end)))
+        .fetch_one(self.pool())
+        .await
+        .map_err(crate::error::store("counting a hit"))?;
+        Ok(domain::WindowCount {
+            count: u64::try_from(count).unwrap_or(0),
+            resets_at: bounds.map(|(_, end)| end),
+        })
+    }
+
+    async fn hit_many(
+        &self,
+        key: &str,
+        windows: &[domain::Window],
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<domain::WindowCount>, domain::StoreError> {
+        let mut rows: Vec<(i64, i64, Option<time::OffsetDateTime>)> = windows
+            .iter()
+            .map(|w| {
+                let bounds = w.bounds(now);
+                (
+                    i64::from(w.seconds()),
+                    bounds.map_or(0, |(s, _)| s.unix_timestamp()),
+                    bounds.map(|(_, end)| end),
                 )
-                .bind(key)
-                .bind(i64::from(window.seconds()))
-                .bind(start)
-                .bind(bounds.map(|(_, end)| <$ts>::to_db(end)))
-                .fetch_one(self.pool())
-                .await
-                .map_err(crate::error::store("counting a hit"))?;
-                Ok(domain::WindowCount {
-                    count: u64::try_from(count).unwrap_or(0),
-                    resets_at: bounds.map(|(_, end)| end),
-                })
-            }
-
-            async fn hit_many(
-                &self,
-                key: &str,
-                windows: &[domain::Window],
-                now: time::OffsetDateTime,
-            ) -> Result<Vec<domain::WindowCount>, domain::StoreError> {
-                use crate::engine::DbTime;
-                let mut rows: Vec<(i64, i64, Option<time::OffsetDateTime>)> = windows
-                    .iter()
-                    .map(|w| {
-                        let bounds = w.bounds(now);
-                        (
-                            i64::from(w.seconds()),
-                            bounds.map_or(0, |(s, _)| s.unix_timestamp()),
-                            bounds.map(|(_, end)| end),
-                        )
-                    })
-                    .collect();
-                // Rows in one statement are locked in a fixed order (no
-                // deadlock between two callers), and each at most once
-                // (PostgreSQL refuses to upsert one row twice in a statement).
-                if rows.is_empty() {
-                    return Ok(Vec::new());
-                }
-                rows.sort_by_key(|r| r.0);
-                if rows.windows(2).any(|pair| pair[0].0 == pair[1].0) {
-                    return domain::hit_in_turn(self, key, windows, now).await;
-                }
-                let values = (0..rows.len())
-                    .map(|i| format!("(${}, ${}, ${}, 1, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "INSERT INTO rate_limit_counters (key, window_seconds, window_start, count, expires_at) \
-                     VALUES {values} ON CONFLICT (key, window_seconds, window_start) \
-                     DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING window_seconds, count"
-                );
-                let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
-                for (seconds, start, end) in &rows {
-                    query = query
-                        .bind(key)
-                        .bind(*seconds)
-                        .bind(*start)
-                        .bind(end.map(<$ts>::to_db));
-                }
-                let counted = query
-                    .fetch_all(self.pool())
-                    .await
-                    .map_err(crate::error::store("counting hits"))?;
-                windows
-                    .iter()
-                    .map(|w| {
-                        let seconds = i64::from(w.seconds());
-                        let (_, count) = counted.iter().find(|(s, _)| *s == seconds).ok_or_else(|| {
-                            domain::StoreError::msg(format!("no count returned for the {seconds} s window"))
-                        })?;
-                        Ok(domain::WindowCount {
-                            count: u64::try_from(*count).unwrap_or(0),
-                            resets_at: w.bounds(now).map(|(_, end)| end),
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn peek(
-                &self,
-                key: &str,
-                window: domain::Window,
-                now: time::OffsetDateTime,
-            ) -> Result<u64, domain::StoreError> {
-                let start = window.bounds(now).map_or(0, |(s, _)| s.unix_timestamp());
-                let row: Option<(i64,)> = sqlx::query_as(
-                    "SELECT count FROM rate_limit_counters WHERE key = $1 AND window_seconds = $2 AND window_start = $3",
-                )
-                .bind(key)
-                .bind(i64::from(window.seconds()))
-                .bind(start)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(crate::error::store("reading a counter"))?;
-                Ok(row.map_or(0, |(c,)| u64::try_from(c).unwrap_or(0)))
-            }
-
-            async fn forget(&self, key: &str) -> Result<(), domain::StoreError> {
-                sqlx::query("DELETE FROM rate_limit_counters WHERE key = $1")
-                    .bind(key)
-                    .execute(self.pool())
-                    .await
-                    .map(|_| ())
-                    .map_err(crate::error::store("forgetting counters"))
-            }
-
-            async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-                use crate::engine::DbTime;
-                sqlx::query("DELETE FROM rate_limit_counters WHERE expires_at IS NOT NULL AND expires_at <= $1")
-                    .bind(<$ts>::to_db(now))
-                    .execute(self.pool())
-                    .await
-                    .map(|d| d.rows_affected())
-                    .map_err(crate::error::store("purging counters"))
-            }
+            })
+            .collect();
+        // Rows in one statement are locked in a fixed order (no
+        // deadlock between two callers), and each at most once
+        // (PostgreSQL refuses to upsert one row twice in a statement).
+        if rows.is_empty() {
+            return Ok(Vec::new());
         }
-    };
-}
+        rows.sort_by_key(|r| r.0);
+        if rows.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+            return domain::hit_in_turn(self, key, windows, now).await;
+        }
+        let values = (0..rows.len())
+            .map(|i| {
+                format!(
+                    "(${}, ${}, ${}, 1, ${})",
+                    4 * i + 1,
+                    4 * i + 2,
+                    4 * i + 3,
+                    4 * i + 4
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO rate_limit_counters (key, window_seconds, window_start, count, expires_at) \
+             VALUES {values} ON CONFLICT (key, window_seconds, window_start) \
+             DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING window_seconds, count"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for (seconds, start, end) in &rows {
+            query = query
+                .bind(key)
+                .bind(*seconds)
+                .bind(*start)
+                .bind(end.map(<Ts>::to_db));
+        }
+        let counted = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(crate::error::store("counting hits"))?;
+        windows
+            .iter()
+            .map(|w| {
+                let seconds = i64::from(w.seconds());
+                let (_, count) = counted.iter().find(|(s, _)| *s == seconds).ok_or_else(|| {
+                    domain::StoreError::msg(format!("no count returned for the {seconds} s window"))
+                })?;
+                Ok(domain::WindowCount {
+                    count: u64::try_from(*count).unwrap_or(0),
+                    resets_at: w.bounds(now).map(|(_, end)| end),
+                })
+            })
+            .collect()
+    }
 
-for_each_engine!(impl_rate_limit);
+    async fn peek(
+        &self,
+        key: &str,
+        window: domain::Window,
+        now: time::OffsetDateTime,
+    ) -> Result<u64, domain::StoreError> {
+        let start = window.bounds(now).map_or(0, |(s, _)| s.unix_timestamp());
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT count FROM rate_limit_counters WHERE key = $1 AND window_seconds = $2 AND window_start = $3",
+        )
+        .bind(key)
+        .bind(i64::from(window.seconds()))
+        .bind(start)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(crate::error::store("reading a counter"))?;
+        Ok(row.map_or(0, |(c,)| u64::try_from(c).unwrap_or(0)))
+    }
+
+    async fn forget(&self, key: &str) -> Result<(), domain::StoreError> {
+        sqlx::query("DELETE FROM rate_limit_counters WHERE key = $1")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .map(|_| ())
+            .map_err(crate::error::store("forgetting counters"))
+    }
+
+    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM rate_limit_counters WHERE expires_at IS NOT NULL AND expires_at <= $1",
+        )
+        .bind(<Ts>::to_db(now))
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(crate::error::store("purging counters"))
+    }
+}

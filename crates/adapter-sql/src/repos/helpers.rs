@@ -1,0 +1,59 @@
+//! Query helpers shared by every port: `exec_id` and `fetch_page`.
+
+use crate::engine::DbTime;
+
+use super::{Db, Store, Ts};
+
+impl Store {
+    /// Runs `sql` with `$1` bound to `id`; returns how many rows it changed.
+    pub(crate) async fn exec_id(
+        &self,
+        sql: &str,
+        id: uuid::Uuid,
+        what: &'static str,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(sql)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map(|d| d.rows_affected())
+            .map_err(crate::error::store(what))
+    }
+
+    /// Runs `select` (whose conditions use `$1..` for `args`) with the
+    /// cursor condition, order and limit appended, and decodes one page.
+    /// `alias` qualifies `created_at`/`id` when `select` names its table.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn fetch_page<T>(
+        &self,
+        select: &str,
+        alias: &str,
+        args: &[crate::repos::Arg],
+        page: domain::PageRequest,
+        what: &'static str,
+        decode: fn(&<Db as sqlx::Database>::Row) -> Result<T, domain::StoreError>,
+    ) -> Result<domain::Page<T>, domain::StoreError>
+    where
+        T: domain::Listed,
+    {
+        let tail = crate::repos::page_tail(alias, page.cursor().is_some(), args.len() + 1);
+        let sql = format!("{select}{tail}");
+        let mut q = sqlx::query(&sql);
+        for arg in args {
+            q = match arg {
+                crate::repos::Arg::Id(id) => q.bind(*id),
+                crate::repos::Arg::Time(t) => q.bind(<Ts>::to_db(*t)),
+            };
+        }
+        if let Some(c) = page.cursor() {
+            q = q.bind(<Ts>::to_db(c.at)).bind(c.id);
+        }
+        let rows = q
+            .bind(crate::repos::overfetch(page))
+            .fetch_all(self.pool())
+            .await
+            .map_err(crate::error::store(what))?;
+        let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        Ok(domain::Page::from_overfetch(items, page))
+    }
+}

@@ -1,0 +1,35 @@
+//! The ports on SQLite, which stores instants as `i64` microseconds.
+//! Every file below is shared with the other engine; only the three
+//! aliases differ.
+
+#![allow(clippy::duplicate_mod)] // both engines load the same files: that is the point
+
+/// The store the ports are implemented on.
+type Store = crate::engine::SqliteStore;
+/// Its sqlx database.
+type Db = sqlx::Sqlite;
+/// How it stores an instant.
+type Ts = i64;
+
+#[path = "accounts.rs"]
+mod accounts;
+#[path = "content.rs"]
+mod content;
+#[path = "helpers.rs"]
+mod helpers;
+#[path = "leases.rs"]
+mod leases;
+#[path = "mail_queue.rs"]
+mod mail_queue;
+#[path = "notifications.rs"]
+mod notifications;
+#[path = "payments.rs"]
+mod payments;
+#[path = "rate_limit.rs"]
+mod rate_limit;
+#[path = "rbac.rs"]
+mod rbac;
+#[path = "uploads.rs"]
+mod uploads;
+#[path = "users.rs"]
+mod users;
