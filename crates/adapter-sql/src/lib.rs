@@ -8,8 +8,10 @@
 //!   embedded migrations (`migrations/sqlite`, `migrations/postgres`: one schema
 //!   per engine, because their types differ) and the time codec.
 //! - `repos/*`: one file per port family. Each holds the port implementation
-//!   once, as a macro expanded for both engines, so the SQL is shared (`$N`
-//!   placeholders work on both) while values bind with each engine's native types.
+//!   once, written against the aliases `Store`, `Db` and `Ts`, and is compiled
+//!   in both `repos/sqlite.rs` and `repos/postgres.rs`, so the SQL is shared
+//!   (`$N` placeholders work on both) while values bind with each engine's
+//!   native types.
 //!
 //! Constraint violations map to domain errors by SQLSTATE / SQLite extended
 //! code (23505/2067/1555 unique, 23503/787 foreign key) and, on PostgreSQL, by
