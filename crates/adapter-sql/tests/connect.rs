@@ -4,7 +4,7 @@ use adapter_sql::{SqlConfig, SqlError, SqlStore};
 use domain::Email;
 
 #[tokio::test]
-async fn seed_003_relative_sqlite_url_creates_the_file_relative_to_the_working_directory() {
+async fn sqlalchemy_relative_sqlite_url_creates_the_file_relative_to_the_working_directory() {
     let name = format!("portico-connect-{}.db", std::process::id());
     let url = format!("sqlite:///./{name}");
     let store = SqlStore::connect(&SqlConfig::new(url))

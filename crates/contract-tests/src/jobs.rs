@@ -129,8 +129,17 @@ pub async fn feed_skips_what_came_before_and_never_repeats(s: Stores) {
     let mut sub = s.feed.subscribe().await.unwrap();
     let fresh = notification(ann, t0(), None);
     s.notifications.create(&fresh).await.unwrap();
-    // Collect for long enough to cover several polls and look-backs.
+    // Everything announced until the new notification (which may take a
+    // while on a loaded cluster), then for long enough to cover several
+    // polls and look-backs.
     let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
+    while !got.contains(&fresh.id) {
+        let event = tokio::time::timeout_at(deadline, sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("not announced within 10 s; got {got:?}"));
+        got.push(event.unwrap().id);
+    }
     let until = tokio::time::Instant::now() + StdDuration::from_millis(2_500);
     while let Ok(event) = tokio::time::timeout_at(until, sub.next()).await {
         got.push(event.unwrap().id);

@@ -63,7 +63,10 @@ async fn notifications(app: TestApp) -> TestApp {
         (first["seen"].clone(), first["urgency"].clone()),
         (json!(false), json!("high"))
     );
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+    // Long enough for the checks below to run before it expires, also on a
+    // loaded machine; the expiry check waits until it has passed.
+    let expires_at = time::OffsetDateTime::now_utc() + time::Duration::seconds(8);
+    let soon = expires_at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let fleeting = json(
@@ -199,7 +202,9 @@ async fn notifications(app: TestApp) -> TestApp {
     .await;
 
     // An expired notification is never returned, whatever the store's TTL monitor does.
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let left_to_live =
+        expires_at - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(200);
+    tokio::time::sleep(Duration::try_from(left_to_live).unwrap_or_default()).await;
     let left = json(
         app.authed(Method::GET, "/v1/notifications", &ann, None)
             .await,
