@@ -64,7 +64,6 @@ const MAX_OUTAGE_PAUSE: Duration = Duration::from_secs(30);
 /// Works the queue until aborted.
 pub async fn run(
     delivery: MailDelivery,
-    batch: u32,
     wake: Arc<Notify>,
     poll_every: Duration,
     metrics: Arc<Metrics>,
@@ -94,7 +93,7 @@ pub async fn run(
                 if report.delivered > 0 {
                     tracing::debug!(delivered = report.delivered, "mail delivered");
                 }
-                report.claimed >= batch as usize
+                report.more_due
             }
             Err(e) => {
                 outages = outages.saturating_add(1);

@@ -132,7 +132,6 @@ impl Application {
             tokio::spawn(live.clone().run()),
             tokio::spawn(crate::mail_queue::run(
                 services.mail.clone(),
-                config.mail.policy().batch,
                 services.mail_wake.clone(),
                 std::time::Duration::from_millis(config.mail.poll_interval_ms.max(10)),
                 services.state.metrics.clone(),

@@ -84,22 +84,29 @@ impl Outgoing {
         }
     }
 
+    /// Its kind.
+    pub fn kind(&self) -> OutgoingKind {
+        match self {
+            Self::Mail(Mail::Verification { .. }) => OutgoingKind::Verification,
+            Self::Mail(Mail::PasswordReset { .. }) => OutgoingKind::PasswordReset,
+            Self::Mail(Mail::AccountDeletion { .. }) => OutgoingKind::AccountDeletion,
+            Self::ResetRequest { .. } => OutgoingKind::ResetRequest,
+        }
+    }
+
     /// The plain fields a store keeps.
     pub fn fields(&self) -> OutgoingFields {
-        let (kind, username, token) = match self {
+        let (username, token) = match self {
             Self::Mail(Mail::Verification {
                 username, token, ..
-            }) => (OutgoingKind::Verification, Some(username), Some(token)),
-            Self::Mail(Mail::PasswordReset { token, .. }) => {
-                (OutgoingKind::PasswordReset, None, Some(token))
+            }) => (Some(username), Some(token)),
+            Self::Mail(Mail::PasswordReset { token, .. } | Mail::AccountDeletion { token, .. }) => {
+                (None, Some(token))
             }
-            Self::Mail(Mail::AccountDeletion { token, .. }) => {
-                (OutgoingKind::AccountDeletion, None, Some(token))
-            }
-            Self::ResetRequest { .. } => (OutgoingKind::ResetRequest, None, None),
+            Self::ResetRequest { .. } => (None, None),
         };
         OutgoingFields {
-            kind,
+            kind: self.kind(),
             to: self.to().as_str().to_owned(),
             username: username.map(|u| u.as_str().to_owned()),
             token: token.map(|t| t.expose().to_owned()),

@@ -68,6 +68,8 @@ pub struct DeliveryFailure {
 pub struct DeliveryReport {
     /// Messages claimed.
     pub claimed: usize,
+    /// Whether the claim took a full batch, so more may be due at once.
+    pub more_due: bool,
     /// Handed to the mailer (or, for a reset request to an unknown address,
     /// done without mail).
     pub delivered: usize,
@@ -102,8 +104,8 @@ impl MailDelivery {
         }
     }
 
-    /// Claims one batch of due messages and works each. A full batch
-    /// (`claimed == policy.batch`) means more may be due at once.
+    /// Claims one batch of due messages and works each; `more_due` in the
+    /// report says whether to run again at once.
     pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
         let queue = &self.stores.mail_queue;
         let now = self.system.now();
@@ -112,6 +114,7 @@ impl MailDelivery {
             .await?;
         let mut report = DeliveryReport {
             claimed: claimed.len(),
+            more_due: claimed.len() >= self.policy.batch as usize,
             ..DeliveryReport::default()
         };
         for message in claimed {
@@ -138,7 +141,7 @@ impl MailDelivery {
                     }
                     report.failures.push(DeliveryFailure {
                         id: message.id,
-                        kind: message.body.fields().kind,
+                        kind: message.body.kind(),
                         attempts: message.attempts,
                         dropped,
                         error,
