@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{SignedIn, cleared_cookies};
 use crate::dto::{UsageView, UserView};
-use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::problem::{Fields, Problem};
 use crate::state::AppState;
 
 /// The signed-in user with roles and request counters.
@@ -50,8 +50,7 @@ fn me_view(me: SignedIn) -> MeView {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = MeView),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Over the per-user quota", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Over the per-user quota"),
     )
 )]
 #[get("/v1/me")]
@@ -98,8 +97,8 @@ pub struct UpdateMeBody {
     request_body = UpdateMeBody,
     responses(
         (status = 200, description = "The updated user", body = MeView),
-        (status = 403, description = "Current password wrong, or CSRF header missing", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Current password wrong, or CSRF header missing"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[patch("/v1/me")]
@@ -143,36 +142,6 @@ pub async fn update(
     Ok(web::Json(me_view(me)))
 }
 
-/// Exports everything stored about the signed-in user as one JSON document:
-/// account, roles, sessions, content sessions with data and messages,
-/// notifications, uploads, payments and usage counters.
-#[utoipa::path(
-    tag = "me",
-    security(("bearer" = []), ("cookie" = [])),
-    responses(
-        (status = 200, description = "The export", body = Object),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
-    )
-)]
-#[get("/v1/me/export")]
-pub async fn export(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
-    let export = state
-        .profiles
-        .export(me.user.id)
-        .await?
-        .ok_or_else(|| Problem::new(Kind::Unauthenticated))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"portico-export-{}.json\"",
-                me.user.id
-            ),
-        ))
-        .json(export))
-}
-
 /// How the deletion is confirmed.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,8 +164,8 @@ pub struct DeleteMeBody {
     responses(
         (status = 202, description = "A confirmation link was mailed"),
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Unknown, used or expired token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Wrong password", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired token"),
+        (status = 403, description = "Wrong password"),
     )
 )]
 #[delete("/v1/me")]
@@ -249,10 +218,10 @@ fn deleted(state: &AppState) -> HttpResponse {
     response.finish()
 }
 
-/// Registers the the signed-in user's own account routes, in matching order.
+/// Registers the signed-in user's own account routes, in matching order.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(read)
         .service(update)
-        .service(export)
+        .service(super::export::export)
         .service(delete_me);
 }

@@ -13,6 +13,7 @@ use crate::problem::{Fields, Kind, Problem};
 pub mod accounts;
 pub mod admin;
 pub mod content;
+pub mod export;
 pub mod me;
 pub mod notifications;
 pub mod ops;

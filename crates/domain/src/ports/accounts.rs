@@ -52,14 +52,13 @@ pub trait CandidateRepository: Send + Sync {
 }
 
 /// A signed-in session: its access token (bearer or cookie) and device facts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuthSession {
     /// Id; also the family of its refresh tokens.
     pub id: AuthSessionId,
     /// The user it belongs to: only they and administrators see it.
     pub user_id: UserId,
     /// Hash of the current access token.
-    #[serde(skip)]
     pub token_hash: TokenHash,
     /// User agent or device description.
     pub device: Option<String>,

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// A per-user working session holding data and messages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContentSession {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: ContentSessionId,
@@ -41,7 +41,7 @@ pub enum Sender {
 }
 
 /// A message in a content session.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: MessageId,

@@ -42,7 +42,7 @@ impl Urgency {
 }
 
 /// A notification for one user.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: NotificationId,

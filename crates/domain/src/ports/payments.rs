@@ -65,7 +65,7 @@ pub struct Beneficiary {
 }
 
 /// A payment from one user to one or more beneficiaries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Payment {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: PaymentId,

@@ -3,13 +3,12 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::{CreateError, Permission, RoleName, StoreError, UserId, WriteError};
 
 /// A named set of permissions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
     /// Unique name.
     pub name: RoleName,

@@ -35,7 +35,7 @@ impl UploadStatus {
 }
 
 /// A pre-authorised upload of one object.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadRequest {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: UploadId,

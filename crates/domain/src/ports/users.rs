@@ -30,7 +30,7 @@ pub struct Profile {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: UserId,
@@ -39,7 +39,6 @@ pub struct User {
     /// Username, unique.
     pub username: Username,
     /// Password hash; `None` for accounts that sign in only through a provider.
-    #[serde(skip)]
     pub password_hash: Option<PasswordHash>,
     /// Whether the email address was verified.
     pub verified: bool,

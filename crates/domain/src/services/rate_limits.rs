@@ -1,7 +1,6 @@
 //! Rate limits (per client IP, per user) and per-user usage counters
 //! (`requests.lastMinute/lastDay/allTime`).
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Stores, System};
@@ -30,7 +29,7 @@ pub struct RateDecision {
 }
 
 /// A user's request counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     /// Requests in the current minute.
     pub last_minute: u64,

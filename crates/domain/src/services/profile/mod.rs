@@ -1,7 +1,5 @@
 //! The signed-in user's own account: profile and preferences, export, deletion.
 
-use serde::Serialize;
-
 use super::{AccountPolicy, Stores, System, Usage, usage_key};
 use crate::{
     AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Outgoing, Page,
@@ -60,7 +58,7 @@ pub enum DeleteAccountError {
 }
 
 /// One content session with its data and messages, for an export.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ContentSessionExport {
     /// The session.
     pub session: ContentSession,
@@ -70,8 +68,9 @@ pub struct ContentSessionExport {
     pub messages: Vec<Message>,
 }
 
-/// Everything Portico stores about a user (GDPR export).
-#[derive(Debug, Clone, Serialize)]
+/// Everything Portico stores about a user (GDPR export), except the
+/// password hash: [`AccountExport::user`] never carries it.
+#[derive(Debug, Clone)]
 pub struct AccountExport {
     /// The account.
     pub user: User,
@@ -217,9 +216,11 @@ impl Profiles {
     /// Everything stored about the user, as one document.
     pub async fn export(&self, user_id: UserId) -> Result<Option<AccountExport>, StoreError> {
         let s = &self.stores;
-        let Some(user) = s.users.get(user_id).await? else {
+        let Some(mut user) = s.users.get(user_id).await? else {
             return Ok(None);
         };
+        // A credential, not data the user can take elsewhere.
+        user.password_hash = None;
         let now = self.system.now();
         let roles = s
             .roles

@@ -1,0 +1,169 @@
+//! `GET /v1/me/export`: everything Portico stores about the signed-in user
+//! as one JSON document, in the same wire shapes the rest of the API uses.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get, web};
+use domain::AuthProviderLink;
+use domain::services::{AccountExport, ContentSessionExport};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::SignedIn;
+use crate::dto::{SessionView, UsageView, UserView};
+use crate::problem::{Kind, Problem};
+use crate::routes::content::{ContentSessionView, MessageView};
+use crate::routes::notifications::NotificationView;
+use crate::routes::payments::PaymentView;
+use crate::routes::uploads::UploadView;
+use crate::state::AppState;
+
+/// Everything stored about a user. The password hash is never part of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportView {
+    /// The account, with what only the export shows.
+    pub user: ExportUserView,
+    /// Names of the roles held, ordered by name.
+    pub roles: Vec<String>,
+    /// Sign-in sessions still active; `current` marks the exporting one.
+    pub sessions: Vec<SessionView>,
+    /// Content sessions, each with its data and messages.
+    pub content_sessions: Vec<ContentSessionExportView>,
+    /// Notifications not yet expired, newest first.
+    pub notifications: Vec<NotificationView>,
+    /// Upload requests, newest first.
+    pub uploads: Vec<UploadView>,
+    /// Payments where the user pays or receives, newest first.
+    pub payments: Vec<PaymentView>,
+    /// Request counters at the time of the export.
+    pub usage: UsageView,
+}
+
+/// The account as the export shows it: the usual view plus the sign-in
+/// facts kept about it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportUserView {
+    /// What `GET /v1/me` shows.
+    #[serde(flatten)]
+    pub account: UserView,
+    /// Failed sign-ins since the last success; they lead to a lockout.
+    pub failed_logins: u32,
+    /// Identity providers the account is linked to.
+    pub auth_providers: Vec<ProviderLinkView>,
+}
+
+/// A link to an identity provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderLinkView {
+    /// The provider's configured name, for example `google`.
+    pub provider: String,
+    /// The user's id at that provider.
+    pub subject: String,
+}
+
+impl From<AuthProviderLink> for ProviderLinkView {
+    fn from(l: AuthProviderLink) -> Self {
+        Self {
+            provider: l.provider,
+            subject: l.subject,
+        }
+    }
+}
+
+/// A content session with everything in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContentSessionExportView {
+    /// The session.
+    pub session: ContentSessionView,
+    /// Values by storage key, ordered by key.
+    #[schema(value_type = Object)]
+    pub data: BTreeMap<String, serde_json::Value>,
+    /// Its messages, newest first.
+    pub messages: Vec<MessageView>,
+}
+
+impl From<ContentSessionExport> for ContentSessionExportView {
+    fn from(c: ContentSessionExport) -> Self {
+        Self {
+            session: c.session.into(),
+            data: c
+                .data
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v))
+                .collect(),
+            messages: c.messages.into_iter().map(MessageView::from).collect(),
+        }
+    }
+}
+
+impl ExportView {
+    /// The wire form of `account`, exported through the session `current`.
+    pub fn new(account: AccountExport, current: domain::AuthSessionId) -> Self {
+        let AccountExport {
+            mut user,
+            roles,
+            sessions,
+            content_sessions,
+            notifications,
+            uploads,
+            payments,
+            usage,
+        } = account;
+        let failed_logins = user.failed_logins;
+        let auth_providers = std::mem::take(&mut user.auth_providers);
+        Self {
+            user: ExportUserView {
+                account: user.into(),
+                failed_logins,
+                auth_providers: auth_providers.into_iter().map(Into::into).collect(),
+            },
+            roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            sessions: sessions
+                .into_iter()
+                .map(|s| {
+                    let is_current = s.id == current;
+                    SessionView::new(s, is_current)
+                })
+                .collect(),
+            content_sessions: content_sessions.into_iter().map(Into::into).collect(),
+            notifications: notifications.into_iter().map(Into::into).collect(),
+            uploads: uploads.into_iter().map(Into::into).collect(),
+            payments: payments.into_iter().map(Into::into).collect(),
+            usage: usage.into(),
+        }
+    }
+}
+
+/// Exports everything stored about the signed-in user as one JSON document:
+/// account, roles, sessions, content sessions with data and messages,
+/// notifications, uploads, payments and usage counters. Served as an
+/// attachment and never cached.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The export", body = ExportView),
+    )
+)]
+#[get("/v1/me/export")]
+pub async fn export(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
+    let export = state
+        .profiles
+        .export(me.user.id)
+        .await?
+        .ok_or_else(|| Problem::new(Kind::Unauthenticated))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"portico-export-{}.json\"",
+                me.user.id
+            ),
+        ))
+        .json(ExportView::new(export, me.session.id)))
+}
