@@ -3,9 +3,13 @@
 //! cannot list a route the server does not serve, nor miss one it does.
 
 use actix_web::App;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
+
+use crate::problem::{PROBLEM_JSON, ProblemBody};
 
 /// Title, version, tags and security schemes; paths are added by the routes.
 #[derive(OpenApi)]
@@ -15,6 +19,7 @@ use utoipa_actix_web::AppExt;
         description = "Accounts, permissions, content sessions, notifications, uploads, payments and operations of the Portico backend core. Errors are RFC 9457 `application/problem+json`; lists use cursor pagination (`limit`, `cursor` → `items`, `next_cursor`).",
     ),
     modifiers(&Security),
+    components(schemas(ProblemBody)),
     tags(
         (name = "accounts", description = "Registration, verification, username availability, password reset"),
         (name = "sessions", description = "Sign-in, refresh rotation, sessions, sign-out"),
@@ -61,5 +66,201 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    let mut api = api;
+    document_errors(&mut api);
     api
+}
+
+/// Errors any operation of a kind can answer with, declared once as shared
+/// responses: (status, component name, description, applies to).
+const SHARED_ERRORS: &[(&str, &str, &str, Applies)] = &[
+    (
+        "400",
+        "MalformedRequest",
+        "The body is not valid JSON, not the expected shape, or has unknown fields",
+        Applies::WithBody,
+    ),
+    (
+        "401",
+        "Unauthenticated",
+        "No valid access token: missing, expired, revoked or signed out",
+        Applies::Secured,
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The body is larger than the server accepts",
+        Applies::WithBody,
+    ),
+    (
+        "429",
+        "RateLimited",
+        "Over a rate limit; wait for Retry-After seconds",
+        Applies::Secured,
+    ),
+    (
+        "500",
+        "Internal",
+        "Unexpected failure; the server log has the details under the X-Request-Id",
+        Applies::All,
+    ),
+    (
+        "503",
+        "Unavailable",
+        "A store does not answer; retry after Retry-After seconds",
+        Applies::Stored,
+    ),
+];
+
+/// Which operations a shared error response belongs to.
+#[derive(Clone, Copy)]
+enum Applies {
+    /// Every operation.
+    All,
+    /// Operations that need a signed-in caller.
+    Secured,
+    /// Operations with a request body.
+    WithBody,
+    /// Operations that read or write a store: all but the operations tag,
+    /// whose readiness check describes its own 503.
+    Stored,
+}
+
+impl Applies {
+    fn to(self, op: &Operation) -> bool {
+        match self {
+            Self::All => true,
+            Self::Secured => op.security.as_ref().is_some_and(|s| !s.is_empty()),
+            Self::WithBody => op.request_body.is_some(),
+            Self::Stored => !op
+                .tags
+                .as_ref()
+                .is_some_and(|t| t.iter().any(|t| t == "operations")),
+        }
+    }
+}
+
+/// The problem body as a response's content.
+fn problem_content() -> Content {
+    Content::new(Some(Ref::from_schema_name("ProblemBody")))
+}
+
+/// Documents error responses once for all operations: each error an
+/// operation lists (status and its own description) gets the problem body,
+/// and the errors shared by a kind of operation (see [`SHARED_ERRORS`]) are
+/// added as references to one response component each, unless the
+/// operation describes that status itself.
+fn document_errors(api: &mut utoipa::openapi::OpenApi) {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (_, name, description, _) in SHARED_ERRORS {
+        let mut response = Response::new(*description);
+        response
+            .content
+            .insert(PROBLEM_JSON.into(), problem_content());
+        components
+            .responses
+            .insert((*name).into(), RefOr::T(response));
+    }
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            let responses = &mut op.responses.responses;
+            for (status, response) in responses.iter_mut() {
+                if let RefOr::T(r) = response
+                    && status.as_str() >= "400"
+                    && r.content.is_empty()
+                {
+                    r.content.insert(PROBLEM_JSON.into(), problem_content());
+                }
+            }
+            for (status, name, _, applies) in SHARED_ERRORS {
+                if applies.to(op) && !op.responses.responses.contains_key(*status) {
+                    op.responses
+                        .responses
+                        .insert((*status).into(), RefOr::Ref(Ref::from_response_name(*name)));
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of a path.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn doc() -> Value {
+        serde_json::to_value(document()).unwrap()
+    }
+
+    fn operations_of(doc: &Value) -> Vec<(String, &Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((format!("{method} {path}"), op));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_error_response_is_a_problem() {
+        let doc = doc();
+        let shared = &doc["components"]["responses"];
+        for (name, op) in operations_of(&doc) {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.as_str() < "400" {
+                    continue;
+                }
+                let response = match response["$ref"].as_str() {
+                    Some(r) => &shared[r.trim_start_matches("#/components/responses/")],
+                    None => response,
+                };
+                assert_eq!(
+                    response["content"][PROBLEM_JSON]["schema"]["$ref"],
+                    "#/components/schemas/ProblemBody",
+                    "{name} {status}"
+                );
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_the_errors_it_shares_with_others() {
+        let doc = doc();
+        for (name, op) in operations_of(&doc) {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500"), "{name} lacks 500");
+            if op["tags"][0] != "operations" {
+                assert!(responses.contains_key("503"), "{name} lacks 503");
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(responses.contains_key("401"), "{name} lacks 401");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("400"), "{name} lacks 400");
+            }
+        }
+    }
 }

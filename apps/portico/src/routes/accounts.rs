@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{ClientIp, limit_ip, limit_per_minute};
 use crate::dto::UserView;
-use crate::problem::{Fields, Problem, ProblemBody};
+use crate::problem::{Fields, Problem};
 use crate::state::AppState;
 
 /// A registration.
@@ -35,9 +35,9 @@ pub struct RegisterBody {
     request_body = RegisterBody,
     responses(
         (status = 202, description = "Candidate stored and mail sent (or the email already has an account)"),
-        (status = 409, description = "Username taken", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this IP", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Username taken"),
+        (status = 422, description = "Invalid fields"),
+        (status = 429, description = "Too many requests from this IP"),
     )
 )]
 #[post("/v1/registrations")]
@@ -81,8 +81,8 @@ fn parse_token(raw: &str) -> Result<Token, Problem> {
     request_body = TokenBody,
     responses(
         (status = 201, description = "The new user", body = UserView),
-        (status = 400, description = "Unknown, used or expired token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The email or username was taken meanwhile", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired token"),
+        (status = 409, description = "The email or username was taken meanwhile"),
     )
 )]
 #[post("/v1/registrations/verify")]
@@ -111,8 +111,8 @@ pub struct Availability {
     params(("username" = String, Path, description = "The username to check")),
     responses(
         (status = 200, description = "Availability", body = Availability),
-        (status = 422, description = "Not a valid username", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many look-ups from this IP", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid username"),
+        (status = 429, description = "Too many look-ups from this IP"),
     )
 )]
 #[get("/v1/usernames/{username}")]
@@ -150,7 +150,7 @@ pub struct ResetRequestBody {
     request_body = ResetRequestBody,
     responses(
         (status = 202, description = "A link was mailed if the address has an account"),
-        (status = 422, description = "Not an email address", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Not an email address"),
     )
 )]
 #[post("/v1/password-resets")]
@@ -183,8 +183,8 @@ pub struct ResetConfirmBody {
     request_body = ResetConfirmBody,
     responses(
         (status = 204, description = "Password changed; every session revoked"),
-        (status = 400, description = "Unknown, used or expired token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired token"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/v1/password-resets/confirm")]

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::dto::{RoleView, UserPage, UserView};
-use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::problem::{Fields, Kind, Problem};
 use crate::routes::PageQuery;
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ pub struct RoleList {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Roles", body = RoleList),
-        (status = 403, description = "Missing permission", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Missing permission"),
     )
 )]
 #[get("/v1/roles")]
@@ -85,8 +85,8 @@ pub struct CreateRoleBody {
     request_body = CreateRoleBody,
     responses(
         (status = 201, description = "Created", body = RoleView),
-        (status = 409, description = "A role with that name exists", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "A role with that name exists"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/v1/roles")]
@@ -133,8 +133,8 @@ pub struct UpdateRoleBody {
     request_body = UpdateRoleBody,
     responses(
         (status = 200, description = "Updated", body = RoleView),
-        (status = 404, description = "No such role", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Built-in role's permissions cannot change", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such role"),
+        (status = 409, description = "Built-in role's permissions cannot change"),
     )
 )]
 #[patch("/v1/roles/{name}")]
@@ -166,8 +166,8 @@ pub async fn update_role(
     params(("name" = String, Path, description = "Role name")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such role", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Built-in roles cannot be deleted", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such role"),
+        (status = 409, description = "Built-in roles cannot be deleted"),
     )
 )]
 #[delete("/v1/roles/{name}")]
@@ -191,7 +191,7 @@ pub async fn delete_role(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of users", body = UserPage),
-        (status = 403, description = "Missing permission", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Missing permission"),
     )
 )]
 #[get("/v1/users")]
@@ -235,7 +235,7 @@ async fn admin_view(state: &AppState, user: domain::User) -> Result<AdminUserVie
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = AdminUserView),
-        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[get("/v1/users/{id}")]
@@ -273,7 +273,7 @@ pub struct UpdateUserBody {
     request_body = UpdateUserBody,
     responses(
         (status = 200, description = "The updated user", body = AdminUserView),
-        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[patch("/v1/users/{id}")]
@@ -315,8 +315,8 @@ pub async fn update_user(
     ),
     responses(
         (status = 204, description = "Granted"),
-        (status = 403, description = "The role holds a permission the caller does not", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "No such user or role", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The role holds a permission the caller does not"),
+        (status = 404, description = "No such user or role"),
     )
 )]
 #[put("/v1/users/{id}/roles/{name}")]
@@ -344,9 +344,9 @@ pub async fn grant(
     ),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 403, description = "The role holds a permission the caller does not", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "The user does not hold the role", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The last administrator keeps the admin role", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The role holds a permission the caller does not"),
+        (status = 404, description = "The user does not hold the role"),
+        (status = 409, description = "The last administrator keeps the admin role"),
     )
 )]
 #[delete("/v1/users/{id}/roles/{name}")]

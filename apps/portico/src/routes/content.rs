@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::problem::{Fields, Kind, Problem};
 use crate::routes::{PageQuery, nullable, page_of};
 use crate::state::AppState;
 
@@ -124,7 +124,7 @@ pub struct CreateContentSession {
     request_body = CreateContentSession,
     responses(
         (status = 201, description = "Created", body = ContentSessionView),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/v1/content-sessions")]
@@ -161,7 +161,7 @@ pub async fn list(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The session", body = ContentSessionView),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
     )
 )]
 #[get("/v1/content-sessions/{id}")]
@@ -191,8 +191,8 @@ pub struct RenameContentSession {
     request_body = RenameContentSession,
     responses(
         (status = 200, description = "Renamed", body = ContentSessionView),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[patch("/v1/content-sessions/{id}")]
@@ -218,7 +218,7 @@ pub async fn rename(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
     )
 )]
 #[delete("/v1/content-sessions/{id}")]
@@ -247,7 +247,7 @@ pub struct ActiveContentSession {
     request_body = ActiveContentSession,
     responses(
         (status = 204, description = "Set"),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
     )
 )]
 #[put("/v1/me/active-content-session")]
@@ -277,7 +277,7 @@ pub struct SessionData {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The data", body = SessionData),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
     )
 )]
 #[get("/v1/content-sessions/{id}/data")]
@@ -304,9 +304,9 @@ pub async fn list_data(
     request_body(content = Object, description = "Any JSON value"),
     responses(
         (status = 204, description = "Stored"),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "Value too large", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The session holds the most keys allowed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
+        (status = 413, description = "Value too large"),
+        (status = 409, description = "The session holds the most keys allowed"),
     )
 )]
 #[put("/v1/content-sessions/{id}/data/{storage_key}")]
@@ -332,7 +332,7 @@ pub async fn put_data(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The value", body = Object),
-        (status = 404, description = "No such session or key", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session or key"),
     )
 )]
 #[get("/v1/content-sessions/{id}/data/{storage_key}")]
@@ -355,7 +355,7 @@ pub async fn get_data(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such session or key", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session or key"),
     )
 )]
 #[delete("/v1/content-sessions/{id}/data/{storage_key}")]
@@ -408,9 +408,9 @@ pub struct PostMessage {
     request_body = PostMessage,
     responses(
         (status = 201, description = "Posted", body = MessageView),
-        (status = 403, description = "Posting as assistant or system needs content:post_as", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Empty or too long, or the parent is not in this session", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Posting as assistant or system needs content:post_as"),
+        (status = 404, description = "No such session of yours"),
+        (status = 422, description = "Empty or too long, or the parent is not in this session"),
     )
 )]
 #[post("/v1/content-sessions/{id}/messages")]
@@ -449,7 +449,7 @@ pub async fn post_message(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessagePage),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
     )
 )]
 #[get("/v1/content-sessions/{id}/messages")]
@@ -473,7 +473,7 @@ pub async fn list_messages(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Read"),
-        (status = 404, description = "No such session of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of yours"),
     )
 )]
 #[post("/v1/content-sessions/{id}/read")]

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::problem::{Problem, ProblemBody};
+use crate::problem::Problem;
 use crate::routes::page_of;
 use crate::state::AppState;
 
@@ -129,7 +129,7 @@ fn notification_id(id: Uuid) -> NotificationId {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Seen"),
-        (status = 404, description = "No such notification of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such notification of yours"),
     )
 )]
 #[post("/v1/notifications/{id}/seen")]
@@ -183,8 +183,8 @@ pub struct NotificationResponse {
     request_body = NotificationResponse,
     responses(
         (status = 200, description = "Stored", body = NotificationView),
-        (status = 404, description = "No such notification of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Not an object, or too large", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such notification of yours"),
+        (status = 422, description = "Not an object, or too large"),
     )
 )]
 #[post("/v1/notifications/{id}/response")]
@@ -210,7 +210,7 @@ pub async fn respond(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Dismissed"),
-        (status = 404, description = "No such notification of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such notification of yours"),
     )
 )]
 #[delete("/v1/notifications/{id}")]
@@ -263,9 +263,9 @@ pub struct CreateNotification {
     request_body = CreateNotification,
     responses(
         (status = 201, description = "Created", body = NotificationView),
-        (status = 403, description = "Missing permission", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Missing permission"),
+        (status = 404, description = "No such user"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/v1/users/{id}/notifications")]

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::problem::{Problem, ProblemBody, error_chain};
+use crate::problem::{Problem, error_chain};
 use crate::state::AppState;
 
 /// A health answer.
@@ -38,7 +38,7 @@ pub async fn healthz() -> web::Json<Health> {
     tag = "operations",
     responses(
         (status = 200, description = "Every store answers", body = Health),
-        (status = 503, description = "A store does not answer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "A store does not answer"),
     )
 )]
 #[get("/readyz")]

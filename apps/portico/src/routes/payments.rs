@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::problem::{Fields, Kind, Problem};
 use crate::routes::{PageQuery, page_of};
 use crate::state::AppState;
 
@@ -114,7 +114,7 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
     responses(
         (status = 201, description = "Created", body = PaymentView),
         (status = 200, description = "A retry: the payment created before with this key", body = PaymentView),
-        (status = 422, description = "Invalid fields, or the key was used for another request", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or the key was used for another request"),
     )
 )]
 #[post("/v1/payments")]
@@ -188,7 +188,7 @@ pub async fn list(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The payment", body = PaymentView),
-        (status = 404, description = "No such payment of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment of yours"),
     )
 )]
 #[get("/v1/payments/{id}")]
@@ -212,8 +212,8 @@ pub async fn read(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Cancelled", body = PaymentView),
-        (status = 404, description = "No such payment of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Not pending any more", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment of yours"),
+        (status = 409, description = "Not pending any more"),
     )
 )]
 #[post("/v1/payments/{id}/cancel")]

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::{ClientIp, SESSION_COOKIE, SignedIn, cleared_cookies, limit_ip, session_cookies};
 use crate::dto::SessionView;
-use crate::problem::{Fields, Problem, ProblemBody};
+use crate::problem::{Fields, Problem};
 use crate::state::AppState;
 
 /// A sign-in: a login (username or email) and its password.
@@ -75,10 +75,10 @@ fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResp
     request_body = SignInBody,
     responses(
         (status = 201, description = "Signed in", body = TokensView),
-        (status = 401, description = "Invalid login or password", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "Account locked by an administrator, or email not verified", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 423, description = "Locked after repeated failures; see Retry-After", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this IP", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid login or password"),
+        (status = 403, description = "Account locked by an administrator, or email not verified"),
+        (status = 423, description = "Locked after repeated failures; see Retry-After"),
+        (status = 429, description = "Too many requests from this IP"),
     )
 )]
 #[post("/v1/sessions")]
@@ -130,8 +130,8 @@ pub struct RefreshBody {
     request_body = RefreshBody,
     responses(
         (status = 201, description = "New token pair", body = TokensView),
-        (status = 400, description = "Unknown or expired refresh token", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "Refresh token reused: the session is revoked", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown or expired refresh token"),
+        (status = 401, description = "Refresh token reused: the session is revoked"),
     )
 )]
 #[post("/v1/sessions/refresh")]
@@ -164,7 +164,6 @@ pub struct SessionList {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Active sessions", body = SessionList),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/sessions")]
@@ -192,7 +191,6 @@ pub async fn list(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/sessions/current")]
@@ -212,7 +210,7 @@ pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpRe
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 404, description = "No such active session of the caller", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such active session of the caller"),
     )
 )]
 #[delete("/v1/sessions/{id}")]

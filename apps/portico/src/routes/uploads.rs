@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::problem::{Fields, Kind, Problem, ProblemBody};
+use crate::problem::{Fields, Kind, Problem};
 use crate::routes::{PageQuery, page_of};
 use crate::state::AppState;
 
@@ -105,10 +105,10 @@ pub struct CreatedUpload {
     request_body = CreateUpload,
     responses(
         (status = 201, description = "Prepared", body = CreatedUpload),
-        (status = 409, description = "The object key is taken", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than allowed", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "Content type not allowed", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid object key", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The object key is taken"),
+        (status = 413, description = "Larger than allowed"),
+        (status = 415, description = "Content type not allowed"),
+        (status = 422, description = "Invalid object key"),
     )
 )]
 #[post("/v1/uploads")]
@@ -159,7 +159,7 @@ pub async fn list(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The request", body = UploadView),
-        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload of yours"),
     )
 )]
 #[get("/v1/uploads/{id}")]
@@ -180,9 +180,9 @@ pub async fn read(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Completed", body = UploadView),
-        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Nothing uploaded yet, or the object does not match", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 410, description = "The request expired", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload of yours"),
+        (status = 409, description = "Nothing uploaded yet, or the object does not match"),
+        (status = 410, description = "The request expired"),
     )
 )]
 #[post("/v1/uploads/{id}/complete")]
@@ -205,7 +205,7 @@ pub async fn complete(
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Cancelled"),
-        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload of yours"),
     )
 )]
 #[delete("/v1/uploads/{id}")]
@@ -236,8 +236,8 @@ pub struct Download {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 303, description = "See the Location header", body = Download),
-        (status = 404, description = "No such upload of yours", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Not completed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such upload of yours"),
+        (status = 409, description = "Not completed"),
     )
 )]
 #[get("/v1/uploads/{id}/download")]
@@ -277,12 +277,12 @@ fn forbidden_url() -> Problem {
     ),
     responses(
         (status = 204, description = "Stored"),
-        (status = 403, description = "Bad or expired signature", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The URL's one upload already happened", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 410, description = "The upload was cancelled or has expired", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the upload allows", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many uploads of this user at once", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "Another content type than the upload's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Bad or expired signature"),
+        (status = 409, description = "The URL's one upload already happened"),
+        (status = 410, description = "The upload was cancelled or has expired"),
+        (status = 413, description = "Larger than the upload allows"),
+        (status = 429, description = "Too many uploads of this user at once"),
+        (status = 415, description = "Another content type than the upload's"),
     )
 )]
 #[put("/v1/objects/{key:.*}")]
@@ -345,8 +345,8 @@ pub async fn put_object(
     ),
     responses(
         (status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, description = "Bad or expired signature", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "No such object", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "Bad or expired signature"),
+        (status = 404, description = "No such object"),
     )
 )]
 #[get("/v1/objects/{key:.*}")]

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::NotificationView;
 use crate::auth::SignedIn;
 use crate::live::LiveEvent;
-use crate::problem::{Problem, ProblemBody};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Keep-alive comment interval.
@@ -217,7 +217,6 @@ impl Stream {
     params(("Last-Event-ID" = Option<String>, Header, description = "Id of the last notification received; the stream first sends what came after it")),
     responses(
         (status = 200, description = "An endless event stream", content_type = "text/event-stream", body = String),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/notifications/stream")]

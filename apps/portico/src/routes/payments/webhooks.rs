@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, post, web};
 use time::OffsetDateTime;
 
 use super::PaymentView;
-use crate::problem::{Kind, Problem, ProblemBody};
+use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
 pub use crate::payment_providers::*;
@@ -22,10 +22,10 @@ pub use crate::payment_providers::*;
     request_body(content = Object, description = "The provider's event; for `portico`: {type, payment_id}"),
     responses(
         (status = 200, description = "Applied (or already applied)", body = PaymentView),
-        (status = 401, description = "Bad signature or stale timestamp; nothing changed", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown provider or payment", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The payment cannot move to that status", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Signed, but not an event this provider sends", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Bad signature or stale timestamp; nothing changed"),
+        (status = 404, description = "Unknown provider or payment"),
+        (status = 409, description = "The payment cannot move to that status"),
+        (status = 422, description = "Signed, but not an event this provider sends"),
     )
 )]
 #[post("/v1/payments/webhooks/{provider}")]
