@@ -7,19 +7,23 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use domain::{ContentSession, ContentSessionId, Message, MessageId, Sender, StorageKey};
+use domain::{ContentSession, ContentSessionId, Message, Sender};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::problem::{Fields, Kind, Problem};
+use crate::problem::{Fields, Problem};
 use crate::routes::{PageQuery, nullable, page_of};
 use crate::state::AppState;
+
+mod data;
+mod messages;
+
+pub use data::SessionData;
+pub use messages::{PostAs, PostMessage};
 
 /// A content session.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,12 +105,6 @@ page_of!(MessagePage, MessageView, "messages");
 
 fn session_id(id: Uuid) -> ContentSessionId {
     ContentSessionId::from_uuid(id)
-}
-
-fn storage_key(raw: &str) -> Result<StorageKey, Problem> {
-    StorageKey::parse(raw).map_err(|_| {
-        Problem::new(Kind::NotFound).detail("Storage keys are 1–128 of A-Z a-z 0-9 _ . : -.")
-    })
 }
 
 /// A new content session.
@@ -263,230 +261,6 @@ pub async fn set_active(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Every storage key of a session with its value.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionData {
-    /// Values by storage key, ordered by key.
-    #[schema(value_type = Object)]
-    pub data: BTreeMap<String, serde_json::Value>,
-}
-
-/// Reads all key/value data of a session (`sessionData`).
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    responses(
-        (status = 200, description = "The data", body = SessionData),
-        (status = 404, description = "No such session of yours"),
-    )
-)]
-#[get("/v1/content-sessions/{id}/data")]
-pub async fn list_data(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    id: web::Path<Uuid>,
-) -> Result<web::Json<SessionData>, Problem> {
-    let actor = me.actor();
-    let data = state.content.list_data(actor, session_id(*id)).await?;
-    Ok(web::Json(SessionData {
-        data: data
-            .into_iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v))
-            .collect(),
-    }))
-}
-
-/// Stores a JSON value under a storage key, replacing any previous one.
-/// Values are limited in size and sessions in number of keys (configuration).
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    request_body(content = Object, description = "Any JSON value"),
-    responses(
-        (status = 204, description = "Stored"),
-        (status = 404, description = "No such session of yours"),
-        (status = 413, description = "Value too large"),
-        (status = 409, description = "The session holds the most keys allowed"),
-    )
-)]
-#[put("/v1/content-sessions/{id}/data/{storage_key}")]
-pub async fn put_data(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    path: web::Path<(Uuid, String)>,
-    body: web::Json<serde_json::Value>,
-) -> Result<HttpResponse, Problem> {
-    let (id, key) = path.into_inner();
-    let key = storage_key(&key)?;
-    let actor = me.actor();
-    state
-        .content
-        .put_data(actor, session_id(id), &key, &body)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Reads the value under a storage key.
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    responses(
-        (status = 200, description = "The value", body = Object),
-        (status = 404, description = "No such session or key"),
-    )
-)]
-#[get("/v1/content-sessions/{id}/data/{storage_key}")]
-pub async fn get_data(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    path: web::Path<(Uuid, String)>,
-) -> Result<web::Json<serde_json::Value>, Problem> {
-    let (id, key) = path.into_inner();
-    let key = storage_key(&key)?;
-    let actor = me.actor();
-    Ok(web::Json(
-        state.content.get_data(actor, session_id(id), &key).await?,
-    ))
-}
-
-/// Removes a storage key.
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    responses(
-        (status = 204, description = "Removed"),
-        (status = 404, description = "No such session or key"),
-    )
-)]
-#[delete("/v1/content-sessions/{id}/data/{storage_key}")]
-pub async fn delete_data(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    path: web::Path<(Uuid, String)>,
-) -> Result<HttpResponse, Problem> {
-    let (id, key) = path.into_inner();
-    let key = storage_key(&key)?;
-    let actor = me.actor();
-    state
-        .content
-        .delete_data(actor, session_id(id), &key)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Who a posted message is from.
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PostAs {
-    /// The caller (the default).
-    #[default]
-    User,
-    /// The assistant: needs the `content:post_as` permission.
-    Assistant,
-    /// The system: needs the `content:post_as` permission.
-    System,
-}
-
-/// A new message.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PostMessage {
-    /// Text (1 to the configured maximum of characters).
-    pub content: String,
-    /// The message this one replies to, in the same session.
-    pub parent_id: Option<Uuid>,
-    /// Who it is from (default `user`).
-    #[serde(default)]
-    pub sender: PostAs,
-}
-
-/// Posts a message. A message not written by the owner marks the session
-/// unread for its owner.
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    request_body = PostMessage,
-    responses(
-        (status = 201, description = "Posted", body = MessageView),
-        (status = 403, description = "Posting as assistant or system needs content:post_as"),
-        (status = 404, description = "No such session of yours"),
-        (status = 422, description = "Empty or too long, or the parent is not in this session"),
-    )
-)]
-#[post("/v1/content-sessions/{id}/messages")]
-pub async fn post_message(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    id: web::Path<Uuid>,
-    body: web::Json<PostMessage>,
-) -> Result<HttpResponse, Problem> {
-    let body = body.into_inner();
-    let parent = body.parent_id.map(MessageId::from_uuid);
-    let id = session_id(*id);
-    let message = match body.sender {
-        PostAs::User => {
-            let actor = me.actor();
-            state.content.post(actor, id, body.content, parent).await?
-        }
-        PostAs::Assistant | PostAs::System => {
-            let sender = match body.sender {
-                PostAs::Assistant => Sender::Assistant,
-                _ => Sender::System,
-            };
-            state
-                .content
-                .post_as(&me, sender, id, body.content, parent)
-                .await?
-        }
-    };
-    Ok(HttpResponse::Created().json(MessageView::from(message)))
-}
-
-/// Lists a session's messages, newest first.
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    params(PageQuery),
-    responses(
-        (status = 200, description = "A page of messages", body = MessagePage),
-        (status = 404, description = "No such session of yours"),
-    )
-)]
-#[get("/v1/content-sessions/{id}/messages")]
-pub async fn list_messages(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<MessagePage>, Problem> {
-    let actor = me.actor();
-    let page = state
-        .content
-        .messages(actor, session_id(*id), query.request()?)
-        .await?;
-    Ok(web::Json(page.into()))
-}
-
-/// Marks every message read and clears the unread flag.
-#[utoipa::path(
-    tag = "content",
-    security(("bearer" = []), ("cookie" = [])),
-    responses(
-        (status = 204, description = "Read"),
-        (status = 404, description = "No such session of yours"),
-    )
-)]
-#[post("/v1/content-sessions/{id}/read")]
-pub async fn mark_read(
-    state: web::Data<AppState>,
-    me: SignedIn,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Problem> {
-    let actor = me.actor();
-    state.content.mark_read(actor, session_id(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// Registers the content sessions, their data and messages routes, in matching order.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(create)
@@ -494,12 +268,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(read)
         .service(rename)
         .service(remove)
-        .service(set_active)
-        .service(list_data)
-        .service(put_data)
-        .service(get_data)
-        .service(delete_data)
-        .service(post_message)
-        .service(list_messages)
-        .service(mark_read);
+        .service(set_active);
+    data::configure(cfg);
+    messages::configure(cfg);
 }
