@@ -2,7 +2,8 @@
 //! and payments. Exhaustive like the rest of the mapping.
 
 use domain::services::{
-    ContentError, CreatePaymentError, NotificationError, PaymentStatusError, UploadError,
+    ContentSessionError, CreatePaymentError, CreateSessionError, DataKeyError, NotificationError,
+    PaymentStatusError, PostError, PutDataError, RenameError, UploadError,
 };
 
 use crate::problem::{Fields, Kind, Problem};
@@ -13,26 +14,81 @@ fn field(name: &str, message: impl Into<String>) -> Problem {
     f.into_problem()
 }
 
-impl From<ContentError> for Problem {
-    fn from(e: ContentError) -> Self {
+fn no_session() -> Problem {
+    Problem::new(Kind::NotFound).detail("No such content session.")
+}
+
+impl From<ContentSessionError> for Problem {
+    fn from(e: ContentSessionError) -> Self {
         match e {
-            ContentError::Forbidden(d) => d.into(),
-            ContentError::NotFound => {
-                Problem::new(Kind::NotFound).detail("No such content session.")
+            ContentSessionError::NotFound => no_session(),
+            ContentSessionError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<CreateSessionError> for Problem {
+    fn from(e: CreateSessionError) -> Self {
+        match e {
+            CreateSessionError::NameTooLong { max } => {
+                field("name", format!("is longer than {max} characters"))
             }
-            ContentError::ItemNotFound => {
+            CreateSessionError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<RenameError> for Problem {
+    fn from(e: RenameError) -> Self {
+        match e {
+            RenameError::NotFound => no_session(),
+            RenameError::NameTooLong { max } => {
+                field("name", format!("is longer than {max} characters"))
+            }
+            RenameError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<PutDataError> for Problem {
+    fn from(e: PutDataError) -> Self {
+        match e {
+            PutDataError::NotFound => no_session(),
+            PutDataError::ValueTooLarge { max } => Problem::new(Kind::PayloadTooLarge)
+                .detail(format!("Values are at most {max} bytes of JSON.")),
+            PutDataError::KeyLimit { max } => Problem::new(Kind::QuotaExceeded).detail(format!(
+                "The session holds the most storage keys allowed ({max}); delete one first."
+            )),
+            PutDataError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<DataKeyError> for Problem {
+    fn from(e: DataKeyError) -> Self {
+        match e {
+            DataKeyError::NotFound => no_session(),
+            DataKeyError::KeyNotFound => {
                 Problem::new(Kind::NotFound).detail("No such storage key in this session.")
             }
-            ContentError::ParentNotFound => {
+            DataKeyError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<PostError> for Problem {
+    fn from(e: PostError) -> Self {
+        match e {
+            PostError::Forbidden(d) => d.into(),
+            PostError::NotFound => no_session(),
+            PostError::Empty => field("content", "must not be empty"),
+            PostError::TooLong { max } => {
+                field("content", format!("is longer than {max} characters"))
+            }
+            PostError::ParentNotFound => {
                 field("parent_id", "is not a message of this content session")
             }
-            ContentError::TooLarge("value") => Problem::new(Kind::PayloadTooLarge)
-                .detail("The value is larger than the configured limit."),
-            ContentError::TooLarge(what) => field(what, "is too long"),
-            ContentError::QuotaExceeded => Problem::new(Kind::QuotaExceeded)
-                .detail("The session holds the most storage keys allowed; delete one first."),
-            ContentError::EmptyMessage => field("content", "must not be empty"),
-            ContentError::Unexpected(e) => Problem::internal(e),
+            PostError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

@@ -259,3 +259,53 @@ on_every_engine!(content_sessions, |c: &mut portico::Config| {
     c.content.max_value_bytes = 256;
     c.content.max_keys = 2;
 });
+
+/// A name or message over its limit is a validation error on the field the
+/// client sent, with the limit in the message.
+async fn over_long_fields_are_named_in_the_error(app: TestApp) -> TestApp {
+    let (ann, _) = app.signed_in_user("ann").await;
+    let res = app
+        .authed(
+            Method::POST,
+            "/v1/content-sessions",
+            &ann,
+            Some(json!({"name": "n".repeat(201)})),
+        )
+        .await;
+    let body = json(res, 422).await;
+    assert_eq!(
+        body["errors"]["name"][0], "is longer than 200 characters",
+        "{body}"
+    );
+    let s = json(
+        app.authed(Method::POST, "/v1/content-sessions", &ann, None)
+            .await,
+        201,
+    )
+    .await;
+    let messages = format!(
+        "/v1/content-sessions/{}/messages",
+        s["id"].as_str().unwrap()
+    );
+    let res = app
+        .authed(
+            Method::POST,
+            &messages,
+            &ann,
+            Some(json!({"content": "m".repeat(31)})),
+        )
+        .await;
+    let body = json(res, 422).await;
+    assert_eq!(
+        body["errors"]["content"][0], "is longer than 30 characters",
+        "{body}"
+    );
+    app
+}
+
+on_every_engine!(
+    over_long_fields_are_named_in_the_error,
+    |c: &mut portico::Config| {
+        c.content.max_message_chars = 30;
+    }
+);

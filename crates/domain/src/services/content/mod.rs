@@ -33,47 +33,167 @@ impl Default for ContentLimits {
     }
 }
 
-/// Why a content-session operation failed.
+/// Why an operation on one content session failed: reading, deleting or
+/// choosing it, and listing its data or messages.
 #[derive(Debug, thiserror::Error)]
-pub enum ContentError {
-    /// The caller lacks `content:post_as`.
-    #[error(transparent)]
-    Forbidden(#[from] super::Denied),
+pub enum ContentSessionError {
     /// No such session, or it belongs to someone else (not told apart, so ids do not leak).
     #[error("content session not found")]
     NotFound,
-    /// No such storage key or message in the session.
-    #[error("item not found")]
-    ItemNotFound,
-    /// The reply's parent is not a message of this session.
-    #[error("parent message not found in this session")]
-    ParentNotFound,
-    /// A value, name or message exceeds its limit.
-    #[error("{0} is too large")]
-    TooLarge(&'static str),
-    /// The session already holds the most storage keys allowed.
-    #[error("too many storage keys")]
-    QuotaExceeded,
-    /// An empty message.
-    #[error("message is empty")]
-    EmptyMessage,
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
 }
 
-impl From<StoreError> for ContentError {
-    fn from(e: StoreError) -> Self {
-        Self::Unexpected(e)
-    }
+/// Why creating a content session failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateSessionError {
+    /// The name is longer than the limit.
+    #[error("the name is longer than {max} characters")]
+    NameTooLong {
+        /// The limit, in characters.
+        max: usize,
+    },
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
 }
 
-fn write_to_content(e: WriteError) -> ContentError {
-    match e {
-        WriteError::NotFound => ContentError::NotFound,
-        WriteError::Store(e) => ContentError::Unexpected(e),
-    }
+/// Why renaming a content session failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenameError {
+    /// See [`ContentSessionError::NotFound`].
+    #[error("content session not found")]
+    NotFound,
+    /// The name is longer than the limit.
+    #[error("the name is longer than {max} characters")]
+    NameTooLong {
+        /// The limit, in characters.
+        max: usize,
+    },
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
 }
+
+/// Why storing a value under a storage key failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PutDataError {
+    /// See [`ContentSessionError::NotFound`].
+    #[error("content session not found")]
+    NotFound,
+    /// The value's JSON is larger than the limit.
+    #[error("the value is larger than {max} bytes")]
+    ValueTooLarge {
+        /// The limit, in bytes of JSON.
+        max: usize,
+    },
+    /// The key is new and the session already holds the most keys allowed.
+    #[error("the session holds the most storage keys allowed ({max})")]
+    KeyLimit {
+        /// The limit, in keys.
+        max: usize,
+    },
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why reading or removing the value under a storage key failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DataKeyError {
+    /// See [`ContentSessionError::NotFound`].
+    #[error("content session not found")]
+    NotFound,
+    /// The session holds nothing under the key.
+    #[error("no such storage key in the session")]
+    KeyNotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why posting a message failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// Posting as assistant or system needs `content:post_as`.
+    #[error(transparent)]
+    Forbidden(#[from] super::Denied),
+    /// See [`ContentSessionError::NotFound`].
+    #[error("content session not found")]
+    NotFound,
+    /// The text is empty or only white space.
+    #[error("the message is empty")]
+    Empty,
+    /// The text is longer than the limit.
+    #[error("the message is longer than {max} characters")]
+    TooLong {
+        /// The limit, in characters.
+        max: usize,
+    },
+    /// The reply's parent is not a message of this session.
+    #[error("parent message not found in this session")]
+    ParentNotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// A failed store call is `Unexpected`.
+macro_rules! from_store {
+    ($($error:ident),*) => {$(
+        impl From<StoreError> for $error {
+            fn from(e: StoreError) -> Self {
+                Self::Unexpected(e)
+            }
+        }
+    )*};
+}
+
+/// The session check an operation starts with fails it the same way.
+macro_rules! from_session {
+    ($($error:ident),*) => {$(
+        impl From<ContentSessionError> for $error {
+            fn from(e: ContentSessionError) -> Self {
+                match e {
+                    ContentSessionError::NotFound => Self::NotFound,
+                    ContentSessionError::Unexpected(e) => Self::Unexpected(e),
+                }
+            }
+        }
+    )*};
+}
+
+/// A write that finds no row means the session went meanwhile.
+macro_rules! from_write {
+    ($($error:ident),*) => {$(
+        impl From<WriteError> for $error {
+            fn from(e: WriteError) -> Self {
+                match e {
+                    WriteError::NotFound => Self::NotFound,
+                    WriteError::Store(e) => Self::Unexpected(e),
+                }
+            }
+        }
+    )*};
+}
+
+from_store!(
+    ContentSessionError,
+    CreateSessionError,
+    RenameError,
+    PutDataError,
+    DataKeyError,
+    PostError
+);
+from_write!(
+    ContentSessionError,
+    RenameError,
+    PutDataError,
+    DataKeyError,
+    PostError
+);
+from_session!(RenameError, PutDataError, DataKeyError, PostError);
 
 /// Content sessions and messages.
 #[derive(Clone)]
@@ -93,13 +213,12 @@ impl ContentSessions {
         }
     }
 
-    fn check_name(&self, name: &Option<String>) -> Result<(), ContentError> {
-        match name {
-            Some(n) if !super::within(n, self.limits.max_name_chars) => {
-                Err(ContentError::TooLarge("name"))
-            }
-            _ => Ok(()),
-        }
+    /// The name limit, when `name` is over it.
+    fn name_over_limit(&self, name: &Option<String>) -> Option<usize> {
+        let max = self.limits.max_name_chars;
+        name.as_deref()
+            .filter(|n| !super::within(n, max))
+            .map(|_| max)
     }
 
     /// Creates a session owned by the actor.
@@ -107,8 +226,10 @@ impl ContentSessions {
         &self,
         actor: Actor,
         name: Option<String>,
-    ) -> Result<ContentSession, ContentError> {
-        self.check_name(&name)?;
+    ) -> Result<ContentSession, CreateSessionError> {
+        if let Some(max) = self.name_over_limit(&name) {
+            return Err(CreateSessionError::NameTooLong { max });
+        }
         let now = self.system.now();
         let session = ContentSession {
             id: ContentSessionId::from_uuid(self.system.ids.new_id()),
@@ -127,13 +248,13 @@ impl ContentSessions {
         &self,
         actor: Actor,
         id: ContentSessionId,
-    ) -> Result<ContentSession, ContentError> {
+    ) -> Result<ContentSession, ContentSessionError> {
         self.stores
             .content
             .get(id)
             .await?
             .filter(|s| actor.may_access(s.user_id))
-            .ok_or(ContentError::NotFound)
+            .ok_or(ContentSessionError::NotFound)
     }
 
     /// The actor's own sessions, newest first.
@@ -151,38 +272,36 @@ impl ContentSessions {
         actor: Actor,
         id: ContentSessionId,
         name: Option<String>,
-    ) -> Result<ContentSession, ContentError> {
-        self.check_name(&name)?;
+    ) -> Result<ContentSession, RenameError> {
+        if let Some(max) = self.name_over_limit(&name) {
+            return Err(RenameError::NameTooLong { max });
+        }
         let mut session = self.get(actor, id).await?;
         let now = self.system.now();
-        self.stores
-            .content
-            .rename(id, name.clone(), now)
-            .await
-            .map_err(write_to_content)?;
+        self.stores.content.rename(id, name.clone(), now).await?;
         session.name = name;
         session.last_accessed_at = now;
         Ok(session)
     }
 
     /// Deletes a session with its data and messages; clears it as the owner's active session.
-    pub async fn delete(&self, actor: Actor, id: ContentSessionId) -> Result<(), ContentError> {
+    pub async fn delete(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+    ) -> Result<(), ContentSessionError> {
         let session = self.get(actor, id).await?;
         // Only if it is still this one: the owner may switch concurrently.
         self.update_user(session.user_id, ActiveSessionChange::ClearIf(id))
             .await?;
-        self.stores
-            .content
-            .delete(id)
-            .await
-            .map_err(write_to_content)
+        Ok(self.stores.content.delete(id).await?)
     }
 
     async fn update_user(
         &self,
         user_id: UserId,
         change: ActiveSessionChange,
-    ) -> Result<(), ContentError> {
+    ) -> Result<(), StoreError> {
         let changes = crate::UserChanges {
             active_content_session: Some(change),
             updated_at: Some(self.system.now()),
@@ -190,7 +309,7 @@ impl ContentSessions {
         };
         match self.stores.users.update_fields(user_id, &changes).await {
             Ok(_) | Err(WriteError::NotFound) => Ok(()),
-            Err(WriteError::Store(e)) => Err(ContentError::Unexpected(e)),
+            Err(WriteError::Store(e)) => Err(e),
         }
     }
 
@@ -199,15 +318,16 @@ impl ContentSessions {
         &self,
         user_id: UserId,
         id: Option<ContentSessionId>,
-    ) -> Result<(), ContentError> {
+    ) -> Result<(), ContentSessionError> {
         if let Some(id) = id {
             self.get(Actor::user(user_id), id).await?;
         }
         if self.stores.users.get(user_id).await?.is_none() {
-            return Err(ContentError::NotFound);
+            return Err(ContentSessionError::NotFound);
         }
-        self.update_user(user_id, ActiveSessionChange::Set(id))
-            .await
+        Ok(self
+            .update_user(user_id, ActiveSessionChange::Set(id))
+            .await?)
     }
 
     /// Stores a JSON value under `key`, within the size and key-count limits.
@@ -217,21 +337,22 @@ impl ContentSessions {
         id: ContentSessionId,
         key: &StorageKey,
         value: &serde_json::Value,
-    ) -> Result<(), ContentError> {
+    ) -> Result<(), PutDataError> {
         let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
-        if size > self.limits.max_value_bytes {
-            return Err(ContentError::TooLarge("value"));
+        let max = self.limits.max_value_bytes;
+        if size > max {
+            return Err(PutDataError::ValueTooLarge { max });
         }
         self.get(actor, id).await?;
+        let max = self.limits.max_keys;
         match self
             .stores
             .content
-            .put_data_within(id, key, value, self.limits.max_keys)
-            .await
-            .map_err(write_to_content)?
+            .put_data_within(id, key, value, max)
+            .await?
         {
             crate::DataPut::Stored => Ok(()),
-            crate::DataPut::KeyLimit => Err(ContentError::QuotaExceeded),
+            crate::DataPut::KeyLimit => Err(PutDataError::KeyLimit { max }),
         }
     }
 
@@ -241,13 +362,13 @@ impl ContentSessions {
         actor: Actor,
         id: ContentSessionId,
         key: &StorageKey,
-    ) -> Result<serde_json::Value, ContentError> {
+    ) -> Result<serde_json::Value, DataKeyError> {
         self.get(actor, id).await?;
         self.stores
             .content
             .get_data(id, key)
             .await?
-            .ok_or(ContentError::ItemNotFound)
+            .ok_or(DataKeyError::KeyNotFound)
     }
 
     /// Every key and value of the session.
@@ -255,7 +376,7 @@ impl ContentSessions {
         &self,
         actor: Actor,
         id: ContentSessionId,
-    ) -> Result<BTreeMap<StorageKey, serde_json::Value>, ContentError> {
+    ) -> Result<BTreeMap<StorageKey, serde_json::Value>, ContentSessionError> {
         self.get(actor, id).await?;
         Ok(self.stores.content.list_data(id).await?)
     }
@@ -266,12 +387,12 @@ impl ContentSessions {
         actor: Actor,
         id: ContentSessionId,
         key: &StorageKey,
-    ) -> Result<(), ContentError> {
+    ) -> Result<(), DataKeyError> {
         self.get(actor, id).await?;
         match self.stores.content.delete_data(id, key).await {
             Ok(()) => Ok(()),
-            Err(WriteError::NotFound) => Err(ContentError::ItemNotFound),
-            Err(WriteError::Store(e)) => Err(ContentError::Unexpected(e)),
+            Err(WriteError::NotFound) => Err(DataKeyError::KeyNotFound),
+            Err(WriteError::Store(e)) => Err(DataKeyError::Unexpected(e)),
         }
     }
 
@@ -283,7 +404,7 @@ impl ContentSessions {
         id: ContentSessionId,
         content: String,
         parent_id: Option<MessageId>,
-    ) -> Result<Message, ContentError> {
+    ) -> Result<Message, PostError> {
         let session = self.get(actor, id).await?;
         let mark_unread = session.user_id != actor.user_id;
         self.append(
@@ -306,13 +427,13 @@ impl ContentSessions {
         id: ContentSessionId,
         content: String,
         parent_id: Option<MessageId>,
-    ) -> Result<Message, ContentError> {
+    ) -> Result<Message, PostError> {
         by.require(&crate::Permission::CONTENT_POST_AS)?;
         self.stores
             .content
             .get(id)
             .await?
-            .ok_or(ContentError::NotFound)?;
+            .ok_or(PostError::NotFound)?;
         self.append(id, sender, content, parent_id, true).await
     }
 
@@ -323,17 +444,18 @@ impl ContentSessions {
         content: String,
         parent_id: Option<MessageId>,
         mark_unread: bool,
-    ) -> Result<Message, ContentError> {
+    ) -> Result<Message, PostError> {
         if content.trim().is_empty() {
-            return Err(ContentError::EmptyMessage);
+            return Err(PostError::Empty);
         }
-        if !super::within(&content, self.limits.max_message_chars) {
-            return Err(ContentError::TooLarge("message"));
+        let max = self.limits.max_message_chars;
+        if !super::within(&content, max) {
+            return Err(PostError::TooLong { max });
         }
         if let Some(parent) = parent_id
             && self.stores.content.get_message(id, parent).await?.is_none()
         {
-            return Err(ContentError::ParentNotFound);
+            return Err(PostError::ParentNotFound);
         }
         let message = Message {
             id: MessageId::from_uuid(self.system.ids.new_id()),
@@ -347,8 +469,7 @@ impl ContentSessions {
         self.stores
             .content
             .add_message(&message, mark_unread)
-            .await
-            .map_err(write_to_content)?;
+            .await?;
         Ok(message)
     }
 
@@ -358,19 +479,19 @@ impl ContentSessions {
         actor: Actor,
         id: ContentSessionId,
         page: PageRequest,
-    ) -> Result<Page<Message>, ContentError> {
+    ) -> Result<Page<Message>, ContentSessionError> {
         self.get(actor, id).await?;
         Ok(self.stores.content.list_messages(id, page).await?)
     }
 
     /// Clears the unread flag.
-    pub async fn mark_read(&self, actor: Actor, id: ContentSessionId) -> Result<(), ContentError> {
+    pub async fn mark_read(
+        &self,
+        actor: Actor,
+        id: ContentSessionId,
+    ) -> Result<(), ContentSessionError> {
         self.get(actor, id).await?;
-        self.stores
-            .content
-            .mark_read(id)
-            .await
-            .map_err(write_to_content)
+        Ok(self.stores.content.mark_read(id).await?)
     }
 }
 

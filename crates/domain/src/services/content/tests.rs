@@ -34,7 +34,7 @@ fn another_users_session_is_not_found_but_an_admin_sees_it() {
     let id = session_of(1).id;
     assert!(matches!(
         block_on(svc.get(Actor::user(sample_user(2).id), id)),
-        Err(ContentError::NotFound)
+        Err(ContentSessionError::NotFound)
     ));
     let admin = Actor {
         user_id: sample_user(2).id,
@@ -82,7 +82,7 @@ fn reply_to_a_message_of_another_session_is_refused() {
         "re".into(),
         parent,
     ));
-    assert!(matches!(res, Err(ContentError::ParentNotFound)));
+    assert!(matches!(res, Err(PostError::ParentNotFound)));
 }
 
 #[test]
@@ -112,12 +112,12 @@ fn data_limits_apply() {
     let key = StorageKey::parse("new").unwrap();
     assert!(matches!(
         block_on(svc.put_data(actor, id, &key, &big)),
-        Err(ContentError::TooLarge("value"))
+        Err(PutDataError::ValueTooLarge { max: 65_536 })
     ));
     let small = serde_json::json!({"a": 1});
     assert!(matches!(
         block_on(svc.put_data(actor, id, &key, &small)),
-        Err(ContentError::QuotaExceeded)
+        Err(PutDataError::KeyLimit { max: 100 })
     ));
     // Replacing an existing key is allowed at the quota.
     block_on(svc.put_data(actor, id, &StorageKey::parse("k5").unwrap(), &small)).unwrap();
@@ -138,6 +138,6 @@ fn posting_as_the_assistant_needs_its_permission() {
     ));
     assert!(matches!(
         res,
-        Err(ContentError::Forbidden(d)) if d.0 == crate::Permission::CONTENT_POST_AS
+        Err(PostError::Forbidden(d)) if d.0 == crate::Permission::CONTENT_POST_AS
     ));
 }
