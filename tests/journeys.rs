@@ -539,7 +539,7 @@ async fn upload_sweep_removes_expired_requests_and_dangling_objects(app: App) {
     app.clock.advance(Duration::hours(2));
     assert!(matches!(
         app.uploads.complete(actor, stale.id).await,
-        Err(UploadError::Expired)
+        Err(CompleteUploadError::Expired)
     ));
     let report = app.uploads.sweep().await.unwrap();
     assert_eq!(

@@ -2,8 +2,9 @@
 //! and payments. Exhaustive like the rest of the mapping.
 
 use domain::services::{
-    ContentSessionError, CreatePaymentError, CreateSessionError, DataKeyError, NotificationError,
-    PaymentStatusError, PostError, PutDataError, RenameError, UploadError,
+    CompleteUploadError, ContentSessionError, CreatePaymentError, CreateSessionError, DataKeyError,
+    DownloadError, NotificationError, PaymentStatusError, PostError, PrepareUploadError,
+    PutDataError, PutError, RenameError, UploadError,
 };
 
 use crate::problem::{Fields, Kind, Problem};
@@ -107,41 +108,79 @@ impl From<NotificationError> for Problem {
     }
 }
 
+fn no_upload() -> Problem {
+    Problem::new(Kind::NotFound).detail("No such upload.")
+}
+
 impl From<UploadError> for Problem {
     fn from(e: UploadError) -> Self {
         match e {
-            UploadError::NotFound => Problem::new(Kind::NotFound).detail("No such upload."),
-            UploadError::TooLarge { max } => {
+            UploadError::NotFound => no_upload(),
+            UploadError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<PrepareUploadError> for Problem {
+    fn from(e: PrepareUploadError) -> Self {
+        match e {
+            PrepareUploadError::TooLarge { max } => {
                 Problem::new(Kind::PayloadTooLarge).detail(format!("Uploads are 1 to {max} bytes."))
             }
-            UploadError::InvalidContentType => field(
+            PrepareUploadError::InvalidContentType => field(
                 "content_type",
                 "is not a media type of the form type/subtype",
             ),
-            UploadError::Empty => field("size", "must be at least 1 byte"),
-            UploadError::ContentTypeNotAllowed => Problem::new(Kind::UnsupportedMediaType)
+            PrepareUploadError::Empty => field("size", "must be at least 1 byte"),
+            PrepareUploadError::ContentTypeNotAllowed => Problem::new(Kind::UnsupportedMediaType)
                 .detail("This content type is not accepted for uploads."),
-            UploadError::KeyTaken => {
+            PrepareUploadError::KeyTaken => {
                 Problem::new(Kind::AlreadyExists).detail("Another upload uses this object key.")
             }
-            UploadError::Expired => {
-                Problem::new(Kind::Gone).detail("The upload request expired; prepare a new one.")
-            }
-            UploadError::ObjectMissing => Problem::new(Kind::Conflict)
-                .detail("Nothing has been uploaded to this request's URL yet."),
-            UploadError::SizeMismatch => Problem::new(Kind::Conflict)
-                .detail("The uploaded object is larger than the size declared."),
-            UploadError::TypeMismatch => Problem::new(Kind::Conflict)
-                .detail("The uploaded object has another content type than declared."),
-            UploadError::AlreadyUploaded => Problem::new(Kind::Conflict)
+            PrepareUploadError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<PutError> for Problem {
+    fn from(e: PutError) -> Self {
+        match e {
+            PutError::AlreadyUploaded => Problem::new(Kind::Conflict)
                 .detail("This upload URL was already used; prepare a new upload."),
-            UploadError::NoLongerPending => {
+            PutError::NoLongerPending => {
                 Problem::new(Kind::Gone).detail("The upload request was cancelled or has expired.")
             }
-            UploadError::NotCompleted => {
+            PutError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<CompleteUploadError> for Problem {
+    fn from(e: CompleteUploadError) -> Self {
+        match e {
+            CompleteUploadError::NotFound => no_upload(),
+            CompleteUploadError::Expired => {
+                Problem::new(Kind::Gone).detail("The upload request expired; prepare a new one.")
+            }
+            CompleteUploadError::ObjectMissing => Problem::new(Kind::Conflict)
+                .detail("Nothing has been uploaded to this request's URL yet."),
+            CompleteUploadError::SizeMismatch => Problem::new(Kind::Conflict)
+                .detail("The uploaded object is larger than the size declared."),
+            CompleteUploadError::TypeMismatch => Problem::new(Kind::Conflict)
+                .detail("The uploaded object has another content type than declared."),
+            CompleteUploadError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<DownloadError> for Problem {
+    fn from(e: DownloadError) -> Self {
+        match e {
+            DownloadError::NotFound => no_upload(),
+            DownloadError::NotCompleted => {
                 Problem::new(Kind::Conflict).detail("The upload is not completed.")
             }
-            UploadError::Unexpected(e) => Problem::internal(e),
+            DownloadError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

@@ -71,12 +71,27 @@ pub struct PutClaim {
     holder: String,
 }
 
-/// Why an upload operation failed.
+/// Why reading or cancelling an upload request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     /// No such request for this user.
     #[error("upload not found")]
     NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why preparing an upload failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareUploadError {
+    /// The content type is not a media type `type/subtype` (RFC 6838
+    /// names, no parameters, no spaces or control characters).
+    #[error("content type is not a media type of the form type/subtype")]
+    InvalidContentType,
+    /// A declared size of zero bytes.
+    #[error("an upload has at least one byte")]
+    Empty,
     /// Larger than the configured limit.
     #[error("upload is larger than {max} bytes")]
     TooLarge {
@@ -86,35 +101,58 @@ pub enum UploadError {
     /// Content type not accepted.
     #[error("content type is not allowed")]
     ContentTypeNotAllowed,
-    /// The content type is not a media type `type/subtype` (RFC 6838
-    /// names, no parameters, no spaces or control characters).
-    #[error("content type is not a media type of the form type/subtype")]
-    InvalidContentType,
-    /// A declared size of zero bytes.
-    #[error("an upload has at least one byte")]
-    Empty,
     /// Another request uses that object key.
     #[error("object key already in use")]
     KeyTaken,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why the one PUT of an upload URL was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    /// No request references the object any more (cancelled or swept).
+    #[error("the upload request is gone")]
+    NoLongerPending,
+    /// The upload URL was already used: its one PUT succeeded or is under way.
+    #[error("the object was already uploaded through this URL")]
+    AlreadyUploaded,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why completing an upload failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteUploadError {
+    /// See [`UploadError::NotFound`].
+    #[error("upload not found")]
+    NotFound,
     /// The request expired before completion.
     #[error("upload request expired")]
     Expired,
     /// Completion was asked but nothing was uploaded.
     #[error("object has not been uploaded")]
     ObjectMissing,
-    /// The stored object is larger than allowed.
-    #[error("uploaded object is larger than allowed")]
+    /// The stored object is larger than the size declared.
+    #[error("uploaded object is larger than declared")]
     SizeMismatch,
     /// The stored object's content type differs from the declared one.
     #[error("uploaded object has another content type")]
     TypeMismatch,
-    /// The upload URL was already used: its one PUT succeeded or is under way.
-    #[error("the object was already uploaded through this URL")]
-    AlreadyUploaded,
-    /// No request references the object any more (cancelled or swept).
-    #[error("the upload request is gone")]
-    NoLongerPending,
-    /// Download asked of an upload that is not completed.
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a download URL was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// See [`UploadError::NotFound`].
+    #[error("upload not found")]
+    NotFound,
+    /// The upload is not completed.
     #[error("upload is not completed")]
     NotCompleted,
     /// Infrastructure failure.
@@ -122,11 +160,30 @@ pub enum UploadError {
     Unexpected(#[source] StoreError),
 }
 
-impl From<StoreError> for UploadError {
-    fn from(e: StoreError) -> Self {
-        Self::Unexpected(e)
-    }
+/// A failed store call is `Unexpected`; for the errors that can say
+/// NotFound, so is the request check they start with.
+macro_rules! upload_errors {
+    ($($error:ident),* ; $($found:ident),*) => {
+        $(impl From<StoreError> for $error {
+            fn from(e: StoreError) -> Self {
+                Self::Unexpected(e)
+            }
+        })*
+        $(impl From<UploadError> for $found {
+            fn from(e: UploadError) -> Self {
+                match e {
+                    UploadError::NotFound => Self::NotFound,
+                    UploadError::Unexpected(e) => Self::Unexpected(e),
+                }
+            }
+        })*
+    };
 }
+
+upload_errors!(
+    UploadError, PrepareUploadError, PutError, CompleteUploadError, DownloadError;
+    CompleteUploadError, DownloadError
+);
 
 /// What one sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -157,12 +214,17 @@ impl Uploads {
 
     /// The object key a user's upload gets: `users/{user_id}/{name}`, where
     /// `name` is the client's key or a new id.
-    fn key_for(&self, user_id: UserId, name: Option<&ObjectKey>) -> Result<ObjectKey, UploadError> {
+    fn key_for(
+        &self,
+        user_id: UserId,
+        name: Option<&ObjectKey>,
+    ) -> Result<ObjectKey, PrepareUploadError> {
         let name = name.map_or_else(
             || self.system.ids.new_id().simple().to_string(),
             |k| k.as_str().to_owned(),
         );
-        ObjectKey::parse(&format!("users/{user_id}/{name}")).map_err(|_| UploadError::KeyTaken)
+        ObjectKey::parse(&format!("users/{user_id}/{name}"))
+            .map_err(|_| PrepareUploadError::KeyTaken)
     }
 
     /// Claims the one PUT an upload URL allows, before its bytes are
@@ -175,9 +237,9 @@ impl Uploads {
         &self,
         key: &ObjectKey,
         expires_at: OffsetDateTime,
-    ) -> Result<PutClaim, UploadError> {
+    ) -> Result<PutClaim, PutError> {
         if !self.stores.uploads.references(key).await? {
-            return Err(UploadError::NoLongerPending);
+            return Err(PutError::NoLongerPending);
         }
         let now = self.system.now();
         let claim = PutClaim {
@@ -193,7 +255,7 @@ impl Uploads {
         {
             Ok(claim)
         } else {
-            Err(UploadError::AlreadyUploaded)
+            Err(PutError::AlreadyUploaded)
         }
     }
 
@@ -212,18 +274,19 @@ impl Uploads {
         object_key: Option<ObjectKey>,
         content_type: &str,
         size: u64,
-    ) -> Result<(UploadRequest, UploadTarget), UploadError> {
-        let content_type = media_type(content_type).ok_or(UploadError::InvalidContentType)?;
+    ) -> Result<(UploadRequest, UploadTarget), PrepareUploadError> {
+        let content_type =
+            media_type(content_type).ok_or(PrepareUploadError::InvalidContentType)?;
         if size == 0 {
-            return Err(UploadError::Empty);
+            return Err(PrepareUploadError::Empty);
         }
         if size > self.policy.max_size {
-            return Err(UploadError::TooLarge {
+            return Err(PrepareUploadError::TooLarge {
                 max: self.policy.max_size,
             });
         }
         if !self.policy.allows(&content_type) {
-            return Err(UploadError::ContentTypeNotAllowed);
+            return Err(PrepareUploadError::ContentTypeNotAllowed);
         }
         let now = self.system.now();
         let request = UploadRequest {
@@ -240,8 +303,8 @@ impl Uploads {
         };
         match self.stores.uploads.create(&request).await {
             Ok(()) => {}
-            Err(CreateError::Conflict) => return Err(UploadError::KeyTaken),
-            Err(CreateError::Store(e)) => return Err(UploadError::Unexpected(e)),
+            Err(CreateError::Conflict) => return Err(PrepareUploadError::KeyTaken),
+            Err(CreateError::Store(e)) => return Err(PrepareUploadError::Unexpected(e)),
         }
         let target = self
             .system
@@ -278,33 +341,37 @@ impl Uploads {
     /// Checks the uploaded object (exists, size within the declared size,
     /// same content type where the store records one) and completes the
     /// request. Completing a completed request returns it unchanged.
-    pub async fn complete(&self, actor: Actor, id: UploadId) -> Result<UploadRequest, UploadError> {
+    pub async fn complete(
+        &self,
+        actor: Actor,
+        id: UploadId,
+    ) -> Result<UploadRequest, CompleteUploadError> {
         let mut request = self.get(actor, id).await?;
         if request.status == UploadStatus::Completed {
             return Ok(request);
         }
         let now = self.system.now();
         if request.expires_at <= now {
-            return Err(UploadError::Expired);
+            return Err(CompleteUploadError::Expired);
         }
         let meta = self
             .system
             .objects
             .head(&request.object_key)
             .await?
-            .ok_or(UploadError::ObjectMissing)?;
+            .ok_or(CompleteUploadError::ObjectMissing)?;
         if meta.size > request.max_size {
-            return Err(UploadError::SizeMismatch);
+            return Err(CompleteUploadError::SizeMismatch);
         }
         if let Some(stored) = &meta.content_type
             && !same_type(stored, &request.content_type)
         {
-            return Err(UploadError::TypeMismatch);
+            return Err(CompleteUploadError::TypeMismatch);
         }
         match self.stores.uploads.complete(id, meta.size, now).await {
             Ok(_) => {}
-            Err(WriteError::NotFound) => return Err(UploadError::NotFound),
-            Err(WriteError::Store(e)) => return Err(UploadError::Unexpected(e)),
+            Err(WriteError::NotFound) => return Err(CompleteUploadError::NotFound),
+            Err(WriteError::Store(e)) => return Err(CompleteUploadError::Unexpected(e)),
         }
         request.status = UploadStatus::Completed;
         request.completed_at = Some(now);
@@ -323,10 +390,10 @@ impl Uploads {
     }
 
     /// A time-limited URL to download a completed upload.
-    pub async fn download_url(&self, actor: Actor, id: UploadId) -> Result<String, UploadError> {
+    pub async fn download_url(&self, actor: Actor, id: UploadId) -> Result<String, DownloadError> {
         let request = self.get(actor, id).await?;
         if request.status != UploadStatus::Completed {
-            return Err(UploadError::NotCompleted);
+            return Err(DownloadError::NotCompleted);
         }
         let expires = self.system.now() + self.policy.download_ttl;
         Ok(self

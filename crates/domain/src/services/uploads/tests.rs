@@ -61,16 +61,16 @@ fn create_enforces_size_and_type_and_sets_one_hour_expiry() {
     let actor = Actor::user(sample_user(1).id);
     assert!(matches!(
         block_on(svc.create(actor, None, "image/png", 0)),
-        Err(UploadError::Empty)
+        Err(PrepareUploadError::Empty)
     ));
     let too_big = 25 * 1024 * 1024 + 1;
     assert!(matches!(
         block_on(svc.create(actor, None, "image/png", too_big)),
-        Err(UploadError::TooLarge { .. })
+        Err(PrepareUploadError::TooLarge { .. })
     ));
     assert!(matches!(
         block_on(svc.create(actor, None, "application/x-sh", 10)),
-        Err(UploadError::ContentTypeNotAllowed)
+        Err(PrepareUploadError::ContentTypeNotAllowed)
     ));
 
     let mut h = Harness::new();
@@ -100,23 +100,23 @@ fn create_enforces_size_and_type_and_sets_one_hour_expiry() {
 type Case = (
     OffsetDateTime,
     Option<(u64, &'static str)>,
-    fn(&UploadError) -> bool,
+    fn(&CompleteUploadError) -> bool,
 );
 
 #[test]
 fn completion_checks_expiry_presence_size_and_type() {
     let cases: Vec<Case> = vec![
         (T0, Some((10, "image/png")), |e| {
-            matches!(e, UploadError::Expired)
+            matches!(e, CompleteUploadError::Expired)
         }),
         (T0 + Duration::minutes(1), None, |e| {
-            matches!(e, UploadError::ObjectMissing)
+            matches!(e, CompleteUploadError::ObjectMissing)
         }),
         (T0 + Duration::minutes(1), Some((101, "image/png")), |e| {
-            matches!(e, UploadError::SizeMismatch)
+            matches!(e, CompleteUploadError::SizeMismatch)
         }),
         (T0 + Duration::minutes(1), Some((10, "text/plain")), |e| {
-            matches!(e, UploadError::TypeMismatch)
+            matches!(e, CompleteUploadError::TypeMismatch)
         }),
     ];
     for (expires_at, object, check) in cases {
