@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, delete, get, put, web};
-use domain::StorageKey;
+use domain::{ContentSessionId, StorageKey};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,10 +18,14 @@ use crate::auth::SignedIn;
 use crate::problem::{Kind, Problem};
 use crate::state::AppState;
 
-fn storage_key(raw: &str) -> Result<StorageKey, Problem> {
-    StorageKey::parse(raw).map_err(|_| {
+/// The session and storage key a `/{id}/data/{storage_key}` path names; a
+/// key that cannot exist is not found.
+fn target(path: web::Path<(Uuid, String)>) -> Result<(ContentSessionId, StorageKey), Problem> {
+    let (id, raw) = path.into_inner();
+    let key = StorageKey::parse(&raw).map_err(|_| {
         Problem::new(Kind::NotFound).detail("Storage keys are 1–128 of A-Z a-z 0-9 _ . : -.")
-    })
+    })?;
+    Ok((session_id(id), key))
 }
 
 /// Every storage key of a session with its value.
@@ -77,13 +81,9 @@ pub async fn put_data(
     path: web::Path<(Uuid, String)>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, Problem> {
-    let (id, key) = path.into_inner();
-    let key = storage_key(&key)?;
+    let (id, key) = target(path)?;
     let actor = me.actor();
-    state
-        .content
-        .put_data(actor, session_id(id), &key, &body)
-        .await?;
+    state.content.put_data(actor, id, &key, &body).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -102,12 +102,9 @@ pub async fn get_data(
     me: SignedIn,
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<serde_json::Value>, Problem> {
-    let (id, key) = path.into_inner();
-    let key = storage_key(&key)?;
+    let (id, key) = target(path)?;
     let actor = me.actor();
-    Ok(web::Json(
-        state.content.get_data(actor, session_id(id), &key).await?,
-    ))
+    Ok(web::Json(state.content.get_data(actor, id, &key).await?))
 }
 
 /// Removes a storage key.
@@ -125,13 +122,9 @@ pub async fn delete_data(
     me: SignedIn,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, Problem> {
-    let (id, key) = path.into_inner();
-    let key = storage_key(&key)?;
+    let (id, key) = target(path)?;
     let actor = me.actor();
-    state
-        .content
-        .delete_data(actor, session_id(id), &key)
-        .await?;
+    state.content.delete_data(actor, id, &key).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
