@@ -19,6 +19,8 @@ use crate::error::store;
 /// KEYS: index. ARGV: upper bound, how many, record key prefix, now in ms or
 /// '' (skip records whose `expiresAtMs` is not after it), '1' to skip seen
 /// ones. Index entries whose record is gone (expired) are removed on the way.
+/// A record is a hash (returned as its field/value list) or a JSON string
+/// (returned as it is, and never filtered).
 pub(crate) static LIST_PAGE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
@@ -31,8 +33,11 @@ while #out < want do
   for _, m in ipairs(batch) do
     bound = '(' .. m
     local key = ARGV[3] .. string.sub(m, 17)
-    if redis.call('EXISTS', key) == 0 then
+    local kind = redis.call('TYPE', key).ok
+    if kind == 'none' then
       redis.call('ZREM', KEYS[1], m)
+    elseif kind == 'string' then
+      table.insert(out, redis.call('GET', key))
     else
       local keep = true
       if ARGV[4] ~= '' then

@@ -43,27 +43,6 @@ return 1
     )
 });
 
-/// KEYS: index. ARGV: upper bound, how many, payment prefix.
-static LIST: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local want = tonumber(ARGV[2])
-local bound = ARGV[1]
-local out = {}
-while #out < want do
-  local batch = redis.call('ZREVRANGEBYLEX', KEYS[1], bound, '-', 'LIMIT', 0, want - #out)
-  if #batch == 0 then break end
-  for _, m in ipairs(batch) do
-    bound = '(' .. m
-    local v = redis.call('GET', ARGV[3] .. string.sub(m, 17))
-    if v then table.insert(out, v) else redis.call('ZREM', KEYS[1], m) end
-  end
-end
-return out
-"#,
-    )
-});
-
 fn to_json(p: &Payment) -> String {
     let beneficiaries: Vec<serde_json::Value> = p
         .beneficiaries
@@ -210,12 +189,14 @@ impl PaymentRepository for RedisStore {
     ) -> Result<Page<Payment>, StoreError> {
         let v: Vec<String> = self
             .eval(
-                &LIST,
+                &crate::scripts::LIST_PAGE,
                 vec![self.pay_key(&format!("user:{user_id}:payments"))],
                 vec![
                     bound(&page),
                     (page.limit() + 1).to_string(),
                     self.pay_key("payment:"),
+                    String::new(),
+                    "0".into(),
                 ],
                 "list payments",
             )
