@@ -1,8 +1,15 @@
 //! Leases (`{<prefix>:leases}:lease:<name>`, a string holding the holder,
 //! with a native TTL) and the notification feed: Redis pub/sub on the
-//! channel `<prefix>:notifications`, published by the script that creates a
-//! notification. Pub/sub reaches every subscriber of the server or, on Redis
-//! Cluster, of the whole cluster.
+//! channel `{<prefix>:notifications}:feed`, published by the script that
+//! creates a notification.
+//!
+//! On a single server that is classic pub/sub (`PUBLISH`, `SUBSCRIBE`). On
+//! Redis Cluster it is sharded pub/sub (`SPUBLISH`, `SSUBSCRIBE`, Redis 7):
+//! the channel carries the notifications family's hash tag, so it lives on
+//! the node that owns the family's slot, the creating script publishes there
+//! and subscribers listen there. Classic pub/sub on a cluster forwards each
+//! message between nodes over the cluster bus, which does not guarantee
+//! delivery: announcements were lost under load.
 
 use std::sync::LazyLock;
 
@@ -60,7 +67,16 @@ impl RedisStore {
 
     /// The pub/sub channel of new notifications.
     pub(crate) fn feed_channel(&self) -> String {
-        format!("{}:notifications", self.prefix())
+        self.key(Family::Notifications, "feed")
+    }
+
+    /// The command that announces on [`Self::feed_channel`].
+    pub(crate) fn feed_publish(&self) -> &'static str {
+        if self.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
     }
 }
 
@@ -117,10 +133,12 @@ impl NotificationFeed for RedisStore {
         let resubscriber = client.manage_subscriptions();
         let messages = client.message_rx();
         let reconnects = client.reconnect_rx();
-        client
-            .subscribe(self.feed_channel())
-            .await
-            .map_err(store("listen for notifications"))?;
+        let subscribed = if self.is_cluster() {
+            client.ssubscribe(self.feed_channel()).await
+        } else {
+            client.subscribe(self.feed_channel()).await
+        };
+        subscribed.map_err(store("listen for notifications"))?;
         Ok(Box::new(RedisSubscription {
             client,
             messages,

@@ -16,15 +16,16 @@ use crate::scripts::Guarded;
 use crate::{Family, RedisStore};
 
 /// KEYS: notification, user's index. ARGV: member, expiry ms or '', feed
-/// channel, announcement, pairs. The announcement is published in the same
-/// script, so it goes out exactly when the notification exists.
+/// channel, announcement, publish command (`PUBLISH`, or `SPUBLISH` on a
+/// cluster), pairs. The announcement is published in the same script, so it
+/// goes out exactly when the notification exists.
 static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call(ARGV[5], ARGV[3], ARGV[4])
 return 1
 "#,
     )
@@ -160,6 +161,7 @@ impl NotificationRepository for RedisStore {
             n.expires_at.map_or_else(String::new, |e| ms(e).to_string()),
             self.feed_channel(),
             crate::repos::jobs::announcement(n.user_id, n.id),
+            self.feed_publish().into(),
         ];
         args.extend(r.args());
         let _: i64 = self
