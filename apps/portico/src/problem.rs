@@ -102,6 +102,8 @@ kinds! {
     RateLimited = "rate-limited", TOO_MANY_REQUESTS, "Too many requests";
     /// A store is unreachable: retry after `Retry-After` seconds.
     Unavailable = "store-unavailable", SERVICE_UNAVAILABLE, "A store is unavailable";
+    /// The server is saturated (password hashing): retry after `Retry-After` seconds.
+    Overloaded = "overloaded", SERVICE_UNAVAILABLE, "Server busy";
     /// Anything else; details are in the server log.
     Internal = "internal", INTERNAL_SERVER_ERROR, "Internal server error";
 }
@@ -171,7 +173,17 @@ impl Problem {
     /// when the chain holds a [`domain::StoreError`] that says the store was
     /// unreachable, a 503 `store-unavailable` with `Retry-After`.
     pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        if let Some(store) = unavailable_store(&source) {
+        if find_store(&source, domain::StoreError::is_busy).is_some() {
+            let mut p = Self::new(Kind::Overloaded)
+                .detail("Too many passwords are being checked at once; try again in a moment.");
+            p.extra.rate = Some(RateInfo {
+                limit: 0,
+                remaining: 0,
+                reset_secs: RETRY_AFTER_OVERLOADED_SECS,
+            });
+            return p;
+        }
+        if let Some(store) = find_store(&source, domain::StoreError::is_unavailable) {
             let mut p = Self::unavailable(store.to_string());
             p.extra.source = Some(Box::new(source));
             return p;
@@ -272,15 +284,19 @@ impl fmt::Display for Problem {
 /// takes to reconnect after its server is back.
 pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
 
-/// The first [`domain::StoreError`] in `error`'s chain that says its store
-/// was unreachable.
-fn unavailable_store<'a>(
+/// `Retry-After` of a 503 `overloaded`: a hash takes tens of milliseconds,
+/// so the queue has moved on a second later.
+pub const RETRY_AFTER_OVERLOADED_SECS: u64 = 1;
+
+/// The first [`domain::StoreError`] in `error`'s chain for which `test` holds.
+fn find_store<'a>(
     error: &'a (dyn std::error::Error + 'static),
+    test: fn(&domain::StoreError) -> bool,
 ) -> Option<&'a domain::StoreError> {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(store) = e.downcast_ref::<domain::StoreError>()
-            && store.is_unavailable()
+            && test(store)
         {
             return Some(store);
         }
@@ -378,9 +394,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_saturated_hasher_is_a_503_overloaded_to_retry_soon() {
+        let res = Problem::internal(domain::StoreError::busy("password hashing is saturated"))
+            .error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let unreachable = Problem::internal(domain::StoreError::unavailable(
+            "ping",
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        ))
+        .error_response();
+        assert_eq!(unreachable.headers().get(header::RETRY_AFTER).unwrap(), "5");
+    }
+
+    #[test]
     fn every_kind_has_a_distinct_slug_and_an_error_status() {
         let all = Kind::ALL;
-        assert_eq!(all.len(), 28);
+        assert_eq!(all.len(), 29);
         let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));

@@ -17,6 +17,7 @@ use std::error::Error as StdError;
 pub struct StoreError {
     context: String,
     unavailable: bool,
+    busy: bool,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -27,6 +28,7 @@ impl StoreError {
         Self {
             context: context.into(),
             unavailable: false,
+            busy: false,
             source: None,
         }
     }
@@ -39,6 +41,7 @@ impl StoreError {
         Self {
             context: context.into(),
             unavailable: false,
+            busy: false,
             source: Some(Box::new(source)),
         }
     }
@@ -52,8 +55,27 @@ impl StoreError {
         Self {
             context: context.into(),
             unavailable: true,
+            busy: false,
             source: Some(Box::new(source)),
         }
+    }
+
+    /// The dependency is there but saturated: it refused the work at once
+    /// rather than make the caller wait longer than it allows. Nothing was
+    /// done; the caller should retry shortly (the HTTP server answers 503
+    /// `overloaded` with `Retry-After`).
+    pub fn busy(context: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            unavailable: false,
+            busy: true,
+            source: None,
+        }
+    }
+
+    /// Whether the work was refused because the dependency is saturated.
+    pub fn is_busy(&self) -> bool {
+        self.busy
     }
 
     /// Whether the store was unreachable (an outage to retry after), rather

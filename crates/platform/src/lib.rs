@@ -1,14 +1,20 @@
 //! Production implementations of `domain`'s small system ports:
 //! [`SystemClock`], [`UuidV7Ids`], [`OsRandomTokens`] and [`Argon2Hasher`],
-//! plus [`BlockingPoolHasher`], which moves hashing off the async workers.
+//! plus [`BlockingPoolHasher`], which moves hashing off the async workers
+//! and can bound how long a caller waits for it.
 //! Storage lives in the adapters; this crate only talks to the OS clock and RNG.
 
+use argon2::Block;
 use async_trait::async_trait;
 use domain::{
     Clock, IdGenerator, Password, PasswordHash, PasswordHasher, StoreError, Token, TokenGenerator,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+mod pool;
+
+pub use pool::BlockingPoolHasher;
 
 /// The system clock in UTC, truncated to milliseconds.
 #[derive(Debug, Clone, Copy, Default)]
@@ -204,8 +210,6 @@ fn run_argon2(
     )
 }
 
-use argon2::Block;
-
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, StoreError> {
@@ -222,108 +226,12 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
-/// Runs an [`Argon2Hasher`] on `concurrency` dedicated threads, off the async
-/// workers, so they stay free to serve other requests while a login storm
-/// queues here; the queue is fair (first come, first served).
-///
-/// Dedicated threads rather than tokio's blocking pool: argon2 needs its
-/// memory cost (19 MiB by default) as working memory. Each thread here keeps
-/// one such buffer and reuses it for every hash, so memory stays at
-/// `concurrency` × the memory cost and no hash pays for mapping and zeroing
-/// it; the blocking pool's changing threads had grown a server past 250 MiB
-/// under a login storm, with a quarter of its CPU in page faults.
-#[derive(Debug, Clone)]
-pub struct BlockingPoolHasher {
-    jobs: tokio::sync::mpsc::Sender<Job>,
-}
-
-type Job = Box<dyn FnOnce(&Argon2Hasher, &mut Vec<Block>) + Send>;
-
-impl BlockingPoolHasher {
-    /// Wraps `inner`; `concurrency` is clamped to at least 1. The threads
-    /// end when the last clone of the hasher is dropped.
-    pub fn new(inner: Argon2Hasher, concurrency: usize) -> Self {
-        let inner = std::sync::Arc::new(inner);
-        let (jobs, queue) = tokio::sync::mpsc::channel::<Job>(1024);
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        for i in 0..concurrency.max(1) {
-            let (inner, queue) = (inner.clone(), queue.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    // This thread's argon2 working memory, reused by every hash.
-                    let mut memory = Vec::new();
-                    loop {
-                        // Hold the lock only to take one job.
-                        let job = match queue.lock() {
-                            Ok(mut q) => q.blocking_recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Some(job) => job(&inner, &mut memory),
-                            None => return,
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                // Fewer threads only means a longer queue; none at all is
-                // reported on the first hash.
-                eprintln!("cannot start password hashing thread {i}: {e}");
-            }
-        }
-        Self { jobs }
-    }
-
-    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Argon2Hasher, &mut Vec<Block>) -> T + Send + 'static,
-    {
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |h, memory| {
-            let _ = done.send(work(h, memory));
-        });
-        // Waits (asynchronously) only while 1,024 hashes are already queued.
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::msg("password hashing threads stopped"))?;
-        result
-            .await
-            .map_err(|_| StoreError::msg("password hashing thread stopped"))
-    }
-}
-
-#[async_trait]
-impl PasswordHasher for BlockingPoolHasher {
-    async fn hash(&self, password: &Password) -> Result<PasswordHash, StoreError> {
-        let password = password.clone();
-        self.run(move |h, memory| h.hash_with(password.expose(), memory))
-            .await?
-            .map(PasswordHash::new)
-    }
-
-    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, StoreError> {
-        let (password, hash) = (password.clone(), hash.clone());
-        self.run(move |h, memory| h.verify_with(password.expose(), hash.as_str(), memory))
-            .await
-    }
-
-    async fn verify_dummy(&self, password: &Password) -> Result<(), StoreError> {
-        let password = password.clone();
-        self.run(move |h, memory| {
-            let _ = h.verify_with(password.expose(), &h.dummy, memory);
-        })
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::executor::block_on;
 
-    fn cheap() -> Argon2Hasher {
+    pub(crate) fn cheap() -> Argon2Hasher {
         Argon2Hasher::new(Argon2Params {
             memory_kib: 1024,
             iterations: 1,
@@ -368,12 +276,6 @@ mod tests {
         let pw = Password::new("correct horse battery").unwrap();
         let hash = block_on(h.hash(&pw)).unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_blocking_pool_hasher_meets_the_contract() {
-        let h = BlockingPoolHasher::new(cheap(), 1);
-        contract_tests::system::password_hasher(&h).await;
     }
 
     #[test]
