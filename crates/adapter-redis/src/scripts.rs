@@ -57,6 +57,32 @@ return out
     )
 });
 
+/// Marks every record of an index that is not marked yet. KEYS: index.
+/// ARGV: record key prefix, the guard field (the record counts as marked
+/// when it holds a non-empty value), then field/value pairs to set. Index
+/// entries whose record is gone are removed on the way. Returns how many
+/// records it marked.
+pub(crate) static MARK_ALL: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local n = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. string.sub(m, 17)
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[1], m)
+  else
+    local mark = redis.call('HGET', key, ARGV[2])
+    if not mark or mark == '' then
+      redis.call('HSET', key, unpack(ARGV, 3))
+      n = n + 1
+    end
+  end
+end
+return n
+"#,
+    )
+});
+
 /// Changes fields of an existing hash when guards hold. KEYS: the hash.
 /// ARGV: number of guards, then (field, expected value; '' = absent) pairs,
 /// number of fields to delete, their names, then field/value pairs to set.

@@ -55,6 +55,35 @@ pub(crate) fn store(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError
     }
 }
 
+/// The outcome of an insert a unique constraint may refuse: that refusal is
+/// [`domain::CreateError::Conflict`], anything else a failure of `doing`.
+pub(crate) fn inserted<T>(
+    result: Result<T, sqlx::Error>,
+    doing: &'static str,
+) -> Result<(), domain::CreateError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(violation(&e), Some(Violation::Unique(_))) => {
+            Err(domain::CreateError::Conflict)
+        }
+        Err(e) => Err(store(doing)(e).into()),
+    }
+}
+
+/// The outcome of a write whose foreign key must find its parent row: a
+/// missing parent is `missing`, anything else a failure of `doing`.
+pub(crate) fn with_parent<T, E: From<StoreError>>(
+    result: Result<T, sqlx::Error>,
+    doing: &'static str,
+    missing: E,
+) -> Result<(), E> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(violation(&e), Some(Violation::ForeignKey)) => Err(missing),
+        Err(e) => Err(store(doing)(e).into()),
+    }
+}
+
 /// PostgreSQL SQLSTATEs that mean the server is going away or not taking
 /// connections: class 08 (connection exception), 57P01-57P03 (shutdown,
 /// crash recovery, starting up) and 53300 (too many connections).

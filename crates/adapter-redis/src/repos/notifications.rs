@@ -31,28 +31,6 @@ return 1
     )
 });
 
-/// KEYS: user's index. ARGV: notification prefix, time text, now ms.
-static MARK_ALL_SEEN: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local n = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. string.sub(m, 17)
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('ZREM', KEYS[1], m)
-  else
-    local seen = redis.call('HGET', key, 'seen')
-    if seen ~= '1' then
-      redis.call('HSET', key, 'seen', '1', 'seenAt', ARGV[2])
-      n = n + 1
-    end
-  end
-end
-return n
-"#,
-    )
-});
-
 /// KEYS: notification, user's index. ARGV: owner id, member.
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
@@ -236,12 +214,15 @@ impl NotificationRepository for RedisStore {
     async fn mark_all_seen(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
         let n: i64 = self
             .eval(
-                &MARK_ALL_SEEN,
+                &crate::scripts::MARK_ALL,
                 vec![self.n_index(user_id)],
                 vec![
                     self.key(Family::Notifications, "notification:"),
+                    "seenAt".into(),
+                    "seen".into(),
+                    "1".into(),
+                    "seenAt".into(),
                     ts(at),
-                    ms(at).to_string(),
                 ],
                 "mark notifications seen",
             )

@@ -140,18 +140,7 @@ impl domain::ContentSessionRepository for Store {
         .bind(sqlx::types::Json(value))
         .execute(self.pool())
         .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    crate::error::violation(&e),
-                    Some(crate::error::Violation::ForeignKey)
-                ) =>
-            {
-                Err(domain::WriteError::NotFound)
-            }
-            Err(e) => Err(crate::error::store("storing session data")(e).into()),
-        }
+        crate::error::with_parent(result, "storing session data", domain::WriteError::NotFound)
     }
 
     async fn put_data_within(

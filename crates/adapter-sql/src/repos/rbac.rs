@@ -38,18 +38,7 @@ impl domain::RoleRepository for Store {
         .bind(<Ts>::to_db(r.updated_at))
         .execute(self.pool())
         .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    crate::error::violation(&e),
-                    Some(crate::error::Violation::Unique(_))
-                ) =>
-            {
-                Err(domain::CreateError::Conflict)
-            }
-            Err(e) => Err(crate::error::store("creating role")(e).into()),
-        }
+        crate::error::inserted(result, "creating role")
     }
 
     async fn get(
@@ -123,18 +112,7 @@ impl domain::RoleRepository for Store {
         .bind(<Ts>::to_db(at))
         .execute(self.pool())
         .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    crate::error::violation(&e),
-                    Some(crate::error::Violation::ForeignKey)
-                ) =>
-            {
-                Err(domain::GrantError::RoleNotFound)
-            }
-            Err(e) => Err(crate::error::store("granting role")(e).into()),
-        }
+        crate::error::with_parent(result, "granting role", domain::GrantError::RoleNotFound)
     }
 
     async fn revoke(

@@ -49,18 +49,7 @@ impl domain::UploadRepository for Store {
         .bind(r.size.map(signed))
         .execute(self.pool())
         .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    crate::error::violation(&e),
-                    Some(crate::error::Violation::Unique(_))
-                ) =>
-            {
-                Err(domain::CreateError::Conflict)
-            }
-            Err(e) => Err(crate::error::store("creating upload request")(e).into()),
-        }
+        crate::error::inserted(result, "creating upload request")
     }
 
     async fn get(

@@ -50,29 +50,6 @@ return 1
     )
 });
 
-/// KEYS: user index. ARGV: session key prefix, time text. Revokes every
-/// unrevoked session; returns how many.
-static REVOKE_ALL: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local n = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. string.sub(m, 17)
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('ZREM', KEYS[1], m)
-  else
-    local r = redis.call('HGET', key, 'revokedAt')
-    if not r or r == '' then
-      redis.call('HSET', key, 'revokedAt', ARGV[2])
-      n = n + 1
-    end
-  end
-end
-return n
-"#,
-    )
-});
-
 /// KEYS: user index, user refresh-token set. ARGV: session prefix, pointer
 /// prefix, refresh-token prefix. Deletes the user's sessions, pointers and
 /// refresh tokens; returns how many sessions.
@@ -323,9 +300,14 @@ impl SessionRepository for RedisStore {
     async fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
         let n: i64 = self
             .eval(
-                &REVOKE_ALL,
+                &crate::scripts::MARK_ALL,
                 vec![self.user_sessions_key(user_id)],
-                vec![self.s_key("session:"), ts(at)],
+                vec![
+                    self.s_key("session:"),
+                    "revokedAt".into(),
+                    "revokedAt".into(),
+                    ts(at),
+                ],
                 "revoke sessions",
             )
             .await?;
