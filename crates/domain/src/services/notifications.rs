@@ -52,18 +52,9 @@ pub enum NotificationError {
     Unexpected(#[source] StoreError),
 }
 
-impl From<StoreError> for NotificationError {
-    fn from(e: StoreError) -> Self {
-        Self::Unexpected(e)
-    }
-}
+unexpected_from_store!(NotificationError);
 
-fn write_err(e: WriteError) -> NotificationError {
-    match e {
-        WriteError::NotFound => NotificationError::NotFound,
-        WriteError::Store(e) => NotificationError::Unexpected(e),
-    }
-}
+narrows!(WriteError::{NotFound, Store} => NotificationError);
 
 /// Notification use cases: create (with `notifications:write`), list, read, mark seen, respond, dismiss.
 #[derive(Clone)]
@@ -162,7 +153,7 @@ impl Notifications {
             .notifications
             .mark_seen(user_id, id, self.system.now())
             .await
-            .map_err(write_err)
+            .map_err(NotificationError::from)
     }
 
     /// Marks all seen; returns how many changed.
@@ -191,7 +182,7 @@ impl Notifications {
             .notifications
             .set_response(user_id, id, data)
             .await
-            .map_err(write_err)
+            .map_err(NotificationError::from)
     }
 
     /// Dismisses (deletes) one.
@@ -204,7 +195,7 @@ impl Notifications {
             .notifications
             .delete(user_id, id)
             .await
-            .map_err(write_err)
+            .map_err(NotificationError::from)
     }
 }
 

@@ -109,58 +109,15 @@ pub enum PostError {
     Unexpected(#[source] StoreError),
 }
 
-/// A failed store call is `Unexpected`.
-macro_rules! from_store {
-    ($($error:ident),*) => {$(
-        impl From<StoreError> for $error {
-            fn from(e: StoreError) -> Self {
-                Self::Unexpected(e)
-            }
-        }
-    )*};
-}
-
-/// The session check an operation starts with fails it the same way.
-macro_rules! from_session {
-    ($($error:ident),*) => {$(
-        impl From<ContentSessionError> for $error {
-            fn from(e: ContentSessionError) -> Self {
-                match e {
-                    ContentSessionError::NotFound => Self::NotFound,
-                    ContentSessionError::Unexpected(e) => Self::Unexpected(e),
-                }
-            }
-        }
-    )*};
-}
-
-/// A write that finds no row means the session went meanwhile.
-macro_rules! from_write {
-    ($($error:ident),*) => {$(
-        impl From<WriteError> for $error {
-            fn from(e: WriteError) -> Self {
-                match e {
-                    WriteError::NotFound => Self::NotFound,
-                    WriteError::Store(e) => Self::Unexpected(e),
-                }
-            }
-        }
-    )*};
-}
-
-from_store!(
+unexpected_from_store!(
     ContentSessionError,
     CreateSessionError,
     RenameError,
     PutDataError,
     DataKeyError,
-    PostError
+    PostError,
 );
-from_write!(
-    ContentSessionError,
-    RenameError,
-    PutDataError,
-    DataKeyError,
-    PostError
-);
-from_session!(RenameError, PutDataError, DataKeyError, PostError);
+// A write that finds no row means the session went meanwhile.
+narrows!(WriteError::{NotFound, Store} => ContentSessionError, RenameError, PutDataError, DataKeyError, PostError);
+// The session check an operation starts with fails it the same way.
+narrows!(ContentSessionError::{NotFound, Unexpected} => RenameError, PutDataError, DataKeyError, PostError);

@@ -92,27 +92,12 @@ pub enum DownloadError {
     Unexpected(#[source] StoreError),
 }
 
-/// A failed store call is `Unexpected`; for the errors that can say
-/// NotFound, so is the request check they start with.
-macro_rules! upload_errors {
-    ($($error:ident),* ; $($found:ident),*) => {
-        $(impl From<StoreError> for $error {
-            fn from(e: StoreError) -> Self {
-                Self::Unexpected(e)
-            }
-        })*
-        $(impl From<UploadError> for $found {
-            fn from(e: UploadError) -> Self {
-                match e {
-                    UploadError::NotFound => Self::NotFound,
-                    UploadError::Unexpected(e) => Self::Unexpected(e),
-                }
-            }
-        })*
-    };
-}
-
-upload_errors!(
-    UploadError, PrepareUploadError, PutError, CompleteUploadError, DownloadError;
-    CompleteUploadError, DownloadError
+unexpected_from_store!(
+    UploadError,
+    PrepareUploadError,
+    PutError,
+    CompleteUploadError,
+    DownloadError,
 );
+// The request check an operation starts with fails it the same way.
+narrows!(UploadError::{NotFound, Unexpected} => CompleteUploadError, DownloadError);
