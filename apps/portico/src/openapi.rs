@@ -61,12 +61,11 @@ impl Modify for Security {
 
 /// The document the server serves at `/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
-    let mut api = api;
     document_errors(&mut api);
     api
 }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -19,7 +18,6 @@ use crate::live::Live;
 use crate::mail::MailSetupError;
 use crate::metrics::Metrics;
 use crate::objects::ObjectsSetupError;
-use crate::openapi::ApiDoc;
 use crate::routes::{self, RouteTable};
 use crate::state::AppState;
 
@@ -151,9 +149,9 @@ impl Application {
         }
         let state = web::Data::from(services.state);
         let state_for_metrics = state.clone();
-        let routes = web::Data::new(Arc::new(RouteTable::from_openapi(
-            &crate::openapi::document(),
-        )));
+        // Built once: the route table comes from it and /openapi.json serves it.
+        let api = crate::openapi::document();
+        let routes = web::Data::new(Arc::new(RouteTable::from_openapi(&api)));
         let limit = config.server.body_limit_bytes;
         let body_rate = crate::body_rate::BodyRate {
             grace: std::time::Duration::from_secs(config.server.body_grace_secs),
@@ -166,9 +164,8 @@ impl Application {
             n => n,
         };
         let server = HttpServer::new(move || {
-            let (app, api) = App::new()
+            let (app, _) = App::new()
                 .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
                 .app_data(state.clone())
                 .app_data(routes.clone())
                 .app_data(routes::json_config(limit))
@@ -179,7 +176,7 @@ impl Application {
                 .split_for_parts();
             let docs = docs.then(|| {
                 (
-                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api),
+                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()),
                     web::redirect("/docs", "/docs/"),
                 )
             });

@@ -404,3 +404,37 @@ async fn the_openapi_document_lists_every_route_the_server_serves() {
     )
     .await;
 }
+
+/// The served document is the one the server's own checks read: its error
+/// responses carry the problem body and the shared errors are declared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_openapi_document_declares_its_errors() {
+    with_app(
+        Engine::Sqlite,
+        |_| {},
+        |app| async move {
+            let doc: Value = app
+                .client
+                .get(app.url("/openapi.json"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let shared = &doc["components"]["responses"];
+            for name in ["Unauthenticated", "RateLimited", "Unavailable", "Internal"] {
+                assert!(shared[name].is_object(), "no shared {name} response");
+            }
+            let me = &doc["paths"]["/v1/me"]["get"]["responses"];
+            assert_eq!(me["401"]["$ref"], "#/components/responses/Unauthenticated");
+            let read = &doc["paths"]["/v1/content-sessions/{id}"]["get"]["responses"]["404"];
+            assert_eq!(
+                read["content"]["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/ProblemBody"
+            );
+            app
+        },
+    )
+    .await;
+}
