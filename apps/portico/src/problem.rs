@@ -119,6 +119,17 @@ pub struct RateInfo {
     pub reset_secs: u64,
 }
 
+impl RateInfo {
+    /// Only a `Retry-After` of `secs`: no quota to report.
+    pub fn retry_after(secs: u64) -> Self {
+        Self {
+            limit: 0,
+            remaining: 0,
+            reset_secs: secs,
+        }
+    }
+}
+
 /// An error response. Build one from a [`Kind`], or convert a domain error
 /// (see `errors`). Two words wide: everything but the kind is boxed, so
 /// `Result<T, Problem>` stays small on the success path.
@@ -176,11 +187,7 @@ impl Problem {
         if find_store(&source, domain::StoreError::is_busy).is_some() {
             let mut p = Self::new(Kind::Overloaded)
                 .detail("Too many passwords are being checked at once; try again in a moment.");
-            p.extra.rate = Some(RateInfo {
-                limit: 0,
-                remaining: 0,
-                reset_secs: RETRY_AFTER_OVERLOADED_SECS,
-            });
+            p.extra.rate = Some(RateInfo::retry_after(RETRY_AFTER_OVERLOADED_SECS));
             return p;
         }
         if let Some(store) = find_store(&source, domain::StoreError::is_unavailable) {
@@ -200,11 +207,7 @@ impl Problem {
             "A store could not be reached ({}); try again shortly.",
             what.into()
         ));
-        p.extra.rate = Some(RateInfo {
-            limit: 0,
-            remaining: 0,
-            reset_secs: RETRY_AFTER_UNAVAILABLE_SECS,
-        });
+        p.extra.rate = Some(RateInfo::retry_after(RETRY_AFTER_UNAVAILABLE_SECS));
         p
     }
 
@@ -226,11 +229,7 @@ impl Problem {
     pub fn locked_out(retry_after_secs: u64) -> Self {
         let mut p = Self::new(Kind::LockedOut)
             .detail("The account is locked after repeated failed sign-ins; try again later.");
-        p.extra.rate = Some(RateInfo {
-            limit: 0,
-            remaining: 0,
-            reset_secs: retry_after_secs,
-        });
+        p.extra.rate = Some(RateInfo::retry_after(retry_after_secs));
         p
     }
 
