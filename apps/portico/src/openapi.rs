@@ -106,7 +106,8 @@ const SHARED_ERRORS: &[(&str, &str, &str, Applies)] = &[
     (
         "503",
         "Unavailable",
-        "A store does not answer; retry after Retry-After seconds",
+        "A store does not answer (`unavailable`), or a password check would wait too long for a \
+         hashing thread (`overloaded`); retry after Retry-After seconds",
         Applies::Stored,
     ),
 ];

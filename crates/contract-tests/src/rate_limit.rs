@@ -219,3 +219,82 @@ pub async fn purge_removes_ended_windows(s: Stores) {
         1
     );
 }
+
+/// `give_back` takes one hit off the current window only, never below 0 even
+/// when concurrent calls outnumber the hits, and creates no counter.
+pub async fn give_back_takes_one_hit_back_never_below_zero(s: Stores) {
+    let t = t0();
+    let k = key("give-back");
+    let (start, end) = Window::MINUTE.bounds(t).unwrap();
+    // Nothing to give back: still nothing, and the next hit counts 1.
+    s.rate_limiter
+        .give_back(&k, Window::MINUTE, start)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rate_limiter
+            .peek(&k, Window::MINUTE, start)
+            .await
+            .unwrap(),
+        0
+    );
+    for _ in 0..3 {
+        s.rate_limiter.hit(&k, Window::MINUTE, start).await.unwrap();
+    }
+    s.rate_limiter.hit(&k, Window::MINUTE, end).await.unwrap();
+    s.rate_limiter.hit(&k, Window::DAY, start).await.unwrap();
+    s.rate_limiter
+        .give_back(&k, Window::MINUTE, start)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rate_limiter
+            .peek(&k, Window::MINUTE, start)
+            .await
+            .unwrap(),
+        2
+    );
+    // The next window and another window length are untouched.
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::MINUTE, end).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::DAY, start).await.unwrap(),
+        1
+    );
+    // Ten concurrent give-backs against two hits: 0, not below.
+    concurrently(10, |_| {
+        let (s, k) = (s.clone(), k.clone());
+        async move {
+            s.rate_limiter
+                .give_back(&k, Window::MINUTE, start)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(
+        s.rate_limiter
+            .peek(&k, Window::MINUTE, start)
+            .await
+            .unwrap(),
+        0
+    );
+    let again = s.rate_limiter.hit(&k, Window::MINUTE, start).await.unwrap();
+    assert_eq!(again.count, 1);
+    // A key never hit gets no counter: a hit after a give-back counts 1.
+    let fresh = key("give-back-fresh");
+    s.rate_limiter
+        .give_back(&fresh, Window::AllTime, t)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.rate_limiter
+            .hit(&fresh, Window::AllTime, t)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+}

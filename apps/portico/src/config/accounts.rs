@@ -89,6 +89,11 @@ pub struct SecurityConfig {
     pub argon2_parallelism: u32,
     /// Hashes computed at once; 0 means one per CPU core.
     pub hash_concurrency: usize,
+    /// Longest a password check may wait for a hashing thread, in
+    /// milliseconds. A sign-in (or other password check) that would wait
+    /// longer is answered 503 `overloaded` with `Retry-After` at once and
+    /// does not count toward a lockout. 0: wait as long as it takes.
+    pub hash_max_wait_ms: u64,
     /// Mark cookies `Secure`. Unset: on when `public_url` is https.
     pub cookie_secure: Option<bool>,
     /// First administrator to create or promote at start-up, if set.
@@ -108,6 +113,7 @@ impl Default for SecurityConfig {
             argon2_iterations: p.iterations,
             argon2_parallelism: p.parallelism,
             hash_concurrency: 0,
+            hash_max_wait_ms: 2000,
             cookie_secure: None,
             bootstrap_admin: None,
             csrf_secret: SecretString::default(),

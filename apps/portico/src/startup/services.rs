@@ -69,7 +69,11 @@ pub fn services(
         clock: Arc::new(platform::SystemClock),
         ids: Arc::new(platform::UuidV7Ids),
         tokens: Arc::new(platform::OsRandomTokens),
-        hasher: Arc::new(platform::BlockingPoolHasher::new(argon2, concurrency)),
+        hasher: Arc::new(platform::BlockingPoolHasher::bounded(
+            argon2,
+            concurrency,
+            std::time::Duration::from_millis(s.hash_max_wait_ms),
+        )),
         mailer: Arc::new(LettreMailer::from_config(config)?),
         objects: Arc::new(objects.clone()),
     };

@@ -318,3 +318,71 @@ async fn role_managers_cannot_escalate_and_admin_keeps_a_holder(app: TestApp) ->
     app
 }
 on_every_engine!(role_managers_cannot_escalate_and_admin_keeps_a_holder);
+
+/// A sign-in storm on one hashing thread with a 10 ms bound on the wait
+/// (a hash takes several times that):
+/// each sign-in is answered 201 or at once 503 `overloaded` with
+/// `Retry-After: 1`, never a 5xx of another kind and never a lockout (the
+/// shed attempts give their guesses back). Before the bound was wired, the
+/// storm queued for the thread and every request waited its turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_storm_is_shed_with_retry_after_not_queued() {
+    crate::support::with_app(
+        crate::support::Engine::Sqlite,
+        |c| {
+            c.rate_limits.ip_per_minute = 0;
+            c.server.trusted_proxies = portico::proxies::TrustedProxies::Count(1);
+            c.security.hash_concurrency = 1;
+            c.security.hash_max_wait_ms = 10;
+        },
+        |app| async move {
+            app.register_user("storm", USER_PASSWORD).await;
+            // One address per attempt: neither the per-address nor the
+            // account-wide lockout (50) can answer for the hasher.
+            let storm = (0..30).map(|n| {
+                let ip = format!("192.0.2.{n}");
+                let app = &app;
+                async move { sign_in_from(app, "storm", USER_PASSWORD, &ip).await }
+            });
+            let mut signed_in = 0;
+            let mut shed = 0;
+            for res in futures::future::join_all(storm).await {
+                match res.status().as_u16() {
+                    201 => signed_in += 1,
+                    503 => {
+                        assert_eq!(
+                            res.headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok()),
+                            Some("1")
+                        );
+                        expect_problem(res, 503, "overloaded").await;
+                        shed += 1;
+                    }
+                    other => panic!("a storm sign-in answered {other}"),
+                }
+            }
+            eprintln!(
+                "30 parallel sign-ins on one hashing thread: {signed_in} x 201, {shed} x 503"
+            );
+            assert!(signed_in >= 1, "the thread served someone");
+            assert!(shed >= 1, "the bound shed someone");
+            // Once the storm is over, sign-in works (a 503 here could only
+            // be a scheduling hiccup of a loaded machine: retried).
+            let mut status = 0;
+            for _ in 0..20 {
+                status = sign_in_from(&app, "storm", USER_PASSWORD, "192.0.2.0")
+                    .await
+                    .status()
+                    .as_u16();
+                if status != 503 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(status, 201);
+            app
+        },
+    )
+    .await;
+}

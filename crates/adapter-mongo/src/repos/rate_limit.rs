@@ -99,6 +99,23 @@ impl RateLimiter for MongoStore {
             .map(|c| c.unwrap_or(0))
     }
 
+    async fn give_back(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (id, _) = window_id(key, window, now);
+        self.coll(RATE_LIMITS)
+            .update_one(
+                doc! {"_id": id, "count": {"$gt": 0_i64}},
+                doc! {"$inc": {"count": -1_i64}},
+            )
+            .await
+            .map(|_| ())
+            .map_err(store("give back a hit"))
+    }
+
     async fn forget(&self, key: &str) -> Result<(), StoreError> {
         self.coll(RATE_LIMITS)
             .delete_many(doc! {"key": key})

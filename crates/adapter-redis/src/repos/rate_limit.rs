@@ -52,6 +52,18 @@ return counts
     )
 });
 
+/// KEYS: one window counter. Takes one off a counter above 0; a missing
+/// counter stays missing (DECR would create it at -1).
+static GIVE_BACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"#,
+    )
+});
+
 /// KEYS: the key's window set. Deletes every window and the set.
 static FORGET: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
@@ -143,6 +155,19 @@ impl RateLimiter for RedisStore {
             .await
             .map_err(store("read a counter"))?;
         Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
+    async fn give_back(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (counter, _) = self.window_key(key, window, now);
+        let _: i64 = self
+            .eval(&GIVE_BACK, vec![counter], vec![], "give back a hit")
+            .await?;
+        Ok(())
     }
 
     async fn forget(&self, key: &str) -> Result<(), StoreError> {

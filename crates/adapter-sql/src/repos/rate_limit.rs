@@ -123,6 +123,26 @@ impl domain::RateLimiter for Store {
         Ok(row.map_or(0, |(c,)| u64::try_from(c).unwrap_or(0)))
     }
 
+    async fn give_back(
+        &self,
+        key: &str,
+        window: domain::Window,
+        now: time::OffsetDateTime,
+    ) -> Result<(), domain::StoreError> {
+        let start = window.bounds(now).map_or(0, |(s, _)| s.unix_timestamp());
+        sqlx::query(
+            "UPDATE rate_limit_counters SET count = count - 1 \
+             WHERE key = $1 AND window_seconds = $2 AND window_start = $3 AND count > 0",
+        )
+        .bind(key)
+        .bind(i64::from(window.seconds()))
+        .bind(start)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+        .map_err(crate::error::store("giving back a hit"))
+    }
+
     async fn forget(&self, key: &str) -> Result<(), domain::StoreError> {
         sqlx::query("DELETE FROM rate_limit_counters WHERE key = $1")
             .bind(key)

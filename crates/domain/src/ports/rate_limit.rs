@@ -86,6 +86,19 @@ pub trait RateLimiter: Send + Sync {
     async fn peek(&self, key: &str, window: Window, now: OffsetDateTime)
     -> Result<u64, StoreError>;
 
+    /// Takes back one hit of `key` in the window containing `now`, for a hit
+    /// whose work was refused before it was done (a sign-in shed because the
+    /// hashing queue is full must not count toward a lockout). The count
+    /// MUST NOT go below 0, also when concurrent calls outnumber the hits,
+    /// and a window with no counter MUST stay without one (a later `hit`
+    /// still counts 1).
+    async fn give_back(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
     /// Deletes every window of `key`.
     async fn forget(&self, key: &str) -> Result<(), StoreError>;
 

@@ -13,6 +13,9 @@
 //!   attempts in the same window, against guessing from many addresses.
 //! - The counts are reserved atomically before hashing: N parallel guesses
 //!   get N distinct counts, so at most the threshold are ever verified.
+//! - An attempt the hasher sheds as busy (its queue is full) verified
+//!   nothing, so it gives both reservations back: a sign-in storm that is
+//!   answered "overloaded" does not lock anyone out.
 //! - A correct password clears both counts. A change of the account (a new
 //!   password, an administrator's unlock, any profile change) starts them
 //!   afresh, because the counters are keyed by the account's `updated_at`.
@@ -109,15 +112,25 @@ impl<'a> PasswordGuard<'a> {
             });
         }
         let hasher = &self.system.hasher;
-        let right = match &subject {
+        let verified = match &subject {
             Subject::User(User {
                 password_hash: Some(hash),
                 ..
-            }) => hasher.verify(password, hash).await?,
+            }) => hasher.verify(password, hash).await,
             Subject::User(_) | Subject::Unknown(_) => {
-                hasher.verify_dummy(password).await?;
-                false
+                hasher.verify_dummy(password).await.map(|()| false)
             }
+        };
+        let right = match verified {
+            Ok(right) => right,
+            Err(e) if e.is_busy() => {
+                // Shed before anything was verified: the attempt is not a
+                // guess, so it gives its reservations back.
+                limiter.give_back(&ip_key, window, now).await?;
+                limiter.give_back(&account_key, window, now).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
         };
         if right {
             limiter.forget(&ip_key).await?;

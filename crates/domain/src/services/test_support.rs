@@ -202,6 +202,19 @@ impl RateLimiter for MemoryRateLimiter {
         Ok(self.0.lock().unwrap().get(&slot).copied().unwrap_or(0))
     }
 
+    async fn give_back(
+        &self,
+        key: &str,
+        window: Window,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (slot, _) = Self::slot(key, window, now);
+        if let Some(n) = self.0.lock().unwrap().get_mut(&slot) {
+            *n = n.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn forget(&self, key: &str) -> Result<(), StoreError> {
         self.0.lock().unwrap().retain(|(k, _), _| k != key);
         Ok(())

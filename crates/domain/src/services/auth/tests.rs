@@ -112,6 +112,39 @@ fn a_lockout_from_one_ip_leaves_the_owner_at_another_ip_alone() {
 }
 
 #[test]
+fn a_sign_in_the_hasher_sheds_as_busy_does_not_count_toward_a_lockout() {
+    let mut h = Harness::new();
+    let shed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut hasher = crate::MockPasswordHasher::new();
+    let calls = shed.clone();
+    hasher.expect_verify().returning(move |p, hash| {
+        // The first ten are shed, as a saturated hashing pool does.
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 10 {
+            return Err(StoreError::busy("password hashing is saturated"));
+        }
+        Ok(hash.as_str() == format!("hashed:{}", p.expose()))
+    });
+    h.system.hasher = Arc::new(hasher);
+    h.stores.users = Arc::new(users_finding(Some(user_with_password())));
+    let svc = service(h);
+    for _ in 0..10 {
+        let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
+        assert!(
+            matches!(&err, SignInError::Unexpected(e) if e.is_busy()),
+            "{err:?}"
+        );
+    }
+    // The lockout still has all five attempts: four wrong ones pass as
+    // wrong, the fifth locks.
+    for _ in 0..4 {
+        let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
+        assert!(matches!(err, SignInError::InvalidCredentials), "{err:?}");
+    }
+    let err = block_on(svc.sign_in(request("wrong password"))).unwrap_err();
+    assert!(matches!(err, SignInError::LockedOut { .. }), "{err:?}");
+}
+
+#[test]
 fn guesses_from_many_ips_hit_the_account_wide_limit() {
     let mut h = Harness::new();
     let verified = counting_hasher(&mut h);
