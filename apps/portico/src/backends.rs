@@ -170,6 +170,9 @@ impl Backends {
             sessions: sessions.sessions.clone(),
             one_time_tokens: sessions.one_time_tokens.clone(),
             rate_limiter: limits.rate_limiter.clone(),
+            // Every instance shares the sessions' store, so it carries the
+            // changes that cached principals depend on.
+            auth_changes: sessions.auth_changes.clone(),
         })
     }
 

@@ -66,6 +66,7 @@ pub fn stores(stores: Stores, metrics: Arc<Metrics>, deadline: std::time::Durati
         notifications: wrap(stores.notifications, m),
         // A subscription is one long call: nothing to time per call.
         feed: stores.feed,
+        auth_changes: stores.auth_changes,
         leases: wrap(stores.leases, m),
         mail_queue: wrap(stores.mail_queue, m),
         payments: wrap(stores.payments, m),

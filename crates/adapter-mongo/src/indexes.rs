@@ -39,6 +39,8 @@ pub(crate) mod names {
     pub(crate) const LEASES: &str = "jobLeases";
     /// Mail waiting to be sent.
     pub(crate) const MAIL_QUEUE: &str = "mailQueue";
+    /// Changes to authentication, for caches of signed-in callers.
+    pub(crate) const AUTH_CHANGES: &str = "authChanges";
 }
 
 enum Kind {
@@ -159,6 +161,13 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
             vec![
                 index(doc! {"key": 1}, Plain),
                 index(doc! {"windowEnd": 1}, Ttl),
+            ],
+        ),
+        (
+            AUTH_CHANGES,
+            vec![
+                index(doc! {"at": 1}, Plain),
+                index(doc! {"expiresAt": 1}, Ttl),
             ],
         ),
         (

@@ -23,6 +23,7 @@
 
 mod codec;
 mod error;
+mod pubsub;
 mod repos;
 mod scripts;
 #[cfg(feature = "testing")]

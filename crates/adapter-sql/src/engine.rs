@@ -16,8 +16,10 @@ use crate::error::{SqlError, store};
 
 /// Every engine's migrations, embedded in the binary. Never edit a released one: add a new file.
 fn migrator(engine: &'static str) -> Migrator {
-    let files: [(&'static str, &'static str); 3] = match engine {
-        "sqlite" => [
+    // PostgreSQL needs no table for auth changes (it has LISTEN/NOTIFY), so
+    // the engines' lists differ in length from there on.
+    let files: &[(&'static str, &'static str)] = match engine {
+        "sqlite" => &[
             ("init", include_str!("../migrations/sqlite/0001_init.sql")),
             (
                 "jobs and feed",
@@ -27,8 +29,12 @@ fn migrator(engine: &'static str) -> Migrator {
                 "mail queue",
                 include_str!("../migrations/sqlite/0003_mail_queue.sql"),
             ),
+            (
+                "auth changes",
+                include_str!("../migrations/sqlite/0004_auth_changes.sql"),
+            ),
         ],
-        _ => [
+        _ => &[
             ("init", include_str!("../migrations/postgres/0001_init.sql")),
             (
                 "jobs and feed",
@@ -41,7 +47,8 @@ fn migrator(engine: &'static str) -> Migrator {
         ],
     };
     let migrations = files
-        .into_iter()
+        .iter()
+        .copied()
         .zip(1..)
         .map(|((name, sql), version)| {
             Migration::new(
@@ -216,6 +223,8 @@ pub struct PgStore {
     /// The LISTEN/NOTIFY channel of new notifications: one per schema, so
     /// that databases sharing a server do not hear each other.
     channel: std::sync::Arc<str>,
+    /// The channel of changes to authentication, one per schema likewise.
+    auth_channel: std::sync::Arc<str>,
 }
 
 impl PgStore {
@@ -230,8 +239,13 @@ impl PgStore {
             Some(schema) => format!("portico_notifications_{schema}"),
             None => "portico_notifications".to_owned(),
         };
+        let mut auth_channel = match schema {
+            Some(schema) => format!("portico_auth_{schema}"),
+            None => "portico_auth".to_owned(),
+        };
         // PostgreSQL channel names are identifiers: at most 63 bytes (ASCII here).
         channel.truncate(63);
+        auth_channel.truncate(63);
         if let Some(schema) = schema {
             if !schema
                 .chars()
@@ -270,12 +284,18 @@ impl PgStore {
         Ok(Self {
             pool,
             channel: channel.into(),
+            auth_channel: auth_channel.into(),
         })
     }
 
     /// The channel new notifications are announced on.
     pub(crate) fn channel(&self) -> &str {
         &self.channel
+    }
+
+    /// The channel changes to authentication are announced on.
+    pub(crate) fn auth_channel(&self) -> &str {
+        &self.auth_channel
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), SqlError> {

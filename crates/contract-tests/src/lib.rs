@@ -3,7 +3,7 @@
 //! server; an embedder's own adapter can run it too.
 //!
 //! Layout: [`fixtures`] builds records; one module per port family
-//! ([`users`], [`accounts`], [`rbac`], [`content`], [`notifications`],
+//! ([`users`], [`accounts`], [`auth_changes`], [`rbac`], [`content`], [`notifications`],
 //! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`mail`], [`cascade`]) holds the tests, each
 //! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
 //! `#[tokio::test]` per test function. [`system`] holds the contracts of the
@@ -36,6 +36,7 @@ use domain::services::Stores;
 use futures::FutureExt;
 
 pub mod accounts;
+pub mod auth_changes;
 pub mod cascade;
 pub mod content;
 pub mod fixtures;
@@ -124,6 +125,8 @@ macro_rules! contract_suite {
             jobs: lease_is_exclusive_until_expiry_and_renewable, lease_release_is_holder_only,
                 concurrent_lease_takes_have_one_winner, feed_announces_new_notifications,
                 feed_announces_a_burst_at_one_instant, feed_skips_what_came_before_and_never_repeats;
+            auth_changes: published_changes_reach_every_subscription, concurrent_publishes_all_arrive,
+                a_subscription_keeps_delivering_after_a_quiet_spell;
             mail: queued_mail_of_every_kind_roundtrips, claim_hides_until_and_retry_reschedules,
                 concurrent_claims_never_share_a_message;
         );

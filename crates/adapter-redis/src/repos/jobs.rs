@@ -1,28 +1,17 @@
 //! Leases (`{<prefix>:leases}:lease:<name>`, a string holding the holder,
-//! with a native TTL) and the notification feed: Redis pub/sub on the
-//! channel `{<prefix>:notifications}:feed`, published by the script that
-//! creates a notification.
-//!
-//! On a single server that is classic pub/sub (`PUBLISH`, `SUBSCRIBE`). On
-//! Redis Cluster it is sharded pub/sub (`SPUBLISH`, `SSUBSCRIBE`, Redis 7):
-//! the channel carries the notifications family's hash tag, so it lives on
-//! the node that owns the family's slot, the creating script publishes there
-//! and subscribers listen there. Classic pub/sub on a cluster forwards each
-//! message between nodes over the cluster bus, which does not guarantee
-//! delivery: announcements were lost under load.
+//! with a native TTL) and the notification feed: pub/sub (see
+//! [`crate::pubsub`]) on the channel `{<prefix>:notifications}:feed`,
+//! published by the script that creates a notification, so that the
+//! announcement goes out exactly when the notification is stored.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use domain::*;
-use fred::clients::SubscriberClient;
-use fred::prelude::*;
 use fred::types::scripts::Script;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::error::store;
 use crate::{Family, RedisStore};
 
 /// KEYS: lease. ARGV: holder, TTL in ms. 1 when taken or renewed.
@@ -69,15 +58,6 @@ impl RedisStore {
     pub(crate) fn feed_channel(&self) -> String {
         self.key(Family::Notifications, "feed")
     }
-
-    /// The command that announces on [`Self::feed_channel`].
-    pub(crate) fn feed_publish(&self) -> &'static str {
-        if self.is_cluster() {
-            "SPUBLISH"
-        } else {
-            "PUBLISH"
-        }
-    }
 }
 
 #[async_trait]
@@ -118,91 +98,23 @@ impl LeaseRepository for RedisStore {
 #[async_trait]
 impl NotificationFeed for RedisStore {
     async fn subscribe(&self) -> Result<Box<dyn FeedSubscription>, StoreError> {
-        let client = self
-            .subscriber_builder()
-            // Room for bursts between two reads of the subscriber; past it
-            // the subscription reports a gap.
-            .with_performance_config(|p| p.broadcast_channel_capacity = 65_536)
-            .build_subscriber_client()
-            .map_err(store("listen for notifications"))?;
-        client
-            .init()
-            .await
-            .map_err(store("listen for notifications"))?;
-        // Subscribe again by itself after a reconnect.
-        let resubscriber = client.manage_subscriptions();
-        let messages = client.message_rx();
-        let reconnects = client.reconnect_rx();
-        let subscribed = if self.is_cluster() {
-            client.ssubscribe(self.feed_channel()).await
-        } else {
-            client.subscribe(self.feed_channel()).await
-        };
-        subscribed.map_err(store("listen for notifications"))?;
-        Ok(Box::new(RedisSubscription {
-            client,
-            messages,
-            reconnects,
-            resubscriber,
-        }))
+        let channel =
+            crate::pubsub::Channel::subscribe(self, self.feed_channel(), "notification feed")
+                .await?;
+        Ok(Box::new(Announcements(channel)))
     }
 }
 
-struct RedisSubscription {
-    client: SubscriberClient,
-    messages: broadcast::Receiver<fred::types::Message>,
-    /// Announcements published while the connection was down are lost:
-    /// a reconnect is reported as a broken subscription, so that the
-    /// caller catches up from the store.
-    reconnects: broadcast::Receiver<fred::types::config::Server>,
-    resubscriber: tokio::task::JoinHandle<()>,
-}
+/// The notification feed's channel, read as announcements.
+struct Announcements(crate::pubsub::Channel);
 
 #[async_trait]
-impl FeedSubscription for RedisSubscription {
+impl FeedSubscription for Announcements {
     async fn next(&mut self) -> Result<FeedEvent, StoreError> {
         loop {
-            let message = tokio::select! {
-                message = self.messages.recv() => message,
-                _ = self.reconnects.recv() => {
-                    return Err(StoreError::msg(
-                        "notification feed reconnected; announcements may have been missed",
-                    ));
-                }
-            };
-            match message {
-                Ok(message) => {
-                    if let Some(event) = message
-                        .value
-                        .as_str()
-                        .and_then(|text| parse_announcement(&text))
-                    {
-                        return Ok(event);
-                    }
-                }
-                // Announcements were dropped: a gap the caller cannot see, so
-                // report it as a broken subscription.
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    return Err(StoreError::msg(format!(
-                        "notification feed fell behind by {n} announcements"
-                    )));
-                }
-                Err(broadcast::error::RecvError::Closed) => {
-                    return Err(StoreError::msg("notification feed connection closed"));
-                }
+            if let Some(event) = parse_announcement(&self.0.next().await?) {
+                return Ok(event);
             }
-        }
-    }
-}
-
-impl Drop for RedisSubscription {
-    fn drop(&mut self) {
-        self.resubscriber.abort();
-        let client = self.client.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = client.quit().await;
-            });
         }
     }
 }

@@ -139,7 +139,7 @@ impl NotificationRepository for RedisStore {
             n.expires_at.map_or_else(String::new, |e| ms(e).to_string()),
             self.feed_channel(),
             crate::repos::jobs::announcement(n.user_id, n.id),
-            self.feed_publish().into(),
+            self.publish_command().into(),
         ];
         args.extend(r.args());
         let _: i64 = self

@@ -11,6 +11,7 @@ pub(crate) enum Arg {
     Time(time::OffsetDateTime),
 }
 
+mod auth_changes;
 mod feed;
 
 mod postgres;

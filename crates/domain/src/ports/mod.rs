@@ -5,6 +5,7 @@
 //! With the `mock` feature each trait also has a mockall mock (`MockUserRepository`, …).
 
 mod accounts;
+mod auth_changes;
 mod content;
 mod jobs;
 mod mail_queue;
@@ -17,6 +18,7 @@ mod uploads;
 mod users;
 
 pub use accounts::*;
+pub use auth_changes::*;
 pub use content::*;
 pub use jobs::*;
 pub use mail_queue::*;

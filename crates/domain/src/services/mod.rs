@@ -6,10 +6,10 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::{
-    CandidateRepository, Clock, ContentSessionRepository, IdGenerator, LeaseRepository, MailQueue,
-    Mailer, NotificationFeed, NotificationRepository, ObjectStore, OneTimeTokenRepository,
-    PasswordHasher, PaymentRepository, RateLimiter, RoleRepository, SessionRepository,
-    TokenGenerator, UploadRepository, UserId, UserRepository,
+    AuthChangeFeed, CandidateRepository, Clock, ContentSessionRepository, IdGenerator,
+    LeaseRepository, MailQueue, Mailer, NotificationFeed, NotificationRepository, ObjectStore,
+    OneTimeTokenRepository, PasswordHasher, PaymentRepository, RateLimiter, RoleRepository,
+    SessionRepository, TokenGenerator, UploadRepository, UserId, UserRepository,
 };
 
 /// `From<StoreError>` for per-operation error enums: a failed store call is
@@ -105,6 +105,9 @@ pub struct Stores {
     pub leases: Arc<dyn LeaseRepository>,
     /// Mail waiting to be sent.
     pub mail_queue: Arc<dyn MailQueue>,
+    /// Announcements of changes to authentication (from the sessions' store),
+    /// for caches of authenticated principals.
+    pub auth_changes: Arc<dyn AuthChangeFeed>,
 }
 
 /// A store that implements every repository port, as each Portico adapter does.
@@ -122,6 +125,7 @@ pub trait AllPorts:
     + RateLimiter
     + LeaseRepository
     + MailQueue
+    + AuthChangeFeed
     + 'static
 {
 }
@@ -140,6 +144,7 @@ impl<T> AllPorts for T where
         + RateLimiter
         + LeaseRepository
         + MailQueue
+        + AuthChangeFeed
         + 'static
 {
 }
@@ -160,7 +165,8 @@ impl Stores {
             payments: store.clone(),
             rate_limiter: store.clone(),
             leases: store.clone(),
-            mail_queue: store,
+            mail_queue: store.clone(),
+            auth_changes: store,
         }
     }
 }

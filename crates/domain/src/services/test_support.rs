@@ -84,6 +84,7 @@ impl Harness {
                 rate_limiter: Arc::new(MemoryRateLimiter::default()),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: Arc::new(MemoryMailQueue::default()),
+                auth_changes: Arc::new(MockAuthChangeFeed::new()),
             },
             system: System {
                 clock: Arc::new(clock),
