@@ -106,7 +106,7 @@ fn rate_info(decision: &RateDecision) -> RateInfo {
 async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
     let state = state(&req)?;
     let (token, via_cookie) = presented_token(&req)?;
-    let authenticated = state.auth.authenticate(&token).await?;
+    let authenticated = state.principals.authenticate(&state.auth, &token).await?;
     if via_cookie {
         check_csrf(&req, &state, authenticated.session.id)?;
     }

@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod objects;
 pub mod openapi;
 pub mod payment_providers;
+pub mod principals;
 pub mod problem;
 pub mod proxies;
 pub mod routes;

@@ -45,6 +45,10 @@ pub struct AppState {
     pub registration: Registration,
     /// Sign-in and sessions.
     pub auth: Authentication,
+    /// Principals authenticated recently, kept in memory.
+    pub principals: Arc<crate::principals::PrincipalCache>,
+    /// Where changes to authentication are announced (the cache listens).
+    pub auth_changes: Arc<dyn domain::AuthChangeFeed>,
     /// Password reset and change.
     pub passwords: Passwords,
     /// The own account.

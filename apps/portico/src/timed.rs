@@ -5,6 +5,11 @@
 //! does: a call past the deadline fails as an unavailable store (503). The
 //! wrappers forward every method unchanged; the signatures below mirror the
 //! traits in `domain::ports`, and the compiler checks that they match.
+//!
+//! A write marked `=> change` below can change who a token authenticates:
+//! once it succeeds, the change is announced (see [`crate::principals`]),
+//! which drops this instance's cached principals before the caller sees
+//! the result and tells the other instances.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,22 +21,25 @@ use domain::*;
 use time::{Duration, OffsetDateTime};
 
 use crate::metrics::Metrics;
+use crate::principals::Announcer;
 
 /// A port implementation whose calls are timed and bounded.
 struct Timed<T: ?Sized> {
     inner: Arc<T>,
     metrics: Arc<Metrics>,
     deadline: std::time::Duration,
+    /// Where the writes marked with a change below announce it.
+    announcer: Arc<Announcer>,
 }
 
-fn wrap<T: ?Sized>(
-    inner: Arc<T>,
-    (metrics, deadline): &(Arc<Metrics>, std::time::Duration),
-) -> Arc<Timed<T>> {
+type Wrapping = (Arc<Metrics>, std::time::Duration, Arc<Announcer>);
+
+fn wrap<T: ?Sized>(inner: Arc<T>, (metrics, deadline, announcer): &Wrapping) -> Arc<Timed<T>> {
     Arc::new(Timed {
         inner,
         metrics: metrics.clone(),
         deadline: *deadline,
+        announcer: announcer.clone(),
     })
 }
 
@@ -54,10 +62,16 @@ impl<T, E: From<StoreError>> TimedOut for Result<T, E> {
     }
 }
 
-/// `stores` with every port timed into `metrics`, and each call cut off
-/// after `deadline`.
-pub fn stores(stores: Stores, metrics: Arc<Metrics>, deadline: std::time::Duration) -> Stores {
-    let m = &(metrics, deadline);
+/// `stores` with every port timed into `metrics`, each call cut off after
+/// `deadline`, and the writes to users, sessions and roles that can change
+/// who a token authenticates announced through `announcer`.
+pub fn stores(
+    stores: Stores,
+    metrics: Arc<Metrics>,
+    deadline: std::time::Duration,
+    announcer: Arc<Announcer>,
+) -> Stores {
+    let m = &(metrics, deadline, announcer);
     Stores {
         candidates: wrap(stores.candidates, m),
         sessions: wrap(stores.sessions, m),
@@ -78,7 +92,7 @@ pub fn stores(stores: Stores, metrics: Arc<Metrics>, deadline: std::time::Durati
 }
 
 macro_rules! timed {
-    ($port:literal, $trait:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* }) => {
+    ($port:literal, $trait:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty $(=> $change:expr)?;)* }) => {
         #[async_trait]
         impl $trait for Timed<dyn $trait> {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
@@ -89,6 +103,11 @@ macro_rules! timed {
                 };
                 self.metrics
                     .store($port, stringify!($name), result.is_ok(), started.elapsed());
+                $(
+                    if result.is_ok() {
+                        self.announcer.announce($change).await;
+                    }
+                )?
                 result
             })*
         }
@@ -106,14 +125,14 @@ timed!("sessions", SessionRepository {
     fn get(&self, id: AuthSessionId) -> Result<Option<AuthSession>, StoreError>;
     fn find_active_by_token(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AuthSession>, StoreError>;
     fn touch(&self, id: AuthSessionId, at: OffsetDateTime, expires_at: OffsetDateTime) -> Result<(), WriteError>;
-    fn rotate(&self, id: AuthSessionId, token_hash: &TokenHash, at: OffsetDateTime, expires_at: OffsetDateTime, refresh_expires_at: OffsetDateTime) -> Result<(), WriteError>;
+    fn rotate(&self, id: AuthSessionId, token_hash: &TokenHash, at: OffsetDateTime, expires_at: OffsetDateTime, refresh_expires_at: OffsetDateTime) -> Result<(), WriteError> => AuthChange::Session(id);
     fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<AuthSession>, StoreError>;
-    fn revoke(&self, user_id: UserId, id: AuthSessionId, at: OffsetDateTime) -> Result<(), WriteError>;
-    fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError>;
+    fn revoke(&self, user_id: UserId, id: AuthSessionId, at: OffsetDateTime) -> Result<(), WriteError> => AuthChange::Session(id);
+    fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> => AuthChange::User(user_id);
     fn add_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
     fn use_refresh_token(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<RefreshOutcome, StoreError>;
     fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
 });
 
 timed!("one_time_tokens", OneTimeTokenRepository {
@@ -173,13 +192,13 @@ timed!("roles", RoleRepository {
     fn create(&self, role: &Role) -> Result<(), CreateError>;
     fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
     fn list(&self) -> Result<Vec<Role>, StoreError>;
-    fn update_fields(&self, name: &RoleName, changes: &RoleChanges) -> Result<(), WriteError>;
-    fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
-    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError>;
-    fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
-    fn revoke_unless_last(&self, user_id: UserId, role: &RoleName) -> Result<LastHolder, WriteError>;
+    fn update_fields(&self, name: &RoleName, changes: &RoleChanges) -> Result<(), WriteError> => AuthChange::Everyone;
+    fn delete(&self, name: &RoleName) -> Result<(), WriteError> => AuthChange::Everyone;
+    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError> => AuthChange::User(user_id);
+    fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError> => AuthChange::User(user_id);
+    fn revoke_unless_last(&self, user_id: UserId, role: &RoleName) -> Result<LastHolder, WriteError> => AuthChange::User(user_id);
     fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;
-    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
 });
 
 timed!("uploads", UploadRepository {
@@ -198,12 +217,12 @@ timed!("users", UserRepository {
     fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
-    fn update_fields(&self, id: UserId, changes: &UserChanges) -> Result<FieldsUpdate, WriteError>;
-    fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError>;
-    fn set_locked_until(&self, id: UserId, until: Option<OffsetDateTime>) -> Result<(), WriteError>;
-    fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn update_fields(&self, id: UserId, changes: &UserChanges) -> Result<FieldsUpdate, WriteError> => AuthChange::User(id);
+    fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError> => AuthChange::User(id);
+    fn set_locked_until(&self, id: UserId, until: Option<OffsetDateTime>) -> Result<(), WriteError> => AuthChange::User(id);
+    fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError> => AuthChange::User(id);
     fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
-    fn delete(&self, id: UserId) -> Result<(), WriteError>;
+    fn delete(&self, id: UserId) -> Result<(), WriteError> => AuthChange::User(id);
 });
 
 timed!("mail_queue", MailQueue {

@@ -94,6 +94,13 @@ pub struct SecurityConfig {
     /// longer is answered 503 `overloaded` with `Retry-After` at once and
     /// does not count toward a lockout. 0: wait as long as it takes.
     pub hash_max_wait_ms: u64,
+    /// How long an authenticated principal (user, session, roles) is kept
+    /// in memory, in milliseconds: the longest another instance can still
+    /// accept a token revoked elsewhere if the change feed loses the
+    /// revocation. 0 turns the cache off (every request reads the stores).
+    pub principal_cache_ttl_ms: u64,
+    /// How many principals the cache holds at most.
+    pub principal_cache_capacity: u64,
     /// Mark cookies `Secure`. Unset: on when `public_url` is https.
     pub cookie_secure: Option<bool>,
     /// First administrator to create or promote at start-up, if set.
@@ -114,6 +121,8 @@ impl Default for SecurityConfig {
             argon2_parallelism: p.parallelism,
             hash_concurrency: 0,
             hash_max_wait_ms: 2000,
+            principal_cache_ttl_ms: 2000,
+            principal_cache_capacity: 100_000,
             cookie_secure: None,
             bootstrap_admin: None,
             csrf_secret: SecretString::default(),

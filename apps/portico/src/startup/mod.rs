@@ -128,6 +128,10 @@ impl Application {
         let live = services.state.live.clone();
         let mut tasks = vec![
             tokio::spawn(live.clone().run()),
+            tokio::spawn(crate::principals::run(
+                services.state.principals.clone(),
+                services.state.auth_changes.clone(),
+            )),
             tokio::spawn(crate::mail_queue::run(
                 services.mail.clone(),
                 services.mail_wake.clone(),

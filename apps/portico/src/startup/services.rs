@@ -42,11 +42,18 @@ pub fn services(
     backends: &Backends,
     metrics: Arc<Metrics>,
 ) -> Result<Services, StartError> {
-    let mut stores = timed::stores(
-        backends.stores(config)?,
-        metrics.clone(),
-        std::time::Duration::from_millis(config.stores.call_timeout_ms.max(1)),
-    );
+    let stores = backends.stores(config)?;
+    let deadline = std::time::Duration::from_millis(config.stores.call_timeout_ms.max(1));
+    let principals = Arc::new(crate::principals::PrincipalCache::new(
+        std::time::Duration::from_millis(config.security.principal_cache_ttl_ms),
+        config.security.principal_cache_capacity,
+    ));
+    let announcer = Arc::new(crate::principals::Announcer::new(
+        principals.clone(),
+        stores.auth_changes.clone(),
+        deadline,
+    ));
+    let mut stores = timed::stores(stores, metrics.clone(), deadline, announcer);
     let mail_wake = Arc::new(tokio::sync::Notify::new());
     stores.mail_queue = Arc::new(crate::mail_queue::Waking::new(
         stores.mail_queue,
@@ -88,6 +95,8 @@ pub fn services(
     let state = AppState {
         registration: Registration::new(stores.clone(), system.clone(), policy.clone()),
         auth: Authentication::new(stores.clone(), system.clone(), policy.clone()),
+        principals,
+        auth_changes: stores.auth_changes.clone(),
         passwords: Passwords::new(stores.clone(), system.clone(), policy.clone()),
         profiles: Profiles::new(stores.clone(), system.clone(), policy),
         admin: admin.clone(),

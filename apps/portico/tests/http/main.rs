@@ -5,6 +5,7 @@ mod cli;
 mod content;
 mod faults;
 mod hygiene;
+mod instances;
 mod notifications;
 mod outage;
 mod payments;

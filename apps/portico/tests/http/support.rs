@@ -174,6 +174,53 @@ where
     }
 }
 
+/// Like [`with_app`], with two server instances over the one database
+/// (each with its own cache, change-feed subscription and data folder).
+pub(crate) async fn with_two_apps<F, Fut>(engine: Engine, tweak: impl Fn(&mut Config), test: F)
+where
+    F: FnOnce(TestApp, TestApp) -> Fut,
+    Fut: Future<Output = (TestApp, TestApp)>,
+{
+    let db = engine.database().await;
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let mut config = test_config();
+        tweak(&mut config);
+        let backends = db.backends(&mut config);
+        apps.push(TestApp::start(config, backends).await);
+    }
+    let two = apps.pop().expect("two apps");
+    let one = apps.pop().expect("two apps");
+    let outcome = std::panic::AssertUnwindSafe(test(one, two))
+        .catch_unwind()
+        .await;
+    let apps = match outcome {
+        Ok((one, two)) => Ok([one, two]),
+        Err(panic) => Err(panic),
+    };
+    if let Ok(apps) = &apps {
+        for app in apps {
+            app.handle.stop(true).await;
+        }
+    }
+    let panic = match apps {
+        Ok(apps) => {
+            for mut app in apps {
+                if let Some(task) = app.task.take() {
+                    let _ = task.await;
+                }
+                let _ = std::fs::remove_dir_all(&app.data_dir);
+            }
+            None
+        }
+        Err(panic) => Some(panic),
+    };
+    db.cleanup().await;
+    if let Some(panic) = panic {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 impl TestApp {
     /// Builds and spawns the server.
     pub(crate) async fn start(config: Config, backends: Backends) -> Self {

@@ -83,6 +83,14 @@ impl Principal {
         }
     }
 
+    /// Whether this principal, resolved earlier, still authenticates at
+    /// `now` as far as it can tell by itself: the session has not expired
+    /// or been revoked and the user is not locked. (Changes made since it
+    /// was resolved come through [`AuthChange`](crate::AuthChange)s.)
+    pub fn is_current(&self, now: time::OffsetDateTime) -> bool {
+        self.session.revoked_at.is_none() && self.session.expires_at > now && !self.user.locked
+    }
+
     /// The caller as an owner-or-administrator check sees them.
     pub fn actor(&self) -> Actor {
         Actor {

@@ -240,12 +240,26 @@ impl Authentication {
             .is_some_and(|u| !u.locked))
     }
 
-    /// Authenticates an access token (sliding expiry) and resolves the
-    /// caller's roles: one roles read per request.
+    /// Resolves `token` to its principal, then extends the session's idle
+    /// expiry when it is due ([`Authentication::touch`]).
     pub async fn authenticate(&self, token: &Token) -> Result<super::Principal, AuthenticateError> {
+        let mut principal = self.resolve(token).await?;
+        if self.touch_due(&principal) {
+            self.touch(&mut principal).await?;
+        }
+        Ok(principal)
+    }
+
+    /// Who `token` authenticates, read from the stores without writing
+    /// anything: an active session, its user (not locked) and the user's
+    /// roles. A server that caches the result must drop it on the
+    /// [`AuthChange`](crate::AuthChange)s that concern it and check
+    /// [`Principal::is_current`](super::Principal::is_current) on each use.
+    pub async fn resolve(&self, token: &Token) -> Result<super::Principal, AuthenticateError> {
         let now = self.system.now();
-        let sessions = &self.stores.sessions;
-        let mut session = sessions
+        let session = self
+            .stores
+            .sessions
             .find_active_by_token(&token.hash(), now)
             .await
             .map_err(AuthenticateError::Unexpected)?
@@ -260,17 +274,6 @@ impl Authentication {
         if user.locked {
             return Err(AuthenticateError::Unauthenticated);
         }
-        if now - session.last_accessed_at >= self.policy.touch_interval {
-            let expires_at = (now + self.policy.session_idle_ttl).min(session.refresh_expires_at);
-            match sessions.touch(session.id, now, expires_at).await {
-                Ok(()) => {
-                    session.last_accessed_at = now;
-                    session.expires_at = expires_at;
-                }
-                Err(WriteError::NotFound) => return Err(AuthenticateError::Unauthenticated),
-                Err(WriteError::Store(e)) => return Err(AuthenticateError::Unexpected(e)),
-            }
-        }
         let roles = self
             .stores
             .roles
@@ -278,6 +281,36 @@ impl Authentication {
             .await
             .map_err(AuthenticateError::Unexpected)?;
         Ok(super::Principal::new(user, session, roles))
+    }
+
+    /// Whether the session of `principal` was last extended longer than the
+    /// policy's `touch_interval` ago.
+    pub fn touch_due(&self, principal: &super::Principal) -> bool {
+        self.system.now() - principal.session.last_accessed_at >= self.policy.touch_interval
+    }
+
+    /// Extends the idle expiry of the session of `principal` (never past its
+    /// refresh expiry) and records the access; at most once per
+    /// `touch_interval` when called through [`Authentication::authenticate`].
+    /// A session that is gone meanwhile is `Unauthenticated`.
+    pub async fn touch(&self, principal: &mut super::Principal) -> Result<(), AuthenticateError> {
+        let now = self.system.now();
+        let session = &mut principal.session;
+        let expires_at = (now + self.policy.session_idle_ttl).min(session.refresh_expires_at);
+        match self
+            .stores
+            .sessions
+            .touch(session.id, now, expires_at)
+            .await
+        {
+            Ok(()) => {
+                session.last_accessed_at = now;
+                session.expires_at = expires_at;
+                Ok(())
+            }
+            Err(WriteError::NotFound) => Err(AuthenticateError::Unauthenticated),
+            Err(WriteError::Store(e)) => Err(AuthenticateError::Unexpected(e)),
+        }
     }
 
     /// Exchanges a refresh token for a new access and refresh token. A token

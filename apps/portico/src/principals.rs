@@ -1,0 +1,210 @@
+//! The principal cache: who a token authenticates, kept in memory for a
+//! short time so that a signed-in request reads nothing from the stores.
+//!
+//! - Keyed by the token's SHA-256 hash (the token itself is never kept),
+//!   bounded (`security.principal_cache_capacity` entries) and each entry
+//!   lives at most `security.principal_cache_ttl_ms` (2 s by default; 0
+//!   turns the cache off).
+//! - Every write to users, sessions or roles that can change who a token
+//!   authenticates is announced by the store wrappers of [`crate::timed`]
+//!   through an [`Announcer`]: the change drops the affected entries of this
+//!   instance before the write's caller sees the result, then is published
+//!   on the store's [`AuthChangeFeed`] for the other instances.
+//! - [`run`] listens on the feed and drops what each change names. When the
+//!   subscription breaks (changes may have been missed) it drops everything
+//!   and subscribes again; while it cannot subscribe, nothing is cached.
+//!   If the feed loses a change silently, an entry is stale for at most the
+//!   TTL.
+//! - A lookup whose store read raced a change does not fill the cache (a
+//!   generation count), so a dropped entry cannot come back stale.
+//! - Each hit still checks the session's expiry and revocation and the
+//!   user's lock ([`Principal::is_current`]).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use domain::services::{AuthenticateError, Authentication, Principal};
+use domain::{AuthChange, AuthChangeFeed, Token, TokenHash};
+
+/// Cached principals of this instance.
+pub struct PrincipalCache {
+    entries: Option<moka::sync::Cache<TokenHash, Arc<Principal>>>,
+    /// Bumped by every drop; a fill that started before one is not stored.
+    generation: AtomicU64,
+    /// Taken for reading by a fill's check-and-insert, for writing by a drop.
+    fill: RwLock<()>,
+    /// Whether the change feed is listening; nothing is cached while not.
+    listening: AtomicBool,
+}
+
+impl PrincipalCache {
+    /// A cache of at most `capacity` principals, each kept at most `ttl`;
+    /// a zero `ttl` or `capacity` caches nothing.
+    pub fn new(ttl: Duration, capacity: u64) -> Self {
+        let entries = (!ttl.is_zero() && capacity > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build()
+        });
+        Self {
+            entries,
+            generation: AtomicU64::new(0),
+            fill: RwLock::new(()),
+            listening: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether principals are cached at all.
+    pub fn enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// The principal `token` authenticates: from the cache when a current
+    /// entry is there, else resolved through `auth` (and cached). A session
+    /// whose idle expiry is due is extended in the background, so the
+    /// response never waits for that write.
+    pub async fn authenticate(
+        &self,
+        auth: &Authentication,
+        token: &Token,
+    ) -> Result<Principal, AuthenticateError> {
+        let Some(entries) = &self.entries else {
+            return auth.authenticate(token).await;
+        };
+        let hash = token.hash();
+        let now = time::OffsetDateTime::now_utc();
+        if let Some(found) = entries.get(&hash) {
+            if found.is_current(now) {
+                return Ok(Principal::clone(&found));
+            }
+            entries.invalidate(&hash);
+        }
+        let started = self.generation.load(Ordering::Acquire);
+        let mut principal = auth.resolve(token).await?;
+        if auth.touch_due(&principal) {
+            // Extended now in the cached copy, in the store in the
+            // background: the next refill sees the store's own value.
+            let (auth, mut touched) = (auth.clone(), principal.clone());
+            tokio::spawn(async move {
+                if let Err(e) = auth.touch(&mut touched).await {
+                    tracing::debug!(error = %crate::problem::error_chain(&e), "session touch failed");
+                }
+            });
+            principal.session.last_accessed_at = now;
+        }
+        let guard = self.fill.read().unwrap_or_else(|e| e.into_inner());
+        if self.listening.load(Ordering::Acquire)
+            && self.generation.load(Ordering::Acquire) == started
+        {
+            entries.insert(hash, Arc::new(principal.clone()));
+        }
+        drop(guard);
+        Ok(principal)
+    }
+
+    /// Drops every entry `change` concerns.
+    pub fn drop_for(&self, change: AuthChange) {
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        let _guard = self.fill.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        // Registered predicates apply to every entry stored before them.
+        let dropped = match change {
+            AuthChange::Session(id) => entries
+                .invalidate_entries_if(move |_, p| p.session.id == id)
+                .is_ok(),
+            AuthChange::User(id) => entries
+                .invalidate_entries_if(move |_, p| p.user.id == id)
+                .is_ok(),
+            AuthChange::Everyone => false,
+        };
+        if !dropped {
+            entries.invalidate_all();
+        }
+    }
+
+    /// Records whether the feed is listening. Either way everything cached
+    /// so far is dropped and fills in flight are not stored: what they read
+    /// may predate changes the feed was not there to hear.
+    fn set_listening(&self, listening: bool) {
+        self.drop_for(AuthChange::Everyone);
+        self.listening.store(listening, Ordering::Release);
+    }
+}
+
+/// Announces the changes of the users, sessions and roles wrappers (see
+/// [`crate::timed`]): drops this instance's entries at once, then
+/// publishes for the others.
+pub struct Announcer {
+    cache: Arc<PrincipalCache>,
+    feed: Arc<dyn AuthChangeFeed>,
+    deadline: Duration,
+}
+
+impl Announcer {
+    /// Announces into `cache` and on `feed`, each publish cut off after `deadline`.
+    pub fn new(
+        cache: Arc<PrincipalCache>,
+        feed: Arc<dyn AuthChangeFeed>,
+        deadline: Duration,
+    ) -> Self {
+        Self {
+            cache,
+            feed,
+            deadline,
+        }
+    }
+
+    /// Drops what `change` concerns here and tells the other instances. The
+    /// write it follows has happened, so a failed publish is logged, not
+    /// returned: the other instances' entries then expire with their TTL.
+    pub async fn announce(&self, change: AuthChange) {
+        self.cache.drop_for(change);
+        match tokio::time::timeout(self.deadline, self.feed.publish(change)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %crate::problem::error_chain(&e), %change, "could not announce an auth change; other instances keep their cached principals until the TTL");
+            }
+            Err(_) => {
+                tracing::warn!(%change, "announcing an auth change took too long; other instances keep their cached principals until the TTL");
+            }
+        }
+    }
+}
+
+/// Listens on `feed` for changes made by any instance and drops what they
+/// concern from `cache`, until the task is aborted.
+pub async fn run(cache: Arc<PrincipalCache>, feed: Arc<dyn AuthChangeFeed>) {
+    if !cache.enabled() {
+        return;
+    }
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match feed.subscribe().await {
+            Ok(mut subscription) => {
+                tracing::debug!("listening for auth changes");
+                cache.set_listening(true);
+                pause = Duration::from_millis(500);
+                loop {
+                    match subscription.next().await {
+                        Ok(change) => cache.drop_for(change),
+                        Err(e) => {
+                            tracing::warn!(error = %crate::problem::error_chain(&e), "auth change feed broke; dropping cached principals and resubscribing");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::problem::error_chain(&e), "cannot subscribe to auth changes; caching no principals until it works");
+            }
+        }
+        cache.set_listening(false);
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,151 @@
+//! Two server instances over one store, each caching principals: a change
+//! made through one is refused at once there and, through the store's
+//! change feed, on the other well before the cache's TTL (set to ten
+//! minutes here, so that only the feed can explain the refusal).
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{Engine, TestApp, with_two_apps};
+
+/// The longest the other instance may take to hear a change: the polling
+/// feeds look twice a second; the rest is a loaded test machine's margin.
+const FEED_BOUND: Duration = Duration::from_secs(10);
+
+/// Lets the changes of the sign-ins so far reach both instances (each
+/// sign-in records itself on the user), so that what the callers fill the
+/// caches with next stays there until the change under test.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    app.authed(Method::GET, "/v1/me", token, None)
+        .await
+        .status()
+        .as_u16()
+}
+
+/// Polls `GET /v1/me` on `app` until it answers 401; how long that took.
+async fn refused_within(app: &TestApp, token: &str, what: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        match me_status(app, token).await {
+            401 => return started.elapsed(),
+            200 if started.elapsed() < FEED_BOUND => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            status => panic!("{what}: still {status} on the other instance after {FEED_BOUND:?}"),
+        }
+    }
+}
+
+async fn changes_reach_the_other_instance(one: TestApp, two: TestApp) -> (TestApp, TestApp) {
+    // Sign-out on one.
+    let (ann, _) = one.signed_in_user("ann").await;
+    settle().await;
+    assert_eq!(me_status(&one, &ann).await, 200);
+    assert_eq!(me_status(&two, &ann).await, 200, "cached on two");
+    assert_eq!(me_status(&two, &ann).await, 200);
+    let res = one
+        .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        me_status(&one, &ann).await,
+        401,
+        "refused at once where it was revoked"
+    );
+    let waited = refused_within(&two, &ann, "a signed-out token").await;
+    eprintln!("signed out on one: refused on two after {waited:?}");
+
+    // An administrator's lock on two.
+    let (bob, bob_id) = one.signed_in_user("bob").await;
+    let admin = two.admin_token().await;
+    settle().await;
+    assert_eq!(me_status(&one, &bob).await, 200, "cached on one");
+    let res = two
+        .authed(
+            Method::PATCH,
+            &format!("/v1/users/{bob_id}"),
+            &admin,
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        me_status(&two, &bob).await,
+        401,
+        "refused at once where it was locked"
+    );
+    let waited = refused_within(&one, &bob, "a locked user's token").await;
+    eprintln!("locked on two: refused on one after {waited:?}");
+
+    // A role granted on one widens the rights on two.
+    let (cyd, cyd_id) = one.signed_in_user("cyd").await;
+    let admin = one.admin_token().await;
+    settle().await;
+    let res = two.authed(Method::GET, "/v1/users", &cyd, None).await;
+    assert_eq!(res.status(), 403);
+    let res = one
+        .authed(
+            Method::PUT,
+            &format!("/v1/users/{cyd_id}/roles/admin"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let started = Instant::now();
+    loop {
+        let status = two
+            .authed(Method::GET, "/v1/users", &cyd, None)
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < FEED_BOUND,
+            "a granted role still unknown on two after {FEED_BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "granted on one: in effect on two after {:?}",
+        started.elapsed()
+    );
+    (one, two)
+}
+
+fn long_ttl(c: &mut portico::Config) {
+    c.security.principal_cache_ttl_ms = 600_000;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_over_sqlite() {
+    with_two_apps(Engine::Sqlite, long_ttl, changes_reach_the_other_instance).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_over_postgres() {
+    with_two_apps(Engine::Postgres, long_ttl, changes_reach_the_other_instance).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_over_redis_sessions() {
+    with_two_apps(
+        Engine::PostgresWithRedis,
+        long_ttl,
+        changes_reach_the_other_instance,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_the_other_instance_over_mongodb() {
+    with_two_apps(Engine::Mongodb, long_ttl, changes_reach_the_other_instance).await;
+}
