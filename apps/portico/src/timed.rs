@@ -183,6 +183,7 @@ timed!("rate_limiter", RateLimiter {
     fn hit(&self, key: &str, window: Window, now: OffsetDateTime) -> Result<WindowCount, StoreError>;
     fn hit_many(&self, key: &str, windows: &[Window], now: OffsetDateTime) -> Result<Vec<WindowCount>, StoreError>;
     fn peek(&self, key: &str, window: Window, now: OffsetDateTime) -> Result<u64, StoreError>;
+    fn add_batch(&self, additions: &[Addition], windows: &[Window]) -> Result<Vec<Vec<WindowCount>>, StoreError>;
     fn give_back(&self, key: &str, window: Window, now: OffsetDateTime) -> Result<(), StoreError>;
     fn forget(&self, key: &str) -> Result<(), StoreError>;
     fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;

@@ -120,7 +120,8 @@ macro_rules! contract_suite {
             rate_limit: hit_counts_within_a_window_and_restarts_in_the_next, concurrent_hits_count_exactly,
                 hit_many_counts_each_window_in_order, concurrent_hit_many_count_exactly,
                 peek_does_not_count_and_forget_resets, all_time_window_never_resets, purge_removes_ended_windows,
-                give_back_takes_one_hit_back_never_below_zero;
+                give_back_takes_one_hit_back_never_below_zero, add_batch_sums_into_each_window,
+                concurrent_batches_and_hits_sum_exactly;
             cascade: deleting_a_users_records_leaves_others_intact;
             jobs: lease_is_exclusive_until_expiry_and_renewable, lease_release_is_holder_only,
                 concurrent_lease_takes_have_one_winner, feed_announces_new_notifications,

@@ -298,3 +298,99 @@ pub async fn give_back_takes_one_hit_back_never_below_zero(s: Stores) {
         1
     );
 }
+
+/// `add_batch` adds each addition to its windows, sums additions to one
+/// counter, and answers every counter's value after the whole batch.
+pub async fn add_batch_sums_into_each_window(s: Stores) {
+    let t = t0();
+    let (a, b) = (key("batch-a"), key("batch-b"));
+    let (start, end) = Window::MINUTE.bounds(t).unwrap();
+    s.rate_limiter.hit(&a, Window::MINUTE, start).await.unwrap();
+    let windows = [Window::MINUTE, Window::DAY, Window::AllTime];
+    let add = |key: &str, at, n| Addition {
+        key: key.to_owned(),
+        at,
+        n,
+    };
+    let counts = s
+        .rate_limiter
+        .add_batch(
+            &[add(&a, start, 4), add(&b, start, 2), add(&a, end, 3)],
+            &windows,
+        )
+        .await
+        .unwrap();
+    let values: Vec<Vec<u64>> = counts
+        .iter()
+        .map(|c| c.iter().map(|w| w.count).collect())
+        .collect();
+    // a: the hit and 4 in the first minute, 3 in the next; 7 added in all
+    // (the hit counted the minute only), in one day unless the two minutes
+    // straddle midnight.
+    let same_day = Window::DAY.bounds(start) == Window::DAY.bounds(end);
+    let (day_first, day_next) = if same_day { (7, 7) } else { (4, 3) };
+    assert_eq!(
+        values,
+        [vec![5, day_first, 7], vec![2, 2, 2], vec![3, day_next, 7]]
+    );
+    assert_eq!(counts[2][0].resets_at, Some(end + Duration::minutes(1)));
+    assert_eq!(counts[0][2].resets_at, None);
+    assert_eq!(
+        s.rate_limiter
+            .peek(&a, Window::MINUTE, start)
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        s.rate_limiter.peek(&a, Window::MINUTE, end).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        s.rate_limiter.peek(&a, Window::AllTime, t).await.unwrap(),
+        7
+    );
+    assert_eq!(s.rate_limiter.peek(&b, Window::DAY, t).await.unwrap(), 2);
+    // An empty batch touches nothing.
+    assert!(
+        s.rate_limiter
+            .add_batch(&[], &windows)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// 20 concurrent batches of 3 and 20 concurrent hits on one key total 80 in
+/// every window.
+pub async fn concurrent_batches_and_hits_sum_exactly(s: Stores) {
+    let t = t0();
+    let k = key("batch-race");
+    let windows = [Window::MINUTE, Window::AllTime];
+    concurrently(40, |i| {
+        let (s, k) = (s.clone(), k.clone());
+        async move {
+            if i % 2 == 0 {
+                let addition = Addition {
+                    key: k,
+                    at: t,
+                    n: 3,
+                };
+                s.rate_limiter
+                    .add_batch(&[addition], &windows)
+                    .await
+                    .unwrap();
+            } else {
+                s.rate_limiter.hit_many(&k, &windows, t).await.unwrap();
+            }
+        }
+    })
+    .await;
+    for window in windows {
+        assert_eq!(
+            s.rate_limiter.peek(&k, window, t).await.unwrap(),
+            80,
+            "{window:?}"
+        );
+    }
+}

@@ -22,6 +22,42 @@ fn window_id(key: &str, window: Window, now: OffsetDateTime) -> (String, Option<
     )
 }
 
+impl MongoStore {
+    /// Adds `n` to the counter `id` of `key` (ending at `end`); its new count.
+    async fn add(
+        &self,
+        id: &str,
+        key: &str,
+        end: Option<OffsetDateTime>,
+        n: u64,
+    ) -> Result<u64, StoreError> {
+        let coll = self.coll(RATE_LIMITS);
+        let by = i64::try_from(n).unwrap_or(i64::MAX);
+        // An increment of an existing window is one atomic update. A window's
+        // first hit inserts it; when first hits race, the losers' inserts hit
+        // the `_id` index and they go back to incrementing. (No upsert: every
+        // step is a plain single-document write, whose result is exact.)
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let updated = coll
+                .find_one_and_update(doc! {"_id": id}, doc! {"$inc": {"count": by}})
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(store("count a hit"))?;
+            if let Some(d) = updated {
+                return Fields::of(&d, "counter").u64("count");
+            }
+            let first = doc! {"_id": id, "key": key, "count": by, "windowEnd": opt_time(end)};
+            match coll.insert_one(first).await {
+                Ok(_) => return Ok(n),
+                Err(e) if attempts < 5 && is_duplicate(&e) => continue,
+                Err(e) => return Err(store("count a hit")(e)),
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl RateLimiter for MongoStore {
     async fn hit(
@@ -31,29 +67,7 @@ impl RateLimiter for MongoStore {
         now: OffsetDateTime,
     ) -> Result<WindowCount, StoreError> {
         let (id, end) = window_id(key, window, now);
-        let coll = self.coll(RATE_LIMITS);
-        // An increment of an existing window is one atomic update. A window's
-        // first hit inserts it; when first hits race, the losers' inserts hit
-        // the `_id` index and they go back to incrementing. (No upsert: every
-        // step is a plain single-document write, whose result is exact.)
-        let mut attempts = 0;
-        let count = loop {
-            attempts += 1;
-            let updated = coll
-                .find_one_and_update(doc! {"_id": &id}, doc! {"$inc": {"count": 1_i64}})
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(store("count a hit"))?;
-            if let Some(d) = updated {
-                break Fields::of(&d, "counter").u64("count")?;
-            }
-            let first = doc! {"_id": &id, "key": key, "count": 1_i64, "windowEnd": opt_time(end)};
-            match coll.insert_one(first).await {
-                Ok(_) => break 1,
-                Err(e) if attempts < 5 && is_duplicate(&e) => continue,
-                Err(e) => return Err(store("count a hit")(e)),
-            }
-        };
+        let count = self.add(&id, key, end, 1).await?;
         Ok(WindowCount {
             count,
             resets_at: end,
@@ -97,6 +111,31 @@ impl RateLimiter for MongoStore {
             .map(|d| Fields::of(d, "counter").u64("count"))
             .transpose()
             .map(|c| c.unwrap_or(0))
+    }
+
+    async fn add_batch(
+        &self,
+        additions: &[domain::Addition],
+        windows: &[Window],
+    ) -> Result<Vec<Vec<WindowCount>>, StoreError> {
+        let (counters, slots) = domain::fold_additions(additions, windows);
+        // One update per counter, at most 32 in flight.
+        let mut values = Vec::with_capacity(counters.len());
+        for chunk in counters.chunks(32) {
+            values.extend(
+                futures::future::try_join_all(chunk.iter().map(|c| {
+                    let id = format!(
+                        "{}|{}|{}",
+                        c.key,
+                        c.window_seconds,
+                        c.window_start.unix_timestamp()
+                    );
+                    async move { self.add(&id, &c.key, c.window_end, c.n).await }
+                }))
+                .await?,
+            );
+        }
+        Ok(domain::unfold_counts(&counters, &slots, &values))
     }
 
     async fn give_back(

@@ -18,17 +18,20 @@ use crate::RedisStore;
 use crate::codec::ms;
 use crate::error::store;
 
-/// KEYS: window counters, then the key's window set. ARGV: per counter, its
-/// window's end in ms, or '' for all time. Returns the new counts in order.
-static HIT: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: window counters of one key, then the key's window set. ARGV: per
+/// counter, its window's end in ms, or '' for all time; then per counter,
+/// how much to add. Returns the new counts in order.
+static ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 local set = KEYS[#KEYS]
+local windows = #KEYS - 1
 local counts = {}
-for i = 1, #KEYS - 1 do
-  local n = redis.call('INCR', KEYS[i])
+for i = 1, windows do
+  local by = tonumber(ARGV[windows + i])
+  local n = redis.call('INCRBY', KEYS[i], by)
   counts[i] = n
-  if n == 1 then
+  if n == by then
     for _, k in ipairs(redis.call('SMEMBERS', set)) do
       if redis.call('EXISTS', k) == 0 then redis.call('SREM', set, k) end
     end
@@ -124,7 +127,8 @@ impl RateLimiter for RedisStore {
             ends.push(end);
         }
         keys.push(format!("{}windows", self.counter_base(key)));
-        let counts: Vec<i64> = self.eval(&HIT, keys, args, "count hits").await?;
+        args.extend(windows.iter().map(|_| "1".to_owned()));
+        let counts: Vec<i64> = self.eval(&ADD, keys, args, "count hits").await?;
         if counts.len() != windows.len() {
             return Err(StoreError::msg(format!(
                 "the hit script returned {} counts for {} windows",
@@ -155,6 +159,63 @@ impl RateLimiter for RedisStore {
             .await
             .map_err(store("read a counter"))?;
         Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
+    async fn add_batch(
+        &self,
+        additions: &[domain::Addition],
+        windows: &[Window],
+    ) -> Result<Vec<Vec<WindowCount>>, StoreError> {
+        let (counters, slots) = domain::fold_additions(additions, windows);
+        // One script per key (its windows share the key's slot), sent
+        // together over the multiplexed connection.
+        let mut by_key: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (i, c) in counters.iter().enumerate() {
+            match by_key.last_mut() {
+                Some((key, members)) if *key == c.key => members.push(i),
+                _ => by_key.push((&c.key, vec![i])),
+            }
+        }
+        let scripts = by_key.iter().map(|(key, members)| {
+            let mut keys: Vec<String> = members
+                .iter()
+                .map(|&i| {
+                    let c = &counters[i];
+                    format!(
+                        "{}{}:{}",
+                        self.counter_base(key),
+                        c.window_seconds,
+                        c.window_start.unix_timestamp()
+                    )
+                })
+                .collect();
+            keys.push(format!("{}windows", self.counter_base(key)));
+            let mut args: Vec<String> = members
+                .iter()
+                .map(|&i| {
+                    counters[i]
+                        .window_end
+                        .map_or_else(String::new, |e| ms(e).to_string())
+                })
+                .collect();
+            args.extend(members.iter().map(|&i| counters[i].n.to_string()));
+            async move {
+                let counts: Vec<i64> = self.eval(&ADD, keys, args, "add counts").await?;
+                Ok::<_, StoreError>((members, counts))
+            }
+        });
+        let mut values = vec![0_u64; counters.len()];
+        for (members, counts) in futures::future::try_join_all(scripts).await? {
+            if counts.len() != members.len() {
+                return Err(StoreError::msg(
+                    "the add script returned the wrong number of counts",
+                ));
+            }
+            for (&i, count) in members.iter().zip(counts) {
+                values[i] = u64::try_from(count).unwrap_or(0);
+            }
+        }
+        Ok(domain::unfold_counts(&counters, &slots, &values))
     }
 
     async fn give_back(

@@ -99,12 +99,128 @@ pub trait RateLimiter: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
+    /// Adds counts gathered elsewhere (in memory, between flushes): for each
+    /// addition, its `n` to the counter of its `key` in each of `windows`
+    /// (the window containing its `at`). Returns, per addition and in the
+    /// order of `windows`, the counter's value after the whole batch.
+    /// Additions to one counter within a batch MUST sum, and concurrent
+    /// batches (and hits) MUST sum exactly, as for `hit`. An adapter SHOULD
+    /// do it in few round trips: this is one instance's flush of every
+    /// user's usage counters.
+    async fn add_batch(
+        &self,
+        additions: &[Addition],
+        windows: &[Window],
+    ) -> Result<Vec<Vec<WindowCount>>, StoreError>;
+
     /// Deletes every window of `key`.
     async fn forget(&self, key: &str) -> Result<(), StoreError>;
 
     /// Deletes counters of windows that ended before `now`; returns how many
     /// (0 where the store expires them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Counts to add to one key's windows: see [`RateLimiter::add_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addition {
+    /// The counted key.
+    pub key: String,
+    /// When the counted hits happened (picks each window).
+    pub at: OffsetDateTime,
+    /// How many hits.
+    pub n: u64,
+}
+
+/// One counter an [`RateLimiter::add_batch`] touches: a key's window, with
+/// what the batch adds to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterAddition {
+    /// The counted key.
+    pub key: String,
+    /// The window's length (0 for all time).
+    pub window_seconds: u32,
+    /// The window's start (the Unix epoch for all time).
+    pub window_start: OffsetDateTime,
+    /// The window's end (`None` for all time).
+    pub window_end: Option<OffsetDateTime>,
+    /// The sum of the batch's additions to it.
+    pub n: u64,
+}
+
+/// The batch of an [`RateLimiter::add_batch`] folded into one entry per
+/// counter (so that no counter is written twice in one statement), in a
+/// fixed order (so that two batches lock rows in the same order), and, per
+/// addition, the indexes of its counters in the order of `windows`.
+pub fn fold_additions(
+    additions: &[Addition],
+    windows: &[Window],
+) -> (Vec<CounterAddition>, Vec<Vec<usize>>) {
+    let mut index: std::collections::BTreeMap<(String, u32, i64), usize> = Default::default();
+    let mut counters: Vec<CounterAddition> = Vec::new();
+    let mut slots = Vec::with_capacity(additions.len());
+    for addition in additions {
+        let mut mine = Vec::with_capacity(windows.len());
+        for window in windows {
+            let bounds = window.bounds(addition.at);
+            let start = bounds.map_or(OffsetDateTime::UNIX_EPOCH, |(s, _)| s);
+            let id = (
+                addition.key.clone(),
+                window.seconds(),
+                start.unix_timestamp(),
+            );
+            let at = *index.entry(id).or_insert_with(|| {
+                counters.push(CounterAddition {
+                    key: addition.key.clone(),
+                    window_seconds: window.seconds(),
+                    window_start: start,
+                    window_end: bounds.map(|(_, end)| end),
+                    n: 0,
+                });
+                counters.len() - 1
+            });
+            counters[at].n += addition.n;
+            mine.push(at);
+        }
+        slots.push(mine);
+    }
+    // Fixed order: sort the counters, then renumber the slots.
+    let mut order: Vec<usize> = (0..counters.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&counters[a], &counters[b]);
+        (&x.key, x.window_seconds, x.window_start).cmp(&(&y.key, y.window_seconds, y.window_start))
+    });
+    let mut renumber = vec![0; counters.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old] = new;
+    }
+    let sorted = order.iter().map(|&i| counters[i].clone()).collect();
+    for mine in &mut slots {
+        for slot in mine.iter_mut() {
+            *slot = renumber[*slot];
+        }
+    }
+    (sorted, slots)
+}
+
+/// The answer of an [`RateLimiter::add_batch`] from the new value of each
+/// folded counter (in the order [`fold_additions`] gave).
+pub fn unfold_counts(
+    counters: &[CounterAddition],
+    slots: &[Vec<usize>],
+    values: &[u64],
+) -> Vec<Vec<WindowCount>> {
+    slots
+        .iter()
+        .map(|mine| {
+            mine.iter()
+                .map(|&i| WindowCount {
+                    count: values[i],
+                    resets_at: counters[i].window_end,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// [`RateLimiter::hit_many`] done one [`RateLimiter::hit`] after another: the
@@ -126,6 +242,48 @@ pub async fn hit_in_turn<L: RateLimiter + ?Sized>(
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn additions_fold_into_one_entry_per_counter() {
+        let t = datetime!(2025-03-19 12:34:56 UTC);
+        let add = |key: &str, at, n| Addition {
+            key: key.into(),
+            at,
+            n,
+        };
+        let batch = [
+            add("b", t, 2),
+            add("a", t, 1),
+            add("b", t + time::Duration::minutes(1), 3),
+        ];
+        let windows = [Window::MINUTE, Window::AllTime];
+        let (counters, slots) = fold_additions(&batch, &windows);
+        // a: minute, all time; b: two minutes, one all time.
+        let summary: Vec<(&str, u32, u64)> = counters
+            .iter()
+            .map(|c| (c.key.as_str(), c.window_seconds, c.n))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a", 0, 1),
+                ("a", 60, 1),
+                ("b", 0, 5),
+                ("b", 60, 2),
+                ("b", 60, 3)
+            ]
+        );
+        assert_eq!(slots, [vec![3, 2], vec![1, 0], vec![4, 2]]);
+        let counts = unfold_counts(&counters, &slots, &[10, 11, 12, 13, 14]);
+        assert_eq!(counts[2][0].count, 14);
+        assert_eq!(
+            counts[2][1],
+            WindowCount {
+                count: 12,
+                resets_at: None
+            }
+        );
+    }
 
     #[test]
     fn windows_align_to_the_epoch() {

@@ -203,6 +203,29 @@ impl RateLimiter for MemoryRateLimiter {
         Ok(self.0.lock().unwrap().get(&slot).copied().unwrap_or(0))
     }
 
+    async fn add_batch(
+        &self,
+        additions: &[crate::Addition],
+        windows: &[Window],
+    ) -> Result<Vec<Vec<WindowCount>>, StoreError> {
+        let mut out = Vec::with_capacity(additions.len());
+        for a in additions {
+            let mut counts = Vec::with_capacity(windows.len());
+            for window in windows {
+                let (slot, resets_at) = Self::slot(&a.key, *window, a.at);
+                let mut map = self.0.lock().unwrap();
+                let n = map.entry(slot).or_default();
+                *n += a.n;
+                counts.push(WindowCount {
+                    count: *n,
+                    resets_at,
+                });
+            }
+            out.push(counts);
+        }
+        Ok(out)
+    }
+
     async fn give_back(
         &self,
         key: &str,
