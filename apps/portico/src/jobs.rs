@@ -178,3 +178,40 @@ pub fn spawn(
         tokio::spawn(purge.run_forever()),
     ]
 }
+
+/// Writes the usage counters counted in memory every `interval`, and once
+/// more when `stop` is notified (after the HTTP server stopped taking
+/// requests), then returns. A failed write keeps its counts for the next.
+pub async fn flush_usage(
+    rate_limits: domain::services::RateLimits,
+    interval: Duration,
+    stop: Arc<tokio::sync::Notify>,
+) {
+    let mut failing = false;
+    loop {
+        let last = tokio::select! {
+            () = tokio::time::sleep(interval) => false,
+            () = stop.notified() => true,
+        };
+        match rate_limits.flush().await {
+            Ok(written) => {
+                if failing {
+                    tracing::info!(written, "usage counters written again");
+                }
+                failing = false;
+                if last {
+                    tracing::info!(written, "usage counters written at shutdown");
+                }
+            }
+            Err(e) => {
+                if !failing || last {
+                    tracing::warn!(error = %crate::problem::error_chain(&e), "cannot write usage counters; keeping them for the next try");
+                }
+                failing = true;
+            }
+        }
+        if last {
+            return;
+        }
+    }
+}

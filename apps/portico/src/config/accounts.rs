@@ -173,6 +173,11 @@ pub struct RateLimitConfig {
     pub user_per_minute: u64,
     /// Username look-ups per minute per client IP.
     pub username_checks_per_minute: u64,
+    /// How often the per-user usage counters counted in memory are written
+    /// to the store, in milliseconds (and once more at shutdown). A crash
+    /// loses at most this long's counts; with N instances a per-user limit
+    /// can be overshot by what the other instances count in this long.
+    pub usage_flush_ms: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -181,6 +186,7 @@ impl Default for RateLimitConfig {
             ip_per_minute: 60,
             user_per_minute: 600,
             username_checks_per_minute: 30,
+            usage_flush_ms: 1000,
         }
     }
 }

@@ -194,14 +194,14 @@ pub async fn delete_me(
                 .profiles
                 .delete_with_password(me.user.id, &password, Some(&ip.0))
                 .await?;
-            Ok(deleted(&state))
+            Ok(deleted(&state, me.user.id))
         }
         (None, Some(token)) => {
             let Some(token) = f.check("token", Token::parse(token.trim())) else {
                 return Err(f.into_problem());
             };
             state.profiles.confirm_deletion(me.user.id, &token).await?;
-            Ok(deleted(&state))
+            Ok(deleted(&state, me.user.id))
         }
         (None, None) => {
             state.profiles.request_deletion(me.user.id).await?;
@@ -210,7 +210,9 @@ pub async fn delete_me(
     }
 }
 
-fn deleted(state: &AppState) -> HttpResponse {
+fn deleted(state: &AppState, user: domain::UserId) -> HttpResponse {
+    // The deleted user's unwritten usage counts must not bring its counters back.
+    state.rate_limits.discard(user);
     let mut response = HttpResponse::NoContent();
     for cookie in cleared_cookies(state.settings.cookie_secure) {
         response.cookie(cookie);

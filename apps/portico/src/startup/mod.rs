@@ -89,6 +89,9 @@ pub struct Application {
     live: Arc<Live>,
     /// The mail queue the worker drains.
     mail_queue: Arc<dyn domain::MailQueue>,
+    /// The usage-counter writer: told to stop after the server stopped, it
+    /// writes what is left, then ends.
+    usage: (Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>),
     /// The `server.metrics_listen` server: its address, handle and task.
     metrics: Option<(
         SocketAddr,
@@ -140,6 +143,15 @@ impl Application {
             )),
         ];
         let mail_queue = services.mail_queue.clone();
+        let usage_stop = Arc::new(tokio::sync::Notify::new());
+        let usage = (
+            usage_stop.clone(),
+            tokio::spawn(crate::jobs::flush_usage(
+                services.state.rate_limits.clone(),
+                std::time::Duration::from_millis(config.rate_limits.usage_flush_ms.max(10)),
+                usage_stop,
+            )),
+        );
         if config.jobs.enabled {
             let s = &services.state;
             tasks.extend(crate::jobs::spawn(
@@ -223,6 +235,7 @@ impl Application {
             tasks,
             live,
             mail_queue,
+            usage,
             metrics,
         })
     }
@@ -263,6 +276,11 @@ impl Application {
         });
         let result = self.server.await;
         signals.abort();
+        // No request counts any more: write the usage counted since the
+        // last flush.
+        let (stop_usage, usage) = self.usage;
+        stop_usage.notify_one();
+        let _ = usage.await;
         if let Some((_, handle, task)) = self.metrics {
             handle.stop(true).await;
             let _ = task.await;

@@ -101,7 +101,7 @@ pub fn services(
         profiles: Profiles::new(stores.clone(), system.clone(), policy),
         admin: admin.clone(),
         rbac: Rbac::new(stores.clone(), system.clone()),
-        rate_limits: RateLimits::new(stores.clone(), system.clone()),
+        rate_limits: RateLimits::buffered(stores.clone(), system.clone()),
         content: ContentSessions::new(stores.clone(), system.clone(), config.content.limits()),
         notifications: Notifications::new(stores.clone(), system.clone()),
         live: Live::new(stores.feed.clone()),

@@ -149,3 +149,73 @@ async fn changes_reach_the_other_instance_over_redis_sessions() {
 async fn changes_reach_the_other_instance_over_mongodb() {
     with_two_apps(Engine::Mongodb, long_ttl, changes_reach_the_other_instance).await;
 }
+
+/// Usage counters are counted in memory and written in batches: after 60
+/// signed-in requests spread over two instances and a graceful stop of
+/// both, the store holds exactly 60 (the last ones written at shutdown),
+/// and each response showed the user's figures including itself.
+async fn usage_counters_are_exact_after_the_flush(
+    one: TestApp,
+    two: TestApp,
+) -> (TestApp, TestApp) {
+    let (ann, ann_id) = one.signed_in_user("ann").await;
+    // One instance alone: each response counts itself, without waiting.
+    for n in 1..=10_u64 {
+        let me: serde_json::Value = one
+            .authed(Method::GET, "/v1/me", &ann, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["usage"]["all_time"], n, "{me}");
+    }
+    let requests = (0..50).map(|n| {
+        let app = if n % 2 == 0 { &one } else { &two };
+        app.authed(Method::GET, "/v1/me", &ann, None)
+    });
+    for res in futures::future::join_all(requests).await {
+        assert_eq!(res.status(), 200);
+    }
+    let stores = one.stores.clone();
+    for app in [&one, &two] {
+        app.handle.stop(true).await;
+    }
+    // `stop` returns once the server has stopped; the final write follows
+    // it in the server's task: wait for it.
+    let key = domain::services::usage_key(ann_id.parse().unwrap());
+    let now = time::OffsetDateTime::now_utc();
+    let started = Instant::now();
+    let stored = loop {
+        let stored = stores
+            .rate_limiter
+            .peek(&key, domain::Window::AllTime, now)
+            .await
+            .unwrap();
+        if stored == 60 || started.elapsed() > FEED_BOUND {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(stored, 60, "every signed-in request counted exactly once");
+    (one, two)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_counters_are_exact_after_the_flush_over_sqlite() {
+    with_two_apps(
+        Engine::Sqlite,
+        |c| c.rate_limits.usage_flush_ms = 60_000,
+        usage_counters_are_exact_after_the_flush,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_counters_are_exact_after_the_flush_over_redis() {
+    with_two_apps(
+        Engine::PostgresWithRedis,
+        |c| c.rate_limits.usage_flush_ms = 60_000,
+        usage_counters_are_exact_after_the_flush,
+    )
+    .await;
+}

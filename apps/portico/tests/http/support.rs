@@ -22,7 +22,9 @@ pub(crate) struct TestApp {
     pub(crate) data_dir: PathBuf,
     /// The server's mail queue, to wait until mail has gone out.
     mail_queue: std::sync::Arc<dyn domain::MailQueue>,
-    handle: portico::startup::StopHandle,
+    /// The stores the server uses, to check what it wrote.
+    pub(crate) stores: domain::services::Stores,
+    pub(crate) handle: portico::startup::StopHandle,
     /// The running server; `None` once `with_app` has taken it to await it.
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -228,6 +230,7 @@ impl TestApp {
             // Kept for the whole test binary: the subscriber is global.
             std::mem::forget(portico::init_tracing(&config));
         }
+        let stores = backends.stores(&config).expect("stores");
         let app = Application::with_backends(config.clone(), backends)
             .await
             .expect("server starts");
@@ -241,6 +244,7 @@ impl TestApp {
             outbox: config.outbox_dir(),
             data_dir: config.server.data_dir.clone(),
             mail_queue,
+            stores,
             handle,
             task: Some(task),
         }
