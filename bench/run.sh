@@ -8,7 +8,9 @@
 # warm-up and a measured run at BENCH_CONNECTIONS connections. Prints and
 # records requests/s, p50/p99/max latency, errors (non-2xx or socket
 # errors), the server's CPU seconds and its peak RSS during the run. Also
-# records two raw baselines: redis-benchmark GET and one argon2id hash.
+# records two raw baselines: redis-benchmark GET and one argon2id hash, the
+# ratio of `GET /v1/me` to `GET /healthz`, and `/v1/me` with the principal
+# cache off (the cold path, PORTICO_SECURITY__PRINCIPAL_CACHE_TTL_MS=0).
 #
 # Knobs: BENCH_BACKENDS ("sqlite postgres postgres-redis mongodb"),
 # BENCH_DURATION (30 s), BENCH_WARMUP (5 s), BENCH_CONNECTIONS (50),
@@ -86,6 +88,9 @@ backend_env() {
   echo "PORTICO_RATE_LIMITS__USER_PER_MINUTE=0"
   echo "PORTICO_RATE_LIMITS__IP_PER_MINUTE=0"
   echo "PORTICO_JOBS__ENABLED=false"
+  # COLD=1: the principal cache off, every request reads the stores.
+  [ "${COLD:-0}" = 1 ] && echo "PORTICO_SECURITY__PRINCIPAL_CACHE_TTL_MS=0"
+  return 0
 }
 
 with_env() { # backend tag command...
@@ -105,6 +110,10 @@ to_ms() { # "1.23ms" "456.00us" "2.00s" → milliseconds
 }
 
 ROWS=()
+RATIOS=()
+LAST_RPS=0
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "–" }'; }
 
 # measure backend scenario wrk-args...: warm-up, then the measured run.
 measure() {
@@ -132,14 +141,17 @@ record() {
   peak=$(awk -v k="$(peak_kib "$SERVER_PID")" 'BEGIN {printf "%.1f", k / 1024}')
   local row="| $backend | $scenario | $rps | $p50 | $p99 | $max | $errors | $cpu | $peak |"
   ROWS+=("$row")
+  LAST_RPS=$rps
   printf '%s\n' "$row"
 }
 
-start_server() { # backend tag
-  local backend=$1 tag=$2
+start_server() { # backend tag [again: the store is already seeded]
+  local backend=$1 tag=$2 again=${3:-}
   mkdir -p "$WORK/$tag"
-  echo "bench password" | with_env "$backend" "$tag" "$PORTICO" admin create \
-    --email bench@example.org --username bench --password-stdin >/dev/null
+  if [ -z "$again" ]; then
+    echo "bench password" | with_env "$backend" "$tag" "$PORTICO" admin create \
+      --email bench@example.org --username bench --password-stdin >/dev/null
+  fi
   # exec: the background job becomes portico itself, so $! is its PID.
   (exec env $(backend_env "$backend" "$tag") taskset -c "$SERVER_CPU" "$PORTICO" serve) \
     >"$WORK/$tag.log" 2>&1 &
@@ -174,7 +186,10 @@ bench_backend() {
   cs=$(curl -fs -X POST "$BASE/v1/content-sessions" -H "Authorization: Bearer $token" \
     -H 'content-type: application/json' -d '{"name":"bench"}' | json_field id)
 
+  measure "$backend" "GET /healthz (the binary's ceiling)" "$BASE/healthz"
+  local ceiling=$LAST_RPS
   TOKEN=$token measure "$backend" "GET /v1/me" -s bench/wrk-get.lua "$BASE/v1/me"
+  RATIOS+=("| $backend | GET /v1/me, principal cache on | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
   TOKEN="" BODY='{"login":"bench","password":"bench password"}' \
     measure "$backend" "POST /v1/sessions (login)" -s bench/wrk-post.lua "$BASE/v1/sessions"
   TOKEN=$token measure "$backend" "GET /v1/notifications?unseen=true (1,000)" \
@@ -191,6 +206,17 @@ bench_backend() {
   sleep 1
   TOKEN=$token measure "$backend" "GET /v1/me during a login storm" -s bench/wrk-get.lua "$BASE/v1/me"
   wait "$storm" 2>/dev/null || true
+
+  # The cold path: the same store, the principal cache off.
+  stop_server
+  COLD=1 start_server "$backend" "$tag" again
+  measure "$backend" "GET /healthz (cache off)" "$BASE/healthz"
+  ceiling=$LAST_RPS
+  TOKEN=$token measure "$backend" "GET /v1/me, principal cache off (cold path)" \
+    -s bench/wrk-get.lua "$BASE/v1/me"
+  RATIOS+=("| $backend | GET /v1/me, principal cache off | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
+  stop_server
+  start_server "$backend" "$tag" again
 
   if [ "$SCALE" -gt 0 ] && [[ " $SCALE_BACKENDS " == *" $backend "* ]]; then
     log "$backend: seeding $SCALE users and $SCALE notifications through the adapter"
@@ -243,6 +269,12 @@ main() {
     echo "$header"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "\`GET /v1/me\` as a share of \`GET /healthz\` measured just before it on the same server:"
+    echo
+    echo "| backend | scenario | requests/s | of /healthz |"
+    echo "|---|---|---:|---:|"
+    printf '%s\n' "${RATIOS[@]}"
   } >"$OUT"
   log "wrote $OUT"
 }
