@@ -10,6 +10,7 @@
 //!   (CPU seconds, resident and virtual memory, open and maximum file
 //!   descriptors, start time), read from `/proc` at each scrape on Linux.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
@@ -29,7 +30,7 @@ const BUCKETS: [f64; 14] = [
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct HttpLabels {
     method: &'static str,
-    route: String,
+    route: &'static str,
     status: u16,
 }
 
@@ -156,13 +157,38 @@ pub fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// The label of a matched route pattern (or `unmatched`), as a `&'static
+/// str` so that recording a request allocates nothing once the route has been
+/// seen. The set is bounded by the registered routes: each is kept once, for
+/// the life of the process.
+pub fn route_label(pattern: &str) -> &'static str {
+    static ROUTES: std::sync::RwLock<BTreeSet<&'static str>> =
+        std::sync::RwLock::new(BTreeSet::new());
+    if let Some(known) = ROUTES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(pattern)
+    {
+        return known;
+    }
+    let mut routes = ROUTES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = routes.get(pattern) {
+        return known;
+    }
+    let interned: &'static str = Box::leak(pattern.to_owned().into_boxed_str());
+    routes.insert(interned);
+    interned
+}
+
 impl Metrics {
     /// Records one HTTP request: `method` from [`method_label`], `route`
-    /// the matched pattern (or `unmatched`), so ids do not explode the label set.
-    pub fn http(&self, method: &'static str, route: &str, status: u16, took: Duration) {
+    /// from [`route_label`], so ids do not explode the label set.
+    pub fn http(&self, method: &'static str, route: &'static str, status: u16, took: Duration) {
         let labels = HttpLabels {
             method,
-            route: route.to_owned(),
+            route,
             status,
         };
         self.http_requests.get_or_create(&labels).inc();

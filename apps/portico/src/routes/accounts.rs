@@ -40,7 +40,7 @@ pub struct RegisterBody {
         (status = 429, description = "Too many requests from this IP"),
     )
 )]
-#[post("/v1/registrations")]
+#[post("/v1/registrations", name = "/v1/registrations")]
 pub async fn register(
     state: web::Data<AppState>,
     ip: ClientIp,
@@ -85,7 +85,7 @@ fn parse_token(raw: &str) -> Result<Token, Problem> {
         (status = 409, description = "The email or username was taken meanwhile"),
     )
 )]
-#[post("/v1/registrations/verify")]
+#[post("/v1/registrations/verify", name = "/v1/registrations/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
     ip: ClientIp,
@@ -115,7 +115,7 @@ pub struct Availability {
         (status = 429, description = "Too many look-ups from this IP"),
     )
 )]
-#[get("/v1/usernames/{username}")]
+#[get("/v1/usernames/{username}", name = "/v1/usernames/{username}")]
 pub async fn username_available(
     state: web::Data<AppState>,
     ip: ClientIp,
@@ -153,7 +153,7 @@ pub struct ResetRequestBody {
         (status = 422, description = "Not an email address"),
     )
 )]
-#[post("/v1/password-resets")]
+#[post("/v1/password-resets", name = "/v1/password-resets")]
 pub async fn request_reset(
     state: web::Data<AppState>,
     ip: ClientIp,
@@ -187,7 +187,7 @@ pub struct ResetConfirmBody {
         (status = 422, description = "Invalid fields"),
     )
 )]
-#[post("/v1/password-resets/confirm")]
+#[post("/v1/password-resets/confirm", name = "/v1/password-resets/confirm")]
 pub async fn confirm_reset(
     state: web::Data<AppState>,
     ip: ClientIp,

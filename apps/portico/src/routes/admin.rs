@@ -47,7 +47,7 @@ pub struct RoleList {
         (status = 403, description = "Missing permission"),
     )
 )]
-#[get("/v1/roles")]
+#[get("/v1/roles", name = "/v1/roles")]
 pub async fn list_roles(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -89,7 +89,7 @@ pub struct CreateRoleBody {
         (status = 422, description = "Invalid fields"),
     )
 )]
-#[post("/v1/roles")]
+#[post("/v1/roles", name = "/v1/roles")]
 pub async fn create_role(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -137,7 +137,7 @@ pub struct UpdateRoleBody {
         (status = 409, description = "Built-in role's permissions cannot change"),
     )
 )]
-#[patch("/v1/roles/{name}")]
+#[patch("/v1/roles/{name}", name = "/v1/roles/{name}")]
 pub async fn update_role(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -170,7 +170,7 @@ pub async fn update_role(
         (status = 409, description = "Built-in roles cannot be deleted"),
     )
 )]
-#[delete("/v1/roles/{name}")]
+#[delete("/v1/roles/{name}", name = "/v1/roles/{name}")]
 pub async fn delete_role(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -194,7 +194,7 @@ pub async fn delete_role(
         (status = 403, description = "Missing permission"),
     )
 )]
-#[get("/v1/users")]
+#[get("/v1/users", name = "/v1/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -238,7 +238,7 @@ async fn admin_view(state: &AppState, user: domain::User) -> Result<AdminUserVie
         (status = 404, description = "No such user"),
     )
 )]
-#[get("/v1/users/{id}")]
+#[get("/v1/users/{id}", name = "/v1/users/{id}")]
 pub async fn read_user(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -276,7 +276,7 @@ pub struct UpdateUserBody {
         (status = 404, description = "No such user"),
     )
 )]
-#[patch("/v1/users/{id}")]
+#[patch("/v1/users/{id}", name = "/v1/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -319,7 +319,7 @@ pub async fn update_user(
         (status = 404, description = "No such user or role"),
     )
 )]
-#[put("/v1/users/{id}/roles/{name}")]
+#[put("/v1/users/{id}/roles/{name}", name = "/v1/users/{id}/roles/{name}")]
 pub async fn grant(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -349,7 +349,7 @@ pub async fn grant(
         (status = 409, description = "The last administrator keeps the admin role"),
     )
 )]
-#[delete("/v1/users/{id}/roles/{name}")]
+#[delete("/v1/users/{id}/roles/{name}", name = "/v1/users/{id}/roles/{name}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     me: SignedIn,

@@ -149,7 +149,7 @@ impl ExportView {
         (status = 200, description = "The export", body = ExportView),
     )
 )]
-#[get("/v1/me/export")]
+#[get("/v1/me/export", name = "/v1/me/export")]
 pub async fn export(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
     let export = state
         .profiles

@@ -53,7 +53,7 @@ fn me_view(me: SignedIn) -> MeView {
         (status = 429, description = "Over the per-user quota"),
     )
 )]
-#[get("/v1/me")]
+#[get("/v1/me", name = "/v1/me")]
 pub async fn read(me: SignedIn) -> Result<web::Json<MeView>, Problem> {
     Ok(web::Json(me_view(me)))
 }
@@ -101,7 +101,7 @@ pub struct UpdateMeBody {
         (status = 422, description = "Invalid fields"),
     )
 )]
-#[patch("/v1/me")]
+#[patch("/v1/me", name = "/v1/me")]
 pub async fn update(
     state: web::Data<AppState>,
     mut me: SignedIn,
@@ -168,7 +168,7 @@ pub struct DeleteMeBody {
         (status = 403, description = "Wrong password"),
     )
 )]
-#[delete("/v1/me")]
+#[delete("/v1/me", name = "/v1/me")]
 pub async fn delete_me(
     state: web::Data<AppState>,
     me: SignedIn,

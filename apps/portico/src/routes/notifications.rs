@@ -105,7 +105,7 @@ pub struct NotificationQuery {
     params(NotificationQuery),
     responses((status = 200, description = "A page of notifications", body = NotificationPage))
 )]
-#[get("/v1/notifications")]
+#[get("/v1/notifications", name = "/v1/notifications")]
 pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -132,7 +132,7 @@ fn notification_id(id: Uuid) -> NotificationId {
         (status = 404, description = "No such notification of yours"),
     )
 )]
-#[post("/v1/notifications/{id}/seen")]
+#[post("/v1/notifications/{id}/seen", name = "/v1/notifications/{id}/seen")]
 pub async fn mark_seen(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -158,7 +158,7 @@ pub struct SeenAll {
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Marked", body = SeenAll))
 )]
-#[post("/v1/notifications/seen")]
+#[post("/v1/notifications/seen", name = "/v1/notifications/seen")]
 pub async fn mark_all_seen(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -187,7 +187,10 @@ pub struct NotificationResponse {
         (status = 422, description = "Not an object, or too large"),
     )
 )]
-#[post("/v1/notifications/{id}/response")]
+#[post(
+    "/v1/notifications/{id}/response",
+    name = "/v1/notifications/{id}/response"
+)]
 pub async fn respond(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -213,7 +216,7 @@ pub async fn respond(
         (status = 404, description = "No such notification of yours"),
     )
 )]
-#[delete("/v1/notifications/{id}")]
+#[delete("/v1/notifications/{id}", name = "/v1/notifications/{id}")]
 pub async fn dismiss(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -268,7 +271,7 @@ pub struct CreateNotification {
         (status = 422, description = "Invalid fields"),
     )
 )]
-#[post("/v1/users/{id}/notifications")]
+#[post("/v1/users/{id}/notifications", name = "/v1/users/{id}/notifications")]
 pub async fn create(
     state: web::Data<AppState>,
     me: SignedIn,

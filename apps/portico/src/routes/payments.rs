@@ -117,7 +117,7 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
         (status = 422, description = "Invalid fields, or the key was used for another request"),
     )
 )]
-#[post("/v1/payments")]
+#[post("/v1/payments", name = "/v1/payments")]
 pub async fn create(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -172,7 +172,7 @@ pub async fn create(
     params(PageQuery),
     responses((status = 200, description = "A page of payments", body = PaymentPage))
 )]
-#[get("/v1/payments")]
+#[get("/v1/payments", name = "/v1/payments")]
 pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -191,7 +191,7 @@ pub async fn list(
         (status = 404, description = "No such payment of yours"),
     )
 )]
-#[get("/v1/payments/{id}")]
+#[get("/v1/payments/{id}", name = "/v1/payments/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -216,7 +216,7 @@ pub async fn read(
         (status = 409, description = "Not pending any more"),
     )
 )]
-#[post("/v1/payments/{id}/cancel")]
+#[post("/v1/payments/{id}/cancel", name = "/v1/payments/{id}/cancel")]
 pub async fn cancel(
     state: web::Data<AppState>,
     me: SignedIn,

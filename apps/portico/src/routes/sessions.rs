@@ -81,7 +81,7 @@ fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResp
         (status = 429, description = "Too many requests from this IP"),
     )
 )]
-#[post("/v1/sessions")]
+#[post("/v1/sessions", name = "/v1/sessions")]
 pub async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -134,7 +134,7 @@ pub struct RefreshBody {
         (status = 401, description = "Refresh token reused: the session is revoked"),
     )
 )]
-#[post("/v1/sessions/refresh")]
+#[post("/v1/sessions/refresh", name = "/v1/sessions/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -166,7 +166,7 @@ pub struct SessionList {
         (status = 200, description = "Active sessions", body = SessionList),
     )
 )]
-#[get("/v1/sessions")]
+#[get("/v1/sessions", name = "/v1/sessions")]
 pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -193,7 +193,7 @@ pub async fn list(
         (status = 204, description = "Signed out"),
     )
 )]
-#[delete("/v1/sessions/current")]
+#[delete("/v1/sessions/current", name = "/v1/sessions/current")]
 pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
     state.auth.revoke_session(me.user.id, me.session.id).await?;
     let mut response = HttpResponse::NoContent();
@@ -213,7 +213,7 @@ pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpRe
         (status = 404, description = "No such active session of the caller"),
     )
 )]
-#[delete("/v1/sessions/{id}")]
+#[delete("/v1/sessions/{id}", name = "/v1/sessions/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     me: SignedIn,

@@ -111,7 +111,7 @@ pub struct CreatedUpload {
         (status = 422, description = "Invalid object key"),
     )
 )]
-#[post("/v1/uploads")]
+#[post("/v1/uploads", name = "/v1/uploads")]
 pub async fn create(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -143,7 +143,7 @@ pub async fn create(
     params(PageQuery),
     responses((status = 200, description = "A page of uploads", body = UploadPage))
 )]
-#[get("/v1/uploads")]
+#[get("/v1/uploads", name = "/v1/uploads")]
 pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -162,7 +162,7 @@ pub async fn list(
         (status = 404, description = "No such upload of yours"),
     )
 )]
-#[get("/v1/uploads/{id}")]
+#[get("/v1/uploads/{id}", name = "/v1/uploads/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -185,7 +185,7 @@ pub async fn read(
         (status = 410, description = "The request expired"),
     )
 )]
-#[post("/v1/uploads/{id}/complete")]
+#[post("/v1/uploads/{id}/complete", name = "/v1/uploads/{id}/complete")]
 pub async fn complete(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -208,7 +208,7 @@ pub async fn complete(
         (status = 404, description = "No such upload of yours"),
     )
 )]
-#[delete("/v1/uploads/{id}")]
+#[delete("/v1/uploads/{id}", name = "/v1/uploads/{id}")]
 pub async fn cancel(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -240,7 +240,7 @@ pub struct Download {
         (status = 409, description = "Not completed"),
     )
 )]
-#[get("/v1/uploads/{id}/download")]
+#[get("/v1/uploads/{id}/download", name = "/v1/uploads/{id}/download")]
 pub async fn download(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -285,7 +285,7 @@ fn forbidden_url() -> Problem {
         (status = 415, description = "Another content type than the upload's"),
     )
 )]
-#[put("/v1/objects/{key:.*}")]
+#[put("/v1/objects/{key:.*}", name = "/v1/objects/{key:.*}")]
 pub async fn put_object(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -349,7 +349,7 @@ pub async fn put_object(
         (status = 404, description = "No such object"),
     )
 )]
-#[get("/v1/objects/{key:.*}")]
+#[get("/v1/objects/{key:.*}", name = "/v1/objects/{key:.*}")]
 pub async fn get_object(
     state: web::Data<AppState>,
     req: HttpRequest,

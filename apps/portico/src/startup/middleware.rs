@@ -53,6 +53,26 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The route label of a handled request without allocating: the API's
+/// routes are named after their own pattern (`#[get("/v1/me", name =
+/// "/v1/me")]`), and actix finds a matched resource's name by index. Other
+/// resources (the docs pages) fall back to the allocated pattern.
+fn route(req: &actix_web::HttpRequest) -> &'static str {
+    match req.match_name() {
+        Some(name) if name.starts_with('/') => {
+            debug_assert_eq!(
+                req.match_pattern().as_deref(),
+                Some(name),
+                "a route's name must be its pattern"
+            );
+            crate::metrics::route_label(name)
+        }
+        _ => req
+            .match_pattern()
+            .map_or("unmatched", |p| crate::metrics::route_label(&p)),
+    }
+}
+
 /// Request id, tracing span, access log line and HTTP metrics.
 pub(super) async fn observe(
     req: ServiceRequest,
@@ -63,19 +83,19 @@ pub(super) async fn observe(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let method = req.method().to_string();
     let method_label = crate::metrics::method_label(req.method());
-    let span =
-        tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = req.method().as_str(),
+        path = %req.path()
+    );
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = route(res.request());
     let took = started.elapsed();
     if let Some(m) = metrics {
-        m.http(method_label, &route, status, took);
+        m.http(method_label, route, status, took);
     }
     span.in_scope(
         || tracing::info!(status, route = %route, ms = took.as_secs_f64() * 1000.0, "request"),

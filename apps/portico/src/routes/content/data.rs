@@ -45,7 +45,10 @@ pub struct SessionData {
         (status = 404, description = "No such session of yours"),
     )
 )]
-#[get("/v1/content-sessions/{id}/data")]
+#[get(
+    "/v1/content-sessions/{id}/data",
+    name = "/v1/content-sessions/{id}/data"
+)]
 pub async fn list_data(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -74,7 +77,10 @@ pub async fn list_data(
         (status = 409, description = "The session holds the most keys allowed"),
     )
 )]
-#[put("/v1/content-sessions/{id}/data/{storage_key}")]
+#[put(
+    "/v1/content-sessions/{id}/data/{storage_key}",
+    name = "/v1/content-sessions/{id}/data/{storage_key}"
+)]
 pub async fn put_data(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -96,7 +102,10 @@ pub async fn put_data(
         (status = 404, description = "No such session or key"),
     )
 )]
-#[get("/v1/content-sessions/{id}/data/{storage_key}")]
+#[get(
+    "/v1/content-sessions/{id}/data/{storage_key}",
+    name = "/v1/content-sessions/{id}/data/{storage_key}"
+)]
 pub async fn get_data(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -116,7 +125,10 @@ pub async fn get_data(
         (status = 404, description = "No such session or key"),
     )
 )]
-#[delete("/v1/content-sessions/{id}/data/{storage_key}")]
+#[delete(
+    "/v1/content-sessions/{id}/data/{storage_key}",
+    name = "/v1/content-sessions/{id}/data/{storage_key}"
+)]
 pub async fn delete_data(
     state: web::Data<AppState>,
     me: SignedIn,

@@ -56,7 +56,10 @@ pub struct PostMessage {
         (status = 422, description = "Empty or too long, or the parent is not in this session"),
     )
 )]
-#[post("/v1/content-sessions/{id}/messages")]
+#[post(
+    "/v1/content-sessions/{id}/messages",
+    name = "/v1/content-sessions/{id}/messages"
+)]
 pub async fn post_message(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -95,7 +98,10 @@ pub async fn post_message(
         (status = 404, description = "No such session of yours"),
     )
 )]
-#[get("/v1/content-sessions/{id}/messages")]
+#[get(
+    "/v1/content-sessions/{id}/messages",
+    name = "/v1/content-sessions/{id}/messages"
+)]
 pub async fn list_messages(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -119,7 +125,10 @@ pub async fn list_messages(
         (status = 404, description = "No such session of yours"),
     )
 )]
-#[post("/v1/content-sessions/{id}/read")]
+#[post(
+    "/v1/content-sessions/{id}/read",
+    name = "/v1/content-sessions/{id}/read"
+)]
 pub async fn mark_read(
     state: web::Data<AppState>,
     me: SignedIn,

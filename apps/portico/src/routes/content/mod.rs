@@ -125,7 +125,7 @@ pub struct CreateContentSession {
         (status = 422, description = "Invalid fields"),
     )
 )]
-#[post("/v1/content-sessions")]
+#[post("/v1/content-sessions", name = "/v1/content-sessions")]
 pub async fn create(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -143,7 +143,7 @@ pub async fn create(
     params(PageQuery),
     responses((status = 200, description = "A page of sessions", body = ContentSessionPage))
 )]
-#[get("/v1/content-sessions")]
+#[get("/v1/content-sessions", name = "/v1/content-sessions")]
 pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -162,7 +162,7 @@ pub async fn list(
         (status = 404, description = "No such session of yours"),
     )
 )]
-#[get("/v1/content-sessions/{id}")]
+#[get("/v1/content-sessions/{id}", name = "/v1/content-sessions/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -193,7 +193,7 @@ pub struct RenameContentSession {
         (status = 422, description = "Invalid fields"),
     )
 )]
-#[patch("/v1/content-sessions/{id}")]
+#[patch("/v1/content-sessions/{id}", name = "/v1/content-sessions/{id}")]
 pub async fn rename(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -219,7 +219,7 @@ pub async fn rename(
         (status = 404, description = "No such session of yours"),
     )
 )]
-#[delete("/v1/content-sessions/{id}")]
+#[delete("/v1/content-sessions/{id}", name = "/v1/content-sessions/{id}")]
 pub async fn remove(
     state: web::Data<AppState>,
     me: SignedIn,
@@ -248,7 +248,10 @@ pub struct ActiveContentSession {
         (status = 404, description = "No such session of yours"),
     )
 )]
-#[put("/v1/me/active-content-session")]
+#[put(
+    "/v1/me/active-content-session",
+    name = "/v1/me/active-content-session"
+)]
 pub async fn set_active(
     state: web::Data<AppState>,
     me: SignedIn,

@@ -219,7 +219,7 @@ impl Stream {
         (status = 200, description = "An endless event stream", content_type = "text/event-stream", body = String),
     )
 )]
-#[get("/v1/notifications/stream")]
+#[get("/v1/notifications/stream", name = "/v1/notifications/stream")]
 pub async fn stream(
     state: web::Data<AppState>,
     me: SignedIn,

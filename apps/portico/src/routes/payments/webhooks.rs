@@ -28,7 +28,10 @@ pub use crate::payment_providers::*;
         (status = 422, description = "Signed, but not an event this provider sends"),
     )
 )]
-#[post("/v1/payments/webhooks/{provider}")]
+#[post(
+    "/v1/payments/webhooks/{provider}",
+    name = "/v1/payments/webhooks/{provider}"
+)]
 pub async fn webhook(
     state: web::Data<AppState>,
     provider: web::Path<String>,
