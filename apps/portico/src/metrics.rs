@@ -354,6 +354,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_route_label_is_interned_once() {
+        let first = route_label(&String::from("/v1/interned/{id}"));
+        let again = route_label(&String::from("/v1/interned/{id}"));
+        assert_eq!(first, "/v1/interned/{id}");
+        assert!(
+            std::ptr::eq(first, again),
+            "the second look-up reuses the first label"
+        );
+        assert!(!std::ptr::eq(first, route_label("/v1/interned/other")));
+    }
+
+    #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::default();
         m.http("GET", "/v1/me", 200, Duration::from_micros(300));

@@ -53,6 +53,11 @@ impl Load {
         Duration::from_micros(ahead / self.threads as u64 * per_job)
     }
 
+    /// Whether a job admitted now would wait longer than the bound.
+    fn saturated(&self) -> bool {
+        self.max_wait.is_some_and(|max| self.expected_wait() > max)
+    }
+
     /// Folds one job's duration into the average (weight 1/8).
     fn record(&self, took: Duration) {
         let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
@@ -146,9 +151,7 @@ impl BlockingPoolHasher {
         T: Send + 'static,
         F: FnOnce(&Argon2Hasher, &mut Vec<Block>) -> T + Send + 'static,
     {
-        if let Some(max) = self.load.max_wait
-            && self.load.expected_wait() > max
-        {
+        if self.load.saturated() {
             return Err(busy());
         }
         let (done, result) = tokio::sync::oneshot::channel();
@@ -192,6 +195,10 @@ impl PasswordHasher for BlockingPoolHasher {
             let _ = h.verify_with(password.expose(), &h.dummy, memory);
         })
         .await
+    }
+
+    fn saturated(&self) -> bool {
+        self.load.saturated()
     }
 }
 
@@ -250,6 +257,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         // The thread is busy and nothing waits: admitted.
+        assert!(!PasswordHasher::saturated(&h));
         let waiting = tokio::spawn({
             let (h, work) = (h.clone(), job());
             async move { h.run(work).await }
@@ -257,6 +265,10 @@ mod tests {
         while h.load.waiting.load(Ordering::SeqCst) == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        assert!(
+            PasswordHasher::saturated(&h),
+            "a caller can see it would be refused"
+        );
         for _ in 0..6 {
             let refused = h.run(job()).await.unwrap_err();
             assert!(refused.is_busy(), "{refused}");

@@ -41,6 +41,15 @@ pub trait PasswordHasher: Send + Sync {
     /// Does the work of one `verify` against a fixed dummy hash and discards the
     /// result, so that unknown accounts take as long to reject as known ones.
     async fn verify_dummy(&self, password: &Password) -> Result<(), StoreError>;
+    /// Whether a hash or verification asked for now would be refused as
+    /// busy ([`StoreError::busy`]). An estimate, cheap and without waiting:
+    /// it lets a caller refuse a password check before doing any other work
+    /// for it (looking the account up, reserving a guess), so that shedding
+    /// a sign-in storm costs next to nothing and leaves the CPU to the
+    /// hashes being served. A hasher without a bound is never saturated.
+    fn saturated(&self) -> bool {
+        false
+    }
 }
 
 /// An email the domain asks to send. The mailer renders it (links, templates).

@@ -13,9 +13,11 @@
 //!   attempts in the same window, against guessing from many addresses.
 //! - The counts are reserved atomically before hashing: N parallel guesses
 //!   get N distinct counts, so at most the threshold are ever verified.
-//! - An attempt the hasher sheds as busy (its queue is full) verified
-//!   nothing, so it gives both reservations back: a sign-in storm that is
-//!   answered "overloaded" does not lock anyone out.
+//! - While the hasher is saturated, a check is refused as busy before
+//!   anything else is done for it (no look-up, no reservation), so shedding
+//!   costs little. An attempt the hasher still sheds as busy (its queue
+//!   filled meanwhile) verified nothing, so it gives both reservations back:
+//!   a sign-in storm that is answered "overloaded" does not lock anyone out.
 //! - A correct password clears both counts. A change of the account (a new
 //!   password, an administrator's unlock, any profile change) starts them
 //!   afresh, because the counters are keyed by the account's `updated_at`.
@@ -70,6 +72,16 @@ impl<'a> PasswordGuard<'a> {
         }
     }
 
+    /// Refuses a check at once, before any store is asked, while the hasher
+    /// is saturated ([`crate::PasswordHasher::saturated`]): the error is
+    /// [`StoreError::busy`], as the hasher itself would answer.
+    pub(crate) fn admit(&self) -> Result<(), StoreError> {
+        if self.system.hasher.saturated() {
+            return Err(StoreError::busy("password hashing is saturated"));
+        }
+        Ok(())
+    }
+
     /// Reserves one attempt for `subject` from `ip`, then verifies `password`.
     pub(crate) async fn check(
         &self,
@@ -77,6 +89,7 @@ impl<'a> PasswordGuard<'a> {
         ip: Option<&str>,
         password: &Password,
     ) -> Result<Guess, StoreError> {
+        self.admit()?;
         let now = self.system.now();
         let account_key = match &subject {
             Subject::User(user) => format!(

@@ -69,6 +69,7 @@ impl Harness {
             .expect_verify()
             .returning(|p, h| Ok(h.as_str() == format!("hashed:{}", p.expose())));
         hasher.expect_verify_dummy().returning(|_| Ok(()));
+        hasher.expect_saturated().return_const(false);
         Self {
             stores: Stores {
                 users: Arc::new(MockUserRepository::new()),

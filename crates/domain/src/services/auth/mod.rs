@@ -129,6 +129,8 @@ impl Authentication {
     /// consecutive failure locks the account for `lockout_duration`; while
     /// locked the password is not even checked.
     pub async fn sign_in(&self, request: SignInRequest) -> Result<IssuedSession, SignInError> {
+        // Shed before the account is even looked up while hashing is saturated.
+        self.guard().admit().map_err(SignInError::Unexpected)?;
         let now = self.system.now();
         let user = self
             .find_login(&request.login)

@@ -51,6 +51,7 @@ fn counting_hasher(h: &mut Harness) -> Arc<std::sync::atomic::AtomicUsize> {
         dummy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     });
+    hasher.expect_saturated().return_const(false);
     h.system.hasher = Arc::new(hasher);
     verified
 }
@@ -124,6 +125,7 @@ fn a_sign_in_the_hasher_sheds_as_busy_does_not_count_toward_a_lockout() {
         }
         Ok(hash.as_str() == format!("hashed:{}", p.expose()))
     });
+    hasher.expect_saturated().return_const(false);
     h.system.hasher = Arc::new(hasher);
     h.stores.users = Arc::new(users_finding(Some(user_with_password())));
     let svc = service(h);
@@ -363,4 +365,21 @@ fn unknown_token_does_not_authenticate() {
         block_on(service(h).authenticate(&fixed_token())),
         Err(AuthenticateError::Unauthenticated)
     ));
+}
+
+#[test]
+fn a_saturated_hasher_sheds_a_sign_in_before_any_store_is_asked() {
+    let mut h = Harness::new();
+    let mut hasher = crate::MockPasswordHasher::new();
+    hasher.expect_saturated().return_const(true);
+    // No verify, no look-up, no reservation: the mocks below have no
+    // expectations, so any call would fail the test.
+    h.system.hasher = Arc::new(hasher);
+    h.stores.users = Arc::new(MockUserRepository::new());
+    h.stores.rate_limiter = Arc::new(crate::MockRateLimiter::new());
+    let err = block_on(service(h).sign_in(request("right password"))).unwrap_err();
+    assert!(
+        matches!(&err, SignInError::Unexpected(e) if e.is_busy()),
+        "{err:?}"
+    );
 }
