@@ -15,11 +15,12 @@
 # Knobs: BENCH_BACKENDS ("sqlite postgres postgres-redis mongodb"),
 # BENCH_DURATION (30 s), BENCH_WARMUP (5 s), BENCH_CONNECTIONS (50),
 # BENCH_SCALE (1000000 users and notifications; 0 skips the scale check),
-# BENCH_SCALE_BACKENDS ("sqlite"), BENCH_LOGIN_ACCOUNTS (1000 seeded accounts
-# the login scenario signs in to in turn), BENCH_LOGIN_CONNECTIONS (16: the
-# login row's clients, fewer than the hashing thread serves within
-# security.hash_max_wait_ms; a second row runs BENCH_CONNECTIONS), BENCH_PEERS ("pocketbase": its
-# current-user read as a peer row; "" skips it).
+# BENCH_SCALE_BACKENDS ("sqlite"), BENCH_LOGIN_ACCOUNTS (1000 seeded
+# accounts the login scenario signs in to in turn), BENCH_LOGIN_CONNECTIONS
+# (16: the login row's clients, fewer than the hashing thread serves within
+# security.hash_max_wait_ms; a second row runs BENCH_CONNECTIONS),
+# BENCH_PEERS ("pocketbase": its current-user read as a peer row; "" skips
+# it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -173,12 +174,19 @@ start_server() { # backend tag [again: the store is already seeded]
   (exec env $(backend_env "$backend" "$tag") taskset -c "$SERVER_CPU" "$PORTICO" serve) \
     >"$WORK/$tag.log" 2>&1 &
   SERVER_PID=$!
+  wait_up "$BASE/healthz" "$WORK/$tag.log"
+}
+
+wait_up() { # health URL, server log: waits 10 s for it to answer, else exits
   for _ in $(seq 1 100); do
-    curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
+    curl -fs "$1" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  log "server did not start:"; cat "$WORK/$tag.log" >&2; exit 1
+  log "server did not start:"; cat "$2" >&2; exit 1
 }
+
+# restart_server backend tag: the same store again (COLD=1: cache off).
+restart_server() { stop_server; start_server "$1" "$2" again; }
 
 stop_server() {
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
@@ -250,15 +258,13 @@ bench_backend() {
   wait "$storm" 2>/dev/null || true
 
   # The cold path: the same store, the principal cache off.
-  stop_server
-  COLD=1 start_server "$backend" "$tag" again
+  COLD=1 restart_server "$backend" "$tag"
   measure "$backend" "GET /healthz (cache off)" "$BASE/healthz"
   ceiling=$LAST_RPS
   TOKEN=$token measure "$backend" "GET /v1/me, principal cache off (cold path)" \
     -s bench/wrk-get.lua "$BASE/v1/me"
   RATIOS+=("| $backend | GET /v1/me, principal cache off | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
-  stop_server
-  start_server "$backend" "$tag" again
+  restart_server "$backend" "$tag"
 
   if [ "$SCALE" -gt 0 ] && [[ " $SCALE_BACKENDS " == *" $backend "* ]]; then
     log "$backend: seeding $SCALE users and $SCALE notifications through the adapter"
@@ -267,8 +273,7 @@ bench_backend() {
     TOKEN=$token measure "$backend" "GET /v1/me ($SCALE users)" -s bench/wrk-get.lua "$BASE/v1/me"
     TOKEN=$token measure "$backend" "GET /v1/notifications?unseen=true ($SCALE)" \
       -s bench/wrk-get.lua "$BASE/v1/notifications?unseen=true"
-    stop_server
-    COLD=1 start_server "$backend" "$tag" again
+    COLD=1 restart_server "$backend" "$tag"
     TOKEN=$token measure "$backend" "GET /v1/me, principal cache off ($SCALE users)" \
       -s bench/wrk-get.lua "$BASE/v1/me"
   fi
@@ -298,11 +303,7 @@ bench_pocketbase() {
   (exec env GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$pb" serve --http "127.0.0.1:$PORT" --dir "$dir") \
     >"$WORK/pocketbase.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fs "$BASE/api/health" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  curl -fs "$BASE/api/health" >/dev/null || { log "PocketBase did not start:"; cat "$WORK/pocketbase.log" >&2; exit 1; }
+  wait_up "$BASE/api/health" "$WORK/pocketbase.log"
   local admin user token
   admin=$(curl -fs -X POST "$BASE/api/collections/_superusers/auth-with-password" \
     -H 'content-type: application/json' \
