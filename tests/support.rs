@@ -218,6 +218,10 @@ impl App {
             hasher: Arc::new(hasher),
             mailer: mailer.clone(),
             objects: objects.clone(),
+            sealer: Arc::new(
+                platform::Keyring::parse([platform::Keyring::new_entry("k1").as_str()])
+                    .expect("a fresh keyring"),
+            ),
         };
         let policy = AccountPolicy::default();
         let mail = MailDelivery::new(
@@ -305,8 +309,16 @@ impl App {
         self.principal(user.username.as_str(), password).await
     }
 
-    /// Signs in.
+    /// Signs in with a password (accounts without a second factor).
     pub async fn sign_in(&self, login: &str, password: &str) -> Result<IssuedSession, SignInError> {
+        match self.sign_in_step(login, password).await? {
+            SignedIn::Session(issued) => Ok(issued),
+            SignedIn::MfaRequired(_) => panic!("{login} has a second factor: use sign_in_step"),
+        }
+    }
+
+    /// The password step of a sign-in, whatever it leads to.
+    pub async fn sign_in_step(&self, login: &str, password: &str) -> Result<SignedIn, SignInError> {
         self.auth
             .sign_in(SignInRequest {
                 login: login.into(),

@@ -157,6 +157,7 @@ impl Backends {
         let uploads = pick(groups.uploads())?;
         Ok(Stores {
             users: durable.users.clone(),
+            mfa: durable.mfa.clone(),
             roles: durable.roles.clone(),
             content: durable.content.clone(),
             notifications: durable.notifications.clone(),

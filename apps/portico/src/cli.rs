@@ -35,6 +35,9 @@ pub enum Command {
     /// Administrator accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The keyring that seals secrets at rest (TOTP secrets).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the effective configuration, secrets redacted.
     Config,
     /// Run the upload sweep once, now: delete expired upload requests with
@@ -60,6 +63,20 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+/// `portico keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new current key to `<data_dir>/encryption.keys` (old keys stay,
+    /// to open what they sealed), then re-seal every stored secret under it.
+    /// Restart running instances afterwards: until then they cannot open
+    /// secrets sealed under the new key.
+    Rotate,
+    /// Re-seal every stored secret that is not under the current key (after
+    /// a new key was added to `security.encryption_keys`, or to finish an
+    /// interrupted rotation).
+    Reseal,
 }
 
 /// Runs the command; the error is printed by `main`.
@@ -90,6 +107,11 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             username,
             password_stdin,
         }) => admin_create(&config, &email, &username, password_stdin).await?,
+        Command::Keys(KeysCommand::Rotate) => {
+            rotate_keys(&config)?;
+            reseal(&config).await?;
+        }
+        Command::Keys(KeysCommand::Reseal) => reseal(&config).await?,
     }
     Ok(())
 }
@@ -106,6 +128,75 @@ fn private_files(data_dir: &std::path::Path) -> std::io::Result<()> {
         .mode(0o700)
         .create(data_dir)?;
     std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Appends a new key to the keyring file, written whole to a temporary
+/// file and renamed over the old one, so a crash leaves one or the other.
+fn rotate_keys(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    use secrecy::ExposeSecret as _;
+    use std::io::Write as _;
+    if !config
+        .security
+        .encryption_keys
+        .expose_secret()
+        .trim()
+        .is_empty()
+    {
+        let entry = platform::Keyring::new_entry("k-new");
+        return Err(format!(
+            "the keys come from security.encryption_keys, which this command cannot edit: \
+             append a new entry such as {entry} (rename the id as you like) last in that list, \
+             restart every instance, then run `portico keys reseal`"
+        )
+        .into());
+    }
+    let data_dir = &config.server.data_dir;
+    let old = crate::keys::keyring("", data_dir)?;
+    let path = crate::keys::keyring_path(data_dir);
+    let mut text = std::fs::read_to_string(&path)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let id = old.next_id();
+    text.push_str(&platform::Keyring::new_entry(&id));
+    text.push('\n');
+    let temp = path.with_extension("keys.new");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temp, &path)?;
+    println!(
+        "added key {id} to {} (now current; {} older key(s) kept)",
+        path.display(),
+        old.ids().len()
+    );
+    Ok(())
+}
+
+/// Re-seals every stored secret under the current key, with a line per page.
+async fn reseal(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let backends = Backends::connect(config).await?;
+    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
+    let started = std::time::Instant::now();
+    let outcome = services
+        .state
+        .mfa
+        .reseal_all(|r| println!("… {} secrets looked at, {} re-sealed", r.seen, r.resealed))
+        .await;
+    backends.close().await;
+    let report = outcome.map_err(|e| crate::problem::error_chain(&e))?;
+    println!(
+        "re-sealed {} of {} TOTP secrets under the current key in {:.1} s",
+        report.resealed,
+        report.seen,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn sweep(config: &Config) -> Result<(), Box<dyn std::error::Error>> {

@@ -8,32 +8,66 @@ use std::path::Path;
 /// The key in `path` (at least 32 bytes), created if missing. `what` names
 /// it in the log line of its creation.
 pub(crate) fn key_file(path: &Path, what: &str) -> std::io::Result<Vec<u8>> {
+    let key = read_or_create(path, what, || {
+        domain::TokenGenerator::generate(&platform::OsRandomTokens)
+            .expose()
+            .as_bytes()
+            .to_vec()
+    })?;
+    if key.len() < 32 {
+        return Err(std::io::Error::other(
+            "the key file holds fewer than 32 bytes",
+        ));
+    }
+    Ok(key)
+}
+
+/// The keyring sealing secrets at rest: `security.encryption_keys`, else
+/// `<data_dir>/encryption.keys`, created with one fresh key if missing.
+pub(crate) fn keyring(configured: &str, data_dir: &Path) -> Result<platform::Keyring, String> {
+    if !configured.trim().is_empty() {
+        return platform::Keyring::parse(configured.split([',', '\n']))
+            .map_err(|e| format!("security.encryption_keys: {e}"));
+    }
+    let path = keyring_path(data_dir);
+    let text = read_or_create(&path, "encryption", || {
+        format!("{}\n", platform::Keyring::new_entry("k1")).into_bytes()
+    })
+    .map_err(|e| format!("cannot read or create {}: {e}", path.display()))?;
+    let text =
+        String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    platform::Keyring::parse(text.lines()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Where the keyring file lives.
+pub(crate) fn keyring_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("encryption.keys")
+}
+
+/// The bytes of `path`, or `make()`'s written to a new file of mode 0600.
+fn read_or_create(
+    path: &Path,
+    what: &str,
+    make: impl FnOnce() -> Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
     match std::fs::read(path) {
-        Ok(key) if key.len() >= 32 => return Ok(key),
-        Ok(_) => {
-            return Err(std::io::Error::other(
-                "the key file holds fewer than 32 bytes",
-            ));
-        }
+        Ok(bytes) => return Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let key = domain::TokenGenerator::generate(&platform::OsRandomTokens)
-        .expose()
-        .as_bytes()
-        .to_vec();
+    let bytes = make();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(path) {
         Ok(mut file) => {
-            file.write_all(&key)?;
+            file.write_all(&bytes)?;
             tracing::info!(path = %path.display(), "created the {what} key");
-            Ok(key)
+            Ok(bytes)
         }
         // Another process created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path),

@@ -82,6 +82,8 @@ kinds! {
     RefreshTokenReused = "refresh-token-reused", UNAUTHORIZED, "Refresh token reused";
     /// The current password given is wrong.
     WrongPassword = "wrong-password", FORBIDDEN, "Wrong password";
+    /// The second-factor code is wrong or was used already.
+    WrongCode = "wrong-code", FORBIDDEN, "Wrong or already used code";
     /// The username is taken.
     UsernameTaken = "username-taken", CONFLICT, "Username taken";
     /// The email address is taken.

@@ -53,6 +53,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// The own account.
     pub profiles: Profiles,
+    /// The second factor (TOTP and backup codes).
+    pub mfa: domain::services::MultiFactor,
     /// User administration.
     pub admin: UserAdmin,
     /// Role management and permission checks.

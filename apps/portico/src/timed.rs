@@ -88,6 +88,7 @@ pub fn stores(
         roles: wrap(stores.roles, m),
         uploads: wrap(stores.uploads, m),
         users: wrap(stores.users, m),
+        mfa: wrap(stores.mfa, m),
     }
 }
 
@@ -138,6 +139,7 @@ timed!("sessions", SessionRepository {
 timed!("one_time_tokens", OneTimeTokenRepository {
     fn insert(&self, token: &OneTimeToken) -> Result<(), StoreError>;
     fn consume(&self, token_hash: &TokenHash, purpose: TokenPurpose, now: OffsetDateTime) -> Result<Option<OneTimeToken>, StoreError>;
+    fn find(&self, token_hash: &TokenHash, purpose: TokenPurpose, now: OffsetDateTime) -> Result<Option<OneTimeToken>, StoreError>;
     fn delete_for_user(&self, user_id: UserId, purpose: Option<TokenPurpose>) -> Result<u64, StoreError>;
     fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 });
@@ -237,4 +239,17 @@ timed!("mail_queue", MailQueue {
 timed!("leases", LeaseRepository {
     fn try_acquire(&self, name: &str, holder: &str, now: OffsetDateTime, ttl: Duration) -> Result<bool, StoreError>;
     fn release(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+});
+
+timed!("mfa", MfaRepository {
+    fn begin(&self, factor: &MfaFactor) -> Result<bool, StoreError>;
+    fn get(&self, user_id: UserId) -> Result<Option<MfaFactor>, StoreError>;
+    fn confirm(&self, user_id: UserId, id: MfaFactorId, step: i64, backup_codes: &[TokenHash], at: OffsetDateTime) -> Result<bool, StoreError>;
+    fn accept_step(&self, user_id: UserId, id: MfaFactorId, step: i64) -> Result<bool, StoreError>;
+    fn use_backup_code(&self, user_id: UserId, id: MfaFactorId, code: &TokenHash) -> Result<bool, StoreError>;
+    fn replace_backup_codes(&self, user_id: UserId, id: MfaFactorId, codes: &[TokenHash]) -> Result<bool, StoreError>;
+    fn reseal(&self, user_id: UserId, id: MfaFactorId, old: &Sealed, new: &Sealed) -> Result<bool, StoreError>;
+    fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+    fn list_after(&self, after: Option<UserId>, limit: u32) -> Result<Vec<MfaFactor>, StoreError>;
 });

@@ -39,6 +39,8 @@ pub(crate) mod names {
     pub(crate) const LEASES: &str = "jobLeases";
     /// Mail waiting to be sent.
     pub(crate) const MAIL_QUEUE: &str = "mailQueue";
+    /// Second factors, `_id` = user id.
+    pub(crate) const MFA: &str = "mfaFactors";
     /// Changes to authentication, for caches of signed-in callers.
     pub(crate) const AUTH_CHANGES: &str = "authChanges";
 }

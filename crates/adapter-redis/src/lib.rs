@@ -137,6 +137,7 @@ pub(crate) enum Family {
     Payments,
     Leases,
     Mail,
+    Mfa,
 }
 
 impl Family {
@@ -153,6 +154,7 @@ impl Family {
             Self::Payments => "payments",
             Self::Leases => "leases",
             Self::Mail => "mail",
+            Self::Mfa => "mfa",
         }
     }
 }

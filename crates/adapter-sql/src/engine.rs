@@ -33,6 +33,10 @@ fn migrator(engine: &'static str) -> Migrator {
                 "auth changes",
                 include_str!("../migrations/sqlite/0004_auth_changes.sql"),
             ),
+            (
+                "second factors",
+                include_str!("../migrations/sqlite/0005_mfa.sql"),
+            ),
         ],
         _ => &[
             ("init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -43,6 +47,10 @@ fn migrator(engine: &'static str) -> Migrator {
             (
                 "mail queue",
                 include_str!("../migrations/postgres/0003_mail_queue.sql"),
+            ),
+            (
+                "second factors",
+                include_str!("../migrations/postgres/0004_mfa.sql"),
             ),
         ],
     };

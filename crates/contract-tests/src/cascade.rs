@@ -23,6 +23,8 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
             .unwrap();
         let reset = one_time(u.id, TokenPurpose::PasswordReset, t);
         s.one_time_tokens.insert(&reset).await.unwrap();
+        let factor = mfa_factor(u.id, t);
+        s.mfa.begin(&factor).await.unwrap();
         s.roles.grant(u.id, &editor.name, t).await.unwrap();
         let cs = content_session(u.id, t);
         s.content.create(&cs).await.unwrap();
@@ -50,6 +52,7 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
     s.content.delete_for_user(gone).await.unwrap();
     s.notifications.delete_for_user(gone).await.unwrap();
     s.one_time_tokens.delete_for_user(gone, None).await.unwrap();
+    assert_eq!(s.mfa.delete_for_user(gone).await.unwrap(), 1);
     s.sessions.delete_for_user(gone).await.unwrap();
     s.roles.delete_for_user(gone).await.unwrap();
     s.rate_limiter.forget(&records[0].5).await.unwrap();
@@ -70,6 +73,7 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
             .await
             .unwrap();
         assert_eq!(tok.is_some(), present, "token {i}");
+        assert_eq!(s.mfa.get(u).await.unwrap().is_some(), present, "factor {i}");
         assert_eq!(
             s.roles.roles_of(u).await.unwrap().len(),
             usize::from(present),

@@ -99,6 +99,24 @@ pub fn candidate(email: &str, at: OffsetDateTime) -> RegistrationCandidate {
     }
 }
 
+/// A pending TOTP factor of `user` with a made-up sealed secret.
+pub fn mfa_factor(user: UserId, at: OffsetDateTime) -> MfaFactor {
+    MfaFactor {
+        id: MfaFactorId::from_uuid(id()),
+        user_id: user,
+        secret: Sealed::from_stored(format!("k1:{}", id().simple())),
+        confirmed_at: None,
+        last_step: None,
+        backup_codes: Vec::new(),
+        created_at: at,
+    }
+}
+
+/// `n` distinct backup-code hashes.
+pub fn code_hashes(n: usize) -> Vec<TokenHash> {
+    (0..n).map(|_| token().1).collect()
+}
+
 /// A single-use token of `user` expiring an hour after `at`.
 pub fn one_time(user: UserId, purpose: TokenPurpose, at: OffsetDateTime) -> OneTimeToken {
     OneTimeToken {

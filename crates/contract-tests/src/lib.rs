@@ -4,7 +4,7 @@
 //!
 //! Layout: [`fixtures`] builds records; one module per port family
 //! ([`users`], [`accounts`], [`auth_changes`], [`rbac`], [`content`], [`notifications`],
-//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`mail`], [`cascade`]) holds the tests, each
+//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`mail`], [`mfa`], [`cascade`]) holds the tests, each
 //! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
 //! `#[tokio::test]` per test function. [`system`] holds the contracts of the
 //! small ports (`PasswordHasher`, `TokenGenerator`, `IdGenerator`, `Clock`),
@@ -42,6 +42,7 @@ pub mod content;
 pub mod fixtures;
 pub mod jobs;
 pub mod mail;
+pub mod mfa;
 pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
@@ -130,6 +131,11 @@ macro_rules! contract_suite {
                 a_subscription_keeps_delivering_after_a_quiet_spell;
             mail: queued_mail_of_every_kind_roundtrips, claim_hides_until_and_retry_reschedules,
                 concurrent_claims_never_share_a_message;
+            mfa: factor_begins_pending_and_confirms_by_id, concurrent_confirms_have_one_winner,
+                accept_step_refuses_replay_and_earlier_steps, concurrent_accepts_of_one_step_have_one_winner,
+                backup_code_is_used_once, replace_backup_codes_leaves_one_whole_set,
+                reseal_is_compare_and_set, delete_needs_the_id_and_takes_the_codes,
+                list_after_walks_every_factor_in_user_order, one_time_find_does_not_consume;
         );
     };
 }

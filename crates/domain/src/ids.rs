@@ -87,3 +87,8 @@ id_type!(
     /// Identifies an [`crate::QueuedMail`].
     QueuedMailId
 );
+id_type!(
+    /// Identifies an [`crate::MfaFactor`]: a new one each enrolment, so a
+    /// write meant for a replaced factor cannot land on its successor.
+    MfaFactorId
+);

@@ -1,7 +1,8 @@
 //! Production implementations of `domain`'s small system ports:
 //! [`SystemClock`], [`UuidV7Ids`], [`OsRandomTokens`] and [`Argon2Hasher`],
 //! plus [`BlockingPoolHasher`], which moves hashing off the async workers
-//! and can bound how long a caller waits for it.
+//! and can bound how long a caller waits for it, and [`Keyring`], the
+//! AEAD [`domain::Sealer`] of secrets at rest.
 //! Storage lives in the adapters; this crate only talks to the OS clock and RNG.
 
 use argon2::Block;
@@ -12,8 +13,10 @@ use domain::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod keyring;
 mod pool;
 
+pub use keyring::{KEY_BYTES, Keyring, KeyringError};
 pub use pool::BlockingPoolHasher;
 
 /// The system clock in UTC, truncated to milliseconds.

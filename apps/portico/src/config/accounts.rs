@@ -110,6 +110,15 @@ pub struct SecurityConfig {
     /// Instances behind one load balancer must share it.
     #[serde(serialize_with = "redacted")]
     pub csrf_secret: SecretString,
+    /// The keys secrets at rest (TOTP secrets) are sealed with: entries
+    /// `<id>:<64 hex characters>` separated by commas or newlines, the last
+    /// one current. Empty: a keyring is created once in
+    /// `<data_dir>/encryption.keys` (mode 0600), which `portico keys
+    /// rotate` extends. Instances sharing a database must share the keys.
+    #[serde(serialize_with = "redacted")]
+    pub encryption_keys: SecretString,
+    /// The issuer name authenticator apps show beside a TOTP code.
+    pub mfa_issuer: String,
 }
 
 impl Default for SecurityConfig {
@@ -126,6 +135,8 @@ impl Default for SecurityConfig {
             cookie_secure: None,
             bootstrap_admin: None,
             csrf_secret: SecretString::default(),
+            encryption_keys: SecretString::default(),
+            mfa_issuer: "Portico".to_owned(),
         }
     }
 }

@@ -3,9 +3,10 @@
 //! until it is mapped here.
 
 use domain::services::{
-    AdminUserError, AuthenticateError, BootstrapAdminError, ChangePasswordError, ConfirmResetError,
-    DeleteAccountError, Denied, GrantRoleError, ReadError, RefreshError, RegisterError,
-    RevokeSessionError, RoleError, SignInError, UpdateProfileError, VerifyError,
+    AdminUserError, AuthenticateError, BootstrapAdminError, ChangeMfaError, ChangePasswordError,
+    ConfirmMfaError, ConfirmResetError, DeleteAccountError, Denied, EnrolError, GrantRoleError,
+    MfaSignInError, ReadError, RefreshError, RegisterError, RevokeSessionError, RoleError,
+    SignInError, UpdateProfileError, VerifyError,
 };
 use domain::{PageError, StoreError};
 use time::OffsetDateTime;
@@ -217,6 +218,57 @@ impl From<BootstrapAdminError> for Problem {
             BootstrapAdminError::EmailBelongsToAnotherUser => Problem::new(Kind::EmailTaken),
             BootstrapAdminError::UsernameTaken => Problem::new(Kind::UsernameTaken),
             BootstrapAdminError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<EnrolError> for Problem {
+    fn from(e: EnrolError) -> Self {
+        match e {
+            EnrolError::WrongPassword => Problem::new(Kind::WrongPassword),
+            EnrolError::LockedOut { until } => locked_out(until),
+            EnrolError::AlreadyEnabled => Problem::new(Kind::Conflict)
+                .detail("TOTP is already on; turn it off first to enrol a new authenticator."),
+            EnrolError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<ConfirmMfaError> for Problem {
+    fn from(e: ConfirmMfaError) -> Self {
+        match e {
+            ConfirmMfaError::NotPending => Problem::new(Kind::Conflict)
+                .detail("No TOTP enrolment is waiting for confirmation: start one with POST /v1/me/mfa/totp."),
+            ConfirmMfaError::WrongCode => Problem::new(Kind::WrongCode),
+            ConfirmMfaError::LockedOut { until } => locked_out(until),
+            ConfirmMfaError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<ChangeMfaError> for Problem {
+    fn from(e: ChangeMfaError) -> Self {
+        match e {
+            ChangeMfaError::NotEnabled => {
+                Problem::new(Kind::Conflict).detail("TOTP is not enabled for this account.")
+            }
+            ChangeMfaError::WrongPassword => Problem::new(Kind::WrongPassword),
+            ChangeMfaError::WrongCode => Problem::new(Kind::WrongCode),
+            ChangeMfaError::LockedOut { until } => locked_out(until),
+            ChangeMfaError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<MfaSignInError> for Problem {
+    fn from(e: MfaSignInError) -> Self {
+        match e {
+            MfaSignInError::InvalidToken => Problem::new(Kind::InvalidToken)
+                .detail("The mfa_token is unknown, expired, used up or used: sign in again."),
+            MfaSignInError::WrongCode => Problem::new(Kind::WrongCode),
+            MfaSignInError::LockedOut { until } => locked_out(until),
+            MfaSignInError::Locked => Problem::new(Kind::AccountLocked),
+            MfaSignInError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

@@ -27,21 +27,37 @@ pub struct MeView {
     pub roles: Vec<String>,
     /// Request counters (minute, day, all time), this request included.
     pub usage: UsageView,
+    /// The second factor.
+    pub mfa: MfaView,
+}
+
+/// Whether sign-in asks for a second factor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaView {
+    /// TOTP is on: sign-in asks for a code.
+    pub totp: bool,
+    /// Backup codes not used yet (0 while TOTP is off).
+    pub backup_codes_left: usize,
 }
 
 /// The caller's view; the roles are those authentication resolved.
-fn me_view(me: SignedIn) -> MeView {
+async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
+    let status = state.mfa.status(me.user.id).await?;
     let SignedIn { principal, usage } = me;
     let roles = principal
         .roles()
         .iter()
         .map(|r| r.name.as_str().to_owned())
         .collect();
-    MeView {
+    Ok(MeView {
         user: UserView::from(principal.user),
         roles,
         usage: UsageView::from(usage),
-    }
+        mfa: MfaView {
+            totp: status.totp,
+            backup_codes_left: status.backup_codes_left,
+        },
+    })
 }
 
 /// Reads the signed-in user.
@@ -54,8 +70,8 @@ fn me_view(me: SignedIn) -> MeView {
     )
 )]
 #[get("/v1/me", name = "/v1/me")]
-pub async fn read(me: SignedIn) -> Result<web::Json<MeView>, Problem> {
-    Ok(web::Json(me_view(me)))
+pub async fn read(state: web::Data<AppState>, me: SignedIn) -> Result<web::Json<MeView>, Problem> {
+    Ok(web::Json(me_view(&state, me).await?))
 }
 
 /// A password change.
@@ -139,7 +155,7 @@ pub async fn update(
     } else if let Some(user) = state.profiles.get(me.user.id).await? {
         me.principal.user = user;
     }
-    Ok(web::Json(me_view(me)))
+    Ok(web::Json(me_view(&state, me).await?))
 }
 
 /// How the deletion is confirmed.

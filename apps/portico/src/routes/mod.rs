@@ -15,6 +15,7 @@ pub mod admin;
 pub mod content;
 pub mod export;
 pub mod me;
+pub mod mfa;
 pub mod notifications;
 pub mod ops;
 pub mod payments;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     accounts::configure(cfg);
     sessions::configure(cfg);
     me::configure(cfg);
+    mfa::configure(cfg);
     admin::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);

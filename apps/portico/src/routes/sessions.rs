@@ -44,7 +44,9 @@ pub struct TokensView {
     pub session: SessionView,
 }
 
-fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResponse {
+/// The 201 of every completed sign-in: the token pair and, when
+/// `set_cookies`, the session and CSRF cookies.
+pub(crate) fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResponse {
     let csrf = state.csrf.token(issued.session.id);
     let expires_at = issued.session.expires_at;
     let body = TokensView {
@@ -75,6 +77,7 @@ fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResp
     request_body = SignInBody,
     responses(
         (status = 201, description = "Signed in", body = TokensView),
+        (status = 200, description = "Password right; the account has TOTP on: send a code to /v1/sessions/mfa", body = MfaRequiredView),
         (status = 401, description = "Invalid login or password"),
         (status = 403, description = "Account locked by an administrator, or email not verified"),
         (status = 423, description = "Locked after repeated failures; see Retry-After"),
@@ -99,21 +102,54 @@ pub async fn sign_in(
         return Err(f.into_problem());
     };
     f.finish()?;
-    let device = req
-        .headers()
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(255).collect());
-    let issued = state
+    let signed_in = state
         .auth
         .sign_in(SignInRequest {
             login: body.login.trim().to_owned(),
             password,
-            device,
+            device: device(&req),
             ip: Some(ip.0),
         })
         .await?;
-    Ok(issue(&state, issued, true))
+    Ok(match signed_in {
+        domain::services::SignedIn::Session(issued) => issue(&state, issued, true),
+        domain::services::SignedIn::MfaRequired(challenge) => mfa_required(challenge),
+    })
+}
+
+/// The user agent, as the session's device description.
+pub(crate) fn device(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(255).collect())
+}
+
+/// The password was right, and the account has a second factor: no session
+/// yet. Send the `mfa_token` with a code to `POST /v1/sessions/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequiredView {
+    /// Always `true`: tells this answer from a session.
+    pub mfa_required: bool,
+    /// Present it with the code; it works for 5 minutes and 5 codes.
+    pub mfa_token: String,
+    /// The kinds of code accepted: `totp` and `backup_code`.
+    pub methods: Vec<&'static str>,
+    /// When the `mfa_token` stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// 200 with the challenge: no session, no cookie.
+pub(crate) fn mfa_required(challenge: domain::services::MfaChallenge) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(MfaRequiredView {
+            mfa_required: true,
+            mfa_token: challenge.token.expose().to_owned(),
+            methods: vec!["totp", "backup_code"],
+            expires_at: challenge.expires_at,
+        })
 }
 
 /// A refresh token.

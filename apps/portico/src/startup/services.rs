@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use domain::services::{
     AccountPolicy, AdminBootstrap, Authentication, ContentSessions, MailDelivery, Maintenance,
-    Notifications, Passwords, Payments, Profiles, RateLimits, Rbac, Registration, System, Uploads,
-    UserAdmin,
+    MultiFactor, Notifications, Passwords, Payments, Profiles, RateLimits, Rbac, Registration,
+    System, Uploads, UserAdmin,
 };
 use secrecy::ExposeSecret;
 
@@ -83,8 +83,15 @@ pub fn services(
         )),
         mailer: Arc::new(LettreMailer::from_config(config)?),
         objects: Arc::new(objects.clone()),
+        sealer: Arc::new(
+            crate::keys::keyring(s.encryption_keys.expose_secret(), &config.server.data_dir)
+                .map_err(StartError::Setup)?,
+        ),
     };
-    let policy = AccountPolicy::default();
+    let policy = AccountPolicy {
+        mfa_issuer: s.mfa_issuer.clone(),
+        ..AccountPolicy::default()
+    };
     let admin = UserAdmin::new(stores.clone(), system.clone());
     let mail = MailDelivery::new(
         stores.clone(),
@@ -98,6 +105,7 @@ pub fn services(
         principals,
         auth_changes: stores.auth_changes.clone(),
         passwords: Passwords::new(stores.clone(), system.clone(), policy.clone()),
+        mfa: MultiFactor::new(stores.clone(), system.clone(), policy.clone()),
         profiles: Profiles::new(stores.clone(), system.clone(), policy),
         admin: admin.clone(),
         rbac: Rbac::new(stores.clone(), system.clone()),

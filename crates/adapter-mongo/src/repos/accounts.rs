@@ -388,6 +388,25 @@ impl OneTimeTokenRepository for MongoStore {
             .transpose()
     }
 
+    async fn find(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
+        self.coll(TOKENS)
+            .find_one(doc! {
+                "_id": token_hash.as_str(),
+                "purpose": purpose.as_str(),
+                "expiresAt": {"$gt": time(now)},
+            })
+            .await
+            .map_err(store("read token"))?
+            .as_ref()
+            .map(token)
+            .transpose()
+    }
+
     async fn delete_for_user(
         &self,
         user_id: UserId,

@@ -5,6 +5,7 @@ mod auth_changes;
 mod content;
 mod jobs;
 mod mail_queue;
+mod mfa;
 mod notifications;
 mod payments;
 mod rate_limit;

@@ -4,6 +4,7 @@ mod accounts;
 mod content;
 pub(crate) mod jobs;
 mod mail_queue;
+mod mfa;
 mod notifications;
 mod payments;
 mod rate_limit;

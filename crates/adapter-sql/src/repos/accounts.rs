@@ -376,6 +376,26 @@ impl domain::OneTimeTokenRepository for Store {
         .transpose()
     }
 
+    async fn find(
+        &self,
+        token_hash: &domain::TokenHash,
+        purpose: domain::TokenPurpose,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<domain::OneTimeToken>, domain::StoreError> {
+        sqlx::query(
+            "SELECT * FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3",
+        )
+        .bind(token_hash.as_str())
+        .bind(purpose.as_str())
+        .bind(<Ts>::to_db(now))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(crate::error::store("reading token"))?
+        .as_ref()
+        .map(Self::one_time_row)
+        .transpose()
+    }
+
     async fn delete_for_user(
         &self,
         user_id: domain::UserId,

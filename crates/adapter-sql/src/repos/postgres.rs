@@ -21,6 +21,8 @@ mod helpers;
 mod leases;
 #[path = "mail_queue.rs"]
 mod mail_queue;
+#[path = "mfa.rs"]
+mod mfa;
 #[path = "notifications.rs"]
 mod notifications;
 #[path = "payments.rs"]

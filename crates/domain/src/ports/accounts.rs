@@ -199,6 +199,9 @@ pub enum TokenPurpose {
     PasswordReset,
     /// Confirms an account deletion.
     AccountDeletion,
+    /// Completes a sign-in whose password was right with a second factor
+    /// (the `mfa_token`).
+    MfaSignIn,
 }
 
 impl TokenPurpose {
@@ -207,6 +210,7 @@ impl TokenPurpose {
         match self {
             Self::PasswordReset => "password_reset",
             Self::AccountDeletion => "account_deletion",
+            Self::MfaSignIn => "mfa_sign_in",
         }
     }
     /// Parses [`TokenPurpose::as_str`]'s output.
@@ -214,6 +218,7 @@ impl TokenPurpose {
         match s {
             "password_reset" => Some(Self::PasswordReset),
             "account_deletion" => Some(Self::AccountDeletion),
+            "mfa_sign_in" => Some(Self::MfaSignIn),
             _ => None,
         }
     }
@@ -245,6 +250,16 @@ pub trait OneTimeTokenRepository: Send + Sync {
     /// if unexpired at `now`. Single use: of N concurrent calls at most one gets
     /// `Some`. A token of another purpose or an expired one yields `None`.
     async fn consume(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimeToken>, StoreError>;
+
+    /// The token with `token_hash` and `purpose` if unexpired at `now`,
+    /// without consuming it. A token of another purpose or an expired one
+    /// MUST yield `None`.
+    async fn find(
         &self,
         token_hash: &TokenHash,
         purpose: TokenPurpose,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Email, ObjectKey, Password, PasswordHash, StoreError, Token, Username};
+use crate::{Email, ObjectKey, Password, PasswordHash, Sealed, StoreError, Token, Username};
 
 /// The current time.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -50,6 +50,22 @@ pub trait PasswordHasher: Send + Sync {
     fn saturated(&self) -> bool {
         false
     }
+}
+
+/// Encryption of secrets at rest (TOTP secrets, provider tokens) with an
+/// AEAD under the server's keyring.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait Sealer: Send + Sync {
+    /// Encrypts `plain` under the current key, bound to `context` (what the
+    /// secret is and whose: `totp:<user id>`), so a sealed value copied to
+    /// another record does not open there.
+    fn seal(&self, context: &str, plain: &[u8]) -> Result<Sealed, StoreError>;
+    /// Decrypts `sealed`. MUST fail, never return other bytes, for a value
+    /// sealed under another context, altered in any byte, or sealed under a
+    /// key the keyring does not hold.
+    fn open(&self, context: &str, sealed: &Sealed) -> Result<Vec<u8>, StoreError>;
+    /// Whether `sealed` is under the current key (re-encryption skips it).
+    fn is_current(&self, sealed: &Sealed) -> bool;
 }
 
 /// An email the domain asks to send. The mailer renders it (links, templates).

@@ -35,6 +35,12 @@ pub struct AccountPolicy {
     pub deletion_ttl: Duration,
     /// Role a verified user receives.
     pub default_role: RoleName,
+    /// The issuer name authenticator apps show beside a TOTP code.
+    pub mfa_issuer: String,
+    /// Lifetime of an `mfa_token` (the second step of a sign-in).
+    pub mfa_token_ttl: Duration,
+    /// Codes one `mfa_token` may be tried with.
+    pub mfa_token_tries: u32,
 }
 
 impl Default for AccountPolicy {
@@ -50,6 +56,9 @@ impl Default for AccountPolicy {
             reset_ttl: Duration::hours(1),
             deletion_ttl: Duration::hours(1),
             default_role: RoleName::user(),
+            mfa_issuer: "Portico".to_owned(),
+            mfa_token_ttl: Duration::minutes(5),
+            mfa_token_tries: 5,
         }
     }
 }

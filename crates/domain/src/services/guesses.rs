@@ -89,9 +89,61 @@ impl<'a> PasswordGuard<'a> {
         ip: Option<&str>,
         password: &Password,
     ) -> Result<Guess, StoreError> {
+        self.password(subject, ip, password, true).await
+    }
+
+    /// As [`PasswordGuard::check`], but a right password leaves the counts
+    /// as they are: the password is the first of two factors, and only the
+    /// second ([`PasswordGuard::check_code`]) or [`PasswordGuard::clear`]
+    /// ends the count. Otherwise every right password would give a guesser
+    /// of codes a fresh set of tries.
+    pub(crate) async fn check_first_factor(
+        &self,
+        subject: Subject<'_>,
+        ip: Option<&str>,
+        password: &Password,
+    ) -> Result<Guess, StoreError> {
+        self.password(subject, ip, password, false).await
+    }
+
+    async fn password(
+        &self,
+        subject: Subject<'_>,
+        ip: Option<&str>,
+        password: &Password,
+        clear_when_right: bool,
+    ) -> Result<Guess, StoreError> {
         self.admit()?;
-        let now = self.system.now();
-        let account_key = match &subject {
+        let hasher = &self.system.hasher;
+        let verify = async {
+            match &subject {
+                Subject::User(User {
+                    password_hash: Some(hash),
+                    ..
+                }) => hasher.verify(password, hash).await,
+                Subject::User(_) | Subject::Unknown(_) => {
+                    hasher.verify_dummy(password).await.map(|()| false)
+                }
+            }
+        };
+        self.guarded(&subject, ip, verify, clear_when_right).await
+    }
+
+    /// Reserves one attempt for `user` from `ip`, then runs `verify` (a
+    /// second-factor code check): wrong codes count toward the same lockout
+    /// as wrong passwords, and a locked-out account is not asked for a code.
+    pub(crate) async fn check_code(
+        &self,
+        user: &User,
+        ip: Option<&str>,
+        verify: impl std::future::Future<Output = Result<bool, StoreError>>,
+    ) -> Result<Guess, StoreError> {
+        self.guarded(&Subject::User(user), ip, verify, true).await
+    }
+
+    /// The counters of `subject`: per account, and per account and IP.
+    fn keys(subject: &Subject<'_>, ip: Option<&str>) -> (String, String) {
+        let account_key = match subject {
             Subject::User(user) => format!(
                 "guess:u:{}:{}",
                 user.id,
@@ -105,6 +157,28 @@ impl<'a> PasswordGuard<'a> {
             }
         };
         let ip_key = format!("{account_key}:{}", ip.unwrap_or("-"));
+        (account_key, ip_key)
+    }
+
+    /// Clears both counts of `user` from `ip`: the sign-in whose first
+    /// factor [`PasswordGuard::check_first_factor`] admitted is complete.
+    pub(crate) async fn clear(&self, user: &User, ip: Option<&str>) -> Result<(), StoreError> {
+        let (account_key, ip_key) = Self::keys(&Subject::User(user), ip);
+        self.stores.rate_limiter.forget(&ip_key).await?;
+        self.stores.rate_limiter.forget(&account_key).await
+    }
+
+    /// The reservation, lockout and bookkeeping around one `verify`, which
+    /// runs only if attempts remain.
+    async fn guarded(
+        &self,
+        subject: &Subject<'_>,
+        ip: Option<&str>,
+        verify: impl std::future::Future<Output = Result<bool, StoreError>>,
+        clear_when_right: bool,
+    ) -> Result<Guess, StoreError> {
+        let now = self.system.now();
+        let (account_key, ip_key) = Self::keys(subject, ip);
         let window = Window::Seconds(
             u32::try_from(self.policy.lockout_duration.whole_seconds().max(1)).unwrap_or(u32::MAX),
         );
@@ -124,17 +198,7 @@ impl<'a> PasswordGuard<'a> {
                 until: until(&per_account),
             });
         }
-        let hasher = &self.system.hasher;
-        let verified = match &subject {
-            Subject::User(User {
-                password_hash: Some(hash),
-                ..
-            }) => hasher.verify(password, hash).await,
-            Subject::User(_) | Subject::Unknown(_) => {
-                hasher.verify_dummy(password).await.map(|()| false)
-            }
-        };
-        let right = match verified {
+        let right = match verify.await {
             Ok(right) => right,
             Err(e) if e.is_busy() => {
                 // Shed before anything was verified: the attempt is not a
@@ -146,8 +210,10 @@ impl<'a> PasswordGuard<'a> {
             Err(e) => return Err(e),
         };
         if right {
-            limiter.forget(&ip_key).await?;
-            limiter.forget(&account_key).await?;
+            if clear_when_right {
+                limiter.forget(&ip_key).await?;
+                limiter.forget(&account_key).await?;
+            }
             return Ok(Guess::Right);
         }
         if let Subject::User(user) = subject {

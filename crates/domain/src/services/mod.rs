@@ -7,9 +7,10 @@ use time::OffsetDateTime;
 
 use crate::{
     AuthChangeFeed, CandidateRepository, Clock, ContentSessionRepository, IdGenerator,
-    LeaseRepository, MailQueue, Mailer, NotificationFeed, NotificationRepository, ObjectStore,
-    OneTimeTokenRepository, PasswordHasher, PaymentRepository, RateLimiter, RoleRepository,
-    SessionRepository, TokenGenerator, UploadRepository, UserId, UserRepository,
+    LeaseRepository, MailQueue, Mailer, MfaRepository, NotificationFeed, NotificationRepository,
+    ObjectStore, OneTimeTokenRepository, PasswordHasher, PaymentRepository, RateLimiter,
+    RoleRepository, Sealer, SessionRepository, TokenGenerator, UploadRepository, UserId,
+    UserRepository,
 };
 
 /// `From<StoreError>` for per-operation error enums: a failed store call is
@@ -48,6 +49,7 @@ mod content;
 mod guesses;
 mod mail;
 mod maintenance;
+mod mfa;
 mod notifications;
 mod passwords;
 mod payments;
@@ -66,6 +68,7 @@ pub use auth::*;
 pub use content::*;
 pub use mail::{DeliveryFailure, DeliveryReport, MailDelivery, MailPolicy};
 pub use maintenance::*;
+pub use mfa::*;
 pub use notifications::*;
 pub use passwords::*;
 pub use payments::*;
@@ -108,6 +111,8 @@ pub struct Stores {
     /// Announcements of changes to authentication (from the sessions' store),
     /// for caches of authenticated principals.
     pub auth_changes: Arc<dyn AuthChangeFeed>,
+    /// Second factors (TOTP secrets, backup codes).
+    pub mfa: Arc<dyn MfaRepository>,
 }
 
 /// A store that implements every repository port, as each Portico adapter does.
@@ -126,6 +131,7 @@ pub trait AllPorts:
     + LeaseRepository
     + MailQueue
     + AuthChangeFeed
+    + MfaRepository
     + 'static
 {
 }
@@ -145,6 +151,7 @@ impl<T> AllPorts for T where
         + LeaseRepository
         + MailQueue
         + AuthChangeFeed
+        + MfaRepository
         + 'static
 {
 }
@@ -166,6 +173,7 @@ impl Stores {
             rate_limiter: store.clone(),
             leases: store.clone(),
             mail_queue: store.clone(),
+            mfa: store.clone(),
             auth_changes: store,
         }
     }
@@ -186,6 +194,8 @@ pub struct System {
     pub mailer: Arc<dyn Mailer>,
     /// Object storage.
     pub objects: Arc<dyn ObjectStore>,
+    /// Encryption of secrets at rest.
+    pub sealer: Arc<dyn Sealer>,
 }
 
 impl System {

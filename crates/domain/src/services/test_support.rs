@@ -86,6 +86,7 @@ impl Harness {
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: Arc::new(MemoryMailQueue::default()),
                 auth_changes: Arc::new(MockAuthChangeFeed::new()),
+                mfa: Arc::new(MemoryMfa::default()),
             },
             system: System {
                 clock: Arc::new(clock),
@@ -94,6 +95,7 @@ impl Harness {
                 hasher: Arc::new(hasher),
                 mailer: Arc::new(MockMailer::new()),
                 objects: Arc::new(MockObjectStore::new()),
+                sealer: Arc::new(TestSealer),
             },
         }
     }
@@ -247,5 +249,168 @@ impl RateLimiter for MemoryRateLimiter {
 
     async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
         Ok(0)
+    }
+}
+
+/// A sealer for unit tests: the context and the bytes in hex, under key
+/// `t`. Opening checks the context, as a real sealer's AEAD does.
+pub(crate) struct TestSealer;
+
+impl Sealer for TestSealer {
+    fn seal(&self, context: &str, plain: &[u8]) -> Result<Sealed, StoreError> {
+        Ok(Sealed::from_stored(format!(
+            "t:{context}:{}",
+            crate::values::hex_digest(plain)
+        )))
+    }
+    fn open(&self, context: &str, sealed: &Sealed) -> Result<Vec<u8>, StoreError> {
+        let rest = sealed
+            .as_str()
+            .strip_prefix(&format!("t:{context}:"))
+            .ok_or_else(|| StoreError::msg("sealed for another context"))?;
+        Ok((0..rest.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&rest[i..i + 2], 16).unwrap())
+            .collect())
+    }
+    fn is_current(&self, sealed: &Sealed) -> bool {
+        sealed.key_id() == "t"
+    }
+}
+
+/// Second factors in memory, with the port's conditions.
+#[derive(Default)]
+pub(crate) struct MemoryMfa(std::sync::Mutex<std::collections::HashMap<UserId, MfaFactor>>);
+
+impl MemoryMfa {
+    fn with<R>(
+        &self,
+        user: UserId,
+        id: MfaFactorId,
+        confirmed: bool,
+        f: impl FnOnce(&mut MfaFactor) -> R,
+    ) -> Option<R> {
+        let mut all = self.0.lock().unwrap();
+        all.get_mut(&user)
+            .filter(|x| x.id == id && x.is_confirmed() == confirmed)
+            .map(f)
+    }
+}
+
+#[async_trait::async_trait]
+impl MfaRepository for MemoryMfa {
+    async fn begin(&self, factor: &MfaFactor) -> Result<bool, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        if all
+            .get(&factor.user_id)
+            .is_some_and(MfaFactor::is_confirmed)
+        {
+            return Ok(false);
+        }
+        all.insert(factor.user_id, factor.clone());
+        Ok(true)
+    }
+    async fn get(&self, user_id: UserId) -> Result<Option<MfaFactor>, StoreError> {
+        Ok(self.0.lock().unwrap().get(&user_id).cloned())
+    }
+    async fn confirm(
+        &self,
+        user_id: UserId,
+        id: MfaFactorId,
+        step: i64,
+        backup_codes: &[TokenHash],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .with(user_id, id, false, |f| {
+                f.confirmed_at = Some(at);
+                f.last_step = Some(step);
+                f.backup_codes = backup_codes.to_vec();
+            })
+            .is_some())
+    }
+    async fn accept_step(
+        &self,
+        user_id: UserId,
+        id: MfaFactorId,
+        step: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .with(user_id, id, true, |f| {
+                if f.last_step.is_some_and(|last| last >= step) {
+                    return false;
+                }
+                f.last_step = Some(step);
+                true
+            })
+            .unwrap_or(false))
+    }
+    async fn use_backup_code(
+        &self,
+        user_id: UserId,
+        id: MfaFactorId,
+        code: &TokenHash,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .with(user_id, id, true, |f| {
+                let before = f.backup_codes.len();
+                f.backup_codes.retain(|c| c != code);
+                f.backup_codes.len() < before
+            })
+            .unwrap_or(false))
+    }
+    async fn replace_backup_codes(
+        &self,
+        user_id: UserId,
+        id: MfaFactorId,
+        codes: &[TokenHash],
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .with(user_id, id, true, |f| f.backup_codes = codes.to_vec())
+            .is_some())
+    }
+    async fn reseal(
+        &self,
+        user_id: UserId,
+        id: MfaFactorId,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> Result<bool, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        match all.get_mut(&user_id) {
+            Some(f) if f.id == id && &f.secret == old => {
+                f.secret = new.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        if all.get(&user_id).is_some_and(|f| f.id == id) {
+            all.remove(&user_id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
+        Ok(u64::from(self.0.lock().unwrap().remove(&user_id).is_some()))
+    }
+    async fn list_after(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<MfaFactor>, StoreError> {
+        let mut all: Vec<_> = self
+            .0
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|f| after.is_none_or(|a| f.user_id > a))
+            .cloned()
+            .collect();
+        all.sort_by_key(|f| f.user_id);
+        all.truncate(limit as usize);
+        Ok(all)
     }
 }

@@ -2,6 +2,7 @@
 
 mod email;
 mod keys;
+mod mfa;
 mod money;
 mod password;
 mod rbac;
@@ -10,6 +11,7 @@ mod username;
 
 pub use email::{Email, EmailError};
 pub use keys::{IdempotencyKey, KeyError, ObjectKey, StorageKey};
+pub use mfa::{BackupCode, CodeError, Sealed, TotpCode};
 pub use money::{Currency, Money, MoneyError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use rbac::{NameError, Permission, RoleName};

@@ -121,6 +121,22 @@ impl OneTimeTokenRepository for RedisStore {
         one_time(pairs(v)?, token_hash)
     }
 
+    async fn find(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
+        let map = self
+            .hgetall(
+                self.key(Family::Tokens, &format!("token:{}", token_hash.as_str())),
+                "read token",
+            )
+            .await?;
+        let found = one_time(map, token_hash)?;
+        Ok(found.filter(|t| t.purpose == purpose && t.expires_at > now))
+    }
+
     async fn delete_for_user(
         &self,
         user_id: UserId,

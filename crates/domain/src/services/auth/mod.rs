@@ -34,6 +34,16 @@ pub struct IssuedSession {
     pub refresh_token: Token,
 }
 
+/// What a right password leads to.
+#[derive(Debug, Clone)]
+pub enum SignedIn {
+    /// A session: the user has no second factor.
+    Session(IssuedSession),
+    /// The user has TOTP on: no session yet, a code must follow with the
+    /// challenge's token ([`super::MultiFactor::sign_in`]).
+    MfaRequired(super::MfaChallenge),
+}
+
 /// Why a sign-in failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -128,7 +138,8 @@ impl Authentication {
     /// Checks the password and opens a session. Every `lockout_threshold`-th
     /// consecutive failure locks the account for `lockout_duration`; while
     /// locked the password is not even checked.
-    pub async fn sign_in(&self, request: SignInRequest) -> Result<IssuedSession, SignInError> {
+    /// A user with TOTP on gets a challenge instead of a session.
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<SignedIn, SignInError> {
         // Shed before the account is even looked up while hashing is saturated.
         self.guard().admit().map_err(SignInError::Unexpected)?;
         let now = self.system.now();
@@ -142,7 +153,7 @@ impl Authentication {
         };
         let guess = self
             .guard()
-            .check(subject, request.ip.as_deref(), &request.password)
+            .check_first_factor(subject, request.ip.as_deref(), &request.password)
             .await
             .map_err(SignInError::Unexpected)?;
         let user = match (guess, user) {
@@ -156,12 +167,42 @@ impl Authentication {
         if !user.verified {
             return Err(SignInError::NotVerified);
         }
+        let mfa = super::MultiFactor::new(
+            self.stores.clone(),
+            self.system.clone(),
+            self.policy.clone(),
+        );
+        if let Some(challenge) = mfa
+            .after_password(&user, now)
+            .await
+            .map_err(SignInError::Unexpected)?
+        {
+            return Ok(SignedIn::MfaRequired(challenge));
+        }
+        self.guard()
+            .clear(&user, request.ip.as_deref())
+            .await
+            .map_err(SignInError::Unexpected)?;
+        self.finish_sign_in(&user, request.device, request.ip, now)
+            .await
+            .map(SignedIn::Session)
+    }
+
+    /// The end of every sign-in, once every factor is proven: records it
+    /// on the user and opens a session.
+    pub(crate) async fn finish_sign_in(
+        &self,
+        user: &User,
+        device: Option<String>,
+        ip: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedSession, SignInError> {
         self.stores
             .users
             .record_sign_in(user.id, now)
             .await
             .map_err(write_err)?;
-        self.open_session(user.id, request.device, request.ip, now)
+        self.open_session(user.id, device, ip, now)
             .await
             .map_err(SignInError::Unexpected)
     }

@@ -387,6 +387,7 @@ impl Profiles {
             .delete_for_user(user_id, None)
             .await
             .map_err(unexpected)?;
+        s.mfa.delete_for_user(user_id).await.map_err(unexpected)?;
         s.sessions
             .delete_for_user(user_id)
             .await
