@@ -41,6 +41,23 @@ pub struct ExportView {
     pub payments: Vec<PaymentView>,
     /// Request counters at the time of the export.
     pub usage: UsageView,
+    /// The second factor (never its secret or backup codes); `null` if none.
+    pub mfa: Option<MfaExportView>,
+}
+
+/// A second factor in the export.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaExportView {
+    /// Always `totp`.
+    pub kind: &'static str,
+    /// When the enrolment began.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// When it was confirmed; `null` while pending.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub confirmed_at: Option<time::OffsetDateTime>,
+    /// Backup codes not used yet.
+    pub backup_codes_left: usize,
 }
 
 /// The account as the export shows it: the usual view plus the sign-in
@@ -112,6 +129,7 @@ impl ExportView {
             uploads,
             payments,
             usage,
+            mfa,
         } = account;
         let failed_logins = user.failed_logins;
         let auth_providers = std::mem::take(&mut user.auth_providers);
@@ -134,6 +152,12 @@ impl ExportView {
             uploads: uploads.into_iter().map(Into::into).collect(),
             payments: payments.into_iter().map(Into::into).collect(),
             usage: usage.into(),
+            mfa: mfa.map(|f| MfaExportView {
+                kind: "totp",
+                created_at: f.created_at,
+                confirmed_at: f.confirmed_at,
+                backup_codes_left: f.backup_codes_left,
+            }),
         }
     }
 }

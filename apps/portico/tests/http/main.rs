@@ -6,6 +6,7 @@ mod content;
 mod faults;
 mod hygiene;
 mod instances;
+mod mfa;
 mod notifications;
 mod outage;
 mod payments;

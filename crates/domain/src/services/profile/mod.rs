@@ -88,6 +88,20 @@ pub struct AccountExport {
     pub payments: Vec<Payment>,
     /// Request counters.
     pub usage: Usage,
+    /// The second factor, without its secret or codes.
+    pub mfa: Option<MfaFactorExport>,
+}
+
+/// A second factor as the export shows it: its facts, never its secret or
+/// its backup-code hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MfaFactorExport {
+    /// When the enrolment began.
+    pub created_at: time::OffsetDateTime,
+    /// When it was confirmed (`None`: pending, not asked at sign-in).
+    pub confirmed_at: Option<time::OffsetDateTime>,
+    /// Backup codes not used yet.
+    pub backup_codes_left: usize,
 }
 
 /// What a user does with their own account.
@@ -249,6 +263,11 @@ impl Profiles {
             last_day: s.rate_limiter.peek(&key, Window::DAY, now).await?,
             all_time: s.rate_limiter.peek(&key, Window::AllTime, now).await?,
         };
+        let mfa = s.mfa.get(user_id).await?.map(|f| MfaFactorExport {
+            created_at: f.created_at,
+            confirmed_at: f.confirmed_at,
+            backup_codes_left: f.backup_codes.len(),
+        });
         Ok(Some(AccountExport {
             user,
             roles,
@@ -258,6 +277,7 @@ impl Profiles {
             uploads,
             payments,
             usage,
+            mfa,
         }))
     }
 
