@@ -244,12 +244,12 @@ timed!("leases", LeaseRepository {
 timed!("mfa", MfaRepository {
     fn begin(&self, factor: &MfaFactor) -> Result<bool, StoreError>;
     fn get(&self, user_id: UserId) -> Result<Option<MfaFactor>, StoreError>;
-    fn confirm(&self, user_id: UserId, id: MfaFactorId, step: i64, backup_codes: &[TokenHash], at: OffsetDateTime) -> Result<bool, StoreError>;
+    fn confirm(&self, user_id: UserId, id: MfaFactorId, step: i64, backup_codes: &[TokenHash], at: OffsetDateTime) -> Result<bool, StoreError> => AuthChange::User(user_id);
     fn accept_step(&self, user_id: UserId, id: MfaFactorId, step: i64) -> Result<bool, StoreError>;
-    fn use_backup_code(&self, user_id: UserId, id: MfaFactorId, code: &TokenHash) -> Result<bool, StoreError>;
-    fn replace_backup_codes(&self, user_id: UserId, id: MfaFactorId, codes: &[TokenHash]) -> Result<bool, StoreError>;
+    fn use_backup_code(&self, user_id: UserId, id: MfaFactorId, code: &TokenHash) -> Result<bool, StoreError> => AuthChange::User(user_id);
+    fn replace_backup_codes(&self, user_id: UserId, id: MfaFactorId, codes: &[TokenHash]) -> Result<bool, StoreError> => AuthChange::User(user_id);
     fn reseal(&self, user_id: UserId, id: MfaFactorId, old: &Sealed, new: &Sealed) -> Result<bool, StoreError>;
-    fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError>;
-    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+    fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError> => AuthChange::User(user_id);
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
     fn list_after(&self, after: Option<UserId>, limit: u32) -> Result<Vec<MfaFactor>, StoreError>;
 });

@@ -42,7 +42,7 @@ pub struct MfaView {
 
 /// The caller's view; the roles are those authentication resolved.
 async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
-    let status = state.mfa.status(me.user.id).await?;
+    let status = state.mfa.status_of(&me.principal).await?;
     let SignedIn { principal, usage } = me;
     let roles = principal
         .roles()

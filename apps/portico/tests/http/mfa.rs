@@ -41,6 +41,8 @@ pub(crate) async fn enable_totp(app: &TestApp, token: &str) -> (String, Vec<Stri
     let uri = enrolment["otpauth_uri"].as_str().unwrap();
     assert!(uri.starts_with("otpauth://totp/Portico:"), "{uri}");
     assert!(uri.contains(&format!("secret={secret}")), "{uri}");
+    // Read now, so that a cached principal holds "off" until the change.
+    assert_eq!(mfa_of(app, token).await["totp"], false);
     let res = app
         .authed(
             Method::POST,
@@ -229,6 +231,7 @@ async fn totp_journey(app: TestApp) -> TestApp {
         .collect();
     assert_eq!(fresh.len(), 10);
     assert!(fresh.iter().all(|c| !backup.contains(c)));
+    assert_eq!(mfa_of(&app, &token).await["backup_codes_left"], 10);
     let off = |code: &str| json!({"password": USER_PASSWORD, "code": code});
     let res = app
         .authed(

@@ -15,6 +15,10 @@ pub struct Principal {
     /// The session whose token was presented.
     pub session: AuthSession,
     roles: Vec<Role>,
+    /// The user's second-factor status once someone asked for it; shared
+    /// by the clones of one resolved principal, so a server that caches the
+    /// principal reads it from the store once per cached entry.
+    mfa: std::sync::Arc<std::sync::OnceLock<super::MfaStatus>>,
 }
 
 /// The caller lacks a permission the operation needs.
@@ -41,7 +45,18 @@ impl Principal {
             user,
             session,
             roles,
+            mfa: std::sync::Arc::default(),
         }
+    }
+
+    /// The second-factor status recorded by [`super::MultiFactor::status_of`].
+    pub(crate) fn known_mfa(&self) -> Option<super::MfaStatus> {
+        self.mfa.get().copied()
+    }
+
+    /// Records the second-factor status read for this principal.
+    pub(crate) fn remember_mfa(&self, status: super::MfaStatus) {
+        let _ = self.mfa.set(status);
     }
 
     /// The user's id.

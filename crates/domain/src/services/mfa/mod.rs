@@ -229,6 +229,20 @@ impl MultiFactor {
         })
     }
 
+    /// The status of the signed-in `principal`'s user, read from the store
+    /// once per resolved principal (the clones of one share it). A server
+    /// that caches principals must drop them on the user's
+    /// [`crate::AuthChange`] after every write of confirm, backup-code use
+    /// or replacement, and deletion, as it does for the other user changes.
+    pub async fn status_of(&self, principal: &super::Principal) -> Result<MfaStatus, StoreError> {
+        if let Some(known) = principal.known_mfa() {
+            return Ok(known);
+        }
+        let status = self.status(principal.user_id()).await?;
+        principal.remember_mfa(status);
+        Ok(status)
+    }
+
     /// Starts (or restarts) an enrolment: a new secret, pending until
     /// [`MultiFactor::confirm`] sees a code of it.
     pub async fn enrol(
