@@ -294,3 +294,80 @@ async fn a_closed_log_pipe_neither_breaks_requests_nor_blocks_sigterm_and_data_s
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `portico keys rotate` adds a key to the 0600 keyring file, re-seals the
+/// stored TOTP secrets under it, and a server started afterwards still
+/// checks codes; `keys reseal` then finds nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_reseals_totp_secrets_and_sign_in_still_works() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let start = || {
+        let mut config = test_config();
+        config.security.bootstrap_admin = None;
+        config.server.data_dir = dir.clone();
+        async move {
+            let backends = Backends::connect(&config).await.unwrap();
+            TestApp::start(config, backends).await
+        }
+    };
+    let app = start().await;
+    let (token, _) = app.signed_in_user("ann").await;
+    let (secret, _) = crate::mfa::enable_totp(&app, &token).await;
+    app.stop().await.unwrap();
+
+    let keyring = dir.join("encryption.keys");
+    let mode = std::fs::metadata(&keyring).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "keyring mode {mode:o}");
+    let ids = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&std::fs::read_to_string(&keyring).unwrap()), ["k1"]);
+
+    let out = portico(&dir).args(["keys", "rotate"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("added key k2"), "{text}");
+    assert!(text.contains("re-sealed 1 of 1 TOTP secrets"), "{text}");
+    assert_eq!(
+        ids(&std::fs::read_to_string(&keyring).unwrap()),
+        ["k1", "k2"]
+    );
+    let mode = std::fs::metadata(&keyring).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "keyring mode after rotation {mode:o}");
+
+    let db = adapter_sql::SqlStore::connect(&adapter_sql::SqlConfig::new(format!(
+        "sqlite:///{}",
+        dir.join("portico.db").display()
+    )))
+    .await
+    .unwrap();
+    let factors = db.stores().mfa.list_after(None, 10).await.unwrap();
+    assert_eq!(factors.len(), 1);
+    assert_eq!(factors[0].secret.key_id(), "k2");
+    assert!(!factors[0].secret.as_str().contains(&secret));
+    db.close().await;
+
+    let out = portico(&dir).args(["keys", "reseal"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("re-sealed 0 of 1 TOTP secrets"), "{text}");
+
+    let app = start().await;
+    let mfa_token = crate::mfa::challenge(&app, "ann").await;
+    let res = app
+        .post(
+            "/v1/sessions/mfa",
+            json!({"mfa_token": mfa_token, "code": crate::mfa::totp_code(&secret, 1)}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    app.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
