@@ -364,6 +364,31 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Removes a user's second factor (`users:write`), for a user who lost both
+/// the authenticator and the backup codes: the password alone signs in
+/// afterwards.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The caller lacks users:write"),
+        (status = 404, description = "No such user, or the user has no second factor"),
+    )
+)]
+#[delete("/v1/users/{id}/mfa", name = "/v1/users/{id}/mfa")]
+pub async fn remove_mfa(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    let user = UserId::from_uuid(path.into_inner());
+    state.admin.remove_second_factor(&me, user).await?;
+    tracing::info!(%user, by = %me.user.id, "second factor removed by an administrator");
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Registers the roles and user administration routes, in matching order.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(list_roles)
@@ -374,5 +399,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(read_user)
         .service(update_user)
         .service(grant)
-        .service(revoke);
+        .service(revoke)
+        .service(remove_mfa);
 }

@@ -313,3 +313,21 @@ async fn code_guessing_locks_the_account(app: TestApp) -> TestApp {
     app
 }
 on_every_engine!(code_guessing_locks_the_account);
+
+/// An administrator removes the second factor of a user who lost it; a
+/// user without `users:write` cannot.
+async fn an_administrator_removes_a_lost_second_factor(app: TestApp) -> TestApp {
+    let (token, id) = app.signed_in_user("cyd").await;
+    enable_totp(&app, &token).await;
+    let path = format!("/v1/users/{id}/mfa");
+    let res = app.authed(Method::DELETE, &path, &token, None).await;
+    expect_problem(res, 403, "forbidden").await;
+    let admin = app.admin_token().await;
+    let res = app.authed(Method::DELETE, &path, &admin, None).await;
+    assert_eq!(res.status(), 204);
+    let res = app.authed(Method::DELETE, &path, &admin, None).await;
+    expect_problem(res, 404, "not-found").await;
+    app.sign_in("cyd", USER_PASSWORD).await;
+    app
+}
+on_every_engine!(an_administrator_removes_a_lost_second_factor);

@@ -344,6 +344,12 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET", "/v1/payments/{id}"),
     ("POST", "/v1/payments/{id}/cancel"),
     ("POST", "/v1/payments/webhooks/{provider}"),
+    ("POST", "/v1/me/mfa/totp"),
+    ("POST", "/v1/me/mfa/totp/confirm"),
+    ("DELETE", "/v1/me/mfa/totp"),
+    ("POST", "/v1/me/mfa/backup-codes"),
+    ("POST", "/v1/sessions/mfa"),
+    ("DELETE", "/v1/users/{id}/mfa"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

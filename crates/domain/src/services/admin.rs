@@ -118,6 +118,22 @@ impl UserAdmin {
         Ok(user)
     }
 
+    /// Removes a user's second factor (TOTP and backup codes), for a user
+    /// who lost both; `by` needs `users:write`. The password alone signs
+    /// in afterwards. `NotFound` if the user has none (or does not exist).
+    pub async fn remove_second_factor(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+    ) -> Result<(), AdminUserError> {
+        by.require(&Permission::USERS_WRITE)?;
+        match self.stores.mfa.delete_for_user(user_id).await {
+            Ok(0) => Err(AdminUserError::NotFound),
+            Ok(_) => Ok(()),
+            Err(e) => Err(AdminUserError::Unexpected(e)),
+        }
+    }
+
     /// Marks a user's email verified or not; `by` needs `users:write`.
     pub async fn set_verified(
         &self,
