@@ -260,15 +260,6 @@ impl MultiFactor {
             Guess::Wrong => return Err(EnrolError::WrongPassword),
             Guess::LockedOut { until } => return Err(EnrolError::LockedOut { until }),
         }
-        if self
-            .stores
-            .mfa
-            .get(user.id)
-            .await?
-            .is_some_and(|f| f.is_confirmed())
-        {
-            return Err(EnrolError::AlreadyEnabled);
-        }
         let secret = random_bytes(&self.system, totp::SECRET_BYTES);
         let factor = MfaFactor {
             id: MfaFactorId::from_uuid(self.system.ids.new_id()),
@@ -279,6 +270,7 @@ impl MultiFactor {
             backup_codes: Vec::new(),
             created_at: self.system.now(),
         };
+        // `begin` refuses, atomically, while a confirmed factor exists.
         if !self.stores.mfa.begin(&factor).await? {
             return Err(EnrolError::AlreadyEnabled);
         }
