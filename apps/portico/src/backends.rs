@@ -158,6 +158,7 @@ impl Backends {
         Ok(Stores {
             users: durable.users.clone(),
             mfa: durable.mfa.clone(),
+            identity_links: durable.identity_links.clone(),
             roles: durable.roles.clone(),
             content: durable.content.clone(),
             notifications: durable.notifications.clone(),
@@ -170,6 +171,8 @@ impl Backends {
             candidates: sessions.candidates.clone(),
             sessions: sessions.sessions.clone(),
             one_time_tokens: sessions.one_time_tokens.clone(),
+            // Flows live minutes, like the other single-use records.
+            oauth_flows: sessions.oauth_flows.clone(),
             rate_limiter: limits.rate_limiter.clone(),
             // Every instance shares the sessions' store, so it carries the
             // changes that cached principals depend on.

@@ -89,6 +89,8 @@ pub fn stores(
         uploads: wrap(stores.uploads, m),
         users: wrap(stores.users, m),
         mfa: wrap(stores.mfa, m),
+        identity_links: wrap(stores.identity_links, m),
+        oauth_flows: wrap(stores.oauth_flows, m),
     }
 }
 
@@ -252,4 +254,22 @@ timed!("mfa", MfaRepository {
     fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError> => AuthChange::User(user_id);
     fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
     fn list_after(&self, after: Option<UserId>, limit: u32) -> Result<Vec<MfaFactor>, StoreError>;
+});
+
+timed!("identity_links", IdentityLinkRepository {
+    fn link(&self, link: &IdentityLink) -> Result<(), LinkError>;
+    fn find(&self, provider: &ProviderName, subject: &str) -> Result<Option<IdentityLink>, StoreError>;
+    fn list_for_user(&self, user_id: UserId) -> Result<Vec<IdentityLink>, StoreError>;
+    fn store_tokens(&self, user_id: UserId, provider: &ProviderName, tokens: Option<Sealed>, expire_at: Option<OffsetDateTime>) -> Result<bool, StoreError>;
+    fn reseal(&self, user_id: UserId, provider: &ProviderName, old: &Sealed, new: &Sealed) -> Result<bool, StoreError>;
+    fn unlink(&self, user_id: UserId, provider: &ProviderName, keep_one: bool) -> Result<Unlinked, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+    fn list_after(&self, after: Option<(UserId, ProviderName)>, limit: u32) -> Result<Vec<IdentityLink>, StoreError>;
+});
+
+timed!("oauth_flows", OAuthFlowRepository {
+    fn insert(&self, flow: &OAuthFlow) -> Result<(), StoreError>;
+    fn take(&self, state_hash: &TokenHash, now: OffsetDateTime) -> Result<Option<OAuthFlow>, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 });

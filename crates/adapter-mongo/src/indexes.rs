@@ -41,6 +41,13 @@ pub(crate) mod names {
     pub(crate) const MAIL_QUEUE: &str = "mailQueue";
     /// Second factors, `_id` = user id.
     pub(crate) const MFA: &str = "mfaFactors";
+    /// Links between users and their identities at providers.
+    pub(crate) const LINKS: &str = "identityLinks";
+    /// Each user's number of links, `_id` = user id.
+    pub(crate) const LINK_COUNTS: &str = "identityLinkCounts";
+    /// Provider sign-in flows, `_id` = hash of the state; a TTL index
+    /// removes the ones whose callback never came.
+    pub(crate) const FLOWS: &str = "oauthFlows";
     /// Changes to authentication, for caches of signed-in callers.
     pub(crate) const AUTH_CHANGES: &str = "authChanges";
 }
@@ -78,7 +85,6 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
             vec![
                 index(doc! {"emailNormalized": 1}, Unique),
                 index(doc! {"username": 1}, Unique),
-                index(doc! {"authProviders": 1}, Plain),
                 index(doc! {"createdAt": -1, "_id": -1}, Plain),
             ],
         ),
@@ -169,6 +175,20 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
             AUTH_CHANGES,
             vec![
                 index(doc! {"at": 1}, Plain),
+                index(doc! {"expiresAt": 1}, Ttl),
+            ],
+        ),
+        (
+            LINKS,
+            vec![
+                index(doc! {"provider": 1, "subject": 1}, Unique),
+                index(doc! {"userId": 1, "provider": 1}, Unique),
+            ],
+        ),
+        (
+            FLOWS,
+            vec![
+                index(doc! {"linkingUser": 1}, Plain),
                 index(doc! {"expiresAt": 1}, Ttl),
             ],
         ),

@@ -138,6 +138,7 @@ pub(crate) enum Family {
     Leases,
     Mail,
     Mfa,
+    Identity,
 }
 
 impl Family {
@@ -155,6 +156,7 @@ impl Family {
             Self::Leases => "leases",
             Self::Mail => "mail",
             Self::Mfa => "mfa",
+            Self::Identity => "identity",
         }
     }
 }

@@ -37,6 +37,10 @@ fn migrator(engine: &'static str) -> Migrator {
                 "second factors",
                 include_str!("../migrations/sqlite/0005_mfa.sql"),
             ),
+            (
+                "identity links",
+                include_str!("../migrations/sqlite/0006_identity.sql"),
+            ),
         ],
         _ => &[
             ("init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -51,6 +55,10 @@ fn migrator(engine: &'static str) -> Migrator {
             (
                 "second factors",
                 include_str!("../migrations/postgres/0004_mfa.sql"),
+            ),
+            (
+                "identity links",
+                include_str!("../migrations/postgres/0005_identity.sql"),
             ),
         ],
     };

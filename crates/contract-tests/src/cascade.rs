@@ -25,6 +25,10 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
         s.one_time_tokens.insert(&reset).await.unwrap();
         let factor = mfa_factor(u.id, t);
         s.mfa.begin(&factor).await.unwrap();
+        let link = identity_link(u.id, "corp", &format!("sub-{}", u.id), t);
+        s.identity_links.link(&link).await.unwrap();
+        let flow = oauth_flow("corp", Some(u.id), t);
+        s.oauth_flows.insert(&flow).await.unwrap();
         s.roles.grant(u.id, &editor.name, t).await.unwrap();
         let cs = content_session(u.id, t);
         s.content.create(&cs).await.unwrap();
@@ -45,7 +49,7 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
             .hit(&usage, Window::AllTime, t)
             .await
             .unwrap();
-        records.push((session, reset, cs, n, up, usage));
+        records.push((session, reset, cs, n, up, usage, link, flow));
     }
     let gone = people[0].id;
     s.uploads.delete_for_user(gone).await.unwrap();
@@ -53,12 +57,14 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
     s.notifications.delete_for_user(gone).await.unwrap();
     s.one_time_tokens.delete_for_user(gone, None).await.unwrap();
     assert_eq!(s.mfa.delete_for_user(gone).await.unwrap(), 1);
+    assert_eq!(s.identity_links.delete_for_user(gone).await.unwrap(), 1);
+    assert_eq!(s.oauth_flows.delete_for_user(gone).await.unwrap(), 1);
     s.sessions.delete_for_user(gone).await.unwrap();
     s.roles.delete_for_user(gone).await.unwrap();
     s.rate_limiter.forget(&records[0].5).await.unwrap();
     s.users.delete(gone).await.unwrap();
 
-    for (i, (session, reset, cs, n, up, usage)) in records.iter().enumerate() {
+    for (i, (session, reset, cs, n, up, usage, link, flow)) in records.iter().enumerate() {
         let u = people[i].id;
         let present = i == 1;
         assert_eq!(s.users.get(u).await.unwrap().is_some(), present, "user {i}");
@@ -74,6 +80,24 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
             .unwrap();
         assert_eq!(tok.is_some(), present, "token {i}");
         assert_eq!(s.mfa.get(u).await.unwrap().is_some(), present, "factor {i}");
+        assert_eq!(
+            s.identity_links
+                .find(&link.provider, &link.subject)
+                .await
+                .unwrap()
+                .is_some(),
+            present,
+            "link {i}"
+        );
+        assert_eq!(
+            s.oauth_flows
+                .take(&flow.state_hash, t)
+                .await
+                .unwrap()
+                .is_some(),
+            present,
+            "flow {i}"
+        );
         assert_eq!(
             s.roles.roles_of(u).await.unwrap().len(),
             usize::from(present),

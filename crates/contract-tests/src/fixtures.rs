@@ -30,10 +30,6 @@ pub fn user(tag: &str, at: OffsetDateTime) -> User {
         locked: false,
         locked_until: None,
         failed_logins: 0,
-        auth_providers: vec![AuthProviderLink {
-            provider: "google".into(),
-            subject: format!("g-{tag}"),
-        }],
         profile: Profile {
             full_name: Some(format!("User {tag}")),
             bio: None,
@@ -115,6 +111,39 @@ pub fn mfa_factor(user: UserId, at: OffsetDateTime) -> MfaFactor {
 /// `n` distinct backup-code hashes.
 pub fn code_hashes(n: usize) -> Vec<TokenHash> {
     (0..n).map(|_| token().1).collect()
+}
+
+/// A link of `user` to `subject` at `provider`, with sealed tokens.
+pub fn identity_link(
+    user: UserId,
+    provider: &str,
+    subject: &str,
+    at: OffsetDateTime,
+) -> IdentityLink {
+    IdentityLink {
+        user_id: user,
+        provider: ProviderName::parse(provider).expect("provider"),
+        subject: subject.to_owned(),
+        email: Some(Email::parse(&format!("{subject}@idp.example")).expect("email")),
+        tokens: Some(Sealed::from_stored(format!("k1:{}", id().simple()))),
+        tokens_expire_at: Some(at + Duration::hours(1)),
+        created_at: at,
+    }
+}
+
+/// A sign-in flow at `provider` begun at `at` (expiring 10 minutes later),
+/// linking for `linking` when given.
+pub fn oauth_flow(provider: &str, linking: Option<UserId>, at: OffsetDateTime) -> OAuthFlow {
+    OAuthFlow {
+        state_hash: token().1,
+        provider: ProviderName::parse(provider).expect("provider"),
+        pkce_verifier: id().simple().to_string(),
+        nonce: id().simple().to_string(),
+        redirect_uri: "https://app.example/done?x=1".into(),
+        linking_user: linking,
+        created_at: at,
+        expires_at: at + Duration::minutes(10),
+    }
 }
 
 /// A single-use token of `user` expiring an hour after `at`.

@@ -4,7 +4,7 @@
 //!
 //! Layout: [`fixtures`] builds records; one module per port family
 //! ([`users`], [`accounts`], [`auth_changes`], [`rbac`], [`content`], [`notifications`],
-//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`mail`], [`mfa`], [`cascade`]) holds the tests, each
+//! [`uploads`], [`payments`], [`rate_limit`], [`jobs`], [`mail`], [`mfa`], [`identity`], [`cascade`]) holds the tests, each
 //! a `pub async fn(Stores)`; [`contract_suite!`] expands into one
 //! `#[tokio::test]` per test function. [`system`] holds the contracts of the
 //! small ports (`PasswordHasher`, `TokenGenerator`, `IdGenerator`, `Clock`),
@@ -40,6 +40,7 @@ pub mod auth_changes;
 pub mod cascade;
 pub mod content;
 pub mod fixtures;
+pub mod identity;
 pub mod jobs;
 pub mod mail;
 pub mod mfa;
@@ -136,6 +137,12 @@ macro_rules! contract_suite {
                 backup_code_is_used_once, replace_backup_codes_leaves_one_whole_set,
                 reseal_is_compare_and_set, delete_needs_the_id_and_takes_the_codes,
                 list_after_walks_every_factor_in_user_order, one_time_find_does_not_consume;
+            identity: link_find_and_list_roundtrip, link_refuses_a_taken_identity_or_a_second_per_provider,
+                concurrent_links_of_one_identity_have_one_winner, store_tokens_and_reseal_are_per_link,
+                unlink_keeps_the_last_link_when_asked, concurrent_unlinks_keep_one_link,
+                links_delete_for_user_and_list_after, flow_is_taken_once,
+                concurrent_takes_of_a_flow_have_one_winner, expired_flow_is_never_taken,
+                flow_delete_for_user, exchange_code_is_single_use;
         );
     };
 }

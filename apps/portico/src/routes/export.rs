@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, web};
-use domain::AuthProviderLink;
 use domain::services::{AccountExport, ContentSessionExport};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -80,13 +79,20 @@ pub struct ProviderLinkView {
     pub provider: String,
     /// The user's id at that provider.
     pub subject: String,
+    /// The address the provider reported when the link was made.
+    pub email: Option<String>,
+    /// When it was linked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
 }
 
-impl From<AuthProviderLink> for ProviderLinkView {
-    fn from(l: AuthProviderLink) -> Self {
+impl From<domain::services::IdentityLinkExport> for ProviderLinkView {
+    fn from(l: domain::services::IdentityLinkExport) -> Self {
         Self {
-            provider: l.provider,
+            provider: l.provider.into(),
             subject: l.subject,
+            email: l.email.map(|e| e.as_str().to_owned()),
+            created_at: l.created_at,
         }
     }
 }
@@ -121,7 +127,7 @@ impl ExportView {
     /// The wire form of `account`, exported through the session `current`.
     pub fn new(account: AccountExport, current: domain::AuthSessionId) -> Self {
         let AccountExport {
-            mut user,
+            user,
             roles,
             sessions,
             content_sessions,
@@ -130,14 +136,14 @@ impl ExportView {
             payments,
             usage,
             mfa,
+            identity_links,
         } = account;
         let failed_logins = user.failed_logins;
-        let auth_providers = std::mem::take(&mut user.auth_providers);
         Self {
             user: ExportUserView {
                 account: user.into(),
                 failed_logins,
-                auth_providers: auth_providers.into_iter().map(Into::into).collect(),
+                auth_providers: identity_links.into_iter().map(Into::into).collect(),
             },
             roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
             sessions: sessions

@@ -3,6 +3,7 @@
 mod accounts;
 mod auth_changes;
 mod content;
+mod identity;
 mod jobs;
 mod mail_queue;
 mod mfa;

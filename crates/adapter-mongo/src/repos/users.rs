@@ -12,11 +12,6 @@ use crate::error::{is_duplicate, store};
 use crate::indexes::names::USERS;
 
 fn to_doc(u: &User) -> Result<Document, StoreError> {
-    let providers: Vec<Bson> = u
-        .auth_providers
-        .iter()
-        .map(|p| Bson::Document(doc! {"provider": &p.provider, "subject": &p.subject}))
-        .collect();
     let preferences = json(&serde_json::Value::Object(u.preferences.clone()))?;
     Ok(doc! {
         "_id": uuid(u.id.as_uuid()),
@@ -28,7 +23,6 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
         "locked": u.locked,
         "lockedUntil": opt_time(u.locked_until),
         "failedLogins": i64::from(u.failed_logins),
-        "authProviders": providers,
         "profile": {
             "fullName": opt_str(u.profile.full_name.as_deref()),
             "bio": opt_str(u.profile.bio.as_deref()),
@@ -46,20 +40,6 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
     let f = Fields::of(d, "user");
     let profile = f.doc("profile")?;
     let p = Fields::of(&profile, "user profile");
-    let auth_providers = f
-        .array("authProviders")?
-        .into_iter()
-        .map(|b| match b {
-            Bson::Document(pd) => {
-                let pf = Fields::of(&pd, "auth provider");
-                Ok(AuthProviderLink {
-                    provider: pf.str("provider")?.to_owned(),
-                    subject: pf.str("subject")?.to_owned(),
-                })
-            }
-            _ => Err(crate::error::corrupt("user", "authProviders")),
-        })
-        .collect::<Result<_, _>>()?;
     let preferences = match f.json("preferences") {
         Some(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
@@ -74,7 +54,6 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
         locked: f.bool("locked")?,
         locked_until: f.opt_time("lockedUntil")?,
         failed_logins: u32::try_from(f.i64("failedLogins")?).map_err(|_| bad("failedLogins"))?,
-        auth_providers,
         profile: Profile {
             full_name: p.opt_str("fullName")?.map(str::to_owned),
             bio: p.opt_str("bio")?.map(str::to_owned),

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod content;
+mod identity;
 pub(crate) mod jobs;
 mod mail_queue;
 mod mfa;

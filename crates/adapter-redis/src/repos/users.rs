@@ -69,10 +69,6 @@ fn updatable(u: &User) -> (Record, Vec<&'static str>) {
         .flag("verified", u.verified)
         .flag("locked", u.locked)
         .set(
-            "authProviders",
-            serde_json::to_string(&u.auth_providers).unwrap_or_else(|_| "[]".into()),
-        )
-        .set(
             "profile",
             serde_json::to_string(&u.profile).unwrap_or_else(|_| "{}".into()),
         )
@@ -105,10 +101,6 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
         Some(v) => serde_json::from_value(v).map_err(|_| bad("profile"))?,
         None => Profile::default(),
     };
-    let auth_providers = match f.json("authProviders")? {
-        Some(v) => serde_json::from_value(v).map_err(|_| bad("authProviders"))?,
-        None => Vec::new(),
-    };
     let preferences = match f.json("preferences")? {
         Some(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
@@ -122,7 +114,6 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
         locked: f.flag("locked"),
         locked_until: f.opt_time("lockedUntil")?,
         failed_logins: u32::try_from(f.i64("failedLogins")?).map_err(|_| bad("failedLogins"))?,
-        auth_providers,
         profile,
         preferences,
         active_content_session_id: f

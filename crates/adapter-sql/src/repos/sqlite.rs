@@ -17,6 +17,8 @@ mod accounts;
 mod content;
 #[path = "helpers.rs"]
 mod helpers;
+#[path = "identity.rs"]
+mod identity;
 #[path = "leases.rs"]
 mod leases;
 #[path = "mail_queue.rs"]

@@ -20,7 +20,6 @@ impl Store {
             locked: col(row, "locked")?,
             locked_until: col_time_opt::<Ts, _>(row, "locked_until")?,
             failed_logins: u32::try_from(col::<i64, _>(row, "failed_logins")?).unwrap_or(u32::MAX),
-            auth_providers: col::<Json<Vec<domain::AuthProviderLink>>, _>(row, "auth_providers")?.0,
             profile: domain::Profile {
                 full_name: col(row, "full_name")?,
                 bio: col(row, "bio")?,
@@ -96,9 +95,9 @@ impl domain::UserRepository for Store {
         use sqlx::types::Json;
         let result = sqlx::query(
             "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
-             locked_until, failed_logins, auth_providers, full_name, bio, avatar, preferences, \
+             locked_until, failed_logins, full_name, bio, avatar, preferences, \
              active_content_session_id, created_at, updated_at, last_accessed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -109,7 +108,6 @@ impl domain::UserRepository for Store {
         .bind(u.locked)
         .bind(u.locked_until.map(<Ts>::to_db))
         .bind(i64::from(u.failed_logins))
-        .bind(Json(&u.auth_providers))
         .bind(u.profile.full_name.as_deref())
         .bind(u.profile.bio.as_deref())
         .bind(u.profile.avatar.as_deref())

@@ -202,6 +202,9 @@ pub enum TokenPurpose {
     /// Completes a sign-in whose password was right with a second factor
     /// (the `mfa_token`).
     MfaSignIn,
+    /// Turns a finished provider sign-in into a session: the one-time code
+    /// the callback hands the front end instead of a token in a URL.
+    OAuthExchange,
 }
 
 impl TokenPurpose {
@@ -211,6 +214,7 @@ impl TokenPurpose {
             Self::PasswordReset => "password_reset",
             Self::AccountDeletion => "account_deletion",
             Self::MfaSignIn => "mfa_sign_in",
+            Self::OAuthExchange => "oauth_exchange",
         }
     }
     /// Parses [`TokenPurpose::as_str`]'s output.
@@ -219,6 +223,7 @@ impl TokenPurpose {
             "password_reset" => Some(Self::PasswordReset),
             "account_deletion" => Some(Self::AccountDeletion),
             "mfa_sign_in" => Some(Self::MfaSignIn),
+            "oauth_exchange" => Some(Self::OAuthExchange),
             _ => None,
         }
     }

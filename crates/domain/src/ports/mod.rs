@@ -7,6 +7,7 @@
 mod accounts;
 mod auth_changes;
 mod content;
+mod identity;
 mod jobs;
 mod mail_queue;
 mod mfa;
@@ -21,6 +22,7 @@ mod users;
 pub use accounts::*;
 pub use auth_changes::*;
 pub use content::*;
+pub use identity::*;
 pub use jobs::*;
 pub use mail_queue::*;
 pub use mfa::*;

@@ -9,15 +9,6 @@ use crate::{
     WriteError,
 };
 
-/// A link to an external identity provider (`authProviders`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthProviderLink {
-    /// Provider name, for example `google`.
-    pub provider: String,
-    /// The user's id at the provider.
-    pub subject: String,
-}
-
 /// Public profile (`profile`, `full_name`, `bio`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
@@ -48,8 +39,6 @@ pub struct User {
     pub locked_until: Option<OffsetDateTime>,
     /// Sign-in failures since the last success.
     pub failed_logins: u32,
-    /// External identity links.
-    pub auth_providers: Vec<AuthProviderLink>,
     /// What the user shows others: full name, bio and avatar.
     pub profile: Profile,
     /// Preferences as a JSON object (`preferences`).
@@ -83,7 +72,6 @@ impl User {
             locked: false,
             locked_until: None,
             failed_logins: 0,
-            auth_providers: Vec::new(),
             profile: Profile::default(),
             preferences: serde_json::Map::new(),
             active_content_session_id: None,

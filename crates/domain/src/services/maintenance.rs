@@ -1,6 +1,6 @@
 //! Housekeeping: deletes what expired in stores that do not expire records
 //! themselves (sessions, registration candidates, single-use tokens,
-//! notifications, rate-limit counters).
+//! notifications, rate-limit counters, provider sign-in flows).
 
 use super::{Stores, System};
 use crate::StoreError;
@@ -18,6 +18,8 @@ pub struct PurgeReport {
     pub notifications: u64,
     /// Rate-limit windows that ended.
     pub rate_limit_counters: u64,
+    /// Provider sign-in flows whose callback never came.
+    pub oauth_flows: u64,
 }
 
 impl PurgeReport {
@@ -28,6 +30,7 @@ impl PurgeReport {
             + self.one_time_tokens
             + self.notifications
             + self.rate_limit_counters
+            + self.oauth_flows
     }
 }
 
@@ -55,6 +58,7 @@ impl Maintenance {
             one_time_tokens: self.stores.one_time_tokens.purge_expired(now).await?,
             notifications: self.stores.notifications.purge_expired(now).await?,
             rate_limit_counters: self.stores.rate_limiter.purge_expired(now).await?,
+            oauth_flows: self.stores.oauth_flows.purge_expired(now).await?,
         })
     }
 }
@@ -91,6 +95,9 @@ mod tests {
         h.stores.one_time_tokens = Arc::new(tokens);
         h.stores.notifications = Arc::new(notifications);
         h.stores.rate_limiter = Arc::new(limits);
+        let mut flows = crate::MockOAuthFlowRepository::new();
+        flows.expect_purge_expired().returning(|_| Ok(6));
+        h.stores.oauth_flows = Arc::new(flows);
         let report =
             futures::executor::block_on(Maintenance::new(h.stores, h.system).purge_expired())
                 .unwrap();
@@ -101,10 +108,11 @@ mod tests {
                 candidates: 2,
                 one_time_tokens: 3,
                 notifications: 4,
-                rate_limit_counters: 5
+                rate_limit_counters: 5,
+                oauth_flows: 6,
             }
         );
-        assert_eq!(report.total(), 15);
+        assert_eq!(report.total(), 21);
     }
 
     #[test]

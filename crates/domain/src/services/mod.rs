@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 
 use crate::{
     AuthChangeFeed, CandidateRepository, Clock, ContentSessionRepository, IdGenerator,
-    LeaseRepository, MailQueue, Mailer, MfaRepository, NotificationFeed, NotificationRepository,
-    ObjectStore, OneTimeTokenRepository, PasswordHasher, PaymentRepository, RateLimiter,
-    RoleRepository, Sealer, SessionRepository, TokenGenerator, UploadRepository, UserId,
-    UserRepository,
+    IdentityLinkRepository, LeaseRepository, MailQueue, Mailer, MfaRepository, NotificationFeed,
+    NotificationRepository, OAuthFlowRepository, ObjectStore, OneTimeTokenRepository,
+    PasswordHasher, PaymentRepository, RateLimiter, RoleRepository, Sealer, SessionRepository,
+    TokenGenerator, UploadRepository, UserId, UserRepository,
 };
 
 /// `From<StoreError>` for per-operation error enums: a failed store call is
@@ -46,6 +46,7 @@ mod accounts;
 mod admin;
 mod auth;
 mod content;
+mod federation;
 mod guesses;
 mod mail;
 mod maintenance;
@@ -66,6 +67,7 @@ pub use accounts::*;
 pub use admin::*;
 pub use auth::*;
 pub use content::*;
+pub use federation::*;
 pub use mail::{DeliveryFailure, DeliveryReport, MailDelivery, MailPolicy};
 pub use maintenance::*;
 pub use mfa::*;
@@ -113,6 +115,10 @@ pub struct Stores {
     pub auth_changes: Arc<dyn AuthChangeFeed>,
     /// Second factors (TOTP secrets, backup codes).
     pub mfa: Arc<dyn MfaRepository>,
+    /// Links between users and their identities at providers.
+    pub identity_links: Arc<dyn IdentityLinkRepository>,
+    /// Provider sign-in flows between the redirect and the callback.
+    pub oauth_flows: Arc<dyn OAuthFlowRepository>,
 }
 
 /// A store that implements every repository port, as each Portico adapter does.
@@ -132,6 +138,8 @@ pub trait AllPorts:
     + MailQueue
     + AuthChangeFeed
     + MfaRepository
+    + IdentityLinkRepository
+    + OAuthFlowRepository
     + 'static
 {
 }
@@ -152,6 +160,8 @@ impl<T> AllPorts for T where
         + MailQueue
         + AuthChangeFeed
         + MfaRepository
+        + IdentityLinkRepository
+        + OAuthFlowRepository
         + 'static
 {
 }
@@ -174,6 +184,8 @@ impl Stores {
             leases: store.clone(),
             mail_queue: store.clone(),
             mfa: store.clone(),
+            identity_links: store.clone(),
+            oauth_flows: store.clone(),
             auth_changes: store,
         }
     }

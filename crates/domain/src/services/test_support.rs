@@ -27,7 +27,6 @@ pub(crate) fn sample_user(n: u128) -> User {
         locked: false,
         locked_until: None,
         failed_logins: 0,
-        auth_providers: vec![],
         profile: Profile::default(),
         preferences: serde_json::Map::new(),
         active_content_session_id: None,
@@ -87,6 +86,8 @@ impl Harness {
                 mail_queue: Arc::new(MemoryMailQueue::default()),
                 auth_changes: Arc::new(MockAuthChangeFeed::new()),
                 mfa: Arc::new(MemoryMfa::default()),
+                identity_links: Arc::new(MockIdentityLinkRepository::new()),
+                oauth_flows: Arc::new(MockOAuthFlowRepository::new()),
             },
             system: System {
                 clock: Arc::new(clock),

@@ -5,6 +5,7 @@ mod keys;
 mod mfa;
 mod money;
 mod password;
+mod provider;
 mod rbac;
 mod token;
 mod username;
@@ -14,6 +15,7 @@ pub use keys::{IdempotencyKey, KeyError, ObjectKey, StorageKey};
 pub use mfa::{BackupCode, CodeError, Sealed, TotpCode};
 pub use money::{Currency, Money, MoneyError};
 pub use password::{Password, PasswordError, PasswordHash};
+pub use provider::{ProviderName, ProviderNameError};
 pub use rbac::{NameError, Permission, RoleName};
 pub use token::{Token, TokenError, TokenHash};
 /// Lowercase hex of a digest.

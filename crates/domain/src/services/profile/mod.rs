@@ -90,6 +90,21 @@ pub struct AccountExport {
     pub usage: Usage,
     /// The second factor, without its secret or codes.
     pub mfa: Option<MfaFactorExport>,
+    /// Identity-provider links, without their tokens.
+    pub identity_links: Vec<IdentityLinkExport>,
+}
+
+/// An identity link as the export shows it: never its tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityLinkExport {
+    /// The provider's configured name.
+    pub provider: crate::ProviderName,
+    /// The user's id at the provider.
+    pub subject: String,
+    /// The address the provider reported.
+    pub email: Option<crate::Email>,
+    /// When it was linked.
+    pub created_at: time::OffsetDateTime,
 }
 
 /// A second factor as the export shows it: its facts, never its secret or
@@ -268,6 +283,18 @@ impl Profiles {
             confirmed_at: f.confirmed_at,
             backup_codes_left: f.backup_codes.len(),
         });
+        let identity_links = s
+            .identity_links
+            .list_for_user(user_id)
+            .await?
+            .into_iter()
+            .map(|l| IdentityLinkExport {
+                provider: l.provider,
+                subject: l.subject,
+                email: l.email,
+                created_at: l.created_at,
+            })
+            .collect();
         Ok(Some(AccountExport {
             user,
             roles,
@@ -278,6 +305,7 @@ impl Profiles {
             payments,
             usage,
             mfa,
+            identity_links,
         }))
     }
 
@@ -408,6 +436,14 @@ impl Profiles {
             .await
             .map_err(unexpected)?;
         s.mfa.delete_for_user(user_id).await.map_err(unexpected)?;
+        s.identity_links
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.oauth_flows
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
         s.sessions
             .delete_for_user(user_id)
             .await

@@ -98,6 +98,10 @@ fn deletion_removes_dependents_before_the_user() {
     record!(sessions.expect_delete_for_user(_) => "sessions", Ok(0));
     let mut roles = MockRoleRepository::new();
     record!(roles.expect_delete_for_user(_) => "roles", Ok(0));
+    let mut links = crate::MockIdentityLinkRepository::new();
+    record!(links.expect_delete_for_user(_) => "links", Ok(1));
+    let mut flows = crate::MockOAuthFlowRepository::new();
+    record!(flows.expect_delete_for_user(_) => "flows", Ok(0));
     let mut limiter = MockRateLimiter::new();
     record!(limiter.expect_forget(_) => "usage", Ok(()));
     let mut users = MockUserRepository::new();
@@ -111,10 +115,12 @@ fn deletion_removes_dependents_before_the_user() {
     h.stores.roles = Arc::new(roles);
     h.stores.rate_limiter = Arc::new(limiter);
     h.stores.users = Arc::new(users);
+    h.stores.identity_links = Arc::new(links);
+    h.stores.oauth_flows = Arc::new(flows);
     let svc = Profiles::new(h.stores, h.system, AccountPolicy::default());
     block_on(svc.delete_account(sample_user(1).id)).unwrap();
     let order = order.lock().unwrap();
     assert_eq!(order.first(), Some(&"object"));
     assert_eq!(order.last(), Some(&"user"));
-    assert_eq!(order.len(), 9);
+    assert_eq!(order.len(), 11);
 }
