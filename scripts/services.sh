@@ -6,9 +6,12 @@
 # mongod can be installed on these machines, so SecantusDB from PyPI is
 # installed into .services/venv and started with its data under
 # .services/mongo) and an S3-compatible server (127.0.0.1:9000: moto from PyPI,
-# in its own .services/moto-venv). Prints one line per service. Exits non-zero
+# in its own .services/moto-venv) and two OpenID Connect providers for the
+# sign-in tests (127.0.0.1:9400 and 9401: oauth2-mock-server from the npm
+# registry, installed into .services/idp from scripts/test-idp's lock file).
+# Prints one line per service. Exits non-zero
 # if a service cannot be reached or started. When MONGODB_URL,
-# REDIS_CLUSTER_URL or S3_ENDPOINT is set, that server is the user's business
+# REDIS_CLUSTER_URL, S3_ENDPOINT or OIDC_ISSUER is set, that server is the user's business
 # and is not started.
 set -euo pipefail
 
@@ -148,6 +151,31 @@ s3() {
   log "moto started (log: $root/moto.log)"
 }
 
+idp() {
+  if [ -n "${OIDC_ISSUER:-}" ]; then
+    log "OIDC_ISSUER is set; using that provider"
+    return 0
+  fi
+  if port_open 9400 && port_open 9401; then
+    log "test identity providers are up on 127.0.0.1:9400 and 9401"
+    return 0
+  fi
+  local root src
+  root=$(cd "$(dirname "$0")/.." && pwd)/.services
+  src=$(cd "$(dirname "$0")" && pwd)/test-idp
+  mkdir -p "$root/idp"
+  if ! cmp -s "$src/package-lock.json" "$root/idp/package-lock.json" || [ ! -d "$root/idp/node_modules" ]; then
+    log "installing oauth2-mock-server from the npm registry into $root/idp"
+    cp "$src/package.json" "$src/package-lock.json" "$root/idp/"
+    (cd "$root/idp" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  cp "$src/idp.mjs" "$root/idp/"
+  log "starting the test identity providers on 127.0.0.1:9400 and 9401"
+  IDP_PORT=9400 nohup setsid node "$root/idp/idp.mjs" >"$root/idp.log" 2>&1 </dev/null &
+  wait_for "identity provider" port_open 9401
+  log "identity providers started (log: $root/idp.log)"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 SECANTUS_VERSION=0.7.0b3
@@ -158,3 +186,4 @@ redis
 redis_cluster
 mongo
 s3
+idp

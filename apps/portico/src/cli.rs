@@ -183,17 +183,26 @@ async fn reseal(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let backends = Backends::connect(config).await?;
     let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
     let started = std::time::Instant::now();
-    let outcome = services
-        .state
-        .mfa
-        .reseal_all(|r| println!("… {} secrets looked at, {} re-sealed", r.seen, r.resealed))
-        .await;
+    let state = &services.state;
+    let progress = |r: domain::services::ResealReport| {
+        println!("… {} secrets looked at, {} re-sealed", r.seen, r.resealed);
+    };
+    let outcome = match state.mfa.reseal_all(progress).await {
+        Ok(totp) => state
+            .federation
+            .reseal_all(progress)
+            .await
+            .map(|links| (totp, links)),
+        Err(e) => Err(e),
+    };
     backends.close().await;
-    let report = outcome.map_err(|e| crate::problem::error_chain(&e))?;
+    let (totp, links) = outcome.map_err(|e| crate::problem::error_chain(&e))?;
     println!(
-        "re-sealed {} of {} TOTP secrets under the current key in {:.1} s",
-        report.resealed,
-        report.seen,
+        "re-sealed {} of {} TOTP secrets and {} of {} provider links under the current key in {:.1} s",
+        totp.resealed,
+        totp.seen,
+        links.resealed,
+        links.seen,
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -25,6 +25,7 @@ use crate::problem::{PROBLEM_JSON, ProblemBody};
         (name = "sessions", description = "Sign-in, refresh rotation, sessions, sign-out"),
         (name = "me", description = "The signed-in user's own account"),
         (name = "mfa", description = "The second factor: TOTP and backup codes"),
+        (name = "oauth", description = "Sign-in through identity providers (OAuth 2.0 / OpenID Connect) and account links"),
         (name = "permissions", description = "Roles and grants"),
         (name = "users", description = "User administration"),
         (name = "content", description = "Content sessions, their key/value data and messages"),

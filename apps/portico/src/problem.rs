@@ -104,6 +104,8 @@ kinds! {
     RateLimited = "rate-limited", TOO_MANY_REQUESTS, "Too many requests";
     /// A store is unreachable: retry after `Retry-After` seconds.
     Unavailable = "store-unavailable", SERVICE_UNAVAILABLE, "A store is unavailable";
+    /// An identity provider could not be reached or answered with garbage.
+    ProviderUnavailable = "provider-unavailable", BAD_GATEWAY, "The identity provider is unavailable";
     /// The server is saturated (password hashing): retry after `Retry-After` seconds.
     Overloaded = "overloaded", SERVICE_UNAVAILABLE, "Server busy";
     /// Anything else; details are in the server log.
@@ -411,7 +413,7 @@ mod tests {
     #[test]
     fn every_kind_has_a_distinct_slug_and_an_error_status() {
         let all = Kind::ALL;
-        assert_eq!(all.len(), 30);
+        assert_eq!(all.len(), 31);
         let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));

@@ -55,6 +55,8 @@ pub struct AppState {
     pub profiles: Profiles,
     /// The second factor (TOTP and backup codes).
     pub mfa: domain::services::MultiFactor,
+    /// Sign-in through identity providers, and account links.
+    pub federation: domain::services::Federation,
     /// User administration.
     pub admin: UserAdmin,
     /// Role management and permission checks.

@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 mod accounts;
 mod env;
 mod features;
+mod oauth;
 mod stores;
 
 pub use accounts::*;
 pub use features::*;
+pub use oauth::*;
 pub use stores::*;
 
 use env::{apply_env, read_table};
@@ -53,6 +55,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Log level and format.
     pub log: LogConfig,
+    /// Sign-in through identity providers.
+    pub oauth: OAuthConfig,
 }
 
 /// Why the configuration could not be loaded.
@@ -138,7 +142,8 @@ impl Config {
             .trusted_proxies
             .rule(self.server.trust_forwarded_for)
             .map_err(|e| ConfigError::Invalid(format!("server.trusted_proxies: {e}")))?;
-        self.validate_features().map_err(ConfigError::Invalid)
+        self.validate_features().map_err(ConfigError::Invalid)?;
+        self.oauth.validate().map_err(ConfigError::Invalid)
     }
 
     /// Whether any port group is served by `backend`.

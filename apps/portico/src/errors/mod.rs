@@ -3,10 +3,11 @@
 //! until it is mapped here.
 
 use domain::services::{
-    AdminUserError, AuthenticateError, BootstrapAdminError, ChangeMfaError, ChangePasswordError,
-    ConfirmMfaError, ConfirmResetError, DeleteAccountError, Denied, EnrolError, GrantRoleError,
-    MfaSignInError, ReadError, RefreshError, RegisterError, RevokeSessionError, RoleError,
-    SignInError, UpdateProfileError, VerifyError,
+    AdminUserError, AuthenticateError, BeginFlowError, BootstrapAdminError, CallbackError,
+    ChangeMfaError, ChangePasswordError, ConfirmMfaError, ConfirmResetError, DeleteAccountError,
+    Denied, EnrolError, ExchangeError, GrantRoleError, MfaSignInError, ReadError, RefreshError,
+    RegisterError, RevokeSessionError, RoleError, SignInError, UnlinkError, UpdateProfileError,
+    VerifyError,
 };
 use domain::{PageError, StoreError};
 use time::OffsetDateTime;
@@ -269,6 +270,62 @@ impl From<MfaSignInError> for Problem {
             MfaSignInError::LockedOut { until } => locked_out(until),
             MfaSignInError::Locked => Problem::new(Kind::AccountLocked),
             MfaSignInError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<BeginFlowError> for Problem {
+    fn from(e: BeginFlowError) -> Self {
+        match e {
+            BeginFlowError::UnknownProvider => Problem::new(Kind::NotFound)
+                .detail("No identity provider is configured under that name."),
+            BeginFlowError::RedirectNotAllowed => {
+                let mut f = crate::problem::Fields::default();
+                f.add("redirect_uri", "not on the server's redirect allow-list");
+                f.into_problem()
+            }
+            BeginFlowError::AlreadyLinked => Problem::new(Kind::AlreadyExists)
+                .detail("This provider is linked to the account already; unlink it first."),
+            BeginFlowError::Provider(e) => {
+                tracing::warn!(error = %e, "identity provider unavailable");
+                Problem::new(Kind::ProviderUnavailable)
+            }
+            BeginFlowError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<CallbackError> for Problem {
+    fn from(e: CallbackError) -> Self {
+        match e {
+            CallbackError::InvalidState => Problem::new(Kind::InvalidToken)
+                .detail("The sign-in flow is unknown, used or expired: start it again."),
+            CallbackError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<ExchangeError> for Problem {
+    fn from(e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::InvalidCode => Problem::new(Kind::InvalidToken)
+                .detail("The code is unknown, used or expired: sign in again."),
+            ExchangeError::Locked => Problem::new(Kind::AccountLocked),
+            ExchangeError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<UnlinkError> for Problem {
+    fn from(e: UnlinkError) -> Self {
+        match e {
+            UnlinkError::NotLinked => {
+                Problem::new(Kind::NotFound).detail("The account has no link with that provider.")
+            }
+            UnlinkError::LastWay => Problem::new(Kind::Conflict).detail(
+                "This is the account's last way to sign in: set a password or link another provider first.",
+            ),
+            UnlinkError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod export;
 pub mod me;
 pub mod mfa;
 pub mod notifications;
+pub mod oauth;
 pub mod ops;
 pub mod payments;
 pub mod sessions;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     sessions::configure(cfg);
     me::configure(cfg);
     mfa::configure(cfg);
+    oauth::configure(cfg);
     admin::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);

@@ -106,6 +106,16 @@ pub fn services(
         auth_changes: stores.auth_changes.clone(),
         passwords: Passwords::new(stores.clone(), system.clone(), policy.clone()),
         mfa: MultiFactor::new(stores.clone(), system.clone(), policy.clone()),
+        federation: domain::services::Federation::new(
+            stores.clone(),
+            system.clone(),
+            policy.clone(),
+            config.oauth.policy(),
+            config
+                .oauth
+                .providers(&config.public_url())
+                .map_err(StartError::Setup)?,
+        ),
         profiles: Profiles::new(stores.clone(), system.clone(), policy),
         admin: admin.clone(),
         rbac: Rbac::new(stores.clone(), system.clone()),

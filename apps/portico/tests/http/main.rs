@@ -8,6 +8,7 @@ mod hygiene;
 mod instances;
 mod mfa;
 mod notifications;
+mod oauth;
 mod outage;
 mod payments;
 mod races;

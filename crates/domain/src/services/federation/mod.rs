@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::{AccountPolicy, Authentication, SignInError, SignedIn, Stores, System};
@@ -212,26 +211,6 @@ pub struct Federation {
 /// The context provider tokens are sealed under: whose and which link.
 fn context(user: UserId, provider: &ProviderName) -> String {
     format!("oauth:{user}:{provider}")
-}
-
-/// Base64url without padding of the SHA-256 of `verifier` (RFC 7636 S256).
-pub fn pkce_challenge(verifier: &str) -> String {
-    base64url(&Sha256::digest(verifier.as_bytes()))
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
 }
 
 /// `uri` with `key=value` appended to its query (values here are tokens,
@@ -682,7 +661,7 @@ impl Federation {
     /// anew, one compare-and-set per link. `progress` hears about each page.
     pub async fn reseal_all(
         &self,
-        mut progress: impl FnMut(&super::ResealReport),
+        mut progress: impl FnMut(super::ResealReport),
     ) -> Result<super::ResealReport, StoreError> {
         let mut report = super::ResealReport::default();
         let mut after = None;
@@ -712,7 +691,7 @@ impl Federation {
                     report.resealed += 1;
                 }
             }
-            progress(&report);
+            progress(report);
         }
         Ok(report)
     }

@@ -99,15 +99,6 @@ fn federation(h: Harness, p: MockIdentityProvider) -> Federation {
 }
 
 #[test]
-fn pkce_challenge_is_rfc7636_s256() {
-    // RFC 7636, appendix B.
-    assert_eq!(
-        pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    );
-}
-
-#[test]
 fn only_allow_listed_addresses_end_a_flow() {
     let f = federation(Harness::new(), provider(false, Err("unused")));
     assert!(f.redirect_allowed(APP));

@@ -1,0 +1,345 @@
+//! Sign-in through identity providers (`/v1/oauth/…`) and the account's
+//! links to them (`/v1/me/providers`). The rules are the domain's
+//! ([`domain::services::Federation`]): the flow's state, PKCE verifier and
+//! nonce stay on the server, the browser only ever carries a one-time code
+//! back, and a link that is the last way to sign in stays.
+
+// actix-web's route macros move each handler into a generated service type,
+// which makes the `pub` of the inner fn unreachable by construction.
+#![allow(unreachable_pub)]
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use domain::Token;
+use domain::services::{CallbackSuccess, SignedIn as Outcome};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{ClientIp, SignedIn, limit_ip};
+use crate::problem::{Fields, Problem};
+use crate::state::AppState;
+
+/// A configured provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderView {
+    /// The name in `/v1/oauth/{provider}/…`.
+    #[schema(example = "google")]
+    pub name: String,
+    /// What a sign-in button shows.
+    #[schema(example = "Google")]
+    pub display_name: String,
+}
+
+/// The configured providers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvidersView {
+    /// In name order.
+    pub items: Vec<ProviderView>,
+}
+
+/// Lists the identity providers a front end can offer sign-in with.
+#[utoipa::path(
+    tag = "oauth",
+    security(()),
+    responses((status = 200, description = "The providers", body = ProvidersView))
+)]
+#[get("/v1/oauth/providers", name = "/v1/oauth/providers")]
+pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(ProvidersView {
+        items: state
+            .federation
+            .providers()
+            .into_iter()
+            .map(|p| ProviderView {
+                name: p.name.into(),
+                display_name: p.display_name,
+            })
+            .collect(),
+    })
+}
+
+/// Where the flow returns to.
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectQuery {
+    /// A front-end URL on the server's allow-list (`oauth.redirect_allowlist`).
+    #[param(example = "https://app.example/signed-in")]
+    #[schema(example = "https://app.example/signed-in")]
+    pub redirect_uri: String,
+}
+
+fn found(location: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((LOCATION, location))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// Starts a sign-in: redirects to the provider (authorization code flow
+/// with `state`, PKCE S256 and `nonce`, kept on the server for 10 minutes).
+#[utoipa::path(
+    tag = "oauth",
+    security(()),
+    params(("provider" = String, Path, description = "A configured provider"), RedirectQuery),
+    responses(
+        (status = 302, description = "To the provider's authorization endpoint"),
+        (status = 404, description = "No such provider"),
+        (status = 422, description = "redirect_uri is not on the allow-list"),
+        (status = 429, description = "Too many requests from this IP"),
+        (status = 502, description = "The provider's discovery failed"),
+    )
+)]
+#[get(
+    "/v1/oauth/{provider}/authorize",
+    name = "/v1/oauth/{provider}/authorize"
+)]
+pub async fn authorize(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    provider: web::Path<String>,
+    query: web::Query<RedirectQuery>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let url = state
+        .federation
+        .begin(&provider, &query.redirect_uri, None)
+        .await?;
+    Ok(found(&url))
+}
+
+/// What a provider sends back.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    /// The provider's authorization code.
+    pub code: Option<String>,
+    /// The flow's `state`.
+    pub state: Option<String>,
+    /// The provider's error instead of a code (`access_denied`, …).
+    pub error: Option<String>,
+}
+
+/// The provider's callback: checks the answer, then redirects to the flow's
+/// `redirect_uri` with `?code=<one-time code>` (exchange it at
+/// `POST /v1/oauth/exchange`), `?linked=<provider>` for a link, or
+/// `?error=<kind>`.
+#[utoipa::path(
+    tag = "oauth",
+    security(()),
+    params(("provider" = String, Path, description = "A configured provider"), CallbackQuery),
+    responses(
+        (status = 302, description = "To the flow's redirect_uri with code, linked or error"),
+        (status = 400, description = "Unknown, used, expired or tampered state: no flow to return to"),
+        (status = 429, description = "Too many requests from this IP"),
+    )
+)]
+#[get(
+    "/v1/oauth/{provider}/callback",
+    name = "/v1/oauth/{provider}/callback"
+)]
+pub async fn callback(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    provider: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let query = query.into_inner();
+    let code = match (&query.error, &query.code) {
+        (Some(error), _) => Err(error.as_str()),
+        (None, Some(code)) => Ok(code.as_str()),
+        (None, None) => Err("no code"),
+    };
+    let outcome = state
+        .federation
+        .callback(&provider, query.state.as_deref().unwrap_or(""), code)
+        .await?;
+    match &outcome.result {
+        Ok(CallbackSuccess::Created(user)) => {
+            tracing::info!(%provider, %user, "user created through an identity provider");
+        }
+        Ok(CallbackSuccess::SignedIn(user)) => {
+            tracing::info!(%provider, %user, "provider sign-in");
+        }
+        Ok(CallbackSuccess::Linked(user)) => tracing::info!(%provider, %user, "provider linked"),
+        Err(failed) => tracing::warn!(
+            %provider,
+            kind = failed.kind.as_str(),
+            detail = failed.detail.as_deref().unwrap_or(""),
+            "provider flow failed"
+        ),
+    }
+    Ok(found(&outcome.redirect_to))
+}
+
+/// The one-time code a callback put on the front end's URL.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeBody {
+    /// From `?code=` on the redirect; works once, for 60 seconds.
+    pub code: String,
+}
+
+/// Turns the callback's one-time code into a session: the same body and
+/// cookies as a password sign-in, or 200 `mfa_required` when the account
+/// has TOTP on (finish at `POST /v1/sessions/mfa`).
+#[utoipa::path(
+    tag = "oauth",
+    security(()),
+    request_body = ExchangeBody,
+    responses(
+        (status = 201, description = "Signed in", body = super::sessions::TokensView),
+        (status = 200, description = "A second factor is needed", body = super::sessions::MfaRequiredView),
+        (status = 400, description = "Unknown, used or expired code"),
+        (status = 403, description = "Account locked"),
+        (status = 422, description = "Malformed code"),
+        (status = 429, description = "Too many requests from this IP"),
+    )
+)]
+#[post("/v1/oauth/exchange", name = "/v1/oauth/exchange")]
+pub async fn exchange(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ip: ClientIp,
+    body: web::Json<ExchangeBody>,
+) -> Result<HttpResponse, Problem> {
+    limit_ip(&state, &ip).await?;
+    let mut f = Fields::default();
+    let Some(code) = f.check("code", Token::parse(body.code.trim())) else {
+        return Err(f.into_problem());
+    };
+    match state
+        .federation
+        .exchange(
+            &state.auth,
+            &code,
+            super::sessions::device(&req),
+            Some(ip.0),
+        )
+        .await?
+    {
+        Outcome::Session(issued) => Ok(super::sessions::issue(&state, issued, true)),
+        Outcome::MfaRequired(challenge) => Ok(super::sessions::mfa_required(challenge)),
+    }
+}
+
+/// A link of the account to an identity at a provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    /// The provider's configured name.
+    #[schema(example = "google")]
+    pub provider: String,
+    /// The account's id at the provider.
+    pub subject: String,
+    /// The address the provider reported when the link was made.
+    pub email: Option<String>,
+    /// When it was linked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The account's links.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinksView {
+    /// In provider order.
+    pub items: Vec<LinkView>,
+}
+
+/// Lists the identity providers linked to the account (never their tokens).
+#[utoipa::path(
+    tag = "oauth",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The links", body = LinksView),
+        (status = 401, description = "Not signed in"),
+    )
+)]
+#[get("/v1/me/providers", name = "/v1/me/providers")]
+pub async fn links(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
+    let links = state.federation.links(me.user.id).await?;
+    Ok(HttpResponse::Ok().json(LinksView {
+        items: links
+            .into_iter()
+            .map(|l| LinkView {
+                provider: l.provider.into(),
+                subject: l.subject,
+                email: l.email.map(|e| e.as_str().to_owned()),
+                created_at: l.created_at,
+            })
+            .collect(),
+    }))
+}
+
+/// Where the browser goes to link the provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorizeUrlView {
+    /// Send the browser here; the callback returns to `redirect_uri` with
+    /// `?linked=<provider>` or `?error=<kind>`.
+    pub authorize_url: String,
+}
+
+/// Starts linking a provider to the signed-in account.
+#[utoipa::path(
+    tag = "oauth",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("provider" = String, Path, description = "A configured provider")),
+    request_body = RedirectQuery,
+    responses(
+        (status = 200, description = "The provider's URL for this flow", body = AuthorizeUrlView),
+        (status = 401, description = "Not signed in"),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "The provider is linked already"),
+        (status = 422, description = "redirect_uri is not on the allow-list"),
+        (status = 502, description = "The provider's discovery failed"),
+    )
+)]
+#[post("/v1/me/providers/{provider}", name = "/v1/me/providers/{provider}")]
+pub async fn link(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    provider: web::Path<String>,
+    body: web::Json<RedirectQuery>,
+) -> Result<HttpResponse, Problem> {
+    let authorize_url = state
+        .federation
+        .begin(&provider, &body.redirect_uri, Some(me.user.id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(AuthorizeUrlView { authorize_url }))
+}
+
+/// Removes the link to a provider, unless it is the account's last way to
+/// sign in (no password and no other link).
+#[utoipa::path(
+    tag = "oauth",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("provider" = String, Path, description = "A linked provider")),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "Not signed in"),
+        (status = 404, description = "Not linked"),
+        (status = 409, description = "The last way to sign in"),
+    )
+)]
+#[delete("/v1/me/providers/{provider}", name = "/v1/me/providers/{provider}")]
+pub async fn unlink(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    state.federation.unlink(&me.user, &provider).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the provider routes (`/v1/oauth/providers` before
+/// `/v1/oauth/{provider}/…`).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
+    cfg.service(providers)
+        .service(authorize)
+        .service(callback)
+        .service(exchange)
+        .service(links)
+        .service(link)
+        .service(unlink);
+}
