@@ -158,12 +158,17 @@ fn token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse 
     }
 }
 
-fn expiry(expires_in: Option<Duration>) -> Option<time::OffsetDateTime> {
-    expires_in.and_then(|d| {
-        time::Duration::try_from(d)
-            .ok()
-            .map(|d| time::OffsetDateTime::now_utc() + d)
-    })
+/// The provider's tokens from a token response, the expiry made absolute.
+fn tokens_of(token: &impl OAuth2TokenResponse) -> ProviderTokens {
+    ProviderTokens {
+        access_token: token.access_token().secret().clone(),
+        refresh_token: token.refresh_token().map(|t| t.secret().clone()),
+        expires_at: token.expires_in().and_then(|d| {
+            time::Duration::try_from(d)
+                .ok()
+                .map(|d| time::OffsetDateTime::now_utc() + d)
+        }),
+    }
 }
 
 /// Builds the provider of `settings`.
@@ -391,11 +396,7 @@ impl IdentityProvider for Oidc {
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
             preferred_username: claims.preferred_username().map(|u| u.as_str().to_owned()),
-            tokens: ProviderTokens {
-                access_token: token.access_token().secret().clone(),
-                refresh_token: token.refresh_token().map(|t| t.secret().clone()),
-                expires_at: expiry(token.expires_in()),
-            },
+            tokens: tokens_of(&token),
         })
     }
 }
@@ -522,11 +523,7 @@ impl IdentityProvider for OAuth2 {
             name: field(&info, "name"),
             preferred_username: field(&info, "preferred_username")
                 .or_else(|| field(&info, "login")),
-            tokens: ProviderTokens {
-                access_token: token.access_token().secret().clone(),
-                refresh_token: token.refresh_token().map(|t| t.secret().clone()),
-                expires_at: expiry(token.expires_in()),
-            },
+            tokens: tokens_of(&token),
         })
     }
 }

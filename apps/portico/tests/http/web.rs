@@ -350,6 +350,13 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST", "/v1/me/mfa/backup-codes"),
     ("POST", "/v1/sessions/mfa"),
     ("DELETE", "/v1/users/{id}/mfa"),
+    ("GET", "/v1/oauth/providers"),
+    ("GET", "/v1/oauth/{provider}/authorize"),
+    ("GET", "/v1/oauth/{provider}/callback"),
+    ("POST", "/v1/oauth/exchange"),
+    ("GET", "/v1/me/providers"),
+    ("POST", "/v1/me/providers/{provider}"),
+    ("DELETE", "/v1/me/providers/{provider}"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
