@@ -159,3 +159,94 @@ fn urls_without_passwords_are_shown_as_they_are() {
         "smtps://me:[redacted]@mail.example.org:465"
     );
 }
+
+#[test]
+fn providers_are_checked_and_their_secrets_redacted() {
+    let ok = Config::load(
+        None,
+        env(&[
+            (
+                "PORTICO_OAUTH__PROVIDERS__CORP__ISSUER",
+                "https://idp.example",
+            ),
+            ("PORTICO_OAUTH__PROVIDERS__CORP__CLIENT_ID", "portico"),
+            (
+                "PORTICO_OAUTH__PROVIDERS__CORP__CLIENT_SECRET",
+                "s3cr3t-value",
+            ),
+            (
+                "PORTICO_OAUTH__REDIRECT_ALLOWLIST",
+                "[\"https://app.example/done\"]",
+            ),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(ok.oauth.providers["corp"].client_id, "portico");
+    let shown = ok.to_redacted_toml();
+    assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    let providers = ok.oauth.providers(&ok.public_url()).unwrap();
+    assert_eq!(providers[0].name().as_str(), "corp");
+
+    let refused = |pairs: &[(&str, &str)], expected: &str| {
+        let e = Config::load(None, env(pairs)).unwrap_err().to_string();
+        assert!(e.contains(expected), "{e}");
+    };
+    let id = ("PORTICO_OAUTH__PROVIDERS__CORP__CLIENT_ID", "portico");
+    refused(
+        &[(
+            "PORTICO_OAUTH__PROVIDERS__CORP__ISSUER",
+            "https://idp.example",
+        )],
+        "client_id is required",
+    );
+    refused(&[id], "set issuer (OpenID Connect) or all of");
+    refused(
+        &[
+            id,
+            (
+                "PORTICO_OAUTH__PROVIDERS__CORP__ISSUER",
+                "https://idp.example",
+            ),
+            (
+                "PORTICO_OAUTH__PROVIDERS__CORP__TOKEN_URL",
+                "https://idp.example/t",
+            ),
+        ],
+        "not both",
+    );
+    refused(
+        &[
+            (
+                "PORTICO_OAUTH__PROVIDERS__9LIVES__ISSUER",
+                "https://idp.example",
+            ),
+            ("PORTICO_OAUTH__PROVIDERS__9LIVES__CLIENT_ID", "x"),
+        ],
+        "oauth.providers.9lives",
+    );
+    refused(
+        &[(
+            "PORTICO_OAUTH__REDIRECT_ALLOWLIST",
+            "[\"https://app.example/?next=x\"]",
+        )],
+        "without query or fragment",
+    );
+    // A plain-http issuer off loopback is refused when the providers are built.
+    let insecure = Config::load(
+        None,
+        env(&[
+            id,
+            (
+                "PORTICO_OAUTH__PROVIDERS__CORP__ISSUER",
+                "http://idp.example",
+            ),
+        ]),
+    )
+    .unwrap();
+    let e = insecure
+        .oauth
+        .providers("http://127.0.0.1:8080")
+        .err()
+        .unwrap();
+    assert!(e.contains("must use https"), "{e}");
+}

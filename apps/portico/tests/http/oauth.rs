@@ -63,6 +63,11 @@ fn providers(c: &mut Config) {
     p.insert("aud".into(), oidc("wrong-aud~abe~abe@idp.test", issuer()));
     p.insert("expired".into(), oidc("expired~eve~eve@idp.test", issuer()));
     p.insert("rogue".into(), oidc("ok~rob~rob@idp.test", rogue_issuer()));
+    // Nothing listens on port 9 (discard): discovery fails at once.
+    p.insert(
+        "down".into(),
+        oidc("ok~dan~dan@idp.test", "http://127.0.0.1:9".into()),
+    );
     p.insert(
         "ann-idp".into(),
         oidc("ok~ann-sub~ann@example.org", issuer()),
@@ -339,6 +344,14 @@ async fn refused_provider_answers(app: TestApp) -> TestApp {
         .await
         .unwrap();
     expect_problem(res, 404, "not-found").await;
+    // An unreachable provider is a 502, not a hang.
+    let res = browser()
+        .get(app.url("/v1/oauth/down/authorize"))
+        .query(&[("redirect_uri", APP)])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 502, "provider-unavailable").await;
 
     // A tampered state names no flow; the real one still works, once.
     let callback = callback_url(&app, "corp").await;
