@@ -40,6 +40,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Print the OpenAPI document (what `/openapi.json` serves), for client
+    /// generators and linters; needs no database.
+    Openapi,
     /// Run the upload sweep once, now: delete expired upload requests with
     /// their objects, and objects no request references. Waits for nothing:
     /// if another instance is sweeping at this moment, says so and exits 1.
@@ -83,7 +86,7 @@ pub enum KeysCommand {
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     let command = cli.command.unwrap_or(Command::Serve);
-    if !matches!(command, Command::Config) {
+    if !matches!(command, Command::Config | Command::Openapi) {
         private_files(&config.server.data_dir)?;
     }
     match command {
@@ -101,6 +104,10 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Command::Config => print!("{}", config.to_redacted_toml()),
+        Command::Openapi => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::openapi::document_for(&config.public_url()))?
+        ),
         Command::Sweep => sweep(&config).await?,
         Command::Admin(AdminCommand::Create {
             email,

@@ -61,7 +61,15 @@ impl Modify for Security {
     }
 }
 
-/// The document the server serves at `/openapi.json`.
+/// The document the server at `public_url` serves at `/openapi.json`: its
+/// one `servers` entry is that URL.
+pub fn document_for(public_url: &str) -> utoipa::openapi::OpenApi {
+    let mut api = document();
+    api.servers = Some(vec![utoipa::openapi::Server::new(public_url)]);
+    api
+}
+
+/// The document, without a `servers` entry.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()
         .into_utoipa_app()
@@ -69,7 +77,37 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::configure)
         .split_for_parts();
     document_errors(&mut api);
+    name_operations(&mut api);
     api
+}
+
+/// Stable, unique operation ids for generated clients: `<tag>_<handler>`
+/// (`me_read`, `content_list_messages`); and `security: []` on the
+/// operations that need no credentials, so that generators and linters do
+/// not take the document's default for them.
+fn name_operations(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            let tag = op
+                .tags
+                .as_ref()
+                .and_then(|t| t.first())
+                .cloned()
+                .unwrap_or_default();
+            if let Some(id) = &op.operation_id
+                && !id.starts_with(&format!("{tag}_"))
+            {
+                op.operation_id = Some(format!("{tag}_{id}"));
+            }
+            let public = op
+                .security
+                .as_ref()
+                .is_none_or(|s| s.iter().all(|r| r == &Default::default()));
+            if public {
+                op.security = Some(Vec::new());
+            }
+        }
+    }
 }
 
 /// Errors any operation of a kind can answer with, declared once as shared
@@ -245,6 +283,43 @@ mod tests {
                         .is_some_and(|d| !d.is_empty())
                 );
             }
+        }
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_named_by_tag() {
+        let doc = doc();
+        let mut seen = std::collections::BTreeMap::new();
+        let mut twice = Vec::new();
+        for (name, op) in operations_of(&doc) {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            let tag = op["tags"][0].as_str().unwrap();
+            assert!(id.starts_with(&format!("{tag}_")), "{name}: {id}");
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}: {id}"
+            );
+            if let Some(other) = seen.insert(id.clone(), name.clone()) {
+                twice.push(format!("{id} names both {other} and {name}"));
+            }
+        }
+        assert!(twice.is_empty(), "{twice:#?}");
+    }
+
+    #[test]
+    fn public_operations_say_so() {
+        let doc = doc();
+        for (name, op) in operations_of(&doc) {
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name}"));
+            assert!(
+                security.is_empty()
+                    || security
+                        .iter()
+                        .all(|r| r.as_object().is_some_and(|r| !r.is_empty())),
+                "{name}: {security:?}"
+            );
         }
     }
 

@@ -234,7 +234,7 @@ pub async fn regenerate(
     )
 )]
 #[post("/v1/sessions/mfa", name = "/v1/sessions/mfa")]
-pub async fn sign_in(
+pub async fn finish_sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
     ip: ClientIp,
@@ -283,5 +283,5 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(confirm)
         .service(disable)
         .service(regenerate)
-        .service(sign_in);
+        .service(finish_sign_in);
 }

@@ -166,7 +166,7 @@ impl Application {
         let state = web::Data::from(services.state);
         let state_for_metrics = state.clone();
         // Built once: the route table comes from it and /openapi.json serves it.
-        let api = crate::openapi::document();
+        let api = crate::openapi::document_for(&config.public_url());
         let routes = web::Data::new(Arc::new(RouteTable::from_openapi(&api)));
         let limit = config.server.body_limit_bytes;
         let body_rate = crate::body_rate::BodyRate {

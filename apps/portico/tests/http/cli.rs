@@ -371,3 +371,26 @@ async fn keys_rotate_reseals_totp_secrets_and_sign_in_still_works() {
     app.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `portico openapi` prints the document the server serves, with the
+/// configured public URL as its server, without touching a database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_prints_the_served_document() {
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = portico(&dir)
+        .env("PORTICO_SERVER__PUBLIC_URL", "https://api.example")
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["servers"], json!([{"url": "https://api.example"}]));
+    assert_eq!(doc["paths"]["/v1/me"]["get"]["operationId"], "me_read");
+    assert!(!dir.join("portico.db").exists(), "a database was created");
+    let _ = std::fs::remove_dir_all(&dir);
+}
