@@ -64,6 +64,8 @@ pub fn init_tracing(config: &Config) -> Option<tracing_appender::non_blocking::W
         .finish(ForgivingStdout);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours for a person at a terminal, never into files or pipes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(writer)
         // Its fallback for a failed write is `eprintln!`, which panics
         // when standard error is closed too.

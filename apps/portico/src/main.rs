@@ -8,14 +8,7 @@ async fn main() -> std::process::ExitCode {
     match portico::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            let mut text = e.to_string();
-            let mut source = e.source();
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            eprintln!("portico: {text}");
+            eprintln!("portico: {}", portico::problem::error_chain(&*e));
             std::process::ExitCode::FAILURE
         }
     }

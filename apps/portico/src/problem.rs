@@ -313,8 +313,13 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut next = error.source();
     while let Some(e) = next {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
+        // Wrappers that print their source already (`#[error("{0}")]`,
+        // `transparent`) would say it twice.
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
         next = e.source();
     }
     text
@@ -394,6 +399,30 @@ impl Fields {
 
 #[cfg(test)]
 mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot listen: {0}")]
+    struct Listen(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let e = Listen(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "Address already in use",
+        ));
+        assert_eq!(
+            super::error_chain(&e),
+            "cannot listen: Address already in use"
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("starting failed")]
+        struct Start(#[source] Listen);
+        let e = Start(e);
+        assert_eq!(
+            super::error_chain(&e),
+            "starting failed: cannot listen: Address already in use"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -13,41 +13,86 @@ pub(super) fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
         .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
 }
 
-pub(super) fn apply_env(
-    table: &mut toml::Table,
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
-    let mut overrides: Vec<(Vec<String>, String)> = Vec::new();
+/// One environment override: the variable, the configuration path it
+/// sets, and its value.
+pub(super) struct Override {
+    /// The variable's name, for messages.
+    pub(super) var: String,
+    path: Vec<String>,
+    value: toml::Value,
+    /// `PORTICO_*` (applied after the plain URL variables).
+    prefixed: bool,
+}
+
+/// The overrides in `env`, in the order they apply: the plain URL variables
+/// (`DATABASE_URL`, `MONGODB_URL`, `REDIS_URL`) first, then `PORTICO_*`
+/// shorter paths before longer ones; so `PORTICO_DATABASE__URL` beats
+/// `DATABASE_URL` whatever the order of the environment.
+pub(super) fn overrides(env: impl IntoIterator<Item = (String, String)>) -> Vec<Override> {
+    let mut out: Vec<Override> = Vec::new();
     for (key, value) in env {
-        if key == "DATABASE_URL" {
-            overrides.push((vec!["database".into(), "url".into()], value));
-        } else if key == "MONGODB_URL" {
-            overrides.push((vec!["mongodb".into(), "url".into()], value));
-        } else if key == "REDIS_URL" {
-            overrides.push((vec!["redis".into(), "url".into()], value));
+        let plain = match key.as_str() {
+            "DATABASE_URL" => Some("database"),
+            "MONGODB_URL" => Some("mongodb"),
+            "REDIS_URL" => Some("redis"),
+            _ => None,
+        };
+        let (path, prefixed) = if let Some(section) = plain {
+            (vec![section.to_owned(), "url".to_owned()], false)
         } else if let Some(rest) = key.strip_prefix("PORTICO_") {
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-            if path.len() >= 2 && path.iter().all(|p| !p.is_empty()) {
-                overrides.push((path, value));
+            if path.len() < 2 || path.iter().any(String::is_empty) {
+                continue;
             }
-        }
+            (path, true)
+        } else {
+            continue;
+        };
+        out.push(Override {
+            value: parse_value(&value),
+            var: key,
+            path,
+            prefixed,
+        });
     }
-    // PORTICO_DATABASE__URL beats DATABASE_URL (and PORTICO_MONGODB__URL
-    // beats MONGODB_URL): apply the generic ones last.
-    overrides.sort_by_key(|(path, _)| path.len());
-    for (path, value) in overrides {
-        let (leaf, parents) = path.split_last().expect("at least two parts");
-        let mut node = &mut *table;
-        for part in parents {
-            node = node
-                .entry(part.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-                .as_table_mut()
-                .ok_or_else(|| ConfigError::Invalid(format!("{part} is not a section")))?;
-        }
-        node.insert(leaf.clone(), parse_value(&value));
+    out.sort_by(|a, b| {
+        (a.prefixed, a.path.len(), &a.path).cmp(&(b.prefixed, b.path.len(), &b.path))
+    });
+    out
+}
+
+/// Sets `o` in `table`.
+pub(super) fn apply(table: &mut toml::Table, o: &Override) -> Result<(), ConfigError> {
+    let (leaf, parents) = o.path.split_last().expect("at least two parts");
+    let mut node = &mut *table;
+    for part in parents {
+        node = node
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::Invalid(format!("{}: {part} is not a section", o.var)))?;
     }
+    node.insert(leaf.clone(), o.value.clone());
     Ok(())
+}
+
+impl Override {
+    /// A string value as a list of its comma-separated items (environment
+    /// variables cannot hold TOML arrays comfortably); `false` when the
+    /// value is not a string.
+    pub(super) fn split_list(&mut self) -> bool {
+        let toml::Value::String(s) = &self.value else {
+            return false;
+        };
+        self.value = toml::Value::Array(
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| toml::Value::String(p.to_owned()))
+                .collect(),
+        );
+        true
+    }
 }
 
 /// A TOML value when `raw` parses as one, else the string itself.

@@ -21,7 +21,7 @@ pub use features::*;
 pub use oauth::*;
 pub use stores::*;
 
-use env::{apply_env, read_table};
+use env::{apply, overrides, read_table};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -86,13 +86,40 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table = match path {
-            Some(p) => read_table(p)?,
-            None if Path::new(DEFAULT_FILE).exists() => read_table(Path::new(DEFAULT_FILE))?,
-            None => toml::Table::new(),
+        let (file, table) = match path {
+            Some(p) => (Some(p), read_table(p)?),
+            None if Path::new(DEFAULT_FILE).exists() => (
+                Some(Path::new(DEFAULT_FILE)),
+                read_table(Path::new(DEFAULT_FILE))?,
+            ),
+            None => (None, toml::Table::new()),
         };
-        apply_env(&mut table, env)?;
-        let config: Config = table
+        let from_file = |e: toml::de::Error| match file {
+            Some(p) => ConfigError::Invalid(format!("{}: {e}", p.display())),
+            None => ConfigError::Invalid(e.to_string()),
+        };
+        table.clone().try_into::<Config>().map_err(from_file)?;
+        // Each override on top of what came before: an error names the
+        // variable that caused it, and a list setting given as one string
+        // takes its comma-separated items.
+        let mut merged = table;
+        for mut o in overrides(env) {
+            let mut attempt = merged.clone();
+            apply(&mut attempt, &o)?;
+            if let Err(e) = attempt.clone().try_into::<Config>() {
+                let message = e.message().to_owned();
+                let retried = message.contains("expected a sequence") && o.split_list() && {
+                    attempt = merged.clone();
+                    apply(&mut attempt, &o)?;
+                    attempt.clone().try_into::<Config>().is_ok()
+                };
+                if !retried {
+                    return Err(ConfigError::Invalid(format!("{}: {message}", o.var)));
+                }
+            }
+            merged = attempt;
+        }
+        let config: Config = merged
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
         config.validate()?;
@@ -142,6 +169,15 @@ impl Config {
             .trusted_proxies
             .rule(self.server.trust_forwarded_for)
             .map_err(|e| ConfigError::Invalid(format!("server.trusted_proxies: {e}")))?;
+        if let Some(bad) = self.log.level.split(',').map(str::trim).find(|d| {
+            let level = d.rsplit('=').next().unwrap_or("");
+            !["trace", "debug", "info", "warn", "error", "off"]
+                .contains(&level.to_ascii_lowercase().as_str())
+        }) {
+            return Err(ConfigError::Invalid(format!(
+                "log.level: {bad:?} is not a level (trace, debug, info, warn, error, off) or a target=level directive"
+            )));
+        }
         self.validate_features().map_err(ConfigError::Invalid)?;
         self.oauth.validate().map_err(ConfigError::Invalid)
     }

@@ -250,3 +250,57 @@ fn providers_are_checked_and_their_secrets_redacted() {
         .unwrap();
     assert!(e.contains("must use https"), "{e}");
 }
+
+#[test]
+fn the_prefixed_variable_wins_whatever_the_order_of_the_environment() {
+    let a = ("DATABASE_URL", "postgres://plain/db");
+    let b = ("PORTICO_DATABASE__URL", "postgres://prefixed/db");
+    for pairs in [[a, b], [b, a]] {
+        let c = Config::load(None, env(&pairs)).unwrap();
+        assert_eq!(c.database_url(), "postgres://prefixed/db");
+    }
+}
+
+#[test]
+fn environment_lists_may_be_comma_separated_and_errors_name_the_variable() {
+    let c = Config::load(
+        None,
+        env(&[(
+            "PORTICO_SERVER__CORS_ORIGINS",
+            "https://a.example, https://b.example",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.server.cors_origins,
+        vec![
+            "https://a.example".to_owned(),
+            "https://b.example".to_owned()
+        ]
+    );
+    let one = Config::load(
+        None,
+        env(&[("PORTICO_SERVER__CORS_ORIGINS", "https://a.example")]),
+    )
+    .unwrap();
+    assert_eq!(
+        one.server.cors_origins,
+        vec!["https://a.example".to_owned()]
+    );
+    let e = Config::load(None, env(&[("PORTICO_SERVER__NO_SUCH_KEY", "1")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("PORTICO_SERVER__NO_SUCH_KEY"), "{e}");
+    assert!(e.contains("no_such_key"), "{e}");
+}
+
+#[test]
+fn a_log_level_that_is_not_one_is_refused() {
+    for good in ["info", "WARN", "portico=debug,info", "off"] {
+        Config::load(None, env(&[("PORTICO_LOG__LEVEL", good)])).unwrap();
+    }
+    let e = Config::load(None, env(&[("PORTICO_LOG__LEVEL", "verbose")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("log.level") && e.contains("verbose"), "{e}");
+}
