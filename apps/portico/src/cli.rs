@@ -20,6 +20,13 @@ pub struct Cli {
     /// Configuration file (TOML). Default: `portico.toml` when it exists.
     #[arg(long, global = true, env = "PORTICO_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Address to listen on (`server.listen`); beats the file and the environment.
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Folder for the SQLite database, keys, outbox and objects
+    /// (`server.data_dir`); beats the file and the environment.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -84,7 +91,13 @@ pub enum KeysCommand {
 
 /// Runs the command; the error is printed by `main`.
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(listen) = cli.listen {
+        config.server.listen = listen;
+    }
+    if let Some(dir) = cli.data_dir {
+        config.server.data_dir = dir;
+    }
     let command = cli.command.unwrap_or(Command::Serve);
     if !matches!(command, Command::Config | Command::Openapi) {
         private_files(&config.server.data_dir)?;

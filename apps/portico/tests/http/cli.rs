@@ -389,6 +389,14 @@ async fn openapi_prints_the_served_document() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Flags beat the environment.
+    let out = portico(&dir)
+        .args(["--listen", "0.0.0.0:9999", "--data-dir", "/srv/portico", "config"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"0.0.0.0:9999\""), "{text}");
+    assert!(text.contains("data_dir = \"/srv/portico\""), "{text}");
     assert_eq!(doc["servers"], json!([{"url": "https://api.example"}]));
     assert_eq!(doc["paths"]["/v1/me"]["get"]["operationId"], "me_read");
     assert!(!dir.join("portico.db").exists(), "a database was created");
