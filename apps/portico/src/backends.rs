@@ -55,9 +55,17 @@ pub struct Backends {
     sql: Option<SqlStore>,
     mongo: Option<MongoStore>,
     redis: Option<RedisStore>,
+    /// The SQL migrations this connect applied.
+    migrated: Vec<String>,
 }
 
 impl Backends {
+    /// The SQL migrations [`Backends::connect`] applied (`<version> <name>`;
+    /// empty when the schema was current or no group uses SQL).
+    pub fn migrated(&self) -> &[String] {
+        &self.migrated
+    }
+
     /// Connects every store the configuration uses (applying pending SQL
     /// migrations, creating MongoDB indexes).
     pub async fn connect(config: &Config) -> Result<Self, ConnectError> {
@@ -73,12 +81,12 @@ impl Backends {
                 pg_schema: config.database.pg_schema.clone(),
                 acquire_timeout: config.database.acquire_timeout(),
             };
-            let sql = SqlStore::connect(&sql_config)
-                .await
-                .map_err(|source| ConnectError::Sql {
-                    url: redact_url(&url),
-                    source,
-                })?;
+            let failed = |source| ConnectError::Sql {
+                url: redact_url(&url),
+                source,
+            };
+            let sql = SqlStore::open(&sql_config).await.map_err(failed)?;
+            backends.migrated = sql.migrate().await.map_err(failed)?;
             backends.sql = Some(sql);
         }
         if config.uses(Backend::Mongodb) {
@@ -129,7 +137,12 @@ impl Backends {
         mongo: Option<MongoStore>,
         redis: Option<RedisStore>,
     ) -> Self {
-        Self { sql, mongo, redis }
+        Self {
+            sql,
+            mongo,
+            redis,
+            migrated: Vec::new(),
+        }
     }
 
     /// An already connected SQL database only.

@@ -110,11 +110,17 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Migrate => {
             let backends = Backends::connect(&config).await?;
+            let url = crate::config::redact_url(&config.database_url());
+            match backends.migrated() {
+                [] => println!("{url}: the schema is current; nothing to apply"),
+                applied => {
+                    println!("{url}: applied {} migration(s):", applied.len());
+                    for m in applied {
+                        println!("  {m}");
+                    }
+                }
+            }
             backends.close().await;
-            println!(
-                "migrations applied to {}",
-                crate::config::redact_url(&config.database_url())
-            );
         }
         Command::Config => print!("{}", config.to_redacted_toml()),
         Command::Openapi => println!(

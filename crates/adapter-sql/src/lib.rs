@@ -93,6 +93,13 @@ pub enum SqlStore {
 impl SqlStore {
     /// Connects (creating a SQLite file if missing) and runs pending migrations.
     pub async fn connect(config: &SqlConfig) -> Result<Self, SqlError> {
+        let store = Self::open(config).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (see [`SqlStore::migrate`]).
+    pub async fn open(config: &SqlConfig) -> Result<Self, SqlError> {
         let url = config.url.trim();
         let store = if url.starts_with("sqlite:") {
             Self::Sqlite(
@@ -111,15 +118,40 @@ impl SqlStore {
         } else {
             return Err(SqlError::UnsupportedUrl);
         };
-        store.migrate().await?;
         Ok(store)
     }
 
-    /// Applies embedded migrations that have not run yet. Safe to call at every start.
-    pub async fn migrate(&self) -> Result<(), SqlError> {
+    /// Applies embedded migrations that have not run yet; returns the names
+    /// of those it applied (none when the schema was current). Safe to call
+    /// at every start.
+    pub async fn migrate(&self) -> Result<Vec<String>, SqlError> {
+        let before = self.applied().await?;
         match self {
-            Self::Sqlite(s) => s.migrate().await,
-            Self::Postgres(s) => s.migrate().await,
+            Self::Sqlite(s) => s.migrate().await?,
+            Self::Postgres(s) => s.migrate().await?,
+        }
+        let after = self.applied().await?;
+        Ok(after
+            .into_iter()
+            .filter(|m| !before.contains(m))
+            .map(|(version, name)| format!("{version} {name}"))
+            .collect())
+    }
+
+    /// The migrations recorded as applied, in order (none before the first run).
+    async fn applied(&self) -> Result<Vec<(i64, String)>, SqlError> {
+        let query = "SELECT version, description FROM _sqlx_migrations ORDER BY version";
+        let rows = match self {
+            Self::Sqlite(s) => sqlx::query_as(query).fetch_all(s.pool()).await,
+            Self::Postgres(s) => sqlx::query_as(query).fetch_all(s.pool()).await,
+        };
+        match rows {
+            Ok(rows) => Ok(rows),
+            // The bookkeeping table does not exist before the first run.
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(SqlError::Connect(e)),
         }
     }
 

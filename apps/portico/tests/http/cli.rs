@@ -43,6 +43,12 @@ async fn admin_create_prints_a_one_time_password_that_signs_in() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("applied 6 migration(s)"), "{text}");
+    assert!(text.contains("6 identity links"), "{text}");
+    let out = portico(&dir).arg("migrate").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("the schema is current"), "{text}");
 
     let out = portico(&dir)
         .args([
@@ -391,7 +397,13 @@ async fn openapi_prints_the_served_document() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // Flags beat the environment.
     let out = portico(&dir)
-        .args(["--listen", "0.0.0.0:9999", "--data-dir", "/srv/portico", "config"])
+        .args([
+            "--listen",
+            "0.0.0.0:9999",
+            "--data-dir",
+            "/srv/portico",
+            "config",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
