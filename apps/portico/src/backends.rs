@@ -44,6 +44,19 @@ pub enum ConnectError {
         #[source]
         source: adapter_redis::RedisError,
     },
+    /// Nothing answers at the store's address: said before any driver
+    /// tries (and times out, or explains in its own words).
+    #[error("cannot reach {store} at {address}: {reason} (is it running? check {setting})")]
+    Unreachable {
+        /// Which store.
+        store: &'static str,
+        /// `host:port`.
+        address: String,
+        /// What the connection attempt said.
+        reason: String,
+        /// The setting that names the address.
+        setting: &'static str,
+    },
     /// A port group names a backend that was not connected.
     #[error("[stores] uses {0:?}, but that store is not connected")]
     Missing(Backend),
@@ -57,6 +70,66 @@ pub struct Backends {
     redis: Option<RedisStore>,
     /// The SQL migrations this connect applied.
     migrated: Vec<String>,
+}
+
+/// `host:port` of each host of a `scheme://[user[:pass]@]host[:port][,…][/…]`
+/// URL, with `default_port` where none is given; empty for URLs without a
+/// plain host (SQLite, `mongodb+srv`, Unix sockets).
+fn addresses(url: &str, default_port: u16) -> Vec<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Vec::new();
+    };
+    if scheme.ends_with("+srv") || scheme.starts_with("sqlite") {
+        return Vec::new();
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    hosts
+        .split(',')
+        .filter(|h| !h.is_empty() && !h.starts_with('%'))
+        .map(|host| {
+            let has_port = match host.rfind(']') {
+                Some(end) => host[end..].contains(':'),
+                None => host.contains(':'),
+            };
+            if has_port {
+                host.to_owned()
+            } else {
+                format!("{host}:{default_port}")
+            }
+        })
+        .collect()
+}
+
+/// Fails with a one-line [`ConnectError::Unreachable`] when none of the
+/// URL's hosts accepts a TCP connection within `timeout`.
+async fn probe(
+    store: &'static str,
+    setting: &'static str,
+    url: &str,
+    default_port: u16,
+    timeout: Duration,
+) -> Result<(), ConnectError> {
+    let all = addresses(url, default_port);
+    let mut first_failure = None;
+    for address in all {
+        let reason =
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&address)).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("no answer within {} ms", timeout.as_millis()),
+            };
+        first_failure.get_or_insert((address, reason));
+    }
+    match first_failure {
+        None => Ok(()),
+        Some((address, reason)) => Err(ConnectError::Unreachable {
+            store,
+            address,
+            reason,
+            setting,
+        }),
+    }
 }
 
 impl Backends {
@@ -81,6 +154,14 @@ impl Backends {
                 pg_schema: config.database.pg_schema.clone(),
                 acquire_timeout: config.database.acquire_timeout(),
             };
+            probe(
+                "PostgreSQL",
+                "database.url / DATABASE_URL",
+                &url,
+                5432,
+                config.database.acquire_timeout(),
+            )
+            .await?;
             let failed = |source| ConnectError::Sql {
                 url: redact_url(&url),
                 source,
@@ -91,6 +172,14 @@ impl Backends {
         }
         if config.uses(Backend::Mongodb) {
             let m = &config.mongodb;
+            probe(
+                "MongoDB",
+                "mongodb.url / MONGODB_URL",
+                &m.url,
+                27017,
+                Duration::from_millis(m.connect_timeout_ms.max(1)),
+            )
+            .await?;
             let mongo_config = MongoConfig {
                 url: m.url.clone(),
                 database: m.database.clone(),
@@ -111,6 +200,14 @@ impl Backends {
         }
         if config.uses(Backend::Redis) {
             let r = &config.redis;
+            probe(
+                "Redis",
+                "redis.url / REDIS_URL",
+                &r.url,
+                6379,
+                Duration::from_millis(r.connect_timeout_ms.max(1)),
+            )
+            .await?;
             let redis_config = RedisConfig {
                 url: r.url.clone(),
                 prefix: r.prefix.clone(),
@@ -256,5 +353,26 @@ impl ReadinessCheck for RedisReady {
     }
     async fn check(&self) -> Result<(), StoreError> {
         self.0.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addresses;
+
+    #[test]
+    fn the_hosts_of_a_store_url() {
+        for (url, want) in [
+            ("postgres://u:p@db.internal/app", vec!["db.internal:5432"]),
+            ("postgres://db:6543/app?sslmode=require", vec!["db:6543"]),
+            ("mongodb://a:1,b/?replicaSet=rs", vec!["a:1", "b:5432"]),
+            ("redis://:secret@[::1]:7000/0", vec!["[::1]:7000"]),
+            ("redis://[::1]", vec!["[::1]:5432"]),
+            ("mongodb+srv://cluster.example/db", vec![]),
+            ("sqlite:///data/portico.db", vec![]),
+            ("postgres:///app?host=/run/postgresql", vec![]),
+        ] {
+            assert_eq!(addresses(url, 5432), want, "{url}");
+        }
     }
 }

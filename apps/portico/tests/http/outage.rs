@@ -391,5 +391,18 @@ async fn an_unreachable_store_at_start_up_fails_fast_with_its_name() {
         let text = err.to_string();
         eprintln!("{backend:?} unreachable at start-up: failed after {took:?}: {text}");
         assert!(text.contains(&url) || text.contains("127.0.0.1"), "{text}");
+        // One human line: the store, its address, the cause, a hint; no
+        // driver Debug output or topology dump.
+        let chain = portico::problem::error_chain(&err);
+        assert!(chain.starts_with("cannot reach "), "{chain}");
+        assert!(
+            chain.contains("refused") && chain.contains("is it running?"),
+            "{chain}"
+        );
+        assert!(
+            !chain.contains("Os {") && !chain.contains("Topology"),
+            "{chain}"
+        );
+        assert!(!chain.contains('\n') && chain.len() < 200, "{chain}");
     }
 }
