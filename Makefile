@@ -4,7 +4,7 @@ CARGO ?= cargo
 ADVISORY_SNAPSHOT ?= ../shared/tools/advisory-db
 export PORTICO_ADVISORY_DB ?= target/advisory-dbs
 
-.PHONY: help check lint fmt clippy doc deny advisory-db test services run bench clean
+.PHONY: help check lint fmt clippy doc deny advisory-db test services client run bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ services: ## Check PostgreSQL, Redis and a MongoDB-compatible server on loopback
 test: services ## Every test (unit, contract suite on SQLite and PostgreSQL, journeys)
 	$(CARGO) test --workspace --doc --all-features
 	$(CARGO) nextest run --workspace --all-features --no-fail-fast
+
+client: ## Lint the OpenAPI document, regenerate and build the TypeScript client, smoke-test it
+	./scripts/client-check.sh
 
 run: ## Run the HTTP server on 127.0.0.1:8080 with no configuration (SQLite, files under ./data)
 	$(CARGO) run --release -p portico -- serve
