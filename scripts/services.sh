@@ -9,7 +9,8 @@
 # in its own .services/moto-venv) and two OpenID Connect providers for the
 # sign-in tests (127.0.0.1:9400 and 9401: oauth2-mock-server from the npm
 # registry, installed into .services/idp from scripts/test-idp's lock file).
-# Prints one line per service. Exits non-zero
+# Debian's chromium and chromium-driver (the browser tests of the mail pages)
+# are installed when missing. Prints one line per service. Exits non-zero
 # if a service cannot be reached or started. When MONGODB_URL,
 # REDIS_CLUSTER_URL, S3_ENDPOINT or OIDC_ISSUER is set, that server is the user's business
 # and is not started.
@@ -176,6 +177,24 @@ idp() {
   log "identity providers started (log: $root/idp.log)"
 }
 
+browser() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    log "chromium and chromedriver are missing: install Debian's chromium and chromium-driver"
+    return 1
+  fi
+  log "installing chromium and chromium-driver from Debian (browser tests of the mail pages)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q chromium chromium-driver >/dev/null
+  fi
+  log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 SECANTUS_VERSION=0.7.0b3
@@ -187,3 +206,4 @@ redis_cluster
 mongo
 s3
 idp
+browser

@@ -31,6 +31,7 @@ pub mod mail_queue;
 pub mod metrics;
 pub mod objects;
 pub mod openapi;
+pub mod pages;
 pub mod payment_providers;
 pub mod principals;
 pub mod problem;

@@ -23,6 +23,7 @@ pub struct LettreMailer {
     verify_path: String,
     reset_path: String,
     deletion_path: String,
+    links: crate::config::MailLinks,
 }
 
 /// Why the mailer could not be set up.
@@ -76,11 +77,17 @@ impl LettreMailer {
             verify_path: config.mail.verify_path.clone(),
             reset_path: config.mail.reset_path.clone(),
             deletion_path: config.mail.deletion_path.clone(),
+            links: config.mail.links.clone(),
         })
     }
 
-    fn link(&self, path: &str, token: &domain::Token) -> String {
-        format!("{}{}?token={}", self.public_url, path, token.expose())
+    /// The configured pattern with the token, or Portico's own page.
+    fn link(&self, pattern: &str, path: &str, token: &domain::Token) -> String {
+        if pattern.is_empty() {
+            format!("{}{}?token={}", self.public_url, path, token.expose())
+        } else {
+            pattern.replace("{token}", token.expose())
+        }
     }
 
     /// Subject and plain-text body of `mail`.
@@ -96,7 +103,7 @@ impl LettreMailer {
                      {}\n\n\
                      The link works once and expires in 24 hours.\n\
                      If you did not sign up, ignore this message.\n",
-                    self.link(&self.verify_path, token)
+                    self.link(&self.links.verify, &self.verify_path, token)
                 ),
             ),
             Mail::PasswordReset { token, .. } => (
@@ -107,7 +114,7 @@ impl LettreMailer {
                      {}\n\n\
                      The link works once and expires in one hour. Resetting signs out every session.\n\
                      If you did not ask for this, ignore this message.\n",
-                    self.link(&self.reset_path, token)
+                    self.link(&self.links.reset, &self.reset_path, token)
                 ),
             ),
             Mail::AccountDeletion { token, .. } => (
@@ -118,7 +125,7 @@ impl LettreMailer {
                      {}\n\n\
                      The link works once and expires in one hour. Deletion cannot be undone.\n\
                      If you did not ask for this, ignore this message.\n",
-                    self.link(&self.deletion_path, token)
+                    self.link(&self.links.deletion, &self.deletion_path, token)
                 ),
             ),
         }

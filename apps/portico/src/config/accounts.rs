@@ -35,6 +35,8 @@ pub struct MailConfig {
     pub reset_path: String,
     /// Front-end path of the account deletion confirmation (gets `?token=`).
     pub deletion_path: String,
+    /// Links to a front end of your own, replacing `<public_url><path>?token=`.
+    pub links: MailLinks,
     /// How often the mail worker looks for mail queued by other instances
     /// and for retries that fell due, in milliseconds (mail this instance
     /// queues goes out at once).
@@ -45,6 +47,42 @@ pub struct MailConfig {
     /// each further retry waits twice as long, at most 15 minutes. With the
     /// defaults (5000 and 10 attempts) a message is tried for about 36 minutes.
     pub first_retry_ms: u64,
+}
+
+/// URL patterns of the pages that complete what a mail asks, each with a
+/// `{token}` placeholder (`https://app.example/verify?token={token}`). Empty:
+/// the link goes to Portico's own small page at `<public_url><path>`, which
+/// completes the action through the API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailLinks {
+    /// The email verification page.
+    pub verify: String,
+    /// The password reset page.
+    pub reset: String,
+    /// The account deletion confirmation.
+    pub deletion: String,
+}
+
+impl MailLinks {
+    /// Checks each pattern that is set.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for (name, pattern) in [
+            ("verify", &self.verify),
+            ("reset", &self.reset),
+            ("deletion", &self.deletion),
+        ] {
+            let ok = pattern.is_empty()
+                || ((pattern.starts_with("https://") || pattern.starts_with("http://"))
+                    && pattern.matches("{token}").count() == 1);
+            if !ok {
+                return Err(format!(
+                    "mail.links.{name}: {pattern:?} must be an http(s) URL with one {{token}}"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl MailConfig {
@@ -70,6 +108,7 @@ impl Default for MailConfig {
             verify_path: "/verify-email".into(),
             reset_path: "/reset-password".into(),
             deletion_path: "/confirm-deletion".into(),
+            links: MailLinks::default(),
             poll_interval_ms: 1000,
             max_attempts: domain::services::MailPolicy::default().max_attempts,
             first_retry_ms: 5000,

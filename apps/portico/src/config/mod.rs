@@ -178,6 +178,7 @@ impl Config {
                 "log.level: {bad:?} is not a level (trace, debug, info, warn, error, off) or a target=level directive"
             )));
         }
+        self.mail.links.validate().map_err(ConfigError::Invalid)?;
         self.validate_features().map_err(ConfigError::Invalid)?;
         self.oauth.validate().map_err(ConfigError::Invalid)
     }

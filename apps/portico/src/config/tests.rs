@@ -304,3 +304,26 @@ fn a_log_level_that_is_not_one_is_refused() {
         .to_string();
     assert!(e.contains("log.level") && e.contains("verbose"), "{e}");
 }
+
+#[test]
+fn mail_link_patterns_need_one_token_placeholder() {
+    let ok = Config::load(
+        None,
+        env(&[(
+            "PORTICO_MAIL__LINKS__VERIFY",
+            "https://app.example/v?token={token}",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(ok.mail.links.verify, "https://app.example/v?token={token}");
+    for bad in [
+        "https://app.example/v",
+        "app.example/{token}",
+        "https://x/{token}/{token}",
+    ] {
+        let e = Config::load(None, env(&[("PORTICO_MAIL__LINKS__RESET", bad)]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mail.links.reset"), "{e}");
+    }
+}

@@ -175,6 +175,7 @@ impl Application {
         };
         let origins = config.server.cors_origins.clone();
         let docs = config.server.docs;
+        let pages = crate::pages::configure(&config);
         let workers = match config.server.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -201,6 +202,7 @@ impl Application {
                     cfg.service(ui).service(redirect);
                 }
             })
+            .configure(pages.clone())
             .default_service(web::to(routes::fallback))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(move |req, next| {

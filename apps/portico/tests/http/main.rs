@@ -10,6 +10,7 @@ mod mfa;
 mod notifications;
 mod oauth;
 mod outage;
+mod pages;
 mod payments;
 mod races;
 mod security;

@@ -43,12 +43,7 @@ fn oidc(client_id: &str, issuer: String) -> OAuthProviderConfig {
 /// the public URL, which must be known before the server starts) and the
 /// allow-list.
 fn providers(c: &mut Config) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    c.server.listen = format!("127.0.0.1:{port}").parse().expect("address");
-    c.server.public_url = format!("http://127.0.0.1:{port}");
+    fixed_port(c);
     c.oauth.redirect_allowlist = vec![APP.into()];
     let p = &mut c.oauth.providers;
     p.insert("corp".into(), oidc("ok~alice~alice@idp.test", issuer()));

@@ -127,6 +127,17 @@ impl Database {
     }
 }
 
+/// Listens on a fixed free port with the public URL to match, for tests
+/// whose links (mail, provider callbacks) must lead back to the server.
+pub(crate) fn fixed_port(c: &mut Config) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    c.server.listen = format!("127.0.0.1:{port}").parse().expect("address");
+    c.server.public_url = format!("http://127.0.0.1:{port}");
+}
+
 /// The test configuration: port 0, a temporary data folder, an administrator.
 pub(crate) fn test_config() -> Config {
     let mut config = Config::default();
