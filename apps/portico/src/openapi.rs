@@ -78,7 +78,44 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     document_errors(&mut api);
     name_operations(&mut api);
-    api
+    refine(api)
+}
+
+/// What the derive macros cannot say, fixed on the JSON form: objects
+/// without declared properties (preferences, session data, response data,
+/// the export's free parts) take any properties, and the `limit` of every
+/// list is 1–200, 50 when absent, as the server enforces.
+fn refine(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let free = map.get("type").is_some_and(|t| {
+                    t == "object"
+                        || t.as_array()
+                            .is_some_and(|a| a.iter().any(|t| t == "object"))
+                }) && !map.contains_key("properties")
+                    && !map.contains_key("additionalProperties");
+                if free {
+                    map.insert("additionalProperties".into(), serde_json::Value::Bool(true));
+                }
+                let is_limit = map.get("name").is_some_and(|n| n == "limit")
+                    && map.get("in").is_some_and(|i| i == "query");
+                if is_limit
+                    && let Some(schema) = map.get_mut("schema").and_then(|s| s.as_object_mut())
+                {
+                    schema.insert("minimum".into(), 1.into());
+                    schema.insert("maximum".into(), 200.into());
+                    schema.insert("default".into(), 50.into());
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut json = serde_json::to_value(&api).expect("the document serializes");
+    walk(&mut json);
+    serde_json::from_value(json).expect("the refined document is still a document")
 }
 
 /// Stable, unique operation ids for generated clients: `<tag>_<handler>`
@@ -304,6 +341,24 @@ mod tests {
             }
         }
         assert!(twice.is_empty(), "{twice:#?}");
+    }
+
+    #[test]
+    fn free_form_objects_take_any_property_and_limits_are_the_servers() {
+        let doc = doc();
+        let me = &doc["components"]["schemas"]["UserView"]["properties"]["preferences"];
+        assert_eq!(me["additionalProperties"], true, "{me}");
+        for (name, op) in operations_of(&doc) {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "limit" {
+                    assert_eq!(
+                        (&p["schema"]["minimum"], &p["schema"]["maximum"]),
+                        (&serde_json::json!(1), &serde_json::json!(200)),
+                        "{name}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1087,7 +1087,9 @@ export interface components {
             /** @description The session. */
             session: components["schemas"]["ContentSessionView"];
             /** @description Values by storage key, ordered by key. */
-            data: Record<string, never>;
+            data: {
+                [key: string]: unknown;
+            };
             /** @description Its messages, newest first. */
             messages: components["schemas"]["MessageView"][];
         };
@@ -1413,7 +1415,9 @@ export interface components {
         /** @description The user's answer. */
         NotificationResponse: {
             /** @description A JSON object of at most 16 KiB. */
-            response_data: Record<string, never>;
+            response_data: {
+                [key: string]: unknown;
+            };
         };
         /** @description A notification. */
         NotificationView: {
@@ -1457,7 +1461,9 @@ export interface components {
              */
             seen_at?: string | null;
             /** @description The user's response. */
-            response_data?: Record<string, never> | null;
+            response_data?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
@@ -1677,7 +1683,9 @@ export interface components {
         /** @description Every storage key of a session with its value. */
         SessionData: {
             /** @description Values by storage key, ordered by key. */
-            data: Record<string, never>;
+            data: {
+                [key: string]: unknown;
+            };
         };
         /** @description The caller's active sessions. */
         SessionList: {
@@ -1753,7 +1761,9 @@ export interface components {
             /** @description Avatar URL or object key (at most 2048 characters). */
             avatar?: string | null;
             /** @description Preference keys to set; a `null` value removes a key. */
-            preferences?: Record<string, never> | null;
+            preferences?: {
+                [key: string]: unknown;
+            } | null;
             password?: null | components["schemas"]["PasswordChange"];
         };
         /** @description Changes to a role; absent fields stay as they are. */
@@ -1863,7 +1873,9 @@ export interface components {
             /** @description What the user shows others: full name, bio and avatar. */
             profile: components["schemas"]["ProfileView"];
             /** @description Preferences (free-form JSON object). */
-            preferences: Record<string, never>;
+            preferences: {
+                [key: string]: unknown;
+            };
             /**
              * Format: uuid
              * @description The active content session.
@@ -2260,7 +2272,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -2291,7 +2305,9 @@ export interface operations {
         /** @description Any JSON value */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
@@ -3806,7 +3822,9 @@ export interface operations {
         /** @description The provider's event; for `portico`: {type, payment_id} */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    [key: string]: unknown;
+                };
             };
         };
         responses: {
