@@ -362,6 +362,20 @@ mod tests {
     }
 
     #[test]
+    fn optional_bodies_are_not_required() {
+        let doc = doc();
+        for (path, method) in [("/v1/content-sessions", "post"), ("/v1/me", "delete")] {
+            let body = &doc["paths"][path][method]["requestBody"];
+            assert!(body.is_object(), "{method} {path}");
+            assert_ne!(body["required"], true, "{method} {path}");
+        }
+        assert_eq!(
+            doc["paths"]["/v1/sessions"]["post"]["requestBody"]["required"],
+            true
+        );
+    }
+
+    #[test]
     fn public_operations_say_so() {
         let doc = doc();
         for (name, op) in operations_of(&doc) {

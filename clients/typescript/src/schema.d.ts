@@ -2069,9 +2069,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["CreateContentSession"];
+                "application/json": null | components["schemas"]["CreateContentSession"];
             };
         };
         responses: {
@@ -2558,9 +2558,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description Confirmation (optional) */
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["DeleteMeBody"];
+                "application/json": null | components["schemas"]["DeleteMeBody"];
             };
         };
         responses: {

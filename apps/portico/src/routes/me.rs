@@ -176,7 +176,7 @@ pub struct DeleteMeBody {
 #[utoipa::path(
     tag = "me",
     security(("bearer" = []), ("cookie" = [])),
-    request_body(content = DeleteMeBody, description = "Confirmation (optional)"),
+    request_body(content = Option<DeleteMeBody>, description = "Confirmation (optional)"),
     responses(
         (status = 202, description = "A confirmation link was mailed"),
         (status = 204, description = "Deleted"),

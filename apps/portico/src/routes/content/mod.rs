@@ -119,7 +119,7 @@ pub struct CreateContentSession {
 #[utoipa::path(
     tag = "content",
     security(("bearer" = []), ("cookie" = [])),
-    request_body = CreateContentSession,
+    request_body = Option<CreateContentSession>,
     responses(
         (status = 201, description = "Created", body = ContentSessionView),
         (status = 422, description = "Invalid fields"),
