@@ -1282,27 +1282,10 @@ export interface components {
             /** @description Per checked store: `ok`. */
             checks?: string[];
         };
-        /** @description A link of the account to an identity at a provider. */
-        LinkView: {
-            /**
-             * @description The provider's configured name.
-             * @example google
-             */
-            provider: string;
-            /** @description The account's id at the provider. */
-            subject: string;
-            /** @description The address the provider reported when the link was made. */
-            email?: string | null;
-            /**
-             * Format: date-time
-             * @description When it was linked.
-             */
-            created_at: string;
-        };
         /** @description The account's links. */
         LinksView: {
             /** @description In provider order. */
-            items: components["schemas"]["LinkView"][];
+            items: components["schemas"]["ProviderLinkView"][];
         };
         /** @description The signed-in user with roles and request counters. */
         MeView: components["schemas"]["UserView"] & {

@@ -13,7 +13,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use domain::Token;
 use domain::services::{CallbackSuccess, SignedIn as Outcome};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{ClientIp, SignedIn, limit_ip};
@@ -223,26 +222,11 @@ pub async fn exchange(
     }
 }
 
-/// A link of the account to an identity at a provider.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkView {
-    /// The provider's configured name.
-    #[schema(example = "google")]
-    pub provider: String,
-    /// The account's id at the provider.
-    pub subject: String,
-    /// The address the provider reported when the link was made.
-    pub email: Option<String>,
-    /// When it was linked.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
 /// The account's links.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinksView {
     /// In provider order.
-    pub items: Vec<LinkView>,
+    pub items: Vec<super::export::ProviderLinkView>,
 }
 
 /// Lists the identity providers linked to the account (never their tokens).
@@ -258,15 +242,7 @@ pub struct LinksView {
 pub async fn links(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
     let links = state.federation.links(me.user.id).await?;
     Ok(HttpResponse::Ok().json(LinksView {
-        items: links
-            .into_iter()
-            .map(|l| LinkView {
-                provider: l.provider.into(),
-                subject: l.subject,
-                email: l.email.map(|e| e.as_str().to_owned()),
-                created_at: l.created_at,
-            })
-            .collect(),
+        items: links.into_iter().map(Into::into).collect(),
     }))
 }
 

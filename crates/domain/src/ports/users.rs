@@ -64,10 +64,24 @@ impl User {
         now: OffsetDateTime,
     ) -> Self {
         Self {
+            password_hash: Some(password_hash),
+            ..Self::new_verified_without_password(id, email, username, now)
+        }
+    }
+
+    /// The same without a password: an account that signs in through an
+    /// identity provider (it can set a password by a reset later).
+    pub fn new_verified_without_password(
+        id: UserId,
+        email: Email,
+        username: Username,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
             id,
             email,
             username,
-            password_hash: Some(password_hash),
+            password_hash: None,
             verified: true,
             locked: false,
             locked_until: None,

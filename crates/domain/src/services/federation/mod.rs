@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use super::{AccountPolicy, Authentication, SignInError, SignedIn, Stores, System};
 use crate::{
     AuthorizeRequest, CreateUserError, Email, GrantError, IdentityLink, IdentityProvider,
-    LinkError, OAuthFlow, OneTimeToken, Profile, ProviderError, ProviderIdentity, ProviderName,
+    LinkError, OAuthFlow, OneTimeToken, ProviderError, ProviderIdentity, ProviderName,
     ProviderTokens, StoreError, Token, TokenPurpose, Unlinked, User, UserId, Username,
 };
 
@@ -548,25 +548,13 @@ impl Federation {
             };
             let username = Username::parse(&name)
                 .map_err(|e| FlowFailed::with(FlowFailure::ServerError, e))?;
-            let user = User {
-                id: UserId::from_uuid(self.system.ids.new_id()),
-                email: email.clone(),
+            let mut user = User::new_verified_without_password(
+                UserId::from_uuid(self.system.ids.new_id()),
+                email.clone(),
                 username,
-                password_hash: None,
-                verified: true,
-                locked: false,
-                locked_until: None,
-                failed_logins: 0,
-                profile: Profile {
-                    full_name: identity.name.clone().map(|n| n.chars().take(200).collect()),
-                    ..Profile::default()
-                },
-                preferences: serde_json::Map::new(),
-                active_content_session_id: None,
-                created_at: now,
-                updated_at: now,
-                last_accessed_at: None,
-            };
+                now,
+            );
+            user.profile.full_name = identity.name.clone().map(|n| n.chars().take(200).collect());
             match self.stores.users.create(&user).await {
                 Ok(()) => break user,
                 Err(CreateUserError::UsernameTaken) if attempt < 5 => attempt += 1,
@@ -635,9 +623,10 @@ impl Federation {
         }
     }
 
-    /// The user's links, in provider order.
-    pub async fn links(&self, user: UserId) -> Result<Vec<IdentityLink>, StoreError> {
-        self.stores.identity_links.list_for_user(user).await
+    /// The user's links, in provider order, without their tokens.
+    pub async fn links(&self, user: UserId) -> Result<Vec<super::IdentityLinkExport>, StoreError> {
+        let links = self.stores.identity_links.list_for_user(user).await?;
+        Ok(links.into_iter().map(Into::into).collect())
     }
 
     /// Removes the user's link with `provider`, unless it is their last way

@@ -107,6 +107,17 @@ pub struct IdentityLinkExport {
     pub created_at: time::OffsetDateTime,
 }
 
+impl From<crate::IdentityLink> for IdentityLinkExport {
+    fn from(l: crate::IdentityLink) -> Self {
+        Self {
+            provider: l.provider,
+            subject: l.subject,
+            email: l.email,
+            created_at: l.created_at,
+        }
+    }
+}
+
 /// A second factor as the export shows it: its facts, never its secret or
 /// its backup-code hashes.
 #[derive(Debug, Clone, PartialEq)]
@@ -288,12 +299,7 @@ impl Profiles {
             .list_for_user(user_id)
             .await?
             .into_iter()
-            .map(|l| IdentityLinkExport {
-                provider: l.provider,
-                subject: l.subject,
-                email: l.email,
-                created_at: l.created_at,
-            })
+            .map(IdentityLinkExport::from)
             .collect();
         Ok(Some(AccountExport {
             user,
