@@ -66,30 +66,26 @@ async fn script() -> HttpResponse {
 /// Registers the pages whose links point at Portico itself.
 pub fn configure(config: &Config) -> impl Fn(&mut web::ServiceConfig) + Clone + use<> {
     let m = &config.mail;
-    let pages = [
-        (m.links.verify.is_empty(), m.verify_path.clone(), "verify"),
-        (m.links.reset.is_empty(), m.reset_path.clone(), "reset"),
-        (
-            m.links.deletion.is_empty(),
-            m.deletion_path.clone(),
-            "delete",
-        ),
-    ];
+    let own = |pattern: &str, path: &str| {
+        (pattern.is_empty() && path.starts_with('/') && !path.starts_with("/v1/"))
+            .then(|| path.to_owned())
+    };
+    let (verify_at, reset_at, delete_at) = (
+        own(&m.links.verify, &m.verify_path),
+        own(&m.links.reset, &m.reset_path),
+        own(&m.links.deletion, &m.deletion_path),
+    );
     move |cfg: &mut web::ServiceConfig| {
-        let mut any = false;
-        for (own, path, kind) in &pages {
-            if !own || !path.starts_with('/') || path.starts_with("/v1/") {
-                continue;
+        for (path, route) in [
+            (&verify_at, web::get().to(verify)),
+            (&reset_at, web::get().to(reset)),
+            (&delete_at, web::get().to(delete)),
+        ] {
+            if let Some(path) = path {
+                cfg.route(path, route);
             }
-            any = true;
-            let route = match *kind {
-                "verify" => web::get().to(verify),
-                "reset" => web::get().to(reset),
-                _ => web::get().to(delete),
-            };
-            cfg.route(path, route);
         }
-        if any {
+        if verify_at.is_some() || reset_at.is_some() || delete_at.is_some() {
             cfg.route("/_portico/pages.js", web::get().to(script));
         }
     }
