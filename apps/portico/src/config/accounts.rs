@@ -37,6 +37,11 @@ pub struct MailConfig {
     pub deletion_path: String,
     /// Links to a front end of your own, replacing `<public_url><path>?token=`.
     pub links: MailLinks,
+    /// A folder of mail templates replacing the built-in ones by file name
+    /// (`verify-email.txt`, `verify-email.html`, `verify-email.subject.txt`,
+    /// the same for `reset-password` and `confirm-deletion`, and the HTML
+    /// `layout.html`); empty: the built-in templates only.
+    pub templates_dir: PathBuf,
     /// How often the mail worker looks for mail queued by other instances
     /// and for retries that fell due, in milliseconds (mail this instance
     /// queues goes out at once).
@@ -109,6 +114,7 @@ impl Default for MailConfig {
             reset_path: "/reset-password".into(),
             deletion_path: "/confirm-deletion".into(),
             links: MailLinks::default(),
+            templates_dir: PathBuf::new(),
             poll_interval_ms: 1000,
             max_attempts: domain::services::MailPolicy::default().max_attempts,
             first_retry_ms: 5000,

@@ -71,6 +71,10 @@ pub fn services(
     } else {
         s.hash_concurrency
     };
+    let policy = AccountPolicy {
+        mfa_issuer: s.mfa_issuer.clone(),
+        ..AccountPolicy::default()
+    };
     let objects = crate::objects::open(config)?;
     let system = System {
         clock: Arc::new(platform::SystemClock),
@@ -81,16 +85,12 @@ pub fn services(
             concurrency,
             std::time::Duration::from_millis(s.hash_max_wait_ms),
         )),
-        mailer: Arc::new(LettreMailer::from_config(config)?),
+        mailer: Arc::new(LettreMailer::from_config(config, (&policy).into())?),
         objects: Arc::new(objects.clone()),
         sealer: Arc::new(
             crate::keys::keyring(s.encryption_keys.expose_secret(), &config.server.data_dir)
                 .map_err(StartError::Setup)?,
         ),
-    };
-    let policy = AccountPolicy {
-        mfa_issuer: s.mfa_issuer.clone(),
-        ..AccountPolicy::default()
     };
     let admin = UserAdmin::new(stores.clone(), system.clone());
     let mail = MailDelivery::new(

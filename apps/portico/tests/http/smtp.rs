@@ -189,3 +189,55 @@ async fn mail_waits_out_a_relay_outage() {
     })
     .await;
 }
+
+/// Mail is rendered from templates: a text and an HTML part, the operator's
+/// folder replacing a built-in template by its name, the link built from
+/// the configured front-end pattern (escaped in the HTML part).
+#[tokio::test]
+async fn mail_comes_from_templates_with_a_text_and_an_html_part() {
+    let templates =
+        std::env::temp_dir().join(format!("portico-templates-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("verify-email.subject.txt"),
+        "Welcome to Acme, {{ username }}",
+    )
+    .unwrap();
+    let dir = templates.clone();
+    let tweak = move |c: &mut portico::Config| {
+        c.mail.templates_dir = dir;
+        c.mail.links.verify = "https://app.example/verify?src=mail&token={token}".into();
+    };
+    with_app(Engine::Sqlite, tweak, |app| async move {
+        let res = app
+            .post(
+                "/v1/registrations",
+                json!({"email": "ida@example.org", "username": "ida", "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        let token = app.last_token("ida@example.org").await;
+        assert_eq!(token.len(), 64, "{token}");
+        let mail = std::fs::read_dir(&app.outbox)
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+            .find(|t| t.contains("To: ida@example.org"))
+            .expect("the mail");
+        assert!(mail.contains("Subject: Welcome to Acme, ida"), "{mail}");
+        assert!(mail.contains("Content-Type: multipart/alternative"), "{mail}");
+        assert!(mail.contains("Content-Type: text/plain"), "{mail}");
+        assert!(mail.contains("Content-Type: text/html"), "{mail}");
+        assert!(
+            mail.contains(&format!("https://app.example/verify?src=mail&token={token}")),
+            "the text part carries the link as it is: {mail}"
+        );
+        assert!(
+            mail.contains(&format!("?src=mail&amp;token={token}")),
+            "the HTML part escapes it: {mail}"
+        );
+        assert!(mail.contains("expires in 24 hours"), "{mail}");
+        app
+    })
+    .await;
+    std::fs::remove_dir_all(templates).ok();
+}

@@ -333,7 +333,7 @@ impl TestApp {
             .collect();
         mails.sort_by_key(|(at, _)| *at);
         let (_, text) = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
-        let start = text.find("?token=").expect("a link with ?token=") + "?token=".len();
+        let start = text.find("token=").expect("a link with token=") + "token=".len();
         text[start..]
             .chars()
             .take_while(|c| c.is_ascii_hexdigit())

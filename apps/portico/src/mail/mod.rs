@@ -1,14 +1,39 @@
-//! Outgoing mail through lettre: rendered as plain text with a link carrying
-//! `?token=`, then written to the outbox folder as `.eml` files (default) or
-//! sent through an SMTP relay.
+//! Outgoing mail through lettre: rendered from templates (see [`templates`])
+//! as a text and an HTML part with a link carrying the token, then written to
+//! the outbox folder as `.eml` files (default) or sent through an SMTP relay.
+
+mod templates;
 
 use async_trait::async_trait;
 use domain::{Mail, Mailer, StoreError};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox, SinglePart};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, MailTransport};
+use templates::{MailContext, MailKind, MailTemplates, Rendered};
+pub use templates::TemplateError;
+
+/// How long each mailed link works, for the mail's text.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkLifetimes {
+    /// The verification link.
+    pub verification: time::Duration,
+    /// The password-reset link.
+    pub reset: time::Duration,
+    /// The deletion confirmation link.
+    pub deletion: time::Duration,
+}
+
+impl From<&domain::services::AccountPolicy> for LinkLifetimes {
+    fn from(p: &domain::services::AccountPolicy) -> Self {
+        Self {
+            verification: p.candidate_ttl,
+            reset: p.reset_ttl,
+            deletion: p.deletion_ttl,
+        }
+    }
+}
 
 enum Transport {
     Outbox(AsyncFileTransport<Tokio1Executor>),
@@ -24,6 +49,8 @@ pub struct LettreMailer {
     reset_path: String,
     deletion_path: String,
     links: crate::config::MailLinks,
+    templates: MailTemplates,
+    ttls: LinkLifetimes,
 }
 
 /// Why the mailer could not be set up.
@@ -44,11 +71,18 @@ pub enum MailSetupError {
     /// `mail.smtp_url` is not usable.
     #[error("mail.smtp_url is invalid: {0}")]
     Smtp(String),
+    /// A template does not load.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }
 
 impl LettreMailer {
-    /// Builds the transport the configuration names.
-    pub fn from_config(config: &Config) -> Result<Self, MailSetupError> {
+    /// Builds the transport the configuration names, with the templates
+    /// of `mail.templates_dir` over the built-in ones; `ttls` are the links'
+    /// lifetimes the mails state.
+    pub fn from_config(config: &Config, ttls: LinkLifetimes) -> Result<Self, MailSetupError> {
+        let dir = &config.mail.templates_dir;
+        let templates = MailTemplates::load((!dir.as_os_str().is_empty()).then_some(dir.as_path()))?;
         let from: Mailbox = config
             .mail
             .from
@@ -78,6 +112,8 @@ impl LettreMailer {
             reset_path: config.mail.reset_path.clone(),
             deletion_path: config.mail.deletion_path.clone(),
             links: config.mail.links.clone(),
+            templates,
+            ttls,
         })
     }
 
@@ -90,76 +126,75 @@ impl LettreMailer {
         }
     }
 
-    /// Subject and plain-text body of `mail`.
-    fn render(&self, mail: &Mail) -> (String, String) {
-        match mail {
+    /// The rendered parts of `mail`.
+    fn render(&self, mail: &Mail) -> Result<Rendered, TemplateError> {
+        let (kind, username, link, ttl) = match mail {
             Mail::Verification {
                 username, token, ..
             } => (
-                "Confirm your email address".into(),
-                format!(
-                    "Hello {username},\n\n\
-                     Confirm your email address to finish creating your account:\n\n\
-                     {}\n\n\
-                     The link works once and expires in 24 hours.\n\
-                     If you did not sign up, ignore this message.\n",
-                    self.link(&self.links.verify, &self.verify_path, token)
-                ),
+                MailKind::VerifyEmail,
+                username.as_str(),
+                self.link(&self.links.verify, &self.verify_path, token),
+                self.ttls.verification,
             ),
             Mail::PasswordReset { token, .. } => (
-                "Reset your password".into(),
-                format!(
-                    "Hello,\n\n\
-                     Someone asked to reset the password of this account. To choose a new one, open:\n\n\
-                     {}\n\n\
-                     The link works once and expires in one hour. Resetting signs out every session.\n\
-                     If you did not ask for this, ignore this message.\n",
-                    self.link(&self.links.reset, &self.reset_path, token)
-                ),
+                MailKind::ResetPassword,
+                "",
+                self.link(&self.links.reset, &self.reset_path, token),
+                self.ttls.reset,
             ),
             Mail::AccountDeletion { token, .. } => (
-                "Confirm the deletion of your account".into(),
-                format!(
-                    "Hello,\n\n\
-                     To delete your account and everything stored with it, open:\n\n\
-                     {}\n\n\
-                     The link works once and expires in one hour. Deletion cannot be undone.\n\
-                     If you did not ask for this, ignore this message.\n",
-                    self.link(&self.links.deletion, &self.deletion_path, token)
-                ),
+                MailKind::ConfirmDeletion,
+                "",
+                self.link(&self.links.deletion, &self.deletion_path, token),
+                self.ttls.deletion,
             ),
-        }
+        };
+        self.templates.render(
+            kind,
+            &MailContext {
+                username,
+                link: &link,
+                expires_in: &templates::in_words(ttl),
+            },
+        )
     }
 
     fn message(&self, mail: &Mail) -> Result<Message, StoreError> {
-        let (subject, body) = self.render(mail);
+        let rendered = self
+            .render(mail)
+            .map_err(|e| StoreError::with_source("rendering mail", e))?;
         let to: Mailbox = mail
             .to()
             .as_str()
             .parse()
             .map_err(|e| StoreError::with_source("recipient address", e))?;
-        // Plain 7-bit text when the body allows it (ASCII, lines within RFC
-        // 5322's 998), so the link reads and clicks as it is. lettre alone
-        // would quoted-printable-encode any line over 76 characters, and a
-        // link with a 64-character token is one.
-        let seven_bit = body.is_ascii() && body.lines().all(|l| l.len() <= 998);
-        let body = if seven_bit {
-            let crlf = body.replace('\n', "\r\n").into_bytes();
-            Body::dangerous_pre_encoded(crlf, ContentTransferEncoding::SevenBit)
-        } else {
-            Body::new(body)
-        };
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(body),
+            .subject(rendered.subject)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, rendered.text))
+                    .singlepart(part(ContentType::TEXT_HTML, rendered.html)),
             )
             .map_err(|e| StoreError::with_source("building mail", e))
     }
+}
+
+/// A body part, as plain 7-bit text when it allows (ASCII, lines within RFC
+/// 5322's 998), so a link reads and clicks as it is: lettre alone would
+/// quoted-printable-encode any line over 76 characters, and a link with a
+/// 64-character token is one.
+fn part(content_type: ContentType, text: String) -> SinglePart {
+    let seven_bit = text.is_ascii() && text.lines().all(|l| l.len() <= 998);
+    let body = if seven_bit {
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes();
+        Body::dangerous_pre_encoded(crlf, ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text)
+    };
+    SinglePart::builder().header(content_type).body(body)
 }
 
 #[async_trait]

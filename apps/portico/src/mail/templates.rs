@@ -1,0 +1,352 @@
+//! The mail templates: built-in text, HTML and subject templates for each
+//! kind of mail, any of which a folder of the operator's (`mail.templates_dir`)
+//! replaces by file name. Rendered with minijinja: HTML templates escape
+//! what they insert, an unknown variable is an error, and every template is
+//! rendered once with sample values at start-up, so a broken override stops
+//! the server with its file and line instead of failing a mail later.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// A kind of mail, named as its templates are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MailKind {
+    /// `verify-email.*`: confirms a registration.
+    VerifyEmail,
+    /// `reset-password.*`: offers a password reset.
+    ResetPassword,
+    /// `confirm-deletion.*`: confirms an account deletion.
+    ConfirmDeletion,
+}
+
+impl MailKind {
+    const ALL: [MailKind; 3] = [Self::VerifyEmail, Self::ResetPassword, Self::ConfirmDeletion];
+
+    fn stem(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify-email",
+            Self::ResetPassword => "reset-password",
+            Self::ConfirmDeletion => "confirm-deletion",
+        }
+    }
+}
+
+/// Built-in templates, by file name.
+const BUILT_IN: [(&str, &str); 10] = [
+    ("layout.html", include_str!("templates/layout.html")),
+    (
+        "verify-email.subject.txt",
+        include_str!("templates/verify-email.subject.txt"),
+    ),
+    ("verify-email.txt", include_str!("templates/verify-email.txt")),
+    ("verify-email.html", include_str!("templates/verify-email.html")),
+    (
+        "reset-password.subject.txt",
+        include_str!("templates/reset-password.subject.txt"),
+    ),
+    ("reset-password.txt", include_str!("templates/reset-password.txt")),
+    ("reset-password.html", include_str!("templates/reset-password.html")),
+    (
+        "confirm-deletion.subject.txt",
+        include_str!("templates/confirm-deletion.subject.txt"),
+    ),
+    ("confirm-deletion.txt", include_str!("templates/confirm-deletion.txt")),
+    ("confirm-deletion.html", include_str!("templates/confirm-deletion.html")),
+];
+
+/// What a template sees.
+#[derive(Debug, Serialize)]
+pub(crate) struct MailContext<'a> {
+    /// The username (verification mail only; empty in the others).
+    pub username: &'a str,
+    /// The link that completes the action.
+    pub link: &'a str,
+    /// How long the link works, in words ("24 hours").
+    pub expires_in: &'a str,
+}
+
+/// A rendered mail.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    /// One line.
+    pub subject: String,
+    /// The text part, ending with a newline.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+/// Why the templates cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The folder cannot be read.
+    #[error("cannot read mail.templates_dir {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file in the folder is not one of the templates.
+    #[error("{path}: not a mail template (known names: {known})")]
+    Unknown {
+        /// The file.
+        path: PathBuf,
+        /// The names the folder may hold.
+        known: String,
+    },
+    /// A template does not parse or does not render.
+    #[error("mail template {origin}: {message}")]
+    Broken {
+        /// The file (or `built-in <name>`).
+        origin: String,
+        /// minijinja's message, with the template's name and line.
+        message: String,
+    },
+}
+
+/// The templates in use.
+pub(crate) struct MailTemplates {
+    env: Environment<'static>,
+    /// Where each template came from, for messages.
+    origins: Vec<(String, String)>,
+}
+
+impl MailTemplates {
+    /// The built-in templates, with the files of `dir` (when set) in place
+    /// of those with the same name; each checked by rendering it once.
+    pub(crate) fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let mut origins: Vec<(String, String)> = BUILT_IN
+            .iter()
+            .map(|(name, _)| ((*name).to_owned(), format!("built-in {name}")))
+            .collect();
+        let mut sources: Vec<(String, String)> = BUILT_IN
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+            .collect();
+        if let Some(dir) = dir {
+            let folder = |source| TemplateError::Folder {
+                path: dir.to_owned(),
+                source,
+            };
+            let mut entries = std::fs::read_dir(dir)
+                .map_err(folder)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(folder)?;
+            entries.sort_by_key(std::fs::DirEntry::file_name);
+            for entry in entries {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') || path.is_dir() {
+                    continue;
+                }
+                let Some(slot) = sources.iter().position(|(n, _)| *n == name) else {
+                    return Err(TemplateError::Unknown {
+                        path,
+                        known: BUILT_IN.map(|(n, _)| n).join(", "),
+                    });
+                };
+                let text = std::fs::read_to_string(&path).map_err(|source| {
+                    TemplateError::Folder {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                sources[slot].1 = text;
+                origins[slot].1 = path.display().to_string();
+            }
+        }
+        for (name, source) in sources {
+            let origin = origin_of(&origins, &name);
+            env.add_template_owned(name, source)
+                .map_err(|e| TemplateError::Broken {
+                    origin,
+                    message: describe(&e),
+                })?;
+        }
+        let templates = Self { env, origins };
+        let sample = MailContext {
+            username: "sample",
+            link: "https://app.example/page?token=0123abcd",
+            expires_in: "1 hour",
+        };
+        for kind in MailKind::ALL {
+            templates.render(kind, &sample)?;
+        }
+        Ok(templates)
+    }
+
+    /// Subject, text and HTML of a `kind` mail.
+    pub(crate) fn render(
+        &self,
+        kind: MailKind,
+        context: &MailContext<'_>,
+    ) -> Result<Rendered, TemplateError> {
+        let part = |suffix: &str| {
+            let name = format!("{}.{suffix}", kind.stem());
+            self.env
+                .get_template(&name)
+                .and_then(|t| t.render(context))
+                .map_err(|e| TemplateError::Broken {
+                    origin: origin_of(&self.origins, &name),
+                    message: describe(&e),
+                })
+        };
+        let subject = part("subject.txt")?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut text = part("txt")?;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        Ok(Rendered {
+            subject,
+            text,
+            html: part("html")?,
+        })
+    }
+}
+
+fn origin_of(origins: &[(String, String)], name: &str) -> String {
+    origins
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or_else(|| name.to_owned(), |(_, o)| o.clone())
+}
+
+/// minijinja's message with the template and line it names, and the cause
+/// (such as the template an `extends` could not find).
+fn describe(e: &minijinja::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message = format!("{message}: {c}");
+        cause = c.source();
+    }
+    message
+}
+
+/// A duration in words for a mail: "24 hours", "1 hour", "30 minutes".
+pub(crate) fn in_words(d: time::Duration) -> String {
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    let minutes = d.whole_minutes();
+    if minutes >= 60 * 24 * 2 && minutes % (60 * 24) == 0 {
+        plural(minutes / (60 * 24), "day")
+    } else if minutes >= 60 && minutes % 60 == 0 {
+        plural(minutes / 60, "hour")
+    } else if minutes >= 1 {
+        plural(minutes, "minute")
+    } else {
+        plural(d.whole_seconds().max(0), "second")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context<'a>(link: &'a str) -> MailContext<'a> {
+        MailContext {
+            username: "ada",
+            link,
+            expires_in: "24 hours",
+        }
+    }
+
+    fn folder(files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("portico-mail-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("template");
+        }
+        dir
+    }
+
+    #[test]
+    fn built_in_templates_render_text_html_and_a_one_line_subject() {
+        let t = MailTemplates::load(None).expect("built-in templates");
+        let link = "https://app.example/verify?a=1&token=ab12";
+        let r = t.render(MailKind::VerifyEmail, &context(link)).expect("render");
+        assert_eq!(r.subject, "Confirm your email address");
+        assert!(r.text.starts_with("Hello ada,\n"), "{}", r.text);
+        assert!(r.text.contains(link) && r.text.contains("expires in 24 hours."));
+        assert!(r.text.ends_with('\n'));
+        // HTML escapes what it inserts: the `&` of the link becomes `&amp;`.
+        assert!(
+            r.html
+                .contains("href=\"https:&#x2f;&#x2f;app.example&#x2f;verify?a=1&amp;token=ab12\""),
+            "{}",
+            r.html
+        );
+        assert!(r.html.starts_with("<!DOCTYPE html>"));
+        for kind in [MailKind::ResetPassword, MailKind::ConfirmDeletion] {
+            let r = t.render(kind, &context(link)).expect("render");
+            assert!(r.text.contains(link) && r.html.contains("token=ab12"));
+            assert!(!r.subject.is_empty() && !r.subject.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn a_folder_replaces_templates_by_name_and_keeps_the_others() {
+        let dir = folder(&[
+            ("verify-email.subject.txt", "Welcome to Acme, {{ username }}\n\n"),
+            ("layout.html", "<main>{% block content %}{% endblock %}</main>"),
+            (".hidden", "ignored"),
+        ]);
+        let t = MailTemplates::load(Some(&dir)).expect("templates");
+        let r = t
+            .render(MailKind::VerifyEmail, &context("https://x.example/?token=1"))
+            .expect("render");
+        assert_eq!(r.subject, "Welcome to Acme, ada");
+        assert!(r.html.starts_with("<main>"), "the layout is replaced: {}", r.html);
+        assert!(r.text.starts_with("Hello ada,"), "the text part is built in");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_broken_or_unknown_template_is_refused_with_its_file_and_line() {
+        let dir = folder(&[("reset-password.txt", "Hello,\n\n{{ link }\n")]);
+        let err = MailTemplates::load(Some(&dir)).err().expect("a syntax error");
+        let text = err.to_string();
+        assert!(text.contains("reset-password.txt"), "{text}");
+        assert!(text.contains("line 3") || text.contains(":3"), "{text}");
+        std::fs::remove_dir_all(dir).ok();
+
+        // A misspelt variable would render as nothing; it is an error instead.
+        let dir = folder(&[("confirm-deletion.txt", "Open {{ lnk }}\n")]);
+        let text = MailTemplates::load(Some(&dir)).err().expect("undefined").to_string();
+        assert!(text.contains("confirm-deletion.txt") && text.contains("undefined"), "{text}");
+        std::fs::remove_dir_all(dir).ok();
+
+        let dir = folder(&[("verify.txt", "Hello")]);
+        let text = MailTemplates::load(Some(&dir)).err().expect("unknown").to_string();
+        assert!(text.contains("verify.txt: not a mail template"), "{text}");
+        assert!(text.contains("verify-email.txt"), "the known names are listed: {text}");
+        std::fs::remove_dir_all(dir).ok();
+
+        let missing = std::env::temp_dir().join("portico-no-such-templates");
+        let text = MailTemplates::load(Some(&missing)).err().expect("missing").to_string();
+        assert!(text.contains("cannot read mail.templates_dir"), "{text}");
+    }
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(in_words(time::Duration::hours(24)), "24 hours");
+        assert_eq!(in_words(time::Duration::hours(1)), "1 hour");
+        assert_eq!(in_words(time::Duration::days(3)), "3 days");
+        assert_eq!(in_words(time::Duration::minutes(90)), "90 minutes");
+        assert_eq!(in_words(time::Duration::seconds(30)), "30 seconds");
+    }
+}
