@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod dto;
 pub mod errors;
+pub mod exchanges;
 mod headers;
 pub mod jobs;
 mod json_text;

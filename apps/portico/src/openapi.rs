@@ -5,6 +5,8 @@
 use actix_web::App;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::header::Header;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -78,6 +80,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     document_errors(&mut api);
     name_operations(&mut api);
+    declare_headers(&mut api);
     refine(api)
 }
 
@@ -163,10 +166,35 @@ const SHARED_ERRORS: &[(&str, &str, &str, Applies)] = &[
         Applies::Secured,
     ),
     (
+        "403",
+        "Forbidden",
+        "The caller lacks a permission the operation needs, or a cookie-authenticated request \
+         that changes state lacks the X-CSRF-Token header",
+        Applies::Secured,
+    ),
+    (
+        "408",
+        "BodyTooSlow",
+        "The body arrived too slowly (under the server's minimum rate after its grace period)",
+        Applies::WithBody,
+    ),
+    (
         "413",
         "PayloadTooLarge",
         "The body is larger than the server accepts",
         Applies::WithBody,
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not `application/json`",
+        Applies::WithJsonBody,
+    ),
+    (
+        "422",
+        "InvalidInput",
+        "A field or parameter is malformed or out of range; `errors` names each one",
+        Applies::WithInput,
     ),
     (
         "429",
@@ -198,6 +226,10 @@ enum Applies {
     Secured,
     /// Operations with a request body.
     WithBody,
+    /// Operations with a JSON request body.
+    WithJsonBody,
+    /// Operations with a request body or parameters.
+    WithInput,
     /// Operations that read or write a store: all but the operations tag,
     /// whose readiness check describes its own 503.
     Stored,
@@ -209,6 +241,13 @@ impl Applies {
             Self::All => true,
             Self::Secured => op.security.as_ref().is_some_and(|s| !s.is_empty()),
             Self::WithBody => op.request_body.is_some(),
+            Self::WithJsonBody => op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json")),
+            Self::WithInput => {
+                op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty())
+            }
             Self::Stored => !op
                 .tags
                 .as_ref()
@@ -255,6 +294,110 @@ fn document_errors(api: &mut utoipa::openapi::OpenApi) {
                         .responses
                         .insert((*status).into(), RefOr::Ref(Ref::from_response_name(*name)));
                 }
+            }
+        }
+    }
+}
+
+/// A response header's declaration.
+fn header(description: &str, integer: bool) -> Header {
+    let schema = if integer {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+    } else {
+        ObjectBuilder::new().schema_type(Type::String)
+    };
+    let mut h = Header::new(schema);
+    h.description = Some(description.to_owned());
+    h
+}
+
+/// Headers a response with `status` carries, whatever the operation.
+fn headers_of(status: &str) -> Vec<(&'static str, Header)> {
+    let mut out = vec![(
+        "X-Request-Id",
+        header(
+            "The request's id (the client's own when it sent a short plain one): quote it when \
+             reporting a problem; the server log has it on every line of the request",
+            false,
+        ),
+    )];
+    if status == "429" {
+        out.extend([
+            ("RateLimit-Limit", header("Requests allowed in the window", true)),
+            ("RateLimit-Remaining", header("Requests left in the window", true)),
+            ("RateLimit-Reset", header("Seconds until the window ends", true)),
+        ]);
+    }
+    if status == "423" || status == "429" || status == "503" {
+        out.push(("Retry-After", header("Seconds to wait before trying again", true)));
+    }
+    out
+}
+
+const SESSION_COOKIES: &str = "The browser session, when cookies were asked for: `portico_session` \
+     (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token)";
+const CLEARED_COOKIES: &str = "Expires the session cookies";
+
+/// Headers only some operations send: (operation id, status, header, description).
+const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
+    ("sessions_sign_in", "201", "Set-Cookie", SESSION_COOKIES),
+    ("sessions_finish_sign_in", "201", "Set-Cookie", SESSION_COOKIES),
+    ("sessions_refresh", "201", "Set-Cookie", SESSION_COOKIES),
+    ("oauth_exchange", "201", "Set-Cookie", SESSION_COOKIES),
+    ("sessions_sign_out", "204", "Set-Cookie", CLEARED_COOKIES),
+    ("me_delete_me", "204", "Set-Cookie", CLEARED_COOKIES),
+    (
+        "oauth_authorize",
+        "302",
+        "Location",
+        "The provider's authorization page",
+    ),
+    (
+        "oauth_callback",
+        "302",
+        "Location",
+        "The allow-listed return address, with `?code=` (to exchange) or `?error=`",
+    ),
+    (
+        "uploads_download",
+        "303",
+        "Location",
+        "A short-lived URL of the object",
+    ),
+];
+
+/// Declares the response headers clients read: `X-Request-Id` on every
+/// response, `RateLimit-*` and `Retry-After` on 429, `Retry-After` on 503,
+/// and the `Set-Cookie` and `Location` of the operations that send them.
+fn declare_headers(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        for op in operations(item) {
+            let id = op.operation_id.clone().unwrap_or_default();
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for (name, h) in headers_of(status) {
+                    response.headers.insert(name.to_owned(), h);
+                }
+                for (_, _, name, description) in OPERATION_HEADERS
+                    .iter()
+                    .filter(|(op, at, _, _)| *op == id && at == status)
+                {
+                    response
+                        .headers
+                        .insert((*name).to_owned(), header(description, false));
+                }
+            }
+        }
+    }
+    let components = api.components.get_or_insert_with(Default::default);
+    for (status, name, _, _) in SHARED_ERRORS {
+        if let Some(RefOr::T(response)) = components.responses.get_mut(*name) {
+            for (header_name, h) in headers_of(status) {
+                response.headers.insert(header_name.to_owned(), h);
             }
         }
     }

@@ -115,6 +115,7 @@ pub struct UpdateMeBody {
         (status = 200, description = "The updated user", body = MeView),
         (status = 403, description = "Current password wrong, or CSRF header missing"),
         (status = 422, description = "Invalid fields"),
+        (status = 423, description = "Too many wrong passwords from this address: locked out until Retry-After"),
     )
 )]
 #[patch("/v1/me", name = "/v1/me")]
@@ -182,6 +183,7 @@ pub struct DeleteMeBody {
         (status = 204, description = "Deleted"),
         (status = 400, description = "Unknown, used or expired token"),
         (status = 403, description = "Wrong password"),
+        (status = 423, description = "Too many wrong passwords from this address: locked out until Retry-After"),
     )
 )]
 #[delete("/v1/me", name = "/v1/me")]

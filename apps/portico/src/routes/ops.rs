@@ -84,7 +84,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Pro
 /// `portico_store_call_duration_seconds` (per port, operation and outcome).
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 404, description = "Metrics are off (`server.metrics`) or served on `server.metrics_listen` instead"),
+    )
 )]
 #[get("/metrics", name = "/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {

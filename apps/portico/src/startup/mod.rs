@@ -111,7 +111,17 @@ impl Application {
 
     /// Builds the server over stores that are already connected. They stay
     /// open when the server stops: their owner closes them.
-    pub async fn with_backends(mut config: Config, backends: Backends) -> Result<Self, StartError> {
+    pub async fn with_backends(config: Config, backends: Backends) -> Result<Self, StartError> {
+        Self::with_backends_and_log(config, backends, None).await
+    }
+
+    /// Like [`Self::with_backends`], recording every response into `log`
+    /// when one is given (see [`crate::exchanges`]).
+    pub async fn with_backends_and_log(
+        mut config: Config,
+        backends: Backends,
+        log: Option<crate::exchanges::ExchangeLog>,
+    ) -> Result<Self, StartError> {
         let listener =
             TcpListener::bind(config.server.listen).map_err(|source| StartError::Bind {
                 addr: config.server.listen,
@@ -211,6 +221,14 @@ impl Application {
             .wrap(from_fn(move |req, next| body_rate.enforce(req, next)))
             .wrap(from_fn(crate::headers::secure))
             .wrap(from_fn(observe))
+            // Off in production: no layer at all without a log.
+            .wrap(Condition::new(
+                log.is_some(),
+                from_fn({
+                    let log = log.clone();
+                    move |req, next| crate::exchanges::record(log.clone(), req, next)
+                }),
+            ))
         })
         .workers(workers)
         // Signals are handled in `run_until_stopped`, which ends the live

@@ -3,6 +3,7 @@
 mod accounts;
 mod cli;
 mod content;
+mod contract;
 mod faults;
 mod hygiene;
 mod instances;

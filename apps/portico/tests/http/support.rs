@@ -24,6 +24,9 @@ pub(crate) struct TestApp {
     mail_queue: std::sync::Arc<dyn domain::MailQueue>,
     /// The stores the server uses, to check what it wrote.
     pub(crate) stores: domain::services::Stores,
+    /// Every response the server sent, checked against the OpenAPI
+    /// document when the test has passed.
+    pub(crate) exchanges: portico::exchanges::ExchangeLog,
     pub(crate) handle: portico::startup::StopHandle,
     /// The running server; `None` once `with_app` has taken it to await it.
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -173,8 +176,12 @@ where
     let backends = db.backends(&mut config);
     let mut app = TestApp::start(config, backends).await;
     let (handle, data_dir, task) = (app.handle.clone(), app.data_dir.clone(), app.task.take());
+    let exchanges = app.exchanges.clone();
     let outcome = std::panic::AssertUnwindSafe(test(app)).catch_unwind().await;
     handle.stop(true).await;
+    let outcome = outcome.and_then(|_app| {
+        std::panic::catch_unwind(|| crate::contract::assert_documented(&exchanges.take()))
+    });
     // The server task ends after its background tasks are stopped: only
     // then may the database go.
     if let Some(task) = task {
@@ -208,7 +215,12 @@ where
         .catch_unwind()
         .await;
     let apps = match outcome {
-        Ok((one, two)) => Ok([one, two]),
+        Ok((one, two)) => {
+            let mut exchanges = one.exchanges.take();
+            exchanges.extend(two.exchanges.take());
+            std::panic::catch_unwind(|| crate::contract::assert_documented(&exchanges))
+                .map(|()| [one, two])
+        }
         Err(panic) => Err(panic),
     };
     if let Ok(apps) = &apps {
@@ -242,7 +254,8 @@ impl TestApp {
             std::mem::forget(portico::init_tracing(&config));
         }
         let stores = backends.stores(&config).expect("stores");
-        let app = Application::with_backends(config.clone(), backends)
+        let exchanges = portico::exchanges::ExchangeLog::default();
+        let app = Application::with_backends_and_log(config.clone(), backends, Some(exchanges.clone()))
             .await
             .expect("server starts");
         let base = format!("http://{}", app.local_addr());
@@ -256,15 +269,19 @@ impl TestApp {
             data_dir: config.server.data_dir.clone(),
             mail_queue,
             stores,
+            exchanges,
             handle,
             task: Some(task),
         }
     }
 
-    /// Stops the server, waiting for in-flight requests.
+    /// Stops the server, waiting for in-flight requests, then checks its
+    /// responses against the OpenAPI document.
     pub(crate) async fn stop(self) -> std::io::Result<()> {
         self.handle.stop(true).await;
-        self.task.expect("server task").await.expect("server task")
+        let stopped = self.task.expect("server task").await.expect("server task");
+        crate::contract::assert_documented(&self.exchanges.take());
+        stopped
     }
 
     /// Absolute URL of `path`.
