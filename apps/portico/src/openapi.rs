@@ -6,7 +6,7 @@ use actix_web::App;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::header::Header;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -63,16 +63,73 @@ impl Modify for Security {
     }
 }
 
+/// A string schema that takes only `values`, for the domain's enumerations
+/// (their values come from the domain, so the document cannot list a value
+/// the server does not send or take).
+fn names(values: impl IntoIterator<Item = &'static str>, nullable: bool, description: &str) -> Object {
+    let mut values: Vec<serde_json::Value> = values.into_iter().map(Into::into).collect();
+    let kind = if nullable {
+        values.push(serde_json::Value::Null);
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .enum_values(Some(values))
+        .description(Some(description))
+        .build()
+}
+
+/// `low`, `normal` or `high`.
+pub(crate) fn urgency_schema() -> Object {
+    names(
+        domain::Urgency::ALL.map(|u| u.as_str()),
+        false,
+        "How urgent: `low`, `normal` or `high`.",
+    )
+}
+
+/// [`urgency_schema`], optional.
+pub(crate) fn optional_urgency_schema() -> Object {
+    names(
+        domain::Urgency::ALL.map(|u| u.as_str()),
+        true,
+        "`low`, `normal` (default when absent or null) or `high`.",
+    )
+}
+
+/// A payment's status.
+pub(crate) fn payment_status_schema() -> Object {
+    names(
+        domain::PaymentStatus::ALL.map(|s| s.as_str()),
+        false,
+        "Where the payment stands: `pending` moves to `succeeded`, `failed` or `cancelled`; \
+         `succeeded` may move to `refunded`.",
+    )
+}
+
+/// An upload request's status.
+pub(crate) fn upload_status_schema() -> Object {
+    names(
+        domain::UploadStatus::ALL.map(|s| s.as_str()),
+        false,
+        "`pending` until completed, then `completed`.",
+    )
+}
+
 /// The document the server at `public_url` serves at `/openapi.json`: its
 /// one `servers` entry is that URL.
-pub fn document_for(public_url: &str) -> utoipa::openapi::OpenApi {
+pub fn document_for(public_url: &str) -> serde_json::Value {
     let mut api = document();
-    api.servers = Some(vec![utoipa::openapi::Server::new(public_url)]);
+    api["servers"] = serde_json::json!([{ "url": public_url }]);
     api
 }
 
-/// The document, without a `servers` entry.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The document, without a `servers` entry. It is JSON rather than utoipa's
+/// types because what [`refine`] writes (schemas that take any value, for
+/// one) does not read back into them.
+pub fn document() -> serde_json::Value {
     let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -86,9 +143,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// What the derive macros cannot say, fixed on the JSON form: objects
 /// without declared properties (preferences, session data, response data,
-/// the export's free parts) take any properties, and the `limit` of every
-/// list is 1–200, 50 when absent, as the server enforces.
-fn refine(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+/// the export's free parts) take any properties, the `limit` of every list
+/// is 1–200, 50 when absent, as the server enforces, byte bodies are
+/// binary, and properties get [`EXAMPLES`].
+fn refine(api: utoipa::openapi::OpenApi) -> serde_json::Value {
     fn walk(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {
@@ -110,6 +168,16 @@ fn refine(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                     schema.insert("maximum".into(), 200.into());
                     schema.insert("default".into(), 50.into());
                 }
+                // utoipa writes `Vec<u8>` bodies as arrays of integers; they are bytes.
+                if let Some(media) = map
+                    .get_mut("application/octet-stream")
+                    .and_then(|m| m.as_object_mut())
+                {
+                    media.insert(
+                        "schema".into(),
+                        serde_json::json!({"type": "string", "format": "binary"}),
+                    );
+                }
                 map.values_mut().for_each(walk);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
@@ -118,7 +186,108 @@ fn refine(api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     }
     let mut json = serde_json::to_value(&api).expect("the document serializes");
     walk(&mut json);
-    serde_json::from_value(json).expect("the refined document is still a document")
+    add_examples(&mut json);
+    json
+}
+
+/// Examples of property values, by `Schema.property` or by property name
+/// alone, so that Swagger UI and generated docs show real-looking bodies
+/// rather than `"string"`. A unit test requires one for every text property.
+const EXAMPLES: &[(&str, &str)] = &[
+    // Specific to one schema.
+    ("ContentSessionView.name", "Trip to Lisbon"),
+    ("CreateContentSession.name", "Trip to Lisbon"),
+    ("RenameContentSession.name", "Lisbon, May"),
+    ("CreateRoleBody.name", "support"),
+    ("RoleView.name", "support"),
+    ("CreateRoleBody.description", "Reads users and unlocks accounts"),
+    ("RoleView.description", "Reads users and unlocks accounts"),
+    ("UpdateRoleBody.description", "Reads users and unlocks accounts"),
+    ("CreatePayment.description", "Annual plan"),
+    ("PaymentView.description", "Annual plan"),
+    ("CreateNotification.type", "task_done"),
+    ("NotificationView.type", "task_done"),
+    ("ProblemBody.type", "urn:portico:problem:validation"),
+    ("ProblemBody.title", "Invalid request"),
+    ("ProblemBody.detail", "Some fields are not valid."),
+    ("MessageView.content", "What should I pack for three days?"),
+    ("PostMessage.content", "What should I pack for three days?"),
+    ("CreateUpload.object_key", "avatars/me.png"),
+    ("UploadView.object_key", "users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png"),
+    ("MfaSignInBody.code", "492039"),
+    ("PasswordAndCodeBody.code", "492039"),
+    ("ExchangeBody.code", "5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e1f"),
+    ("MfaExportView.kind", "totp"),
+    ("Download.url", "https://api.example.org/v1/objects/users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png?expires=1796122800&sig=2f1c…"),
+    ("ProviderLinkView.subject", "108234567890123456789"),
+    // By property name.
+    ("access_token", "pat_8Jc2kq0vYxR7mZt3LwN5bH1dG6sF4aE9"),
+    ("refresh_token", "prt_Q3nV7xK1cM9zT5rB2wY8hL6jD4gF0sA1"),
+    ("csrf_token", "c4f1e2d3b5a69788a1b2c3d4e5f60718"),
+    ("mfa_token", "mfa_Z2b7Kx9qT4mV1cR8nL3wY6hJ5dG0sF2a"),
+    ("token", "aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d"),
+    ("backup_code", "k7q2-m9x4"),
+    ("otpauth_uri", "otpauth://totp/Portico:ada%40example.org?secret=JBSWY3DPEHPK3PXP&issuer=Portico"),
+    ("authorize_url", "https://accounts.example.com/authorize?response_type=code&client_id=portico&state=…"),
+    ("email", "ada@example.org"),
+    ("login", "ada@example.org"),
+    ("username", "ada"),
+    ("password", "correct horse battery staple"),
+    ("current_password", "correct horse battery staple"),
+    ("new_password", "a new passphrase of mine"),
+    ("full_name", "Ada Lovelace"),
+    ("bio", "Writes about engines."),
+    ("avatar", "https://cdn.example.org/avatars/ada.png"),
+    ("image", "https://cdn.example.org/tasks/42.png"),
+    ("toast_message", "Your export is ready"),
+    ("task_id", "export-42"),
+    ("currency", "EUR"),
+    ("content_type", "image/png"),
+    ("provider", "google"),
+    ("device", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
+    ("ip", "203.0.113.7"),
+    ("next_cursor", "MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk"),
+];
+
+/// Fills in [`EXAMPLES`], and for identifiers and times without one a
+/// fixed UUID or timestamp, on every text property of the component schemas.
+fn add_examples(json: &mut serde_json::Value) {
+    let Some(schemas) = json
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    for (schema, body) in schemas.iter_mut() {
+        let Some(props) = body.get_mut("properties").and_then(|p| p.as_object_mut()) else {
+            continue;
+        };
+        for (name, prop) in props.iter_mut() {
+            let Some(prop) = prop.as_object_mut() else {
+                continue;
+            };
+            let text = prop.get("type").is_some_and(|t| {
+                t == "string" || t.as_array().is_some_and(|a| a.iter().any(|t| t == "string"))
+            });
+            if !text || prop.contains_key("example") {
+                continue;
+            }
+            let qualified = format!("{schema}.{name}");
+            let example = EXAMPLES
+                .iter()
+                .find(|(k, _)| *k == qualified)
+                .or_else(|| EXAMPLES.iter().find(|(k, _)| k == name))
+                .map(|(_, v)| serde_json::Value::from(*v))
+                .or_else(|| match prop.get("format").and_then(|f| f.as_str()) {
+                    Some("uuid") => Some("0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d".into()),
+                    Some("date-time") => Some("2026-12-01T09:30:00Z".into()),
+                    _ => None,
+                });
+            if let Some(example) = example {
+                prop.insert("example".into(), example);
+            }
+        }
+    }
 }
 
 /// Stable, unique operation ids for generated clients: `<tag>_<handler>`
@@ -426,7 +595,7 @@ mod tests {
     use super::*;
 
     fn doc() -> Value {
-        serde_json::to_value(document()).unwrap()
+        document()
     }
 
     fn operations_of(doc: &Value) -> Vec<(String, &Value)> {
@@ -502,6 +671,65 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn text_properties_have_examples_and_bytes_are_binary() {
+        let doc = doc();
+        let mut missing = Vec::new();
+        for (schema, body) in doc["components"]["schemas"].as_object().unwrap() {
+            for (name, prop) in body["properties"].as_object().into_iter().flatten() {
+                let text = prop["type"] == "string"
+                    || prop["type"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|t| t == "string"));
+                if text && prop.get("example").is_none() && prop.get("enum").is_none() {
+                    missing.push(format!("{schema}.{name}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "text properties without an example: {missing:?}");
+        let put = &doc["paths"]["/v1/objects/{key}"]["put"];
+        assert_eq!(
+            put["requestBody"]["content"]["application/octet-stream"]["schema"],
+            serde_json::json!({"type": "string", "format": "binary"})
+        );
+        let query: Vec<&str> = put["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(query, ["expires", "max", "type", "sig"]);
+    }
+
+    #[test]
+    fn enumerations_list_the_domains_values() {
+        let doc = doc();
+        let s = &doc["components"]["schemas"];
+        assert_eq!(
+            s["NotificationView"]["properties"]["urgency"]["enum"],
+            serde_json::json!(["low", "normal", "high"])
+        );
+        assert_eq!(
+            s["PaymentView"]["properties"]["status"]["enum"],
+            serde_json::json!(["pending", "succeeded", "failed", "cancelled", "refunded"])
+        );
+        assert_eq!(
+            s["UploadView"]["properties"]["status"]["enum"],
+            serde_json::json!(["pending", "completed"])
+        );
+        assert_eq!(
+            s["MessageView"]["properties"]["sender"]["$ref"],
+            "#/components/schemas/PostAs"
+        );
+        // Session data values are any JSON, not only objects.
+        let put = &doc["paths"]["/v1/content-sessions/{id}/data/{storage_key}"]["put"];
+        assert_eq!(
+            put["requestBody"]["content"]["application/json"]["schema"],
+            serde_json::json!({})
+        );
     }
 
     #[test]

@@ -1030,6 +1030,7 @@ export interface components {
             /**
              * Format: uuid
              * @description One of the caller's sessions; `null` clears the choice.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             content_session_id?: string | null;
         };
@@ -1048,6 +1049,7 @@ export interface components {
             /**
              * @description Send the browser here; the callback returns to `redirect_uri` with
              *     `?linked=<provider>` or `?error=<kind>`.
+             * @example https://accounts.example.com/authorize?response_type=code&client_id=portico&state=…
              */
             authorize_url: string;
         };
@@ -1066,6 +1068,7 @@ export interface components {
             /**
              * Format: uuid
              * @description The user it is for.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             user_id: string;
             /**
@@ -1096,7 +1099,10 @@ export interface components {
         ContentSessionPage: {
             /** @description Items, newest first. */
             items: components["schemas"]["ContentSessionView"][];
-            /** @description Pass as `?cursor=` for the next page; null at the end. */
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
             next_cursor?: string | null;
         };
         /** @description A content session. */
@@ -1104,60 +1110,88 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
             /**
              * Format: uuid
              * @description The user it belongs to: only they and administrators see it.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             user_id: string;
-            /** @description Display name. */
+            /**
+             * @description Display name.
+             * @example Trip to Lisbon
+             */
             name?: string | null;
             /** @description A message arrived that the owner has not read. */
             unread_messages: boolean;
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description Last change or message.
+             * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at: string;
         };
         /** @description A new content session. */
         CreateContentSession: {
-            /** @description Display name (at most 200 characters). */
+            /**
+             * @description Display name (at most 200 characters).
+             * @example Trip to Lisbon
+             */
             name?: string | null;
         };
         /** @description A notification to create. */
         CreateNotification: {
-            /** @description Kind, 1–64 characters, e.g. `task_done`. */
+            /**
+             * @description Kind, 1–64 characters, e.g. `task_done`.
+             * @example task_done
+             */
             type: string;
-            /** @description Short text (at most 1000 characters). */
+            /**
+             * @description Short text (at most 1000 characters).
+             * @example Your export is ready
+             */
             toast_message?: string | null;
-            /** @description `low`, `normal` (default when absent or null) or `high`. */
-            urgency?: string | null;
+            /**
+             * @description `low`, `normal` (default when absent or null) or `high`.
+             * @enum {string|null}
+             */
+            urgency?: "low" | "normal" | "high" | null;
             /** @description Stays until dismissed. */
             persistent?: boolean;
             /**
              * Format: uuid
              * @description Related content session.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             content_session_id?: string | null;
             /**
              * Format: uuid
              * @description Related message.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             message_id?: string | null;
-            /** @description Related task id. */
+            /**
+             * @description Related task id.
+             * @example export-42
+             */
             task_id?: string | null;
-            /** @description Related image. */
+            /**
+             * @description Related image.
+             * @example https://cdn.example.org/tasks/42.png
+             */
             image?: string | null;
             /**
              * Format: date-time
              * @description Disappears at this instant (RFC 3339, in the future).
+             * @example 2026-12-01T09:30:00Z
              */
             expires_at?: string | null;
         };
@@ -1168,18 +1202,30 @@ export interface components {
              * @description Total in minor units (positive integer).
              */
             amount: number;
-            /** @description ISO 4217 code, e.g. `EUR`. */
+            /**
+             * @description ISO 4217 code, e.g. `EUR`.
+             * @example EUR
+             */
             currency: string;
             /** @description 1–100 distinct users whose amounts sum exactly to `amount`. */
             beneficiaries: components["schemas"]["BeneficiaryView"][];
-            /** @description Free text (at most 500 characters). */
+            /**
+             * @description Free text (at most 500 characters).
+             * @example Annual plan
+             */
             description?: string | null;
         };
         /** @description A new role. */
         CreateRoleBody: {
-            /** @description Unique name: lowercase letters, digits, `_` and `-`. */
+            /**
+             * @description Unique name: lowercase letters, digits, `_` and `-`.
+             * @example support
+             */
             name: string;
-            /** @description What it is for (at most 255 characters). */
+            /**
+             * @description What it is for (at most 255 characters).
+             * @example Reads users and unlocks accounts
+             */
             description?: string | null;
             /** @description Permissions: `*`, `resource:*` or `resource:action`. */
             permissions?: string[];
@@ -1189,9 +1235,13 @@ export interface components {
             /**
              * @description Name of the object under the caller's folder (`A-Z a-z 0-9 . _ - = + /`,
              *     no `..`); a random one when absent.
+             * @example avatars/me.png
              */
             object_key?: string | null;
-            /** @description Content type of the bytes to come; must be allowed by configuration. */
+            /**
+             * @description Content type of the bytes to come; must be allowed by configuration.
+             * @example image/png
+             */
             content_type: string;
             /**
              * Format: int64
@@ -1212,19 +1262,31 @@ export interface components {
         };
         /** @description How the deletion is confirmed. */
         DeleteMeBody: {
-            /** @description The account's password: deletes at once. */
+            /**
+             * @description The account's password: deletes at once.
+             * @example correct horse battery staple
+             */
             password?: string | null;
-            /** @description The token from the deletion mail: deletes at once. */
+            /**
+             * @description The token from the deletion mail: deletes at once.
+             * @example aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d
+             */
             token?: string | null;
         };
         /** @description Where to download from. */
         Download: {
-            /** @description A time-limited URL of the object. */
+            /**
+             * @description A time-limited URL of the object.
+             * @example https://api.example.org/v1/objects/users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png?expires=1796122800&sig=2f1c…
+             */
             url: string;
         };
         /** @description The current password. */
         EnrolBody: {
-            /** @description The account's password. */
+            /**
+             * @description The account's password.
+             * @example correct horse battery staple
+             */
             password: string;
         };
         /** @description A new authenticator's secret. Shown once; pending until confirmed. */
@@ -1234,12 +1296,18 @@ export interface components {
              * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
              */
             secret: string;
-            /** @description The same as an `otpauth://` URI, to show as a QR code. */
+            /**
+             * @description The same as an `otpauth://` URI, to show as a QR code.
+             * @example otpauth://totp/Portico:ada%40example.org?secret=JBSWY3DPEHPK3PXP&issuer=Portico
+             */
             otpauth_uri: string;
         };
         /** @description The one-time code a callback put on the front end's URL. */
         ExchangeBody: {
-            /** @description From `?code=` on the redirect; works once, for 60 seconds. */
+            /**
+             * @description From `?code=` on the redirect; works once, for 60 seconds.
+             * @example 5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e1f
+             */
             code: string;
         };
         /**
@@ -1277,8 +1345,11 @@ export interface components {
         };
         /** @description A health answer. */
         Health: {
-            /** @description `ok` or `ready`. */
-            status: string;
+            /**
+             * @description `ok` (alive) or `ready` (every store answers).
+             * @enum {string}
+             */
+            status: "ok" | "ready";
             /** @description Per checked store: `ok`. */
             checks?: string[];
         };
@@ -1299,7 +1370,10 @@ export interface components {
         MessagePage: {
             /** @description Items, newest first. */
             items: components["schemas"]["MessageView"][];
-            /** @description Pass as `?cursor=` for the next page; null at the end. */
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
             next_cursor?: string | null;
         };
         /** @description A message. */
@@ -1307,25 +1381,32 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
             /**
              * Format: uuid
              * @description The session.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             content_session_id: string;
-            /** @description `user`, `assistant` or `system`. */
-            sender: string;
+            /** @description Who wrote it. */
+            sender: components["schemas"]["PostAs"];
             /**
              * Format: uuid
              * @description The writing user, when `sender` is `user`.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             sender_user_id?: string | null;
-            /** @description The message text (never empty, at most the configured length). */
+            /**
+             * @description The message text (never empty, at most the configured length).
+             * @example What should I pack for three days?
+             */
             content: string;
             /**
              * Format: uuid
              * @description The message this one replies to.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             parent_id?: string | null;
             /** @description Read by the owner. */
@@ -1333,21 +1414,27 @@ export interface components {
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
         };
         /** @description A second factor in the export. */
         MfaExportView: {
-            /** @description Always `totp`. */
+            /**
+             * @description Always `totp`.
+             * @example totp
+             */
             kind: string;
             /**
              * Format: date-time
              * @description When the enrolment began.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description When it was confirmed; `null` while pending.
+             * @example 2026-12-01T09:30:00Z
              */
             confirmed_at?: string | null;
             /** @description Backup codes not used yet. */
@@ -1360,13 +1447,17 @@ export interface components {
         MfaRequiredView: {
             /** @description Always `true`: tells this answer from a session. */
             mfa_required: boolean;
-            /** @description Present it with the code; it works for 5 minutes and 5 codes. */
+            /**
+             * @description Present it with the code; it works for 5 minutes and 5 codes.
+             * @example mfa_Z2b7Kx9qT4mV1cR8nL3wY6hJ5dG0sF2a
+             */
             mfa_token: string;
             /** @description The kinds of code accepted: `totp` and `backup_code`. */
             methods: string[];
             /**
              * Format: date-time
              * @description When the `mfa_token` stops working.
+             * @example 2026-12-01T09:30:00Z
              */
             expires_at: string;
         };
@@ -1375,11 +1466,20 @@ export interface components {
          *     and `backup_code`.
          */
         MfaSignInBody: {
-            /** @description From the 200 of `POST /v1/sessions`. */
+            /**
+             * @description From the 200 of `POST /v1/sessions`.
+             * @example mfa_Z2b7Kx9qT4mV1cR8nL3wY6hJ5dG0sF2a
+             */
             mfa_token: string;
-            /** @description A TOTP code (six digits). */
+            /**
+             * @description A TOTP code (six digits).
+             * @example 492039
+             */
             code?: string | null;
-            /** @description A backup code. */
+            /**
+             * @description A backup code.
+             * @example k7q2-m9x4
+             */
             backup_code?: string | null;
         };
         /** @description Whether sign-in asks for a second factor. */
@@ -1392,7 +1492,10 @@ export interface components {
         NotificationPage: {
             /** @description Items, newest first. */
             items: components["schemas"]["NotificationView"][];
-            /** @description Pass as `?cursor=` for the next page; null at the end. */
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
             next_cursor?: string | null;
         };
         /** @description The user's answer. */
@@ -1407,40 +1510,60 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
             /**
              * Format: uuid
              * @description The user it is for.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             user_id: string;
-            /** @description Kind, e.g. `payment_received`. */
+            /**
+             * @description Kind, e.g. `payment_received`.
+             * @example task_done
+             */
             type: string;
-            /** @description Short text to show. */
+            /**
+             * @description Short text to show.
+             * @example Your export is ready
+             */
             toast_message?: string | null;
-            /** @description `low`, `normal` or `high`. */
-            urgency: string;
+            /**
+             * @description How urgent: `low`, `normal` or `high`.
+             * @enum {string}
+             */
+            urgency: "low" | "normal" | "high";
             /** @description Stays until dismissed. */
             persistent: boolean;
             /**
              * Format: uuid
              * @description Related content session.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             content_session_id?: string | null;
             /**
              * Format: uuid
              * @description Related message.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             message_id?: string | null;
-            /** @description Related task id. */
+            /**
+             * @description Related task id.
+             * @example export-42
+             */
             task_id?: string | null;
-            /** @description Related image. */
+            /**
+             * @description Related image.
+             * @example https://cdn.example.org/tasks/42.png
+             */
             image?: string | null;
             /** @description Whether it was seen. */
             seen: boolean;
             /**
              * Format: date-time
              * @description When it was first seen.
+             * @example 2026-12-01T09:30:00Z
              */
             seen_at?: string | null;
             /** @description The user's response. */
@@ -1450,32 +1573,49 @@ export interface components {
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description Disappears then.
+             * @example 2026-12-01T09:30:00Z
              */
             expires_at?: string | null;
         };
         /** @description The password and a code (a TOTP code or a backup code). */
         PasswordAndCodeBody: {
-            /** @description The account's password. */
+            /**
+             * @description The account's password.
+             * @example correct horse battery staple
+             */
             password: string;
-            /** @description A TOTP code (six digits) or a backup code. */
+            /**
+             * @description A TOTP code (six digits) or a backup code.
+             * @example 492039
+             */
             code: string;
         };
         /** @description A password change. */
         PasswordChange: {
-            /** @description The current password. */
+            /**
+             * @description The current password.
+             * @example correct horse battery staple
+             */
             current_password: string;
-            /** @description The new password (10–128 characters). */
+            /**
+             * @description The new password (10–128 characters).
+             * @example a new passphrase of mine
+             */
             new_password: string;
         };
         PaymentPage: {
             /** @description Items, newest first. */
             items: components["schemas"]["PaymentView"][];
-            /** @description Pass as `?cursor=` for the next page; null at the end. */
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
             next_cursor?: string | null;
         };
         /** @description A payment. */
@@ -1483,11 +1623,13 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
             /**
              * Format: uuid
              * @description Who pays.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             payer_id: string;
             /**
@@ -1495,37 +1637,52 @@ export interface components {
              * @description Total in minor units (cents for EUR).
              */
             amount: number;
-            /** @description ISO 4217 code. */
+            /**
+             * @description ISO 4217 code.
+             * @example EUR
+             */
             currency: string;
             /** @description Shares; they sum to `amount`. */
             beneficiaries: components["schemas"]["BeneficiaryView"][];
-            /** @description Free text. */
+            /**
+             * @description Free text.
+             * @example Annual plan
+             */
             description?: string | null;
-            /** @description `pending`, `succeeded`, `failed`, `cancelled` or `refunded`. */
-            status: string;
+            /**
+             * @description Where the payment stands: `pending` moves to `succeeded`, `failed` or `cancelled`; `succeeded` may move to `refunded`.
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed" | "cancelled" | "refunded";
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description Last status change.
+             * @example 2026-12-01T09:30:00Z
              */
             updated_at: string;
         };
         /**
-         * @description Who a posted message is from.
+         * @description Who a message is from.
          * @enum {string}
          */
         PostAs: "user" | "assistant" | "system";
         /** @description A new message. */
         PostMessage: {
-            /** @description Text (1 to the configured maximum of characters). */
+            /**
+             * @description Text (1 to the configured maximum of characters).
+             * @example What should I pack for three days?
+             */
             content: string;
             /**
              * Format: uuid
              * @description The message this one replies to, in the same session.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             parent_id?: string | null;
             /** @description Who it is from (default `user`). */
@@ -1533,16 +1690,25 @@ export interface components {
         };
         /** @description The JSON body of a problem, as documented in OpenAPI. */
         ProblemBody: {
-            /** @description Stable URI of the error kind, e.g. `urn:portico:problem:validation`. */
+            /**
+             * @description Stable URI of the error kind, e.g. `urn:portico:problem:validation`.
+             * @example urn:portico:problem:validation
+             */
             type: string;
-            /** @description Short human summary of the kind. */
+            /**
+             * @description Short human summary of the kind.
+             * @example Invalid request
+             */
             title: string;
             /**
              * Format: int32
              * @description HTTP status.
              */
             status: number;
-            /** @description What happened in this case. */
+            /**
+             * @description What happened in this case.
+             * @example Some fields are not valid.
+             */
             detail?: string | null;
             /** @description Validation messages per field. */
             errors?: {
@@ -1551,24 +1717,43 @@ export interface components {
         };
         /** @description Profile fields. */
         ProfileView: {
-            /** @description Full name. */
+            /**
+             * @description Full name.
+             * @example Ada Lovelace
+             */
             full_name?: string | null;
-            /** @description A short biography, at most 1,000 characters. */
+            /**
+             * @description A short biography, at most 1,000 characters.
+             * @example Writes about engines.
+             */
             bio?: string | null;
-            /** @description Avatar URL or object key. */
+            /**
+             * @description Avatar URL or object key.
+             * @example https://cdn.example.org/avatars/ada.png
+             */
             avatar?: string | null;
         };
         /** @description A link to an identity provider. */
         ProviderLinkView: {
-            /** @description The provider's configured name, for example `google`. */
+            /**
+             * @description The provider's configured name, for example `google`.
+             * @example google
+             */
             provider: string;
-            /** @description The user's id at that provider. */
+            /**
+             * @description The user's id at that provider.
+             * @example 108234567890123456789
+             */
             subject: string;
-            /** @description The address the provider reported when the link was made. */
+            /**
+             * @description The address the provider reported when the link was made.
+             * @example ada@example.org
+             */
             email?: string | null;
             /**
              * Format: date-time
              * @description When it was linked.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
         };
@@ -1600,33 +1785,57 @@ export interface components {
         };
         /** @description A refresh token. */
         RefreshBody: {
-            /** @description The refresh token from sign-in or the last refresh. */
+            /**
+             * @description The refresh token from sign-in or the last refresh.
+             * @example prt_Q3nV7xK1cM9zT5rB2wY8hL6jD4gF0sA1
+             */
             refresh_token: string;
         };
         /** @description A registration. */
         RegisterBody: {
-            /** @description Email address; a verification link is sent there. */
+            /**
+             * @description Email address; a verification link is sent there.
+             * @example ada@example.org
+             */
             email: string;
-            /** @description Username: 3–32 of `a-z`, `0-9`, `_`, `-`, `.`, starting with a letter or digit. */
+            /**
+             * @description Username: 3–32 of `a-z`, `0-9`, `_`, `-`, `.`, starting with a letter or digit.
+             * @example ada
+             */
             username: string;
-            /** @description Password: 10–128 characters. */
+            /**
+             * @description Password: 10–128 characters.
+             * @example correct horse battery staple
+             */
             password: string;
         };
         /** @description A rename. */
         RenameContentSession: {
-            /** @description New name; `null` clears it. */
+            /**
+             * @description New name; `null` clears it.
+             * @example Lisbon, May
+             */
             name?: string | null;
         };
         /** @description A password reset confirmation. */
         ResetConfirmBody: {
-            /** @description The token from the mailed link. */
+            /**
+             * @description The token from the mailed link.
+             * @example aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d
+             */
             token: string;
-            /** @description The new password (10–128 characters). */
+            /**
+             * @description The new password (10–128 characters).
+             * @example a new passphrase of mine
+             */
             new_password: string;
         };
         /** @description A password reset request. */
         ResetRequestBody: {
-            /** @description The account's email address. */
+            /**
+             * @description The account's email address.
+             * @example ada@example.org
+             */
             email: string;
         };
         /** @description All roles. */
@@ -1636,9 +1845,15 @@ export interface components {
         };
         /** @description A role. */
         RoleView: {
-            /** @description Unique name. */
+            /**
+             * @description Unique name.
+             * @example support
+             */
             name: string;
-            /** @description What it is for. */
+            /**
+             * @description What it is for.
+             * @example Reads users and unlocks accounts
+             */
             description?: string | null;
             /** @description Permissions it grants (`*`, `resource:*`, `resource:action`). */
             permissions: string[];
@@ -1647,11 +1862,13 @@ export interface components {
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description Last changed.
+             * @example 2026-12-01T09:30:00Z
              */
             updated_at: string;
         };
@@ -1680,25 +1897,35 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
-            /** @description User agent at sign-in. */
+            /**
+             * @description User agent at sign-in.
+             * @example Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0
+             */
             device?: string | null;
-            /** @description Client IP at sign-in. */
+            /**
+             * @description Client IP at sign-in.
+             * @example 203.0.113.7
+             */
             ip?: string | null;
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description Last use.
+             * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at: string;
             /**
              * Format: date-time
              * @description The access token stops working then unless used (sliding expiry).
+             * @example 2026-12-01T09:30:00Z
              */
             expires_at: string;
             /** @description Whether this is the session making the request. */
@@ -1706,30 +1933,47 @@ export interface components {
         };
         /** @description A sign-in: a login (username or email) and its password. */
         SignInBody: {
-            /** @description Email address or username. */
+            /**
+             * @description Email address or username.
+             * @example ada@example.org
+             */
             login: string;
-            /** @description The account's password. */
+            /**
+             * @description The account's password.
+             * @example correct horse battery staple
+             */
             password: string;
         };
         /** @description A token from a mailed link. */
         TokenBody: {
-            /** @description The `token` query parameter of the link. */
+            /**
+             * @description The `token` query parameter of the link.
+             * @example aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d
+             */
             token: string;
         };
         /** @description A new session's secrets. They are shown once. */
         TokensView: {
-            /** @description Send as `Authorization: Bearer <access_token>`. */
+            /**
+             * @description Send as `Authorization: Bearer <access_token>`.
+             * @example pat_8Jc2kq0vYxR7mZt3LwN5bH1dG6sF4aE9
+             */
             access_token: string;
-            /** @description Single use: exchange at `/v1/sessions/refresh` for a new pair. */
+            /**
+             * @description Single use: exchange at `/v1/sessions/refresh` for a new pair.
+             * @example prt_Q3nV7xK1cM9zT5rB2wY8hL6jD4gF0sA1
+             */
             refresh_token: string;
             /**
              * Format: date-time
              * @description When the access token stops working unless used (sliding expiry).
+             * @example 2026-12-01T09:30:00Z
              */
             expires_at: string;
             /**
              * @description The value to send in `X-CSRF-Token` with cookie-authenticated changes
              *     (also set as the `portico_csrf` cookie).
+             * @example c4f1e2d3b5a69788a1b2c3d4e5f60718
              */
             csrf_token: string;
             /** @description The session. */
@@ -1737,11 +1981,20 @@ export interface components {
         };
         /** @description Changes to the own account; absent fields stay as they are, `null` clears. */
         UpdateMeBody: {
-            /** @description Full name (at most 255 characters). */
+            /**
+             * @description Full name (at most 255 characters).
+             * @example Ada Lovelace
+             */
             full_name?: string | null;
-            /** @description Biography (at most 4000 characters). */
+            /**
+             * @description Biography (at most 4000 characters).
+             * @example Writes about engines.
+             */
             bio?: string | null;
-            /** @description Avatar URL or object key (at most 2048 characters). */
+            /**
+             * @description Avatar URL or object key (at most 2048 characters).
+             * @example https://cdn.example.org/avatars/ada.png
+             */
             avatar?: string | null;
             /** @description Preference keys to set; a `null` value removes a key. */
             preferences?: {
@@ -1751,7 +2004,10 @@ export interface components {
         };
         /** @description Changes to a role; absent fields stay as they are. */
         UpdateRoleBody: {
-            /** @description New description; `null` clears it. */
+            /**
+             * @description New description; `null` clears it.
+             * @example Reads users and unlocks accounts
+             */
             description?: string | null;
             /** @description The new, complete set of permissions (not for built-in roles). */
             permissions?: string[] | null;
@@ -1766,7 +2022,10 @@ export interface components {
         UploadPage: {
             /** @description Items, newest first. */
             items: components["schemas"]["UploadView"][];
-            /** @description Pass as `?cursor=` for the next page; null at the end. */
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
             next_cursor?: string | null;
         };
         /** @description An upload request. */
@@ -1774,32 +2033,45 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
-            /** @description Where the object goes: `users/<user id>/<name>`. */
+            /**
+             * @description Where the object goes: `users/<user id>/<name>`.
+             * @example users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png
+             */
             object_key: string;
-            /** @description Declared content type. */
+            /**
+             * @description Declared content type.
+             * @example image/png
+             */
             content_type: string;
             /**
              * Format: int64
              * @description Largest accepted size (the declared size), in bytes.
              */
             max_size: number;
-            /** @description `pending` or `completed`. */
-            status: string;
+            /**
+             * @description `pending` until completed, then `completed`.
+             * @enum {string}
+             */
+            status: "pending" | "completed";
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description A pending request expires then.
+             * @example 2026-12-01T09:30:00Z
              */
             expires_at: string;
             /**
              * Format: date-time
              * @description When it was completed.
+             * @example 2026-12-01T09:30:00Z
              */
             completed_at?: string | null;
             /**
@@ -1830,7 +2102,10 @@ export interface components {
         UserPage: {
             /** @description Items, newest first. */
             items: components["schemas"]["UserView"][];
-            /** @description Pass as `?cursor=` for the next page; null at the end. */
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
             next_cursor?: string | null;
         };
         /** @description A user account as its owner or an administrator sees it. */
@@ -1838,11 +2113,18 @@ export interface components {
             /**
              * Format: uuid
              * @description Unique id, assigned at creation; it also orders items created in the same millisecond.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
-            /** @description Email address. */
+            /**
+             * @description Email address.
+             * @example ada@example.org
+             */
             email: string;
-            /** @description The administrator's username. */
+            /**
+             * @description The administrator's username.
+             * @example ada
+             */
             username: string;
             /** @description Whether the email address was verified. */
             verified: boolean;
@@ -1851,6 +2133,7 @@ export interface components {
             /**
              * Format: date-time
              * @description Locked after failed sign-ins until this time.
+             * @example 2026-12-01T09:30:00Z
              */
             locked_until?: string | null;
             /** @description What the user shows others: full name, bio and avatar. */
@@ -1862,29 +2145,68 @@ export interface components {
             /**
              * Format: uuid
              * @description The active content session.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             active_content_session_id?: string | null;
             /**
              * Format: date-time
              * @description When it was created (RFC 3339, UTC); lists are newest first by this.
+             * @example 2026-12-01T09:30:00Z
              */
             created_at: string;
             /**
              * Format: date-time
              * @description Last changed.
+             * @example 2026-12-01T09:30:00Z
              */
             updated_at: string;
             /**
              * Format: date-time
              * @description Last sign-in or authenticated use.
+             * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at?: string | null;
         };
     };
     responses: {
+        /** @description The body arrived too slowly (under the server's minimum rate after its grace period) */
+        BodyTooSlow: {
+            headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["ProblemBody"];
+            };
+        };
+        /** @description The caller lacks a permission the operation needs, or a cookie-authenticated request that changes state lacks the X-CSRF-Token header */
+        Forbidden: {
+            headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["ProblemBody"];
+            };
+        };
         /** @description Unexpected failure; the server log has the details under the X-Request-Id */
         Internal: {
             headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["ProblemBody"];
+            };
+        };
+        /** @description A field or parameter is malformed or out of range; `errors` names each one */
+        InvalidInput: {
+            headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1894,6 +2216,8 @@ export interface components {
         /** @description The body is not valid JSON, not the expected shape, or has unknown fields */
         MalformedRequest: {
             headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1903,6 +2227,8 @@ export interface components {
         /** @description The body is larger than the server accepts */
         PayloadTooLarge: {
             headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1912,6 +2238,16 @@ export interface components {
         /** @description Over a rate limit; wait for Retry-After seconds */
         RateLimited: {
             headers: {
+                /** @description Requests allowed in the window */
+                "RateLimit-Limit"?: number;
+                /** @description Requests left in the window */
+                "RateLimit-Remaining"?: number;
+                /** @description Seconds until the window ends */
+                "RateLimit-Reset"?: number;
+                /** @description Seconds to wait before trying again */
+                "Retry-After"?: number;
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1921,6 +2257,8 @@ export interface components {
         /** @description No valid access token: missing, expired, revoked or signed out */
         Unauthenticated: {
             headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1930,6 +2268,21 @@ export interface components {
         /** @description A store does not answer (`unavailable`), or a password check would wait too long for a hashing thread (`overloaded`); retry after Retry-After seconds */
         Unavailable: {
             headers: {
+                /** @description Seconds to wait before trying again */
+                "Retry-After"?: number;
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["ProblemBody"];
+            };
+        };
+        /** @description The body is not `application/json` */
+        UnsupportedMediaType: {
+            headers: {
+                /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                "X-Request-Id"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1956,6 +2309,8 @@ export interface operations {
             /** @description Up */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1977,10 +2332,23 @@ export interface operations {
             /** @description Prometheus text format */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description Metrics are off (`server.metrics`) or served on `server.metrics_listen` instead */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
             500: components["responses"]["Internal"];
@@ -1998,6 +2366,8 @@ export interface operations {
             /** @description Every store answers */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2008,6 +2378,10 @@ export interface operations {
             /** @description A store does not answer */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2033,6 +2407,8 @@ export interface operations {
             /** @description A page of sessions */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2040,6 +2416,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2061,6 +2439,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2069,10 +2449,15 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2098,6 +2483,8 @@ export interface operations {
             /** @description The session */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2105,15 +2492,19 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2133,20 +2524,26 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2170,6 +2567,8 @@ export interface operations {
             /** @description Renamed */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2178,19 +2577,26 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2216,6 +2622,8 @@ export interface operations {
             /** @description The data */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2223,15 +2631,19 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2249,27 +2661,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The value */
+            /** @description The value as it was stored: any JSON value */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": unknown;
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session or key */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2285,36 +2701,42 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description Any JSON value */
+        /** @description Any JSON value: an object, an array, a string, a number, a boolean or null */
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": unknown;
             };
         };
         responses: {
             /** @description Stored */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description The session holds the most keys allowed */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2324,12 +2746,16 @@ export interface operations {
             /** @description Value too large */
             413: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2350,20 +2776,26 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session or key */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2388,6 +2820,8 @@ export interface operations {
             /** @description A page of messages */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,15 +2829,19 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2427,6 +2865,8 @@ export interface operations {
             /** @description Posted */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2438,6 +2878,8 @@ export interface operations {
             /** @description Posting as assistant or system needs content:post_as */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2447,16 +2889,22 @@ export interface operations {
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Empty or too long, or the parent is not in this session */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2482,20 +2930,26 @@ export interface operations {
             /** @description Read */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2513,6 +2967,8 @@ export interface operations {
             /** @description The signed-in user */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2520,9 +2976,20 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description Over the per-user quota */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2550,6 +3017,8 @@ export interface operations {
             /** @description A confirmation link was mailed */
             202: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2557,6 +3026,10 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description Expires the session cookies */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2564,6 +3037,8 @@ export interface operations {
             /** @description Unknown, used or expired token */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2574,13 +3049,31 @@ export interface operations {
             /** @description Wrong password */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
+            /** @description Too many wrong passwords from this address: locked out until Retry-After */
+            423: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2602,6 +3095,8 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2613,16 +3108,35 @@ export interface operations {
             /** @description Current password wrong, or CSRF header missing */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Too many wrong passwords from this address: locked out until Retry-After */
+            423: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2650,22 +3164,30 @@ export interface operations {
             /** @description Set */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such session of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2683,6 +3205,8 @@ export interface operations {
             /** @description The export */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2690,6 +3214,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2711,6 +3236,8 @@ export interface operations {
             /** @description The new codes, shown once */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2722,15 +3249,20 @@ export interface operations {
             /** @description Wrong password or code */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description TOTP is not on */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2738,9 +3270,15 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             /** @description Too many wrong passwords or codes; see Retry-After */
             423: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2768,6 +3306,8 @@ export interface operations {
             /** @description The secret to add to an authenticator app */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2779,15 +3319,20 @@ export interface operations {
             /** @description Wrong password */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description TOTP is already on */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2795,9 +3340,15 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             /** @description Too many wrong passwords or codes; see Retry-After */
             423: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2825,6 +3376,8 @@ export interface operations {
             /** @description TOTP is off */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2834,15 +3387,20 @@ export interface operations {
             /** @description Wrong password or code */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description TOTP is not on */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2850,9 +3408,15 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             /** @description Too many wrong passwords or codes; see Retry-After */
             423: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2880,6 +3444,8 @@ export interface operations {
             /** @description TOTP is on */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2891,15 +3457,20 @@ export interface operations {
             /** @description Wrong code */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description No enrolment is pending */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2907,9 +3478,12 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The code is not six digits */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2919,6 +3493,10 @@ export interface operations {
             /** @description Too many wrong codes; see Retry-After */
             423: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2942,6 +3520,8 @@ export interface operations {
             /** @description The links */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2951,12 +3531,15 @@ export interface operations {
             /** @description Not signed in */
             401: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -2981,6 +3564,8 @@ export interface operations {
             /** @description The provider's URL for this flow */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2991,24 +3576,32 @@ export interface operations {
             /** @description Not signed in */
             401: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description No such provider */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description The provider is linked already */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3016,9 +3609,12 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description redirect_uri is not on the allow-list */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3030,6 +3626,8 @@ export interface operations {
             /** @description The provider's discovery failed */
             502: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3054,6 +3652,8 @@ export interface operations {
             /** @description Unlinked */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3061,15 +3661,20 @@ export interface operations {
             /** @description Not signed in */
             401: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             /** @description Not linked */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3079,12 +3684,15 @@ export interface operations {
             /** @description The last way to sign in */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3109,6 +3717,8 @@ export interface operations {
             /** @description A page of notifications */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3116,6 +3726,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3133,6 +3745,8 @@ export interface operations {
             /** @description Marked */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3140,6 +3754,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3160,6 +3775,8 @@ export interface operations {
             /** @description An endless event stream */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3167,6 +3784,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3186,20 +3805,26 @@ export interface operations {
             /** @description Dismissed */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such notification of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3223,6 +3848,8 @@ export interface operations {
             /** @description Stored */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3231,19 +3858,26 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such notification of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Not an object, or too large */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3269,20 +3903,26 @@ export interface operations {
             /** @description Seen */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such notification of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3304,6 +3944,8 @@ export interface operations {
             /** @description A second factor is needed */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3313,6 +3955,10 @@ export interface operations {
             /** @description Signed in */
             201: {
                 headers: {
+                    /** @description The browser session, when cookies were asked for: `portico_session` (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token) */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3322,6 +3968,8 @@ export interface operations {
             /** @description Unknown, used or expired code */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,16 +3980,22 @@ export interface operations {
             /** @description Account locked */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Malformed code */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3351,6 +4005,16 @@ export interface operations {
             /** @description Too many requests from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3373,6 +4037,8 @@ export interface operations {
             /** @description The providers */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3380,6 +4046,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3406,14 +4073,21 @@ export interface operations {
             /** @description To the provider's authorization endpoint */
             302: {
                 headers: {
+                    /** @description The provider's authorization page */
+                    Location?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such provider */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3423,6 +4097,8 @@ export interface operations {
             /** @description redirect_uri is not on the allow-list */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3432,6 +4108,16 @@ export interface operations {
             /** @description Too many requests from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3442,6 +4128,8 @@ export interface operations {
             /** @description The provider's discovery failed */
             502: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3473,6 +4161,10 @@ export interface operations {
             /** @description To the flow's redirect_uri with code, linked or error */
             302: {
                 headers: {
+                    /** @description The allow-listed return address, with `?code=` (to exchange) or `?error=` */
+                    Location?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3480,6 +4172,8 @@ export interface operations {
             /** @description Unknown, used, expired or tampered state: no flow to return to */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3487,9 +4181,21 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
             /** @description Too many requests from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3505,7 +4211,7 @@ export interface operations {
             query: {
                 /** @description Expiry, Unix seconds */
                 expires: number;
-                /** @description Signature */
+                /** @description Signature over the key and the expiry */
                 sig: string;
             };
             header?: never;
@@ -3520,15 +4226,19 @@ export interface operations {
             /** @description The bytes */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": number[];
+                    "application/octet-stream": string;
                 };
             };
             /** @description Bad or expired signature */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3538,12 +4248,15 @@ export interface operations {
             /** @description No such object */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -3553,7 +4266,11 @@ export interface operations {
             query: {
                 /** @description Expiry, Unix seconds */
                 expires: number;
-                /** @description Signature */
+                /** @description Largest size accepted, in bytes */
+                max: number;
+                /** @description The content type the body must be sent with */
+                type: string;
+                /** @description Signature over the key and the other parameters */
                 sig: string;
             };
             header?: never;
@@ -3565,13 +4282,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/octet-stream": number[];
+                "application/octet-stream": string;
             };
         };
         responses: {
             /** @description Stored */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3580,15 +4299,20 @@ export interface operations {
             /** @description Bad or expired signature */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description The URL's one upload already happened */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3598,6 +4322,8 @@ export interface operations {
             /** @description The upload was cancelled or has expired */
             410: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3607,6 +4333,8 @@ export interface operations {
             /** @description Larger than the upload allows */
             413: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3616,15 +4344,28 @@ export interface operations {
             /** @description Another content type than the upload's */
             415: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             /** @description Too many uploads of this user at once */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3651,15 +4392,21 @@ export interface operations {
             /** @description A link was mailed if the address has an account */
             202: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["MalformedRequest"];
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Not an email address */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3686,6 +4433,8 @@ export interface operations {
             /** @description Password changed; every session revoked */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3693,16 +4442,22 @@ export interface operations {
             /** @description Unknown, used or expired token */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3730,6 +4485,8 @@ export interface operations {
             /** @description A page of payments */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3737,6 +4494,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3761,6 +4520,8 @@ export interface operations {
             /** @description A retry: the payment created before with this key */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3770,6 +4531,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3778,10 +4541,15 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields, or the key was used for another request */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3814,6 +4582,8 @@ export interface operations {
             /** @description Applied (or already applied) */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3824,6 +4594,8 @@ export interface operations {
             /** @description Bad signature or stale timestamp; nothing changed */
             401: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3833,15 +4605,20 @@ export interface operations {
             /** @description Unknown provider or payment */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description The payment cannot move to that status */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3849,9 +4626,12 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Signed, but not an event this provider sends */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3876,6 +4656,8 @@ export interface operations {
             /** @description The payment */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3883,15 +4665,19 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such payment of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3911,6 +4697,8 @@ export interface operations {
             /** @description Cancelled */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3918,9 +4706,12 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such payment of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3930,12 +4721,15 @@ export interface operations {
             /** @description Not pending any more */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -3957,14 +4751,19 @@ export interface operations {
             /** @description Candidate stored and mail sent (or the email already has an account) */
             202: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["MalformedRequest"];
+            408: components["responses"]["BodyTooSlow"];
             /** @description Username taken */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3972,9 +4771,12 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3984,6 +4786,16 @@ export interface operations {
             /** @description Too many requests from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4010,6 +4822,8 @@ export interface operations {
             /** @description The new user */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4019,15 +4833,20 @@ export interface operations {
             /** @description Unknown, used or expired token */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description The email or username was taken meanwhile */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4035,6 +4854,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -4051,6 +4872,8 @@ export interface operations {
             /** @description Roles */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4061,6 +4884,8 @@ export interface operations {
             /** @description Missing permission */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4088,6 +4913,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4096,9 +4923,13 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTooSlow"];
             /** @description A role with that name exists */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4106,9 +4937,12 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4135,14 +4969,19 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such role */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4152,12 +4991,15 @@ export interface operations {
             /** @description Built-in roles cannot be deleted */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4182,6 +5024,8 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4190,18 +5034,24 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such role */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             /** @description Built-in role's permissions cannot change */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4209,6 +5059,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4226,6 +5078,8 @@ export interface operations {
             /** @description Active sessions */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4233,6 +5087,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4254,6 +5109,8 @@ export interface operations {
             /** @description Password right; the account has TOTP on: send a code to /v1/sessions/mfa */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4263,6 +5120,10 @@ export interface operations {
             /** @description Signed in */
             201: {
                 headers: {
+                    /** @description The browser session, when cookies were asked for: `portico_session` (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token) */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4273,6 +5134,8 @@ export interface operations {
             /** @description Invalid login or password */
             401: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4282,16 +5145,25 @@ export interface operations {
             /** @description Account locked by an administrator, or email not verified */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             /** @description Locked after repeated failures; see Retry-After */
             423: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4301,6 +5173,16 @@ export interface operations {
             /** @description Too many requests from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4323,11 +5205,16 @@ export interface operations {
             /** @description Signed out */
             204: {
                 headers: {
+                    /** @description Expires the session cookies */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4349,6 +5236,10 @@ export interface operations {
             /** @description Signed in */
             201: {
                 headers: {
+                    /** @description The browser session, when cookies were asked for: `portico_session` (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token) */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4358,6 +5249,8 @@ export interface operations {
             /** @description Unknown, expired, used-up or used mfa_token: sign in again */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4367,16 +5260,22 @@ export interface operations {
             /** @description Wrong or already used code, or account locked */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Malformed code, or neither or both of code and backup_code */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4386,6 +5285,10 @@ export interface operations {
             /** @description Too many wrong codes; see Retry-After */
             423: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4395,6 +5298,16 @@ export interface operations {
             /** @description Too many requests from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4421,6 +5334,10 @@ export interface operations {
             /** @description New token pair */
             201: {
                 headers: {
+                    /** @description The browser session, when cookies were asked for: `portico_session` (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token) */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4430,6 +5347,8 @@ export interface operations {
             /** @description Unknown or expired refresh token */
             400: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4439,13 +5358,18 @@ export interface operations {
             /** @description Refresh token reused: the session is revoked */
             401: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -4465,20 +5389,26 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such active session of the caller */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4501,6 +5431,8 @@ export interface operations {
             /** @description A page of uploads */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4508,6 +5440,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4529,6 +5463,8 @@ export interface operations {
             /** @description Prepared */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4537,9 +5473,13 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["BodyTooSlow"];
             /** @description The object key is taken */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4549,6 +5489,8 @@ export interface operations {
             /** @description Larger than allowed */
             413: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4558,6 +5500,8 @@ export interface operations {
             /** @description Content type not allowed */
             415: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4567,6 +5511,8 @@ export interface operations {
             /** @description Invalid object key */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4592,6 +5538,8 @@ export interface operations {
             /** @description The request */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4599,15 +5547,19 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such upload of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4627,20 +5579,26 @@ export interface operations {
             /** @description Cancelled */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such upload of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4660,6 +5618,8 @@ export interface operations {
             /** @description Completed */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4667,9 +5627,12 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such upload of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4679,6 +5642,8 @@ export interface operations {
             /** @description Nothing uploaded yet, or the object does not match */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4688,12 +5653,15 @@ export interface operations {
             /** @description The request expired */
             410: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4713,6 +5681,10 @@ export interface operations {
             /** @description See the Location header */
             303: {
                 headers: {
+                    /** @description A short-lived URL of the object */
+                    Location?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4720,9 +5692,12 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such upload of yours */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4732,12 +5707,15 @@ export interface operations {
             /** @description Not completed */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4758,6 +5736,8 @@ export interface operations {
             /** @description Availability */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4767,6 +5747,8 @@ export interface operations {
             /** @description Not a valid username */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4776,6 +5758,16 @@ export interface operations {
             /** @description Too many look-ups from this IP */
             429: {
                 headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4803,6 +5795,8 @@ export interface operations {
             /** @description A page of users */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4813,12 +5807,15 @@ export interface operations {
             /** @description Missing permission */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4839,6 +5836,8 @@ export interface operations {
             /** @description The user */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4846,15 +5845,19 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such user */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4879,6 +5882,8 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4887,16 +5892,22 @@ export interface operations {
             };
             400: components["responses"]["MalformedRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             /** @description No such user */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4917,6 +5928,8 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4925,6 +5938,8 @@ export interface operations {
             /** @description The caller lacks users:write */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4934,12 +5949,15 @@ export interface operations {
             /** @description No such user, or the user has no second factor */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4963,6 +5981,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4974,6 +5994,8 @@ export interface operations {
             /** @description Missing permission */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4983,16 +6005,22 @@ export interface operations {
             /** @description No such user */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5021,6 +6049,8 @@ export interface operations {
             /** @description Granted */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5029,6 +6059,8 @@ export interface operations {
             /** @description The role holds a permission the caller does not */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5038,12 +6070,15 @@ export interface operations {
             /** @description No such user or role */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5066,6 +6101,8 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5074,6 +6111,8 @@ export interface operations {
             /** @description The role holds a permission the caller does not */
             403: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5083,6 +6122,8 @@ export interface operations {
             /** @description The user does not hold the role */
             404: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5092,12 +6133,15 @@ export interface operations {
             /** @description The last administrator keeps the admin role */
             409: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

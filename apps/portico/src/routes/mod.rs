@@ -6,7 +6,6 @@ use std::sync::Arc;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::{Deserialize, Deserializer};
-use utoipa::openapi::OpenApi;
 
 use crate::problem::{Fields, Kind, Problem};
 
@@ -194,24 +193,18 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
 pub struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
 
 impl RouteTable {
-    /// Every path and method of `api`.
-    pub fn from_openapi(api: &OpenApi) -> Self {
-        let routes = api
-            .paths
-            .paths
-            .iter()
+    /// Every path and method of the OpenAPI document `api`.
+    pub fn from_openapi(api: &serde_json::Value) -> Self {
+        let routes = api["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
             .map(|(path, item)| {
                 let segments = path.split('/').map(str::to_owned).collect();
-                let methods = [
-                    ("GET", item.get.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(m, present)| present.then_some(m))
-                .collect();
+                let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+                    .into_iter()
+                    .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+                    .collect();
                 (segments, methods)
             })
             .collect();

@@ -34,7 +34,7 @@ pub struct NotificationView {
     /// Short text to show.
     pub toast_message: Option<String>,
     /// `low`, `normal` or `high`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::openapi::urgency_schema)]
     pub urgency: Urgency,
     /// Stays until dismissed.
     pub persistent: bool,
@@ -240,7 +240,7 @@ pub struct CreateNotification {
     pub toast_message: Option<String>,
     /// `low`, `normal` (default when absent or null) or `high`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::openapi::optional_urgency_schema)]
     pub urgency: Option<Urgency>,
     /// Stays until dismissed.
     #[serde(default)]

@@ -13,10 +13,19 @@ use utoipa::ToSchema;
 use crate::problem::{Problem, error_chain};
 use crate::state::AppState;
 
+fn health_status_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["ok", "ready"]))
+        .description(Some("`ok` (alive) or `ready` (every store answers)."))
+        .build()
+}
+
 /// A health answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `ready`.
+    /// `ok` (alive) or `ready` (every store answers).
+    #[schema(schema_with = health_status_schema)]
     pub status: &'static str,
     /// Per checked store: `ok`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

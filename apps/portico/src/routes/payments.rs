@@ -50,7 +50,7 @@ pub struct PaymentView {
     /// Free text.
     pub description: Option<String>,
     /// `pending`, `succeeded`, `failed`, `cancelled` or `refunded`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::openapi::payment_status_schema)]
     pub status: PaymentStatus,
     /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]

@@ -38,7 +38,7 @@ pub struct UploadView {
     /// Largest accepted size (the declared size), in bytes.
     pub max_size: u64,
     /// `pending` or `completed`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::openapi::upload_status_schema)]
     pub status: UploadStatus,
     /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
@@ -273,7 +273,9 @@ fn forbidden_url() -> Problem {
     params(
         ("key" = String, Path, description = "Object key"),
         ("expires" = i64, Query, description = "Expiry, Unix seconds"),
-        ("sig" = String, Query, description = "Signature"),
+        ("max" = u64, Query, description = "Largest size accepted, in bytes"),
+        ("type" = String, Query, description = "The content type the body must be sent with"),
+        ("sig" = String, Query, description = "Signature over the key and the other parameters"),
     ),
     responses(
         (status = 204, description = "Stored"),
@@ -341,7 +343,7 @@ pub async fn put_object(
     params(
         ("key" = String, Path, description = "Object key"),
         ("expires" = i64, Query, description = "Expiry, Unix seconds"),
-        ("sig" = String, Query, description = "Signature"),
+        ("sig" = String, Query, description = "Signature over the key and the expiry"),
     ),
     responses(
         (status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),

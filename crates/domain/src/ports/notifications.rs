@@ -22,6 +22,9 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    /// Every value, in the order above.
+    pub const ALL: [Self; 3] = [Self::Low, Self::Normal, Self::High];
+
     /// Stable name for storage.
     pub fn as_str(&self) -> &'static str {
         match self {

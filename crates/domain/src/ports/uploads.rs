@@ -17,6 +17,9 @@ pub enum UploadStatus {
 }
 
 impl UploadStatus {
+    /// Every value, in the order above.
+    pub const ALL: [Self; 2] = [Self::Pending, Self::Completed];
+
     /// Stable name for storage.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -32,7 +32,7 @@ fn target(path: web::Path<(Uuid, String)>) -> Result<(ContentSessionId, StorageK
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionData {
     /// Values by storage key, ordered by key.
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub data: BTreeMap<String, serde_json::Value>,
 }
 
@@ -69,7 +69,7 @@ pub async fn list_data(
 #[utoipa::path(
     tag = "content",
     security(("bearer" = []), ("cookie" = [])),
-    request_body(content = Object, description = "Any JSON value"),
+    request_body(content = Value, description = "Any JSON value: an object, an array, a string, a number, a boolean or null"),
     responses(
         (status = 204, description = "Stored"),
         (status = 404, description = "No such session of yours"),
@@ -98,7 +98,7 @@ pub async fn put_data(
     tag = "content",
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, description = "The value", body = Object),
+        (status = 200, description = "The value as it was stored: any JSON value", body = Value),
         (status = 404, description = "No such session or key"),
     )
 )]

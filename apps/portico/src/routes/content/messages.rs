@@ -7,7 +7,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use domain::{MessageId, Sender};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -17,8 +17,8 @@ use crate::problem::Problem;
 use crate::routes::PageQuery;
 use crate::state::AppState;
 
-/// Who a posted message is from.
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+/// Who a message is from.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PostAs {
     /// The caller (the default).

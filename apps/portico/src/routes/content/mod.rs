@@ -20,7 +20,7 @@ use crate::routes::{PageQuery, nullable, page_of};
 use crate::state::AppState;
 
 mod data;
-mod messages;
+pub(crate) mod messages;
 
 pub use data::SessionData;
 pub use messages::{PostAs, PostMessage};
@@ -66,8 +66,8 @@ pub struct MessageView {
     pub id: Uuid,
     /// The session.
     pub content_session_id: Uuid,
-    /// `user`, `assistant` or `system`.
-    pub sender: String,
+    /// Who wrote it.
+    pub sender: messages::PostAs,
     /// The writing user, when `sender` is `user`.
     pub sender_user_id: Option<Uuid>,
     /// The message text (never empty, at most the configured length).
@@ -84,14 +84,14 @@ pub struct MessageView {
 impl From<Message> for MessageView {
     fn from(m: Message) -> Self {
         let (sender, sender_user_id) = match m.sender {
-            Sender::User(u) => ("user", Some(u.as_uuid())),
-            Sender::Assistant => ("assistant", None),
-            Sender::System => ("system", None),
+            Sender::User(u) => (messages::PostAs::User, Some(u.as_uuid())),
+            Sender::Assistant => (messages::PostAs::Assistant, None),
+            Sender::System => (messages::PostAs::System, None),
         };
         Self {
             id: m.id.as_uuid(),
             content_session_id: m.content_session_id.as_uuid(),
-            sender: sender.into(),
+            sender,
             sender_user_id,
             content: m.content,
             parent_id: m.parent_id.map(|p| p.as_uuid()),
