@@ -101,8 +101,12 @@ impl Config {
         table.clone().try_into::<Config>().map_err(from_file)?;
         // Each override on top of what came before: an error names the
         // variable that caused it, and a list setting given as one string
-        // takes its comma-separated items.
+        // takes its comma-separated items. A table with required fields
+        // (`security.bootstrap_admin`) takes several variables: while one
+        // of them leaves a field missing, the next ones may bring it, so
+        // that error waits for the end.
         let mut merged = table;
+        let mut incomplete: Vec<String> = Vec::new();
         for mut o in overrides(env) {
             let mut attempt = merged.clone();
             apply(&mut attempt, &o)?;
@@ -113,15 +117,21 @@ impl Config {
                     apply(&mut attempt, &o)?;
                     attempt.clone().try_into::<Config>().is_ok()
                 };
-                if !retried {
+                if message.starts_with("missing field") {
+                    incomplete.push(o.var.clone());
+                } else if !retried {
                     return Err(ConfigError::Invalid(format!("{}: {message}", o.var)));
                 }
             }
             merged = attempt;
         }
-        let config: Config = merged
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        let config: Config = merged.try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Invalid(if incomplete.is_empty() {
+                e.to_string()
+            } else {
+                format!("{}: {}", incomplete.join(", "), e.message())
+            })
+        })?;
         config.validate()?;
         Ok(config)
     }

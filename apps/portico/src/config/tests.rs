@@ -327,3 +327,43 @@ fn mail_link_patterns_need_one_token_placeholder() {
         assert!(e.contains("mail.links.reset"), "{e}");
     }
 }
+
+/// A table with required fields can come from the environment: its
+/// variables are taken together, not each on its own (before, the first of
+/// them failed with "missing field `username`").
+#[test]
+fn a_table_with_required_fields_comes_from_several_variables() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL", "root@example.org"),
+            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__USERNAME", "root"),
+            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__PASSWORD", "administrator password"),
+        ]),
+    )
+    .expect("the three variables make one administrator");
+    let admin = c.security.bootstrap_admin.expect("an administrator");
+    assert_eq!((admin.email.as_str(), admin.username.as_str()), ("root@example.org", "root"));
+
+    // One of them alone names itself and what is missing.
+    let e = Config::load(
+        None,
+        env(&[("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL", "root@example.org")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL"), "{e}");
+    assert!(e.contains("missing field"), "{e}");
+
+    // A wrong value after an incomplete table still names its own variable.
+    let e = Config::load(
+        None,
+        env(&[
+            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL", "root@example.org"),
+            ("PORTICO_SERVER__WORKERS", "many"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("PORTICO_SERVER__WORKERS"), "{e}");
+}
