@@ -76,7 +76,11 @@ pub(crate) async fn record(
         path,
         route: res.request().match_pattern(),
         status: res.status().as_u16(),
-        headers: res.headers().keys().map(|k| k.as_str().to_owned()).collect(),
+        headers: res
+            .headers()
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .collect(),
         content_type,
         body: None,
     };
@@ -95,5 +99,8 @@ pub(crate) async fn record(
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
     exchange.body = Some(bytes.to_vec());
     log.push(exchange);
-    Ok(ServiceResponse::new(req, res.set_body(bytes).map_into_boxed_body()))
+    Ok(ServiceResponse::new(
+        req,
+        res.set_body(bytes).map_into_boxed_body(),
+    ))
 }

@@ -3,10 +3,10 @@
 //! cannot list a route the server does not serve, nor miss one it does.
 
 use actix_web::App;
-use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -66,7 +66,11 @@ impl Modify for Security {
 /// A string schema that takes only `values`, for the domain's enumerations
 /// (their values come from the domain, so the document cannot list a value
 /// the server does not send or take).
-fn names(values: impl IntoIterator<Item = &'static str>, nullable: bool, description: &str) -> Object {
+fn names(
+    values: impl IntoIterator<Item = &'static str>,
+    nullable: bool,
+    description: &str,
+) -> Object {
     let mut values: Vec<serde_json::Value> = values.into_iter().map(Into::into).collect();
     let kind = if nullable {
         values.push(serde_json::Value::Null);
@@ -127,7 +131,7 @@ pub fn document_for(public_url: &str) -> serde_json::Value {
 }
 
 /// The document, without a `servers` entry. It is JSON rather than utoipa's
-/// types because what [`refine`] writes (schemas that take any value, for
+/// types because what the refinements write (schemas that take any value, for
 /// one) does not read back into them.
 pub fn document() -> serde_json::Value {
     let (_, mut api) = App::new()
@@ -200,9 +204,15 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("RenameContentSession.name", "Lisbon, May"),
     ("CreateRoleBody.name", "support"),
     ("RoleView.name", "support"),
-    ("CreateRoleBody.description", "Reads users and unlocks accounts"),
+    (
+        "CreateRoleBody.description",
+        "Reads users and unlocks accounts",
+    ),
     ("RoleView.description", "Reads users and unlocks accounts"),
-    ("UpdateRoleBody.description", "Reads users and unlocks accounts"),
+    (
+        "UpdateRoleBody.description",
+        "Reads users and unlocks accounts",
+    ),
     ("CreatePayment.description", "Annual plan"),
     ("PaymentView.description", "Annual plan"),
     ("CreateNotification.type", "task_done"),
@@ -213,22 +223,37 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("MessageView.content", "What should I pack for three days?"),
     ("PostMessage.content", "What should I pack for three days?"),
     ("CreateUpload.object_key", "avatars/me.png"),
-    ("UploadView.object_key", "users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png"),
+    (
+        "UploadView.object_key",
+        "users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png",
+    ),
     ("MfaSignInBody.code", "492039"),
     ("PasswordAndCodeBody.code", "492039"),
     ("ExchangeBody.code", "5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e1f"),
     ("MfaExportView.kind", "totp"),
-    ("Download.url", "https://api.example.org/v1/objects/users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png?expires=1796122800&sig=2f1c…"),
+    (
+        "Download.url",
+        "https://api.example.org/v1/objects/users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png?expires=1796122800&sig=2f1c…",
+    ),
     ("ProviderLinkView.subject", "108234567890123456789"),
     // By property name.
     ("access_token", "pat_8Jc2kq0vYxR7mZt3LwN5bH1dG6sF4aE9"),
     ("refresh_token", "prt_Q3nV7xK1cM9zT5rB2wY8hL6jD4gF0sA1"),
     ("csrf_token", "c4f1e2d3b5a69788a1b2c3d4e5f60718"),
     ("mfa_token", "mfa_Z2b7Kx9qT4mV1cR8nL3wY6hJ5dG0sF2a"),
-    ("token", "aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d"),
+    (
+        "token",
+        "aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d",
+    ),
     ("backup_code", "k7q2-m9x4"),
-    ("otpauth_uri", "otpauth://totp/Portico:ada%40example.org?secret=JBSWY3DPEHPK3PXP&issuer=Portico"),
-    ("authorize_url", "https://accounts.example.com/authorize?response_type=code&client_id=portico&state=…"),
+    (
+        "otpauth_uri",
+        "otpauth://totp/Portico:ada%40example.org?secret=JBSWY3DPEHPK3PXP&issuer=Portico",
+    ),
+    (
+        "authorize_url",
+        "https://accounts.example.com/authorize?response_type=code&client_id=portico&state=…",
+    ),
     ("email", "ada@example.org"),
     ("login", "ada@example.org"),
     ("username", "ada"),
@@ -246,7 +271,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("provider", "google"),
     ("device", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
     ("ip", "203.0.113.7"),
-    ("next_cursor", "MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk"),
+    (
+        "next_cursor",
+        "MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk",
+    ),
 ];
 
 /// Fills in [`EXAMPLES`], and for identifiers and times without one a
@@ -267,7 +295,9 @@ fn add_examples(json: &mut serde_json::Value) {
                 continue;
             };
             let text = prop.get("type").is_some_and(|t| {
-                t == "string" || t.as_array().is_some_and(|a| a.iter().any(|t| t == "string"))
+                t == "string"
+                    || t.as_array()
+                        .is_some_and(|a| a.iter().any(|t| t == "string"))
             });
             if !text || prop.contains_key("example") {
                 continue;
@@ -494,13 +524,25 @@ fn headers_of(status: &str) -> Vec<(&'static str, Header)> {
     )];
     if status == "429" {
         out.extend([
-            ("RateLimit-Limit", header("Requests allowed in the window", true)),
-            ("RateLimit-Remaining", header("Requests left in the window", true)),
-            ("RateLimit-Reset", header("Seconds until the window ends", true)),
+            (
+                "RateLimit-Limit",
+                header("Requests allowed in the window", true),
+            ),
+            (
+                "RateLimit-Remaining",
+                header("Requests left in the window", true),
+            ),
+            (
+                "RateLimit-Reset",
+                header("Seconds until the window ends", true),
+            ),
         ]);
     }
     if status == "423" || status == "429" || status == "503" {
-        out.push(("Retry-After", header("Seconds to wait before trying again", true)));
+        out.push((
+            "Retry-After",
+            header("Seconds to wait before trying again", true),
+        ));
     }
     out
 }
@@ -512,7 +554,12 @@ const CLEARED_COOKIES: &str = "Expires the session cookies";
 /// Headers only some operations send: (operation id, status, header, description).
 const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
     ("sessions_sign_in", "201", "Set-Cookie", SESSION_COOKIES),
-    ("sessions_finish_sign_in", "201", "Set-Cookie", SESSION_COOKIES),
+    (
+        "sessions_finish_sign_in",
+        "201",
+        "Set-Cookie",
+        SESSION_COOKIES,
+    ),
     ("sessions_refresh", "201", "Set-Cookie", SESSION_COOKIES),
     ("oauth_exchange", "201", "Set-Cookie", SESSION_COOKIES),
     ("sessions_sign_out", "204", "Set-Cookie", CLEARED_COOKIES),
@@ -688,7 +735,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "text properties without an example: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "text properties without an example: {missing:?}"
+        );
         let put = &doc["paths"]["/v1/objects/{key}"]["put"];
         assert_eq!(
             put["requestBody"]["content"]["application/octet-stream"]["schema"],

@@ -336,30 +336,48 @@ fn a_table_with_required_fields_comes_from_several_variables() {
     let c = Config::load(
         None,
         env(&[
-            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL", "root@example.org"),
+            (
+                "PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL",
+                "root@example.org",
+            ),
             ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__USERNAME", "root"),
-            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__PASSWORD", "administrator password"),
+            (
+                "PORTICO_SECURITY__BOOTSTRAP_ADMIN__PASSWORD",
+                "administrator password",
+            ),
         ]),
     )
     .expect("the three variables make one administrator");
     let admin = c.security.bootstrap_admin.expect("an administrator");
-    assert_eq!((admin.email.as_str(), admin.username.as_str()), ("root@example.org", "root"));
+    assert_eq!(
+        (admin.email.as_str(), admin.username.as_str()),
+        ("root@example.org", "root")
+    );
 
     // One of them alone names itself and what is missing.
     let e = Config::load(
         None,
-        env(&[("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL", "root@example.org")]),
+        env(&[(
+            "PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL",
+            "root@example.org",
+        )]),
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL"), "{e}");
+    assert!(
+        e.contains("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL"),
+        "{e}"
+    );
     assert!(e.contains("missing field"), "{e}");
 
     // A wrong value after an incomplete table still names its own variable.
     let e = Config::load(
         None,
         env(&[
-            ("PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL", "root@example.org"),
+            (
+                "PORTICO_SECURITY__BOOTSTRAP_ADMIN__EMAIL",
+                "root@example.org",
+            ),
             ("PORTICO_SERVER__WORKERS", "many"),
         ]),
     )

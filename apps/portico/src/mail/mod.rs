@@ -1,6 +1,7 @@
-//! Outgoing mail through lettre: rendered from templates (see [`templates`])
-//! as a text and an HTML part with a link carrying the token, then written to
-//! the outbox folder as `.eml` files (default) or sent through an SMTP relay.
+//! Outgoing mail through lettre: rendered from minijinja templates (built
+//! in, or from `mail.templates_dir`) as a text and an HTML part with a link
+//! carrying the token, then written to the outbox folder as `.eml` files
+//! (default) or sent through an SMTP relay.
 
 mod templates;
 
@@ -11,8 +12,8 @@ use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Config, MailTransport};
-use templates::{MailContext, MailKind, MailTemplates, Rendered};
 pub use templates::TemplateError;
+use templates::{MailContext, MailKind, MailTemplates, Rendered};
 
 /// How long each mailed link works, for the mail's text.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +83,8 @@ impl LettreMailer {
     /// lifetimes the mails state.
     pub fn from_config(config: &Config, ttls: LinkLifetimes) -> Result<Self, MailSetupError> {
         let dir = &config.mail.templates_dir;
-        let templates = MailTemplates::load((!dir.as_os_str().is_empty()).then_some(dir.as_path()))?;
+        let templates =
+            MailTemplates::load((!dir.as_os_str().is_empty()).then_some(dir.as_path()))?;
         let from: Mailbox = config
             .mail
             .from
@@ -189,7 +191,10 @@ impl LettreMailer {
 fn part(content_type: ContentType, text: String) -> SinglePart {
     let seven_bit = text.is_ascii() && text.lines().all(|l| l.len() <= 998);
     let body = if seven_bit {
-        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes();
+        let crlf = text
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes();
         Body::dangerous_pre_encoded(crlf, ContentTransferEncoding::SevenBit)
     } else {
         Body::new(text)

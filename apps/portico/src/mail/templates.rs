@@ -22,7 +22,11 @@ pub(crate) enum MailKind {
 }
 
 impl MailKind {
-    const ALL: [MailKind; 3] = [Self::VerifyEmail, Self::ResetPassword, Self::ConfirmDeletion];
+    const ALL: [MailKind; 3] = [
+        Self::VerifyEmail,
+        Self::ResetPassword,
+        Self::ConfirmDeletion,
+    ];
 
     fn stem(self) -> &'static str {
         match self {
@@ -40,20 +44,38 @@ const BUILT_IN: [(&str, &str); 10] = [
         "verify-email.subject.txt",
         include_str!("templates/verify-email.subject.txt"),
     ),
-    ("verify-email.txt", include_str!("templates/verify-email.txt")),
-    ("verify-email.html", include_str!("templates/verify-email.html")),
+    (
+        "verify-email.txt",
+        include_str!("templates/verify-email.txt"),
+    ),
+    (
+        "verify-email.html",
+        include_str!("templates/verify-email.html"),
+    ),
     (
         "reset-password.subject.txt",
         include_str!("templates/reset-password.subject.txt"),
     ),
-    ("reset-password.txt", include_str!("templates/reset-password.txt")),
-    ("reset-password.html", include_str!("templates/reset-password.html")),
+    (
+        "reset-password.txt",
+        include_str!("templates/reset-password.txt"),
+    ),
+    (
+        "reset-password.html",
+        include_str!("templates/reset-password.html"),
+    ),
     (
         "confirm-deletion.subject.txt",
         include_str!("templates/confirm-deletion.subject.txt"),
     ),
-    ("confirm-deletion.txt", include_str!("templates/confirm-deletion.txt")),
-    ("confirm-deletion.html", include_str!("templates/confirm-deletion.html")),
+    (
+        "confirm-deletion.txt",
+        include_str!("templates/confirm-deletion.txt"),
+    ),
+    (
+        "confirm-deletion.html",
+        include_str!("templates/confirm-deletion.html"),
+    ),
 ];
 
 /// What a template sees.
@@ -151,12 +173,11 @@ impl MailTemplates {
                         known: BUILT_IN.map(|(n, _)| n).join(", "),
                     });
                 };
-                let text = std::fs::read_to_string(&path).map_err(|source| {
-                    TemplateError::Folder {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Folder {
                         path: path.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 sources[slot].1 = text;
                 origins[slot].1 = path.display().to_string();
             }
@@ -278,7 +299,9 @@ mod tests {
     fn built_in_templates_render_text_html_and_a_one_line_subject() {
         let t = MailTemplates::load(None).expect("built-in templates");
         let link = "https://app.example/verify?a=1&token=ab12";
-        let r = t.render(MailKind::VerifyEmail, &context(link)).expect("render");
+        let r = t
+            .render(MailKind::VerifyEmail, &context(link))
+            .expect("render");
         assert_eq!(r.subject, "Confirm your email address");
         assert!(r.text.starts_with("Hello ada,\n"), "{}", r.text);
         assert!(r.text.contains(link) && r.text.contains("expires in 24 hours."));
@@ -301,24 +324,42 @@ mod tests {
     #[test]
     fn a_folder_replaces_templates_by_name_and_keeps_the_others() {
         let dir = folder(&[
-            ("verify-email.subject.txt", "Welcome to Acme, {{ username }}\n\n"),
-            ("layout.html", "<main>{% block content %}{% endblock %}</main>"),
+            (
+                "verify-email.subject.txt",
+                "Welcome to Acme, {{ username }}\n\n",
+            ),
+            (
+                "layout.html",
+                "<main>{% block content %}{% endblock %}</main>",
+            ),
             (".hidden", "ignored"),
         ]);
         let t = MailTemplates::load(Some(&dir)).expect("templates");
         let r = t
-            .render(MailKind::VerifyEmail, &context("https://x.example/?token=1"))
+            .render(
+                MailKind::VerifyEmail,
+                &context("https://x.example/?token=1"),
+            )
             .expect("render");
         assert_eq!(r.subject, "Welcome to Acme, ada");
-        assert!(r.html.starts_with("<main>"), "the layout is replaced: {}", r.html);
-        assert!(r.text.starts_with("Hello ada,"), "the text part is built in");
+        assert!(
+            r.html.starts_with("<main>"),
+            "the layout is replaced: {}",
+            r.html
+        );
+        assert!(
+            r.text.starts_with("Hello ada,"),
+            "the text part is built in"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn a_broken_or_unknown_template_is_refused_with_its_file_and_line() {
         let dir = folder(&[("reset-password.txt", "Hello,\n\n{{ link }\n")]);
-        let err = MailTemplates::load(Some(&dir)).err().expect("a syntax error");
+        let err = MailTemplates::load(Some(&dir))
+            .err()
+            .expect("a syntax error");
         let text = err.to_string();
         assert!(text.contains("reset-password.txt"), "{text}");
         assert!(text.contains("line 3") || text.contains(":3"), "{text}");
@@ -326,18 +367,33 @@ mod tests {
 
         // A misspelt variable would render as nothing; it is an error instead.
         let dir = folder(&[("confirm-deletion.txt", "Open {{ lnk }}\n")]);
-        let text = MailTemplates::load(Some(&dir)).err().expect("undefined").to_string();
-        assert!(text.contains("confirm-deletion.txt") && text.contains("undefined"), "{text}");
+        let text = MailTemplates::load(Some(&dir))
+            .err()
+            .expect("undefined")
+            .to_string();
+        assert!(
+            text.contains("confirm-deletion.txt") && text.contains("undefined"),
+            "{text}"
+        );
         std::fs::remove_dir_all(dir).ok();
 
         let dir = folder(&[("verify.txt", "Hello")]);
-        let text = MailTemplates::load(Some(&dir)).err().expect("unknown").to_string();
+        let text = MailTemplates::load(Some(&dir))
+            .err()
+            .expect("unknown")
+            .to_string();
         assert!(text.contains("verify.txt: not a mail template"), "{text}");
-        assert!(text.contains("verify-email.txt"), "the known names are listed: {text}");
+        assert!(
+            text.contains("verify-email.txt"),
+            "the known names are listed: {text}"
+        );
         std::fs::remove_dir_all(dir).ok();
 
         let missing = std::env::temp_dir().join("portico-no-such-templates");
-        let text = MailTemplates::load(Some(&missing)).err().expect("missing").to_string();
+        let text = MailTemplates::load(Some(&missing))
+            .err()
+            .expect("missing")
+            .to_string();
         assert!(text.contains("cannot read mail.templates_dir"), "{text}");
     }
 

@@ -203,7 +203,8 @@ impl Application {
                 .split_for_parts();
             let docs = docs.then(|| {
                 (
-                    SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", api.clone()),
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", api.clone()),
                     web::redirect("/docs", "/docs/"),
                 )
             });

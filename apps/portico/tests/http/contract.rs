@@ -26,9 +26,7 @@ const DECLARED_HEADERS: &[&str] = &[
 
 fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| {
-        portico::openapi::document_for("http://127.0.0.1")
-    })
+    DOC.get_or_init(|| portico::openapi::document_for("http://127.0.0.1"))
 }
 
 /// A compiled schema per JSON pointer into the document.
@@ -41,9 +39,10 @@ fn validator(pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
     // The whole document is the schema's resource, so `$ref`s into
     // `#/components/schemas` resolve; the root `$ref` picks the schema.
     let mut root = document().clone();
-    root.as_object_mut()
-        .expect("an object")
-        .insert("$ref".into(), Value::String(format!("#{}", fragment(pointer))));
+    root.as_object_mut().expect("an object").insert(
+        "$ref".into(),
+        Value::String(format!("#{}", fragment(pointer))),
+    );
     let compiled = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
@@ -107,7 +106,10 @@ fn mismatch(doc: &Value, exchange: &Exchange) -> Option<String> {
     let route = template(exchange.route.as_deref()?);
     let method = exchange.method.to_ascii_lowercase();
     let item = doc["paths"].get(&route)?;
-    let name = format!("{} {route} ({}) → {}", exchange.method, exchange.path, exchange.status);
+    let name = format!(
+        "{} {route} ({}) → {}",
+        exchange.method, exchange.path, exchange.status
+    );
     let Some(op) = item.get(&method) else {
         return (exchange.status != 405 && method != "head" && method != "options")
             .then(|| format!("{name}: no such operation in the document"));
@@ -133,7 +135,12 @@ fn mismatch(doc: &Value, exchange: &Exchange) -> Option<String> {
     match (&exchange.content_type, content) {
         (Some(_), _) if exchange.status == 204 || method == "head" => {}
         (Some(ct), Some(content)) => {
-            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             let any = format!("{}/*", essence.split('/').next().unwrap_or(""));
             let declared = [essence.as_str(), any.as_str(), "*/*"]
                 .into_iter()
@@ -203,7 +210,10 @@ pub(crate) fn assert_documented(exchanges: &[Exchange]) {
 #[test]
 fn route_patterns_become_document_paths() {
     assert_eq!(template("/v1/objects/{key:.*}"), "/v1/objects/{key}");
-    assert_eq!(template("/v1/users/{id}/roles/{role}"), "/v1/users/{id}/roles/{role}");
+    assert_eq!(
+        template("/v1/users/{id}/roles/{role}"),
+        "/v1/users/{id}/roles/{role}"
+    );
 }
 
 /// The check itself fails on what it must catch.

@@ -195,8 +195,10 @@ async fn mail_waits_out_a_relay_outage() {
 /// the configured front-end pattern (escaped in the HTML part).
 #[tokio::test]
 async fn mail_comes_from_templates_with_a_text_and_an_html_part() {
-    let templates =
-        std::env::temp_dir().join(format!("portico-templates-{}", uuid::Uuid::new_v4().simple()));
+    let templates = std::env::temp_dir().join(format!(
+        "portico-templates-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&templates).unwrap();
     std::fs::write(
         templates.join("verify-email.subject.txt"),

@@ -255,9 +255,10 @@ impl TestApp {
         }
         let stores = backends.stores(&config).expect("stores");
         let exchanges = portico::exchanges::ExchangeLog::default();
-        let app = Application::with_backends_and_log(config.clone(), backends, Some(exchanges.clone()))
-            .await
-            .expect("server starts");
+        let app =
+            Application::with_backends_and_log(config.clone(), backends, Some(exchanges.clone()))
+                .await
+                .expect("server starts");
         let base = format!("http://{}", app.local_addr());
         let handle = app.handle();
         let mail_queue = app.mail_queue();

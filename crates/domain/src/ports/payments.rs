@@ -25,7 +25,13 @@ pub enum PaymentStatus {
 
 impl PaymentStatus {
     /// Every value, in the order above.
-    pub const ALL: [Self; 5] = [Self::Pending, Self::Succeeded, Self::Failed, Self::Cancelled, Self::Refunded];
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Refunded,
+    ];
 
     /// Whether the status machine allows `self → to`.
     pub fn can_move_to(self, to: PaymentStatus) -> bool {
