@@ -192,9 +192,29 @@ fn mismatch(doc: &Value, exchange: &Exchange) -> Option<String> {
     (!problems.is_empty()).then(|| format!("{name}: {}", problems.join("; ")))
 }
 
-/// Panics listing every response that does not match the document.
+/// Panics listing every response that does not match the document. With
+/// `PORTICO_CONTRACT_SEEN` set to a file, appends `METHOD route status` per
+/// checked response to it, to tell which operations and statuses the suite
+/// covers.
 pub(crate) fn assert_documented(exchanges: &[Exchange]) {
     let doc = document();
+    if let Some(path) = std::env::var_os("PORTICO_CONTRACT_SEEN") {
+        use std::io::Write as _;
+        let lines: String = exchanges
+            .iter()
+            .filter_map(|e| {
+                let route = template(e.route.as_deref()?);
+                Some(format!("{} {route} {}\n", e.method, e.status))
+            })
+            .collect();
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = f.write_all(lines.as_bytes());
+        }
+    }
     let mut wrong: Vec<String> = exchanges.iter().filter_map(|e| mismatch(doc, e)).collect();
     wrong.sort();
     wrong.dedup();
