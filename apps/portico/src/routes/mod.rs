@@ -188,9 +188,37 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
     web::PayloadConfig::new(limit)
 }
 
+/// Documented paths whose last parameter takes the rest of the path, slashes
+/// included (`{key:.*}` in the route): an object key is `users/<id>/<name>`.
+const GREEDY_TAILS: &[&str] = &["/v1/objects/{key}"];
+
 /// The documented routes, for telling 404 from 405.
 #[derive(Debug, Default)]
-pub struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+pub struct RouteTable(Vec<Route>);
+
+#[derive(Debug)]
+struct Route {
+    segments: Vec<String>,
+    /// The last segment matches one or more segments.
+    greedy: bool,
+    methods: Vec<&'static str>,
+}
+
+impl Route {
+    fn matches(&self, wanted: &[&str]) -> bool {
+        let one = |(pattern, part): (&String, &&str)| {
+            pattern == part || (pattern.starts_with('{') && !part.is_empty())
+        };
+        if self.greedy {
+            let head = &self.segments[..self.segments.len() - 1];
+            wanted.len() >= self.segments.len()
+                && head.iter().zip(wanted).all(one)
+                && wanted[head.len()..].iter().all(|p| !p.is_empty())
+        } else {
+            self.segments.len() == wanted.len() && self.segments.iter().zip(wanted).all(one)
+        }
+    }
+}
 
 impl RouteTable {
     /// Every path and method of the OpenAPI document `api`.
@@ -199,13 +227,13 @@ impl RouteTable {
             .as_object()
             .into_iter()
             .flatten()
-            .map(|(path, item)| {
-                let segments = path.split('/').map(str::to_owned).collect();
-                let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .map(|(path, item)| Route {
+                segments: path.split('/').map(str::to_owned).collect(),
+                greedy: GREEDY_TAILS.contains(&path.as_str()),
+                methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     .into_iter()
                     .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
-                    .collect();
-                (segments, methods)
+                    .collect(),
             })
             .collect();
         Self(routes)
@@ -215,17 +243,11 @@ impl RouteTable {
     pub fn methods_at(&self, path: &str) -> Vec<&'static str> {
         let wanted: Vec<&str> = path.split('/').collect();
         let mut methods: Vec<&'static str> = Vec::new();
-        for (segments, ms) in &self.0 {
-            let matches = segments.len() == wanted.len()
-                && segments.iter().zip(&wanted).all(|(pattern, part)| {
-                    pattern == part || (pattern.starts_with('{') && !part.is_empty())
-                });
-            if matches {
-                methods.extend(
-                    ms.iter()
-                        .filter(|m| !methods.contains(m))
-                        .collect::<Vec<_>>(),
-                );
+        for route in self.0.iter().filter(|r| r.matches(&wanted)) {
+            for m in &route.methods {
+                if !methods.contains(m) {
+                    methods.push(m);
+                }
             }
         }
         methods
@@ -244,4 +266,30 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
         Problem::method_not_allowed(methods)
     };
     problem.error_response()
+}
+
+#[cfg(test)]
+mod route_table_tests {
+    use super::RouteTable;
+
+    #[test]
+    fn allow_lists_the_methods_of_every_matching_path() {
+        let table = RouteTable::from_openapi(&serde_json::json!({"paths": {
+            "/v1/objects/{key}": {"get": {}, "put": {}},
+            "/v1/me": {"get": {}, "patch": {}},
+            "/v1/users/{id}": {"get": {}},
+        }}));
+        // An object key holds slashes: before, such a path answered 404.
+        assert_eq!(
+            table.methods_at("/v1/objects/users/a/b.png"),
+            ["GET", "PUT"]
+        );
+        assert_eq!(table.methods_at("/v1/objects/k"), ["GET", "PUT"]);
+        assert!(table.methods_at("/v1/objects/").is_empty());
+        assert!(table.methods_at("/v1/objects/users//b").is_empty());
+        assert_eq!(table.methods_at("/v1/me"), ["GET", "PATCH"]);
+        assert!(table.methods_at("/v1/me/x").is_empty());
+        assert_eq!(table.methods_at("/v1/users/7"), ["GET"]);
+        assert!(table.methods_at("/v1/users/7/x").is_empty());
+    }
 }

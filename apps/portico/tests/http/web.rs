@@ -181,6 +181,14 @@ async fn every_error_is_a_problem_document() {
             "{allow}"
         );
         expect_problem(res, 405, "method-not-allowed").await;
+        // An object key with slashes names a resource too (it answered 404).
+        let res = c
+            .post(app.url("/v1/objects/users/x/y.png"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], "GET, PUT");
+        expect_problem(res, 405, "method-not-allowed").await;
         let res = c
             .post(app.url("/v1/registrations"))
             .header("content-type", "application/json")
