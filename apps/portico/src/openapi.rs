@@ -66,7 +66,7 @@ impl Modify for Security {
 /// A string schema that takes only `values`, for the domain's enumerations
 /// (their values come from the domain, so the document cannot list a value
 /// the server does not send or take).
-fn names(
+pub(crate) fn names(
     values: impl IntoIterator<Item = &'static str>,
     nullable: bool,
     description: &str,

@@ -14,11 +14,11 @@ use crate::problem::{Problem, error_chain};
 use crate::state::AppState;
 
 fn health_status_schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(["ok", "ready"]))
-        .description(Some("`ok` (alive) or `ready` (every store answers)."))
-        .build()
+    crate::openapi::names(
+        ["ok", "ready"],
+        false,
+        "`ok` (alive) or `ready` (every store answers).",
+    )
 }
 
 /// A health answer.
