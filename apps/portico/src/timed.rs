@@ -142,6 +142,7 @@ timed!("one_time_tokens", OneTimeTokenRepository {
     fn insert(&self, token: &OneTimeToken) -> Result<(), StoreError>;
     fn consume(&self, token_hash: &TokenHash, purpose: TokenPurpose, now: OffsetDateTime) -> Result<Option<OneTimeToken>, StoreError>;
     fn find(&self, token_hash: &TokenHash, purpose: TokenPurpose, now: OffsetDateTime) -> Result<Option<OneTimeToken>, StoreError>;
+    fn spend_try(&self, token_hash: &TokenHash, purpose: TokenPurpose, now: OffsetDateTime) -> Result<Option<u32>, StoreError>;
     fn delete_for_user(&self, user_id: UserId, purpose: Option<TokenPurpose>) -> Result<u64, StoreError>;
     fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 });

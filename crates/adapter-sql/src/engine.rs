@@ -41,6 +41,10 @@ fn migrator(engine: &'static str) -> Migrator {
                 "identity links",
                 include_str!("../migrations/sqlite/0006_identity.sql"),
             ),
+            (
+                "hardening",
+                include_str!("../migrations/sqlite/0007_hardening.sql"),
+            ),
         ],
         _ => &[
             ("init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -59,6 +63,10 @@ fn migrator(engine: &'static str) -> Migrator {
             (
                 "identity links",
                 include_str!("../migrations/postgres/0005_identity.sql"),
+            ),
+            (
+                "hardening",
+                include_str!("../migrations/postgres/0006_hardening.sql"),
             ),
         ],
     };

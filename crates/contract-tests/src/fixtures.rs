@@ -39,6 +39,7 @@ pub fn user(tag: &str, at: OffsetDateTime) -> User {
         active_content_session_id: None,
         created_at: at,
         updated_at: at,
+        security_changed_at: at,
         last_accessed_at: None,
     }
 }

@@ -102,7 +102,7 @@ macro_rules! contract_suite {
                 expired_or_unknown_refresh_is_invalid, session_purge_removes_after_refresh_expiry,
                 session_delete_for_user, one_time_token_is_consumed_once_for_its_purpose,
                 concurrent_one_time_consumes_have_one_winner, one_time_delete_for_user_by_purpose,
-                one_time_purge_expired;
+                one_time_purge_expired, one_time_tries_count_on_the_token, concurrent_tries_count_exactly;
             rbac: role_create_get_list_and_conflict, role_update_and_missing,
                 concurrent_role_edits_of_different_fields_survive, role_delete_removes_grants,
                 grant_is_idempotent_and_needs_the_role, revoke_needs_a_grant, role_delete_for_user,

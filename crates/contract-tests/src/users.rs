@@ -155,6 +155,7 @@ pub async fn update_fields_writes_only_what_it_names(s: Stores) {
         }),
         active_content_session: Some(ActiveSessionChange::Set(None)),
         updated_at: Some(t + Duration::seconds(5)),
+        security_changed_at: Some(t + Duration::seconds(7)),
         ..UserChanges::default()
     };
     assert_eq!(
@@ -173,14 +174,17 @@ pub async fn update_fields_writes_only_what_it_names(s: Stores) {
         preferences: prefs,
         active_content_session_id: None,
         updated_at: t + Duration::seconds(5),
+        security_changed_at: t + Duration::seconds(7),
         failed_logins: 1,
         ..u.clone()
     };
     assert_eq!(stored, expected);
-    // Clearing a field, and nothing else.
+    // Clearing a field, and nothing else (an edit that moves `updated_at`
+    // leaves `security_changed_at` as it was).
     let clear = UserChanges {
         full_name: Some(None),
         password_hash: Some(None),
+        updated_at: Some(t + Duration::seconds(9)),
         ..UserChanges::default()
     };
     s.users.update_fields(u.id, &clear).await.unwrap();
@@ -193,6 +197,7 @@ pub async fn update_fields_writes_only_what_it_names(s: Stores) {
                 full_name: None,
                 ..expected.profile.clone()
             },
+            updated_at: t + Duration::seconds(9),
             ..expected
         }
     );

@@ -5,6 +5,7 @@ mod cli;
 mod content;
 mod contract;
 mod faults;
+mod hardening;
 mod hygiene;
 mod instances;
 mod mfa;

@@ -407,6 +407,34 @@ impl OneTimeTokenRepository for MongoStore {
             .transpose()
     }
 
+    async fn spend_try(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let after = self
+            .coll(TOKENS)
+            .find_one_and_update(
+                doc! {
+                    "_id": token_hash.as_str(),
+                    "purpose": purpose.as_str(),
+                    "expiresAt": {"$gt": time(now)},
+                },
+                doc! {"$inc": {"tries": 1_i64}},
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(store("count token try"))?;
+        after
+            .map(|d| {
+                Fields::of(&d, "one-time token")
+                    .i64("tries")
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            })
+            .transpose()
+    }
+
     async fn delete_for_user(
         &self,
         user_id: UserId,

@@ -32,6 +32,7 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
         "activeContentSessionId": opt_uuid(u.active_content_session_id.map(|c| c.as_uuid())),
         "createdAt": time(u.created_at),
         "updatedAt": time(u.updated_at),
+        "securityChangedAt": time(u.security_changed_at),
         "lastAccessed": opt_time(u.last_accessed_at),
     })
 }
@@ -65,6 +66,11 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
             .map(ContentSessionId::from_uuid),
         created_at: f.time("createdAt")?,
         updated_at: f.time("updatedAt")?,
+        // Users written before the field existed: their last update.
+        security_changed_at: match f.opt_time("securityChangedAt")? {
+            Some(at) => at,
+            None => f.time("updatedAt")?,
+        },
         last_accessed_at: f.opt_time("lastAccessed")?,
     })
 }
@@ -176,6 +182,9 @@ impl UserRepository for MongoStore {
         }
         if let Some(at) = c.updated_at {
             set.insert("updatedAt", time(at));
+        }
+        if let Some(at) = c.security_changed_at {
+            set.insert("securityChangedAt", time(at));
         }
         if set.is_empty() {
             set.insert("_id", uuid(id.as_uuid()));

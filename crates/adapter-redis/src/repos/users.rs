@@ -76,7 +76,8 @@ fn updatable(u: &User) -> (Record, Vec<&'static str>) {
             "preferences",
             serde_json::Value::Object(u.preferences.clone()).to_string(),
         )
-        .set("updatedAt", ts(u.updated_at));
+        .set("updatedAt", ts(u.updated_at))
+        .set("securityChangedAt", ts(u.security_changed_at));
     match &u.password_hash {
         Some(h) => {
             r.set("password", h.as_str());
@@ -121,6 +122,11 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
             .map(ContentSessionId::from_uuid),
         created_at: f.time("createdAt")?,
         updated_at: f.time("updatedAt")?,
+        // Users written before the field existed: their last update.
+        security_changed_at: match f.opt_time("securityChangedAt")? {
+            Some(at) => at,
+            None => f.time("updatedAt")?,
+        },
         last_accessed_at: f.opt_time("lastAccessed")?,
     }))
 }
@@ -277,6 +283,9 @@ impl UserRepository for RedisStore {
             }
             if let Some(at) = c.updated_at {
                 r.set("updatedAt", ts(at));
+            }
+            if let Some(at) = c.security_changed_at {
+                r.set("securityChangedAt", ts(at));
             }
             let guard_refs: Vec<(&str, &str)> =
                 guards.iter().map(|(f, v)| (*f, v.as_str())).collect();

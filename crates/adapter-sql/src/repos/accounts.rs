@@ -396,6 +396,25 @@ impl domain::OneTimeTokenRepository for Store {
         .transpose()
     }
 
+    async fn spend_try(
+        &self,
+        token_hash: &domain::TokenHash,
+        purpose: domain::TokenPurpose,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<u32>, domain::StoreError> {
+        let tries: Option<i64> = sqlx::query_scalar(
+            "UPDATE one_time_tokens SET tries = tries + 1 \
+             WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 RETURNING tries",
+        )
+        .bind(token_hash.as_str())
+        .bind(purpose.as_str())
+        .bind(<Ts>::to_db(now))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(crate::error::store("counting a token try"))?;
+        Ok(tries.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
     async fn delete_for_user(
         &self,
         user_id: domain::UserId,

@@ -37,6 +37,7 @@ impl Store {
             .map(domain::ContentSessionId::from_uuid),
             created_at: col_time::<Ts, _>(row, "created_at")?,
             updated_at: col_time::<Ts, _>(row, "updated_at")?,
+            security_changed_at: col_time::<Ts, _>(row, "security_changed_at")?,
             last_accessed_at: col_time_opt::<Ts, _>(row, "last_accessed_at")?,
         })
     }
@@ -96,8 +97,8 @@ impl domain::UserRepository for Store {
         let result = sqlx::query(
             "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
              locked_until, failed_logins, full_name, bio, avatar, preferences, \
-             active_content_session_id, created_at, updated_at, last_accessed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -116,6 +117,7 @@ impl domain::UserRepository for Store {
         .bind(<Ts>::to_db(u.created_at))
         .bind(<Ts>::to_db(u.updated_at))
         .bind(u.last_accessed_at.map(<Ts>::to_db))
+        .bind(<Ts>::to_db(u.security_changed_at))
         .execute(self.pool())
         .await;
         match result {
@@ -210,6 +212,10 @@ impl domain::UserRepository for Store {
         }
         if let Some(at) = c.updated_at {
             q.push(", updated_at = ").push_bind(<Ts>::to_db(at));
+        }
+        if let Some(at) = c.security_changed_at {
+            q.push(", security_changed_at = ")
+                .push_bind(<Ts>::to_db(at));
         }
         q.push(" WHERE id = ").push_bind(id.as_uuid());
         if let Some(swap) = &c.preferences {

@@ -132,3 +132,96 @@ pub async fn one_time_purge_expired(s: Stores) {
             .is_some()
     );
 }
+
+/// `spend_try` counts tries on the token itself: 1, 2, … for a live token
+/// of its purpose, `None` for an unknown, expired or other-purpose one,
+/// each token its own count, and the token still works afterwards.
+pub async fn one_time_tries_count_on_the_token(s: Stores) {
+    let t = t0();
+    let u = user("ann", t);
+    let mfa = one_time(u.id, TokenPurpose::MfaSignIn, t);
+    let other = one_time(u.id, TokenPurpose::MfaSignIn, t);
+    s.one_time_tokens.insert(&mfa).await.unwrap();
+    s.one_time_tokens.insert(&other).await.unwrap();
+    let tokens = &s.one_time_tokens;
+    for n in 1..=3 {
+        let tries = tokens
+            .spend_try(&mfa.token_hash, TokenPurpose::MfaSignIn, t)
+            .await
+            .unwrap();
+        assert_eq!(tries, Some(n));
+    }
+    assert_eq!(
+        tokens
+            .spend_try(&other.token_hash, TokenPurpose::MfaSignIn, t)
+            .await
+            .unwrap(),
+        Some(1),
+        "each token counts its own tries"
+    );
+    assert_eq!(
+        tokens
+            .spend_try(&mfa.token_hash, TokenPurpose::PasswordReset, t)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens
+            .spend_try(&mfa.token_hash, TokenPurpose::MfaSignIn, mfa.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = one_time(u.id, TokenPurpose::MfaSignIn, t);
+    assert_eq!(
+        tokens
+            .spend_try(&unknown.token_hash, TokenPurpose::MfaSignIn, t)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens
+            .find(&mfa.token_hash, TokenPurpose::MfaSignIn, t)
+            .await
+            .unwrap(),
+        Some(mfa.clone())
+    );
+    assert_eq!(
+        tokens
+            .consume(&mfa.token_hash, TokenPurpose::MfaSignIn, t)
+            .await
+            .unwrap(),
+        Some(mfa.clone())
+    );
+    assert_eq!(
+        tokens
+            .spend_try(&mfa.token_hash, TokenPurpose::MfaSignIn, t)
+            .await
+            .unwrap(),
+        None,
+        "the count goes with the token"
+    );
+}
+
+/// 12 concurrent tries on one token get the counts 1..=12.
+pub async fn concurrent_tries_count_exactly(s: Stores) {
+    let t = t0();
+    let tok = one_time(user("ann", t).id, TokenPurpose::MfaSignIn, t);
+    s.one_time_tokens.insert(&tok).await.unwrap();
+    let hash = tok.token_hash.clone();
+    let mut counts = concurrently(12, |_| {
+        let (s, hash) = (s.clone(), hash.clone());
+        async move {
+            s.one_time_tokens
+                .spend_try(&hash, TokenPurpose::MfaSignIn, t)
+                .await
+                .unwrap()
+                .expect("a live token")
+        }
+    })
+    .await;
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=12).collect::<Vec<u32>>());
+}

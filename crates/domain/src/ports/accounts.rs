@@ -271,6 +271,18 @@ pub trait OneTimeTokenRepository: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Option<OneTimeToken>, StoreError>;
 
+    /// Counts one try against the token with `token_hash` and `purpose`,
+    /// if unexpired at `now`, on the token itself, and returns the number
+    /// of tries so far including this one (`None` for an unknown, expired
+    /// or other-purpose token). Atomic: N concurrent calls MUST yield N
+    /// distinct counts; the count lives and dies with the token.
+    async fn spend_try(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError>;
+
     /// Deletes the user's tokens of `purpose` (or of every purpose); returns how many.
     async fn delete_for_user(
         &self,

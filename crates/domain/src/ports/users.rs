@@ -49,6 +49,11 @@ pub struct User {
     pub created_at: OffsetDateTime,
     /// Last changed by [`UserRepository::update_fields`] (when the change sets it).
     pub updated_at: OffsetDateTime,
+    /// When the password was last set or an administrator last unlocked
+    /// the account (creation at first). The password-guessing counters are
+    /// keyed by it, so only such a security change starts them afresh: a
+    /// profile edit, which moves `updated_at`, does not.
+    pub security_changed_at: OffsetDateTime,
     /// Last successful sign-in or authenticated use (`lastAccessed`).
     pub last_accessed_at: Option<OffsetDateTime>,
 }
@@ -91,6 +96,7 @@ impl User {
             active_content_session_id: None,
             created_at: now,
             updated_at: now,
+            security_changed_at: now,
             last_accessed_at: None,
         }
     }
@@ -120,6 +126,9 @@ pub struct UserChanges {
     pub active_content_session: Option<ActiveSessionChange>,
     /// The new `updated_at`.
     pub updated_at: Option<OffsetDateTime>,
+    /// The new `security_changed_at` (a new password, an administrator's
+    /// unlock): the guessing counters start afresh.
+    pub security_changed_at: Option<OffsetDateTime>,
 }
 
 /// Preferences to swap in, if the stored ones are still `from`.

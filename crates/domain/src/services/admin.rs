@@ -95,6 +95,8 @@ impl UserAdmin {
                 UserChanges {
                     locked: Some(locked),
                     updated_at: Some(now),
+                    // An unlock starts the guessing counters afresh.
+                    security_changed_at: (!locked).then_some(now),
                     ..UserChanges::default()
                 },
             )

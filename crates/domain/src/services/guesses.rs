@@ -1,7 +1,8 @@
 //! Password guessing limits: every check of a password (sign-in, the
-//! current password of a change, the password of an account deletion) goes
-//! through [`PasswordGuard::check`], which reserves the attempt before the
-//! hash is verified.
+//! current password of a change, the password of an account deletion or of
+//! a second-factor change) goes through [`PasswordGuard::check`], and every
+//! check of a second-factor code through [`PasswordGuard::check_code`]; each
+//! reserves the attempt before anything is verified.
 //!
 //! The policy:
 //! - Per account and client IP: at most `lockout_threshold` (5) attempts in a
@@ -11,16 +12,24 @@
 //!   one address cannot lock the owner out.
 //! - Per account over every IP: at most `account_lockout_threshold` (50)
 //!   attempts in the same window, against guessing from many addresses.
+//! - Wrong passwords and wrong codes count together.
 //! - The counts are reserved atomically before hashing: N parallel guesses
 //!   get N distinct counts, so at most the threshold are ever verified.
 //! - While the hasher is saturated, a check is refused as busy before
 //!   anything else is done for it (no look-up, no reservation), so shedding
-//!   costs little. An attempt the hasher still sheds as busy (its queue
-//!   filled meanwhile) verified nothing, so it gives both reservations back:
-//!   a sign-in storm that is answered "overloaded" does not lock anyone out.
-//! - A correct password clears both counts. A change of the account (a new
-//!   password, an administrator's unlock, any profile change) starts them
-//!   afresh, because the counters are keyed by the account's `updated_at`.
+//!   costs little. An attempt whose verification failed (the hasher shed it
+//!   as busy, a store failed, a sealed secret would not open) verified
+//!   nothing, so it gives both reservations back: an outage or an operator's
+//!   mistake never locks anyone out.
+//! - A right password is not a guess: it gives its own reservations back,
+//!   but it clears nothing. It is the first of two factors or a confirmation
+//!   inside a signed-in session, and clearing there would hand a guesser of
+//!   codes (or a thief of the session who knows the password) a fresh set of
+//!   tries with every right password. The counts end with a complete sign-in
+//!   ([`PasswordGuard::clear`]), a right code, or a security change.
+//! - The counters are keyed by the account's `security_changed_at`, which
+//!   only a new password or an administrator's unlock moves: those start the
+//!   counts afresh, and nothing else does (a profile edit does not).
 //! - Unknown logins are counted the same way under the login's hash, so an
 //!   unknown login locks out exactly like a known one and costs the same
 //!   (dummy) hash: the answers do not tell whether an account exists.
@@ -44,7 +53,7 @@ pub(crate) enum Subject<'a> {
 /// What a guarded check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Guess {
-    /// The password is right; the counts were cleared.
+    /// The password or code is right (a right code also cleared the counts).
     Right,
     /// The password is wrong (or the subject unknown), attempts remain.
     Wrong,
@@ -82,36 +91,13 @@ impl<'a> PasswordGuard<'a> {
         Ok(())
     }
 
-    /// Reserves one attempt for `subject` from `ip`, then verifies `password`.
+    /// Reserves one attempt for `subject` from `ip`, then verifies
+    /// `password`. A right password clears nothing (see the module's rules).
     pub(crate) async fn check(
         &self,
         subject: Subject<'_>,
         ip: Option<&str>,
         password: &Password,
-    ) -> Result<Guess, StoreError> {
-        self.password(subject, ip, password, true).await
-    }
-
-    /// As [`PasswordGuard::check`], but a right password leaves the counts
-    /// as they are: the password is the first of two factors, and only the
-    /// second ([`PasswordGuard::check_code`]) or [`PasswordGuard::clear`]
-    /// ends the count. Otherwise every right password would give a guesser
-    /// of codes a fresh set of tries.
-    pub(crate) async fn check_first_factor(
-        &self,
-        subject: Subject<'_>,
-        ip: Option<&str>,
-        password: &Password,
-    ) -> Result<Guess, StoreError> {
-        self.password(subject, ip, password, false).await
-    }
-
-    async fn password(
-        &self,
-        subject: Subject<'_>,
-        ip: Option<&str>,
-        password: &Password,
-        clear_when_right: bool,
     ) -> Result<Guess, StoreError> {
         self.admit()?;
         let hasher = &self.system.hasher;
@@ -126,7 +112,7 @@ impl<'a> PasswordGuard<'a> {
                 }
             }
         };
-        self.guarded(&subject, ip, verify, clear_when_right).await
+        self.guarded(&subject, ip, verify, false).await
     }
 
     /// Reserves one attempt for `user` from `ip`, then runs `verify` (a
@@ -147,7 +133,7 @@ impl<'a> PasswordGuard<'a> {
             Subject::User(user) => format!(
                 "guess:u:{}:{}",
                 user.id,
-                user.updated_at.unix_timestamp_nanos() / 1000
+                user.security_changed_at.unix_timestamp_nanos() / 1000
             ),
             Subject::Unknown(login) => {
                 use sha2::Digest as _;
@@ -160,8 +146,7 @@ impl<'a> PasswordGuard<'a> {
         (account_key, ip_key)
     }
 
-    /// Clears both counts of `user` from `ip`: the sign-in whose first
-    /// factor [`PasswordGuard::check_first_factor`] admitted is complete.
+    /// Clears both counts of `user` from `ip`: a sign-in is complete.
     pub(crate) async fn clear(&self, user: &User, ip: Option<&str>) -> Result<(), StoreError> {
         let (account_key, ip_key) = Self::keys(&Subject::User(user), ip);
         self.stores.rate_limiter.forget(&ip_key).await?;
@@ -200,19 +185,24 @@ impl<'a> PasswordGuard<'a> {
         }
         let right = match verify.await {
             Ok(right) => right,
-            Err(e) if e.is_busy() => {
-                // Shed before anything was verified: the attempt is not a
-                // guess, so it gives its reservations back.
+            Err(e) => {
+                // Nothing was verified (shed as busy, a store failed, a
+                // secret would not open): the attempt is not a guess, so it
+                // gives its reservations back.
                 limiter.give_back(&ip_key, window, now).await?;
                 limiter.give_back(&account_key, window, now).await?;
                 return Err(e);
             }
-            Err(e) => return Err(e),
         };
         if right {
             if clear_when_right {
                 limiter.forget(&ip_key).await?;
                 limiter.forget(&account_key).await?;
+            } else {
+                // Not a guess, but no proof of the whole sign-in either: it
+                // gives back its own reservations and clears nobody else's.
+                limiter.give_back(&ip_key, window, now).await?;
+                limiter.give_back(&account_key, window, now).await?;
             }
             return Ok(Guess::Right);
         }
@@ -233,5 +223,72 @@ impl<'a> PasswordGuard<'a> {
         } else {
             Ok(Guess::Wrong)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::services::test_support::*;
+
+    fn guard_check(h: &Harness, user: &User, ip: &str, password: &str) -> Guess {
+        let policy = AccountPolicy::default();
+        let guard = PasswordGuard::new(&h.stores, &h.system, &policy);
+        block_on(guard.check(
+            Subject::User(user),
+            Some(ip),
+            &Password::for_sign_in(password).unwrap(),
+        ))
+        .unwrap()
+    }
+
+    fn harness() -> Harness {
+        let mut h = Harness::new();
+        let mut users = crate::MockUserRepository::new();
+        users.expect_increment_failed_logins().returning(|_| Ok(1));
+        h.stores.users = std::sync::Arc::new(users);
+        h
+    }
+
+    /// An edit of the profile (which moves `updated_at`) must not give a
+    /// guesser a fresh set of tries: only a security change does.
+    #[test]
+    fn a_profile_edit_does_not_reset_the_lockout() {
+        let h = harness();
+        let mut user = sample_user(1);
+        let mut answers = Vec::new();
+        for round in 0..3 {
+            // A profile edit between rounds.
+            user.updated_at = T0 + time::Duration::seconds(round);
+            for _ in 0..5 {
+                answers.push(guard_check(&h, &user, "10.0.0.1", "wrong password"));
+            }
+        }
+        let locked = answers
+            .iter()
+            .filter(|g| matches!(g, Guess::LockedOut { .. }))
+            .count();
+        assert_eq!(locked, 11, "{answers:?}");
+    }
+
+    /// A new password (or an administrator's unlock) starts afresh.
+    #[test]
+    fn a_security_change_starts_the_counts_afresh() {
+        let h = harness();
+        let mut user = sample_user(1);
+        for _ in 0..5 {
+            guard_check(&h, &user, "10.0.0.1", "wrong password");
+        }
+        assert!(matches!(
+            guard_check(&h, &user, "10.0.0.1", "wrong password"),
+            Guess::LockedOut { .. }
+        ));
+        user.security_changed_at = T0 + time::Duration::seconds(1);
+        assert_eq!(
+            guard_check(&h, &user, "10.0.0.1", "wrong password"),
+            Guess::Wrong
+        );
     }
 }

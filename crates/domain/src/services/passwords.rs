@@ -175,6 +175,8 @@ impl Passwords {
         let changes = crate::UserChanges {
             password_hash: Some(Some(hash)),
             updated_at: Some(now),
+            // The guessing counters start afresh under the new password.
+            security_changed_at: Some(now),
             ..crate::UserChanges::default()
         };
         match self.stores.users.update_fields(user_id, &changes).await {

@@ -32,7 +32,24 @@ pub(crate) fn sample_user(n: u128) -> User {
         active_content_session_id: None,
         created_at: T0,
         updated_at: T0,
+        security_changed_at: T0,
         last_accessed_at: None,
+    }
+}
+
+/// A clock a test moves.
+pub(crate) struct MovableClock(pub(crate) std::sync::Mutex<OffsetDateTime>);
+
+impl MovableClock {
+    /// Sets the time.
+    pub(crate) fn set(&self, now: OffsetDateTime) {
+        *self.0.lock().unwrap() = now;
+    }
+}
+
+impl Clock for MovableClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
     }
 }
 

@@ -33,6 +33,20 @@ return r
     )
 });
 
+/// KEYS: token. ARGV: purpose, now ms. Counts a try on the token (its
+/// `tries` field) and returns the count, or -1 when there is no such
+/// unexpired token of that purpose.
+static SPEND_TRY: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+if redis.call('HGET', KEYS[1], 'purpose') ~= ARGV[1] then return -1 end
+local exp = redis.call('HGET', KEYS[1], 'expiresAtMs')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'tries', 1)
+"#,
+    )
+});
+
 /// KEYS: user's token set. ARGV: token prefix, purpose or ''. Deletes the
 /// user's tokens (of that purpose); returns how many.
 static DELETE_TOKENS: LazyLock<Script> = LazyLock::new(|| {
@@ -135,6 +149,23 @@ impl OneTimeTokenRepository for RedisStore {
             .await?;
         let found = one_time(map, token_hash)?;
         Ok(found.filter(|t| t.purpose == purpose && t.expires_at > now))
+    }
+
+    async fn spend_try(
+        &self,
+        token_hash: &TokenHash,
+        purpose: TokenPurpose,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let n: i64 = self
+            .eval(
+                &SPEND_TRY,
+                vec![self.key(Family::Tokens, &format!("token:{}", token_hash.as_str()))],
+                vec![purpose.as_str().to_owned(), ms(now).to_string()],
+                "count token try",
+            )
+            .await?;
+        Ok(u32::try_from(n).ok())
     }
 
     async fn delete_for_user(

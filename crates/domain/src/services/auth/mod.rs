@@ -153,7 +153,7 @@ impl Authentication {
         };
         let guess = self
             .guard()
-            .check_first_factor(subject, request.ip.as_deref(), &request.password)
+            .check(subject, request.ip.as_deref(), &request.password)
             .await
             .map_err(SignInError::Unexpected)?;
         let user = match (guess, user) {

@@ -188,11 +188,11 @@ fn an_unknown_login_locks_out_exactly_like_a_known_one() {
 }
 
 #[test]
-fn a_change_to_the_account_starts_the_counts_afresh() {
+fn a_new_password_starts_the_counts_afresh() {
     let mut h = Harness::new();
     counting_hasher(&mut h);
     let mut changed = user_with_password();
-    changed.updated_at = T0 + Duration::seconds(1);
+    changed.security_changed_at = T0 + Duration::seconds(1);
     let mut users = users_finding(Some(user_with_password()));
     users.checkpoint();
     let calls = std::sync::atomic::AtomicUsize::new(0);

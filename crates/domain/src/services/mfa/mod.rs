@@ -26,7 +26,7 @@ use super::guesses::{Guess, PasswordGuard, Subject};
 use super::{AccountPolicy, Stores, System};
 use crate::{
     BackupCode, MfaFactor, MfaFactorId, OneTimeToken, Password, Sealed, StoreError, Token,
-    TokenPurpose, TotpCode, User, UserId, Window,
+    TokenPurpose, TotpCode, User, UserId,
 };
 
 /// Backup codes in a set.
@@ -482,14 +482,13 @@ impl MultiFactor {
             .find(&hash, TokenPurpose::MfaSignIn, now)
             .await?
             .ok_or(MfaSignInError::InvalidToken)?;
-        let ttl = self.policy.mfa_token_ttl.whole_seconds().max(1);
-        let window = Window::Seconds(u32::try_from(ttl).unwrap_or(u32::MAX));
-        let tries = self
-            .stores
-            .rate_limiter
-            .hit(&format!("mfa-token:{}", hash.as_str()), window, now)
-            .await?;
-        if tries.count > u64::from(self.policy.mfa_token_tries.max(1)) {
+        // Counted on the token itself, so the bound holds for its whole
+        // life (an aligned window would restart it at a boundary).
+        let tries = tokens
+            .spend_try(&hash, TokenPurpose::MfaSignIn, now)
+            .await?
+            .ok_or(MfaSignInError::InvalidToken)?;
+        if tries > self.policy.mfa_token_tries.max(1) {
             tokens.consume(&hash, TokenPurpose::MfaSignIn, now).await?;
             return Err(MfaSignInError::InvalidToken);
         }

@@ -19,10 +19,25 @@ fn password(p: &str) -> Password {
     Password::for_sign_in(p).unwrap()
 }
 
-/// One-time tokens in a shared list, as the port says.
+/// One-time tokens in a shared list (with their tries), as the port says.
 fn memory_tokens() -> MockOneTimeTokenRepository {
     let all: Arc<Mutex<Vec<OneTimeToken>>> = Arc::default();
+    let tries: Arc<Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
     let mut tokens = MockOneTimeTokenRepository::new();
+    let a = all.clone();
+    tokens.expect_spend_try().returning(move |h, p, now| {
+        let live = a
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| &t.token_hash == h && t.purpose == p && t.expires_at > now);
+        Ok(live.then(|| {
+            let mut tries = tries.lock().unwrap();
+            let n = tries.entry(h.as_str().to_owned()).or_default();
+            *n += 1;
+            *n
+        }))
+    });
     let a = all.clone();
     tokens.expect_insert().returning(move |t| {
         a.lock().unwrap().push(t.clone());
@@ -229,7 +244,7 @@ fn wrong_codes_count_toward_the_lockout_and_a_right_password_does_not_reset_it()
         }
     }
     assert!(
-        (1..5).contains(&guesses),
+        (1..=5).contains(&guesses),
         "{guesses} codes guessed before the lockout"
     );
     // Locked out: even the right code is not looked at now.
@@ -308,4 +323,105 @@ fn a_secret_sealed_for_another_user_does_not_open() {
     let mut factor = block_on(s.mfa.stores.mfa.get(user().id)).unwrap().unwrap();
     factor.user_id = other.id;
     assert!(s.mfa.matching_step(&factor, &code(&s.secret, 0)).is_err());
+}
+
+/// A guesser with the password (and a stolen session) cannot reset the
+/// code count through the changes that ask for the password and a code:
+/// the right password there must not clear what wrong codes counted.
+#[test]
+fn wrong_codes_in_changes_accumulate_whatever_the_password_did() {
+    let s = enrolled(AccountPolicy::default(), true);
+    let u = user();
+    let wrong = MfaProof::Totp(TotpCode::parse("000000").unwrap());
+    let right = password("right password");
+    let mut outcomes = Vec::new();
+    for i in 0..30 {
+        let result = if i % 2 == 0 {
+            block_on(s.mfa.disable(&u, &right, &wrong, Some("10.0.0.9")))
+        } else {
+            block_on(
+                s.mfa
+                    .regenerate_backup_codes(&u, &right, &wrong, Some("10.0.0.9")),
+            )
+            .map(drop)
+        };
+        // Enrolment checks the password too (and refuses: TOTP is on).
+        let _ = block_on(s.mfa.enrol(&u, &right, Some("10.0.0.9")));
+        match result {
+            Err(ChangeMfaError::WrongCode) => outcomes.push("wrong"),
+            Err(ChangeMfaError::LockedOut { .. }) => {
+                outcomes.push("locked");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        outcomes.last(),
+        Some(&"locked"),
+        "30 codes guessed without a lockout: {outcomes:?}"
+    );
+    assert!(outcomes.len() <= 5, "{outcomes:?}");
+}
+
+/// An `mfa_token` allows five codes in its whole life, also when it spans
+/// the boundary of an aligned rate-limit window.
+#[test]
+fn an_mfa_token_allows_five_codes_across_a_window_boundary() {
+    let policy = AccountPolicy {
+        lockout_threshold: 50,
+        ..AccountPolicy::default()
+    };
+    let mut h = harness(true);
+    // T0 is 12:00:00, a multiple of 300 seconds: start just before it.
+    let clock = Arc::new(MovableClock(Mutex::new(T0 - time::Duration::seconds(20))));
+    h.system.clock = clock.clone();
+    let mfa = MultiFactor::new(h.stores.clone(), h.system.clone(), policy.clone());
+    let auth = Authentication::new(h.stores, h.system, policy);
+    block_on(mfa.enrol(&user(), &password("right password"), None)).unwrap();
+    let s = {
+        let factor = block_on(mfa.stores.mfa.get(user().id)).unwrap().unwrap();
+        let secret = mfa
+            .system
+            .sealer
+            .open(&context(user().id), &factor.secret)
+            .unwrap();
+        let step = totp::step_of(crate::Clock::now(&*clock).unix_timestamp()) - 1;
+        let first = TotpCode::parse(&totp::code_at_step(&secret, step)).unwrap();
+        let backup = block_on(mfa.confirm(&user(), &first, None)).unwrap();
+        Setup {
+            mfa,
+            auth,
+            secret,
+            backup,
+        }
+    };
+    let token = challenge_at(&s);
+    let wrong = MfaProof::Totp(TotpCode::parse("000000").unwrap());
+    let mut wrong_codes = 0;
+    for i in 0..10 {
+        if i == 3 {
+            clock.set(T0 + time::Duration::seconds(5));
+        }
+        match second_step(&s, &token, wrong.clone()) {
+            Err(MfaSignInError::WrongCode) => wrong_codes += 1,
+            Err(MfaSignInError::InvalidToken) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wrong_codes, 5, "codes tried on one mfa_token");
+}
+
+/// The password step at whatever the harness clock says.
+fn challenge_at(s: &Setup) -> Token {
+    let request = SignInRequest {
+        login: "user1@example.org".into(),
+        password: password("right password"),
+        device: None,
+        ip: Some("10.0.0.1".into()),
+    };
+    match block_on(s.auth.sign_in(request)).unwrap() {
+        SignedIn::MfaRequired(c) => c.token,
+        SignedIn::Session(_) => panic!("a session without the second factor"),
+    }
 }

@@ -1,0 +1,107 @@
+//! The third hardening review, each finding tried the way an attacker with
+//! a stolen session (or a support role) would, with the release behaviour
+//! it found and what it must be now.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::mfa::{enable_totp, totp_code};
+use crate::on_every_engine;
+use crate::support::*;
+
+/// A six-digit code that is not `code`.
+fn wrong_code(code: &str) -> String {
+    let n: u32 = code.parse().expect("six digits");
+    format!("{:06}", (n + 500_000) % 1_000_000)
+}
+
+/// Finding 1: with the right password and a wrong code, turning TOTP off
+/// or renewing the backup codes answered 403 `wrong-code` thirty times in a
+/// row (the right password cleared the count each time). Wrong codes now
+/// accumulate whatever the password did, and the fifth locks.
+async fn the_right_password_does_not_clear_the_code_lockout(app: TestApp) -> TestApp {
+    let (token, _) = app.signed_in_user("ann").await;
+    let (secret, _) = enable_totp(&app, &token).await;
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let body = json!({"password": USER_PASSWORD, "code": wrong_code(&totp_code(&secret, 0))});
+        let path = if i % 2 == 0 {
+            "/v1/me/mfa/totp"
+        } else {
+            "/v1/me/mfa/backup-codes"
+        };
+        let method = if i % 2 == 0 {
+            Method::DELETE
+        } else {
+            Method::POST
+        };
+        let res = app.authed(method, path, &token, Some(body)).await;
+        statuses.push(res.status().as_u16());
+        // Enrolment asks for the password too (and is refused: TOTP is on).
+        let res = app
+            .authed(
+                Method::POST,
+                "/v1/me/mfa/totp",
+                &token,
+                Some(json!({"password": USER_PASSWORD})),
+            )
+            .await;
+        assert_ne!(res.status(), 201);
+        if *statuses.last().unwrap() == 423 {
+            break;
+        }
+    }
+    assert_eq!(statuses, [403, 403, 403, 403, 423], "{statuses:?}");
+    app
+}
+on_every_engine!(the_right_password_does_not_clear_the_code_lockout);
+
+/// Finding 2: a profile edit (or setting the active content session)
+/// started the guessing counters afresh, round after round. Only a new
+/// password or an administrator's unlock does now.
+async fn an_account_edit_does_not_reset_the_lockout(app: TestApp) -> TestApp {
+    let (token, _) = app.signed_in_user("bob").await;
+    let change = |current: &str| json!({"password": {"current_password": current, "new_password": "a whole new password"}});
+    let mut statuses = Vec::new();
+    for round in 0..3 {
+        for _ in 0..3 {
+            let res = app
+                .authed(Method::PATCH, "/v1/me", &token, Some(change("wrong guess")))
+                .await;
+            statuses.push(res.status().as_u16());
+        }
+        let res = app
+            .authed(
+                Method::PATCH,
+                "/v1/me",
+                &token,
+                Some(json!({"full_name": format!("Bob {round}")})),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        statuses,
+        [403, 403, 403, 403, 423, 423, 423, 423, 423],
+        "{statuses:?}"
+    );
+    // The right password is not even checked while locked out.
+    let res = app
+        .authed(Method::PATCH, "/v1/me", &token, Some(change(USER_PASSWORD)))
+        .await;
+    expect_problem(res, 423, "locked-out").await;
+    // An administrator's unlock starts the counts afresh.
+    let bob: Value = json_with(app.authed(Method::GET, "/v1/me", &token, None).await, 200).await;
+    let admin = app.admin_token().await;
+    let path = format!("/v1/users/{}", bob["id"].as_str().unwrap());
+    let res = app
+        .authed(Method::PATCH, &path, &admin, Some(json!({"locked": false})))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .authed(Method::PATCH, "/v1/me", &token, Some(change(USER_PASSWORD)))
+        .await;
+    assert_eq!(res.status(), 200);
+    app
+}
+on_every_engine!(an_account_edit_does_not_reset_the_lockout);
