@@ -51,11 +51,12 @@ impl RecordingMailer {
             .expect("mailer")
             .iter()
             .rev()
-            .find(|m| *m.to() == to)
-            .map(|m| match m {
+            .filter(|m| *m.to() == to)
+            .find_map(|m| match m {
                 Mail::Verification { token, .. }
                 | Mail::PasswordReset { token, .. }
-                | Mail::AccountDeletion { token, .. } => token.clone(),
+                | Mail::AccountDeletion { token, .. } => Some(token.clone()),
+                Mail::Notice { .. } => None,
             })
     }
     /// How many mails were sent.

@@ -309,6 +309,12 @@ pub fn queued_mail(kind: OutgoingKind, to: &str, at: OffsetDateTime) -> QueuedMa
         OutgoingKind::PasswordReset => Outgoing::Mail(Mail::PasswordReset { to, token }),
         OutgoingKind::AccountDeletion => Outgoing::Mail(Mail::AccountDeletion { to, token }),
         OutgoingKind::ResetRequest => Outgoing::ResetRequest { to },
+        OutgoingKind::Notice => Outgoing::Mail(Mail::Notice {
+            to,
+            notice: Notice::ProviderLinked {
+                provider: "github".into(),
+            },
+        }),
     };
     QueuedMail {
         id: QueuedMailId::from_uuid(id()),

@@ -8,11 +8,12 @@ use time::Duration;
 
 use crate::fixtures::*;
 
-const KINDS: [OutgoingKind; 4] = [
+const KINDS: [OutgoingKind; 5] = [
     OutgoingKind::Verification,
     OutgoingKind::PasswordReset,
     OutgoingKind::AccountDeletion,
     OutgoingKind::ResetRequest,
+    OutgoingKind::Notice,
 ];
 
 /// Every kind of message comes back from `claim` as it was queued, with one
@@ -32,7 +33,7 @@ pub async fn queued_mail_of_every_kind_roundtrips(s: Stores) {
     for m in queued.iter().rev() {
         s.mail_queue.enqueue(m).await.unwrap();
     }
-    assert_eq!(s.mail_queue.count().await.unwrap(), 4);
+    assert_eq!(s.mail_queue.count().await.unwrap(), 5);
     let now = t + Duration::seconds(1);
     let claimed = s
         .mail_queue
@@ -48,7 +49,7 @@ pub async fn queued_mail_of_every_kind_roundtrips(s: Stores) {
         .collect();
     assert_eq!(claimed, expected);
     // Claimed messages stay queued until removed.
-    assert_eq!(s.mail_queue.count().await.unwrap(), 4);
+    assert_eq!(s.mail_queue.count().await.unwrap(), 5);
 }
 
 /// A claim takes only what is due at `now`, at most `limit`, and hides it

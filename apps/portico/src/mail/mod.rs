@@ -6,7 +6,7 @@
 mod templates;
 
 use async_trait::async_trait;
-use domain::{Mail, Mailer, StoreError};
+use domain::{Mail, Mailer, Notice, StoreError};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -130,34 +130,50 @@ impl LettreMailer {
 
     /// The rendered parts of `mail`.
     fn render(&self, mail: &Mail) -> Result<Rendered, TemplateError> {
-        let (kind, username, link, ttl) = match mail {
+        // A mail with a link: its kind, the username it greets, the link
+        // and how long it works. A notice: its kind and what it names.
+        let (kind, username, link, ttl, provider) = match mail {
             Mail::Verification {
                 username, token, ..
             } => (
                 MailKind::VerifyEmail,
                 username.as_str(),
                 self.link(&self.links.verify, &self.verify_path, token),
-                self.ttls.verification,
+                Some(self.ttls.verification),
+                "",
             ),
             Mail::PasswordReset { token, .. } => (
                 MailKind::ResetPassword,
                 "",
                 self.link(&self.links.reset, &self.reset_path, token),
-                self.ttls.reset,
+                Some(self.ttls.reset),
+                "",
             ),
             Mail::AccountDeletion { token, .. } => (
                 MailKind::ConfirmDeletion,
                 "",
                 self.link(&self.links.deletion, &self.deletion_path, token),
-                self.ttls.deletion,
+                Some(self.ttls.deletion),
+                "",
             ),
+            Mail::Notice { notice, .. } => match notice {
+                Notice::SecondFactorRemoved => (MailKind::MfaRemoved, "", String::new(), None, ""),
+                Notice::ProviderLinked { provider } => (
+                    MailKind::ProviderLinked,
+                    "",
+                    String::new(),
+                    None,
+                    provider.as_str(),
+                ),
+            },
         };
         self.templates.render(
             kind,
             &MailContext {
                 username,
                 link: &link,
-                expires_in: &templates::in_words(ttl),
+                expires_in: &ttl.map(templates::in_words).unwrap_or_default(),
+                provider,
             },
         )
     }

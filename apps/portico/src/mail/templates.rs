@@ -19,13 +19,19 @@ pub(crate) enum MailKind {
     ResetPassword,
     /// `confirm-deletion.*`: confirms an account deletion.
     ConfirmDeletion,
+    /// `mfa-removed.*`: an administrator removed the second factor.
+    MfaRemoved,
+    /// `provider-linked.*`: an identity provider was linked (`provider`).
+    ProviderLinked,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 3] = [
+    const ALL: [MailKind; 5] = [
         Self::VerifyEmail,
         Self::ResetPassword,
         Self::ConfirmDeletion,
+        Self::MfaRemoved,
+        Self::ProviderLinked,
     ];
 
     fn stem(self) -> &'static str {
@@ -33,12 +39,14 @@ impl MailKind {
             Self::VerifyEmail => "verify-email",
             Self::ResetPassword => "reset-password",
             Self::ConfirmDeletion => "confirm-deletion",
+            Self::MfaRemoved => "mfa-removed",
+            Self::ProviderLinked => "provider-linked",
         }
     }
 }
 
 /// Built-in templates, by file name.
-const BUILT_IN: [(&str, &str); 10] = [
+const BUILT_IN: [(&str, &str); 16] = [
     ("layout.html", include_str!("templates/layout.html")),
     (
         "verify-email.subject.txt",
@@ -76,6 +84,27 @@ const BUILT_IN: [(&str, &str); 10] = [
         "confirm-deletion.html",
         include_str!("templates/confirm-deletion.html"),
     ),
+    (
+        "mfa-removed.subject.txt",
+        include_str!("templates/mfa-removed.subject.txt"),
+    ),
+    ("mfa-removed.txt", include_str!("templates/mfa-removed.txt")),
+    (
+        "mfa-removed.html",
+        include_str!("templates/mfa-removed.html"),
+    ),
+    (
+        "provider-linked.subject.txt",
+        include_str!("templates/provider-linked.subject.txt"),
+    ),
+    (
+        "provider-linked.txt",
+        include_str!("templates/provider-linked.txt"),
+    ),
+    (
+        "provider-linked.html",
+        include_str!("templates/provider-linked.html"),
+    ),
 ];
 
 /// What a template sees.
@@ -85,8 +114,11 @@ pub(crate) struct MailContext<'a> {
     pub username: &'a str,
     /// The link that completes the action.
     pub link: &'a str,
-    /// How long the link works, in words ("24 hours").
+    /// How long the link works, in words ("24 hours"); empty in notices.
     pub expires_in: &'a str,
+    /// The identity provider a notice is about (`provider-linked`; empty
+    /// in the others).
+    pub provider: &'a str,
 }
 
 /// A rendered mail.
@@ -195,6 +227,7 @@ impl MailTemplates {
             username: "sample",
             link: "https://app.example/page?token=0123abcd",
             expires_in: "1 hour",
+            provider: "github",
         };
         for kind in MailKind::ALL {
             templates.render(kind, &sample)?;
@@ -283,6 +316,7 @@ mod tests {
             username: "ada",
             link,
             expires_in: "24 hours",
+            provider: "",
         }
     }
 

@@ -105,3 +105,110 @@ async fn an_account_edit_does_not_reset_the_lockout(app: TestApp) -> TestApp {
     app
 }
 on_every_engine!(an_account_edit_does_not_reset_the_lockout);
+
+/// A user given `role` (created by the administrator with `permissions`);
+/// returns their token and id.
+async fn user_with_role(
+    app: &TestApp,
+    name: &str,
+    role: &str,
+    permissions: &[&str],
+) -> (String, String) {
+    let admin = app.admin_token().await;
+    let res = app
+        .authed(
+            Method::POST,
+            "/v1/roles",
+            &admin,
+            Some(json!({"name": role, "permissions": permissions})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let (token, id) = app.signed_in_user(name).await;
+    let res = app
+        .authed(
+            Method::PUT,
+            &format!("/v1/users/{id}/roles/{role}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    (token, id)
+}
+
+/// The bootstrap administrator's id.
+async fn admin_id(app: &TestApp) -> String {
+    let admin = app.admin_token().await;
+    let me = json_with(app.authed(Method::GET, "/v1/me", &admin, None).await, 200).await;
+    me["id"].as_str().unwrap().to_owned()
+}
+
+/// Finding 5: a support role with `users:read, users:write` removed an
+/// administrator's TOTP (204) and locked administrators. Acting on a user
+/// needs every permission the target holds; the user whose factor an
+/// administrator removed is told by mail.
+async fn a_support_role_cannot_act_on_administrators(app: TestApp) -> TestApp {
+    let (support, support_id) =
+        user_with_role(&app, "sam", "support", &["users:read", "users:write"]).await;
+    let admin_id = admin_id(&app).await;
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{admin_id}/mfa"),
+            &support,
+            None,
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    for body in [json!({"locked": true}), json!({"verified": false})] {
+        let res = app
+            .authed(
+                Method::PATCH,
+                &format!("/v1/users/{admin_id}"),
+                &support,
+                Some(body),
+            )
+            .await;
+        expect_problem(res, 403, "forbidden").await;
+    }
+    // The administrator is untouched: still signs in and is not locked.
+    app.admin_token().await;
+    // On an ordinary user the role works, and the user hears of it.
+    let (ann, ann_id) = app.signed_in_user("ann").await;
+    enable_totp(&app, &ann).await;
+    let before = app.mail_count("ann@example.org").await;
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{ann_id}/mfa"),
+            &support,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.mail_count("ann@example.org").await, before + 1);
+    let mail = app.last_mail("ann@example.org").await;
+    assert!(mail.contains("two-step sign-in"), "{mail}");
+    let res = app
+        .authed(
+            Method::PATCH,
+            &format!("/v1/users/{ann_id}"),
+            &support,
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Nobody acts on a user who holds more than they do, themselves aside.
+    let res = app
+        .authed(
+            Method::PATCH,
+            &format!("/v1/users/{support_id}"),
+            &support,
+            Some(json!({"verified": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app
+}
+on_every_engine!(a_support_role_cannot_act_on_administrators);

@@ -337,6 +337,17 @@ impl TestApp {
     /// The token of the newest mail to `to` in the outbox, once queued
     /// mail has gone out.
     pub(crate) async fn last_token(&self, to: &str) -> String {
+        let text = self.last_mail(to).await;
+        let start = text.find("token=").expect("a link with token=") + "token=".len();
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect()
+    }
+
+    /// The newest mail to `to` in the outbox (headers and both parts),
+    /// once queued mail has gone out.
+    pub(crate) async fn last_mail(&self, to: &str) -> String {
         self.mail_settled().await;
         let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&self.outbox)
             .expect("outbox")
@@ -350,12 +361,7 @@ impl TestApp {
             })
             .collect();
         mails.sort_by_key(|(at, _)| *at);
-        let (_, text) = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
-        let start = text.find("token=").expect("a link with token=") + "token=".len();
-        text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_hexdigit())
-            .collect()
+        mails.pop().unwrap_or_else(|| panic!("no mail to {to}")).1
     }
 
     /// How many mails went to `to`, once queued mail has gone out.

@@ -91,6 +91,7 @@ fn to_record(m: &QueuedMail) -> Record {
         .set("to", fields.to)
         .opt("username", fields.username)
         .opt("token", fields.token)
+        .opt("details", fields.details)
         .set("attempts", m.attempts.to_string())
         .set("createdAt", ts(m.created_at))
         .set("expiresAt", ts(m.expires_at));
@@ -105,6 +106,7 @@ fn from_record(map: std::collections::HashMap<String, String>) -> Result<QueuedM
         to: f.str("to")?.to_owned(),
         username: f.opt_string("username"),
         token: f.opt_string("token"),
+        details: f.opt_string("details"),
         attempts: f.i64("attempts")?,
         created_at: f.time("createdAt")?,
         expires_at: f.time("expiresAt")?,

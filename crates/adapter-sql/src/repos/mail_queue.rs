@@ -17,6 +17,7 @@ impl Store {
             to: col(row, "recipient")?,
             username: col(row, "username")?,
             token: col(row, "token")?,
+            details: col(row, "details")?,
             attempts: col(row, "attempts")?,
             created_at: col_time::<Ts, _>(row, "created_at")?,
             expires_at: col_time::<Ts, _>(row, "expires_at")?,
@@ -30,14 +31,15 @@ impl domain::MailQueue for Store {
         let fields = m.body.fields();
         sqlx::query(
             "INSERT INTO mail_queue \
-             (id, kind, recipient, username, token, attempts, due_at, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (id, kind, recipient, username, token, details, attempts, due_at, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(m.id.as_uuid())
         .bind(fields.kind.as_str())
         .bind(fields.to)
         .bind(fields.username)
         .bind(fields.token)
+        .bind(fields.details)
         .bind(i64::from(m.attempts))
         .bind(<Ts>::to_db(m.created_at))
         .bind(<Ts>::to_db(m.created_at))
@@ -58,7 +60,7 @@ impl domain::MailQueue for Store {
             "UPDATE mail_queue SET attempts = attempts + 1, due_at = $1 \
              WHERE due_at <= $2 AND id IN (SELECT id FROM mail_queue WHERE due_at <= $2 \
              ORDER BY due_at, created_at, id LIMIT $3) \
-             RETURNING id, kind, recipient, username, token, attempts, created_at, expires_at",
+             RETURNING id, kind, recipient, username, token, details, attempts, created_at, expires_at",
         )
         .bind(<Ts>::to_db(until))
         .bind(<Ts>::to_db(now))

@@ -35,6 +35,8 @@ pub enum OutgoingKind {
     AccountDeletion,
     /// [`Outgoing::ResetRequest`].
     ResetRequest,
+    /// [`Mail::Notice`].
+    Notice,
 }
 
 impl OutgoingKind {
@@ -45,6 +47,7 @@ impl OutgoingKind {
             Self::PasswordReset => "password_reset",
             Self::AccountDeletion => "account_deletion",
             Self::ResetRequest => "reset_request",
+            Self::Notice => "notice",
         }
     }
 
@@ -55,6 +58,7 @@ impl OutgoingKind {
             Self::PasswordReset,
             Self::AccountDeletion,
             Self::ResetRequest,
+            Self::Notice,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)
@@ -73,6 +77,8 @@ pub struct OutgoingFields {
     pub username: Option<String>,
     /// The single-use token the mail's link carries, if it has one.
     pub token: Option<String>,
+    /// What a notice says, as JSON text (notices only).
+    pub details: Option<String>,
 }
 
 impl Outgoing {
@@ -90,6 +96,7 @@ impl Outgoing {
             Self::Mail(Mail::Verification { .. }) => OutgoingKind::Verification,
             Self::Mail(Mail::PasswordReset { .. }) => OutgoingKind::PasswordReset,
             Self::Mail(Mail::AccountDeletion { .. }) => OutgoingKind::AccountDeletion,
+            Self::Mail(Mail::Notice { .. }) => OutgoingKind::Notice,
             Self::ResetRequest { .. } => OutgoingKind::ResetRequest,
         }
     }
@@ -103,13 +110,18 @@ impl Outgoing {
             Self::Mail(Mail::PasswordReset { token, .. } | Mail::AccountDeletion { token, .. }) => {
                 (None, Some(token))
             }
-            Self::ResetRequest { .. } => (None, None),
+            Self::ResetRequest { .. } | Self::Mail(Mail::Notice { .. }) => (None, None),
+        };
+        let details = match self {
+            Self::Mail(Mail::Notice { notice, .. }) => serde_json::to_string(notice).ok(),
+            _ => None,
         };
         OutgoingFields {
             kind: self.kind(),
             to: self.to().as_str().to_owned(),
             username: username.map(|u| u.as_str().to_owned()),
             token: token.map(|t| t.expose().to_owned()),
+            details,
         }
     }
 
@@ -151,6 +163,17 @@ impl Outgoing {
                 token: token()?,
             }),
             OutgoingKind::ResetRequest => Self::ResetRequest { to },
+            OutgoingKind::Notice => {
+                let raw = fields
+                    .details
+                    .as_deref()
+                    .ok_or_else(|| StoreError::msg("stored notice mail has no details"))?;
+                Self::Mail(Mail::Notice {
+                    to,
+                    notice: serde_json::from_str(raw)
+                        .map_err(corrupt("stored notice mail details"))?,
+                })
+            }
         })
     }
 }
@@ -184,6 +207,8 @@ pub struct StoredMail {
     pub username: Option<String>,
     /// [`OutgoingFields::token`].
     pub token: Option<String>,
+    /// [`OutgoingFields::details`].
+    pub details: Option<String>,
     /// Attempts so far.
     pub attempts: i64,
     /// When it was queued.
@@ -203,6 +228,7 @@ impl QueuedMail {
             to: stored.to,
             username: stored.username,
             token: stored.token,
+            details: stored.details,
         })?;
         Ok(Self {
             id: QueuedMailId::from_uuid(stored.id),

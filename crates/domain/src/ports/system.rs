@@ -94,6 +94,29 @@ pub enum Mail {
         /// Single-use deletion token.
         token: Token,
     },
+    /// Tells the owner of an account about a security change (no link).
+    Notice {
+        /// Address the mail goes to.
+        to: Email,
+        /// What happened.
+        notice: Notice,
+    },
+}
+
+/// A security change the owner of an account is told about by mail, so
+/// that a change they did not make (a thief with their session, a support
+/// role acting on them) does not go unnoticed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// An administrator removed the account's second factor: the password
+    /// alone signs in now.
+    SecondFactorRemoved,
+    /// An identity provider was linked: signing in there signs in here.
+    ProviderLinked {
+        /// The provider's configured name.
+        provider: String,
+    },
 }
 
 impl Mail {
@@ -102,7 +125,8 @@ impl Mail {
         match self {
             Self::Verification { to, .. }
             | Self::PasswordReset { to, .. }
-            | Self::AccountDeletion { to, .. } => to,
+            | Self::AccountDeletion { to, .. }
+            | Self::Notice { to, .. } => to,
         }
     }
 }

@@ -88,6 +88,7 @@ impl UserAdmin {
         locked: bool,
     ) -> Result<User, AdminUserError> {
         by.require(&Permission::USERS_WRITE)?;
+        self.may_act_on(by, user_id).await?;
         let now = self.system.now();
         let user = self
             .modify(
@@ -121,19 +122,51 @@ impl UserAdmin {
     }
 
     /// Removes a user's second factor (TOTP and backup codes), for a user
-    /// who lost both; `by` needs `users:write`. The password alone signs
-    /// in afterwards. `NotFound` if the user has none (or does not exist).
+    /// who lost both; `by` needs `users:write` and every permission the
+    /// user holds. The password alone signs in afterwards, and the user is
+    /// told by mail. `NotFound` if the user has none (or does not exist).
     pub async fn remove_second_factor(
         &self,
         by: &Principal,
         user_id: UserId,
     ) -> Result<(), AdminUserError> {
         by.require(&Permission::USERS_WRITE)?;
+        self.may_act_on(by, user_id).await?;
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?
+            .ok_or(AdminUserError::NotFound)?;
         match self.stores.mfa.delete_for_user(user_id).await {
-            Ok(0) => Err(AdminUserError::NotFound),
-            Ok(_) => Ok(()),
-            Err(e) => Err(AdminUserError::Unexpected(e)),
+            Ok(0) => return Err(AdminUserError::NotFound),
+            Ok(_) => {}
+            Err(e) => return Err(AdminUserError::Unexpected(e)),
         }
+        super::mail::notify(
+            &self.stores,
+            &self.system,
+            &user.email,
+            crate::Notice::SecondFactorRemoved,
+        )
+        .await
+        .map_err(AdminUserError::Unexpected)
+    }
+
+    /// Fails unless `by` holds every permission `user_id` holds (oneself
+    /// always passes).
+    async fn may_act_on(&self, by: &Principal, user_id: UserId) -> Result<(), AdminUserError> {
+        if by.user_id() == user_id {
+            return Ok(());
+        }
+        let roles = self
+            .stores
+            .roles
+            .roles_of(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        Ok(by.may_act_on(&roles)?)
     }
 
     /// Marks a user's email verified or not; `by` needs `users:write`.
@@ -144,6 +177,7 @@ impl UserAdmin {
         verified: bool,
     ) -> Result<User, AdminUserError> {
         by.require(&Permission::USERS_WRITE)?;
+        self.may_act_on(by, user_id).await?;
         let now = self.system.now();
         self.modify(
             user_id,
@@ -309,6 +343,7 @@ mod tests {
             .returning(|_, _| Ok(2));
         h.stores.users = Arc::new(users);
         h.stores.sessions = Arc::new(sessions);
+        h.stores.roles = Arc::new(holding(&[]));
         let admin = UserAdmin::new(h.stores, h.system);
         assert!(
             block_on(admin.set_locked(&principal(99, &["users:write"]), sample_user(1).id, true))
@@ -322,6 +357,47 @@ mod tests {
         );
     }
 
+    /// A roles mock whose every user holds one role with `permissions`.
+    fn holding(permissions: &[&'static str]) -> crate::MockRoleRepository {
+        let permissions: Vec<&'static str> = permissions.to_vec();
+        let mut roles = crate::MockRoleRepository::new();
+        roles.expect_roles_of().returning(move |_| {
+            Ok(vec![crate::Role {
+                name: RoleName::parse("held").unwrap(),
+                description: None,
+                permissions: permissions
+                    .iter()
+                    .map(|p| Permission::parse(p).unwrap())
+                    .collect(),
+                created_at: T0,
+                updated_at: T0,
+            }])
+        });
+        roles
+    }
+
+    #[test]
+    fn nobody_acts_on_a_user_who_holds_more_than_they_do() {
+        // The users and mfa stores have no expectations: nothing is touched.
+        let mut h = Harness::new();
+        h.stores.roles = Arc::new(holding(&["*"]));
+        let admin = UserAdmin::new(h.stores, h.system);
+        let support = principal(99, &["users:read", "users:write"]);
+        let target = sample_user(1).id;
+        assert!(matches!(
+            block_on(admin.remove_second_factor(&support, target)),
+            Err(AdminUserError::Forbidden(d)) if d == crate::services::Denied(Permission::ALL)
+        ));
+        assert!(matches!(
+            block_on(admin.set_locked(&support, target, true)),
+            Err(AdminUserError::Forbidden(_))
+        ));
+        assert!(matches!(
+            block_on(admin.set_verified(&support, target, false)),
+            Err(AdminUserError::Forbidden(_))
+        ));
+    }
+
     #[test]
     fn unknown_user_is_not_found() {
         let mut h = Harness::new();
@@ -331,6 +407,7 @@ mod tests {
             .expect_update_fields()
             .returning(|_, _| Err(WriteError::NotFound));
         h.stores.users = Arc::new(users);
+        h.stores.roles = Arc::new(holding(&[]));
         let admin = UserAdmin::new(h.stores, h.system);
         assert!(matches!(
             block_on(admin.set_verified(&principal(99, &["users:write"]), sample_user(1).id, true)),

@@ -163,6 +163,23 @@ impl MailDelivery {
     }
 }
 
+/// How long a notice waits for delivery before it is dropped.
+const NOTICE_TTL: Duration = Duration::days(1);
+
+/// Queues a notice of a security change to `to`.
+pub(crate) async fn notify(
+    stores: &Stores,
+    system: &System,
+    to: &crate::Email,
+    notice: crate::Notice,
+) -> Result<(), StoreError> {
+    let body = Outgoing::Mail(crate::Mail::Notice {
+        to: to.clone(),
+        notice,
+    });
+    queue(stores, system, body, NOTICE_TTL).await
+}
+
 /// Queues `body` for delivery; it is dropped unsent after `ttl` (the life of
 /// the link it carries).
 pub(crate) async fn queue(

@@ -89,6 +89,22 @@ impl Principal {
         permissions.into_iter().all(|p| self.holds(p))
     }
 
+    /// `Ok` when this caller holds every permission a user with
+    /// `target_roles` holds: acting on a user (locking, verifying, removing
+    /// a factor, granting or revoking a role) must not let a role act on
+    /// someone with more rights than its own, such as a support role on an
+    /// administrator. The error names a permission the caller lacks.
+    pub fn may_act_on(&self, target_roles: &[Role]) -> Result<(), Denied> {
+        match target_roles
+            .iter()
+            .flat_map(|r| r.permissions.iter())
+            .find(|p| !self.holds(p))
+        {
+            None => Ok(()),
+            Some(missing) => Err(Denied(missing.clone())),
+        }
+    }
+
     /// `Ok` when the user holds `wanted`.
     pub fn require(&self, wanted: &Permission) -> Result<(), Denied> {
         if self.holds(wanted) {

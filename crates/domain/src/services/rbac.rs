@@ -216,8 +216,24 @@ impl Rbac {
         }
     }
 
+    /// Fails unless `by` holds every permission `user_id` holds (oneself
+    /// always passes): a role manager does not act on someone above them.
+    async fn may_act_on(&self, by: &Principal, user_id: UserId) -> Result<(), GrantRoleError> {
+        if by.user_id() == user_id {
+            return Ok(());
+        }
+        let held = self
+            .stores
+            .roles
+            .roles_of(user_id)
+            .await
+            .map_err(GrantRoleError::Unexpected)?;
+        by.may_act_on(&held).map_err(|_| GrantRoleError::Escalation)
+    }
+
     /// Grants a role to an existing user (idempotent) on behalf of `by`, who
-    /// needs `roles:write` and every permission of the role.
+    /// needs `roles:write`, every permission of the role and every
+    /// permission the user holds.
     pub async fn grant(
         &self,
         by: &Principal,
@@ -225,6 +241,7 @@ impl Rbac {
         role: &RoleName,
     ) -> Result<(), GrantRoleError> {
         self.may_hand_out(by, role).await?;
+        self.may_act_on(by, user_id).await?;
         if self
             .stores
             .users
@@ -247,8 +264,9 @@ impl Rbac {
         }
     }
 
-    /// Revokes a role from a user on behalf of `by`, who needs `roles:write`
-    /// and every permission of the role. `admin` always keeps one holder.
+    /// Revokes a role from a user on behalf of `by`, who needs `roles:write`,
+    /// every permission of the role and every permission the user holds.
+    /// `admin` always keeps one holder.
     pub async fn revoke(
         &self,
         by: &Principal,
@@ -256,6 +274,7 @@ impl Rbac {
         role: &RoleName,
     ) -> Result<(), GrantRoleError> {
         self.may_hand_out(by, role).await?;
+        self.may_act_on(by, user_id).await?;
         let roles = &self.stores.roles;
         let outcome = if role.as_str() == RoleName::ADMIN {
             roles.revoke_unless_last(user_id, role).await
@@ -357,6 +376,15 @@ mod tests {
         held: &[&str],
         target: Role,
     ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>, Principal) {
+        caller_over(held, target, Vec::new())
+    }
+
+    /// As [`caller_with`], with every other user holding `others`.
+    fn caller_over(
+        held: &[&str],
+        target: Role,
+        target_of_others: Vec<Role>,
+    ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>, Principal) {
         let mut h = Harness::new();
         let mut repo = MockRoleRepository::new();
         repo.expect_get()
@@ -377,6 +405,10 @@ mod tests {
         });
         repo.expect_create().returning(|_| Ok(()));
         repo.expect_update_fields().returning(|_, _| Ok(()));
+        // Everyone else holds the target role alone.
+        let held_by_others = target_of_others.clone();
+        repo.expect_roles_of()
+            .returning(move |_| Ok(held_by_others.clone()));
         let mut users = crate::MockUserRepository::new();
         users.expect_get().returning(|_| Ok(Some(sample_user(2))));
         h.stores.roles = Arc::new(repo);
@@ -420,6 +452,25 @@ mod tests {
         let own: BTreeSet<Permission> = [Permission::parse("posts:read").unwrap()].into();
         block_on(svc.create_role(me, RoleName::parse("reader").unwrap(), None, own)).unwrap();
         assert_eq!(*calls.lock().unwrap(), vec!["grant"]);
+    }
+
+    #[test]
+    fn a_role_manager_does_not_act_on_someone_above_them() {
+        let them = sample_user(2).id;
+        let (svc, calls, me) = caller_over(
+            &["roles:write", "posts:*"],
+            role("editor", &["posts:write"]),
+            vec![role("admin", &["*"])],
+        );
+        assert!(matches!(
+            block_on(svc.revoke(&me, them, &RoleName::parse("editor").unwrap())),
+            Err(GrantRoleError::Escalation)
+        ));
+        assert!(matches!(
+            block_on(svc.grant(&me, them, &RoleName::parse("editor").unwrap())),
+            Err(GrantRoleError::Escalation)
+        ));
+        assert!(calls.lock().unwrap().is_empty(), "nothing was written");
     }
 
     #[test]
