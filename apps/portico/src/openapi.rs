@@ -550,6 +550,9 @@ fn headers_of(status: &str) -> Vec<(&'static str, Header)> {
 const SESSION_COOKIES: &str = "The browser session, when cookies were asked for: `portico_session` \
      (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token)";
 const CLEARED_COOKIES: &str = "Expires the session cookies";
+const FLOW_COOKIE: &str = "`portico_oauth_<id>` (HttpOnly, SameSite=Lax, path /v1/oauth/, \
+     as long as the flow): binds the flow to this browser; the callback needs it";
+const FLOW_COOKIE_SPENT: &str = "Expires the flow's `portico_oauth_<id>` cookie";
 
 /// Headers only some operations send: (operation id, status, header, description).
 const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
@@ -570,6 +573,9 @@ const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
         "Location",
         "The provider's authorization page",
     ),
+    ("oauth_authorize", "302", "Set-Cookie", FLOW_COOKIE),
+    ("oauth_link", "200", "Set-Cookie", FLOW_COOKIE),
+    ("oauth_callback", "302", "Set-Cookie", FLOW_COOKIE_SPENT),
     (
         "oauth_callback",
         "302",

@@ -82,6 +82,8 @@ kinds! {
     RefreshTokenReused = "refresh-token-reused", UNAUTHORIZED, "Refresh token reused";
     /// The current password given is wrong.
     WrongPassword = "wrong-password", FORBIDDEN, "Wrong password";
+    /// A sensitive change needs the password again (or a recent sign-in).
+    ReauthenticationRequired = "reauthentication-required", FORBIDDEN, "Sign in again to do this";
     /// The second-factor code is wrong or was used already.
     WrongCode = "wrong-code", FORBIDDEN, "Wrong or already used code";
     /// The username is taken.

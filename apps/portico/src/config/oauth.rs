@@ -175,6 +175,7 @@ impl OAuthConfig {
             exchange_ttl: time::Duration::seconds(
                 i64::try_from(self.exchange_ttl_secs).unwrap_or(60),
             ),
+            ..domain::services::FederationPolicy::default()
         }
     }
 }

@@ -286,6 +286,13 @@ impl From<BeginFlowError> for Problem {
             }
             BeginFlowError::AlreadyLinked => Problem::new(Kind::AlreadyExists)
                 .detail("This provider is linked to the account already; unlink it first."),
+            BeginFlowError::WrongPassword => Problem::new(Kind::WrongPassword),
+            BeginFlowError::LockedOut { until } => locked_out(until),
+            BeginFlowError::ReauthenticationRequired => {
+                Problem::new(Kind::ReauthenticationRequired).detail(
+                    "Send the account's password to link a provider (an account without one: sign in again first).",
+                )
+            }
             BeginFlowError::Provider(e) => {
                 tracing::warn!(error = %e, "identity provider unavailable");
                 Problem::new(Kind::ProviderUnavailable)
@@ -311,6 +318,7 @@ impl From<ExchangeError> for Problem {
             ExchangeError::InvalidCode => Problem::new(Kind::InvalidToken)
                 .detail("The code is unknown, used or expired: sign in again."),
             ExchangeError::Locked => Problem::new(Kind::AccountLocked),
+            ExchangeError::NotVerified => Problem::new(Kind::EmailNotVerified),
             ExchangeError::Unexpected(e) => Problem::internal(e),
         }
     }

@@ -8,10 +8,11 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use domain::Token;
-use domain::services::{CallbackSuccess, SignedIn as Outcome};
+use domain::services::{BegunFlow, CallbackSuccess, SignedIn as Outcome, flow_cookie_id};
+use domain::{Password, Token};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -75,8 +76,39 @@ fn found(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// The flow cookies' path: the callbacks are under it.
+const FLOW_COOKIE_PATH: &str = "/v1/oauth/";
+
+/// The cookie of the flow named `id`.
+fn flow_cookie_name(id: &str) -> String {
+    format!("portico_oauth_{id}")
+}
+
+/// The cookie that binds a flow to the browser that started it: HttpOnly,
+/// SameSite=Lax (the provider's redirect back is a top-level navigation,
+/// which Lax lets through), living as long as the flow.
+fn flow_cookie(state: &AppState, flow: &BegunFlow) -> Cookie<'static> {
+    // Rounded up: the flow lives to its last second.
+    let left = flow.expires_at - time::OffsetDateTime::now_utc();
+    let ttl = (left + time::Duration::seconds(1) - time::Duration::nanoseconds(1))
+        .whole_seconds()
+        .max(0);
+    Cookie::build(
+        flow_cookie_name(&flow.cookie_id),
+        flow.browser_secret.expose().to_owned(),
+    )
+    .http_only(true)
+    .secure(state.settings.cookie_secure)
+    .same_site(SameSite::Lax)
+    .path(FLOW_COOKIE_PATH)
+    .max_age(CookieDuration::seconds(ttl))
+    .finish()
+}
+
 /// Starts a sign-in: redirects to the provider (authorization code flow
-/// with `state`, PKCE S256 and `nonce`, kept on the server for 10 minutes).
+/// with `state`, PKCE S256 and `nonce`, kept on the server for 10 minutes)
+/// and sets a cookie that binds the flow to this browser: the callback
+/// finds the flow only with it.
 #[utoipa::path(
     tag = "oauth",
     security(()),
@@ -100,11 +132,15 @@ pub async fn authorize(
     query: web::Query<RedirectQuery>,
 ) -> Result<HttpResponse, Problem> {
     limit_ip(&state, &ip).await?;
-    let url = state
+    let flow = state
         .federation
-        .begin(&provider, &query.redirect_uri, None)
+        .begin(&provider, &query.redirect_uri)
         .await?;
-    Ok(found(&url))
+    let mut response = found(&flow.authorize_url);
+    response
+        .add_cookie(&flow_cookie(&state, &flow))
+        .map_err(|e| Problem::internal(domain::StoreError::with_source("flow cookie", e)))?;
+    Ok(response)
 }
 
 /// What a provider sends back.
@@ -138,6 +174,7 @@ pub struct CallbackQuery {
 )]
 pub async fn callback(
     state: web::Data<AppState>,
+    req: HttpRequest,
     ip: ClientIp,
     provider: web::Path<String>,
     query: web::Query<CallbackQuery>,
@@ -149,9 +186,15 @@ pub async fn callback(
         (None, Some(code)) => Ok(code.as_str()),
         (None, None) => Err("no code"),
     };
+    let flow_state = query.state.as_deref().unwrap_or("");
+    let cookie = flow_cookie_id(flow_state).map(|id| flow_cookie_name(&id));
+    let secret = cookie
+        .as_deref()
+        .and_then(|name| req.cookie(name))
+        .map(|c| c.value().to_owned());
     let outcome = state
         .federation
-        .callback(&provider, query.state.as_deref().unwrap_or(""), code)
+        .callback(&provider, flow_state, secret.as_deref(), code)
         .await?;
     match &outcome.result {
         Ok(CallbackSuccess::Created(user)) => {
@@ -168,7 +211,15 @@ pub async fn callback(
             "provider flow failed"
         ),
     }
-    Ok(found(&outcome.redirect_to))
+    let mut response = found(&outcome.redirect_to);
+    if let Some(name) = cookie {
+        let mut spent = Cookie::build(name, "").path(FLOW_COOKIE_PATH).finish();
+        spent.make_removal();
+        response
+            .add_cookie(&spent)
+            .map_err(|e| Problem::internal(domain::StoreError::with_source("flow cookie", e)))?;
+    }
+    Ok(response)
 }
 
 /// The one-time code a callback put on the front end's URL.
@@ -254,18 +305,36 @@ pub struct AuthorizeUrlView {
     pub authorize_url: String,
 }
 
-/// Starts linking a provider to the signed-in account.
+/// Where a link flow returns to, and the password that confirms it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// A front-end URL on the server's allow-list (`oauth.redirect_allowlist`).
+    #[schema(example = "https://app.example/settings")]
+    pub redirect_uri: String,
+    /// The account's password; required when the account has one. An
+    /// account without a password links within 5 minutes of signing in.
+    pub password: Option<String>,
+}
+
+/// Starts linking a provider to the signed-in account. Asks for the
+/// password again (or a sign-in within the last 5 minutes, for an account
+/// without one), and sets a cookie that binds the flow to this browser:
+/// call it with the browser's credentials (`fetch(…, {credentials:
+/// "include"})`) so the browser keeps the cookie for the callback.
 #[utoipa::path(
     tag = "oauth",
     security(("bearer" = []), ("cookie" = [])),
     params(("provider" = String, Path, description = "A configured provider")),
-    request_body = RedirectQuery,
+    request_body = LinkBody,
     responses(
         (status = 200, description = "The provider's URL for this flow", body = AuthorizeUrlView),
         (status = 401, description = "Not signed in"),
+        (status = 403, description = "Wrong password, or sign in again (reauthentication-required)"),
         (status = 404, description = "No such provider"),
         (status = 409, description = "The provider is linked already"),
         (status = 422, description = "redirect_uri is not on the allow-list"),
+        (status = 423, description = "Too many wrong passwords; see Retry-After"),
         (status = 502, description = "The provider's discovery failed"),
     )
 )]
@@ -273,16 +342,40 @@ pub struct AuthorizeUrlView {
 pub async fn link(
     state: web::Data<AppState>,
     me: SignedIn,
+    ip: ClientIp,
     provider: web::Path<String>,
-    body: web::Json<RedirectQuery>,
+    body: web::Json<LinkBody>,
 ) -> Result<HttpResponse, Problem> {
-    let authorize_url = state
+    let body = body.into_inner();
+    let password = match body.password {
+        Some(raw) => {
+            let mut f = Fields::default();
+            let Some(p) = f.check("password", Password::for_sign_in(raw)) else {
+                return Err(f.into_problem());
+            };
+            Some(p)
+        }
+        None => None,
+    };
+    let flow = state
         .federation
-        .begin(&provider, &body.redirect_uri, Some(me.user.id))
+        .begin_link(
+            &me,
+            &provider,
+            &body.redirect_uri,
+            password.as_ref(),
+            Some(&ip.0),
+        )
         .await?;
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(AuthorizeUrlView { authorize_url }))
+        .json(AuthorizeUrlView {
+            authorize_url: flow.authorize_url.clone(),
+        });
+    response
+        .add_cookie(&flow_cookie(&state, &flow))
+        .map_err(|e| Problem::internal(domain::StoreError::with_source("flow cookie", e)))?;
+    Ok(response)
 }
 
 /// Removes the link to a provider, unless it is the account's last way to

@@ -6,6 +6,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::mfa::{enable_totp, totp_code};
+use crate::oauth::{
+    APP, callback_url, exchange, finish, links, location, provider_token, providers, query,
+    sign_in_code, start_link,
+};
 use crate::on_every_engine;
 use crate::support::*;
 
@@ -212,3 +216,178 @@ async fn a_support_role_cannot_act_on_administrators(app: TestApp) -> TestApp {
     app
 }
 on_every_engine!(a_support_role_cannot_act_on_administrators);
+
+/// Finding 3: the callback accepted whoever held the state, so a victim's
+/// browser opening an attacker's stopped callback URL was signed in as the
+/// attacker. A flow is bound to the browser that started it.
+async fn a_callback_works_only_in_the_browser_that_started_it(app: TestApp) -> TestApp {
+    let attackers = callback_url(&app, "corp").await;
+    // The victim's browser (no flow cookie) opens the attacker's URL.
+    let victim = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = victim.get(&attackers.callback).send().await.unwrap();
+    expect_problem(res, 400, "invalid-token").await;
+    // Another browser with a flow cookie of its own does no better.
+    let other = callback_url(&app, "corp").await;
+    let res = other.browser.get(&attackers.callback).send().await.unwrap();
+    expect_problem(res, 400, "invalid-token").await;
+    // The browser that started it finishes it, and the cookie goes.
+    let res = attackers
+        .browser
+        .get(&attackers.callback)
+        .send()
+        .await
+        .unwrap();
+    let cleared = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("portico_oauth_"));
+    assert!(cleared, "the flow cookie is cleared");
+    assert!(query(&location(&res), "code").is_some());
+    // The cookie's attributes.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/v1/oauth/corp/authorize"))
+        .query(&[("redirect_uri", APP)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["HttpOnly", "SameSite=Lax", "Path=/v1/oauth/", "Max-Age=600"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    app
+}
+on_every_engine!(
+    a_callback_works_only_in_the_browser_that_started_it,
+    super::providers
+);
+
+/// Findings 3 and 8: a `redirect_uri` whose query plants `code` (read
+/// first by front ends) or carries a control character (which answered 500
+/// at the callback, after the code was minted) is refused at the start.
+async fn a_return_address_cannot_plant_a_code_or_a_control_character(app: TestApp) -> TestApp {
+    for bad in [
+        format!("{APP}?code=ATTACKERCODE"),
+        format!("{APP}?linked=corp"),
+        format!("{APP}?error=x"),
+        format!("{APP}?state=x"),
+        format!("{APP}?x=\u{1}"),
+    ] {
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url("/v1/oauth/corp/authorize"))
+            .query(&[("redirect_uri", bad.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let body = expect_problem(res, 422, "validation").await;
+        assert!(body["errors"]["redirect_uri"].is_array(), "{bad:?}: {body}");
+    }
+    let (token, _) = app.signed_in_user("ann").await;
+    let res = app
+        .authed(
+            Method::POST,
+            "/v1/me/providers/corp",
+            &token,
+            Some(json!({"redirect_uri": format!("{APP}?code=X"), "password": USER_PASSWORD})),
+        )
+        .await;
+    expect_problem(res, 422, "validation").await;
+    app
+}
+on_every_engine!(
+    a_return_address_cannot_plant_a_code_or_a_control_character,
+    super::providers
+);
+
+/// Finding 4: with only a stolen access token, linking an identity of the
+/// thief's needed nothing more, survived the owner's password change, and a
+/// pending link flow completed after sign-out. Linking asks for the
+/// password; sign-out, revocation and a new password cancel pending
+/// flows; the owner is told by mail.
+async fn linking_asks_for_the_password_and_dies_with_the_session(app: TestApp) -> TestApp {
+    let (token, _) = app.signed_in_user("ann").await;
+    let start = |password: Option<&str>| {
+        let mut body = json!({"redirect_uri": APP});
+        if let Some(p) = password {
+            body["password"] = json!(p);
+        }
+        app.authed(Method::POST, "/v1/me/providers/ann-idp", &token, Some(body))
+    };
+    expect_problem(start(None).await, 403, "reauthentication-required").await;
+    expect_problem(start(Some("not the password")).await, 403, "wrong-password").await;
+    // A flow started before sign-out does not complete after it.
+    let second = app.sign_in("ann", USER_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flow = start_link(&app, &second, "ann-idp", Some(USER_PASSWORD)).await;
+    let res = app
+        .authed(Method::DELETE, "/v1/sessions/current", &second, None)
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = flow.browser.get(&flow.callback).send().await.unwrap();
+    expect_problem(res, 400, "invalid-token").await;
+    // Nor one started before a password change.
+    let flow = start_link(&app, &token, "ann-idp", Some(USER_PASSWORD)).await;
+    let change = json!({"password": {"current_password": USER_PASSWORD, "new_password": "a whole new password"}});
+    let res = app
+        .authed(Method::PATCH, "/v1/me", &token, Some(change))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = flow.browser.get(&flow.callback).send().await.unwrap();
+    expect_problem(res, 400, "invalid-token").await;
+    assert!(links(&app, &token).await.is_empty());
+    // With the password, the link is made and the owner hears of it.
+    let flow = start_link(&app, &token, "ann-idp", Some("a whole new password")).await;
+    assert_eq!(finish(&flow).await, format!("{APP}?linked=ann-idp"));
+    assert_eq!(links(&app, &token).await, vec!["ann-idp"]);
+    let mail = app.last_mail("ann@example.org").await;
+    assert!(
+        mail.contains("ann-idp was linked to your account"),
+        "{mail}"
+    );
+    app
+}
+on_every_engine!(
+    linking_asks_for_the_password_and_dies_with_the_session,
+    super::providers
+);
+
+/// Finding 7: an administrator's `verified = false` stopped password
+/// sign-in (403 `email-not-verified`) but not a provider sign-in (201).
+async fn an_unverified_account_does_not_sign_in_through_a_provider(app: TestApp) -> TestApp {
+    let token = provider_token(&app, "corp").await;
+    let me = json_with(app.authed(Method::GET, "/v1/me", &token, None).await, 200).await;
+    let code_before = sign_in_code(&app, "corp").await.expect("a code");
+    let admin = app.admin_token().await;
+    let path = format!("/v1/users/{}", me["id"].as_str().unwrap());
+    let res = app
+        .authed(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"verified": false})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        sign_in_code(&app, "corp").await,
+        Err("email_unverified".to_owned())
+    );
+    let res = exchange(&app, &code_before).await;
+    expect_problem(res, 403, "email-not-verified").await;
+    app
+}
+on_every_engine!(
+    an_unverified_account_does_not_sign_in_through_a_provider,
+    super::providers
+);

@@ -20,7 +20,7 @@ use crate::on_every_engine;
 use crate::support::*;
 
 /// The front-end address every flow returns to.
-const APP: &str = "https://app.example/signed-in";
+pub(crate) const APP: &str = "https://app.example/signed-in";
 
 fn issuer() -> String {
     std::env::var("OIDC_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:9400".into())
@@ -42,7 +42,7 @@ fn oidc(client_id: &str, issuer: String) -> OAuthProviderConfig {
 /// Providers for every scenario, a fixed port (the callback URL is under
 /// the public URL, which must be known before the server starts) and the
 /// allow-list.
-fn providers(c: &mut Config) {
+pub(crate) fn providers(c: &mut Config) {
     fixed_port(c);
     c.oauth.redirect_allowlist = vec![APP.into()];
     let p = &mut c.oauth.providers;
@@ -87,30 +87,40 @@ fn providers(c: &mut Config) {
     );
 }
 
-/// A client that shows redirects instead of following them.
+/// A browser: a client with its own cookie jar that shows redirects
+/// instead of following them.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
         .build()
         .expect("client")
 }
 
-fn location(res: &reqwest::Response) -> String {
+/// A flow stopped at the provider's redirect back: the browser that
+/// started it and the callback URL.
+pub(crate) struct Flow {
+    pub(crate) browser: reqwest::Client,
+    pub(crate) callback: String,
+}
+
+pub(crate) fn location(res: &reqwest::Response) -> String {
     assert_eq!(res.status(), 302, "expected a redirect");
     res.headers()["location"].to_str().unwrap().to_owned()
 }
 
-fn query(url: &str, key: &str) -> Option<String> {
+pub(crate) fn query(url: &str, key: &str) -> Option<String> {
     let url = reqwest::Url::parse(url).expect("url");
     url.query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
 }
 
-/// Starts a sign-in at `provider`; the callback URL the provider sends the
-/// browser to.
-async fn callback_url(app: &TestApp, provider: &str) -> String {
-    let res = browser()
+/// Starts a sign-in at `provider` in a new browser; the callback URL the
+/// provider sends the browser to.
+pub(crate) async fn callback_url(app: &TestApp, provider: &str) -> Flow {
+    let browser = browser();
+    let res = browser
         .get(app.url(&format!("/v1/oauth/{provider}/authorize")))
         .query(&[("redirect_uri", APP)])
         .send()
@@ -132,23 +142,26 @@ async fn callback_url(app: &TestApp, provider: &str) -> String {
         query(&at_provider, "code_challenge_method").as_deref(),
         Some("S256")
     );
-    let back = location(&browser().get(&at_provider).send().await.unwrap());
+    let back = location(&browser.get(&at_provider).send().await.unwrap());
     assert!(
         back.starts_with(&app.url(&format!("/v1/oauth/{provider}/callback"))),
         "{back}"
     );
-    back
+    Flow {
+        browser,
+        callback: back,
+    }
 }
 
-/// Where the callback sends the browser.
-async fn finish(callback: &str) -> String {
-    let back = location(&browser().get(callback).send().await.unwrap());
+/// Where the callback sends the browser that started the flow.
+pub(crate) async fn finish(flow: &Flow) -> String {
+    let back = location(&flow.browser.get(&flow.callback).send().await.unwrap());
     assert!(back.starts_with(APP), "{back}");
     back
 }
 
 /// A whole sign-in at `provider`: the exchange code, or the `error` kind.
-async fn sign_in_code(app: &TestApp, provider: &str) -> Result<String, String> {
+pub(crate) async fn sign_in_code(app: &TestApp, provider: &str) -> Result<String, String> {
     let back = finish(&callback_url(app, provider).await).await;
     assert!(!back.contains("access_token"), "a token in a URL: {back}");
     match (query(&back, "code"), query(&back, "error")) {
@@ -158,22 +171,22 @@ async fn sign_in_code(app: &TestApp, provider: &str) -> Result<String, String> {
     }
 }
 
-async fn exchange(app: &TestApp, code: &str) -> reqwest::Response {
+pub(crate) async fn exchange(app: &TestApp, code: &str) -> reqwest::Response {
     app.post("/v1/oauth/exchange", json!({"code": code})).await
 }
 
 /// Signs in through `provider`; the access token.
-async fn provider_token(app: &TestApp, provider: &str) -> String {
+pub(crate) async fn provider_token(app: &TestApp, provider: &str) -> String {
     let code = sign_in_code(app, provider).await.expect("a code");
     let body = json_with(exchange(app, &code).await, 201).await;
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn me(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn me(app: &TestApp, token: &str) -> Value {
     json_with(app.authed(Method::GET, "/v1/me", token, None).await, 200).await
 }
 
-async fn links(app: &TestApp, token: &str) -> Vec<String> {
+pub(crate) async fn links(app: &TestApp, token: &str) -> Vec<String> {
     let body = json_with(
         app.authed(Method::GET, "/v1/me/providers", token, None)
             .await,
@@ -188,23 +201,39 @@ async fn links(app: &TestApp, token: &str) -> Vec<String> {
         .collect()
 }
 
-/// Starts linking `provider` for the signed-in `token`; where the flow
-/// returned to.
-async fn link(app: &TestApp, token: &str, provider: &str) -> String {
-    let res = app
-        .authed(
-            Method::POST,
-            &format!("/v1/me/providers/{provider}"),
-            token,
-            Some(json!({"redirect_uri": APP})),
-        )
-        .await;
+/// Starts linking `provider` for the signed-in `token` (whose account
+/// has [`USER_PASSWORD`], or no password when `password` is `None`) in a
+/// new browser; the flow stopped at the provider's redirect back.
+pub(crate) async fn start_link(
+    app: &TestApp,
+    token: &str,
+    provider: &str,
+    password: Option<&str>,
+) -> Flow {
+    let browser = browser();
+    let mut body = json!({"redirect_uri": APP});
+    if let Some(p) = password {
+        body["password"] = json!(p);
+    }
+    let res = browser
+        .post(app.url(&format!("/v1/me/providers/{provider}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let url = json_with(res, 200).await["authorize_url"]
         .as_str()
         .unwrap()
         .to_owned();
-    let callback = location(&browser().get(&url).send().await.unwrap());
-    finish(&callback).await
+    let callback = location(&browser.get(&url).send().await.unwrap());
+    Flow { browser, callback }
+}
+
+/// Links `provider` to the signed-in `token`'s account; where the flow
+/// returned to.
+async fn link(app: &TestApp, token: &str, provider: &str, password: Option<&str>) -> String {
+    finish(&start_link(app, token, provider, password).await).await
 }
 
 async fn provider_journey(app: TestApp) -> TestApp {
@@ -255,7 +284,7 @@ async fn provider_journey(app: TestApp) -> TestApp {
 
     // Link a plain OAuth 2.0 provider, then the first link may go.
     assert_eq!(
-        link(&app, &token, "plain").await,
+        link(&app, &token, "plain", None).await,
         format!("{APP}?linked=plain")
     );
     assert_eq!(links(&app, &token).await, vec!["corp", "plain"]);
@@ -349,21 +378,28 @@ async fn refused_provider_answers(app: TestApp) -> TestApp {
     expect_problem(res, 502, "provider-unavailable").await;
 
     // A tampered state names no flow; the real one still works, once.
-    let callback = callback_url(&app, "corp").await;
-    let state = query(&callback, "state").unwrap();
+    let flow = callback_url(&app, "corp").await;
+    let state = query(&flow.callback, "state").unwrap();
     let mut forged = state.clone().into_bytes();
     forged[3] = if forged[3] == b'a' { b'b' } else { b'a' };
-    let tampered = callback.replace(&state, std::str::from_utf8(&forged).unwrap());
-    let res = browser().get(&tampered).send().await.unwrap();
+    let tampered = flow
+        .callback
+        .replace(&state, std::str::from_utf8(&forged).unwrap());
+    let res = flow.browser.get(&tampered).send().await.unwrap();
     expect_problem(res, 400, "invalid-token").await;
-    let back = finish(&callback).await;
+    let back = finish(&flow).await;
     assert!(query(&back, "code").is_some(), "{back}");
-    let res = browser().get(&callback).send().await.unwrap();
+    let res = flow.browser.get(&flow.callback).send().await.unwrap();
     expect_problem(res, 400, "invalid-token").await;
     // A state of one provider's flow is not accepted at another's callback.
     let other = callback_url(&app, "corp").await;
-    let res = browser()
-        .get(other.replace("/v1/oauth/corp/callback", "/v1/oauth/plain/callback"))
+    let res = other
+        .browser
+        .get(
+            other
+                .callback
+                .replace("/v1/oauth/corp/callback", "/v1/oauth/plain/callback"),
+        )
         .send()
         .await
         .unwrap();
@@ -419,7 +455,7 @@ async fn provider_sign_in_asks_for_the_second_factor(app: TestApp) -> TestApp {
     assert_eq!(me(&app, &linked).await["id"].as_str(), Some(id.as_str()));
     // …and the owner links the other one.
     assert_eq!(
-        link(&app, &token, "ann-idp").await,
+        link(&app, &token, "ann-idp", Some(USER_PASSWORD)).await,
         format!("{APP}?linked=ann-idp")
     );
     assert_eq!(links(&app, &token).await, vec!["ann-idp", "trusting"]);

@@ -108,6 +108,9 @@ impl UserAdmin {
                 .revoke_all(user_id, now)
                 .await
                 .map_err(AdminUserError::Unexpected)?;
+            super::auth::cancel_link_flows(&self.stores, user_id)
+                .await
+                .map_err(AdminUserError::Unexpected)?;
         } else {
             self.stores
                 .users

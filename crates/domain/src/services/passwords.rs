@@ -184,11 +184,13 @@ impl Passwords {
             Err(crate::WriteError::NotFound) => return Ok(false),
             Err(crate::WriteError::Store(e)) => return Err(e),
         }
-        // Reset links mailed before the change must not undo it.
+        // Reset links mailed before the change must not undo it, nor a
+        // provider-link flow started before it complete.
         self.stores
             .one_time_tokens
             .delete_for_user(user_id, Some(crate::TokenPurpose::PasswordReset))
             .await?;
+        super::auth::cancel_link_flows(&self.stores, user_id).await?;
         let sessions = &self.stores.sessions;
         for session in sessions
             .list_active(user_id, now)

@@ -86,6 +86,9 @@ impl Harness {
             .returning(|p, h| Ok(h.as_str() == format!("hashed:{}", p.expose())));
         hasher.expect_verify_dummy().returning(|_| Ok(()));
         hasher.expect_saturated().return_const(false);
+        // No provider flow is pending: ending sessions cancels none.
+        let mut flows = MockOAuthFlowRepository::new();
+        flows.expect_delete_for_user().returning(|_| Ok(0));
         Self {
             stores: Stores {
                 users: Arc::new(MockUserRepository::new()),
@@ -104,7 +107,7 @@ impl Harness {
                 auth_changes: Arc::new(MockAuthChangeFeed::new()),
                 mfa: Arc::new(MemoryMfa::default()),
                 identity_links: Arc::new(MockIdentityLinkRepository::new()),
-                oauth_flows: Arc::new(MockOAuthFlowRepository::new()),
+                oauth_flows: Arc::new(flows),
             },
             system: System {
                 clock: Arc::new(clock),

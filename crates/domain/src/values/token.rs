@@ -41,6 +41,14 @@ impl Token {
     pub fn hash(&self) -> TokenHash {
         TokenHash(hex(&Sha256::digest(self.0.as_bytes())))
     }
+
+    /// SHA-256 of this token and `other` together: a record kept under it
+    /// is found only by whoever presents both (a provider flow's `state`
+    /// and the secret of the browser that started it).
+    pub fn hash_with(&self, other: &Token) -> TokenHash {
+        let joined = format!("{}.{}", self.0, other.0);
+        TokenHash(hex(&Sha256::digest(joined.as_bytes())))
+    }
 }
 
 impl fmt::Debug for Token {

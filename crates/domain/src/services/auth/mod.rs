@@ -368,6 +368,9 @@ impl Authentication {
                     Ok(()) | Err(WriteError::NotFound) => {}
                     Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
                 }
+                cancel_link_flows(&self.stores, t.user_id)
+                    .await
+                    .map_err(RefreshError::Unexpected)?;
                 return Err(RefreshError::Reused);
             }
             Ok(RefreshOutcome::Invalid) => return Err(RefreshError::Invalid),
@@ -426,7 +429,8 @@ impl Authentication {
             .await
     }
 
-    /// Revokes one of the user's sessions (also used for sign-out).
+    /// Revokes one of the user's sessions (also used for sign-out). The
+    /// user's pending provider-link flows end with it.
     pub async fn revoke_session(
         &self,
         user_id: UserId,
@@ -438,19 +442,33 @@ impl Authentication {
             .revoke(user_id, id, self.system.now())
             .await
         {
-            Ok(()) => Ok(()),
-            Err(WriteError::NotFound) => Err(RevokeSessionError::NotFound),
-            Err(WriteError::Store(e)) => Err(RevokeSessionError::Unexpected(e)),
+            Ok(()) => {}
+            Err(WriteError::NotFound) => return Err(RevokeSessionError::NotFound),
+            Err(WriteError::Store(e)) => return Err(RevokeSessionError::Unexpected(e)),
         }
+        cancel_link_flows(&self.stores, user_id)
+            .await
+            .map_err(RevokeSessionError::Unexpected)
     }
 
-    /// Revokes every session of the user; returns how many.
+    /// Revokes every session of the user (and their pending provider-link
+    /// flows); returns how many sessions.
     pub async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
-        self.stores
+        let n = self
+            .stores
             .sessions
             .revoke_all(user_id, self.system.now())
-            .await
+            .await?;
+        cancel_link_flows(&self.stores, user_id).await?;
+        Ok(n)
     }
+}
+
+/// Ends the user's pending provider-link flows: a flow started in a
+/// session does not outlive it (a thief's flow dies with the sign-out,
+/// revocation or new password that ends the thief's session).
+pub(crate) async fn cancel_link_flows(stores: &Stores, user_id: UserId) -> Result<(), StoreError> {
+    stores.oauth_flows.delete_for_user(user_id).await.map(drop)
 }
 
 fn write_err(e: WriteError) -> SignInError {

@@ -4,16 +4,34 @@
 //! verified email, creation of a user otherwise, one-time exchange codes in
 //! place of tokens in URLs, and the rule that unlinking never takes away a
 //! user's last way to sign in.
+//!
+//! Against a thief of a session or of a callback URL:
+//! - A flow is bound to the browser that started it: starting one hands
+//!   out a secret for that browser (the server sets it as a short-lived
+//!   cookie) and the flow is stored under the hash of its `state` and that
+//!   secret together, so a callback URL opened in another browser (a
+//!   victim's, for a login CSRF) finds no flow.
+//! - A `redirect_uri` may not carry `code`, `linked`, `error` or `state` in
+//!   its query (they would come before the real ones) nor control
+//!   characters.
+//! - Linking asks for the password again (or, for an account without one,
+//!   a sign-in within the last few minutes); sign-out, a revoked session
+//!   and a new password cancel pending link flows; the owner is told by
+//!   mail when a provider is linked.
+//! - An account an administrator marked unverified does not sign in
+//!   through a provider, as it does not with a password.
 
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use super::{AccountPolicy, Authentication, SignInError, SignedIn, Stores, System};
+use super::guesses::{Guess, PasswordGuard, Subject};
+use super::{AccountPolicy, Authentication, Principal, SignInError, SignedIn, Stores, System};
 use crate::{
     AuthorizeRequest, CreateUserError, Email, GrantError, IdentityLink, IdentityProvider,
-    LinkError, OAuthFlow, OneTimeToken, ProviderError, ProviderIdentity, ProviderName,
-    ProviderTokens, StoreError, Token, TokenPurpose, Unlinked, User, UserId, Username,
+    LinkError, Notice, OAuthFlow, OneTimeToken, Password, ProviderError, ProviderIdentity,
+    ProviderName, ProviderTokens, StoreError, Token, TokenPurpose, Unlinked, User, UserId,
+    Username,
 };
 
 /// Lifetimes and the return-address allow-list of provider sign-in.
@@ -26,6 +44,9 @@ pub struct FederationPolicy {
     pub flow_ttl: Duration,
     /// How long a one-time exchange code lives.
     pub exchange_ttl: Duration,
+    /// How recent a sign-in must be to link a provider to an account that
+    /// has no password to ask for.
+    pub link_reauth_window: Duration,
 }
 
 impl Default for FederationPolicy {
@@ -34,8 +55,37 @@ impl Default for FederationPolicy {
             redirect_allowlist: Vec::new(),
             flow_ttl: Duration::minutes(10),
             exchange_ttl: Duration::seconds(60),
+            link_reauth_window: Duration::minutes(5),
         }
     }
+}
+
+/// Query keys a `redirect_uri` may not carry: the callback adds them, and a
+/// front end reading the first `code` would read a planted one.
+const RESERVED_QUERY_KEYS: [&str; 4] = ["code", "linked", "error", "state"];
+
+/// A flow that started: where to send the browser, and the secret only
+/// that browser may carry back (the server sets it as a cookie named by
+/// `cookie_id`).
+#[derive(Debug, Clone)]
+pub struct BegunFlow {
+    /// The provider's authorization URL.
+    pub authorize_url: String,
+    /// The secret the callback must present with the flow's `state`.
+    pub browser_secret: Token,
+    /// Names the flow's cookie: [`flow_cookie_id`] of its `state`.
+    pub cookie_id: String,
+    /// When the flow (and so its cookie) expires.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A short, non-secret name for the flow whose `state` is `state`, so
+/// that a browser can hold the secrets of several flows at once (two tabs)
+/// and a callback finds its own: 16 hex characters of the state's hash.
+/// `None` for a malformed state.
+pub fn flow_cookie_id(state: &str) -> Option<String> {
+    let state = Token::parse(state).ok()?;
+    Some(state.hash().as_str()[..16].to_owned())
 }
 
 /// Why a flow could not start.
@@ -50,6 +100,19 @@ pub enum BeginFlowError {
     /// The user links this provider already.
     #[error("provider already linked")]
     AlreadyLinked,
+    /// The password given to link a provider is wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many wrong passwords: no more checks until `until`.
+    #[error("too many attempts")]
+    LockedOut {
+        /// When the password may be tried again.
+        until: OffsetDateTime,
+    },
+    /// Linking needs the password (none was given), or for an account
+    /// without one, a sign-in within the last few minutes.
+    #[error("sign in again to link a provider")]
+    ReauthenticationRequired,
     /// The provider could not build its URL (its discovery failed).
     #[error(transparent)]
     Provider(ProviderError),
@@ -168,6 +231,9 @@ pub enum ExchangeError {
     /// Locked by an administrator.
     #[error("account locked")]
     Locked,
+    /// An administrator marked the address unverified.
+    #[error("email not verified")]
+    NotVerified,
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -273,25 +339,80 @@ impl Federation {
         self.providers.iter().find(|p| p.name().as_str() == name)
     }
 
-    /// Whether `redirect_uri` may end a flow: no fragment, and without its
-    /// query equal to an allow-listed address.
+    /// Whether `redirect_uri` may end a flow: no fragment, whitespace or
+    /// control character, none of the keys the callback adds in its query,
+    /// and without its query equal to an allow-listed address.
     pub fn redirect_allowed(&self, redirect_uri: &str) -> bool {
-        if redirect_uri.contains('#') || redirect_uri.chars().any(char::is_whitespace) {
+        if redirect_uri.contains('#')
+            || redirect_uri
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
             return false;
         }
-        let base = redirect_uri.split('?').next().unwrap_or("");
-        self.policy.redirect_allowlist.iter().any(|a| a == base)
+        let (base, query) = redirect_uri.split_once('?').unwrap_or((redirect_uri, ""));
+        let reserved = query.split('&').any(|pair| {
+            let key = percent_decoded(pair.split('=').next().unwrap_or(""));
+            RESERVED_QUERY_KEYS
+                .iter()
+                .any(|r| key.eq_ignore_ascii_case(r))
+        });
+        !reserved && self.policy.redirect_allowlist.iter().any(|a| a == base)
     }
 
-    /// Starts a flow: stores its state, verifier and nonce and answers the
-    /// provider's authorize URL. `linking` is the signed-in user when the
-    /// flow links the provider instead of signing in.
+    /// Starts a sign-in flow: stores its state, verifier and nonce, bound
+    /// to the browser that starts it, and answers the provider's URL with
+    /// the browser's secret.
     pub async fn begin(
         &self,
         provider: &str,
         redirect_uri: &str,
+    ) -> Result<BegunFlow, BeginFlowError> {
+        self.start(provider, redirect_uri, None).await
+    }
+
+    /// Starts a flow that links `provider` to the signed-in `principal`.
+    /// It asks for the account's password (checked under the guessing
+    /// limits), or for an account without one, a sign-in within
+    /// `link_reauth_window`: a stolen access token alone does not link an
+    /// identity of the thief's.
+    pub async fn begin_link(
+        &self,
+        principal: &Principal,
+        provider: &str,
+        redirect_uri: &str,
+        password: Option<&Password>,
+        ip: Option<&str>,
+    ) -> Result<BegunFlow, BeginFlowError> {
+        let user = &principal.user;
+        match (&user.password_hash, password) {
+            (Some(_), Some(password)) => {
+                let guard = PasswordGuard::new(&self.stores, &self.system, &self.accounts);
+                match guard.check(Subject::User(user), ip, password).await? {
+                    Guess::Right => {}
+                    Guess::Wrong => return Err(BeginFlowError::WrongPassword),
+                    Guess::LockedOut { until } => {
+                        return Err(BeginFlowError::LockedOut { until });
+                    }
+                }
+            }
+            (Some(_), None) => return Err(BeginFlowError::ReauthenticationRequired),
+            (None, _) => {
+                let signed_in_for = self.system.now() - principal.session.created_at;
+                if signed_in_for > self.policy.link_reauth_window {
+                    return Err(BeginFlowError::ReauthenticationRequired);
+                }
+            }
+        }
+        self.start(provider, redirect_uri, Some(user.id)).await
+    }
+
+    async fn start(
+        &self,
+        provider: &str,
+        redirect_uri: &str,
         linking: Option<UserId>,
-    ) -> Result<String, BeginFlowError> {
+    ) -> Result<BegunFlow, BeginFlowError> {
         let provider = self
             .provider(provider)
             .ok_or(BeginFlowError::UnknownProvider)?;
@@ -305,7 +426,9 @@ impl Federation {
             }
         }
         let now = self.system.now();
+        let expires_at = now + self.policy.flow_ttl;
         let state = self.system.tokens.generate();
+        let browser_secret = self.system.tokens.generate();
         let request = AuthorizeRequest {
             state: state.expose().to_owned(),
             nonce: self.system.tokens.generate().expose().to_owned(),
@@ -318,35 +441,45 @@ impl Federation {
         self.stores
             .oauth_flows
             .insert(&OAuthFlow {
-                state_hash: state.hash(),
+                state_hash: state.hash_with(&browser_secret),
                 provider: provider.name().clone(),
                 pkce_verifier: request.pkce_verifier,
                 nonce: request.nonce,
                 redirect_uri: redirect_uri.to_owned(),
                 linking_user: linking,
                 created_at: now,
-                expires_at: now + self.policy.flow_ttl,
+                expires_at,
             })
             .await?;
-        Ok(url)
+        Ok(BegunFlow {
+            authorize_url: url,
+            cookie_id: state.hash().as_str()[..16].to_owned(),
+            browser_secret,
+            expires_at,
+        })
     }
 
-    /// The provider's callback: takes the flow named by `state` (once),
-    /// checks the provider's answer and signs in, creates or links the user.
-    /// `code` is the provider's code, or `Err` with the provider's error
-    /// when it sent one instead.
+    /// The provider's callback: takes the flow named by `state` and the
+    /// `browser_secret` of the browser that started it (once), checks the
+    /// provider's answer and signs in, creates or links the user. `code` is
+    /// the provider's code, or `Err` with the provider's error when it sent
+    /// one instead. Without the right secret no flow is found.
     pub async fn callback(
         &self,
         provider: &str,
         state: &str,
+        browser_secret: Option<&str>,
         code: Result<&str, &str>,
     ) -> Result<CallbackOutcome, CallbackError> {
         let now = self.system.now();
         let state = Token::parse(state).map_err(|_| CallbackError::InvalidState)?;
+        let secret = browser_secret
+            .and_then(|s| Token::parse(s).ok())
+            .ok_or(CallbackError::InvalidState)?;
         let flow = self
             .stores
             .oauth_flows
-            .take(&state.hash(), now)
+            .take(&state.hash_with(&secret), now)
             .await?
             .ok_or(CallbackError::InvalidState)?;
         let provider = match self.provider(provider) {
@@ -417,7 +550,8 @@ impl Federation {
                 Some(link) if link.user_id == user => Ok(CallbackSuccess::Linked(user)),
                 Some(_) => Err(FlowFailure::AlreadyLinked.into()),
                 None => {
-                    self.link(user, flow, &identity, now).await?;
+                    let user = self.signable(user).await?;
+                    self.link_existing(user, flow, &identity, now).await?;
                     Ok(CallbackSuccess::Linked(user))
                 }
             };
@@ -444,7 +578,7 @@ impl Federation {
                 return Err(FlowFailure::AccountExists.into());
             }
             let user = self.signable(user.id).await?;
-            self.link(user, flow, &identity, now).await?;
+            self.link_existing(user, flow, &identity, now).await?;
             return Ok(CallbackSuccess::SignedIn(user));
         }
         let user = self.create_user(&identity, email, now).await?;
@@ -462,10 +596,15 @@ impl Federation {
         Ok(CallbackSuccess::Created(user))
     }
 
-    /// `user` if it may sign in (exists, not locked by an administrator).
+    /// `user` if it may sign in (exists, not locked by an administrator,
+    /// not marked unverified by one).
     async fn signable(&self, user: UserId) -> Result<UserId, FlowFailed> {
         match self.stores.users.get(user).await {
             Ok(Some(u)) if u.locked => Err(FlowFailure::Locked.into()),
+            Ok(Some(u)) if !u.verified => Err(FlowFailed::with(
+                FlowFailure::EmailUnverified,
+                format!("user {user} is marked unverified"),
+            )),
             Ok(Some(u)) => Ok(u.id),
             Ok(None) => Err(FlowFailed::with(
                 FlowFailure::ServerError,
@@ -528,6 +667,33 @@ impl Federation {
             Err(LinkError::Conflict) => Err(FlowFailure::AlreadyLinked.into()),
             Err(LinkError::Store(e)) => Err(FlowFailed::server(e)),
         }
+    }
+
+    /// Links the identity to an existing account and tells its owner by
+    /// mail: every new way into an account is announced.
+    async fn link_existing(
+        &self,
+        user: UserId,
+        flow: &OAuthFlow,
+        identity: &ProviderIdentity,
+        now: OffsetDateTime,
+    ) -> Result<(), FlowFailed> {
+        self.link(user, flow, identity, now).await?;
+        let owner = self
+            .stores
+            .users
+            .get(user)
+            .await
+            .map_err(FlowFailed::server)?;
+        if let Some(owner) = owner {
+            let notice = Notice::ProviderLinked {
+                provider: flow.provider.as_str().to_owned(),
+            };
+            super::mail::notify(&self.stores, &self.system, &owner.email, notice)
+                .await
+                .map_err(FlowFailed::server)?;
+        }
+        Ok(())
     }
 
     /// A new verified user without a password, with the default role.
@@ -608,6 +774,9 @@ impl Federation {
         if user.locked {
             return Err(ExchangeError::Locked);
         }
+        if !user.verified {
+            return Err(ExchangeError::NotVerified);
+        }
         let mfa = super::MultiFactor::new(
             self.stores.clone(),
             self.system.clone(),
@@ -684,6 +853,29 @@ impl Federation {
         }
         Ok(report)
     }
+}
+
+/// `text` with its `%XX` escapes (and `+`, as forms write a space)
+/// decoded; a `%` that starts no escape is kept as it is.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        let escape = match bytes.get(i..i + 3) {
+            Some([b'%', h, l]) => hex(*h).zip(hex(*l)),
+            _ => None,
+        };
+        if let Some((h, l)) = escape {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

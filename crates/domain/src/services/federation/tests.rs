@@ -52,7 +52,7 @@ fn identity(email: &str, verified: bool) -> ProviderIdentity {
 
 fn flow(provider: &str, linking: Option<UserId>) -> OAuthFlow {
     OAuthFlow {
-        state_hash: fixed_token().hash(),
+        state_hash: fixed_token().hash_with(&fixed_token()),
         provider: name(provider),
         pkce_verifier: "verifier".into(),
         nonce: "nonce".into(),
@@ -123,9 +123,9 @@ fn a_flow_to_elsewhere_is_refused_before_the_provider_is_asked() {
     p.expect_name().return_const(name("corp"));
     p.expect_authorize_url().never();
     let f = federation(Harness::new(), p);
-    let e = block_on(f.begin("corp", "https://evil.example/", None)).unwrap_err();
+    let e = block_on(f.begin("corp", "https://evil.example/")).unwrap_err();
     assert!(matches!(e, BeginFlowError::RedirectNotAllowed));
-    let e = block_on(f.begin("nope", APP, None)).unwrap_err();
+    let e = block_on(f.begin("nope", APP)).unwrap_err();
     assert!(matches!(e, BeginFlowError::UnknownProvider));
 }
 
@@ -141,16 +141,20 @@ fn begin_keeps_state_verifier_and_nonce_for_ten_minutes() {
     });
     h.stores.oauth_flows = Arc::new(flows);
     let f = federation(h, provider(false, Err("unused")));
-    let url = block_on(f.begin("corp", APP, None)).unwrap();
+    let begun = block_on(f.begin("corp", APP)).unwrap();
     let flow = stored.lock().unwrap().clone().unwrap();
     assert_eq!(
-        url,
+        begun.authorize_url,
         format!("https://idp.example/auth?state={}", fixed_token().expose())
     );
     assert_eq!(
         flow.state_hash,
-        fixed_token().hash(),
-        "only the hash of state is kept"
+        fixed_token().hash_with(&begun.browser_secret),
+        "only the hash of state and the browser's secret is kept"
+    );
+    assert_eq!(
+        Some(begun.cookie_id),
+        flow_cookie_id(fixed_token().expose())
     );
     assert_eq!(flow.expires_at - flow.created_at, Duration::minutes(10));
     assert_eq!(flow.redirect_uri, APP);
@@ -165,11 +169,27 @@ fn an_unknown_or_reused_state_is_refused() {
     links.expect_find().returning(|_, _| Ok(None));
     h.stores.identity_links = Arc::new(links);
     let f = federation(h, provider(false, Err("bad signature")));
-    let first = block_on(f.callback("corp", fixed_token().expose(), Ok("code"))).unwrap();
+    let first = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ))
+    .unwrap();
     assert_eq!(first.redirect_to, format!("{APP}?error=provider_rejected"));
-    let again = block_on(f.callback("corp", fixed_token().expose(), Ok("code")));
+    let again = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ));
     assert!(matches!(again, Err(CallbackError::InvalidState)));
-    let garbage = block_on(f.callback("corp", "not a token", Ok("code")));
+    let garbage = block_on(f.callback(
+        "corp",
+        "not a token",
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ));
     assert!(matches!(garbage, Err(CallbackError::InvalidState)));
 }
 
@@ -178,7 +198,12 @@ fn a_state_from_another_provider_is_refused() {
     let mut h = Harness::new();
     h.stores.oauth_flows = Arc::new(flows_holding(Some(flow("other", None))));
     let f = federation(h, provider(false, Err("unused")));
-    let r = block_on(f.callback("corp", fixed_token().expose(), Ok("code")));
+    let r = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ));
     assert!(matches!(r, Err(CallbackError::InvalidState)));
 }
 
@@ -213,7 +238,13 @@ fn a_known_identity_signs_in_with_a_one_minute_code() {
     let (tokens, issued) = codes();
     h.stores.one_time_tokens = Arc::new(tokens);
     let f = federation(h, provider(false, Ok(identity("ann@example.org", true))));
-    let out = block_on(f.callback("corp", fixed_token().expose(), Ok("code"))).unwrap();
+    let out = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ))
+    .unwrap();
     assert_eq!(out.result, Ok(CallbackSuccess::SignedIn(uid)));
     assert_eq!(
         out.redirect_to,
@@ -240,7 +271,13 @@ fn an_unverified_email_creates_nothing() {
     users.expect_create().never();
     h.stores.users = Arc::new(users);
     let f = federation(h, provider(true, Ok(identity("ann@example.org", false))));
-    let out = block_on(f.callback("corp", fixed_token().expose(), Ok("code"))).unwrap();
+    let out = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ))
+    .unwrap();
     assert_eq!(out.redirect_to, format!("{APP}?error=email_unverified"));
 }
 
@@ -275,7 +312,13 @@ fn an_existing_address_links_only_when_the_provider_allows_it() {
             h,
             provider(allowed, Ok(identity("user3@example.org", true))),
         );
-        let out = block_on(f.callback("corp", fixed_token().expose(), Ok("code"))).unwrap();
+        let out = block_on(f.callback(
+            "corp",
+            fixed_token().expose(),
+            Some(fixed_token().expose()),
+            Ok("code"),
+        ))
+        .unwrap();
         if allowed {
             assert_eq!(out.result, Ok(CallbackSuccess::SignedIn(uid)));
         } else {
@@ -313,7 +356,13 @@ fn a_new_identity_creates_a_verified_user_without_a_password() {
     let (tokens, _) = codes();
     h.stores.one_time_tokens = Arc::new(tokens);
     let f = federation(h, provider(false, Ok(identity("ann@example.org", true))));
-    let out = block_on(f.callback("corp", fixed_token().expose(), Ok("code"))).unwrap();
+    let out = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ))
+    .unwrap();
     let created = created.lock().unwrap();
     let user = created.last().unwrap();
     assert_eq!(out.result, Ok(CallbackSuccess::Created(user.id)));
@@ -348,7 +397,13 @@ fn linking_an_identity_of_someone_else_is_refused() {
     links.expect_link().never();
     h.stores.identity_links = Arc::new(links);
     let f = federation(h, provider(false, Ok(identity("ann@example.org", true))));
-    let out = block_on(f.callback("corp", fixed_token().expose(), Ok("code"))).unwrap();
+    let out = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ))
+    .unwrap();
     assert_eq!(out.redirect_to, format!("{APP}?error=already_linked"));
 }
 
@@ -380,4 +435,134 @@ fn the_last_way_to_sign_in_stays() {
             assert!(matches!(r, Err(UnlinkError::LastWay)));
         }
     }
+}
+
+#[test]
+fn a_return_address_may_not_plant_what_the_callback_adds() {
+    let f = federation(Harness::new(), provider(false, Err("unused")));
+    for bad in [
+        format!("{APP}?code=ATTACKER"),
+        format!("{APP}?next=/x&linked=corp"),
+        format!("{APP}?error=x"),
+        format!("{APP}?state=1"),
+        format!("{APP}?%63ode=ATTACKER"),
+        format!("{APP}?CODE=ATTACKER"),
+        format!("{APP}?next=\u{1}"),
+        format!("{APP}\u{7f}"),
+    ] {
+        assert!(!f.redirect_allowed(&bad), "{bad:?}");
+    }
+    assert!(f.redirect_allowed(&format!("{APP}?next=/home&codes=1")));
+}
+
+#[test]
+fn a_callback_without_the_starting_browsers_secret_finds_no_flow() {
+    let other = crate::Token::from_bytes([9; 32]);
+    for secret in [None, Some(other.expose()), Some("not a token")] {
+        let mut h = Harness::new();
+        h.stores.oauth_flows = Arc::new(flows_holding(Some(flow("corp", None))));
+        let mut flows = MockOAuthFlowRepository::new();
+        // The flow is stored under the state and the right secret only.
+        let right = fixed_token().hash_with(&fixed_token());
+        flows
+            .expect_take()
+            .returning(move |key, _| Ok((*key == right).then(|| flow("corp", None))));
+        h.stores.oauth_flows = Arc::new(flows);
+        let f = federation(h, provider(false, Err("unused")));
+        let r = block_on(f.callback("corp", fixed_token().expose(), secret, Ok("code")));
+        assert!(matches!(r, Err(CallbackError::InvalidState)), "{secret:?}");
+    }
+}
+
+/// A signed-in principal whose session began `ago`, with a password or not.
+fn signed_in(password: bool, ago: Duration) -> Principal {
+    let mut p = crate::services::principal::testing::principal(1, &[]);
+    p.user.password_hash = password.then(|| crate::PasswordHash::new("hashed:right password"));
+    p.session.created_at = T0 - ago;
+    p
+}
+
+#[test]
+fn linking_asks_for_the_password_or_a_recent_sign_in() {
+    let mut h = Harness::new();
+    let mut users = MockUserRepository::new();
+    users.expect_increment_failed_logins().returning(|_| Ok(1));
+    h.stores.users = Arc::new(users);
+    // The flow store has no expectations: nothing starts.
+    let f = federation(h, provider(false, Err("unused")));
+    let with_password = signed_in(true, Duration::days(1));
+    let wrong = Password::for_sign_in("wrong password").unwrap();
+    assert!(matches!(
+        block_on(f.begin_link(&with_password, "corp", APP, None, None)),
+        Err(BeginFlowError::ReauthenticationRequired)
+    ));
+    assert!(matches!(
+        block_on(f.begin_link(&with_password, "corp", APP, Some(&wrong), None)),
+        Err(BeginFlowError::WrongPassword)
+    ));
+    let stale = signed_in(false, Duration::minutes(6));
+    assert!(matches!(
+        block_on(f.begin_link(&stale, "corp", APP, None, None)),
+        Err(BeginFlowError::ReauthenticationRequired)
+    ));
+}
+
+#[test]
+fn linking_starts_with_the_password_or_a_fresh_sign_in() {
+    for principal in [
+        signed_in(true, Duration::days(1)),
+        signed_in(false, Duration::minutes(1)),
+    ] {
+        let mut h = Harness::new();
+        let mut flows = MockOAuthFlowRepository::new();
+        let me = principal.user_id();
+        flows
+            .expect_insert()
+            .withf(move |f| f.linking_user == Some(me))
+            .times(1)
+            .returning(|_| Ok(()));
+        h.stores.oauth_flows = Arc::new(flows);
+        let mut links = MockIdentityLinkRepository::new();
+        links.expect_list_for_user().returning(|_| Ok(vec![]));
+        h.stores.identity_links = Arc::new(links);
+        let f = federation(h, provider(false, Err("unused")));
+        let right = Password::for_sign_in("right password").unwrap();
+        block_on(f.begin_link(&principal, "corp", APP, Some(&right), None)).unwrap();
+    }
+}
+
+#[test]
+fn an_account_marked_unverified_does_not_sign_in_through_a_provider() {
+    let mut h = Harness::new();
+    h.stores.oauth_flows = Arc::new(flows_holding(Some(flow("corp", None))));
+    let mut user = sample_user(7);
+    user.verified = false;
+    let uid = user.id;
+    let mut links = MockIdentityLinkRepository::new();
+    links.expect_find().returning(move |p, s| {
+        Ok(Some(IdentityLink {
+            user_id: uid,
+            provider: p.clone(),
+            subject: s.to_owned(),
+            email: None,
+            tokens: None,
+            tokens_expire_at: None,
+            created_at: T0,
+        }))
+    });
+    h.stores.identity_links = Arc::new(links);
+    let mut users = MockUserRepository::new();
+    users
+        .expect_get()
+        .returning(move |_| Ok(Some(user.clone())));
+    h.stores.users = Arc::new(users);
+    let f = federation(h, provider(false, Ok(identity("ann@example.org", true))));
+    let out = block_on(f.callback(
+        "corp",
+        fixed_token().expose(),
+        Some(fixed_token().expose()),
+        Ok("code"),
+    ))
+    .unwrap();
+    assert_eq!(out.redirect_to, format!("{APP}?error=email_unverified"));
 }
