@@ -52,6 +52,10 @@ pub struct MailConfig {
     /// each further retry waits twice as long, at most 15 minutes. With the
     /// defaults (5000 and 10 attempts) a message is tried for about 36 minutes.
     pub first_retry_ms: u64,
+    /// Password-reset mails, and verification mails, one address gets per
+    /// hour, whoever asks (requests past it are answered as usual and send
+    /// nothing).
+    pub per_address_per_hour: u32,
 }
 
 /// URL patterns of the pages that complete what a mail asks, each with a
@@ -118,6 +122,7 @@ impl Default for MailConfig {
             poll_interval_ms: 1000,
             max_attempts: domain::services::MailPolicy::default().max_attempts,
             first_retry_ms: 5000,
+            per_address_per_hour: 3,
         }
     }
 }

@@ -236,3 +236,56 @@ impl Mailer for LettreMailer {
         }
     }
 }
+
+#[cfg(test)]
+mod address_tests {
+    use lettre::Address;
+    use proptest::prelude::*;
+
+    /// What the domain accepts, the mailer takes: an address Portico stores
+    /// can always be mailed (the poison `evil>,<victim@example.org` was
+    /// accepted, then refused by lettre on every retry).
+    fn mailable(text: &str) -> bool {
+        text.parse::<Address>().is_ok()
+    }
+
+    #[test]
+    fn the_addresses_the_mailer_refuses_are_refused_at_the_boundary() {
+        for text in [
+            "evil>,<victim@example.org",
+            "\"quoted\"@example.org",
+            "a,b@example.org",
+            "a..b@example.org",
+        ] {
+            assert!(domain::Email::parse(text).is_err(), "{text}");
+        }
+        for text in [
+            "ann@example.org",
+            "a.b+tag@sub.example.org",
+            "jörg@bücher.example",
+        ] {
+            let email = domain::Email::parse(text).expect(text);
+            assert!(mailable(email.as_str()), "{text}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_accepted_address_is_mailable(text in "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.<>,;:\"()\\[\\]\\\\ @-]{1,40}") {
+            if let Ok(email) = domain::Email::parse(&text) {
+                prop_assert!(mailable(email.as_str()), "{:?} parsed but lettre refuses it", email);
+            }
+        }
+
+        #[test]
+        fn every_accepted_address_of_email_shape_is_mailable(
+            local in "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.<>,;:\"()-]{1,20}",
+            domain in "[a-z0-9.-]{1,20}",
+        ) {
+            let text = format!("{local}@{domain}");
+            if let Ok(email) = domain::Email::parse(&text) {
+                prop_assert!(mailable(email.as_str()), "{:?} parsed but lettre refuses it", email);
+            }
+        }
+    }
+}

@@ -73,6 +73,7 @@ pub fn services(
     };
     let policy = AccountPolicy {
         mfa_issuer: s.mfa_issuer.clone(),
+        mails_per_address_per_hour: config.mail.per_address_per_hour.max(1),
         ..AccountPolicy::default()
     };
     let objects = crate::objects::open(config)?;

@@ -391,3 +391,64 @@ on_every_engine!(
     an_unverified_account_does_not_sign_in_through_a_provider,
     super::providers
 );
+
+/// Finding 10: eight reset requests for one address from eight addresses
+/// sent eight mails. One address gets at most three of a kind an hour,
+/// whoever asks; the answers stay the same.
+async fn one_address_gets_a_bounded_number_of_mails(app: TestApp) -> TestApp {
+    app.register_user("ann", USER_PASSWORD).await;
+    let before = app.mail_count("ann@example.org").await;
+    for i in 0..8 {
+        let res = app
+            .client
+            .post(app.url("/v1/password-resets"))
+            .header("X-Forwarded-For", format!("10.0.0.{i}"))
+            .json(&json!({"email": "ann@example.org"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    assert_eq!(app.mail_count("ann@example.org").await, before + 3);
+    // Verification resends (registering again) are bounded the same way.
+    for _ in 0..8 {
+        let res = app
+            .post(
+                "/v1/registrations",
+                json!({"email": "cyd@example.org", "username": "cyd", "password": USER_PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+    }
+    assert_eq!(app.mail_count("cyd@example.org").await, 3);
+    app
+}
+on_every_engine!(one_address_gets_a_bounded_number_of_mails, |c| {
+    c.server.trusted_proxies = portico::proxies::TrustedProxies::Count(1);
+});
+
+/// Finding 11: `evil>,<victim@example.org` was accepted (202), then the
+/// mailer refused it on each of ten retries. Addresses are parsed at the
+/// boundary as strictly as the mailer takes them.
+async fn an_address_the_mailer_refuses_is_refused_at_once(app: TestApp) -> TestApp {
+    for email in [
+        "evil>,<victim@example.org",
+        "\"a b\"@example.org",
+        "a..b@example.org",
+    ] {
+        let res = app
+            .post(
+                "/v1/registrations",
+                json!({"email": email, "username": "eve", "password": USER_PASSWORD}),
+            )
+            .await;
+        let body = expect_problem(res, 422, "validation").await;
+        assert!(body["errors"]["email"].is_array(), "{email}: {body}");
+        let res = app
+            .post("/v1/password-resets", json!({"email": email}))
+            .await;
+        expect_problem(res, 422, "validation").await;
+    }
+    app
+}
+on_every_engine!(an_address_the_mailer_refuses_is_refused_at_once);

@@ -30,7 +30,7 @@ fn candidate(d: &Document) -> Result<RegistrationCandidate, StoreError> {
     let f = Fields::of(d, "candidate");
     let bad = |k| corrupt("candidate", k);
     Ok(RegistrationCandidate {
-        email: Email::parse(f.str("email")?).map_err(|_| bad("email"))?,
+        email: Email::from_stored(f.str("email")?).map_err(|_| bad("email"))?,
         username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
         role: RoleName::parse(f.str("role")?).map_err(|_| bad("role"))?,
         password_hash: PasswordHash::new(f.str("passwordHash")?),

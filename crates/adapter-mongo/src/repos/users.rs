@@ -48,7 +48,7 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
     let bad = |field| crate::error::corrupt("user", field);
     Ok(User {
         id: UserId::from_uuid(f.uuid("_id")?),
-        email: Email::parse(f.str("emailAddress")?).map_err(|_| bad("emailAddress"))?,
+        email: Email::from_stored(f.str("emailAddress")?).map_err(|_| bad("emailAddress"))?,
         username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
         password_hash: f.opt_str("password")?.map(PasswordHash::new),
         verified: f.bool("verified")?,

@@ -172,7 +172,7 @@ impl RedisStore {
             subject: f.str("subject")?.to_owned(),
             email: f
                 .opt_str("email")
-                .map(|e| Email::parse(e).map_err(|_| corrupt("identity link", "email")))
+                .map(|e| Email::from_stored(e).map_err(|_| corrupt("identity link", "email")))
                 .transpose()?,
             tokens: f.opt_str("tokens").map(Sealed::from_stored),
             tokens_expire_at: f.opt_time("tokensExpireAt")?,

@@ -108,7 +108,7 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
     };
     Ok(Some(User {
         id: UserId::from_uuid(f.uuid("id")?),
-        email: Email::parse(f.str("email")?).map_err(|_| bad("email"))?,
+        email: Email::from_stored(f.str("email")?).map_err(|_| bad("email"))?,
         username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
         password_hash: f.opt_str("password").map(PasswordHash::new),
         verified: f.flag("verified"),

@@ -10,7 +10,7 @@ impl Store {
     ) -> Result<domain::RegistrationCandidate, domain::StoreError> {
         use crate::error::corrupt;
         Ok(domain::RegistrationCandidate {
-            email: domain::Email::parse(&col::<String, _>(row, "email")?)
+            email: domain::Email::from_stored(&col::<String, _>(row, "email")?)
                 .map_err(|_| corrupt("email"))?,
             username: domain::Username::parse(&col::<String, _>(row, "username")?)
                 .map_err(|_| corrupt("username"))?,

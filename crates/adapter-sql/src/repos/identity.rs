@@ -22,7 +22,7 @@ impl Store {
                 .map_err(|_| corrupt("provider name"))?,
             subject: col(row, "subject")?,
             email: col::<Option<String>, _>(row, "email")?
-                .map(|e| domain::Email::parse(&e).map_err(|_| corrupt("email")))
+                .map(|e| domain::Email::from_stored(&e).map_err(|_| corrupt("email")))
                 .transpose()?,
             tokens: col::<Option<String>, _>(row, "tokens")?.map(domain::Sealed::from_stored),
             tokens_expire_at: col_time_opt::<Ts, _>(row, "tokens_expire_at")?,

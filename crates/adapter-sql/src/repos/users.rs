@@ -10,7 +10,7 @@ impl Store {
         use sqlx::types::Json;
         Ok(domain::User {
             id: domain::UserId::from_uuid(col(row, "id")?),
-            email: domain::Email::parse(&col::<String, _>(row, "email")?)
+            email: domain::Email::from_stored(&col::<String, _>(row, "email")?)
                 .map_err(|_| corrupt("email"))?,
             username: domain::Username::parse(&col::<String, _>(row, "username")?)
                 .map_err(|_| corrupt("username"))?,

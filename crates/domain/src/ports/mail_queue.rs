@@ -133,7 +133,7 @@ impl Outgoing {
         ) -> impl FnOnce(E) -> StoreError {
             move |e| StoreError::with_source(what, e)
         }
-        let to = Email::parse(&fields.to).map_err(corrupt("stored queued mail recipient"))?;
+        let to = Email::from_stored(&fields.to).map_err(corrupt("stored queued mail recipient"))?;
         let token = || -> Result<Token, StoreError> {
             let raw = fields
                 .token

@@ -41,6 +41,10 @@ pub struct AccountPolicy {
     pub mfa_token_ttl: Duration,
     /// Codes one `mfa_token` may be tried with.
     pub mfa_token_tries: u32,
+    /// Mails of one kind (password reset, verification) one address gets
+    /// per hour, whoever asks: past it, requests are answered as usual but
+    /// send nothing, so nobody floods an inbox through Portico.
+    pub mails_per_address_per_hour: u32,
 }
 
 impl Default for AccountPolicy {
@@ -59,6 +63,7 @@ impl Default for AccountPolicy {
             mfa_issuer: "Portico".to_owned(),
             mfa_token_ttl: Duration::minutes(5),
             mfa_token_tries: 5,
+            mails_per_address_per_hour: 3,
         }
     }
 }
@@ -134,11 +139,23 @@ impl Registration {
             .hash(&password)
             .await
             .map_err(RegisterError::Unexpected)?;
-        if users
-            .find_by_email(&email)
-            .await
-            .map_err(RegisterError::Unexpected)?
-            .is_some()
+        // Counted whether or not the address has an account, so neither
+        // the answer nor the work tells them apart.
+        let within = super::mail::within_address_limit(
+            &self.stores,
+            &self.system,
+            &self.policy,
+            "verification",
+            &email,
+        )
+        .await
+        .map_err(RegisterError::Unexpected)?;
+        if !within
+            || users
+                .find_by_email(&email)
+                .await
+                .map_err(RegisterError::Unexpected)?
+                .is_some()
         {
             return Ok(());
         }

@@ -163,6 +163,30 @@ impl MailDelivery {
     }
 }
 
+/// Counts one mail of `kind` to `to` in the address's hourly window;
+/// whether it is within `mails_per_address_per_hour`. The key holds a hash
+/// of the normalized address, not the address.
+pub(crate) async fn within_address_limit(
+    stores: &Stores,
+    system: &System,
+    policy: &AccountPolicy,
+    kind: &str,
+    to: &crate::Email,
+) -> Result<bool, StoreError> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(to.normalized().as_bytes());
+    let short: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let count = stores
+        .rate_limiter
+        .hit(
+            &format!("mail:{kind}:{short}"),
+            crate::Window::Seconds(3600),
+            system.now(),
+        )
+        .await?;
+    Ok(count.count <= u64::from(policy.mails_per_address_per_hour))
+}
+
 /// How long a notice waits for delivery before it is dropped.
 const NOTICE_TTL: Duration = Duration::days(1);
 

@@ -56,10 +56,22 @@ impl Passwords {
     }
 
     /// Asks for a reset token to be mailed to `email` if it has an account.
-    /// The request only queues it (the same single write whether the
-    /// account exists or not); the mail worker looks the account up, issues
-    /// the token and mails it. A new token invalidates the user's earlier ones.
+    /// The request only queues it (the same writes whether the account
+    /// exists or not); the mail worker looks the account up, issues the
+    /// token and mails it. A new token invalidates the user's earlier ones.
+    /// Past `mails_per_address_per_hour` for the address, nothing is queued.
     pub async fn request_reset(&self, email: &Email) -> Result<(), StoreError> {
+        if !super::mail::within_address_limit(
+            &self.stores,
+            &self.system,
+            &self.policy,
+            "reset",
+            email,
+        )
+        .await?
+        {
+            return Ok(());
+        }
         super::mail::queue(
             &self.stores,
             &self.system,
@@ -231,6 +243,22 @@ mod tests {
         assert_eq!(queued.len(), 1);
         assert_eq!(queued[0].0.body, Outgoing::ResetRequest { to });
         assert_eq!(queued[0].0.expires_at, T0 + time::Duration::hours(1));
+    }
+
+    #[test]
+    fn one_address_gets_at_most_three_reset_mails_an_hour() {
+        let mut h = Harness::new();
+        let queue = Arc::new(MemoryMailQueue::default());
+        h.stores.mail_queue = queue.clone();
+        let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
+        let to = Email::parse("ann@example.org").unwrap();
+        for _ in 0..8 {
+            block_on(svc.request_reset(&to)).unwrap();
+        }
+        assert_eq!(queue.contents().len(), 3);
+        // Another address has its own count.
+        block_on(svc.request_reset(&Email::parse("bob@example.org").unwrap())).unwrap();
+        assert_eq!(queue.contents().len(), 4);
     }
 
     #[test]

@@ -53,7 +53,7 @@ fn candidate(map: HashMap<String, String>) -> Result<Option<RegistrationCandidat
     let f = Fields::new(map, "candidate");
     let bad = |k| corrupt("candidate", k);
     Ok(Some(RegistrationCandidate {
-        email: Email::parse(f.str("email")?).map_err(|_| bad("email"))?,
+        email: Email::from_stored(f.str("email")?).map_err(|_| bad("email"))?,
         username: Username::parse(f.str("username")?).map_err(|_| bad("username"))?,
         role: RoleName::parse(f.str("role")?).map_err(|_| bad("role"))?,
         password_hash: PasswordHash::new(f.str("password_hash")?),
