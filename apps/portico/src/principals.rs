@@ -19,6 +19,10 @@
 //!   generation count), so a dropped entry cannot come back stale.
 //! - Each hit still checks the session's expiry and revocation and the
 //!   user's lock ([`Principal::is_current`]).
+//! - Every change, this instance's or another's, is also re-broadcast in
+//!   process ([`PrincipalCache::changes`]) for long-lived responses: an
+//!   open notification stream rechecks its session at once, whether or
+//!   not principals are cached.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -36,6 +40,9 @@ pub struct PrincipalCache {
     fill: RwLock<()>,
     /// Whether the change feed is listening; nothing is cached while not.
     listening: AtomicBool,
+    /// Every change heard, for the long-lived responses that must end with
+    /// a session (they subscribe through [`PrincipalCache::changes`]).
+    changes: tokio::sync::broadcast::Sender<AuthChange>,
 }
 
 impl PrincipalCache {
@@ -54,7 +61,15 @@ impl PrincipalCache {
             generation: AtomicU64::new(0),
             fill: RwLock::new(()),
             listening: AtomicBool::new(false),
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// The changes heard from now on (made here or announced by another
+    /// instance); a lagging receiver should treat the gap as
+    /// [`AuthChange::Everyone`].
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<AuthChange> {
+        self.changes.subscribe()
     }
 
     /// Whether principals are cached at all.
@@ -105,8 +120,11 @@ impl PrincipalCache {
         Ok(principal)
     }
 
-    /// Drops every entry `change` concerns.
+    /// Drops every entry `change` concerns, and passes the change on to
+    /// [`PrincipalCache::changes`].
     pub fn drop_for(&self, change: AuthChange) {
+        // Nobody listening is not an error.
+        let _ = self.changes.send(change);
         let Some(entries) = &self.entries else {
             return;
         };
@@ -177,11 +195,10 @@ impl Announcer {
 }
 
 /// Listens on `feed` for changes made by any instance and drops what they
-/// concern from `cache`, until the task is aborted.
+/// concern from `cache` (and passes them on to its
+/// [`PrincipalCache::changes`], also with the cache off), until the task is
+/// aborted.
 pub async fn run(cache: Arc<PrincipalCache>, feed: Arc<dyn AuthChangeFeed>) {
-    if !cache.enabled() {
-        return;
-    }
     let mut pause = Duration::from_millis(500);
     loop {
         match feed.subscribe().await {

@@ -452,3 +452,59 @@ async fn an_address_the_mailer_refuses_is_refused_at_once(app: TestApp) -> TestA
     app
 }
 on_every_engine!(an_address_the_mailer_refuses_is_refused_at_once);
+
+/// Finding 12: a live stream outlived its sign-out by up to 5 s and
+/// delivered notifications created after the sign-out had returned. It
+/// ends at once on the instance that made the change, and delivers
+/// nothing created after it.
+async fn a_stream_ends_with_its_sign_out_at_once(app: TestApp) -> TestApp {
+    use crate::notifications::{notify, read_until_end, stream};
+    let (ann, ann_id) = app.signed_in_user("ann").await;
+    let root = app.admin_token().await;
+    let res = stream(&app, &ann, None).await;
+    let signed_out = app
+        .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
+        .await;
+    assert_eq!(signed_out.status(), 204);
+    notify(&app, &root, &ann_id, "after-sign-out").await;
+    let text = read_until_end(res, std::time::Duration::from_secs(15)).await;
+    assert!(
+        !text.contains("after-sign-out"),
+        "delivered after sign-out: {text}"
+    );
+    app
+}
+on_every_engine!(a_stream_ends_with_its_sign_out_at_once);
+
+/// The same across two instances: signed out on one, the stream on the
+/// other delivers nothing created after the sign-out, and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_on_another_instance_ends_with_its_sign_out() {
+    with_two_apps(
+        Engine::Postgres,
+        |_| {},
+        |one, two| async move {
+            use crate::notifications::{notify, read_until_end, stream};
+            let (ann, ann_id) = one.signed_in_user("ann").await;
+            let root = two.admin_token().await;
+            let res = stream(&one, &ann, None).await;
+            let signed_out = two
+                .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
+                .await;
+            assert_eq!(signed_out.status(), 204);
+            notify(&two, &root, &ann_id, "after-sign-out").await;
+            let started = std::time::Instant::now();
+            let text = read_until_end(res, std::time::Duration::from_secs(15)).await;
+            assert!(
+                !text.contains("after-sign-out"),
+                "delivered after sign-out: {text}"
+            );
+            println!(
+                "stream on the other instance ended {:?} after the notification",
+                started.elapsed()
+            );
+            (one, two)
+        },
+    )
+    .await;
+}

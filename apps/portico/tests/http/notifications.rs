@@ -262,7 +262,11 @@ async fn read_events(res: reqwest::Response, n: usize) -> Vec<(String, Value)> {
     events
 }
 
-async fn stream(app: &TestApp, token: &str, last_event_id: Option<&str>) -> reqwest::Response {
+pub(crate) async fn stream(
+    app: &TestApp,
+    token: &str,
+    last_event_id: Option<&str>,
+) -> reqwest::Response {
     let mut req = app
         .client
         .get(app.url("/v1/notifications/stream"))
@@ -273,7 +277,7 @@ async fn stream(app: &TestApp, token: &str, last_event_id: Option<&str>) -> reqw
     req.send().await.unwrap()
 }
 
-async fn notify(app: &TestApp, admin: &str, user: &str, kind: &str) -> Value {
+pub(crate) async fn notify(app: &TestApp, admin: &str, user: &str, kind: &str) -> Value {
     json(
         app.authed(
             Method::POST,
@@ -365,7 +369,7 @@ async fn live_stream_crosses_instances_over_postgres() {
 }
 
 /// Reads `res` until `event: end`; panics after `within`.
-async fn read_until_end(res: reqwest::Response, within: Duration) -> String {
+pub(crate) async fn read_until_end(res: reqwest::Response, within: Duration) -> String {
     assert_eq!(res.status(), 200);
     let mut body = res.bytes_stream();
     let mut text = String::new();

@@ -6,9 +6,12 @@
 //! from closing an idle stream. A client reconnecting with `Last-Event-ID`
 //! first gets what it missed (up to 500, oldest first), then live ones; the
 //! same catch-up runs after the feed reconnects or the stream falls behind.
-//! Every few seconds the stream checks that its session still
-//! authenticates; when it was signed out, revoked, or its user locked or
-//! deleted (on any instance), it sends `event: end` and closes.
+//! The stream ends (`event: end`) when its session no longer authenticates:
+//! signed out, revoked, its user locked or deleted. It rechecks the session
+//! at once when an auth change concerning it is heard (from this instance,
+//! or another through the store's change feed), before it delivers what it
+//! heard of (so nothing created after a sign-out goes out), and every few
+//! seconds in case a change was lost.
 
 #![allow(unreachable_pub)]
 
@@ -18,7 +21,7 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use domain::services::NotificationError;
-use domain::{Notification, NotificationId, PageRequest, UserId};
+use domain::{AuthChange, Notification, NotificationId, PageRequest, UserId};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -31,9 +34,9 @@ use crate::state::AppState;
 
 /// Keep-alive comment interval.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How often an open stream checks that its session still authenticates:
-/// a sign-out, a revoked session, a lock or a deletion ends the stream
-/// within this time on every instance.
+/// How often an open stream checks that its session still authenticates,
+/// whatever it heard: a change the feed lost ends the stream within this
+/// time on every instance.
 const SESSION_RECHECK: Duration = Duration::from_secs(5);
 /// Most notifications sent in one catch-up.
 const CATCH_UP_MAX: usize = 500;
@@ -113,6 +116,8 @@ struct Stream {
     session: domain::AuthSessionId,
     recheck: tokio::time::Interval,
     ended: bool,
+    /// Auth changes heard in process, ours and other instances'.
+    auth: broadcast::Receiver<AuthChange>,
     live: broadcast::Receiver<LiveEvent>,
     pending: VecDeque<Notification>,
     /// The newest notification sent, for catching up after a gap.
@@ -128,6 +133,25 @@ struct Stream {
 }
 
 impl Stream {
+    /// Whether the session still authenticates. A store outage is no sign
+    /// of revocation: the stream goes on (and says so in the log).
+    async fn session_live(&self) -> bool {
+        match self.state.auth.session_is_live(self.session).await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::warn!(error = %crate::problem::error_chain(&e), "notification stream session check failed");
+                true
+            }
+        }
+    }
+
+    /// The last event: the session ended.
+    fn end(&mut self) -> Bytes {
+        self.ended = true;
+        self.pending.clear();
+        Bytes::from_static(b"event: end\ndata: {\"reason\":\"session-ended\"}\n\n")
+    }
+
     fn take_pending(&mut self) -> Option<Bytes> {
         while let Some(n) = self.pending.pop_front() {
             if self.floor.is_some_and(|floor| mark(&n) <= floor) {
@@ -162,27 +186,38 @@ impl Stream {
                 return None;
             }
             tokio::select! {
+                // Auth changes first: one made before a notification was
+                // created is handled before that notification is.
+                biased;
                 _ = self.closing.changed() => return None,
-                _ = self.keep_alive.tick() => {
-                    return Some(Ok(Bytes::from_static(b": keep-alive\n\n")));
+                change = self.auth.recv() => {
+                    let concerns = match change {
+                        Ok(AuthChange::Session(id)) => id == self.session,
+                        Ok(AuthChange::User(id)) => id == self.user,
+                        Ok(AuthChange::Everyone) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(broadcast::error::RecvError::Closed) => false,
+                    };
+                    if concerns && !self.session_live().await {
+                        return Some(Ok(self.end()));
+                    }
                 }
                 _ = self.recheck.tick() => {
-                    match self.state.auth.session_is_live(self.session).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            self.ended = true;
-                            return Some(Ok(Bytes::from_static(
-                                b"event: end\ndata: {\"reason\":\"session-ended\"}\n\n",
-                            )));
-                        }
-                        // A store outage is no sign of revocation: keep going.
-                        Err(e) => tracing::warn!(error = %crate::problem::error_chain(&e), "notification stream session check failed"),
+                    if !self.session_live().await {
+                        return Some(Ok(self.end()));
                     }
+                }
+                _ = self.keep_alive.tick() => {
+                    return Some(Ok(Bytes::from_static(b": keep-alive\n\n")));
                 }
                 heard = self.live.recv() => match heard {
                     Ok(LiveEvent::New(e)) if e.user_id == self.user => {
                         if self.sent.contains(&e.id.as_uuid()) {
                             continue;
+                        }
+                        // Read after it was created: a session revoked
+                        // before then shows here, wherever it was revoked.
+                        if !self.session_live().await {
+                            return Some(Ok(self.end()));
                         }
                         match self.state.notifications.get(self.user, e.id).await {
                             Ok(n) => self.pending.push_back(n),
@@ -195,6 +230,9 @@ impl Stream {
                     }
                     Ok(LiveEvent::New(_)) => {}
                     Ok(LiveEvent::Gap) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if !self.session_live().await {
+                            return Some(Ok(self.end()));
+                        }
                         if let Some(after) = self.last {
                             match catch_up(&self.state, self.user, after).await {
                                 Ok(missed) => self.pending.extend(missed),
@@ -227,6 +265,7 @@ pub async fn stream(
 ) -> Result<HttpResponse, Problem> {
     let user = me.user.id;
     // Listen before reading the backlog, so nothing falls in between.
+    let auth = state.principals.changes();
     let live = state.live.receiver();
     let resume = match req
         .headers()
@@ -250,6 +289,7 @@ pub async fn stream(
             SESSION_RECHECK,
         ),
         ended: false,
+        auth,
         live,
         pending,
         last: resume,
