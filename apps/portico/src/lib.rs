@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod backends;
 mod body_rate;
+mod breaker;
 pub mod cli;
 pub mod config;
 pub mod dto;

@@ -6,12 +6,17 @@
 //! wrappers forward every method unchanged; the signatures below mirror the
 //! traits in `domain::ports`, and the compiler checks that they match.
 //!
+//! Each call also goes through its store's circuit breaker (see
+//! [`crate::breaker`]): once a store is known to be down, calls fail at
+//! once as unavailable, and one probe a second finds out when it is back.
+//!
 //! A write marked `=> change` below can change who a token authenticates:
 //! once it succeeds, the change is announced (see [`crate::principals`]),
 //! which drops this instance's cached principals before the caller sees
 //! the result and tells the other instances.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,45 +25,105 @@ use domain::services::Stores;
 use domain::*;
 use time::{Duration, OffsetDateTime};
 
+use crate::breaker::{Admission, Breaker};
 use crate::metrics::Metrics;
 use crate::principals::Announcer;
 
-/// A port implementation whose calls are timed and bounded.
+/// Why a call was refused without reaching its store.
+#[derive(Debug, thiserror::Error)]
+#[error("the store is known to be down (a probe call is tried every second)")]
+struct StoreDown;
+
+/// A port implementation whose calls are timed, bounded and guarded by
+/// its store's circuit breaker.
 struct Timed<T: ?Sized> {
     inner: Arc<T>,
     metrics: Arc<Metrics>,
     deadline: std::time::Duration,
     /// Where the writes marked with a change below announce it.
     announcer: Arc<Announcer>,
+    /// The breaker of the store serving this port (shared by its ports).
+    breaker: Arc<Breaker>,
 }
 
-type Wrapping = (Arc<Metrics>, std::time::Duration, Arc<Announcer>);
+/// What every wrapper shares, and the breakers so far, one per store.
+struct Wrapping {
+    metrics: Arc<Metrics>,
+    deadline: std::time::Duration,
+    announcer: Arc<Announcer>,
+    /// By the address of the store object the ports point to: the ports of
+    /// one store (one adapter instance) share one breaker.
+    breakers: RefCell<HashMap<usize, Arc<Breaker>>>,
+}
 
-fn wrap<T: ?Sized>(inner: Arc<T>, (metrics, deadline, announcer): &Wrapping) -> Arc<Timed<T>> {
+/// How long a store known to be down is refused before a probe call.
+const BREAKER_COOL_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn wrap<T: ?Sized>(inner: Arc<T>, w: &Wrapping) -> Arc<Timed<T>> {
+    let store = Arc::as_ptr(&inner).cast::<()>() as usize;
+    let breaker = w
+        .breakers
+        .borrow_mut()
+        .entry(store)
+        .or_insert_with(|| Arc::new(Breaker::new(BREAKER_COOL_DOWN)))
+        .clone();
     Arc::new(Timed {
         inner,
-        metrics: metrics.clone(),
-        deadline: *deadline,
-        announcer: announcer.clone(),
+        metrics: w.metrics.clone(),
+        deadline: w.deadline,
+        announcer: w.announcer.clone(),
+        breaker,
     })
 }
 
-/// The result of a call that ran out of time: an unavailable store.
-trait TimedOut {
-    fn timed_out(
-        port: &'static str,
-        op: &'static str,
-        elapsed: tokio::time::error::Elapsed,
-    ) -> Self;
+/// The result of a call that did not reach its store: an unavailable
+/// store, whichever error type the port returns.
+trait Unreached {
+    fn unreached(error: StoreError) -> Self;
+    /// Whether this result is a failure to reach the store.
+    fn unavailable(&self) -> bool;
 }
 
-impl<T, E: From<StoreError>> TimedOut for Result<T, E> {
-    fn timed_out(
-        port: &'static str,
-        op: &'static str,
-        elapsed: tokio::time::error::Elapsed,
-    ) -> Self {
-        Err(StoreError::unavailable(format!("{port}.{op} took too long"), elapsed).into())
+/// Error types of the ports, each with a `Store` variant.
+trait HoldsStoreError {
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl HoldsStoreError for StoreError {
+    fn store_error(&self) -> Option<&StoreError> {
+        Some(self)
+    }
+}
+
+macro_rules! holds_store_error {
+    ($($error:ty),+) => {$(
+        impl HoldsStoreError for $error {
+            fn store_error(&self) -> Option<&StoreError> {
+                match self {
+                    Self::Store(e) => Some(e),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+holds_store_error!(
+    WriteError,
+    CreateError,
+    CreateUserError,
+    GrantError,
+    InsertPaymentError,
+    TransitionError,
+    LinkError
+);
+
+impl<T, E: From<StoreError> + HoldsStoreError> Unreached for Result<T, E> {
+    fn unreached(error: StoreError) -> Self {
+        Err(error.into())
+    }
+    fn unavailable(&self) -> bool {
+        matches!(self, Err(e) if e.store_error().is_some_and(StoreError::is_unavailable))
     }
 }
 
@@ -71,7 +136,12 @@ pub fn stores(
     deadline: std::time::Duration,
     announcer: Arc<Announcer>,
 ) -> Stores {
-    let m = &(metrics, deadline, announcer);
+    let m = &Wrapping {
+        metrics,
+        deadline,
+        announcer,
+        breakers: RefCell::default(),
+    };
     Stores {
         candidates: wrap(stores.candidates, m),
         sessions: wrap(stores.sessions, m),
@@ -99,11 +169,22 @@ macro_rules! timed {
         #[async_trait]
         impl $trait for Timed<dyn $trait> {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                let admission = self.breaker.admit();
+                if admission == Admission::Refuse {
+                    return <$ret as Unreached>::unreached(StoreError::unavailable(
+                        concat!($port, ".", stringify!($name)),
+                        StoreDown,
+                    ));
+                }
                 let started = Instant::now();
                 let result = match tokio::time::timeout(self.deadline, self.inner.$name($($arg),*)).await {
                     Ok(result) => result,
-                    Err(elapsed) => <$ret as TimedOut>::timed_out($port, stringify!($name), elapsed),
+                    Err(elapsed) => <$ret as Unreached>::unreached(StoreError::unavailable(
+                        format!("{}.{} took too long", $port, stringify!($name)),
+                        elapsed,
+                    )),
                 };
+                self.breaker.record(admission, result.unavailable());
                 self.metrics
                     .store($port, stringify!($name), result.is_ok(), started.elapsed());
                 $(

@@ -406,3 +406,59 @@ async fn an_unreachable_store_at_start_up_fails_fast_with_its_name() {
         assert!(!chain.contains('\n') && chain.len() < 200, "{chain}");
     }
 }
+
+/// Hardening finding 13: with sessions in Redis and the default 3 s command
+/// timeout, after `kill -9` every request waited out the whole timeout
+/// before its 503 (the first at about 4 s, each later one 3 s). Once the
+/// store is known to be down, requests are refused at once; only a probe a
+/// second waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_redis_is_known_down_requests_fail_at_once() {
+    let mut redis = RedisServer::start().await;
+    let mut config = outage_config();
+    config.redis.url = redis.url();
+    config.redis.command_timeout_ms = 3000;
+    config.stores.sessions = Some(Backend::Redis);
+    config.stores.rate_limits = Some(Backend::Redis);
+    let app = start(config).await;
+    let (token, _) = app.signed_in_user("ann").await;
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+    redis.kill();
+    let killed = Instant::now();
+    // A client polling every 0.25 s, as in the report.
+    let mut first_503 = None;
+    let mut after_first = Vec::new();
+    while after_first.len() < 8 {
+        let (status, took) = me(&app, &token).await;
+        match status {
+            StatusCode::OK => assert!(first_503.is_none(), "200 after a 503"),
+            StatusCode::SERVICE_UNAVAILABLE if first_503.is_none() => {
+                first_503 = Some(killed.elapsed());
+            }
+            StatusCode::SERVICE_UNAVAILABLE => after_first.push(took),
+            other => panic!("during the outage: {other}"),
+        }
+        assert!(killed.elapsed() < Duration::from_secs(30), "no 503 yet");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let slow = after_first
+        .iter()
+        .filter(|t| **t >= Duration::from_millis(1500))
+        .count();
+    eprintln!(
+        "redis kill -9 with a 3 s command timeout: first 503 after {:?}, the next {} took {:?}",
+        first_503.unwrap(),
+        after_first.len(),
+        after_first
+    );
+    // At most the probes wait for the timeout (one a second at most, and
+    // each takes the whole 3 s); every other request is refused at once.
+    assert!(
+        slow <= 3,
+        "{slow} of {} later 503s waited out the command timeout: {after_first:?}",
+        after_first.len()
+    );
+    redis.run().await;
+    expect_recovery(&app, &token).await;
+    app.stop().await.expect("stops");
+}
