@@ -80,13 +80,19 @@ pub enum AdminCommand {
 pub enum KeysCommand {
     /// Add a new current key to `<data_dir>/encryption.keys` (old keys stay,
     /// to open what they sealed), then re-seal every stored secret under it.
-    /// Restart running instances afterwards: until then they cannot open
-    /// secrets sealed under the new key.
+    /// Running instances that share the file follow it within seconds.
     Rotate,
     /// Re-seal every stored secret that is not under the current key (after
     /// a new key was added to `security.encryption_keys`, or to finish an
     /// interrupted rotation).
     Reseal,
+    /// Remove an old key from `<data_dir>/encryption.keys`. Refused for the
+    /// current key, and while any stored secret is still sealed under it
+    /// (run `portico keys reseal` first).
+    Retire {
+        /// The key's id (`k1`, …), as the file lists it.
+        id: String,
+    },
 }
 
 /// Runs the command; the error is printed by `main`.
@@ -138,6 +144,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             reseal(&config).await?;
         }
         Command::Keys(KeysCommand::Reseal) => reseal(&config).await?,
+        Command::Keys(KeysCommand::Retire { id }) => retire_key(&config, &id).await?,
     }
     Ok(())
 }
@@ -160,7 +167,6 @@ fn private_files(data_dir: &std::path::Path) -> std::io::Result<()> {
 /// file and renamed over the old one, so a crash leaves one or the other.
 fn rotate_keys(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     use secrecy::ExposeSecret as _;
-    use std::io::Write as _;
     if !config
         .security
         .encryption_keys
@@ -186,6 +192,19 @@ fn rotate_keys(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let id = old.next_id();
     text.push_str(&platform::Keyring::new_entry(&id));
     text.push('\n');
+    replace_file(&path, &text)?;
+    println!(
+        "added key {id} to {} (now current; {} older key(s) kept)",
+        path.display(),
+        old.ids().len()
+    );
+    Ok(())
+}
+
+/// Writes `text` to a 0600 temporary file beside `path` and renames it over
+/// `path`, so a crash leaves the old file or the new one.
+fn replace_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
     let temp = path.with_extension("keys.new");
     {
         let mut options = std::fs::OpenOptions::new();
@@ -195,11 +214,74 @@ fn rotate_keys(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
     }
-    std::fs::rename(&temp, &path)?;
+    std::fs::rename(&temp, path)
+}
+
+/// Removes key `id` from the keyring file once nothing stored is sealed
+/// under it.
+async fn retire_key(config: &Config, id: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use secrecy::ExposeSecret as _;
+    if !config
+        .security
+        .encryption_keys
+        .expose_secret()
+        .trim()
+        .is_empty()
+    {
+        return Err(format!(
+            "the keys come from security.encryption_keys, which this command cannot edit: \
+             check that nothing is sealed under {id} (`portico keys reseal` re-seals under the \
+             current key), then remove its entry there and restart every instance"
+        )
+        .into());
+    }
+    let data_dir = &config.server.data_dir;
+    let ring = crate::keys::keyring("", data_dir)?;
+    let path = crate::keys::keyring_path(data_dir);
+    if !ring.ids().iter().any(|k| k == id) {
+        return Err(format!(
+            "{} holds no key {id} (it holds {})",
+            path.display(),
+            ring.ids().join(", ")
+        )
+        .into());
+    }
+    if ring.current_id() == id {
+        return Err(format!(
+            "{id} is the current key: rotate first (`portico keys rotate`), then retire it"
+        )
+        .into());
+    }
+    let backends = Backends::connect(config).await?;
+    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
+    let state = &services.state;
+    let counted = match state.mfa.count_sealed_under(id).await {
+        Ok(totp) => state
+            .federation
+            .count_sealed_under(id)
+            .await
+            .map(|links| (totp, links)),
+        Err(e) => Err(e),
+    };
+    backends.close().await;
+    let (totp, links) = counted.map_err(|e| crate::problem::error_chain(&e))?;
+    if totp + links > 0 {
+        return Err(format!(
+            "{totp} TOTP secret(s) and {links} provider link(s) are still sealed under {id}: \
+             run `portico keys reseal` (every instance must hold the current key), then retire it"
+        )
+        .into());
+    }
+    let text = std::fs::read_to_string(&path)?;
+    let kept: String = text
+        .lines()
+        .filter(|line| line.trim().split(':').next() != Some(id))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    replace_file(&path, &kept)?;
     println!(
-        "added key {id} to {} (now current; {} older key(s) kept)",
-        path.display(),
-        old.ids().len()
+        "retired key {id} from {} (nothing was sealed under it)",
+        path.display()
     );
     Ok(())
 }

@@ -2,8 +2,10 @@
 //! (mode 0600), read at every start. Instances that share a data folder
 //! share the key; others must be given the same secret in configuration.
 
+use std::collections::HashSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The key in `path` (at least 32 bytes), created if missing. `what` names
 /// it in the log line of its creation.
@@ -37,6 +39,118 @@ pub(crate) fn keyring(configured: &str, data_dir: &Path) -> Result<platform::Key
     let text =
         String::from_utf8(text).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
     platform::Keyring::parse(text.lines()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The sealer of a running server: the keyring of `security.encryption_keys`
+/// as it is, or the keyring file followed as it changes ([`FileKeyring`];
+/// its watcher is the second value, to be run for the server's life).
+pub(crate) fn sealer(
+    configured: &str,
+    data_dir: &Path,
+) -> Result<(Arc<dyn domain::Sealer>, Option<Arc<FileKeyring>>), String> {
+    let ring = keyring(configured, data_dir)?;
+    if !configured.trim().is_empty() {
+        return Ok((Arc::new(ring), None));
+    }
+    let file = Arc::new(FileKeyring {
+        path: keyring_path(data_dir),
+        ring: RwLock::new(Arc::new(ring)),
+        missing_reported: Mutex::new(HashSet::new()),
+    });
+    Ok((file.clone(), Some(file)))
+}
+
+/// The keyring file, followed: `portico keys rotate` (or an operator's
+/// edit) reaches running instances without a restart. The file is read
+/// again every [`FileKeyring::WATCH_EVERY`], and at once when a value names
+/// a key this instance does not hold. A key missing even then is an
+/// operator's error (a keyring not copied to every machine): it is logged
+/// once per key, and the check it fails is not counted as a guess.
+pub(crate) struct FileKeyring {
+    path: PathBuf,
+    ring: RwLock<Arc<platform::Keyring>>,
+    /// Key ids already reported missing.
+    missing_reported: Mutex<HashSet<String>>,
+}
+
+impl FileKeyring {
+    /// How often the file is read again.
+    pub(crate) const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+    fn current(&self) -> Arc<platform::Keyring> {
+        self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reads the file again; the keyring in use changes when the file holds
+    /// another valid one. A file that does not parse is logged and ignored
+    /// (the keys in use stay).
+    pub(crate) fn reload(&self) {
+        let parsed = std::fs::read_to_string(&self.path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| platform::Keyring::parse(text.lines()).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(ring) => {
+                let current = self.current();
+                if ring.ids() != current.ids() {
+                    tracing::info!(
+                        path = %self.path.display(),
+                        keys = ?ring.ids(),
+                        current = ring.current_id(),
+                        "the keyring changed; sealing under its current key from now on"
+                    );
+                    *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+                }
+            }
+            Err(e) => tracing::error!(
+                path = %self.path.display(),
+                error = %e,
+                "cannot read the keyring file; keeping the keys in use"
+            ),
+        }
+    }
+
+    /// Reads the file every [`FileKeyring::WATCH_EVERY`], until aborted.
+    pub(crate) async fn watch(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Self::WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let this = self.clone();
+            let _ = tokio::task::spawn_blocking(move || this.reload()).await;
+        }
+    }
+}
+
+impl domain::Sealer for FileKeyring {
+    fn seal(&self, context: &str, plain: &[u8]) -> Result<domain::Sealed, domain::StoreError> {
+        self.current().seal(context, plain)
+    }
+
+    fn open(&self, context: &str, sealed: &domain::Sealed) -> Result<Vec<u8>, domain::StoreError> {
+        let id = sealed.key_id();
+        if !self.current().ids().iter().any(|k| k == id) {
+            self.reload();
+            if !self.current().ids().iter().any(|k| k == id) {
+                let mut reported = self
+                    .missing_reported
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if reported.insert(id.to_owned()) {
+                    tracing::error!(
+                        key = id,
+                        path = %self.path.display(),
+                        "a stored secret is sealed under a key this instance's keyring does not hold: \
+                         give every instance the same keyring file (reported once per key)"
+                    );
+                }
+            }
+        }
+        self.current().open(context, sealed)
+    }
+
+    fn is_current(&self, sealed: &domain::Sealed) -> bool {
+        self.current().is_current(sealed)
+    }
 }
 
 /// Where the keyring file lives.

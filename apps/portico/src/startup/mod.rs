@@ -152,6 +152,9 @@ impl Application {
                 services.state.metrics.clone(),
             )),
         ];
+        if let Some(keyring) = &services.keyring {
+            tasks.push(tokio::spawn(keyring.clone().watch()));
+        }
         let mail_queue = services.mail_queue.clone();
         let usage_stop = Arc::new(tokio::sync::Notify::new());
         let usage = (

@@ -32,6 +32,8 @@ pub struct Services {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// The mail queue itself.
     pub mail_queue: Arc<dyn domain::MailQueue>,
+    /// The keyring file the sealer follows (none with keys in configuration).
+    pub(crate) keyring: Option<Arc<crate::keys::FileKeyring>>,
 }
 
 /// Wires the domain services: stores from `backends` (each call timed into
@@ -77,6 +79,9 @@ pub fn services(
         ..AccountPolicy::default()
     };
     let objects = crate::objects::open(config)?;
+    let (sealer, keyring) =
+        crate::keys::sealer(s.encryption_keys.expose_secret(), &config.server.data_dir)
+            .map_err(StartError::Setup)?;
     let system = System {
         clock: Arc::new(platform::SystemClock),
         ids: Arc::new(platform::UuidV7Ids),
@@ -88,10 +93,7 @@ pub fn services(
         )),
         mailer: Arc::new(LettreMailer::from_config(config, (&policy).into())?),
         objects: Arc::new(objects.clone()),
-        sealer: Arc::new(
-            crate::keys::keyring(s.encryption_keys.expose_secret(), &config.server.data_dir)
-                .map_err(StartError::Setup)?,
-        ),
+        sealer,
     };
     let admin = UserAdmin::new(stores.clone(), system.clone());
     let mail = MailDelivery::new(
@@ -153,6 +155,7 @@ pub fn services(
         mail,
         mail_wake,
         mail_queue: stores.mail_queue.clone(),
+        keyring,
     })
 }
 

@@ -44,8 +44,9 @@ async fn admin_create_prints_a_one_time_password_that_signs_in() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("applied 6 migration(s)"), "{text}");
+    assert!(text.contains("applied 7 migration(s)"), "{text}");
     assert!(text.contains("6 identity links"), "{text}");
+    assert!(text.contains("7 hardening"), "{text}");
     let out = portico(&dir).arg("migrate").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("the schema is current"), "{text}");
@@ -413,4 +414,104 @@ async fn openapi_prints_the_served_document() {
     assert_eq!(doc["paths"]["/v1/me"]["get"]["operationId"], "me_read");
     assert!(!dir.join("portico.db").exists(), "a database was created");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hardening finding 9: after `portico keys rotate`, a TOTP sign-in on an
+/// instance that was not restarted answered 500 ("sealed under key k2,
+/// which the keyring does not hold"), and a provider sign-in there sealed
+/// under the old key. A running instance picks up the new keyring file;
+/// `portico keys retire <id>` removes a key once nothing is sealed under it
+/// (and refuses while something is, or for the current key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_instance_follows_a_key_rotation_and_retire_checks_first() {
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = test_config();
+    config.security.bootstrap_admin = None;
+    config.server.data_dir = dir.clone();
+    let backends = Backends::connect(&config).await.unwrap();
+    let app = TestApp::start(config, backends).await;
+    let (ann, _) = app.signed_in_user("ann").await;
+    let (ann_secret, _) = crate::mfa::enable_totp(&app, &ann).await;
+    let run = |args: &[&str]| {
+        let out = portico(&dir).args(args).output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, text) = run(&["keys", "retire", "k1"]);
+    assert!(!ok && text.contains("current key"), "{text}");
+
+    let (ok, text) = run(&["keys", "rotate"]);
+    assert!(ok, "{text}");
+    // The running instance checks the re-sealed secret: no restart.
+    let mfa_token = crate::mfa::challenge(&app, "ann").await;
+    let res = app
+        .post(
+            "/v1/sessions/mfa",
+            json!({"mfa_token": mfa_token, "code": crate::mfa::totp_code(&ann_secret, 1)}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "TOTP sign-in after a rotation");
+
+    // A key added to the file by hand: the instance seals under it soon.
+    let keyring = dir.join("encryption.keys");
+    let mut text = std::fs::read_to_string(&keyring).unwrap();
+    text.push_str(&format!("k3:{}\n", "ab".repeat(32)));
+    std::fs::write(&keyring, text).unwrap();
+    let (bob, _) = app.signed_in_user("bob").await;
+    let db = adapter_sql::SqlStore::connect(&adapter_sql::SqlConfig::new(format!(
+        "sqlite:///{}",
+        dir.join("portico.db").display()
+    )))
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // Each enrolment seals a new secret with the current key.
+        let res = app
+            .authed(
+                reqwest::Method::POST,
+                "/v1/me/mfa/totp",
+                &bob,
+                Some(json!({"password": USER_PASSWORD})),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let factors = db.stores().mfa.list_after(None, 10).await.unwrap();
+        if factors.iter().any(|f| f.secret.key_id() == "k3") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still sealing under an old key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // ann's secret is still under k2: k2 cannot go yet.
+    let (ok, text) = run(&["keys", "retire", "k2"]);
+    assert!(!ok && text.contains("1 TOTP secret"), "{text}");
+    let (ok, text) = run(&["keys", "reseal"]);
+    assert!(ok, "{text}");
+    for id in ["k1", "k2"] {
+        let (ok, text) = run(&["keys", "retire", id]);
+        assert!(ok, "{text}");
+        assert!(text.contains(&format!("retired key {id}")), "{text}");
+    }
+    let ids: Vec<String> = std::fs::read_to_string(&keyring)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["k3"]);
+    let (ok, text) = run(&["keys", "retire", "k9"]);
+    assert!(!ok && text.contains("no key k9"), "{text}");
+    db.close().await;
+    app.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

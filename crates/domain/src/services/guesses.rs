@@ -273,6 +273,26 @@ mod tests {
         assert_eq!(locked, 11, "{answers:?}");
     }
 
+    /// A check whose verification failed (a secret sealed under a key the
+    /// keyring lacks, a store outage) verified nothing: it is not a guess.
+    #[test]
+    fn a_failed_verification_is_not_counted() {
+        let h = harness();
+        let user = sample_user(1);
+        let policy = AccountPolicy::default();
+        let guard = PasswordGuard::new(&h.stores, &h.system, &policy);
+        for _ in 0..20 {
+            let failed = block_on(guard.check_code(&user, Some("10.0.0.1"), async {
+                Err(StoreError::msg("sealed under key k2, which the keyring does not hold"))
+            }));
+            assert!(failed.is_err());
+        }
+        assert_eq!(
+            guard_check(&h, &user, "10.0.0.1", "wrong password"),
+            Guess::Wrong
+        );
+    }
+
     /// A new password (or an administrator's unlock) starts afresh.
     #[test]
     fn a_security_change_starts_the_counts_afresh() {

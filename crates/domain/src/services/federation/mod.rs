@@ -815,6 +815,27 @@ impl Federation {
         }
     }
 
+    /// How many stored provider tokens are sealed under the key `key_id`
+    /// (a key may be retired only when none is).
+    pub async fn count_sealed_under(&self, key_id: &str) -> Result<u64, StoreError> {
+        let mut count = 0;
+        let mut after = None;
+        loop {
+            let page = self
+                .stores
+                .identity_links
+                .list_after(after.clone(), 100)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.user_id, last.provider.clone()));
+            count += page
+                .iter()
+                .filter(|l| l.tokens.as_ref().is_some_and(|t| t.key_id() == key_id))
+                .count() as u64;
+        }
+        Ok(count)
+    }
+
     /// Seals every stored provider token that is not under the current key
     /// anew, one compare-and-set per link. `progress` hears about each page.
     pub async fn reseal_all(

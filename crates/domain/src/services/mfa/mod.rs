@@ -569,6 +569,22 @@ impl MultiFactor {
     }
 }
 
+impl MultiFactor {
+    /// How many stored TOTP secrets are sealed under the key `key_id`
+    /// (a key may be retired only when none is).
+    pub async fn count_sealed_under(&self, key_id: &str) -> Result<u64, StoreError> {
+        let mut count = 0;
+        let mut after = None;
+        loop {
+            let page = self.stores.mfa.list_after(after, 200).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.user_id);
+            count += page.iter().filter(|f| f.secret.key_id() == key_id).count() as u64;
+        }
+        Ok(count)
+    }
+}
+
 /// `len` bytes from the token generator (256 bits per token, hex).
 fn random_bytes(system: &System, len: usize) -> Vec<u8> {
     let token = system.tokens.generate();
