@@ -153,7 +153,7 @@ impl FromRequest for ClientIp {
     }
 }
 
-fn client_ip(req: &HttpRequest) -> ClientIp {
+pub(crate) fn client_ip(req: &HttpRequest) -> ClientIp {
     let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
         return ClientIp("unknown".into());
     };

@@ -74,7 +74,14 @@ pub(crate) async fn record(
     let mut exchange = Exchange {
         method,
         path,
-        route: res.request().match_pattern(),
+        // Method-aware, so that a response given before routing (the
+        // per-IP limit) is filed under its operation.
+        route: res
+            .request()
+            .app_data::<actix_web::web::Data<std::sync::Arc<crate::routes::RouteTable>>>()
+            .and_then(|t| t.operation_path(res.request().method().as_str(), res.request().path()))
+            .map(str::to_owned)
+            .or_else(|| res.request().match_pattern()),
         status: res.status().as_u16(),
         headers: res
             .headers()

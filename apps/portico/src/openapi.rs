@@ -60,7 +60,29 @@ impl Modify for Security {
                 "Set at sign-in. Requests that change state must also send the portico_csrf cookie's value in the X-CSRF-Token header.",
             ))),
         );
+        components.add_security_scheme(
+            "signed_url",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "sig",
+                "The signature Portico put on the URL it handed out (with the URL's other parameters): no session.",
+            ))),
+        );
+        components.add_security_scheme(
+            "webhook_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Portico-Signature",
+                "The payment provider's HMAC signature of the timestamp and body (with Portico-Timestamp): no session.",
+            ))),
+        );
     }
+}
+
+/// Whether the operation at `path` that needs no credentials (`public`) is
+/// held to the per-IP limit (`rate_limits.ip_per_minute`): every such `/v1`
+/// operation. The server's limiter ([`crate::routes::RouteTable`]) and this
+/// document's 429s both decide by it, so the two cannot disagree.
+pub(crate) fn limited_per_ip(path: &str, public: bool) -> bool {
+    public && path.starts_with("/v1/")
 }
 
 /// A string schema that takes only `values`, for the domain's enumerations
@@ -172,6 +194,14 @@ fn refine(api: utoipa::openapi::OpenApi) -> serde_json::Value {
                     schema.insert("maximum".into(), 200.into());
                     schema.insert("default".into(), 50.into());
                 }
+                // A stream of Server-Sent Events, as a client parses it: a
+                // list of events, each a notification or the last one.
+                if let Some(media) = map
+                    .get_mut("text/event-stream")
+                    .and_then(|m| m.as_object_mut())
+                {
+                    media.insert("schema".into(), event_stream_schema());
+                }
                 // utoipa writes `Vec<u8>` bodies as arrays of integers; they are bytes.
                 if let Some(media) = map
                     .get_mut("application/octet-stream")
@@ -192,6 +222,53 @@ fn refine(api: utoipa::openapi::OpenApi) -> serde_json::Value {
     walk(&mut json);
     add_examples(&mut json);
     json
+}
+
+/// The events of `GET /v1/notifications/stream` as a client parses them
+/// (each `event:`, `id:` and `data:`): `notification` events whose data is
+/// a notification as JSON, and the last event, `end`, whose data says why.
+fn event_stream_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "array",
+        "description": "The stream's events, in order. `notification`: `id` is the notification's id \
+            and `data` the notification as JSON (NotificationView). `end`: the session no longer \
+            authenticates (signed out, revoked, locked, deleted); `data` is \
+            {\"reason\": \"session-ended\"} and the stream closes. Comment lines (`: keep-alive`) \
+            carry no event.",
+        "items": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "event": {"const": "notification"},
+                        "id": {"type": "string", "format": "uuid"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"$ref": "#/components/schemas/NotificationView"}
+                        }
+                    },
+                    "required": ["event", "id", "data"]
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "event": {"const": "end"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {
+                                "type": "object",
+                                "properties": {"reason": {"const": "session-ended"}},
+                                "required": ["reason"]
+                            }
+                        }
+                    },
+                    "required": ["event", "data"]
+                }
+            ]
+        }
+    })
 }
 
 /// Examples of property values, by `Schema.property` or by property name
@@ -338,11 +415,7 @@ fn name_operations(api: &mut utoipa::openapi::OpenApi) {
             {
                 op.operation_id = Some(format!("{tag}_{id}"));
             }
-            let public = op
-                .security
-                .as_ref()
-                .is_none_or(|s| s.iter().all(|r| r == &Default::default()));
-            if public {
+            if public(op) {
                 op.security = Some(Vec::new());
             }
         }
@@ -398,8 +471,9 @@ const SHARED_ERRORS: &[(&str, &str, &str, Applies)] = &[
     (
         "429",
         "RateLimited",
-        "Over a rate limit; wait for Retry-After seconds",
-        Applies::Secured,
+        "Over a rate limit (per user when signed in, per client IP when not); wait for \
+         Retry-After seconds",
+        Applies::Limited,
     ),
     (
         "500",
@@ -423,6 +497,9 @@ enum Applies {
     All,
     /// Operations that need a signed-in caller.
     Secured,
+    /// Operations held to a rate limit: per user when signed in, per
+    /// client IP when public ([`limited_per_ip`]).
+    Limited,
     /// Operations with a request body.
     WithBody,
     /// Operations with a JSON request body.
@@ -434,11 +511,33 @@ enum Applies {
     Stored,
 }
 
+/// Whether `op` needs a signed-in caller (a bearer token or the session
+/// cookie), as opposed to none, or a signature of its own.
+fn signed_in(op: &Operation) -> bool {
+    op.security.as_ref().is_some_and(|s| {
+        s.iter().any(|r| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| o.contains_key("bearer")))
+                .unwrap_or(false)
+        })
+    })
+}
+
+/// Whether `op` needs no credentials at all (no requirement, or only the
+/// empty one `security(())` writes).
+fn public(op: &Operation) -> bool {
+    op.security
+        .as_ref()
+        .is_none_or(|s| s.iter().all(|r| r == &Default::default()))
+}
+
 impl Applies {
-    fn to(self, op: &Operation) -> bool {
+    fn to(self, path: &str, op: &Operation) -> bool {
         match self {
             Self::All => true,
-            Self::Secured => op.security.as_ref().is_some_and(|s| !s.is_empty()),
+            Self::Secured => signed_in(op),
+            Self::Limited => signed_in(op) || limited_per_ip(path, public(op)),
             Self::WithBody => op.request_body.is_some(),
             Self::WithJsonBody => op
                 .request_body
@@ -476,7 +575,7 @@ fn document_errors(api: &mut utoipa::openapi::OpenApi) {
             .responses
             .insert((*name).into(), RefOr::T(response));
     }
-    for item in api.paths.paths.values_mut() {
+    for (path, item) in api.paths.paths.iter_mut() {
         for op in operations(item) {
             let responses = &mut op.responses.responses;
             for (status, response) in responses.iter_mut() {
@@ -488,7 +587,7 @@ fn document_errors(api: &mut utoipa::openapi::OpenApi) {
                 }
             }
             for (status, name, _, applies) in SHARED_ERRORS {
-                if applies.to(op) && !op.responses.responses.contains_key(*status) {
+                if applies.to(path, op) && !op.responses.responses.contains_key(*status) {
                     op.responses
                         .responses
                         .insert((*status).into(), RefOr::Ref(Ref::from_response_name(*name)));
@@ -828,7 +927,10 @@ mod tests {
             if op["tags"][0] != "operations" {
                 assert!(responses.contains_key("503"), "{name} lacks 503");
             }
-            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            let signed_in = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if signed_in {
                 assert!(responses.contains_key("401"), "{name} lacks 401");
             }
             if op.get("requestBody").is_some() {

@@ -10,7 +10,7 @@ use domain::{Email, Password, Token, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{ClientIp, limit_ip, limit_per_minute};
+use crate::auth::{ClientIp, limit_per_minute};
 use crate::dto::UserView;
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
@@ -43,10 +43,8 @@ pub struct RegisterBody {
 #[post("/v1/registrations", name = "/v1/registrations")]
 pub async fn register(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let body = body.into_inner();
     let mut f = Fields::default();
     let email = f.check("email", Email::parse(&body.email));
@@ -88,10 +86,8 @@ fn parse_token(raw: &str) -> Result<Token, Problem> {
 #[post("/v1/registrations/verify", name = "/v1/registrations/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<TokenBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let token = parse_token(&body.token)?;
     let user = state.registration.verify(&token).await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))
@@ -156,10 +152,8 @@ pub struct ResetRequestBody {
 #[post("/v1/password-resets", name = "/v1/password-resets")]
 pub async fn request_reset(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<ResetRequestBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let mut f = Fields::default();
     let Some(email) = f.check("email", Email::parse(&body.email)) else {
         return Err(f.into_problem());
@@ -190,10 +184,8 @@ pub struct ResetConfirmBody {
 #[post("/v1/password-resets/confirm", name = "/v1/password-resets/confirm")]
 pub async fn confirm_reset(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<ResetConfirmBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let body = body.into_inner();
     let mut f = Fields::default();
     let token = f.check("token", Token::parse(body.token.trim()));

@@ -13,7 +13,7 @@ use domain::{BackupCode, Password, Token, TotpCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{ClientIp, SignedIn, limit_ip};
+use crate::auth::{ClientIp, SignedIn};
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
 
@@ -240,7 +240,6 @@ pub async fn finish_sign_in(
     ip: ClientIp,
     body: web::Json<MfaSignInBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let body = body.into_inner();
     let mut f = Fields::default();
     let token = f.check("mfa_token", Token::parse(body.mfa_token.trim()));

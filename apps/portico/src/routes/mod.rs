@@ -198,10 +198,14 @@ pub struct RouteTable(Vec<Route>);
 
 #[derive(Debug)]
 struct Route {
+    /// The documented path (`/v1/users/{id}`).
+    path: String,
     segments: Vec<String>,
     /// The last segment matches one or more segments.
     greedy: bool,
     methods: Vec<&'static str>,
+    /// The methods held to the per-IP limit ([`crate::openapi::limited_per_ip`]).
+    per_ip: Vec<&'static str>,
 }
 
 impl Route {
@@ -227,23 +231,68 @@ impl RouteTable {
             .as_object()
             .into_iter()
             .flatten()
-            .map(|(path, item)| Route {
-                segments: path.split('/').map(str::to_owned).collect(),
-                greedy: GREEDY_TAILS.contains(&path.as_str()),
-                methods: ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .map(|(path, item)| {
+                let op = |m: &str| item.get(m.to_ascii_lowercase());
+                let methods: Vec<&'static str> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
                     .into_iter()
-                    .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
-                    .collect(),
+                    .filter(|m| op(m).is_some())
+                    .collect();
+                let per_ip = methods
+                    .iter()
+                    .copied()
+                    .filter(|m| {
+                        let public = op(m)
+                            .and_then(|o| o["security"].as_array())
+                            .is_some_and(Vec::is_empty);
+                        crate::openapi::limited_per_ip(path, public)
+                    })
+                    .collect();
+                Route {
+                    path: path.clone(),
+                    segments: path.split('/').map(str::to_owned).collect(),
+                    greedy: GREEDY_TAILS.contains(&path.as_str()),
+                    methods,
+                    per_ip,
+                }
             })
             .collect();
         Self(routes)
     }
 
-    /// Methods served at `path`, if any route matches it.
+    /// The route of the operation `method` at `path`: of the routes that
+    /// match with that method, the one with the most fixed segments
+    /// (`/v1/sessions/mfa` before `/v1/sessions/{id}`), as the router picks.
+    fn operation(&self, method: &str, path: &str) -> Option<&Route> {
+        let wanted: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .filter(|r| r.methods.contains(&method) && r.matches(&wanted))
+            .max_by_key(|r| r.segments.iter().filter(|s| !s.starts_with('{')).count())
+    }
+
+    /// The documented path of the operation `method` at `path`, for
+    /// responses given before routing (the per-IP limit), whose request
+    /// names no matched resource.
+    pub fn operation_path(&self, method: &str, path: &str) -> Option<&str> {
+        self.operation(method, path).map(|r| r.path.as_str())
+    }
+
+    /// Whether `method` at `path` is held to the per-IP limit.
+    pub fn limited_per_ip(&self, method: &str, path: &str) -> bool {
+        self.operation(method, path)
+            .is_some_and(|r| r.per_ip.contains(&method))
+    }
+
+    /// Methods served at `path`, if any route matches it: those of the
+    /// routes with the most fixed segments that match it
+    /// (`/v1/notifications/stream`, not also `/v1/notifications/{id}`).
     pub fn methods_at(&self, path: &str) -> Vec<&'static str> {
         let wanted: Vec<&str> = path.split('/').collect();
+        let fixed = |r: &Route| r.segments.iter().filter(|s| !s.starts_with('{')).count();
+        let matching: Vec<&Route> = self.0.iter().filter(|r| r.matches(&wanted)).collect();
+        let most = matching.iter().map(|r| fixed(r)).max().unwrap_or(0);
         let mut methods: Vec<&'static str> = Vec::new();
-        for route in self.0.iter().filter(|r| r.matches(&wanted)) {
+        for route in matching.into_iter().filter(|r| fixed(r) == most) {
             for m in &route.methods {
                 if !methods.contains(m) {
                     methods.push(m);

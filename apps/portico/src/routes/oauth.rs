@@ -16,7 +16,7 @@ use domain::{Password, Token};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{ClientIp, SignedIn, limit_ip};
+use crate::auth::{ClientIp, SignedIn};
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
 
@@ -127,11 +127,9 @@ fn flow_cookie(state: &AppState, flow: &BegunFlow) -> Cookie<'static> {
 )]
 pub async fn authorize(
     state: web::Data<AppState>,
-    ip: ClientIp,
     provider: web::Path<String>,
     query: web::Query<RedirectQuery>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let flow = state
         .federation
         .begin(&provider, &query.redirect_uri)
@@ -175,11 +173,9 @@ pub struct CallbackQuery {
 pub async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
-    ip: ClientIp,
     provider: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let query = query.into_inner();
     let code = match (&query.error, &query.code) {
         (Some(error), _) => Err(error.as_str()),
@@ -253,7 +249,6 @@ pub async fn exchange(
     ip: ClientIp,
     body: web::Json<ExchangeBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let mut f = Fields::default();
     let Some(code) = f.check("code", Token::parse(body.code.trim())) else {
         return Err(f.into_problem());

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{ClientIp, SESSION_COOKIE, SignedIn, cleared_cookies, limit_ip, session_cookies};
+use crate::auth::{ClientIp, SESSION_COOKIE, SignedIn, cleared_cookies, session_cookies};
 use crate::dto::SessionView;
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
@@ -91,7 +91,6 @@ pub async fn sign_in(
     ip: ClientIp,
     body: web::Json<SignInBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let body = body.into_inner();
     let mut f = Fields::default();
     if body.login.trim().is_empty() {
@@ -174,10 +173,8 @@ pub struct RefreshBody {
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
-    ip: ClientIp,
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, Problem> {
-    limit_ip(&state, &ip).await?;
     let mut f = Fields::default();
     let Some(token) = f.check("refresh_token", Token::parse(body.refresh_token.trim())) else {
         return Err(f.into_problem());

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -104,4 +104,24 @@ pub(super) async fn observe(
         res.headers_mut().insert(REQUEST_ID, v);
     }
     Ok(res)
+}
+
+/// The per-IP limit (`rate_limits.ip_per_minute`) of every `/v1` operation
+/// that needs no credentials, found in the route table that the OpenAPI
+/// document was built from (so the document's 429s name exactly these).
+pub(super) async fn limit_per_ip(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let limited = req
+        .app_data::<web::Data<std::sync::Arc<crate::routes::RouteTable>>>()
+        .is_some_and(|t| t.limited_per_ip(req.method().as_str(), req.path()));
+    if limited && let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        let ip = crate::auth::client_ip(req.request());
+        if let Err(problem) = crate::auth::limit_ip(&state, &ip).await {
+            let response = actix_web::ResponseError::error_response(&problem);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }

@@ -24,7 +24,7 @@ use crate::state::AppState;
 mod middleware;
 mod services;
 
-use middleware::{cors, observe};
+use middleware::{cors, limit_per_ip, observe};
 pub use services::{Services, prepare, services};
 
 /// Why the server could not start.
@@ -218,6 +218,7 @@ impl Application {
             })
             .configure(pages.clone())
             .default_service(web::to(routes::fallback))
+            .wrap(from_fn(limit_per_ip))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(move |req, next| {
                 crate::json_text::refuse_nul(limit, req, next)

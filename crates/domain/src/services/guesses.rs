@@ -283,7 +283,9 @@ mod tests {
         let guard = PasswordGuard::new(&h.stores, &h.system, &policy);
         for _ in 0..20 {
             let failed = block_on(guard.check_code(&user, Some("10.0.0.1"), async {
-                Err(StoreError::msg("sealed under key k2, which the keyring does not hold"))
+                Err(StoreError::msg(
+                    "sealed under key k2, which the keyring does not hold",
+                ))
             }));
             assert!(failed.is_err());
         }

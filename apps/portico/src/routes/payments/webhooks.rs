@@ -19,6 +19,7 @@ pub use crate::payment_providers::*;
 /// signature, not by a session.
 #[utoipa::path(
     tag = "payments",
+    security(("webhook_signature" = [])),
     request_body(content = Object, description = "The provider's event; for `portico`: {type, payment_id}"),
     responses(
         (status = 200, description = "Applied (or already applied)", body = PaymentView),
