@@ -321,7 +321,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Starts linking a provider to the signed-in account. */
+        /**
+         * Starts linking a provider to the signed-in account. Asks for the
+         *     password again (or a sign-in within the last 5 minutes, for an account
+         *     without one), and sets a cookie that binds the flow to this browser:
+         *     call it with the browser's credentials (`fetch(…, {credentials:
+         *     "include"})`) so the browser keeps the cookie for the callback.
+         */
         post: operations["oauth_link"];
         /**
          * Removes the link to a provider, unless it is the account's last way to
@@ -485,7 +491,9 @@ export interface paths {
         };
         /**
          * Starts a sign-in: redirects to the provider (authorization code flow
-         *     with `state`, PKCE S256 and `nonce`, kept on the server for 10 minutes).
+         *     with `state`, PKCE S256 and `nonce`, kept on the server for 10 minutes)
+         *     and sets a cookie that binds the flow to this browser: the callback
+         *     finds the flow only with it.
          */
         get: operations["oauth_authorize"];
         put?: never;
@@ -1353,6 +1361,20 @@ export interface components {
             /** @description Per checked store: `ok`. */
             checks?: string[];
         };
+        /** @description Where a link flow returns to, and the password that confirms it. */
+        LinkBody: {
+            /**
+             * @description A front-end URL on the server's allow-list (`oauth.redirect_allowlist`).
+             * @example https://app.example/settings
+             */
+            redirect_uri: string;
+            /**
+             * @description The account's password; required when the account has one. An
+             *     account without a password links within 5 minutes of signing in.
+             * @example correct horse battery staple
+             */
+            password?: string | null;
+        };
         /** @description The account's links. */
         LinksView: {
             /** @description In provider order. */
@@ -1774,14 +1796,6 @@ export interface components {
         ProvidersView: {
             /** @description In name order. */
             items: components["schemas"]["ProviderView"][];
-        };
-        /** @description Where the flow returns to. */
-        RedirectQuery: {
-            /**
-             * @description A front-end URL on the server's allow-list (`oauth.redirect_allowlist`).
-             * @example https://app.example/signed-in
-             */
-            redirect_uri: string;
         };
         /** @description A refresh token. */
         RefreshBody: {
@@ -2235,7 +2249,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["ProblemBody"];
             };
         };
-        /** @description Over a rate limit; wait for Retry-After seconds */
+        /** @description Over a rate limit (per user when signed in, per client IP when not); wait for Retry-After seconds */
         RateLimited: {
             headers: {
                 /** @description Requests allowed in the window */
@@ -3557,13 +3571,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RedirectQuery"];
+                "application/json": components["schemas"]["LinkBody"];
             };
         };
         responses: {
             /** @description The provider's URL for this flow */
             200: {
                 headers: {
+                    /** @description `portico_oauth_<id>` (HttpOnly, SameSite=Lax, path /v1/oauth/, as long as the flow): binds the flow to this browser; the callback needs it */
+                    "Set-Cookie"?: string;
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3584,7 +3600,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            403: components["responses"]["Forbidden"];
+            /** @description Wrong password, or sign in again (reauthentication-required) */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             /** @description No such provider */
             404: {
                 headers: {
@@ -3613,6 +3639,19 @@ export interface operations {
             /** @description redirect_uri is not on the allow-list */
             422: {
                 headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Too many wrong passwords; see Retry-After */
+            423: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -3780,7 +3819,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": ({
+                        /** @constant */
+                        event: "notification";
+                        /** Format: uuid */
+                        id: string;
+                        data: string;
+                    } | {
+                        /** @constant */
+                        event: "end";
+                        data: string;
+                    })[];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -3976,7 +4025,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            401: components["responses"]["Unauthenticated"];
             /** @description Account locked */
             403: {
                 headers: {
@@ -4045,8 +4093,6 @@ export interface operations {
                     "application/json": components["schemas"]["ProvidersView"];
                 };
             };
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -4075,14 +4121,14 @@ export interface operations {
                 headers: {
                     /** @description The provider's authorization page */
                     Location?: string;
+                    /** @description `portico_oauth_<id>` (HttpOnly, SameSite=Lax, path /v1/oauth/, as long as the flow): binds the flow to this browser; the callback needs it */
+                    "Set-Cookie"?: string;
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
             /** @description No such provider */
             404: {
                 headers: {
@@ -4163,6 +4209,8 @@ export interface operations {
                 headers: {
                     /** @description The allow-listed return address, with `?code=` (to exchange) or `?error=` */
                     Location?: string;
+                    /** @description Expires the flow's `portico_oauth_<id>` cookie */
+                    "Set-Cookie"?: string;
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -4180,8 +4228,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            401: components["responses"]["Unauthenticated"];
-            403: components["responses"]["Forbidden"];
             422: components["responses"]["InvalidInput"];
             /** @description Too many requests from this IP */
             429: {
@@ -4413,6 +4459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -4464,6 +4511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -4856,6 +4904,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -5370,6 +5419,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
