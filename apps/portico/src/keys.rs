@@ -41,13 +41,13 @@ pub(crate) fn keyring(configured: &str, data_dir: &Path) -> Result<platform::Key
     platform::Keyring::parse(text.lines()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// A sealer, and the keyring file it follows when it follows one.
+pub(crate) type SealerAndFile = (Arc<dyn domain::Sealer>, Option<Arc<FileKeyring>>);
+
 /// The sealer of a running server: the keyring of `security.encryption_keys`
 /// as it is, or the keyring file followed as it changes ([`FileKeyring`];
 /// its watcher is the second value, to be run for the server's life).
-pub(crate) fn sealer(
-    configured: &str,
-    data_dir: &Path,
-) -> Result<(Arc<dyn domain::Sealer>, Option<Arc<FileKeyring>>), String> {
+pub(crate) fn sealer(configured: &str, data_dir: &Path) -> Result<SealerAndFile, String> {
     let ring = keyring(configured, data_dir)?;
     if !configured.trim().is_empty() {
         return Ok((Arc::new(ring), None));

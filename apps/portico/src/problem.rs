@@ -444,7 +444,7 @@ mod tests {
     #[test]
     fn every_kind_has_a_distinct_slug_and_an_error_status() {
         let all = Kind::ALL;
-        assert_eq!(all.len(), 31);
+        assert_eq!(all.len(), 32);
         let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));

@@ -7,7 +7,7 @@
 //! traits in `domain::ports`, and the compiler checks that they match.
 //!
 //! Each call also goes through its store's circuit breaker (see
-//! [`crate::breaker`]): once a store is known to be down, calls fail at
+//! the `breaker` module): once a store is known to be down, calls fail at
 //! once as unavailable, and one probe a second finds out when it is back.
 //!
 //! A write marked `=> change` below can change who a token authenticates:

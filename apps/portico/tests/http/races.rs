@@ -108,4 +108,6 @@ async fn lock_and_password_survive_concurrent_profile_writes(app: TestApp) -> Te
 }
 on_every_engine!(lock_and_password_survive_concurrent_profile_writes, |c| {
     c.rate_limits.ip_per_minute = 0;
+    // Ten reset mails to one address within the hour.
+    c.mail.per_address_per_hour = 100;
 });
