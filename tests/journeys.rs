@@ -4,7 +4,6 @@
 use std::panic::AssertUnwindSafe;
 
 use adapter_sql::testing::TestDatabase;
-use domain::services::*;
 use domain::*;
 use futures::FutureExt;
 use portico_tests::App;

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use domain::services::*;
 use domain::*;
 use time::{Duration, OffsetDateTime};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use futures::StreamExt;
 use portico::Config;

@@ -14,7 +14,7 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::Method;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use domain::services::{Principal, Quota, RateDecision, Usage};
+use domain::{Principal, Quota, RateDecision, Usage};
 use domain::{Token, Window};
 use time::OffsetDateTime;
 

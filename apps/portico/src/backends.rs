@@ -9,7 +9,7 @@ use adapter_redis::{RedisConfig, RedisStore};
 use adapter_sql::{SqlConfig, SqlStore};
 use async_trait::async_trait;
 use domain::StoreError;
-use domain::services::Stores;
+use domain::Stores;
 
 use crate::config::{Backend, Config, redact_url};
 use crate::state::ReadinessCheck;

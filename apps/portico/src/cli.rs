@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use domain::services::AdminBootstrap;
+use domain::AdminBootstrap;
 use domain::{Email, Password, TokenGenerator, Username};
 
 use crate::backends::Backends;
@@ -292,7 +292,7 @@ async fn reseal(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
     let started = std::time::Instant::now();
     let state = &services.state;
-    let progress = |r: domain::services::ResealReport| {
+    let progress = |r: domain::ResealReport| {
         println!("… {} secrets looked at, {} re-sealed", r.seen, r.resealed);
     };
     let outcome = match state.mfa.reseal_all(progress).await {

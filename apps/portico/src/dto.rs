@@ -1,7 +1,7 @@
 //! Wire types shared by several routes. Request bodies live next to their
 //! handler; these are the response shapes. Times are RFC 3339 UTC, ids UUIDs.
 
-use domain::services::Usage;
+use domain::Usage;
 use domain::{AuthSession, Page, Role, User};
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -14,8 +14,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::services::{Maintenance, Uploads};
 use domain::{LeaseRepository, StoreError};
+use domain::{Maintenance, Uploads};
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
@@ -123,7 +123,7 @@ where
 }
 
 /// What a sweep removed, as metric kinds.
-pub fn sweep_counts(r: domain::services::SweepReport) -> Vec<(&'static str, u64)> {
+pub fn sweep_counts(r: domain::SweepReport) -> Vec<(&'static str, u64)> {
     vec![
         ("expired_requests", r.expired_requests),
         ("dangling_objects", r.dangling_objects),
@@ -131,7 +131,7 @@ pub fn sweep_counts(r: domain::services::SweepReport) -> Vec<(&'static str, u64)
 }
 
 /// What a purge removed, as metric kinds.
-pub fn purge_counts(r: domain::services::PurgeReport) -> Vec<(&'static str, u64)> {
+pub fn purge_counts(r: domain::PurgeReport) -> Vec<(&'static str, u64)> {
     vec![
         ("sessions", r.sessions),
         ("candidates", r.candidates),
@@ -183,7 +183,7 @@ pub fn spawn(
 /// more when `stop` is notified (after the HTTP server stopped taking
 /// requests), then returns. A failed write keeps its counts for the next.
 pub async fn flush_usage(
-    rate_limits: domain::services::RateLimits,
+    rate_limits: domain::RateLimits,
     interval: Duration,
     stop: Arc<tokio::sync::Notify>,
 ) {

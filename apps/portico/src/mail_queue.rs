@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::services::MailDelivery;
+use domain::MailDelivery;
 use domain::{MailQueue, QueuedMail, QueuedMailId, StoreError, WriteError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;

@@ -16,7 +16,7 @@
 
 use actix_web::http::header::HeaderMap;
 use domain::PaymentId;
-use domain::services::ProviderOutcome;
+use domain::ProviderOutcome;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;

@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use domain::services::{AuthenticateError, Authentication, Principal};
 use domain::{AuthChange, AuthChangeFeed, Token, TokenHash};
+use domain::{AuthenticateError, Authentication, Principal};
 
 /// Cached principals of this instance.
 pub struct PrincipalCache {

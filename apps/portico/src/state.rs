@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::StoreError;
-use domain::services::{
+use domain::{
     Authentication, ContentSessions, Maintenance, Notifications, Passwords, Payments, Profiles,
     RateLimits, Rbac, Registration, Uploads, UserAdmin,
 };
@@ -54,9 +54,9 @@ pub struct AppState {
     /// The own account.
     pub profiles: Profiles,
     /// The second factor (TOTP and backup codes).
-    pub mfa: domain::services::MultiFactor,
+    pub mfa: domain::MultiFactor,
     /// Sign-in through identity providers, and account links.
-    pub federation: domain::services::Federation,
+    pub federation: domain::Federation,
     /// User administration.
     pub admin: UserAdmin,
     /// Role management and permission checks.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use time::{Duration, OffsetDateTime};
 

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::StoreError;
-use domain::services::Stores;
+use domain::Stores;
 use mongodb::bson::{Document, doc};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, ClientSession, Collection, Database};

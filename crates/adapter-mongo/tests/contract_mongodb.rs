@@ -5,7 +5,7 @@
 
 use adapter_mongo::testing::TestDatabase;
 use async_trait::async_trait;
-use domain::services::Stores;
+use domain::Stores;
 
 struct Db(TestDatabase);
 

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::StoreError;
-use domain::services::Stores;
+use domain::Stores;
 use fred::prelude::*;
 
 pub use error::RedisError;

@@ -4,7 +4,7 @@
 
 use adapter_redis::testing::{TestRedis, redis_url};
 use async_trait::async_trait;
-use domain::services::Stores;
+use domain::Stores;
 
 struct Db(TestRedis);
 

@@ -21,7 +21,7 @@
 //! tokens, a content session's data and messages, a role's grants, a payment's
 //! beneficiaries): each family may be served by another store, so the
 //! cross-family cascade of an account deletion is done by
-//! `domain::services::Profiles::delete_account`.
+//! `domain::Profiles::delete_account`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,7 +46,7 @@ pub mod testing;
 use std::sync::Arc;
 
 use domain::StoreError;
-use domain::services::Stores;
+use domain::Stores;
 
 pub use engine::{PgStore, SqliteStore};
 pub use error::SqlError;

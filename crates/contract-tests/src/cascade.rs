@@ -1,6 +1,6 @@
 //! Deleting a user through every port (what `Profiles::delete_account` does).
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use serde_json::json;
 
@@ -44,7 +44,7 @@ pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
         s.notifications.create(&n).await.unwrap();
         let up = upload(u.id, &format!("users/{}/a.png", u.id), t);
         s.uploads.create(&up).await.unwrap();
-        let usage = domain::services::usage_key(u.id);
+        let usage = domain::usage_key(u.id);
         s.rate_limiter
             .hit(&usage, Window::AllTime, t)
             .await

@@ -264,7 +264,7 @@ pub fn payment(payer: UserId, a: UserId, b: UserId, key: &str, at: OffsetDateTim
 
 /// Creates `n` users tagged `{prefix}{i}` and returns them.
 pub async fn users(
-    stores: &domain::services::Stores,
+    stores: &domain::Stores,
     prefix: &str,
     n: usize,
     at: OffsetDateTime,

@@ -1,7 +1,7 @@
 //! `IdentityLinkRepository` and `OAuthFlowRepository` contracts, and the
 //! one-time exchange codes of provider sign-in.
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use time::Duration;
 

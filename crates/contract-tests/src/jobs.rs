@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use time::Duration;
 

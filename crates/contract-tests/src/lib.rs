@@ -32,7 +32,7 @@
 use std::panic::AssertUnwindSafe;
 
 use async_trait::async_trait;
-use domain::services::Stores;
+use domain::Stores;
 use futures::FutureExt;
 
 pub mod accounts;

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use time::Duration;
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 
 use crate::fixtures::*;

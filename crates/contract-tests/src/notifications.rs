@@ -1,6 +1,6 @@
 //! `NotificationRepository` contracts.
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use serde_json::json;
 use time::Duration;

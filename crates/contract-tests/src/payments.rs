@@ -1,6 +1,6 @@
 //! `PaymentRepository` contracts.
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use time::Duration;
 

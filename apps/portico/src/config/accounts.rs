@@ -96,13 +96,13 @@ impl MailLinks {
 
 impl MailConfig {
     /// How the worker handles the queue.
-    pub fn policy(&self) -> domain::services::MailPolicy {
-        domain::services::MailPolicy {
+    pub fn policy(&self) -> domain::MailPolicy {
+        domain::MailPolicy {
             max_attempts: self.max_attempts.max(1),
             first_retry: time::Duration::milliseconds(
                 i64::try_from(self.first_retry_ms.max(1)).unwrap_or(i64::MAX),
             ),
-            ..domain::services::MailPolicy::default()
+            ..domain::MailPolicy::default()
         }
     }
 }
@@ -120,7 +120,7 @@ impl Default for MailConfig {
             links: MailLinks::default(),
             templates_dir: PathBuf::new(),
             poll_interval_ms: 1000,
-            max_attempts: domain::services::MailPolicy::default().max_attempts,
+            max_attempts: domain::MailPolicy::default().max_attempts,
             first_retry_ms: 5000,
             per_address_per_hour: 3,
         }

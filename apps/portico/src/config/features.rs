@@ -83,7 +83,7 @@ pub struct UploadsConfig {
 
 impl Default for UploadsConfig {
     fn default() -> Self {
-        let p = domain::services::UploadPolicy::default();
+        let p = domain::UploadPolicy::default();
         Self {
             max_size_bytes: p.max_size,
             allowed_content_types: p.allowed_content_types,
@@ -106,8 +106,8 @@ fn duration(secs: u64) -> time::Duration {
 
 impl UploadsConfig {
     /// The domain's policy.
-    pub fn policy(&self) -> domain::services::UploadPolicy {
-        domain::services::UploadPolicy {
+    pub fn policy(&self) -> domain::UploadPolicy {
+        domain::UploadPolicy {
             max_size: self.max_size_bytes,
             allowed_content_types: self.allowed_content_types.clone(),
             request_ttl: duration(self.request_ttl_secs),
@@ -131,7 +131,7 @@ pub struct ContentConfig {
 
 impl Default for ContentConfig {
     fn default() -> Self {
-        let l = domain::services::ContentLimits::default();
+        let l = domain::ContentLimits::default();
         Self {
             max_value_bytes: l.max_value_bytes,
             max_keys: l.max_keys,
@@ -142,12 +142,12 @@ impl Default for ContentConfig {
 
 impl ContentConfig {
     /// The domain's limits.
-    pub fn limits(&self) -> domain::services::ContentLimits {
-        domain::services::ContentLimits {
+    pub fn limits(&self) -> domain::ContentLimits {
+        domain::ContentLimits {
             max_value_bytes: self.max_value_bytes,
             max_keys: self.max_keys,
             max_message_chars: self.max_message_chars,
-            ..domain::services::ContentLimits::default()
+            ..domain::ContentLimits::default()
         }
     }
 }

@@ -168,14 +168,14 @@ impl OAuthConfig {
     }
 
     /// The domain's policy.
-    pub fn policy(&self) -> domain::services::FederationPolicy {
-        domain::services::FederationPolicy {
+    pub fn policy(&self) -> domain::FederationPolicy {
+        domain::FederationPolicy {
             redirect_allowlist: self.redirect_allowlist.clone(),
             flow_ttl: time::Duration::seconds(i64::try_from(self.flow_ttl_secs).unwrap_or(600)),
             exchange_ttl: time::Duration::seconds(
                 i64::try_from(self.exchange_ttl_secs).unwrap_or(60),
             ),
-            ..domain::services::FederationPolicy::default()
+            ..domain::FederationPolicy::default()
         }
     }
 }

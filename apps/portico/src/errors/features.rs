@@ -1,7 +1,7 @@
 //! Problems of the feature areas: content sessions, notifications, uploads
 //! and payments. Exhaustive like the rest of the mapping.
 
-use domain::services::{
+use domain::{
     CompleteUploadError, ContentSessionError, CreatePaymentError, CreateSessionError, DataKeyError,
     DownloadError, NotificationError, PaymentStatusError, PostError, PrepareUploadError,
     PutDataError, PutError, RenameError, UploadError,

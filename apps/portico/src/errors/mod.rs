@@ -2,7 +2,7 @@
 //! exhaustive with no catch-all arm: a new domain variant fails the build
 //! until it is mapped here.
 
-use domain::services::{
+use domain::{
     AdminUserError, AuthenticateError, BeginFlowError, BootstrapAdminError, CallbackError,
     ChangeMfaError, ChangePasswordError, ConfirmMfaError, ConfirmResetError, DeleteAccountError,
     Denied, EnrolError, ExchangeError, GrantRoleError, MfaSignInError, ReadError, RefreshError,

@@ -26,8 +26,8 @@ pub struct LinkLifetimes {
     pub deletion: time::Duration,
 }
 
-impl From<&domain::services::AccountPolicy> for LinkLifetimes {
-    fn from(p: &domain::services::AccountPolicy) -> Self {
+impl From<&domain::AccountPolicy> for LinkLifetimes {
+    fn from(p: &domain::AccountPolicy) -> Self {
         Self {
             verification: p.candidate_ttl,
             reset: p.reset_ttl,

@@ -117,7 +117,7 @@ pub async fn username_available(
     ip: ClientIp,
     username: web::Path<String>,
 ) -> Result<web::Json<Availability>, Problem> {
-    let key = domain::services::username_status_key(&ip.0);
+    let key = domain::username_status_key(&ip.0);
     limit_per_minute(
         &state,
         &key,

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, web};
-use domain::services::{AccountExport, ContentSessionExport};
+use domain::{AccountExport, ContentSessionExport};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -86,8 +86,8 @@ pub struct ProviderLinkView {
     pub created_at: time::OffsetDateTime,
 }
 
-impl From<domain::services::IdentityLinkExport> for ProviderLinkView {
-    fn from(l: domain::services::IdentityLinkExport) -> Self {
+impl From<domain::IdentityLinkExport> for ProviderLinkView {
+    fn from(l: domain::IdentityLinkExport) -> Self {
         Self {
             provider: l.provider.into(),
             subject: l.subject,

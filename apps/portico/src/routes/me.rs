@@ -7,8 +7,8 @@
 
 use actix_web::{HttpResponse, delete, get, patch, web};
 use domain::Password;
+use domain::ProfileChanges;
 use domain::Token;
-use domain::services::ProfileChanges;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -1,15 +1,15 @@
 //! The second factor: TOTP enrolment and confirmation, turning it off, new
 //! backup codes (`/v1/me/mfa/…`), and the second step of a sign-in
 //! (`POST /v1/sessions/mfa`). The rules are the domain's
-//! ([`domain::services::MultiFactor`]).
+//! ([`domain::MultiFactor`]).
 
 // actix-web's route macros move each handler into a generated service type,
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
-use domain::services::{MfaProof, MfaSignInRequest};
 use domain::{BackupCode, Password, Token, TotpCode};
+use domain::{MfaProof, MfaSignInRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

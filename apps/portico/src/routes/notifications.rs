@@ -7,7 +7,7 @@
 #![allow(unreachable_pub)]
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use domain::services::NewNotification;
+use domain::NewNotification;
 use domain::{ContentSessionId, MessageId, Notification, NotificationId, Urgency, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

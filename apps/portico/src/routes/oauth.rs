@@ -1,6 +1,6 @@
 //! Sign-in through identity providers (`/v1/oauth/…`) and the account's
 //! links to them (`/v1/me/providers`). The rules are the domain's
-//! ([`domain::services::Federation`]): the flow's state, PKCE verifier and
+//! ([`domain::Federation`]): the flow's state, PKCE verifier and
 //! nonce stay on the server, the browser only ever carries a one-time code
 //! back, and a link that is the last way to sign in stays.
 
@@ -11,7 +11,7 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use domain::services::{BegunFlow, CallbackSuccess, SignedIn as Outcome, flow_cookie_id};
+use domain::{BegunFlow, CallbackSuccess, SignedIn as Outcome, flow_cookie_id};
 use domain::{Password, Token};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -8,7 +8,7 @@
 #![allow(unreachable_pub)]
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use domain::services::NewPayment;
+use domain::NewPayment;
 use domain::{
     Beneficiary, Currency, IdempotencyKey, Money, Payment, PaymentId, PaymentStatus, UserId,
 };

@@ -6,8 +6,8 @@
 
 use actix_web::http::header::USER_AGENT;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use domain::services::{IssuedSession, SignInRequest};
 use domain::{AuthSessionId, Password, Token};
+use domain::{IssuedSession, SignInRequest};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -111,8 +111,8 @@ pub async fn sign_in(
         })
         .await?;
     Ok(match signed_in {
-        domain::services::SignedIn::Session(issued) => issue(&state, issued, true),
-        domain::services::SignedIn::MfaRequired(challenge) => mfa_required(challenge),
+        domain::SignedIn::Session(issued) => issue(&state, issued, true),
+        domain::SignedIn::MfaRequired(challenge) => mfa_required(challenge),
     })
 }
 
@@ -140,7 +140,7 @@ pub struct MfaRequiredView {
 }
 
 /// 200 with the challenge: no session, no cookie.
-pub(crate) fn mfa_required(challenge: domain::services::MfaChallenge) -> HttpResponse {
+pub(crate) fn mfa_required(challenge: domain::MfaChallenge) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(MfaRequiredView {

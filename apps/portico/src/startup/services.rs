@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::services::{
+use domain::{
     AccountPolicy, AdminBootstrap, Authentication, ContentSessions, MailDelivery, Maintenance,
     MultiFactor, Notifications, Passwords, Payments, Profiles, RateLimits, Rbac, Registration,
     System, Uploads, UserAdmin,
@@ -109,7 +109,7 @@ pub fn services(
         auth_changes: stores.auth_changes.clone(),
         passwords: Passwords::new(stores.clone(), system.clone(), policy.clone()),
         mfa: MultiFactor::new(stores.clone(), system.clone(), policy.clone()),
-        federation: domain::services::Federation::new(
+        federation: domain::Federation::new(
             stores.clone(),
             system.clone(),
             policy.clone(),

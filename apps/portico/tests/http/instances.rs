@@ -182,7 +182,7 @@ async fn usage_counters_are_exact_after_the_flush(
     }
     // `stop` returns once the server has stopped; the final write follows
     // it in the server's task: wait for it.
-    let key = domain::services::usage_key(ann_id.parse().unwrap());
+    let key = domain::usage_key(ann_id.parse().unwrap());
     let now = time::OffsetDateTime::now_utc();
     let started = Instant::now();
     let stored = loop {

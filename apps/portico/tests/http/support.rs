@@ -23,7 +23,7 @@ pub(crate) struct TestApp {
     /// The server's mail queue, to wait until mail has gone out.
     mail_queue: std::sync::Arc<dyn domain::MailQueue>,
     /// The stores the server uses, to check what it wrote.
-    pub(crate) stores: domain::services::Stores,
+    pub(crate) stores: domain::Stores,
     /// Every response the server sent, checked against the OpenAPI
     /// document when the test has passed.
     pub(crate) exchanges: portico::exchanges::ExchangeLog,

@@ -3,7 +3,7 @@
 use adapter_sql::testing::TestDatabase;
 use async_trait::async_trait;
 use contract_tests::TestStore;
-use domain::services::Stores;
+use domain::Stores;
 
 pub(crate) struct Db(pub(crate) TestDatabase);
 

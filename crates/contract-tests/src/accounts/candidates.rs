@@ -1,6 +1,6 @@
 //! `CandidateRepository` contracts.
 
-use domain::services::Stores;
+use domain::Stores;
 use time::Duration;
 
 use crate::fixtures::*;

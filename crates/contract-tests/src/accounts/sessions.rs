@@ -1,6 +1,6 @@
 //! `SessionRepository` contracts: sessions and their refresh tokens.
 
-use domain::services::Stores;
+use domain::Stores;
 use domain::*;
 use time::Duration;
 

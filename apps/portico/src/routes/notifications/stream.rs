@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use domain::services::NotificationError;
+use domain::NotificationError;
 use domain::{AuthChange, Notification, NotificationId, PageRequest, UserId};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;

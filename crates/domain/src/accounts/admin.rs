@@ -1,0 +1,447 @@
+//! The administrator's user management: list, lock and unlock, verify, and
+//! the creation or promotion of the first administrator.
+
+use crate::{
+    CreateUserError, Email, GrantError, Page, PageRequest, Password, Permission, RoleName,
+    StoreError, User, UserChanges, UserId, Username, WriteError,
+};
+use crate::{Principal, Stores, System};
+
+/// Why an administrator's change to a user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminUserError {
+    /// The caller lacks `users:write`.
+    #[error(transparent)]
+    Forbidden(#[from] crate::Denied),
+    /// No such user.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why an administrator could not be created or promoted.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapAdminError {
+    /// The email belongs to a user with a different username.
+    #[error("the email address belongs to a user with another username")]
+    EmailBelongsToAnotherUser,
+    /// The username belongs to a user with a different email.
+    #[error("the username belongs to a user with another email address")]
+    UsernameTaken,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// What [`UserAdmin::ensure_admin`] did.
+#[derive(Debug, Clone)]
+pub enum AdminBootstrap {
+    /// A new, verified user was created with the given password and made admin.
+    Created(User),
+    /// The existing user was granted `admin`; the password was not used.
+    Promoted(User),
+    /// The user already held `admin`; nothing changed.
+    AlreadyAdmin(User),
+}
+
+/// User management for administrators (callers check the `admin` role).
+#[derive(Clone)]
+pub struct UserAdmin {
+    stores: Stores,
+    system: System,
+}
+
+impl UserAdmin {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System) -> Self {
+        Self { stores, system }
+    }
+
+    /// Users newest first; `by` needs `users:read`.
+    pub async fn list_users(
+        &self,
+        by: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<User>, crate::ReadError> {
+        by.require(&Permission::USERS_READ)?;
+        Ok(self.stores.users.list(page).await?)
+    }
+
+    /// Any user; `by` needs `users:read`.
+    pub async fn get_user(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+    ) -> Result<Option<User>, crate::ReadError> {
+        by.require(&Permission::USERS_READ)?;
+        Ok(self.stores.users.get(user_id).await?)
+    }
+
+    /// Locks or unlocks a user; `by` needs `users:write`. Locking revokes
+    /// every session at once; unlocking also clears a failed-login lockout.
+    pub async fn set_locked(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        locked: bool,
+    ) -> Result<User, AdminUserError> {
+        by.require(&Permission::USERS_WRITE)?;
+        self.may_act_on(by, user_id).await?;
+        let now = self.system.now();
+        let user = self
+            .modify(
+                user_id,
+                UserChanges {
+                    locked: Some(locked),
+                    updated_at: Some(now),
+                    // An unlock starts the guessing counters afresh.
+                    security_changed_at: (!locked).then_some(now),
+                    ..UserChanges::default()
+                },
+            )
+            .await?;
+        if locked {
+            self.stores
+                .sessions
+                .revoke_all(user_id, now)
+                .await
+                .map_err(AdminUserError::Unexpected)?;
+            crate::sessions::service::cancel_link_flows(&self.stores, user_id)
+                .await
+                .map_err(AdminUserError::Unexpected)?;
+        } else {
+            self.stores
+                .users
+                .set_locked_until(user_id, None)
+                .await
+                .map_err(|e| match e {
+                    WriteError::NotFound => AdminUserError::NotFound,
+                    WriteError::Store(e) => AdminUserError::Unexpected(e),
+                })?;
+        }
+        Ok(user)
+    }
+
+    /// Removes a user's second factor (TOTP and backup codes), for a user
+    /// who lost both; `by` needs `users:write` and every permission the
+    /// user holds. The password alone signs in afterwards, and the user is
+    /// told by mail. `NotFound` if the user has none (or does not exist).
+    pub async fn remove_second_factor(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+    ) -> Result<(), AdminUserError> {
+        by.require(&Permission::USERS_WRITE)?;
+        self.may_act_on(by, user_id).await?;
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?
+            .ok_or(AdminUserError::NotFound)?;
+        match self.stores.mfa.delete_for_user(user_id).await {
+            Ok(0) => return Err(AdminUserError::NotFound),
+            Ok(_) => {}
+            Err(e) => return Err(AdminUserError::Unexpected(e)),
+        }
+        crate::mail::delivery::notify(
+            &self.stores,
+            &self.system,
+            &user.email,
+            crate::Notice::SecondFactorRemoved,
+        )
+        .await
+        .map_err(AdminUserError::Unexpected)
+    }
+
+    /// Fails unless `by` holds every permission `user_id` holds (oneself
+    /// always passes).
+    async fn may_act_on(&self, by: &Principal, user_id: UserId) -> Result<(), AdminUserError> {
+        if by.user_id() == user_id {
+            return Ok(());
+        }
+        let roles = self
+            .stores
+            .roles
+            .roles_of(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        Ok(by.may_act_on(&roles)?)
+    }
+
+    /// Marks a user's email verified or not; `by` needs `users:write`.
+    pub async fn set_verified(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        verified: bool,
+    ) -> Result<User, AdminUserError> {
+        by.require(&Permission::USERS_WRITE)?;
+        self.may_act_on(by, user_id).await?;
+        let now = self.system.now();
+        self.modify(
+            user_id,
+            UserChanges {
+                verified: Some(verified),
+                updated_at: Some(now),
+                ..UserChanges::default()
+            },
+        )
+        .await
+    }
+
+    /// Makes the user with `email` and `username` an administrator, creating
+    /// them (verified, with `password`) when neither exists. The built-in
+    /// roles must exist ([`crate::Rbac::ensure_builtin_roles`]).
+    pub async fn ensure_admin(
+        &self,
+        email: Email,
+        username: Username,
+        password: &Password,
+    ) -> Result<AdminBootstrap, BootstrapAdminError> {
+        let unexpected = BootstrapAdminError::Unexpected;
+        let users = &self.stores.users;
+        let existing = users.find_by_email(&email).await.map_err(unexpected)?;
+        let (user, created) = match existing {
+            Some(user) if user.username != username => {
+                return Err(BootstrapAdminError::EmailBelongsToAnotherUser);
+            }
+            Some(user) => (user, false),
+            None => {
+                if users
+                    .find_by_username(&username)
+                    .await
+                    .map_err(unexpected)?
+                    .is_some()
+                {
+                    return Err(BootstrapAdminError::UsernameTaken);
+                }
+                let hash = self
+                    .system
+                    .hasher
+                    .hash(password)
+                    .await
+                    .map_err(unexpected)?;
+                let now = self.system.now();
+                let user = User::new_verified(
+                    UserId::from_uuid(self.system.ids.new_id()),
+                    email,
+                    username,
+                    hash,
+                    now,
+                );
+                users.create(&user).await.map_err(|e| match e {
+                    CreateUserError::EmailTaken => BootstrapAdminError::EmailBelongsToAnotherUser,
+                    CreateUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,
+                    CreateUserError::Store(e) => unexpected(e),
+                })?;
+                (user, true)
+            }
+        };
+        let held = self
+            .stores
+            .roles
+            .roles_of(user.id)
+            .await
+            .map_err(unexpected)?;
+        let has = |name: &str| held.iter().any(|r| r.name.as_str() == name);
+        if !created && has(RoleName::ADMIN) {
+            return Ok(AdminBootstrap::AlreadyAdmin(user));
+        }
+        let now = self.system.now();
+        for role in [RoleName::user(), RoleName::admin()] {
+            if has(role.as_str()) {
+                continue;
+            }
+            match self.stores.roles.grant(user.id, &role, now).await {
+                Ok(()) => {}
+                Err(GrantError::RoleNotFound) => {
+                    return Err(unexpected(StoreError::msg(format!(
+                        "built-in role {role} is missing"
+                    ))));
+                }
+                Err(GrantError::Store(e)) => return Err(unexpected(e)),
+            }
+        }
+        Ok(if created {
+            AdminBootstrap::Created(user)
+        } else {
+            AdminBootstrap::Promoted(user)
+        })
+    }
+
+    /// Writes `changes` (and only them) and returns the user as stored after.
+    async fn modify(&self, user_id: UserId, changes: UserChanges) -> Result<User, AdminUserError> {
+        self.stores
+            .users
+            .update_fields(user_id, &changes)
+            .await
+            .map_err(|e| match e {
+                WriteError::NotFound => AdminUserError::NotFound,
+                WriteError::Store(e) => AdminUserError::Unexpected(e),
+            })?;
+        self.stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?
+            .ok_or(AdminUserError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::kernel::principal::testing::principal;
+    use crate::test_support::*;
+    use crate::{MockSessionRepository, MockUserRepository};
+    use futures::executor::block_on;
+
+    #[test]
+    fn locking_revokes_sessions_and_unlocking_clears_the_lockout() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        // The store as the mocks see it: the flag the last write set.
+        let stored = Arc::new(AtomicBool::new(false));
+        let read = stored.clone();
+        users.expect_get().returning(move |_| {
+            let mut u = sample_user(1);
+            u.locked = read.load(Ordering::SeqCst);
+            Ok(Some(u))
+        });
+        let (lock, unlock) = (stored.clone(), stored);
+        users
+            .expect_update_fields()
+            .withf(|_, c| {
+                c.locked == Some(true) && c.verified.is_none() && c.password_hash.is_none()
+            })
+            .times(1)
+            .returning(move |_, _| {
+                lock.store(true, Ordering::SeqCst);
+                Ok(crate::FieldsUpdate::Written)
+            });
+        users
+            .expect_update_fields()
+            .withf(|_, c| c.locked == Some(false))
+            .times(1)
+            .returning(move |_, _| {
+                unlock.store(false, Ordering::SeqCst);
+                Ok(crate::FieldsUpdate::Written)
+            });
+        users
+            .expect_set_locked_until()
+            .withf(|_, until| until.is_none())
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut sessions = MockSessionRepository::new();
+        sessions
+            .expect_revoke_all()
+            .times(1)
+            .returning(|_, _| Ok(2));
+        h.stores.users = Arc::new(users);
+        h.stores.sessions = Arc::new(sessions);
+        h.stores.roles = Arc::new(holding(&[]));
+        let admin = UserAdmin::new(h.stores, h.system);
+        assert!(
+            block_on(admin.set_locked(&principal(99, &["users:write"]), sample_user(1).id, true))
+                .unwrap()
+                .locked
+        );
+        assert!(
+            !block_on(admin.set_locked(&principal(99, &["users:write"]), sample_user(1).id, false))
+                .unwrap()
+                .locked
+        );
+    }
+
+    /// A roles mock whose every user holds one role with `permissions`.
+    fn holding(permissions: &[&'static str]) -> crate::MockRoleRepository {
+        let permissions: Vec<&'static str> = permissions.to_vec();
+        let mut roles = crate::MockRoleRepository::new();
+        roles.expect_roles_of().returning(move |_| {
+            Ok(vec![crate::Role {
+                name: RoleName::parse("held").unwrap(),
+                description: None,
+                permissions: permissions
+                    .iter()
+                    .map(|p| Permission::parse(p).unwrap())
+                    .collect(),
+                created_at: T0,
+                updated_at: T0,
+            }])
+        });
+        roles
+    }
+
+    #[test]
+    fn nobody_acts_on_a_user_who_holds_more_than_they_do() {
+        // The users and mfa stores have no expectations: nothing is touched.
+        let mut h = Harness::new();
+        h.stores.roles = Arc::new(holding(&["*"]));
+        let admin = UserAdmin::new(h.stores, h.system);
+        let support = principal(99, &["users:read", "users:write"]);
+        let target = sample_user(1).id;
+        assert!(matches!(
+            block_on(admin.remove_second_factor(&support, target)),
+            Err(AdminUserError::Forbidden(d)) if d == crate::Denied(Permission::ALL)
+        ));
+        assert!(matches!(
+            block_on(admin.set_locked(&support, target, true)),
+            Err(AdminUserError::Forbidden(_))
+        ));
+        assert!(matches!(
+            block_on(admin.set_verified(&support, target, false)),
+            Err(AdminUserError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_user_is_not_found() {
+        let mut h = Harness::new();
+        let mut users = MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(None));
+        users
+            .expect_update_fields()
+            .returning(|_, _| Err(WriteError::NotFound));
+        h.stores.users = Arc::new(users);
+        h.stores.roles = Arc::new(holding(&[]));
+        let admin = UserAdmin::new(h.stores, h.system);
+        assert!(matches!(
+            block_on(admin.set_verified(&principal(99, &["users:write"]), sample_user(1).id, true)),
+            Err(AdminUserError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn user_administration_needs_its_permissions() {
+        // The mocks have no expectations: a denied call touches no store.
+        let h = Harness::new();
+        let admin = UserAdmin::new(h.stores, h.system);
+        let reader = principal(99, &["users:read"]);
+        let id = sample_user(1).id;
+        let denied = |p| crate::Denied(p);
+        assert!(matches!(
+            block_on(admin.set_locked(&reader, id, true)),
+            Err(AdminUserError::Forbidden(d)) if d == denied(Permission::USERS_WRITE)
+        ));
+        assert!(matches!(
+            block_on(admin.set_verified(&reader, id, true)),
+            Err(AdminUserError::Forbidden(d)) if d == denied(Permission::USERS_WRITE)
+        ));
+        let nobody = principal(98, &[]);
+        assert!(matches!(
+            block_on(admin.list_users(&nobody, PageRequest::first(10))),
+            Err(crate::ReadError::Forbidden(d)) if d == denied(Permission::USERS_READ)
+        ));
+        assert!(matches!(
+            block_on(admin.get_user(&nobody, id)),
+            Err(crate::ReadError::Forbidden(d)) if d == denied(Permission::USERS_READ)
+        ));
+    }
+}

@@ -1,0 +1,29 @@
+//! Accounts: users and their addresses, names and passwords; registration
+//! through a verified address; password reset and change; the own profile,
+//! export and deletion; the administrator's user management; and the guard
+//! that limits password and code guessing.
+
+mod admin;
+mod candidates;
+mod email;
+pub(crate) mod guard;
+mod hasher;
+mod password;
+mod passwords;
+mod policy;
+mod profile;
+mod registration;
+mod username;
+mod users;
+
+pub use admin::*;
+pub use candidates::*;
+pub use email::{Email, EmailError};
+pub use hasher::*;
+pub use password::{Password, PasswordError, PasswordHash};
+pub use passwords::*;
+pub use policy::*;
+pub use profile::*;
+pub use registration::*;
+pub use username::{Username, UsernameError};
+pub use users::*;

@@ -1,0 +1,473 @@
+//! The signed-in user's own account: profile and preferences, export, deletion.
+
+use crate::{AccountPolicy, Stores, System, Usage, usage_key};
+use crate::{
+    AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Outgoing, Page,
+    PageRequest, Password, Payment, RoleName, StorageKey, StoreError, Token, TokenPurpose,
+    UploadRequest, User, UserId, Window, WriteError,
+};
+
+/// Changes to the own profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    /// New full name (`Some(None)` clears it).
+    pub full_name: Option<Option<String>>,
+    /// New bio (`Some(None)` clears it).
+    pub bio: Option<Option<String>>,
+    /// New avatar (`Some(None)` clears it).
+    pub avatar: Option<Option<String>>,
+    /// Preference keys to set; a `null` value removes the key.
+    pub preferences: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Why a profile change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateProfileError {
+    /// A field is too long (name the field).
+    #[error("{0} is too long")]
+    TooLong(&'static str),
+    /// The user no longer exists.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why an account could not be deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteAccountError {
+    /// The confirming password was wrong.
+    #[error("password is wrong")]
+    WrongPassword,
+    /// Too many wrong passwords: no more checks until `until`.
+    #[error("too many wrong passwords")]
+    LockedOut {
+        /// When the password may be tried again.
+        until: time::OffsetDateTime,
+    },
+    /// Unknown, used or expired deletion token, or another user's.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// The user no longer exists.
+    #[error("user not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// One content session with its data and messages, for an export.
+#[derive(Debug, Clone)]
+pub struct ContentSessionExport {
+    /// The session.
+    pub session: ContentSession,
+    /// Its key/value data.
+    pub data: std::collections::BTreeMap<StorageKey, serde_json::Value>,
+    /// Its messages, newest first.
+    pub messages: Vec<Message>,
+}
+
+/// Everything Portico stores about a user (GDPR export), except the
+/// password hash: [`AccountExport::user`] never carries it.
+#[derive(Debug, Clone)]
+pub struct AccountExport {
+    /// The account.
+    pub user: User,
+    /// Roles held.
+    pub roles: Vec<RoleName>,
+    /// Active sign-in sessions.
+    pub sessions: Vec<AuthSession>,
+    /// Content sessions with data and messages.
+    pub content_sessions: Vec<ContentSessionExport>,
+    /// Unexpired notifications.
+    pub notifications: Vec<Notification>,
+    /// Upload requests.
+    pub uploads: Vec<UploadRequest>,
+    /// Payments as payer or beneficiary.
+    pub payments: Vec<Payment>,
+    /// Request counters.
+    pub usage: Usage,
+    /// The second factor, without its secret or codes.
+    pub mfa: Option<MfaFactorExport>,
+    /// Identity-provider links, without their tokens.
+    pub identity_links: Vec<IdentityLinkExport>,
+}
+
+/// An identity link as the export shows it: never its tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityLinkExport {
+    /// The provider's configured name.
+    pub provider: crate::ProviderName,
+    /// The user's id at the provider.
+    pub subject: String,
+    /// The address the provider reported.
+    pub email: Option<crate::Email>,
+    /// When it was linked.
+    pub created_at: time::OffsetDateTime,
+}
+
+impl From<crate::IdentityLink> for IdentityLinkExport {
+    fn from(l: crate::IdentityLink) -> Self {
+        Self {
+            provider: l.provider,
+            subject: l.subject,
+            email: l.email,
+            created_at: l.created_at,
+        }
+    }
+}
+
+/// A second factor as the export shows it: its facts, never its secret or
+/// its backup-code hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MfaFactorExport {
+    /// When the enrolment began.
+    pub created_at: time::OffsetDateTime,
+    /// When it was confirmed (`None`: pending, not asked at sign-in).
+    pub confirmed_at: Option<time::OffsetDateTime>,
+    /// Backup codes not used yet.
+    pub backup_codes_left: usize,
+}
+
+/// What a user does with their own account.
+#[derive(Clone)]
+pub struct Profiles {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+/// Longest full name, in characters.
+const MAX_NAME: usize = 255;
+/// Longest bio, in characters.
+const MAX_BIO: usize = 4_000;
+/// Longest avatar reference, in characters.
+const MAX_AVATAR: usize = 2_048;
+/// Largest preferences object, in bytes of JSON.
+const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
+
+/// Reads every page of a list port.
+async fn collect<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut out = Vec::new();
+    let mut request = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let page = fetch(request).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => request = PageRequest::after(PageRequest::MAX_LIMIT, c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// How often a preferences change is tried against concurrent ones.
+const PREFERENCE_ATTEMPTS: usize = 16;
+
+impl Profiles {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    /// The user, or `None`.
+    pub async fn get(&self, user_id: UserId) -> Result<Option<User>, StoreError> {
+        self.stores.users.get(user_id).await
+    }
+
+    /// Applies profile and preference changes.
+    pub async fn update_profile(
+        &self,
+        user_id: UserId,
+        changes: ProfileChanges,
+    ) -> Result<User, UpdateProfileError> {
+        let checks = [
+            ("full_name", &changes.full_name, MAX_NAME),
+            ("bio", &changes.bio, MAX_BIO),
+            ("avatar", &changes.avatar, MAX_AVATAR),
+        ];
+        for (field, value, max) in checks {
+            if let Some(Some(text)) = value
+                && !crate::kernel::stores::within(text, max)
+            {
+                return Err(UpdateProfileError::TooLong(field));
+            }
+        }
+        let users = &self.stores.users;
+        let mut fields = crate::UserChanges {
+            full_name: changes.full_name,
+            bio: changes.bio,
+            avatar: changes.avatar,
+            ..crate::UserChanges::default()
+        };
+        // Preferences merge key by key into what is stored: compare-and-set
+        // on the value read, retried when another change came in between.
+        for _ in 0..PREFERENCE_ATTEMPTS {
+            if let Some(patch) = &changes.preferences {
+                let user = users
+                    .get(user_id)
+                    .await
+                    .map_err(UpdateProfileError::Unexpected)?
+                    .ok_or(UpdateProfileError::NotFound)?;
+                let mut merged = user.preferences.clone();
+                for (k, v) in patch {
+                    if v.is_null() {
+                        merged.remove(k);
+                    } else {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                }
+                let size = serde_json::to_vec(&merged).map_or(usize::MAX, |v| v.len());
+                if size > MAX_PREFERENCES_BYTES {
+                    return Err(UpdateProfileError::TooLong("preferences"));
+                }
+                fields.preferences = Some(crate::PreferencesSwap {
+                    from: user.preferences,
+                    to: merged,
+                });
+            }
+            fields.updated_at = Some(self.system.now());
+            match users.update_fields(user_id, &fields).await {
+                Ok(crate::FieldsUpdate::Written) => {
+                    return users
+                        .get(user_id)
+                        .await
+                        .map_err(UpdateProfileError::Unexpected)?
+                        .ok_or(UpdateProfileError::NotFound);
+                }
+                Ok(crate::FieldsUpdate::ConditionFailed) => continue,
+                Err(crate::WriteError::NotFound) => return Err(UpdateProfileError::NotFound),
+                Err(crate::WriteError::Store(e)) => return Err(UpdateProfileError::Unexpected(e)),
+            }
+        }
+        Err(UpdateProfileError::Unexpected(StoreError::msg(format!(
+            "preferences kept changing; gave up after {PREFERENCE_ATTEMPTS} attempts"
+        ))))
+    }
+
+    /// Everything stored about the user, as one document.
+    pub async fn export(&self, user_id: UserId) -> Result<Option<AccountExport>, StoreError> {
+        let s = &self.stores;
+        let Some(mut user) = s.users.get(user_id).await? else {
+            return Ok(None);
+        };
+        // A credential, not data the user can take elsewhere.
+        user.password_hash = None;
+        let now = self.system.now();
+        let roles = s
+            .roles
+            .roles_of(user_id)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let sessions = s.sessions.list_active(user_id, now).await?;
+        let mut content_sessions = Vec::new();
+        for session in collect(|p| s.content.list_for_user(user_id, p)).await? {
+            let data = s.content.list_data(session.id).await?;
+            let messages = collect(|p| s.content.list_messages(session.id, p)).await?;
+            content_sessions.push(ContentSessionExport {
+                session,
+                data,
+                messages,
+            });
+        }
+        let notifications = collect(|p| s.notifications.list(user_id, false, now, p)).await?;
+        let uploads = collect(|p| s.uploads.list_for_user(user_id, p)).await?;
+        let payments = collect(|p| s.payments.list_for_user(user_id, p)).await?;
+        let key = usage_key(user_id);
+        let usage = Usage {
+            last_minute: s.rate_limiter.peek(&key, Window::MINUTE, now).await?,
+            last_day: s.rate_limiter.peek(&key, Window::DAY, now).await?,
+            all_time: s.rate_limiter.peek(&key, Window::AllTime, now).await?,
+        };
+        let mfa = s.mfa.get(user_id).await?.map(|f| MfaFactorExport {
+            created_at: f.created_at,
+            confirmed_at: f.confirmed_at,
+            backup_codes_left: f.backup_codes.len(),
+        });
+        let identity_links = s
+            .identity_links
+            .list_for_user(user_id)
+            .await?
+            .into_iter()
+            .map(IdentityLinkExport::from)
+            .collect();
+        Ok(Some(AccountExport {
+            user,
+            roles,
+            sessions,
+            content_sessions,
+            notifications,
+            uploads,
+            payments,
+            usage,
+            mfa,
+            identity_links,
+        }))
+    }
+
+    /// Deletes the account after checking its password.
+    pub async fn delete_with_password(
+        &self,
+        user_id: UserId,
+        password: &Password,
+        ip: Option<&str>,
+    ) -> Result<(), DeleteAccountError> {
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+            .ok_or(DeleteAccountError::NotFound)?;
+        let guard =
+            crate::accounts::guard::PasswordGuard::new(&self.stores, &self.system, &self.policy);
+        match guard
+            .check(crate::accounts::guard::Subject::User(&user), ip, password)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+        {
+            crate::accounts::guard::Guess::Right => {}
+            crate::accounts::guard::Guess::Wrong => return Err(DeleteAccountError::WrongPassword),
+            crate::accounts::guard::Guess::LockedOut { until } => {
+                return Err(DeleteAccountError::LockedOut { until });
+            }
+        }
+        self.delete_account(user_id).await
+    }
+
+    /// Mails the user a single-use token that confirms deletion (deletion requests).
+    pub async fn request_deletion(&self, user_id: UserId) -> Result<(), DeleteAccountError> {
+        let user = self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+            .ok_or(DeleteAccountError::NotFound)?;
+        let now = self.system.now();
+        let token = self.system.tokens.generate();
+        let record = OneTimeToken {
+            token_hash: token.hash(),
+            purpose: TokenPurpose::AccountDeletion,
+            user_id,
+            created_at: now,
+            expires_at: now + self.policy.deletion_ttl,
+        };
+        let tokens = &self.stores.one_time_tokens;
+        tokens
+            .delete_for_user(user_id, Some(TokenPurpose::AccountDeletion))
+            .await
+            .map_err(DeleteAccountError::Unexpected)?;
+        tokens
+            .insert(&record)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?;
+        let mail = Mail::AccountDeletion {
+            to: user.email,
+            token,
+        };
+        crate::mail::delivery::queue(
+            &self.stores,
+            &self.system,
+            Outgoing::Mail(mail),
+            self.policy.deletion_ttl,
+        )
+        .await
+        .map_err(DeleteAccountError::Unexpected)
+    }
+
+    /// Deletes the account whose deletion token this is.
+    /// `user_id` must be the token's own user: a deletion token deletes only
+    /// the account it was mailed for, whoever presents it.
+    pub async fn confirm_deletion(
+        &self,
+        user_id: UserId,
+        token: &Token,
+    ) -> Result<(), DeleteAccountError> {
+        let now = self.system.now();
+        let record = self
+            .stores
+            .one_time_tokens
+            .consume(&token.hash(), TokenPurpose::AccountDeletion, now)
+            .await
+            .map_err(DeleteAccountError::Unexpected)?
+            .ok_or(DeleteAccountError::InvalidToken)?;
+        if record.user_id != user_id {
+            return Err(DeleteAccountError::InvalidToken);
+        }
+        self.delete_account(user_id).await
+    }
+
+    /// Deletes the user and everything they own, dependents first so that a
+    /// failure part-way never leaves records pointing at a missing user.
+    /// Uploaded objects are deleted from object storage; any the store fails
+    /// to delete become dangling and the upload sweep removes them. Payments
+    /// are kept: they are the other party's records too.
+    pub async fn delete_account(&self, user_id: UserId) -> Result<(), DeleteAccountError> {
+        let s = &self.stores;
+        let unexpected = DeleteAccountError::Unexpected;
+        let uploads = collect(|p| s.uploads.list_for_user(user_id, p))
+            .await
+            .map_err(unexpected)?;
+        for upload in &uploads {
+            self.system
+                .objects
+                .delete(&upload.object_key)
+                .await
+                .map_err(unexpected)?;
+        }
+        s.uploads
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.content
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.notifications
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.one_time_tokens
+            .delete_for_user(user_id, None)
+            .await
+            .map_err(unexpected)?;
+        s.mfa.delete_for_user(user_id).await.map_err(unexpected)?;
+        s.identity_links
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.oauth_flows
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.sessions
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.roles.delete_for_user(user_id).await.map_err(unexpected)?;
+        s.rate_limiter
+            .forget(&usage_key(user_id))
+            .await
+            .map_err(unexpected)?;
+        match s.users.delete(user_id).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::NotFound) => Err(DeleteAccountError::NotFound),
+            Err(WriteError::Store(e)) => Err(DeleteAccountError::Unexpected(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

@@ -1,0 +1,195 @@
+//! Who is making a request, and what they may do: the authenticated user,
+//! their session and their roles, resolved once per request. Services that
+//! need a right take the [`Principal`] and check it themselves, so an
+//! embedder calling the domain directly cannot skip a check.
+
+use crate::{AuthSession, Permission, Role, RoleName, StoreError, User, UserId};
+
+use crate::Actor;
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user.
+    pub user: User,
+    /// The session whose token was presented.
+    pub session: AuthSession,
+    roles: Vec<Role>,
+    /// The user's second-factor status once someone asked for it; shared
+    /// by the clones of one resolved principal, so a server that caches the
+    /// principal reads it from the store once per cached entry.
+    mfa: std::sync::Arc<std::sync::OnceLock<crate::MfaStatus>>,
+}
+
+/// The caller lacks a permission the operation needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this needs the {0} permission")]
+pub struct Denied(pub Permission);
+
+/// Why a read that needs a permission failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The caller lacks the permission.
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[from] StoreError),
+}
+
+impl Principal {
+    /// A principal from what authentication found: the user, the session
+    /// and the roles the user holds.
+    pub fn new(user: User, session: AuthSession, roles: Vec<Role>) -> Self {
+        Self {
+            user,
+            session,
+            roles,
+            mfa: std::sync::Arc::default(),
+        }
+    }
+
+    /// The second-factor status recorded by [`crate::MultiFactor::status_of`].
+    pub(crate) fn known_mfa(&self) -> Option<crate::MfaStatus> {
+        self.mfa.get().copied()
+    }
+
+    /// Records the second-factor status read for this principal.
+    pub(crate) fn remember_mfa(&self, status: crate::MfaStatus) {
+        let _ = self.mfa.set(status);
+    }
+
+    /// The user's id.
+    pub fn user_id(&self) -> UserId {
+        self.user.id
+    }
+
+    /// The roles the user holds.
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// Whether the user holds the `admin` role.
+    pub fn is_admin(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.name.as_str() == RoleName::ADMIN)
+    }
+
+    /// Whether any of the user's roles grants `wanted`.
+    pub fn holds(&self, wanted: &Permission) -> bool {
+        self.roles
+            .iter()
+            .flat_map(|r| r.permissions.iter())
+            .any(|p| p.grants(wanted))
+    }
+
+    /// Whether the user holds every one of `permissions` (so may hand them out).
+    pub fn holds_all<'a>(&self, permissions: impl IntoIterator<Item = &'a Permission>) -> bool {
+        permissions.into_iter().all(|p| self.holds(p))
+    }
+
+    /// `Ok` when this caller holds every permission a user with
+    /// `target_roles` holds: acting on a user (locking, verifying, removing
+    /// a factor, granting or revoking a role) must not let a role act on
+    /// someone with more rights than its own, such as a support role on an
+    /// administrator. The error names a permission the caller lacks.
+    pub fn may_act_on(&self, target_roles: &[Role]) -> Result<(), Denied> {
+        match target_roles
+            .iter()
+            .flat_map(|r| r.permissions.iter())
+            .find(|p| !self.holds(p))
+        {
+            None => Ok(()),
+            Some(missing) => Err(Denied(missing.clone())),
+        }
+    }
+
+    /// `Ok` when the user holds `wanted`.
+    pub fn require(&self, wanted: &Permission) -> Result<(), Denied> {
+        if self.holds(wanted) {
+            Ok(())
+        } else {
+            Err(Denied(wanted.clone()))
+        }
+    }
+
+    /// Whether this principal, resolved earlier, still authenticates at
+    /// `now` as far as it can tell by itself: the session has not expired
+    /// or been revoked and the user is not locked. (Changes made since it
+    /// was resolved come through [`AuthChange`](crate::AuthChange)s.)
+    pub fn is_current(&self, now: time::OffsetDateTime) -> bool {
+        self.session.revoked_at.is_none() && self.session.expires_at > now && !self.user.locked
+    }
+
+    /// The caller as an owner-or-administrator check sees them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user.id,
+            is_admin: self.is_admin(),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::test_support::{T0, sample_user};
+
+    /// User `n` with one role holding `permissions` (`admin` when it is `*`).
+    pub(crate) fn principal(n: u128, permissions: &[&str]) -> Principal {
+        let user = sample_user(n);
+        let session = AuthSession {
+            id: crate::AuthSessionId::from_uuid(uuid::Uuid::from_u128(n + 7000)),
+            user_id: user.id,
+            token_hash: crate::Token::from_bytes([7; 32]).hash(),
+            device: None,
+            ip: None,
+            created_at: T0,
+            last_accessed_at: T0,
+            expires_at: T0 + time::Duration::days(1),
+            refresh_expires_at: T0 + time::Duration::days(30),
+            revoked_at: None,
+        };
+        let permissions: BTreeSet<Permission> = permissions
+            .iter()
+            .map(|p| Permission::parse(p).unwrap())
+            .collect();
+        let name = if permissions.contains(&Permission::ALL) {
+            RoleName::admin()
+        } else {
+            RoleName::parse("tester").unwrap()
+        };
+        let role = Role {
+            name,
+            description: None,
+            permissions,
+            created_at: T0,
+            updated_at: T0,
+        };
+        Principal::new(user, session, vec![role])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::principal;
+    use super::*;
+
+    #[test]
+    fn holds_follows_the_roles_wildcards() {
+        let admin = principal(1, &["*"]);
+        assert!(admin.is_admin() && admin.holds(&Permission::ROLES_WRITE));
+        let reader = principal(2, &["roles:read", "users:*"]);
+        assert!(!reader.is_admin());
+        assert!(reader.holds(&Permission::ROLES_READ));
+        assert!(reader.holds(&Permission::USERS_WRITE));
+        assert_eq!(
+            reader.require(&Permission::ROLES_WRITE),
+            Err(Denied(Permission::ROLES_WRITE))
+        );
+        assert!(!reader.actor().is_admin);
+    }
+}

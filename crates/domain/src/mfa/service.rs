@@ -1,0 +1,602 @@
+//! The second factor: enrolment of a TOTP authenticator, its confirmation
+//! (which hands out the backup codes), turning it off, new backup codes, and
+//! the second step of a sign-in (`mfa_token` plus a code).
+//!
+//! The rules, all here so an embedder gets them too:
+//! - Every change needs the current password (enrolment) or the password
+//!   and a code (turning off, new backup codes); every password and code is
+//!   checked under the same guessing limits as a sign-in, so wrong codes
+//!   count toward the account's lockout.
+//! - A TOTP code is accepted once: the factor records the step it matched
+//!   and refuses that step and earlier ones afterwards, atomically, so two
+//!   requests racing with one code cannot both pass.
+//! - A backup code works once (it is removed atomically when used); the
+//!   store keeps only salted hashes.
+//! - An `mfa_token` lives `mfa_token_ttl` (5 minutes) and allows
+//!   `mfa_token_tries` (5) codes; it is consumed by the sign-in it completes.
+//! - The TOTP secret is sealed by the [`crate::Sealer`] under the context
+//!   `totp:<user id>`.
+
+use super::totp;
+
+use time::OffsetDateTime;
+
+use crate::accounts::guard::{Guess, PasswordGuard, Subject};
+use crate::sessions::service::IssuedSession;
+use crate::{AccountPolicy, Stores, System};
+use crate::{
+    BackupCode, MfaFactor, MfaFactorId, OneTimeToken, Password, Sealed, StoreError, Token,
+    TokenPurpose, TotpCode, User, UserId,
+};
+
+/// Backup codes in a set.
+pub const BACKUP_CODES: usize = 10;
+
+/// What an authenticator app needs to start producing codes.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    /// The secret in base32 (RFC 4648, no padding), for typing in.
+    pub secret: String,
+    /// The `otpauth://` URI (as a QR code, for scanning).
+    pub otpauth_uri: String,
+}
+
+/// A proof of the second factor.
+#[derive(Debug, Clone)]
+pub enum MfaProof {
+    /// A code from the authenticator app.
+    Totp(TotpCode),
+    /// One of the backup codes.
+    Backup(BackupCode),
+}
+
+impl MfaProof {
+    /// A TOTP code if `text` is six digits, else a backup code.
+    pub fn parse(text: &str) -> Result<Self, crate::CodeError> {
+        match TotpCode::parse(text) {
+            Ok(code) => Ok(Self::Totp(code)),
+            Err(_) => BackupCode::parse(text).map(Self::Backup),
+        }
+    }
+}
+
+/// Whether a user has the second factor on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// TOTP is required at sign-in.
+    pub totp: bool,
+    /// Backup codes not used yet.
+    pub backup_codes_left: usize,
+}
+
+/// Why enrolment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolError {
+    /// The password is wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many wrong guesses: try again after `until`.
+    #[error("too many attempts")]
+    LockedOut {
+        /// When the lockout ends.
+        until: OffsetDateTime,
+    },
+    /// TOTP is on already: turn it off first.
+    #[error("TOTP is already enabled")]
+    AlreadyEnabled,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a confirmation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmMfaError {
+    /// No enrolment is waiting for confirmation (none began, or TOTP is on).
+    #[error("no TOTP enrolment is pending")]
+    NotPending,
+    /// The code does not match.
+    #[error("wrong code")]
+    WrongCode,
+    /// Too many wrong guesses: try again after `until`.
+    #[error("too many attempts")]
+    LockedOut {
+        /// When the lockout ends.
+        until: OffsetDateTime,
+    },
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why turning TOTP off or renewing the backup codes was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeMfaError {
+    /// TOTP is not on.
+    #[error("TOTP is not enabled")]
+    NotEnabled,
+    /// The password is wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The code does not match (or was used already).
+    #[error("wrong code")]
+    WrongCode,
+    /// Too many wrong guesses: try again after `until`.
+    #[error("too many attempts")]
+    LockedOut {
+        /// When the lockout ends.
+        until: OffsetDateTime,
+    },
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why the second step of a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaSignInError {
+    /// Unknown, expired, used-up or already used `mfa_token`: sign in again.
+    #[error("invalid or expired mfa_token")]
+    InvalidToken,
+    /// The code does not match (or was used already); the token has tries left.
+    #[error("wrong code")]
+    WrongCode,
+    /// Too many wrong guesses: try again after `until`.
+    #[error("too many attempts")]
+    LockedOut {
+        /// When the lockout ends.
+        until: OffsetDateTime,
+    },
+    /// Locked by an administrator meanwhile.
+    #[error("account locked")]
+    Locked,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+unexpected_from_store!(EnrolError, ConfirmMfaError, ChangeMfaError, MfaSignInError);
+
+/// A pending sign-in waiting for its second factor.
+#[derive(Debug, Clone)]
+pub struct MfaChallenge {
+    /// The `mfa_token` to present with the code (shown once).
+    pub token: Token,
+    /// When the token stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// The second step of a sign-in.
+#[derive(Debug, Clone)]
+pub struct MfaSignInRequest {
+    /// The `mfa_token` the first step returned.
+    pub token: Token,
+    /// The code.
+    pub proof: MfaProof,
+    /// User agent or device description.
+    pub device: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+}
+
+/// What re-encrypting the sealed secrets did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Secrets looked at.
+    pub seen: u64,
+    /// Secrets sealed anew under the current key.
+    pub resealed: u64,
+}
+
+/// Enrolment, confirmation, removal and use of the second factor.
+#[derive(Clone)]
+pub struct MultiFactor {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+/// The context a user's TOTP secret is sealed under.
+fn context(user: UserId) -> String {
+    format!("totp:{user}")
+}
+
+impl MultiFactor {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    fn guard(&self) -> PasswordGuard<'_> {
+        PasswordGuard::new(&self.stores, &self.system, &self.policy)
+    }
+
+    /// Whether `user` has TOTP on, and how many backup codes are left.
+    pub async fn status(&self, user: UserId) -> Result<MfaStatus, StoreError> {
+        Ok(match self.stores.mfa.get(user).await? {
+            Some(f) if f.is_confirmed() => MfaStatus {
+                totp: true,
+                backup_codes_left: f.backup_codes.len(),
+            },
+            _ => MfaStatus {
+                totp: false,
+                backup_codes_left: 0,
+            },
+        })
+    }
+
+    /// The status of the signed-in `principal`'s user, read from the store
+    /// once per resolved principal (the clones of one share it). A server
+    /// that caches principals must drop them on the user's
+    /// [`crate::AuthChange`] after every write of confirm, backup-code use
+    /// or replacement, and deletion, as it does for the other user changes.
+    pub async fn status_of(&self, principal: &crate::Principal) -> Result<MfaStatus, StoreError> {
+        if let Some(known) = principal.known_mfa() {
+            return Ok(known);
+        }
+        let status = self.status(principal.user_id()).await?;
+        principal.remember_mfa(status);
+        Ok(status)
+    }
+
+    /// Starts (or restarts) an enrolment: a new secret, pending until
+    /// [`MultiFactor::confirm`] sees a code of it.
+    pub async fn enrol(
+        &self,
+        user: &User,
+        password: &Password,
+        ip: Option<&str>,
+    ) -> Result<Enrolment, EnrolError> {
+        match self
+            .guard()
+            .check(Subject::User(user), ip, password)
+            .await?
+        {
+            Guess::Right => {}
+            Guess::Wrong => return Err(EnrolError::WrongPassword),
+            Guess::LockedOut { until } => return Err(EnrolError::LockedOut { until }),
+        }
+        let secret = random_bytes(&self.system, totp::SECRET_BYTES);
+        let factor = MfaFactor {
+            id: MfaFactorId::from_uuid(self.system.ids.new_id()),
+            user_id: user.id,
+            secret: self.system.sealer.seal(&context(user.id), &secret)?,
+            confirmed_at: None,
+            last_step: None,
+            backup_codes: Vec::new(),
+            created_at: self.system.now(),
+        };
+        // `begin` refuses, atomically, while a confirmed factor exists.
+        if !self.stores.mfa.begin(&factor).await? {
+            return Err(EnrolError::AlreadyEnabled);
+        }
+        Ok(Enrolment {
+            secret: totp::base32(&secret),
+            otpauth_uri: totp::otpauth_uri(&self.policy.mfa_issuer, user.email.as_str(), &secret),
+        })
+    }
+
+    /// Confirms the pending enrolment with a first code: TOTP is on from
+    /// now, and the returned backup codes (shown once) are its only copies.
+    pub async fn confirm(
+        &self,
+        user: &User,
+        code: &TotpCode,
+        ip: Option<&str>,
+    ) -> Result<Vec<BackupCode>, ConfirmMfaError> {
+        let factor = match self.stores.mfa.get(user.id).await? {
+            Some(f) if !f.is_confirmed() => f,
+            _ => return Err(ConfirmMfaError::NotPending),
+        };
+        let mut matched = None;
+        let verify = async {
+            matched = self.matching_step(&factor, code)?;
+            Ok(matched.is_some())
+        };
+        match self.guard().check_code(user, ip, verify).await? {
+            Guess::Right => {}
+            Guess::Wrong => return Err(ConfirmMfaError::WrongCode),
+            Guess::LockedOut { until } => return Err(ConfirmMfaError::LockedOut { until }),
+        }
+        let step = matched.ok_or(ConfirmMfaError::WrongCode)?;
+        let codes = self.new_backup_codes();
+        let hashes: Vec<_> = codes.iter().map(|c| c.hash(user.id)).collect();
+        let now = self.system.now();
+        if !self
+            .stores
+            .mfa
+            .confirm(user.id, factor.id, step, &hashes, now)
+            .await?
+        {
+            // A new enrolment replaced this one, or a parallel confirmation won.
+            return Err(ConfirmMfaError::NotPending);
+        }
+        Ok(codes)
+    }
+
+    /// Turns TOTP off (the backup codes go with it), given the password and
+    /// a code (TOTP or backup).
+    pub async fn disable(
+        &self,
+        user: &User,
+        password: &Password,
+        proof: &MfaProof,
+        ip: Option<&str>,
+    ) -> Result<(), ChangeMfaError> {
+        let factor = self.check_change(user, password, proof, ip).await?;
+        if self.stores.mfa.delete(user.id, factor.id).await? {
+            Ok(())
+        } else {
+            Err(ChangeMfaError::NotEnabled)
+        }
+    }
+
+    /// A new set of backup codes in place of the old, given the password
+    /// and a code (TOTP or backup).
+    pub async fn regenerate_backup_codes(
+        &self,
+        user: &User,
+        password: &Password,
+        proof: &MfaProof,
+        ip: Option<&str>,
+    ) -> Result<Vec<BackupCode>, ChangeMfaError> {
+        let factor = self.check_change(user, password, proof, ip).await?;
+        let codes = self.new_backup_codes();
+        let hashes: Vec<_> = codes.iter().map(|c| c.hash(user.id)).collect();
+        if self
+            .stores
+            .mfa
+            .replace_backup_codes(user.id, factor.id, &hashes)
+            .await?
+        {
+            Ok(codes)
+        } else {
+            Err(ChangeMfaError::NotEnabled)
+        }
+    }
+
+    /// The password, then the code, each under the guessing limits; the
+    /// confirmed factor they unlock.
+    async fn check_change(
+        &self,
+        user: &User,
+        password: &Password,
+        proof: &MfaProof,
+        ip: Option<&str>,
+    ) -> Result<MfaFactor, ChangeMfaError> {
+        let factor = match self.stores.mfa.get(user.id).await? {
+            Some(f) if f.is_confirmed() => f,
+            _ => return Err(ChangeMfaError::NotEnabled),
+        };
+        match self
+            .guard()
+            .check(Subject::User(user), ip, password)
+            .await?
+        {
+            Guess::Right => {}
+            Guess::Wrong => return Err(ChangeMfaError::WrongPassword),
+            Guess::LockedOut { until } => return Err(ChangeMfaError::LockedOut { until }),
+        }
+        match self.check_proof(user, &factor, proof, ip).await? {
+            Guess::Right => Ok(factor),
+            Guess::Wrong => Err(ChangeMfaError::WrongCode),
+            Guess::LockedOut { until } => Err(ChangeMfaError::LockedOut { until }),
+        }
+    }
+
+    /// Checks `proof` against `factor` under the guessing limits, spending
+    /// it: a TOTP step is recorded, a backup code removed.
+    async fn check_proof(
+        &self,
+        user: &User,
+        factor: &MfaFactor,
+        proof: &MfaProof,
+        ip: Option<&str>,
+    ) -> Result<Guess, StoreError> {
+        let mfa = &self.stores.mfa;
+        let verify = async {
+            match proof {
+                MfaProof::Totp(code) => match self.matching_step(factor, code)? {
+                    Some(step) => mfa.accept_step(user.id, factor.id, step).await,
+                    None => Ok(false),
+                },
+                MfaProof::Backup(code) => {
+                    mfa.use_backup_code(user.id, factor.id, &code.hash(user.id))
+                        .await
+                }
+            }
+        };
+        self.guard().check_code(user, ip, verify).await
+    }
+
+    /// The time step whose code `code` is, if any, near now.
+    fn matching_step(
+        &self,
+        factor: &MfaFactor,
+        code: &TotpCode,
+    ) -> Result<Option<i64>, StoreError> {
+        let secret = self
+            .system
+            .sealer
+            .open(&context(factor.user_id), &factor.secret)?;
+        Ok(totp::matching_step(
+            &secret,
+            code.as_str(),
+            self.system.now().unix_timestamp(),
+        ))
+    }
+
+    fn new_backup_codes(&self) -> Vec<BackupCode> {
+        (0..BACKUP_CODES)
+            .map(|_| BackupCode::from_random(self.system.tokens.generate().expose()))
+            .collect()
+    }
+
+    /// After a right password: a session, or a challenge when the user has
+    /// TOTP on.
+    pub(crate) async fn after_password(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<Option<MfaChallenge>, StoreError> {
+        if !self
+            .stores
+            .mfa
+            .get(user.id)
+            .await?
+            .is_some_and(|f| f.is_confirmed())
+        {
+            return Ok(None);
+        }
+        let token = self.system.tokens.generate();
+        let expires_at = now + self.policy.mfa_token_ttl;
+        self.stores
+            .one_time_tokens
+            .insert(&OneTimeToken {
+                token_hash: token.hash(),
+                purpose: TokenPurpose::MfaSignIn,
+                user_id: user.id,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        Ok(Some(MfaChallenge { token, expires_at }))
+    }
+
+    /// The second step of a sign-in: the `mfa_token` and a code. Each try
+    /// counts against the token (`mfa_token_tries`) and, when wrong, toward
+    /// the account's lockout.
+    pub async fn sign_in(
+        &self,
+        auth: &crate::Authentication,
+        request: MfaSignInRequest,
+    ) -> Result<IssuedSession, MfaSignInError> {
+        let now = self.system.now();
+        let hash = request.token.hash();
+        let tokens = &self.stores.one_time_tokens;
+        let challenge = tokens
+            .find(&hash, TokenPurpose::MfaSignIn, now)
+            .await?
+            .ok_or(MfaSignInError::InvalidToken)?;
+        // Counted on the token itself, so the bound holds for its whole
+        // life (an aligned window would restart it at a boundary).
+        let tries = tokens
+            .spend_try(&hash, TokenPurpose::MfaSignIn, now)
+            .await?
+            .ok_or(MfaSignInError::InvalidToken)?;
+        if tries > self.policy.mfa_token_tries.max(1) {
+            tokens.consume(&hash, TokenPurpose::MfaSignIn, now).await?;
+            return Err(MfaSignInError::InvalidToken);
+        }
+        let user = self
+            .stores
+            .users
+            .get(challenge.user_id)
+            .await?
+            .ok_or(MfaSignInError::InvalidToken)?;
+        if user.locked {
+            return Err(MfaSignInError::Locked);
+        }
+        let factor = match self.stores.mfa.get(user.id).await? {
+            Some(f) if f.is_confirmed() => f,
+            // Turned off since the password step: that sign-in is void.
+            _ => return Err(MfaSignInError::InvalidToken),
+        };
+        match self
+            .check_proof(&user, &factor, &request.proof, request.ip.as_deref())
+            .await?
+        {
+            Guess::Right => {}
+            Guess::Wrong => return Err(MfaSignInError::WrongCode),
+            Guess::LockedOut { until } => return Err(MfaSignInError::LockedOut { until }),
+        }
+        if tokens
+            .consume(&hash, TokenPurpose::MfaSignIn, now)
+            .await?
+            .is_none()
+        {
+            // A parallel request completed this sign-in first.
+            return Err(MfaSignInError::InvalidToken);
+        }
+        match auth
+            .finish_sign_in(&user, request.device, request.ip, now)
+            .await
+        {
+            Ok(session) => Ok(session),
+            Err(crate::SignInError::Unexpected(e)) => Err(MfaSignInError::Unexpected(e)),
+            Err(_) => Err(MfaSignInError::InvalidToken),
+        }
+    }
+
+    /// Seals every stored TOTP secret that is not under the current key
+    /// anew, one compare-and-set per factor (a factor changed meanwhile is
+    /// left to the next run). `progress` hears about each page.
+    pub async fn reseal_all(
+        &self,
+        mut progress: impl FnMut(ResealReport),
+    ) -> Result<ResealReport, StoreError> {
+        let sealer = &self.system.sealer;
+        let mut report = ResealReport::default();
+        let mut after = None;
+        loop {
+            let page = self.stores.mfa.list_after(after, 200).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.user_id);
+            for factor in &page {
+                report.seen += 1;
+                if sealer.is_current(&factor.secret) {
+                    continue;
+                }
+                let ctx = context(factor.user_id);
+                let plain = sealer.open(&ctx, &factor.secret)?;
+                let new: Sealed = sealer.seal(&ctx, &plain)?;
+                if self
+                    .stores
+                    .mfa
+                    .reseal(factor.user_id, factor.id, &factor.secret, &new)
+                    .await?
+                {
+                    report.resealed += 1;
+                }
+            }
+            progress(report);
+        }
+        Ok(report)
+    }
+}
+
+impl MultiFactor {
+    /// How many stored TOTP secrets are sealed under the key `key_id`
+    /// (a key may be retired only when none is).
+    pub async fn count_sealed_under(&self, key_id: &str) -> Result<u64, StoreError> {
+        let mut count = 0;
+        let mut after = None;
+        loop {
+            let page = self.stores.mfa.list_after(after, 200).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.user_id);
+            count += page.iter().filter(|f| f.secret.key_id() == key_id).count() as u64;
+        }
+        Ok(count)
+    }
+}
+
+/// `len` bytes from the token generator (256 bits per token, hex).
+fn random_bytes(system: &System, len: usize) -> Vec<u8> {
+    let token = system.tokens.generate();
+    let hex = token.expose().as_bytes();
+    (0..len.min(crate::Token::BYTES))
+        .map(|i| {
+            let nibble = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            (nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

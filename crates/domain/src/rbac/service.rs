@@ -1,0 +1,485 @@
+//! Roles, grants and permission checks. `admin` (holding `*`) and `user` are built in.
+
+use std::collections::BTreeSet;
+
+use crate::{CreateError, GrantError, Permission, Role, RoleName, StoreError, UserId, WriteError};
+use crate::{Principal, Stores, System};
+
+/// Why a role operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    /// The caller lacks `roles:write`.
+    #[error(transparent)]
+    Forbidden(#[from] crate::Denied),
+    /// A role with that name exists.
+    #[error("role already exists")]
+    AlreadyExists,
+    /// No role with that name.
+    #[error("role not found")]
+    NotFound,
+    /// `admin` and `user` cannot be deleted or have their permissions changed.
+    #[error("built-in role cannot be changed")]
+    BuiltIn,
+    /// The description is longer than 255 characters.
+    #[error("description is too long")]
+    DescriptionTooLong,
+    /// The role would hold a permission the caller does not hold.
+    #[error("cannot hand out a permission one does not hold")]
+    Escalation,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a grant or revocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantRoleError {
+    /// The caller lacks `roles:write`.
+    #[error(transparent)]
+    Forbidden(#[from] crate::Denied),
+    /// No such user.
+    #[error("user not found")]
+    UserNotFound,
+    /// No such role.
+    #[error("role not found")]
+    RoleNotFound,
+    /// The user does not hold the role (revocation only).
+    #[error("role not granted")]
+    NotGranted,
+    /// The role holds a permission the caller does not hold: granting or
+    /// revoking it is beyond the caller.
+    #[error("cannot hand out or take away a permission one does not hold")]
+    Escalation,
+    /// The user is the last holder of `admin`, which must keep one.
+    #[error("the last administrator keeps the admin role")]
+    LastAdmin,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why an authorization check failed.
+/// Role management and checks.
+#[derive(Clone)]
+pub struct Rbac {
+    stores: Stores,
+    system: System,
+}
+
+impl Rbac {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System) -> Self {
+        Self { stores, system }
+    }
+
+    /// Creates `admin` (with `*`) and `user` if they are missing. Safe to call at every start.
+    pub async fn ensure_builtin_roles(&self) -> Result<(), StoreError> {
+        let now = self.system.now();
+        let builtins = [
+            (
+                RoleName::admin(),
+                "Administrators: every permission",
+                vec!["*"],
+            ),
+            (RoleName::user(), "Every verified user", vec![]),
+        ];
+        for (name, description, perms) in builtins {
+            let permissions = perms
+                .into_iter()
+                .filter_map(|p| Permission::parse(p).ok())
+                .collect();
+            let role = Role {
+                name,
+                description: Some(description.into()),
+                permissions,
+                created_at: now,
+                updated_at: now,
+            };
+            match self.stores.roles.create(&role).await {
+                Ok(()) | Err(CreateError::Conflict) => {}
+                Err(CreateError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every role, by name; `by` needs `roles:read`.
+    pub async fn list_roles(&self, by: &Principal) -> Result<Vec<Role>, crate::ReadError> {
+        by.require(&Permission::ROLES_READ)?;
+        Ok(self.stores.roles.list().await?)
+    }
+
+    /// Creates a role on behalf of `by`, who needs `roles:write` and every
+    /// permission the role holds.
+    pub async fn create_role(
+        &self,
+        by: &Principal,
+        name: RoleName,
+        description: Option<String>,
+        permissions: BTreeSet<Permission>,
+    ) -> Result<Role, RoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
+        if !by.holds_all(&permissions) {
+            return Err(RoleError::Escalation);
+        }
+        if description
+            .as_deref()
+            .is_some_and(|d| !crate::kernel::stores::within(d, 255))
+        {
+            return Err(RoleError::DescriptionTooLong);
+        }
+        let now = self.system.now();
+        let role = Role {
+            name,
+            description,
+            permissions,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.stores.roles.create(&role).await {
+            Ok(()) => Ok(role),
+            Err(CreateError::Conflict) => Err(RoleError::AlreadyExists),
+            Err(CreateError::Store(e)) => Err(RoleError::Unexpected(e)),
+        }
+    }
+
+    /// Changes a role's description and/or permissions on behalf of `by`,
+    /// who needs `roles:write` and every permission the role is given.
+    /// Built-in roles keep their permissions.
+    pub async fn update_role(
+        &self,
+        by: &Principal,
+        name: &RoleName,
+        description: Option<Option<String>>,
+        permissions: Option<BTreeSet<Permission>>,
+    ) -> Result<Role, RoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
+        if permissions.is_some() && name.is_builtin() {
+            return Err(RoleError::BuiltIn);
+        }
+        if let Some(p) = &permissions
+            && !by.holds_all(p)
+        {
+            return Err(RoleError::Escalation);
+        }
+        if let Some(Some(d)) = &description
+            && !crate::kernel::stores::within(d, 255)
+        {
+            return Err(RoleError::DescriptionTooLong);
+        }
+        let roles = &self.stores.roles;
+        let changes = crate::RoleChanges {
+            description,
+            permissions,
+            updated_at: self.system.now(),
+        };
+        match roles.update_fields(name, &changes).await {
+            Ok(()) => {}
+            Err(WriteError::NotFound) => return Err(RoleError::NotFound),
+            Err(WriteError::Store(e)) => return Err(RoleError::Unexpected(e)),
+        }
+        roles
+            .get(name)
+            .await
+            .map_err(RoleError::Unexpected)?
+            .ok_or(RoleError::NotFound)
+    }
+
+    /// Deletes a role and its grants on behalf of `by`, who needs
+    /// `roles:write`. Built-in roles cannot be deleted.
+    pub async fn delete_role(&self, by: &Principal, name: &RoleName) -> Result<(), RoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
+        if name.is_builtin() {
+            return Err(RoleError::BuiltIn);
+        }
+        match self.stores.roles.delete(name).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::NotFound) => Err(RoleError::NotFound),
+            Err(WriteError::Store(e)) => Err(RoleError::Unexpected(e)),
+        }
+    }
+
+    /// Fails unless `by` holds `roles:write` and every permission of `role`.
+    async fn may_hand_out(&self, by: &Principal, role: &RoleName) -> Result<(), GrantRoleError> {
+        by.require(&Permission::ROLES_WRITE)?;
+        let role = self
+            .stores
+            .roles
+            .get(role)
+            .await
+            .map_err(GrantRoleError::Unexpected)?
+            .ok_or(GrantRoleError::RoleNotFound)?;
+        if by.holds_all(&role.permissions) {
+            Ok(())
+        } else {
+            Err(GrantRoleError::Escalation)
+        }
+    }
+
+    /// Fails unless `by` holds every permission `user_id` holds (oneself
+    /// always passes): a role manager does not act on someone above them.
+    async fn may_act_on(&self, by: &Principal, user_id: UserId) -> Result<(), GrantRoleError> {
+        if by.user_id() == user_id {
+            return Ok(());
+        }
+        let held = self
+            .stores
+            .roles
+            .roles_of(user_id)
+            .await
+            .map_err(GrantRoleError::Unexpected)?;
+        by.may_act_on(&held).map_err(|_| GrantRoleError::Escalation)
+    }
+
+    /// Grants a role to an existing user (idempotent) on behalf of `by`, who
+    /// needs `roles:write`, every permission of the role and every
+    /// permission the user holds.
+    pub async fn grant(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        self.may_hand_out(by, role).await?;
+        self.may_act_on(by, user_id).await?;
+        if self
+            .stores
+            .users
+            .get(user_id)
+            .await
+            .map_err(GrantRoleError::Unexpected)?
+            .is_none()
+        {
+            return Err(GrantRoleError::UserNotFound);
+        }
+        match self
+            .stores
+            .roles
+            .grant(user_id, role, self.system.now())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(GrantError::RoleNotFound) => Err(GrantRoleError::RoleNotFound),
+            Err(GrantError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
+        }
+    }
+
+    /// Revokes a role from a user on behalf of `by`, who needs `roles:write`,
+    /// every permission of the role and every permission the user holds.
+    /// `admin` always keeps one holder.
+    pub async fn revoke(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        self.may_hand_out(by, role).await?;
+        self.may_act_on(by, user_id).await?;
+        let roles = &self.stores.roles;
+        let outcome = if role.as_str() == RoleName::ADMIN {
+            roles.revoke_unless_last(user_id, role).await
+        } else {
+            roles
+                .revoke(user_id, role)
+                .await
+                .map(|()| crate::LastHolder::Revoked)
+        };
+        match outcome {
+            Ok(crate::LastHolder::Revoked) => Ok(()),
+            Ok(crate::LastHolder::Kept) => Err(GrantRoleError::LastAdmin),
+            Err(WriteError::NotFound) => Err(GrantRoleError::NotGranted),
+            Err(WriteError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
+        }
+    }
+
+    /// The roles the user holds.
+    pub async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError> {
+        self.stores.roles.roles_of(user_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::MockRoleRepository;
+    use crate::kernel::principal::testing::principal;
+    use crate::test_support::*;
+    use futures::executor::block_on;
+
+    fn role(name: &str, perms: &[&str]) -> Role {
+        Role {
+            name: RoleName::parse(name).unwrap(),
+            description: None,
+            permissions: perms
+                .iter()
+                .map(|p| Permission::parse(p).unwrap())
+                .collect(),
+            created_at: T0,
+            updated_at: T0,
+        }
+    }
+
+    #[test]
+    fn every_role_operation_needs_its_permission() {
+        // The mocks have no expectations: a denied call touches no store.
+        let h = Harness::new();
+        let svc = Rbac::new(h.stores, h.system);
+        let nobody = principal(1, &["posts:*"]);
+        let them = sample_user(2).id;
+        let name = RoleName::parse("editor").unwrap();
+        let denied = |p: Permission| crate::Denied(p);
+        assert!(matches!(
+            block_on(svc.list_roles(&nobody)),
+            Err(crate::ReadError::Forbidden(d)) if d == denied(Permission::ROLES_READ)
+        ));
+        let write = || Permission::ROLES_WRITE;
+        assert!(matches!(
+            block_on(svc.create_role(&nobody, name.clone(), None, BTreeSet::new())),
+            Err(RoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.update_role(&nobody, &name, Some(None), None)),
+            Err(RoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.delete_role(&nobody, &name)),
+            Err(RoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.grant(&nobody, them, &name)),
+            Err(GrantRoleError::Forbidden(d)) if d == denied(write())
+        ));
+        assert!(matches!(
+            block_on(svc.revoke(&nobody, them, &name)),
+            Err(GrantRoleError::Forbidden(d)) if d == denied(write())
+        ));
+    }
+
+    #[test]
+    fn builtin_roles_cannot_be_deleted_or_repermissioned() {
+        let h = Harness::new();
+        let svc = Rbac::new(h.stores, h.system);
+        let admin = principal(1, &["*"]);
+        assert!(matches!(
+            block_on(svc.delete_role(&admin, &RoleName::admin())),
+            Err(RoleError::BuiltIn)
+        ));
+        let res = block_on(svc.update_role(&admin, &RoleName::user(), None, Some(BTreeSet::new())));
+        assert!(matches!(res, Err(RoleError::BuiltIn)));
+    }
+
+    /// A caller whose roles hold `held`, and a role `target` holding `perms`.
+    #[allow(clippy::type_complexity)]
+    fn caller_with(
+        held: &[&str],
+        target: Role,
+    ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>, Principal) {
+        caller_over(held, target, Vec::new())
+    }
+
+    /// As [`caller_with`], with every other user holding `others`.
+    fn caller_over(
+        held: &[&str],
+        target: Role,
+        target_of_others: Vec<Role>,
+    ) -> (Rbac, Arc<std::sync::Mutex<Vec<&'static str>>>, Principal) {
+        let mut h = Harness::new();
+        let mut repo = MockRoleRepository::new();
+        repo.expect_get()
+            .returning(move |_| Ok(Some(target.clone())));
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (granted, revoked, kept) = (calls.clone(), calls.clone(), calls.clone());
+        repo.expect_grant().returning(move |_, _, _| {
+            granted.lock().unwrap().push("grant");
+            Ok(())
+        });
+        repo.expect_revoke().returning(move |_, _| {
+            revoked.lock().unwrap().push("revoke");
+            Ok(())
+        });
+        repo.expect_revoke_unless_last().returning(move |_, _| {
+            kept.lock().unwrap().push("revoke_unless_last");
+            Ok(crate::LastHolder::Kept)
+        });
+        repo.expect_create().returning(|_| Ok(()));
+        repo.expect_update_fields().returning(|_, _| Ok(()));
+        // Everyone else holds the target role alone.
+        let held_by_others = target_of_others.clone();
+        repo.expect_roles_of()
+            .returning(move |_| Ok(held_by_others.clone()));
+        let mut users = crate::MockUserRepository::new();
+        users.expect_get().returning(|_| Ok(Some(sample_user(2))));
+        h.stores.roles = Arc::new(repo);
+        h.stores.users = Arc::new(users);
+        (Rbac::new(h.stores, h.system), calls, principal(1, held))
+    }
+
+    #[test]
+    fn nobody_hands_out_a_permission_they_do_not_hold() {
+        let them = sample_user(2).id;
+        // roles:write alone is not admin: it cannot grant or revoke admin.
+        let (svc, calls, me) = caller_with(&["roles:write"], role("admin", &["*"]));
+        let me = &me;
+        let my_id = me.user_id();
+        assert!(matches!(
+            block_on(svc.grant(me, my_id, &RoleName::admin())),
+            Err(GrantRoleError::Escalation)
+        ));
+        assert!(matches!(
+            block_on(svc.revoke(me, them, &RoleName::admin())),
+            Err(GrantRoleError::Escalation)
+        ));
+        let everything: BTreeSet<Permission> = [Permission::parse("*").unwrap()].into();
+        let name = RoleName::parse("superuser").unwrap();
+        assert!(matches!(
+            block_on(svc.create_role(me, name.clone(), None, everything.clone())),
+            Err(RoleError::Escalation)
+        ));
+        assert!(matches!(
+            block_on(svc.update_role(me, &name, None, Some(everything))),
+            Err(RoleError::Escalation)
+        ));
+        assert!(calls.lock().unwrap().is_empty(), "nothing was written");
+        // What one holds can be handed out.
+        let (svc, calls, me) = caller_with(
+            &["roles:write", "posts:*"],
+            role("editor", &["posts:write"]),
+        );
+        let me = &me;
+        block_on(svc.grant(me, them, &RoleName::parse("editor").unwrap())).unwrap();
+        let own: BTreeSet<Permission> = [Permission::parse("posts:read").unwrap()].into();
+        block_on(svc.create_role(me, RoleName::parse("reader").unwrap(), None, own)).unwrap();
+        assert_eq!(*calls.lock().unwrap(), vec!["grant"]);
+    }
+
+    #[test]
+    fn a_role_manager_does_not_act_on_someone_above_them() {
+        let them = sample_user(2).id;
+        let (svc, calls, me) = caller_over(
+            &["roles:write", "posts:*"],
+            role("editor", &["posts:write"]),
+            vec![role("admin", &["*"])],
+        );
+        assert!(matches!(
+            block_on(svc.revoke(&me, them, &RoleName::parse("editor").unwrap())),
+            Err(GrantRoleError::Escalation)
+        ));
+        assert!(matches!(
+            block_on(svc.grant(&me, them, &RoleName::parse("editor").unwrap())),
+            Err(GrantRoleError::Escalation)
+        ));
+        assert!(calls.lock().unwrap().is_empty(), "nothing was written");
+    }
+
+    #[test]
+    fn the_last_administrator_keeps_the_admin_role() {
+        let (svc, calls, me) = caller_with(&["*"], role("admin", &["*"]));
+        assert!(matches!(
+            block_on(svc.revoke(&me, me.user_id(), &RoleName::admin())),
+            Err(GrantRoleError::LastAdmin)
+        ));
+        assert_eq!(*calls.lock().unwrap(), vec!["revoke_unless_last"]);
+    }
+}

@@ -1,0 +1,484 @@
+//! Sign-in with lockout, authentication of access tokens with a sliding
+//! expiry, refresh rotation with reuse detection, and session management.
+
+use time::OffsetDateTime;
+
+use crate::accounts::guard::{Guess, PasswordGuard, Subject};
+use crate::{AccountPolicy, Stores, System};
+use crate::{
+    AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken, RefreshTokenId,
+    StoreError, Token, User, UserId, Username, WriteError,
+};
+
+/// A sign-in attempt.
+#[derive(Debug, Clone)]
+pub struct SignInRequest {
+    /// Email or username.
+    pub login: String,
+    /// The password as typed.
+    pub password: Password,
+    /// User agent or device description.
+    pub device: Option<String>,
+    /// Client IP.
+    pub ip: Option<String>,
+}
+
+/// A new or refreshed session and its secrets (shown to the client once).
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    /// The session.
+    pub session: AuthSession,
+    /// Bearer/cookie token.
+    pub access_token: Token,
+    /// Single-use refresh token.
+    pub refresh_token: Token,
+}
+
+/// What a right password leads to.
+#[derive(Debug, Clone)]
+pub enum SignedIn {
+    /// A session: the user has no second factor.
+    Session(IssuedSession),
+    /// The user has TOTP on: no session yet, a code must follow with the
+    /// challenge's token ([`crate::MultiFactor::sign_in`]).
+    MfaRequired(crate::MfaChallenge),
+}
+
+/// Why a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown login or wrong password (deliberately not told apart).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failures: locked until the given time.
+    #[error("account temporarily locked")]
+    LockedOut {
+        /// When sign-in may be tried again.
+        until: OffsetDateTime,
+    },
+    /// Locked by an administrator.
+    #[error("account locked")]
+    Locked,
+    /// The email address is not verified.
+    #[error("email not verified")]
+    NotVerified,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a token did not authenticate.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// Unknown, expired or revoked token, or the user is gone or locked.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Unknown or expired refresh token, or its session ended.
+    #[error("invalid refresh token")]
+    Invalid,
+    /// The token had been used before: its whole session was revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Why a session could not be revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeSessionError {
+    /// No such active session of this user.
+    #[error("session not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
+/// Sign-in, authentication, refresh and session management.
+#[derive(Clone)]
+pub struct Authentication {
+    stores: Stores,
+    system: System,
+    policy: AccountPolicy,
+}
+
+impl Authentication {
+    /// Builds the service.
+    pub fn new(stores: Stores, system: System, policy: AccountPolicy) -> Self {
+        Self {
+            stores,
+            system,
+            policy,
+        }
+    }
+
+    async fn find_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        if login.contains('@') {
+            match Email::parse(login) {
+                Ok(email) => self.stores.users.find_by_email(&email).await,
+                Err(_) => Ok(None),
+            }
+        } else {
+            match Username::parse(login) {
+                Ok(name) => self.stores.users.find_by_username(&name).await,
+                Err(_) => Ok(None),
+            }
+        }
+    }
+
+    /// Checks the password and opens a session. Every `lockout_threshold`-th
+    /// consecutive failure locks the account for `lockout_duration`; while
+    /// locked the password is not even checked.
+    /// A user with TOTP on gets a challenge instead of a session.
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<SignedIn, SignInError> {
+        // Shed before the account is even looked up while hashing is saturated.
+        self.guard().admit().map_err(SignInError::Unexpected)?;
+        let now = self.system.now();
+        let user = self
+            .find_login(&request.login)
+            .await
+            .map_err(SignInError::Unexpected)?;
+        let subject = match &user {
+            Some(user) => Subject::User(user),
+            None => Subject::Unknown(&request.login),
+        };
+        let guess = self
+            .guard()
+            .check(subject, request.ip.as_deref(), &request.password)
+            .await
+            .map_err(SignInError::Unexpected)?;
+        let user = match (guess, user) {
+            (Guess::Right, Some(user)) => user,
+            (Guess::LockedOut { until }, _) => return Err(SignInError::LockedOut { until }),
+            (Guess::Right | Guess::Wrong, _) => return Err(SignInError::InvalidCredentials),
+        };
+        if user.locked {
+            return Err(SignInError::Locked);
+        }
+        if !user.verified {
+            return Err(SignInError::NotVerified);
+        }
+        let mfa = crate::MultiFactor::new(
+            self.stores.clone(),
+            self.system.clone(),
+            self.policy.clone(),
+        );
+        if let Some(challenge) = mfa
+            .after_password(&user, now)
+            .await
+            .map_err(SignInError::Unexpected)?
+        {
+            return Ok(SignedIn::MfaRequired(challenge));
+        }
+        self.guard()
+            .clear(&user, request.ip.as_deref())
+            .await
+            .map_err(SignInError::Unexpected)?;
+        self.finish_sign_in(&user, request.device, request.ip, now)
+            .await
+            .map(SignedIn::Session)
+    }
+
+    /// The end of every sign-in, once every factor is proven: records it
+    /// on the user and opens a session.
+    pub(crate) async fn finish_sign_in(
+        &self,
+        user: &User,
+        device: Option<String>,
+        ip: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedSession, SignInError> {
+        self.stores
+            .users
+            .record_sign_in(user.id, now)
+            .await
+            .map_err(write_err)?;
+        self.open_session(user.id, device, ip, now)
+            .await
+            .map_err(SignInError::Unexpected)
+    }
+
+    /// The password checks under the guessing limits.
+    pub(crate) fn guard(&self) -> PasswordGuard<'_> {
+        PasswordGuard::new(&self.stores, &self.system, &self.policy)
+    }
+
+    /// Opens a session for a user whose identity was already established.
+    pub async fn open_session(
+        &self,
+        user_id: UserId,
+        device: Option<String>,
+        ip: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<IssuedSession, StoreError> {
+        let access_token = self.system.tokens.generate();
+        let session = AuthSession {
+            id: AuthSessionId::from_uuid(self.system.ids.new_id()),
+            user_id,
+            token_hash: access_token.hash(),
+            device: device.map(|d| d.chars().take(255).collect()),
+            ip: ip.map(|ip| ip.chars().take(64).collect()),
+            created_at: now,
+            last_accessed_at: now,
+            expires_at: now + self.policy.session_idle_ttl,
+            refresh_expires_at: now + self.policy.refresh_ttl,
+            revoked_at: None,
+        };
+        self.stores.sessions.create(&session).await?;
+        let refresh_token = self.issue_refresh_token(&session, now).await?;
+        Ok(IssuedSession {
+            session,
+            access_token,
+            refresh_token,
+        })
+    }
+
+    async fn issue_refresh_token(
+        &self,
+        session: &AuthSession,
+        now: OffsetDateTime,
+    ) -> Result<Token, StoreError> {
+        let token = self.system.tokens.generate();
+        let record = RefreshToken {
+            id: RefreshTokenId::from_uuid(self.system.ids.new_id()),
+            session_id: session.id,
+            user_id: session.user_id,
+            token_hash: token.hash(),
+            created_at: now,
+            expires_at: session.refresh_expires_at,
+            used_at: None,
+        };
+        self.stores.sessions.add_refresh_token(&record).await?;
+        Ok(token)
+    }
+
+    /// Resolves an access token to its user and session, sliding the session's
+    /// expiry (written at most once per `touch_interval`).
+    /// Whether `session` still authenticates: not revoked or expired, and
+    /// its user exists and is not locked. Long-lived responses (the
+    /// notification stream) ask this to end when the session does, on
+    /// whichever instance it was revoked.
+    pub async fn session_is_live(&self, session: AuthSessionId) -> Result<bool, StoreError> {
+        let now = self.system.now();
+        let Some(s) = self.stores.sessions.get(session).await? else {
+            return Ok(false);
+        };
+        if s.revoked_at.is_some() || s.expires_at <= now {
+            return Ok(false);
+        }
+        Ok(self
+            .stores
+            .users
+            .get(s.user_id)
+            .await?
+            .is_some_and(|u| !u.locked))
+    }
+
+    /// Resolves `token` to its principal, then extends the session's idle
+    /// expiry when it is due ([`Authentication::touch`]).
+    pub async fn authenticate(&self, token: &Token) -> Result<crate::Principal, AuthenticateError> {
+        let mut principal = self.resolve(token).await?;
+        if self.touch_due(&principal) {
+            self.touch(&mut principal).await?;
+        }
+        Ok(principal)
+    }
+
+    /// Who `token` authenticates, read from the stores without writing
+    /// anything: an active session, its user (not locked) and the user's
+    /// roles. A server that caches the result must drop it on the
+    /// [`AuthChange`](crate::AuthChange)s that concern it and check
+    /// [`Principal::is_current`](crate::Principal::is_current) on each use.
+    pub async fn resolve(&self, token: &Token) -> Result<crate::Principal, AuthenticateError> {
+        let now = self.system.now();
+        let session = self
+            .stores
+            .sessions
+            .find_active_by_token(&token.hash(), now)
+            .await
+            .map_err(AuthenticateError::Unexpected)?
+            .ok_or(AuthenticateError::Unauthenticated)?;
+        let user = self
+            .stores
+            .users
+            .get(session.user_id)
+            .await
+            .map_err(AuthenticateError::Unexpected)?
+            .ok_or(AuthenticateError::Unauthenticated)?;
+        if user.locked {
+            return Err(AuthenticateError::Unauthenticated);
+        }
+        let roles = self
+            .stores
+            .roles
+            .roles_of(user.id)
+            .await
+            .map_err(AuthenticateError::Unexpected)?;
+        Ok(crate::Principal::new(user, session, roles))
+    }
+
+    /// Whether the session of `principal` was last extended longer than the
+    /// policy's `touch_interval` ago.
+    pub fn touch_due(&self, principal: &crate::Principal) -> bool {
+        self.system.now() - principal.session.last_accessed_at >= self.policy.touch_interval
+    }
+
+    /// Extends the idle expiry of the session of `principal` (never past its
+    /// refresh expiry) and records the access; at most once per
+    /// `touch_interval` when called through [`Authentication::authenticate`].
+    /// A session that is gone meanwhile is `Unauthenticated`.
+    pub async fn touch(&self, principal: &mut crate::Principal) -> Result<(), AuthenticateError> {
+        let now = self.system.now();
+        let session = &mut principal.session;
+        let expires_at = (now + self.policy.session_idle_ttl).min(session.refresh_expires_at);
+        match self
+            .stores
+            .sessions
+            .touch(session.id, now, expires_at)
+            .await
+        {
+            Ok(()) => {
+                session.last_accessed_at = now;
+                session.expires_at = expires_at;
+                Ok(())
+            }
+            Err(WriteError::NotFound) => Err(AuthenticateError::Unauthenticated),
+            Err(WriteError::Store(e)) => Err(AuthenticateError::Unexpected(e)),
+        }
+    }
+
+    /// Exchanges a refresh token for a new access and refresh token. A token
+    /// presented a second time revokes its whole session (family).
+    pub async fn refresh(&self, refresh_token: &Token) -> Result<IssuedSession, RefreshError> {
+        let now = self.system.now();
+        let sessions = &self.stores.sessions;
+        let used = match sessions.use_refresh_token(&refresh_token.hash(), now).await {
+            Ok(RefreshOutcome::Fresh(t)) => t,
+            Ok(RefreshOutcome::Reused(t)) => {
+                match sessions.revoke(t.user_id, t.session_id, now).await {
+                    Ok(()) | Err(WriteError::NotFound) => {}
+                    Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
+                }
+                cancel_link_flows(&self.stores, t.user_id)
+                    .await
+                    .map_err(RefreshError::Unexpected)?;
+                return Err(RefreshError::Reused);
+            }
+            Ok(RefreshOutcome::Invalid) => return Err(RefreshError::Invalid),
+            Err(e) => return Err(RefreshError::Unexpected(e)),
+        };
+        let mut session = sessions
+            .get(used.session_id)
+            .await
+            .map_err(RefreshError::Unexpected)?
+            .filter(|s| s.revoked_at.is_none() && s.refresh_expires_at > now)
+            .ok_or(RefreshError::Invalid)?;
+        let user = self
+            .stores
+            .users
+            .get(session.user_id)
+            .await
+            .map_err(RefreshError::Unexpected)?;
+        if user.is_none_or(|u| u.locked) {
+            return Err(RefreshError::Invalid);
+        }
+        let access_token = self.system.tokens.generate();
+        session.token_hash = access_token.hash();
+        session.last_accessed_at = now;
+        session.expires_at = now + self.policy.session_idle_ttl;
+        session.refresh_expires_at = now + self.policy.refresh_ttl;
+        match sessions
+            .rotate(
+                session.id,
+                &session.token_hash,
+                now,
+                session.expires_at,
+                session.refresh_expires_at,
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(WriteError::NotFound) => return Err(RefreshError::Invalid),
+            Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
+        }
+        let refresh_token = self
+            .issue_refresh_token(&session, now)
+            .await
+            .map_err(RefreshError::Unexpected)?;
+        Ok(IssuedSession {
+            session,
+            access_token,
+            refresh_token,
+        })
+    }
+
+    /// The user's active sessions, newest first.
+    pub async fn list_sessions(&self, user_id: UserId) -> Result<Vec<AuthSession>, StoreError> {
+        self.stores
+            .sessions
+            .list_active(user_id, self.system.now())
+            .await
+    }
+
+    /// Revokes one of the user's sessions (also used for sign-out). The
+    /// user's pending provider-link flows end with it.
+    pub async fn revoke_session(
+        &self,
+        user_id: UserId,
+        id: AuthSessionId,
+    ) -> Result<(), RevokeSessionError> {
+        match self
+            .stores
+            .sessions
+            .revoke(user_id, id, self.system.now())
+            .await
+        {
+            Ok(()) => {}
+            Err(WriteError::NotFound) => return Err(RevokeSessionError::NotFound),
+            Err(WriteError::Store(e)) => return Err(RevokeSessionError::Unexpected(e)),
+        }
+        cancel_link_flows(&self.stores, user_id)
+            .await
+            .map_err(RevokeSessionError::Unexpected)
+    }
+
+    /// Revokes every session of the user (and their pending provider-link
+    /// flows); returns how many sessions.
+    pub async fn revoke_all_sessions(&self, user_id: UserId) -> Result<u64, StoreError> {
+        let n = self
+            .stores
+            .sessions
+            .revoke_all(user_id, self.system.now())
+            .await?;
+        cancel_link_flows(&self.stores, user_id).await?;
+        Ok(n)
+    }
+}
+
+/// Ends the user's pending provider-link flows: a flow started in a
+/// session does not outlive it (a thief's flow dies with the sign-out,
+/// revocation or new password that ends the thief's session).
+pub(crate) async fn cancel_link_flows(stores: &Stores, user_id: UserId) -> Result<(), StoreError> {
+    stores.oauth_flows.delete_for_user(user_id).await.map(drop)
+}
+
+fn write_err(e: WriteError) -> SignInError {
+    match e {
+        // The user vanished between look-up and write: treat as unknown.
+        WriteError::NotFound => SignInError::InvalidCredentials,
+        WriteError::Store(e) => SignInError::Unexpected(e),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
