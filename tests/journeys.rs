@@ -80,7 +80,7 @@ async fn register_verify_sign_in_refresh_and_reuse(app: App) {
         .await
         .unwrap();
     let me = app.auth.authenticate(&first.access_token).await.unwrap();
-    assert_eq!(me.user.id, user.id);
+    assert_eq!(me.user().id, user.id);
     assert_eq!(
         app.sign_in("ann", "correct horse battery")
             .await
@@ -316,7 +316,8 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
     let hal = app
         .verified_user("hal@example.org", "hal", "hal password")
         .await;
-    let actor = Actor::user(gus.id);
+    let gus_principal = app.principal("gus", "gus password").await;
+    let actor = &gus_principal;
     let cs = app
         .content
         .create(actor, Some("notes".into()))
@@ -335,7 +336,7 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
         .post(actor, cs.id, "hello".into(), None)
         .await
         .unwrap();
-    app.content.set_active(gus.id, Some(cs.id)).await.unwrap();
+    app.content.set_active(actor, Some(cs.id)).await.unwrap();
     let ops = app
         .verified_user("ops@example.org", "ops", "ops password")
         .await;
@@ -413,7 +414,10 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
     // The other party keeps the payment record.
     assert_eq!(
         app.payments
-            .list(Actor::user(hal.id), PageRequest::first(10))
+            .list(
+                &app.principal("hal", "hal password").await,
+                PageRequest::first(10)
+            )
             .await
             .unwrap()
             .items
@@ -423,8 +427,7 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
 }
 
 async fn payment_retry_is_idempotent_and_success_notifies(app: App) {
-    let ivy = app
-        .verified_user("ivy@example.org", "ivy", "ivy password")
+    app.verified_user("ivy@example.org", "ivy", "ivy password")
         .await;
     let jo = app
         .verified_user("joe@example.org", "joe", "joe password")
@@ -448,15 +451,12 @@ async fn payment_retry_is_idempotent_and_success_notifies(app: App) {
         description: Some("split".into()),
     };
     let key = IdempotencyKey::parse("order-1").unwrap();
+    let ivy_principal = app.principal("ivy", "ivy password").await;
     let handles: Vec<_> = (0..6)
         .map(|_| {
             let (payments, key, request) = (app.payments.clone(), key.clone(), request.clone());
-            tokio::spawn(async move {
-                payments
-                    .create(Actor::user(ivy.id), key, request)
-                    .await
-                    .unwrap()
-            })
+            let by = ivy_principal.clone();
+            tokio::spawn(async move { payments.create(&by, key, request).await.unwrap() })
         })
         .collect();
     let mut created = 0;
@@ -470,7 +470,7 @@ async fn payment_retry_is_idempotent_and_success_notifies(app: App) {
     let id = *ids.iter().next().unwrap();
     let mut other = request.clone();
     other.description = None;
-    let reuse = app.payments.create(Actor::user(ivy.id), key, other).await;
+    let reuse = app.payments.create(&ivy_principal, key, other).await;
     assert!(matches!(
         reuse,
         Err(CreatePaymentError::IdempotencyKeyReused)
@@ -497,7 +497,7 @@ async fn payment_retry_is_idempotent_and_success_notifies(app: App) {
         );
         assert_eq!(inbox.items[0].kind, "payment_received");
     }
-    let cancel = app.payments.cancel(Actor::user(ivy.id), id).await;
+    let cancel = app.payments.cancel(&ivy_principal, id).await;
     assert!(matches!(
         cancel,
         Err(PaymentStatusError::InvalidTransition(
@@ -507,10 +507,10 @@ async fn payment_retry_is_idempotent_and_success_notifies(app: App) {
 }
 
 async fn upload_sweep_removes_expired_requests_and_dangling_objects(app: App) {
-    let lee = app
-        .verified_user("lee@example.org", "lee", "lee password")
+    app.verified_user("lee@example.org", "lee", "lee password")
         .await;
-    let actor = Actor::user(lee.id);
+    let lee = app.principal("lee", "lee password").await;
+    let actor = &lee;
     let (done, _) = app
         .uploads
         .create(

@@ -108,9 +108,9 @@ async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
     let (token, via_cookie) = presented_token(&req)?;
     let authenticated = state.principals.authenticate(&state.auth, &token).await?;
     if via_cookie {
-        check_csrf(&req, &state, authenticated.session.id)?;
+        check_csrf(&req, &state, authenticated.session().id)?;
     }
-    let user_id = authenticated.user.id;
+    let user_id = authenticated.user().id;
     let usage = state.rate_limits.record_usage(user_id).await?;
     let limit = state.settings.rate_limits.user_per_minute;
     if limit > 0 && usage.last_minute > limit {

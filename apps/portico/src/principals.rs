@@ -5,11 +5,12 @@
 //!   bounded (`security.principal_cache_capacity` entries) and each entry
 //!   lives at most `security.principal_cache_ttl_ms` (2 s by default; 0
 //!   turns the cache off).
-//! - Every write to users, sessions or roles that can change who a token
-//!   authenticates is announced by the store wrappers of [`crate::timed`]
-//!   through an [`Announcer`]: the change drops the affected entries of this
-//!   instance before the write's caller sees the result, then is published
-//!   on the store's [`AuthChangeFeed`] for the other instances.
+//! - Every write that can change who a token authenticates is announced
+//!   by the domain service that makes it, on the [`AuthChangeFeed`] port;
+//!   the server gives the domain a [`LocalFirst`] feed, so the change drops
+//!   the affected entries of this instance before the service's caller sees
+//!   the result, then is published on the store's feed for the other
+//!   instances.
 //! - [`run`] listens on the feed and drops what each change names. When the
 //!   subscription breaks (changes may have been missed) it drops everything
 //!   and subscribes again; while it cannot subscribe, nothing is cached.
@@ -108,7 +109,7 @@ impl PrincipalCache {
                     tracing::debug!(error = %crate::problem::error_chain(&e), "session touch failed");
                 }
             });
-            principal.session.last_accessed_at = now;
+            principal.mark_used(now);
         }
         let guard = self.fill.read().unwrap_or_else(|e| e.into_inner());
         if self.listening.load(Ordering::Acquire)
@@ -133,10 +134,10 @@ impl PrincipalCache {
         // Registered predicates apply to every entry stored before them.
         let dropped = match change {
             AuthChange::Session(id) => entries
-                .invalidate_entries_if(move |_, p| p.session.id == id)
+                .invalidate_entries_if(move |_, p| p.session().id == id)
                 .is_ok(),
             AuthChange::User(id) => entries
-                .invalidate_entries_if(move |_, p| p.user.id == id)
+                .invalidate_entries_if(move |_, p| p.user().id == id)
                 .is_ok(),
             AuthChange::Everyone => false,
         };
@@ -154,16 +155,19 @@ impl PrincipalCache {
     }
 }
 
-/// Announces the changes of the users, sessions and roles wrappers (see
-/// [`crate::timed`]): drops this instance's entries at once, then
-/// publishes for the others.
-pub struct Announcer {
+/// The auth-change feed the domain announces on, as the server gives it:
+/// each change first drops this instance's entries (before the domain's
+/// caller sees its result), then goes to the store's feed for the other
+/// instances. A failed publish is logged, not returned (the write it
+/// follows has happened): the other instances' entries then expire with
+/// their TTL.
+pub struct LocalFirst {
     cache: Arc<PrincipalCache>,
     feed: Arc<dyn AuthChangeFeed>,
     deadline: Duration,
 }
 
-impl Announcer {
+impl LocalFirst {
     /// Announces into `cache` and on `feed`, each publish cut off after `deadline`.
     pub fn new(
         cache: Arc<PrincipalCache>,
@@ -176,11 +180,11 @@ impl Announcer {
             deadline,
         }
     }
+}
 
-    /// Drops what `change` concerns here and tells the other instances. The
-    /// write it follows has happened, so a failed publish is logged, not
-    /// returned: the other instances' entries then expire with their TTL.
-    pub async fn announce(&self, change: AuthChange) {
+#[async_trait::async_trait]
+impl AuthChangeFeed for LocalFirst {
+    async fn publish(&self, change: AuthChange) -> Result<(), domain::StoreError> {
         self.cache.drop_for(change);
         match tokio::time::timeout(self.deadline, self.feed.publish(change)).await {
             Ok(Ok(())) => {}
@@ -191,6 +195,13 @@ impl Announcer {
                 tracing::warn!(%change, "announcing an auth change took too long; other instances keep their cached principals until the TTL");
             }
         }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+    ) -> Result<Box<dyn domain::AuthChangeSubscription>, domain::StoreError> {
+        self.feed.subscribe().await
     }
 }
 

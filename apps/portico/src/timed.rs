@@ -10,10 +10,6 @@
 //! the `breaker` module): once a store is known to be down, calls fail at
 //! once as unavailable, and one probe a second finds out when it is back.
 //!
-//! A write marked `=> change` below can change who a token authenticates:
-//! once it succeeds, the change is announced (see [`crate::principals`]),
-//! which drops this instance's cached principals before the caller sees
-//! the result and tells the other instances.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +23,6 @@ use time::{Duration, OffsetDateTime};
 
 use crate::breaker::{Admission, Breaker};
 use crate::metrics::Metrics;
-use crate::principals::Announcer;
 
 /// Why a call was refused without reaching its store.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +35,6 @@ struct Timed<T: ?Sized> {
     inner: Arc<T>,
     metrics: Arc<Metrics>,
     deadline: std::time::Duration,
-    /// Where the writes marked with a change below announce it.
-    announcer: Arc<Announcer>,
     /// The breaker of the store serving this port (shared by its ports).
     breaker: Arc<Breaker>,
 }
@@ -50,7 +43,6 @@ struct Timed<T: ?Sized> {
 struct Wrapping {
     metrics: Arc<Metrics>,
     deadline: std::time::Duration,
-    announcer: Arc<Announcer>,
     /// By the address of the store object the ports point to: the ports of
     /// one store (one adapter instance) share one breaker.
     breakers: RefCell<HashMap<usize, Arc<Breaker>>>,
@@ -71,7 +63,6 @@ fn wrap<T: ?Sized>(inner: Arc<T>, w: &Wrapping) -> Arc<Timed<T>> {
         inner,
         metrics: w.metrics.clone(),
         deadline: w.deadline,
-        announcer: w.announcer.clone(),
         breaker,
     })
 }
@@ -128,18 +119,11 @@ impl<T, E: From<StoreError> + HoldsStoreError> Unreached for Result<T, E> {
 }
 
 /// `stores` with every port timed into `metrics`, each call cut off after
-/// `deadline`, and the writes to users, sessions and roles that can change
-/// who a token authenticates announced through `announcer`.
-pub fn stores(
-    stores: Stores,
-    metrics: Arc<Metrics>,
-    deadline: std::time::Duration,
-    announcer: Arc<Announcer>,
-) -> Stores {
+/// `deadline`, guarded by a breaker per store.
+pub fn stores(stores: Stores, metrics: Arc<Metrics>, deadline: std::time::Duration) -> Stores {
     let m = &Wrapping {
         metrics,
         deadline,
-        announcer,
         breakers: RefCell::default(),
     };
     Stores {
@@ -165,7 +149,7 @@ pub fn stores(
 }
 
 macro_rules! timed {
-    ($port:literal, $trait:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty $(=> $change:expr)?;)* }) => {
+    ($port:literal, $trait:ident { $(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* }) => {
         #[async_trait]
         impl $trait for Timed<dyn $trait> {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
@@ -187,11 +171,6 @@ macro_rules! timed {
                 self.breaker.record(admission, result.unavailable());
                 self.metrics
                     .store($port, stringify!($name), result.is_ok(), started.elapsed());
-                $(
-                    if result.is_ok() {
-                        self.announcer.announce($change).await;
-                    }
-                )?
                 result
             })*
         }
@@ -209,14 +188,14 @@ timed!("sessions", SessionRepository {
     fn get(&self, id: AuthSessionId) -> Result<Option<AuthSession>, StoreError>;
     fn find_active_by_token(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<Option<AuthSession>, StoreError>;
     fn touch(&self, id: AuthSessionId, at: OffsetDateTime, expires_at: OffsetDateTime) -> Result<(), WriteError>;
-    fn rotate(&self, id: AuthSessionId, token_hash: &TokenHash, at: OffsetDateTime, expires_at: OffsetDateTime, refresh_expires_at: OffsetDateTime) -> Result<(), WriteError> => AuthChange::Session(id);
+    fn rotate(&self, id: AuthSessionId, token_hash: &TokenHash, at: OffsetDateTime, expires_at: OffsetDateTime, refresh_expires_at: OffsetDateTime) -> Result<(), WriteError>;
     fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<AuthSession>, StoreError>;
-    fn revoke(&self, user_id: UserId, id: AuthSessionId, at: OffsetDateTime) -> Result<(), WriteError> => AuthChange::Session(id);
-    fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError> => AuthChange::User(user_id);
+    fn revoke(&self, user_id: UserId, id: AuthSessionId, at: OffsetDateTime) -> Result<(), WriteError>;
+    fn revoke_all(&self, user_id: UserId, at: OffsetDateTime) -> Result<u64, StoreError>;
     fn add_refresh_token(&self, token: &RefreshToken) -> Result<(), StoreError>;
     fn use_refresh_token(&self, token_hash: &TokenHash, now: OffsetDateTime) -> Result<RefreshOutcome, StoreError>;
     fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
 });
 
 timed!("one_time_tokens", OneTimeTokenRepository {
@@ -279,13 +258,13 @@ timed!("roles", RoleRepository {
     fn create(&self, role: &Role) -> Result<(), CreateError>;
     fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
     fn list(&self) -> Result<Vec<Role>, StoreError>;
-    fn update_fields(&self, name: &RoleName, changes: &RoleChanges) -> Result<(), WriteError> => AuthChange::Everyone;
-    fn delete(&self, name: &RoleName) -> Result<(), WriteError> => AuthChange::Everyone;
-    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError> => AuthChange::User(user_id);
-    fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError> => AuthChange::User(user_id);
-    fn revoke_unless_last(&self, user_id: UserId, role: &RoleName) -> Result<LastHolder, WriteError> => AuthChange::User(user_id);
+    fn update_fields(&self, name: &RoleName, changes: &RoleChanges) -> Result<(), WriteError>;
+    fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
+    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError>;
+    fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
+    fn revoke_unless_last(&self, user_id: UserId, role: &RoleName) -> Result<LastHolder, WriteError>;
     fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;
-    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
 });
 
 timed!("uploads", UploadRepository {
@@ -304,12 +283,12 @@ timed!("users", UserRepository {
     fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
-    fn update_fields(&self, id: UserId, changes: &UserChanges) -> Result<FieldsUpdate, WriteError> => AuthChange::User(id);
-    fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError> => AuthChange::User(id);
-    fn set_locked_until(&self, id: UserId, until: Option<OffsetDateTime>) -> Result<(), WriteError> => AuthChange::User(id);
-    fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError> => AuthChange::User(id);
+    fn update_fields(&self, id: UserId, changes: &UserChanges) -> Result<FieldsUpdate, WriteError>;
+    fn increment_failed_logins(&self, id: UserId) -> Result<u32, WriteError>;
+    fn set_locked_until(&self, id: UserId, until: Option<OffsetDateTime>) -> Result<(), WriteError>;
+    fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
     fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
-    fn delete(&self, id: UserId) -> Result<(), WriteError> => AuthChange::User(id);
+    fn delete(&self, id: UserId) -> Result<(), WriteError>;
 });
 
 timed!("mail_queue", MailQueue {
@@ -328,13 +307,13 @@ timed!("leases", LeaseRepository {
 timed!("mfa", MfaRepository {
     fn begin(&self, factor: &MfaFactor) -> Result<bool, StoreError>;
     fn get(&self, user_id: UserId) -> Result<Option<MfaFactor>, StoreError>;
-    fn confirm(&self, user_id: UserId, id: MfaFactorId, step: i64, backup_codes: &[TokenHash], at: OffsetDateTime) -> Result<bool, StoreError> => AuthChange::User(user_id);
+    fn confirm(&self, user_id: UserId, id: MfaFactorId, step: i64, backup_codes: &[TokenHash], at: OffsetDateTime) -> Result<bool, StoreError>;
     fn accept_step(&self, user_id: UserId, id: MfaFactorId, step: i64) -> Result<bool, StoreError>;
-    fn use_backup_code(&self, user_id: UserId, id: MfaFactorId, code: &TokenHash) -> Result<bool, StoreError> => AuthChange::User(user_id);
-    fn replace_backup_codes(&self, user_id: UserId, id: MfaFactorId, codes: &[TokenHash]) -> Result<bool, StoreError> => AuthChange::User(user_id);
+    fn use_backup_code(&self, user_id: UserId, id: MfaFactorId, code: &TokenHash) -> Result<bool, StoreError>;
+    fn replace_backup_codes(&self, user_id: UserId, id: MfaFactorId, codes: &[TokenHash]) -> Result<bool, StoreError>;
     fn reseal(&self, user_id: UserId, id: MfaFactorId, old: &Sealed, new: &Sealed) -> Result<bool, StoreError>;
-    fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError> => AuthChange::User(user_id);
-    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> => AuthChange::User(user_id);
+    fn delete(&self, user_id: UserId, id: MfaFactorId) -> Result<bool, StoreError>;
+    fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
     fn list_after(&self, after: Option<UserId>, limit: u32) -> Result<Vec<MfaFactor>, StoreError>;
 });
 

@@ -104,7 +104,7 @@ impl Harness {
                 rate_limiter: Arc::new(MemoryRateLimiter::default()),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: Arc::new(MemoryMailQueue::default()),
-                auth_changes: Arc::new(MockAuthChangeFeed::new()),
+                auth_changes: Arc::new(RecordingFeed::default()),
                 mfa: Arc::new(MemoryMfa::default()),
                 identity_links: Arc::new(MockIdentityLinkRepository::new()),
                 oauth_flows: Arc::new(flows),
@@ -433,5 +433,29 @@ impl MfaRepository for MemoryMfa {
         all.sort_by_key(|f| f.user_id);
         all.truncate(limit as usize);
         Ok(all)
+    }
+}
+
+/// An auth-change feed that keeps what was published, for tests that check
+/// a service announced its change.
+#[derive(Default)]
+pub(crate) struct RecordingFeed(pub(crate) std::sync::Mutex<Vec<AuthChange>>);
+
+impl RecordingFeed {
+    /// What was published, in order.
+    pub(crate) fn published(&self) -> Vec<AuthChange> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl AuthChangeFeed for RecordingFeed {
+    async fn publish(&self, change: AuthChange) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(change);
+        Ok(())
+    }
+
+    async fn subscribe(&self) -> Result<Box<dyn AuthChangeSubscription>, StoreError> {
+        Err(StoreError::msg("tests do not subscribe"))
     }
 }

@@ -52,9 +52,6 @@ pub async fn list_roles(
     state: web::Data<AppState>,
     me: SignedIn,
 ) -> Result<web::Json<RoleList>, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::ROLES_READ)?;
     let items = state
         .rbac
         .list_roles(&me)
@@ -95,9 +92,9 @@ pub async fn create_role(
     me: SignedIn,
     body: web::Json<CreateRoleBody>,
 ) -> Result<HttpResponse, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::ROLES_WRITE)?;
+    // The domain's check comes first: a caller without the right learns
+    // nothing from validation.
+    let roles = state.rbac.writer(&me)?;
     let body = body.into_inner();
     let mut f = Fields::default();
     let name = f.check("name", RoleName::parse(&body.name));
@@ -106,10 +103,7 @@ pub async fn create_role(
         return Err(f.into_problem());
     };
     f.finish()?;
-    let role = state
-        .rbac
-        .create_role(&me, name, body.description, perms)
-        .await?;
+    let role = roles.create_role(name, body.description, perms).await?;
     Ok(HttpResponse::Created().json(RoleView::from(role)))
 }
 
@@ -144,18 +138,15 @@ pub async fn update_role(
     name: web::Path<String>,
     body: web::Json<UpdateRoleBody>,
 ) -> Result<web::Json<RoleView>, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::ROLES_WRITE)?;
+    // The domain's check comes first: a caller without the right learns
+    // nothing from validation.
+    let roles = state.rbac.writer(&me)?;
     let name = role_name(&name)?;
     let body = body.into_inner();
     let mut f = Fields::default();
     let perms = body.permissions.map(|p| permissions(&mut f, p));
     f.finish()?;
-    let role = state
-        .rbac
-        .update_role(&me, &name, body.description, perms)
-        .await?;
+    let role = roles.update_role(&name, body.description, perms).await?;
     Ok(web::Json(RoleView::from(role)))
 }
 
@@ -176,11 +167,11 @@ pub async fn delete_role(
     me: SignedIn,
     name: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::ROLES_WRITE)?;
+    // The domain's check comes first: a caller without the right learns
+    // nothing from validation.
+    let roles = state.rbac.writer(&me)?;
     let name = role_name(&name)?;
-    state.rbac.delete_role(&me, &name).await?;
+    roles.delete_role(&name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -200,10 +191,10 @@ pub async fn list_users(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<UserPage>, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::USERS_READ)?;
-    let page = state.admin.list_users(&me, query.request()?).await?;
+    // The domain's check comes first: a caller without the right learns
+    // nothing from validation.
+    let users = state.admin.reader(&me)?;
+    let page = users.list_users(query.request()?).await?;
     Ok(web::Json(UserPage::from(page)))
 }
 
@@ -244,9 +235,6 @@ pub async fn read_user(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AdminUserView>, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::USERS_READ)?;
     let user = state
         .admin
         .get_user(&me, UserId::from_uuid(id.into_inner()))
@@ -283,16 +271,14 @@ pub async fn update_user(
     id: web::Path<Uuid>,
     body: web::Json<UpdateUserBody>,
 ) -> Result<web::Json<AdminUserView>, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::USERS_WRITE)?;
+    let users = state.admin.writer(&me)?;
     let id = UserId::from_uuid(id.into_inner());
     let mut user = None;
     if let Some(locked) = body.locked {
-        user = Some(state.admin.set_locked(&me, id, locked).await?);
+        user = Some(users.set_locked(id, locked).await?);
     }
     if let Some(verified) = body.verified {
-        user = Some(state.admin.set_verified(&me, id, verified).await?);
+        user = Some(users.set_verified(id, verified).await?);
     }
     let user = match user {
         Some(u) => u,
@@ -325,12 +311,12 @@ pub async fn grant(
     me: SignedIn,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::ROLES_WRITE)?;
+    // The domain's check comes first: a caller without the right learns
+    // nothing from validation.
+    let roles = state.rbac.writer(&me)?;
     let (id, name) = path.into_inner();
     let name = role_name(&name)?;
-    state.rbac.grant(&me, UserId::from_uuid(id), &name).await?;
+    roles.grant(UserId::from_uuid(id), &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -355,12 +341,12 @@ pub async fn revoke(
     me: SignedIn,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, Problem> {
-    // Checked first so that a caller without the right learns nothing from
-    // validation; the service checks it again.
-    me.require(&Permission::ROLES_WRITE)?;
+    // The domain's check comes first: a caller without the right learns
+    // nothing from validation.
+    let roles = state.rbac.writer(&me)?;
     let (id, name) = path.into_inner();
     let name = role_name(&name)?;
-    state.rbac.revoke(&me, UserId::from_uuid(id), &name).await?;
+    roles.revoke(UserId::from_uuid(id), &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -385,7 +371,7 @@ pub async fn remove_mfa(
 ) -> Result<HttpResponse, Problem> {
     let user = UserId::from_uuid(path.into_inner());
     state.admin.remove_second_factor(&me, user).await?;
-    tracing::info!(%user, by = %me.user.id, "second factor removed by an administrator");
+    tracing::info!(%user, by = %me.user().id, "second factor removed by an administrator");
     Ok(HttpResponse::NoContent().finish())
 }
 

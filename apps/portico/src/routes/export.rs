@@ -183,7 +183,7 @@ impl ExportView {
 pub async fn export(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
     let export = state
         .profiles
-        .export(me.user.id)
+        .export(me.user().id)
         .await?
         .ok_or_else(|| Problem::new(Kind::Unauthenticated))?;
     Ok(HttpResponse::Ok()
@@ -192,8 +192,8 @@ pub async fn export(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResp
             "Content-Disposition",
             format!(
                 "attachment; filename=\"portico-export-{}.json\"",
-                me.user.id
+                me.user().id
             ),
         ))
-        .json(ExportView::new(export, me.session.id)))
+        .json(ExportView::new(export, me.session().id)))
 }

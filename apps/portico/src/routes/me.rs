@@ -8,7 +8,7 @@
 use actix_web::{HttpResponse, delete, get, patch, web};
 use domain::Password;
 use domain::ProfileChanges;
-use domain::Token;
+use domain::{Token, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -40,8 +40,9 @@ pub struct MfaView {
     pub backup_codes_left: usize,
 }
 
-/// The caller's view; the roles are those authentication resolved.
-async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
+/// The caller's view of `user` (as the principal holds it, or as a change
+/// left it); the roles are those authentication resolved.
+async fn me_view(state: &AppState, me: SignedIn, user: Option<User>) -> Result<MeView, Problem> {
     let status = state.mfa.status_of(&me.principal).await?;
     let SignedIn { principal, usage } = me;
     let roles = principal
@@ -50,7 +51,7 @@ async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
         .map(|r| r.name.as_str().to_owned())
         .collect();
     Ok(MeView {
-        user: UserView::from(principal.user),
+        user: UserView::from(user.unwrap_or_else(|| principal.user().clone())),
         roles,
         usage: UsageView::from(usage),
         mfa: MfaView {
@@ -71,7 +72,7 @@ async fn me_view(state: &AppState, me: SignedIn) -> Result<MeView, Problem> {
 )]
 #[get("/v1/me", name = "/v1/me")]
 pub async fn read(state: web::Data<AppState>, me: SignedIn) -> Result<web::Json<MeView>, Problem> {
-    Ok(web::Json(me_view(&state, me).await?))
+    Ok(web::Json(me_view(&state, me, None).await?))
 }
 
 /// A password change.
@@ -121,7 +122,7 @@ pub struct UpdateMeBody {
 #[patch("/v1/me", name = "/v1/me")]
 pub async fn update(
     state: web::Data<AppState>,
-    mut me: SignedIn,
+    me: SignedIn,
     ip: crate::auth::ClientIp,
     body: web::Json<UpdateMeBody>,
 ) -> Result<web::Json<MeView>, Problem> {
@@ -138,7 +139,13 @@ pub async fn update(
         };
         state
             .passwords
-            .change_password(me.user.id, &current, &new, Some(me.session.id), Some(&ip.0))
+            .change_password(
+                me.user().id,
+                &current,
+                &new,
+                Some(me.session().id),
+                Some(&ip.0),
+            )
             .await?;
     }
     let changes = ProfileChanges {
@@ -147,16 +154,16 @@ pub async fn update(
         avatar: body.avatar,
         preferences: body.preferences,
     };
-    if changes.full_name.is_some()
+    let user = if changes.full_name.is_some()
         || changes.bio.is_some()
         || changes.avatar.is_some()
         || changes.preferences.is_some()
     {
-        me.principal.user = state.profiles.update_profile(me.user.id, changes).await?;
-    } else if let Some(user) = state.profiles.get(me.user.id).await? {
-        me.principal.user = user;
-    }
-    Ok(web::Json(me_view(&state, me).await?))
+        Some(state.profiles.update_profile(me.user().id, changes).await?)
+    } else {
+        state.profiles.get(me.user().id).await?
+    };
+    Ok(web::Json(me_view(&state, me, user).await?))
 }
 
 /// How the deletion is confirmed.
@@ -210,19 +217,22 @@ pub async fn delete_me(
             };
             state
                 .profiles
-                .delete_with_password(me.user.id, &password, Some(&ip.0))
+                .delete_with_password(me.user().id, &password, Some(&ip.0))
                 .await?;
-            Ok(deleted(&state, me.user.id))
+            Ok(deleted(&state, me.user().id))
         }
         (None, Some(token)) => {
             let Some(token) = f.check("token", Token::parse(token.trim())) else {
                 return Err(f.into_problem());
             };
-            state.profiles.confirm_deletion(me.user.id, &token).await?;
-            Ok(deleted(&state, me.user.id))
+            state
+                .profiles
+                .confirm_deletion(me.user().id, &token)
+                .await?;
+            Ok(deleted(&state, me.user().id))
         }
         (None, None) => {
-            state.profiles.request_deletion(me.user.id).await?;
+            state.profiles.request_deletion(me.user().id).await?;
             Ok(HttpResponse::Accepted().finish())
         }
     }

@@ -108,7 +108,7 @@ pub async fn enrol(
     ) else {
         return Err(f.into_problem());
     };
-    let enrolment = state.mfa.enrol(&me.user, &password, Some(&ip.0)).await?;
+    let enrolment = state.mfa.enrol(me.user(), &password, Some(&ip.0)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(EnrolmentView {
@@ -142,7 +142,7 @@ pub async fn confirm(
     let Some(code) = f.check("code", TotpCode::parse(&body.code)) else {
         return Err(f.into_problem());
     };
-    let codes = state.mfa.confirm(&me.user, &code, Some(&ip.0)).await?;
+    let codes = state.mfa.confirm(me.user(), &code, Some(&ip.0)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(backup_codes(codes)))
@@ -181,7 +181,7 @@ pub async fn disable(
     let (password, proof) = password_and_code(body.into_inner())?;
     state
         .mfa
-        .disable(&me.user, &password, &proof, Some(&ip.0))
+        .disable(me.user(), &password, &proof, Some(&ip.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -208,7 +208,7 @@ pub async fn regenerate(
     let (password, proof) = password_and_code(body.into_inner())?;
     let codes = state
         .mfa
-        .regenerate_backup_codes(&me.user, &password, &proof, Some(&ip.0))
+        .regenerate_backup_codes(me.user(), &password, &proof, Some(&ip.0))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))

@@ -114,7 +114,7 @@ pub async fn list(
     let page = domain::PageRequest::new(query.limit, query.cursor.as_deref())?;
     let page = state
         .notifications
-        .list(me.user.id, query.unseen, page)
+        .list(me.user().id, query.unseen, page)
         .await?;
     Ok(web::Json(page.into()))
 }
@@ -140,7 +140,7 @@ pub async fn mark_seen(
 ) -> Result<HttpResponse, Problem> {
     state
         .notifications
-        .mark_seen(me.user.id, notification_id(*id))
+        .mark_seen(me.user().id, notification_id(*id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -163,7 +163,7 @@ pub async fn mark_all_seen(
     state: web::Data<AppState>,
     me: SignedIn,
 ) -> Result<web::Json<SeenAll>, Problem> {
-    let marked = state.notifications.mark_all_seen(me.user.id).await?;
+    let marked = state.notifications.mark_all_seen(me.user().id).await?;
     Ok(web::Json(SeenAll { marked }))
 }
 
@@ -200,10 +200,10 @@ pub async fn respond(
     let id = notification_id(*id);
     state
         .notifications
-        .respond(me.user.id, id, &body.response_data)
+        .respond(me.user().id, id, &body.response_data)
         .await?;
     Ok(web::Json(
-        state.notifications.get(me.user.id, id).await?.into(),
+        state.notifications.get(me.user().id, id).await?.into(),
     ))
 }
 
@@ -224,7 +224,7 @@ pub async fn dismiss(
 ) -> Result<HttpResponse, Problem> {
     state
         .notifications
-        .dismiss(me.user.id, notification_id(*id))
+        .dismiss(me.user().id, notification_id(*id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

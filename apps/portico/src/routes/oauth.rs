@@ -286,7 +286,7 @@ pub struct LinksView {
 )]
 #[get("/v1/me/providers", name = "/v1/me/providers")]
 pub async fn links(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
-    let links = state.federation.links(me.user.id).await?;
+    let links = state.federation.links(me.user().id).await?;
     Ok(HttpResponse::Ok().json(LinksView {
         items: links.into_iter().map(Into::into).collect(),
     }))
@@ -392,7 +392,7 @@ pub async fn unlink(
     me: SignedIn,
     provider: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.federation.unlink(&me.user, &provider).await?;
+    state.federation.unlink(me.user(), &provider).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -156,7 +156,7 @@ pub async fn create(
             .collect(),
         description: body.description,
     };
-    let (payment, created) = state.payments.create(me.actor(), key, request).await?;
+    let (payment, created) = state.payments.create(&me, key, request).await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {
@@ -178,7 +178,7 @@ pub async fn list(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<PaymentPage>, Problem> {
-    let page = state.payments.list(me.actor(), query.request()?).await?;
+    let page = state.payments.list(&me, query.request()?).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -197,7 +197,7 @@ pub async fn read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<PaymentView>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let payment = state
         .payments
         .get(actor, PaymentId::from_uuid(*id))
@@ -222,7 +222,7 @@ pub async fn cancel(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<PaymentView>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let payment = state
         .payments
         .cancel(actor, PaymentId::from_uuid(*id))

@@ -204,10 +204,10 @@ pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
 ) -> Result<web::Json<SessionList>, Problem> {
-    let current = me.session.id;
+    let current = me.session().id;
     let items = state
         .auth
-        .list_sessions(me.user.id)
+        .list_sessions(me.user().id)
         .await?
         .into_iter()
         .map(|s| {
@@ -228,7 +228,10 @@ pub async fn list(
 )]
 #[delete("/v1/sessions/current", name = "/v1/sessions/current")]
 pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
-    state.auth.revoke_session(me.user.id, me.session.id).await?;
+    state
+        .auth
+        .revoke_session(me.user().id, me.session().id)
+        .await?;
     let mut response = HttpResponse::NoContent();
     for cookie in cleared_cookies(state.settings.cookie_secure) {
         response.cookie(cookie);
@@ -253,7 +256,7 @@ pub async fn revoke(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
     let id = AuthSessionId::from_uuid(id.into_inner());
-    state.auth.revoke_session(me.user.id, id).await?;
+    state.auth.revoke_session(me.user().id, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

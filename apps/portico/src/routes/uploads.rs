@@ -126,7 +126,7 @@ pub async fn create(
     f.finish()?;
     let (request, target) = state
         .uploads
-        .create(me.actor(), key, &body.content_type, body.size)
+        .create(&me, key, &body.content_type, body.size)
         .await?;
     Ok(HttpResponse::Created().json(CreatedUpload {
         upload: request.into(),
@@ -149,7 +149,7 @@ pub async fn list(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<UploadPage>, Problem> {
-    let page = state.uploads.list(me.actor(), query.request()?).await?;
+    let page = state.uploads.list(&me, query.request()?).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -168,7 +168,7 @@ pub async fn read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UploadView>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let request = state.uploads.get(actor, UploadId::from_uuid(*id)).await?;
     Ok(web::Json(request.into()))
 }
@@ -191,7 +191,7 @@ pub async fn complete(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UploadView>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let request = state
         .uploads
         .complete(actor, UploadId::from_uuid(*id))
@@ -214,7 +214,7 @@ pub async fn cancel(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     state
         .uploads
         .cancel(actor, UploadId::from_uuid(*id))
@@ -246,7 +246,7 @@ pub async fn download(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let url = state
         .uploads
         .download_url(actor, UploadId::from_uuid(*id))

@@ -50,12 +50,14 @@ pub fn services(
         std::time::Duration::from_millis(config.security.principal_cache_ttl_ms),
         config.security.principal_cache_capacity,
     ));
-    let announcer = Arc::new(crate::principals::Announcer::new(
+    let mut stores = timed::stores(stores, metrics.clone(), deadline);
+    // The domain announces its auth changes on this feed: this instance's
+    // cache hears first, then the store's feed for the others.
+    stores.auth_changes = Arc::new(crate::principals::LocalFirst::new(
         principals.clone(),
-        stores.auth_changes.clone(),
+        stores.auth_changes,
         deadline,
     ));
-    let mut stores = timed::stores(stores, metrics.clone(), deadline, announcer);
     let mail_wake = Arc::new(tokio::sync::Notify::new());
     stores.mail_queue = Arc::new(crate::mail_queue::Waking::new(
         stores.mail_queue,

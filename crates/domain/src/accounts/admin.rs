@@ -2,8 +2,8 @@
 //! the creation or promotion of the first administrator.
 
 use crate::{
-    CreateUserError, Email, GrantError, Page, PageRequest, Password, Permission, RoleName,
-    StoreError, User, UserChanges, UserId, Username, WriteError,
+    AuthChange, CreateUserError, Email, GrantError, Page, PageRequest, Password, Permission,
+    RoleName, StoreError, User, UserChanges, UserId, Username, WriteError,
 };
 use crate::{Principal, Stores, System};
 
@@ -46,11 +46,26 @@ pub enum AdminBootstrap {
     AlreadyAdmin(User),
 }
 
-/// User management for administrators (callers check the `admin` role).
+/// User management for administrators. Reading needs `users:read` and
+/// changing needs `users:write`, each checked once when the capability is
+/// taken ([`UserAdmin::reader`], [`UserAdmin::writer`]): a caller without it
+/// gets [`crate::Denied`] before anything else is looked at.
 #[derive(Clone)]
 pub struct UserAdmin {
     stores: Stores,
     system: System,
+}
+
+/// What a holder of `users:read` may do; only [`UserAdmin::reader`] makes one.
+pub struct UserReader<'a> {
+    admin: &'a UserAdmin,
+}
+
+/// What a holder of `users:write` may do; only [`UserAdmin::writer`] makes
+/// one. Acting on a user also needs every permission that user holds.
+pub struct UserWriter<'a> {
+    admin: &'a UserAdmin,
+    by: &'a Principal,
 }
 
 impl UserAdmin {
@@ -59,14 +74,25 @@ impl UserAdmin {
         Self { stores, system }
     }
 
+    /// The reads `by` may make: `Err` unless `by` holds `users:read`.
+    pub fn reader(&self, by: &Principal) -> Result<UserReader<'_>, crate::Denied> {
+        by.require(&Permission::USERS_READ)?;
+        Ok(UserReader { admin: self })
+    }
+
+    /// The changes `by` may make: `Err` unless `by` holds `users:write`.
+    pub fn writer<'a>(&'a self, by: &'a Principal) -> Result<UserWriter<'a>, crate::Denied> {
+        by.require(&Permission::USERS_WRITE)?;
+        Ok(UserWriter { admin: self, by })
+    }
+
     /// Users newest first; `by` needs `users:read`.
     pub async fn list_users(
         &self,
         by: &Principal,
         page: PageRequest,
     ) -> Result<Page<User>, crate::ReadError> {
-        by.require(&Permission::USERS_READ)?;
-        Ok(self.stores.users.list(page).await?)
+        self.reader(by)?.list_users(page).await
     }
 
     /// Any user; `by` needs `users:read`.
@@ -75,122 +101,38 @@ impl UserAdmin {
         by: &Principal,
         user_id: UserId,
     ) -> Result<Option<User>, crate::ReadError> {
-        by.require(&Permission::USERS_READ)?;
-        Ok(self.stores.users.get(user_id).await?)
+        self.reader(by)?.get_user(user_id).await
     }
 
-    /// Locks or unlocks a user; `by` needs `users:write`. Locking revokes
-    /// every session at once; unlocking also clears a failed-login lockout.
+    /// Locks or unlocks a user on behalf of `by` (see [`UserWriter::set_locked`]).
     pub async fn set_locked(
         &self,
         by: &Principal,
         user_id: UserId,
         locked: bool,
     ) -> Result<User, AdminUserError> {
-        by.require(&Permission::USERS_WRITE)?;
-        self.may_act_on(by, user_id).await?;
-        let now = self.system.now();
-        let user = self
-            .modify(
-                user_id,
-                UserChanges {
-                    locked: Some(locked),
-                    updated_at: Some(now),
-                    // An unlock starts the guessing counters afresh.
-                    security_changed_at: (!locked).then_some(now),
-                    ..UserChanges::default()
-                },
-            )
-            .await?;
-        if locked {
-            self.stores
-                .sessions
-                .revoke_all(user_id, now)
-                .await
-                .map_err(AdminUserError::Unexpected)?;
-            crate::sessions::service::cancel_link_flows(&self.stores, user_id)
-                .await
-                .map_err(AdminUserError::Unexpected)?;
-        } else {
-            self.stores
-                .users
-                .set_locked_until(user_id, None)
-                .await
-                .map_err(|e| match e {
-                    WriteError::NotFound => AdminUserError::NotFound,
-                    WriteError::Store(e) => AdminUserError::Unexpected(e),
-                })?;
-        }
-        Ok(user)
+        self.writer(by)?.set_locked(user_id, locked).await
     }
 
-    /// Removes a user's second factor (TOTP and backup codes), for a user
-    /// who lost both; `by` needs `users:write` and every permission the
-    /// user holds. The password alone signs in afterwards, and the user is
-    /// told by mail. `NotFound` if the user has none (or does not exist).
+    /// Removes a user's second factor on behalf of `by` (see
+    /// [`UserWriter::remove_second_factor`]).
     pub async fn remove_second_factor(
         &self,
         by: &Principal,
         user_id: UserId,
     ) -> Result<(), AdminUserError> {
-        by.require(&Permission::USERS_WRITE)?;
-        self.may_act_on(by, user_id).await?;
-        let user = self
-            .stores
-            .users
-            .get(user_id)
-            .await
-            .map_err(AdminUserError::Unexpected)?
-            .ok_or(AdminUserError::NotFound)?;
-        match self.stores.mfa.delete_for_user(user_id).await {
-            Ok(0) => return Err(AdminUserError::NotFound),
-            Ok(_) => {}
-            Err(e) => return Err(AdminUserError::Unexpected(e)),
-        }
-        crate::mail::delivery::notify(
-            &self.stores,
-            &self.system,
-            &user.email,
-            crate::Notice::SecondFactorRemoved,
-        )
-        .await
-        .map_err(AdminUserError::Unexpected)
+        self.writer(by)?.remove_second_factor(user_id).await
     }
 
-    /// Fails unless `by` holds every permission `user_id` holds (oneself
-    /// always passes).
-    async fn may_act_on(&self, by: &Principal, user_id: UserId) -> Result<(), AdminUserError> {
-        if by.user_id() == user_id {
-            return Ok(());
-        }
-        let roles = self
-            .stores
-            .roles
-            .roles_of(user_id)
-            .await
-            .map_err(AdminUserError::Unexpected)?;
-        Ok(by.may_act_on(&roles)?)
-    }
-
-    /// Marks a user's email verified or not; `by` needs `users:write`.
+    /// Marks a user's email verified or not on behalf of `by` (see
+    /// [`UserWriter::set_verified`]).
     pub async fn set_verified(
         &self,
         by: &Principal,
         user_id: UserId,
         verified: bool,
     ) -> Result<User, AdminUserError> {
-        by.require(&Permission::USERS_WRITE)?;
-        self.may_act_on(by, user_id).await?;
-        let now = self.system.now();
-        self.modify(
-            user_id,
-            UserChanges {
-                verified: Some(verified),
-                updated_at: Some(now),
-                ..UserChanges::default()
-            },
-        )
-        .await
+        self.writer(by)?.set_verified(user_id, verified).await
     }
 
     /// Makes the user with `email` and `username` an administrator, creating
@@ -257,7 +199,7 @@ impl UserAdmin {
                 continue;
             }
             match self.stores.roles.grant(user.id, &role, now).await {
-                Ok(()) => {}
+                Ok(()) => self.stores.announce(AuthChange::User(user.id)).await,
                 Err(GrantError::RoleNotFound) => {
                     return Err(unexpected(StoreError::msg(format!(
                         "built-in role {role} is missing"
@@ -272,10 +214,130 @@ impl UserAdmin {
             AdminBootstrap::Promoted(user)
         })
     }
+}
+
+impl UserReader<'_> {
+    /// Users newest first.
+    pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, crate::ReadError> {
+        Ok(self.admin.stores.users.list(page).await?)
+    }
+
+    /// Any user.
+    pub async fn get_user(&self, user_id: UserId) -> Result<Option<User>, crate::ReadError> {
+        Ok(self.admin.stores.users.get(user_id).await?)
+    }
+}
+
+impl UserWriter<'_> {
+    fn stores(&self) -> &Stores {
+        &self.admin.stores
+    }
+
+    /// Locks or unlocks a user. Locking revokes every session at once (and
+    /// pending provider-link flows); unlocking also clears a failed-login
+    /// lockout and starts the guessing counters afresh.
+    pub async fn set_locked(&self, user_id: UserId, locked: bool) -> Result<User, AdminUserError> {
+        self.may_act_on(user_id).await?;
+        let now = self.admin.system.now();
+        let user = self
+            .modify(
+                user_id,
+                UserChanges {
+                    locked: Some(locked),
+                    updated_at: Some(now),
+                    // An unlock starts the guessing counters afresh.
+                    security_changed_at: (!locked).then_some(now),
+                    ..UserChanges::default()
+                },
+            )
+            .await?;
+        if locked {
+            self.stores()
+                .sessions
+                .revoke_all(user_id, now)
+                .await
+                .map_err(AdminUserError::Unexpected)?;
+            crate::sessions::service::cancel_link_flows(self.stores(), user_id)
+                .await
+                .map_err(AdminUserError::Unexpected)?;
+        } else {
+            self.stores()
+                .users
+                .set_locked_until(user_id, None)
+                .await
+                .map_err(|e| match e {
+                    WriteError::NotFound => AdminUserError::NotFound,
+                    WriteError::Store(e) => AdminUserError::Unexpected(e),
+                })?;
+        }
+        self.stores().announce(AuthChange::User(user_id)).await;
+        Ok(user)
+    }
+
+    /// Removes a user's second factor (TOTP and backup codes), for a user
+    /// who lost both. The password alone signs in afterwards, and the user
+    /// is told by mail. `NotFound` if the user has none (or does not exist).
+    pub async fn remove_second_factor(&self, user_id: UserId) -> Result<(), AdminUserError> {
+        self.may_act_on(user_id).await?;
+        let user = self
+            .stores()
+            .users
+            .get(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?
+            .ok_or(AdminUserError::NotFound)?;
+        match self.stores().mfa.delete_for_user(user_id).await {
+            Ok(0) => return Err(AdminUserError::NotFound),
+            Ok(_) => self.stores().announce(AuthChange::User(user_id)).await,
+            Err(e) => return Err(AdminUserError::Unexpected(e)),
+        }
+        crate::mail::delivery::notify(
+            self.stores(),
+            &self.admin.system,
+            &user.email,
+            crate::Notice::SecondFactorRemoved,
+        )
+        .await
+        .map_err(AdminUserError::Unexpected)
+    }
+
+    /// Marks a user's email verified or not.
+    pub async fn set_verified(
+        &self,
+        user_id: UserId,
+        verified: bool,
+    ) -> Result<User, AdminUserError> {
+        self.may_act_on(user_id).await?;
+        let now = self.admin.system.now();
+        self.modify(
+            user_id,
+            UserChanges {
+                verified: Some(verified),
+                updated_at: Some(now),
+                ..UserChanges::default()
+            },
+        )
+        .await
+    }
+
+    /// Fails unless the caller holds every permission `user_id` holds
+    /// (oneself always passes).
+    async fn may_act_on(&self, user_id: UserId) -> Result<(), AdminUserError> {
+        if self.by.user_id() == user_id {
+            return Ok(());
+        }
+        let roles = self
+            .stores()
+            .roles
+            .roles_of(user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        Ok(self.by.may_act_on(&roles)?)
+    }
 
     /// Writes `changes` (and only them) and returns the user as stored after.
     async fn modify(&self, user_id: UserId, changes: UserChanges) -> Result<User, AdminUserError> {
-        self.stores
+        self.stores()
             .users
             .update_fields(user_id, &changes)
             .await
@@ -283,7 +345,8 @@ impl UserAdmin {
                 WriteError::NotFound => AdminUserError::NotFound,
                 WriteError::Store(e) => AdminUserError::Unexpected(e),
             })?;
-        self.stores
+        self.stores().announce(AuthChange::User(user_id)).await;
+        self.stores()
             .users
             .get(user_id)
             .await
@@ -347,6 +410,8 @@ mod tests {
         h.stores.users = Arc::new(users);
         h.stores.sessions = Arc::new(sessions);
         h.stores.roles = Arc::new(holding(&[]));
+        let feed = Arc::new(RecordingFeed::default());
+        h.stores.auth_changes = feed.clone();
         let admin = UserAdmin::new(h.stores, h.system);
         assert!(
             block_on(admin.set_locked(&principal(99, &["users:write"]), sample_user(1).id, true))
@@ -358,6 +423,10 @@ mod tests {
                 .unwrap()
                 .locked
         );
+        // The domain announces each change itself (caches of principals on
+        // every instance hear of it), whoever embeds it.
+        let user = crate::AuthChange::User(sample_user(1).id);
+        assert!(feed.published().iter().filter(|c| **c == user).count() >= 2);
     }
 
     /// A roles mock whose every user holds one role with `permissions`.

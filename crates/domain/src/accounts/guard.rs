@@ -208,7 +208,10 @@ impl<'a> PasswordGuard<'a> {
         }
         if let Subject::User(user) = subject {
             match self.stores.users.increment_failed_logins(user.id).await {
-                Ok(_) | Err(crate::WriteError::NotFound) => {}
+                Ok(_) => {
+                    self.stores.announce(crate::AuthChange::User(user.id)).await;
+                }
+                Err(crate::WriteError::NotFound) => {}
                 Err(crate::WriteError::Store(e)) => return Err(e),
             }
         }

@@ -136,7 +136,11 @@ impl Passwords {
             .map_err(|e| match e {
                 crate::WriteError::NotFound => ConfirmResetError::InvalidToken,
                 crate::WriteError::Store(e) => ConfirmResetError::Unexpected(e),
-            })
+            })?;
+        self.stores
+            .announce(crate::AuthChange::User(record.user_id))
+            .await;
+        Ok(())
     }
 
     /// Changes the password after checking the current one; revokes every other
@@ -193,7 +197,7 @@ impl Passwords {
             ..crate::UserChanges::default()
         };
         match self.stores.users.update_fields(user_id, &changes).await {
-            Ok(_) => {}
+            Ok(_) => self.stores.announce(crate::AuthChange::User(user_id)).await,
             Err(crate::WriteError::NotFound) => return Ok(false),
             Err(crate::WriteError::Store(e)) => return Err(e),
         }
@@ -212,7 +216,12 @@ impl Passwords {
             .filter(|s| Some(s.id) != keep)
         {
             match sessions.revoke(user_id, session.id, now).await {
-                Ok(()) | Err(crate::WriteError::NotFound) => {}
+                Ok(()) => {
+                    self.stores
+                        .announce(crate::AuthChange::Session(session.id))
+                        .await;
+                }
+                Err(crate::WriteError::NotFound) => {}
                 Err(crate::WriteError::Store(e)) => return Err(e),
             }
         }

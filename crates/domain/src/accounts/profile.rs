@@ -237,6 +237,7 @@ impl Profiles {
             fields.updated_at = Some(self.system.now());
             match users.update_fields(user_id, &fields).await {
                 Ok(crate::FieldsUpdate::Written) => {
+                    self.stores.announce(crate::AuthChange::User(user_id)).await;
                     return users
                         .get(user_id)
                         .await
@@ -455,13 +456,17 @@ impl Profiles {
             .delete_for_user(user_id)
             .await
             .map_err(unexpected)?;
+        s.announce(crate::AuthChange::User(user_id)).await;
         s.roles.delete_for_user(user_id).await.map_err(unexpected)?;
         s.rate_limiter
             .forget(&usage_key(user_id))
             .await
             .map_err(unexpected)?;
         match s.users.delete(user_id).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                s.announce(crate::AuthChange::User(user_id)).await;
+                Ok(())
+            }
             Err(WriteError::NotFound) => Err(DeleteAccountError::NotFound),
             Err(WriteError::Store(e)) => Err(DeleteAccountError::Unexpected(e)),
         }

@@ -8,7 +8,7 @@ use crate::{
     ActiveSessionChange, ContentSession, ContentSessionId, Message, MessageId, Page, PageRequest,
     Sender, StorageKey, StoreError, UserId, WriteError,
 };
-use crate::{Actor, Stores, System};
+use crate::{Principal, Stores, System};
 
 /// Size limits of content-session data and messages.
 #[derive(Debug, Clone)]
@@ -60,10 +60,10 @@ impl ContentSessions {
             .map(|_| max)
     }
 
-    /// Creates a session owned by the actor.
+    /// Creates a session owned by the caller.
     pub async fn create(
         &self,
-        actor: Actor,
+        by: &Principal,
         name: Option<String>,
     ) -> Result<ContentSession, CreateSessionError> {
         if let Some(max) = self.name_over_limit(&name) {
@@ -72,7 +72,7 @@ impl ContentSessions {
         let now = self.system.now();
         let session = ContentSession {
             id: ContentSessionId::from_uuid(self.system.ids.new_id()),
-            user_id: actor.user_id,
+            user_id: by.user_id(),
             name,
             unread_messages: false,
             created_at: now,
@@ -82,40 +82,40 @@ impl ContentSessions {
         Ok(session)
     }
 
-    /// The session, if the actor may see it.
+    /// The session, if the caller may see it.
     pub async fn get(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
     ) -> Result<ContentSession, ContentSessionError> {
         self.stores
             .content
             .get(id)
             .await?
-            .filter(|s| actor.may_access(s.user_id))
+            .filter(|s| by.may_access(s.user_id))
             .ok_or(ContentSessionError::NotFound)
     }
 
-    /// The actor's own sessions, newest first.
+    /// The caller's own sessions, newest first.
     pub async fn list(
         &self,
-        actor: Actor,
+        by: &Principal,
         page: PageRequest,
     ) -> Result<Page<ContentSession>, StoreError> {
-        self.stores.content.list_for_user(actor.user_id, page).await
+        self.stores.content.list_for_user(by.user_id(), page).await
     }
 
     /// Renames a session.
     pub async fn rename(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
         name: Option<String>,
     ) -> Result<ContentSession, RenameError> {
         if let Some(max) = self.name_over_limit(&name) {
             return Err(RenameError::NameTooLong { max });
         }
-        let mut session = self.get(actor, id).await?;
+        let mut session = self.get(by, id).await?;
         let now = self.system.now();
         self.stores.content.rename(id, name.clone(), now).await?;
         session.name = name;
@@ -126,10 +126,10 @@ impl ContentSessions {
     /// Deletes a session with its data and messages; clears it as the owner's active session.
     pub async fn delete(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
     ) -> Result<(), ContentSessionError> {
-        let session = self.get(actor, id).await?;
+        let session = self.get(by, id).await?;
         // Only if it is still this one: the owner may switch concurrently.
         self.update_user(session.user_id, ActiveSessionChange::ClearIf(id))
             .await?;
@@ -147,19 +147,29 @@ impl ContentSessions {
             ..crate::UserChanges::default()
         };
         match self.stores.users.update_fields(user_id, &changes).await {
-            Ok(_) | Err(WriteError::NotFound) => Ok(()),
+            Ok(_) => {
+                self.stores.announce(crate::AuthChange::User(user_id)).await;
+                Ok(())
+            }
+            Err(WriteError::NotFound) => Ok(()),
             Err(WriteError::Store(e)) => Err(e),
         }
     }
 
-    /// Makes one of the actor's own sessions their active one (`None` clears it).
+    /// Makes one of the caller's own sessions their active one (`None`
+    /// clears it). An administrator may not make another user's session
+    /// their own active one: only owned sessions are taken.
     pub async fn set_active(
         &self,
-        user_id: UserId,
+        by: &Principal,
         id: Option<ContentSessionId>,
     ) -> Result<(), ContentSessionError> {
+        let user_id = by.user_id();
         if let Some(id) = id {
-            self.get(Actor::user(user_id), id).await?;
+            let owned = self.get(by, id).await?;
+            if owned.user_id != user_id {
+                return Err(ContentSessionError::NotFound);
+            }
         }
         if self.stores.users.get(user_id).await?.is_none() {
             return Err(ContentSessionError::NotFound);
@@ -172,7 +182,7 @@ impl ContentSessions {
     /// Stores a JSON value under `key`, within the size and key-count limits.
     pub async fn put_data(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
         key: &StorageKey,
         value: &serde_json::Value,
@@ -182,7 +192,7 @@ impl ContentSessions {
         if size > max {
             return Err(PutDataError::ValueTooLarge { max });
         }
-        self.get(actor, id).await?;
+        self.get(by, id).await?;
         let max = self.limits.max_keys;
         match self
             .stores
@@ -198,11 +208,11 @@ impl ContentSessions {
     /// The value under `key`.
     pub async fn get_data(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
         key: &StorageKey,
     ) -> Result<serde_json::Value, DataKeyError> {
-        self.get(actor, id).await?;
+        self.get(by, id).await?;
         self.stores
             .content
             .get_data(id, key)
@@ -213,21 +223,21 @@ impl ContentSessions {
     /// Every key and value of the session.
     pub async fn list_data(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
     ) -> Result<BTreeMap<StorageKey, serde_json::Value>, ContentSessionError> {
-        self.get(actor, id).await?;
+        self.get(by, id).await?;
         Ok(self.stores.content.list_data(id).await?)
     }
 
     /// Removes `key`.
     pub async fn delete_data(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
         key: &StorageKey,
     ) -> Result<(), DataKeyError> {
-        self.get(actor, id).await?;
+        self.get(by, id).await?;
         match self.stores.content.delete_data(id, key).await {
             Ok(()) => Ok(()),
             Err(WriteError::NotFound) => Err(DataKeyError::KeyNotFound),
@@ -235,20 +245,20 @@ impl ContentSessions {
         }
     }
 
-    /// Posts a message as the actor. A message from anyone but the owner marks
+    /// Posts a message as the caller. A message from anyone but the owner marks
     /// the session unread for the owner.
     pub async fn post(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
         content: String,
         parent_id: Option<MessageId>,
     ) -> Result<Message, PostError> {
-        let session = self.get(actor, id).await?;
-        let mark_unread = session.user_id != actor.user_id;
+        let session = self.get(by, id).await?;
+        let mark_unread = session.user_id != by.user_id();
         self.append(
             id,
-            Sender::User(actor.user_id),
+            Sender::User(by.user_id()),
             content,
             parent_id,
             mark_unread,
@@ -315,21 +325,21 @@ impl ContentSessions {
     /// The session's messages, newest first.
     pub async fn messages(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
         page: PageRequest,
     ) -> Result<Page<Message>, ContentSessionError> {
-        self.get(actor, id).await?;
+        self.get(by, id).await?;
         Ok(self.stores.content.list_messages(id, page).await?)
     }
 
     /// Clears the unread flag.
     pub async fn mark_read(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: ContentSessionId,
     ) -> Result<(), ContentSessionError> {
-        self.get(actor, id).await?;
+        self.get(by, id).await?;
         Ok(self.stores.content.mark_read(id).await?)
     }
 }

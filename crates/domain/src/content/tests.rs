@@ -33,14 +33,11 @@ fn another_users_session_is_not_found_but_an_admin_sees_it() {
     let svc = service_with(repo);
     let id = session_of(1).id;
     assert!(matches!(
-        block_on(svc.get(Actor::user(sample_user(2).id), id)),
+        block_on(svc.get(&crate::kernel::principal::testing::principal(2, &[]), id)),
         Err(ContentSessionError::NotFound)
     ));
-    let admin = Actor {
-        user_id: sample_user(2).id,
-        is_admin: true,
-    };
-    block_on(svc.get(admin, id)).unwrap();
+    let admin = crate::kernel::principal::testing::principal(2, &["*"]);
+    block_on(svc.get(&admin, id)).unwrap();
 }
 
 #[test]
@@ -57,7 +54,13 @@ fn owner_message_stays_read_other_senders_mark_unread() {
         .returning(|_, _| Ok(()));
     let svc = service_with(repo);
     let id = session_of(1).id;
-    block_on(svc.post(Actor::user(sample_user(1).id), id, "hi".into(), None)).unwrap();
+    block_on(svc.post(
+        &crate::kernel::principal::testing::principal(1, &[]),
+        id,
+        "hi".into(),
+        None,
+    ))
+    .unwrap();
     block_on(svc.post_as(
         &principal(99, &["content:post_as"]),
         Sender::Assistant,
@@ -77,7 +80,7 @@ fn reply_to_a_message_of_another_session_is_refused() {
     let svc = service_with(repo);
     let parent = Some(MessageId::from_uuid(Uuid::from_u128(5)));
     let res = block_on(svc.post(
-        Actor::user(sample_user(1).id),
+        &crate::kernel::principal::testing::principal(1, &[]),
         session_of(1).id,
         "re".into(),
         parent,
@@ -106,7 +109,7 @@ fn data_limits_apply() {
             })
         });
     let svc = service_with(repo);
-    let actor = Actor::user(sample_user(1).id);
+    let actor = &crate::kernel::principal::testing::principal(1, &[]);
     let id = session_of(1).id;
     let big = serde_json::Value::String("x".repeat(70_000));
     let key = StorageKey::parse("new").unwrap();

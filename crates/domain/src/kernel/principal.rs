@@ -2,18 +2,21 @@
 //! their session and their roles, resolved once per request. Services that
 //! need a right take the [`Principal`] and check it themselves, so an
 //! embedder calling the domain directly cannot skip a check.
+//!
+//! A principal is a capability only the domain mints: it comes from
+//! [`crate::Authentication::authenticate`] (or `resolve`), its fields are
+//! private, and nothing outside this crate can build one or change whose it
+//! is or what it holds. Holding one is proof of an authenticated session.
 
 use crate::{AuthSession, Permission, Role, RoleName, StoreError, User, UserId};
 
-use crate::Actor;
-
-/// An authenticated caller.
+/// An authenticated caller (see the module's notes: only the domain makes one).
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The user.
-    pub user: User,
+    pub(crate) user: User,
     /// The session whose token was presented.
-    pub session: AuthSession,
+    pub(crate) session: AuthSession,
     roles: Vec<Role>,
     /// The user's second-factor status once someone asked for it; shared
     /// by the clones of one resolved principal, so a server that caches the
@@ -40,7 +43,7 @@ pub enum ReadError {
 impl Principal {
     /// A principal from what authentication found: the user, the session
     /// and the roles the user holds.
-    pub fn new(user: User, session: AuthSession, roles: Vec<Role>) -> Self {
+    pub(crate) fn new(user: User, session: AuthSession, roles: Vec<Role>) -> Self {
         Self {
             user,
             session,
@@ -62,6 +65,22 @@ impl Principal {
     /// The user's id.
     pub fn user_id(&self) -> UserId {
         self.user.id
+    }
+
+    /// The user as it was when the principal was resolved.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The session whose token was presented.
+    pub fn session(&self) -> &AuthSession {
+        &self.session
+    }
+
+    /// Records that the session was used at `at` (a server that extends the
+    /// session's expiry in the background keeps its cached copy in step).
+    pub fn mark_used(&mut self, at: time::OffsetDateTime) {
+        self.session.last_accessed_at = at;
     }
 
     /// The roles the user holds.
@@ -122,12 +141,11 @@ impl Principal {
         self.session.revoked_at.is_none() && self.session.expires_at > now && !self.user.locked
     }
 
-    /// The caller as an owner-or-administrator check sees them.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: self.user.id,
-            is_admin: self.is_admin(),
-        }
+    /// Whether this caller may see and change what `owner` owns: the owner
+    /// themselves, or an administrator. Anyone else is told "not found", so
+    /// ids of other users' resources do not leak.
+    pub fn may_access(&self, owner: UserId) -> bool {
+        self.user.id == owner || self.is_admin()
     }
 }
 
@@ -190,6 +208,6 @@ mod tests {
             reader.require(&Permission::ROLES_WRITE),
             Err(Denied(Permission::ROLES_WRITE))
         );
-        assert!(!reader.actor().is_admin);
+        assert!(!reader.may_access(crate::UserId::from_uuid(uuid::Uuid::from_u128(77))));
     }
 }

@@ -94,6 +94,19 @@ impl<T> AllPorts for T where
 }
 
 impl Stores {
+    /// Announces `change` on the [`AuthChangeFeed`]: every write that can
+    /// change who a token authenticates (a session ended or rotated, a user
+    /// changed, locked or deleted, a role granted, revoked or redefined, a
+    /// second factor changed) is followed by one, made here in the service
+    /// that wrote it, so that caches of principals on every instance (the
+    /// server's, or an embedder's) drop what it concerns. The write has
+    /// happened: a failed announcement is not the caller's failure (the
+    /// feed's adapter reports it, and other instances' caches expire with
+    /// their TTL).
+    pub(crate) async fn announce(&self, change: AuthChange) {
+        let _ = self.auth_changes.publish(change).await;
+    }
+
     /// Every port served by one store.
     pub fn from_one<S: AllPorts>(store: Arc<S>) -> Self {
         Self {
@@ -141,30 +154,6 @@ impl System {
     /// Now, truncated to milliseconds.
     pub(crate) fn now(&self) -> OffsetDateTime {
         crate::truncate_to_millis(self.clock.now())
-    }
-}
-
-/// Who is acting: a signed-in user, possibly an administrator. Owners and
-/// administrators may see a resource; anyone else gets "not found".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    /// The acting user.
-    pub user_id: UserId,
-    /// Whether the user holds the `admin` role.
-    pub is_admin: bool,
-}
-
-impl Actor {
-    /// A user acting on their own behalf.
-    pub fn user(user_id: UserId) -> Self {
-        Self {
-            user_id,
-            is_admin: false,
-        }
-    }
-    /// Whether the actor may see what `owner` owns.
-    pub fn may_access(&self, owner: UserId) -> bool {
-        self.is_admin || self.user_id == owner
     }
 }
 

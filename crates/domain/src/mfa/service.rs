@@ -25,8 +25,8 @@ use crate::accounts::guard::{Guess, PasswordGuard, Subject};
 use crate::sessions::service::IssuedSession;
 use crate::{AccountPolicy, Stores, System};
 use crate::{
-    BackupCode, MfaFactor, MfaFactorId, OneTimeToken, Password, Sealed, StoreError, Token,
-    TokenPurpose, TotpCode, User, UserId,
+    AuthChange, BackupCode, MfaFactor, MfaFactorId, OneTimeToken, Password, Sealed, StoreError,
+    Token, TokenPurpose, TotpCode, User, UserId,
 };
 
 /// Backup codes in a set.
@@ -315,6 +315,7 @@ impl MultiFactor {
             // A new enrolment replaced this one, or a parallel confirmation won.
             return Err(ConfirmMfaError::NotPending);
         }
+        self.stores.announce(AuthChange::User(user.id)).await;
         Ok(codes)
     }
 
@@ -329,6 +330,7 @@ impl MultiFactor {
     ) -> Result<(), ChangeMfaError> {
         let factor = self.check_change(user, password, proof, ip).await?;
         if self.stores.mfa.delete(user.id, factor.id).await? {
+            self.stores.announce(AuthChange::User(user.id)).await;
             Ok(())
         } else {
             Err(ChangeMfaError::NotEnabled)
@@ -353,6 +355,7 @@ impl MultiFactor {
             .replace_backup_codes(user.id, factor.id, &hashes)
             .await?
         {
+            self.stores.announce(AuthChange::User(user.id)).await;
             Ok(codes)
         } else {
             Err(ChangeMfaError::NotEnabled)
@@ -405,8 +408,14 @@ impl MultiFactor {
                     None => Ok(false),
                 },
                 MfaProof::Backup(code) => {
-                    mfa.use_backup_code(user.id, factor.id, &code.hash(user.id))
-                        .await
+                    let used = mfa
+                        .use_backup_code(user.id, factor.id, &code.hash(user.id))
+                        .await?;
+                    if used {
+                        // The count of codes left changed.
+                        self.stores.announce(AuthChange::User(user.id)).await;
+                    }
+                    Ok(used)
                 }
             }
         };

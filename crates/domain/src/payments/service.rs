@@ -6,11 +6,11 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::{Actor, Stores, System};
 use crate::{
     Beneficiary, IdempotencyKey, InsertPaymentError, Money, Notification, NotificationId, Page,
     PageRequest, Payment, PaymentId, PaymentStatus, StoreError, TransitionError, Urgency, UserId,
 };
+use crate::{Principal, Stores, System};
 
 /// Most beneficiaries one payment may have.
 pub const MAX_BENEFICIARIES: usize = 100;
@@ -155,7 +155,7 @@ impl Payments {
     /// request is refused. Returns the payment and whether it was created now.
     pub async fn create(
         &self,
-        actor: Actor,
+        by: &Principal,
         key: IdempotencyKey,
         request: NewPayment,
     ) -> Result<(Payment, bool), CreatePaymentError> {
@@ -176,7 +176,7 @@ impl Payments {
         let fingerprint = request.fingerprint();
         let payment = Payment {
             id: PaymentId::from_uuid(self.system.ids.new_id()),
-            payer_id: actor.user_id,
+            payer_id: by.user_id(),
             amount: request.amount,
             beneficiaries: request.beneficiaries,
             description: request.description,
@@ -200,32 +200,37 @@ impl Payments {
         }
     }
 
-    /// The payment, if the actor is its payer, a beneficiary or an administrator.
-    pub async fn get(&self, actor: Actor, id: PaymentId) -> Result<Option<Payment>, StoreError> {
+    /// The payment, if the caller is its payer, a beneficiary or an administrator.
+    pub async fn get(&self, by: &Principal, id: PaymentId) -> Result<Option<Payment>, StoreError> {
         Ok(self.stores.payments.get(id).await?.filter(|p| {
-            actor.is_admin
-                || p.payer_id == actor.user_id
-                || p.beneficiaries.iter().any(|b| b.user_id == actor.user_id)
+            by.is_admin()
+                || p.payer_id == by.user_id()
+                || p.beneficiaries.iter().any(|b| b.user_id == by.user_id())
         }))
     }
 
-    /// The actor's payments as payer or beneficiary, newest first.
-    pub async fn list(&self, actor: Actor, page: PageRequest) -> Result<Page<Payment>, StoreError> {
-        self.stores
-            .payments
-            .list_for_user(actor.user_id, page)
-            .await
+    /// The caller's payments as payer or beneficiary, newest first.
+    pub async fn list(
+        &self,
+        by: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<Payment>, StoreError> {
+        self.stores.payments.list_for_user(by.user_id(), page).await
     }
 
     /// Cancels a pending payment; only its payer (or an administrator) may.
-    pub async fn cancel(&self, actor: Actor, id: PaymentId) -> Result<Payment, PaymentStatusError> {
+    pub async fn cancel(
+        &self,
+        by: &Principal,
+        id: PaymentId,
+    ) -> Result<Payment, PaymentStatusError> {
         let payment = self
             .stores
             .payments
             .get(id)
             .await
             .map_err(PaymentStatusError::Unexpected)?
-            .filter(|p| actor.is_admin || p.payer_id == actor.user_id)
+            .filter(|p| by.is_admin() || p.payer_id == by.user_id())
             .ok_or(PaymentStatusError::NotFound)?;
         self.move_to(payment.id, PaymentStatus::Pending, PaymentStatus::Cancelled)
             .await

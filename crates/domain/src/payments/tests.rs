@@ -26,8 +26,8 @@ fn request(amount: i64, shares: Vec<Beneficiary>) -> NewPayment {
 fn key() -> IdempotencyKey {
     IdempotencyKey::parse("k-1").unwrap()
 }
-fn actor() -> Actor {
-    Actor::user(sample_user(9).id)
+fn actor() -> Principal {
+    crate::kernel::principal::testing::principal(9, &[])
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn shares_must_sum_exactly_be_positive_and_distinct() {
         (request(1000, vec![]), "count"),
     ];
     for (req, what) in cases {
-        let err = block_on(svc.create(actor(), key(), req)).unwrap_err();
+        let err = block_on(svc.create(&actor(), key(), req)).unwrap_err();
         let ok = match what {
             "mismatch" => matches!(
                 err,
@@ -92,7 +92,7 @@ fn with_existing(existing_fingerprint: String) -> Payments {
 fn retry_with_same_request_returns_the_original() {
     let req = request(1000, vec![share(1, 1000)]);
     let svc = with_existing(req.fingerprint());
-    let (p, created) = block_on(svc.create(actor(), key(), req)).unwrap();
+    let (p, created) = block_on(svc.create(&actor(), key(), req)).unwrap();
     assert!(!created);
     assert_eq!(p.id, PaymentId::from_uuid(uuid::Uuid::from_u128(1)));
 }
@@ -101,7 +101,7 @@ fn retry_with_same_request_returns_the_original() {
 fn same_key_with_another_request_is_a_conflict() {
     let svc = with_existing(request(999, vec![share(1, 999)]).fingerprint());
     let err =
-        block_on(svc.create(actor(), key(), request(1000, vec![share(1, 1000)]))).unwrap_err();
+        block_on(svc.create(&actor(), key(), request(1000, vec![share(1, 1000)]))).unwrap_err();
     assert!(matches!(err, CreatePaymentError::IdempotencyKeyReused));
 }
 
@@ -194,13 +194,13 @@ fn only_pending_payments_cancel_and_only_by_the_payer() {
     h.stores.payments = Arc::new(payments);
     let svc = Payments::new(h.stores, h.system);
     let id = stored(PaymentStatus::Pending).id;
-    let beneficiary = Actor::user(sample_user(1).id);
+    let beneficiary = &crate::kernel::principal::testing::principal(1, &[]);
     assert!(matches!(
         block_on(svc.cancel(beneficiary, id)),
         Err(PaymentStatusError::NotFound)
     ));
     assert!(matches!(
-        block_on(svc.cancel(actor(), id)),
+        block_on(svc.cancel(&actor(), id)),
         Err(PaymentStatusError::InvalidTransition(
             PaymentStatus::Succeeded
         ))

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::{CreateError, GrantError, Permission, Role, RoleName, StoreError, UserId, WriteError};
+use crate::{
+    AuthChange, CreateError, GrantError, Permission, Role, RoleName, StoreError, UserId, WriteError,
+};
 use crate::{Principal, Stores, System};
 
 /// Why a role operation failed.
@@ -58,12 +60,22 @@ pub enum GrantRoleError {
     Unexpected(#[source] StoreError),
 }
 
-/// Why an authorization check failed.
-/// Role management and checks.
+/// Role management and checks. Every change needs `roles:write`, checked
+/// once when the capability is taken ([`Rbac::writer`]): a caller without
+/// it gets [`crate::Denied`] before anything else is looked at.
 #[derive(Clone)]
 pub struct Rbac {
     stores: Stores,
     system: System,
+}
+
+/// What a holder of `roles:write` may do. Only [`Rbac::writer`] makes one,
+/// so holding one is proof of the permission; each change still needs the
+/// permissions it hands out, and acting on a user needs every permission
+/// that user holds.
+pub struct RoleWriter<'a> {
+    rbac: &'a Rbac,
+    by: &'a Principal,
 }
 
 impl Rbac {
@@ -109,8 +121,13 @@ impl Rbac {
         Ok(self.stores.roles.list().await?)
     }
 
-    /// Creates a role on behalf of `by`, who needs `roles:write` and every
-    /// permission the role holds.
+    /// The role changes `by` may make: `Err` unless `by` holds `roles:write`.
+    pub fn writer<'a>(&'a self, by: &'a Principal) -> Result<RoleWriter<'a>, crate::Denied> {
+        by.require(&Permission::ROLES_WRITE)?;
+        Ok(RoleWriter { rbac: self, by })
+    }
+
+    /// Creates a role on behalf of `by` (see [`RoleWriter::create_role`]).
     pub async fn create_role(
         &self,
         by: &Principal,
@@ -118,8 +135,68 @@ impl Rbac {
         description: Option<String>,
         permissions: BTreeSet<Permission>,
     ) -> Result<Role, RoleError> {
-        by.require(&Permission::ROLES_WRITE)?;
-        if !by.holds_all(&permissions) {
+        self.writer(by)?
+            .create_role(name, description, permissions)
+            .await
+    }
+
+    /// Changes a role on behalf of `by` (see [`RoleWriter::update_role`]).
+    pub async fn update_role(
+        &self,
+        by: &Principal,
+        name: &RoleName,
+        description: Option<Option<String>>,
+        permissions: Option<BTreeSet<Permission>>,
+    ) -> Result<Role, RoleError> {
+        self.writer(by)?
+            .update_role(name, description, permissions)
+            .await
+    }
+
+    /// Deletes a role on behalf of `by` (see [`RoleWriter::delete_role`]).
+    pub async fn delete_role(&self, by: &Principal, name: &RoleName) -> Result<(), RoleError> {
+        self.writer(by)?.delete_role(name).await
+    }
+
+    /// Grants a role on behalf of `by` (see [`RoleWriter::grant`]).
+    pub async fn grant(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        self.writer(by)?.grant(user_id, role).await
+    }
+
+    /// Revokes a role on behalf of `by` (see [`RoleWriter::revoke`]).
+    pub async fn revoke(
+        &self,
+        by: &Principal,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        self.writer(by)?.revoke(user_id, role).await
+    }
+
+    /// The roles the user holds.
+    pub async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError> {
+        self.stores.roles.roles_of(user_id).await
+    }
+}
+
+impl RoleWriter<'_> {
+    fn stores(&self) -> &Stores {
+        &self.rbac.stores
+    }
+
+    /// Creates a role holding `permissions`, which the caller must all hold.
+    pub async fn create_role(
+        &self,
+        name: RoleName,
+        description: Option<String>,
+        permissions: BTreeSet<Permission>,
+    ) -> Result<Role, RoleError> {
+        if !self.by.holds_all(&permissions) {
             return Err(RoleError::Escalation);
         }
         if description
@@ -128,7 +205,7 @@ impl Rbac {
         {
             return Err(RoleError::DescriptionTooLong);
         }
-        let now = self.system.now();
+        let now = self.rbac.system.now();
         let role = Role {
             name,
             description,
@@ -136,29 +213,27 @@ impl Rbac {
             created_at: now,
             updated_at: now,
         };
-        match self.stores.roles.create(&role).await {
+        match self.stores().roles.create(&role).await {
             Ok(()) => Ok(role),
             Err(CreateError::Conflict) => Err(RoleError::AlreadyExists),
             Err(CreateError::Store(e)) => Err(RoleError::Unexpected(e)),
         }
     }
 
-    /// Changes a role's description and/or permissions on behalf of `by`,
-    /// who needs `roles:write` and every permission the role is given.
-    /// Built-in roles keep their permissions.
+    /// Changes a role's description and/or permissions; the caller must
+    /// hold every permission the role is given. Built-in roles keep their
+    /// permissions.
     pub async fn update_role(
         &self,
-        by: &Principal,
         name: &RoleName,
         description: Option<Option<String>>,
         permissions: Option<BTreeSet<Permission>>,
     ) -> Result<Role, RoleError> {
-        by.require(&Permission::ROLES_WRITE)?;
         if permissions.is_some() && name.is_builtin() {
             return Err(RoleError::BuiltIn);
         }
         if let Some(p) = &permissions
-            && !by.holds_all(p)
+            && !self.by.holds_all(p)
         {
             return Err(RoleError::Escalation);
         }
@@ -167,14 +242,15 @@ impl Rbac {
         {
             return Err(RoleError::DescriptionTooLong);
         }
-        let roles = &self.stores.roles;
+        let roles = &self.stores().roles;
         let changes = crate::RoleChanges {
             description,
             permissions,
-            updated_at: self.system.now(),
+            updated_at: self.rbac.system.now(),
         };
         match roles.update_fields(name, &changes).await {
-            Ok(()) => {}
+            // Anyone may hold it.
+            Ok(()) => self.stores().announce(AuthChange::Everyone).await,
             Err(WriteError::NotFound) => return Err(RoleError::NotFound),
             Err(WriteError::Store(e)) => return Err(RoleError::Unexpected(e)),
         }
@@ -185,65 +261,62 @@ impl Rbac {
             .ok_or(RoleError::NotFound)
     }
 
-    /// Deletes a role and its grants on behalf of `by`, who needs
-    /// `roles:write`. Built-in roles cannot be deleted.
-    pub async fn delete_role(&self, by: &Principal, name: &RoleName) -> Result<(), RoleError> {
-        by.require(&Permission::ROLES_WRITE)?;
+    /// Deletes a role and its grants. Built-in roles cannot be deleted.
+    pub async fn delete_role(&self, name: &RoleName) -> Result<(), RoleError> {
         if name.is_builtin() {
             return Err(RoleError::BuiltIn);
         }
-        match self.stores.roles.delete(name).await {
-            Ok(()) => Ok(()),
+        match self.stores().roles.delete(name).await {
+            Ok(()) => {
+                self.stores().announce(AuthChange::Everyone).await;
+                Ok(())
+            }
             Err(WriteError::NotFound) => Err(RoleError::NotFound),
             Err(WriteError::Store(e)) => Err(RoleError::Unexpected(e)),
         }
     }
 
-    /// Fails unless `by` holds `roles:write` and every permission of `role`.
-    async fn may_hand_out(&self, by: &Principal, role: &RoleName) -> Result<(), GrantRoleError> {
-        by.require(&Permission::ROLES_WRITE)?;
+    /// Fails unless the caller holds every permission of `role`.
+    async fn may_hand_out(&self, role: &RoleName) -> Result<(), GrantRoleError> {
         let role = self
-            .stores
+            .stores()
             .roles
             .get(role)
             .await
             .map_err(GrantRoleError::Unexpected)?
             .ok_or(GrantRoleError::RoleNotFound)?;
-        if by.holds_all(&role.permissions) {
+        if self.by.holds_all(&role.permissions) {
             Ok(())
         } else {
             Err(GrantRoleError::Escalation)
         }
     }
 
-    /// Fails unless `by` holds every permission `user_id` holds (oneself
-    /// always passes): a role manager does not act on someone above them.
-    async fn may_act_on(&self, by: &Principal, user_id: UserId) -> Result<(), GrantRoleError> {
-        if by.user_id() == user_id {
+    /// Fails unless the caller holds every permission `user_id` holds
+    /// (oneself always passes): a role manager does not act on someone
+    /// above them.
+    async fn may_act_on(&self, user_id: UserId) -> Result<(), GrantRoleError> {
+        if self.by.user_id() == user_id {
             return Ok(());
         }
         let held = self
-            .stores
+            .stores()
             .roles
             .roles_of(user_id)
             .await
             .map_err(GrantRoleError::Unexpected)?;
-        by.may_act_on(&held).map_err(|_| GrantRoleError::Escalation)
+        self.by
+            .may_act_on(&held)
+            .map_err(|_| GrantRoleError::Escalation)
     }
 
-    /// Grants a role to an existing user (idempotent) on behalf of `by`, who
-    /// needs `roles:write`, every permission of the role and every
-    /// permission the user holds.
-    pub async fn grant(
-        &self,
-        by: &Principal,
-        user_id: UserId,
-        role: &RoleName,
-    ) -> Result<(), GrantRoleError> {
-        self.may_hand_out(by, role).await?;
-        self.may_act_on(by, user_id).await?;
+    /// Grants a role to an existing user (idempotent); the caller needs
+    /// every permission of the role and every permission the user holds.
+    pub async fn grant(&self, user_id: UserId, role: &RoleName) -> Result<(), GrantRoleError> {
+        self.may_hand_out(role).await?;
+        self.may_act_on(user_id).await?;
         if self
-            .stores
+            .stores()
             .users
             .get(user_id)
             .await
@@ -253,29 +326,27 @@ impl Rbac {
             return Err(GrantRoleError::UserNotFound);
         }
         match self
-            .stores
+            .stores()
             .roles
-            .grant(user_id, role, self.system.now())
+            .grant(user_id, role, self.rbac.system.now())
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.stores().announce(AuthChange::User(user_id)).await;
+                Ok(())
+            }
             Err(GrantError::RoleNotFound) => Err(GrantRoleError::RoleNotFound),
             Err(GrantError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
         }
     }
 
-    /// Revokes a role from a user on behalf of `by`, who needs `roles:write`,
-    /// every permission of the role and every permission the user holds.
-    /// `admin` always keeps one holder.
-    pub async fn revoke(
-        &self,
-        by: &Principal,
-        user_id: UserId,
-        role: &RoleName,
-    ) -> Result<(), GrantRoleError> {
-        self.may_hand_out(by, role).await?;
-        self.may_act_on(by, user_id).await?;
-        let roles = &self.stores.roles;
+    /// Revokes a role from a user; the caller needs every permission of
+    /// the role and every permission the user holds. `admin` always keeps
+    /// one holder.
+    pub async fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), GrantRoleError> {
+        self.may_hand_out(role).await?;
+        self.may_act_on(user_id).await?;
+        let roles = &self.stores().roles;
         let outcome = if role.as_str() == RoleName::ADMIN {
             roles.revoke_unless_last(user_id, role).await
         } else {
@@ -285,16 +356,14 @@ impl Rbac {
                 .map(|()| crate::LastHolder::Revoked)
         };
         match outcome {
-            Ok(crate::LastHolder::Revoked) => Ok(()),
+            Ok(crate::LastHolder::Revoked) => {
+                self.stores().announce(AuthChange::User(user_id)).await;
+                Ok(())
+            }
             Ok(crate::LastHolder::Kept) => Err(GrantRoleError::LastAdmin),
             Err(WriteError::NotFound) => Err(GrantRoleError::NotGranted),
             Err(WriteError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
         }
-    }
-
-    /// The roles the user holds.
-    pub async fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError> {
-        self.stores.roles.roles_of(user_id).await
     }
 }
 

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use crate::accounts::guard::{Guess, PasswordGuard, Subject};
 use crate::{AccountPolicy, Stores, System};
 use crate::{
-    AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken, RefreshTokenId,
-    StoreError, Token, User, UserId, Username, WriteError,
+    AuthChange, AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken,
+    RefreshTokenId, StoreError, Token, User, UserId, Username, WriteError,
 };
 
 /// A sign-in attempt.
@@ -202,6 +202,7 @@ impl Authentication {
             .record_sign_in(user.id, now)
             .await
             .map_err(write_err)?;
+        self.stores.announce(AuthChange::User(user.id)).await;
         self.open_session(user.id, device, ip, now)
             .await
             .map_err(SignInError::Unexpected)
@@ -365,7 +366,12 @@ impl Authentication {
             Ok(RefreshOutcome::Fresh(t)) => t,
             Ok(RefreshOutcome::Reused(t)) => {
                 match sessions.revoke(t.user_id, t.session_id, now).await {
-                    Ok(()) | Err(WriteError::NotFound) => {}
+                    Ok(()) => {
+                        self.stores
+                            .announce(AuthChange::Session(t.session_id))
+                            .await
+                    }
+                    Err(WriteError::NotFound) => {}
                     Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
                 }
                 cancel_link_flows(&self.stores, t.user_id)
@@ -406,7 +412,8 @@ impl Authentication {
             )
             .await
         {
-            Ok(()) => {}
+            // The old access token no longer authenticates.
+            Ok(()) => self.stores.announce(AuthChange::Session(session.id)).await,
             Err(WriteError::NotFound) => return Err(RefreshError::Invalid),
             Err(WriteError::Store(e)) => return Err(RefreshError::Unexpected(e)),
         }
@@ -442,7 +449,7 @@ impl Authentication {
             .revoke(user_id, id, self.system.now())
             .await
         {
-            Ok(()) => {}
+            Ok(()) => self.stores.announce(AuthChange::Session(id)).await,
             Err(WriteError::NotFound) => return Err(RevokeSessionError::NotFound),
             Err(WriteError::Store(e)) => return Err(RevokeSessionError::Unexpected(e)),
         }
@@ -459,6 +466,7 @@ impl Authentication {
             .sessions
             .revoke_all(user_id, self.system.now())
             .await?;
+        self.stores.announce(AuthChange::User(user_id)).await;
         cancel_link_flows(&self.stores, user_id).await?;
         Ok(n)
     }

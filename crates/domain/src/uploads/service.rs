@@ -5,11 +5,11 @@
 use time::{Duration, OffsetDateTime};
 
 use super::errors::*;
-use crate::{Actor, Stores, System};
 use crate::{
     CreateError, ObjectKey, Page, PageRequest, StoreError, UploadId, UploadRequest, UploadStatus,
     UploadTarget, UserId, WriteError,
 };
+use crate::{Principal, Stores, System};
 
 /// Limits on uploads.
 #[derive(Debug, Clone)]
@@ -157,7 +157,7 @@ impl Uploads {
     /// Creates a pending request and a URL to upload to.
     pub async fn create(
         &self,
-        actor: Actor,
+        by: &Principal,
         object_key: Option<ObjectKey>,
         content_type: &str,
         size: u64,
@@ -178,8 +178,8 @@ impl Uploads {
         let now = self.system.now();
         let request = UploadRequest {
             id: UploadId::from_uuid(self.system.ids.new_id()),
-            user_id: actor.user_id,
-            object_key: self.key_for(actor.user_id, object_key.as_ref())?,
+            user_id: by.user_id(),
+            object_key: self.key_for(by.user_id(), object_key.as_ref())?,
             content_type,
             max_size: size,
             status: UploadStatus::Pending,
@@ -206,23 +206,23 @@ impl Uploads {
         Ok((request, target))
     }
 
-    /// The request, if the actor may see it.
-    pub async fn get(&self, actor: Actor, id: UploadId) -> Result<UploadRequest, UploadError> {
+    /// The request, if the caller may see it.
+    pub async fn get(&self, by: &Principal, id: UploadId) -> Result<UploadRequest, UploadError> {
         self.stores
             .uploads
             .get(id)
             .await?
-            .filter(|r| actor.may_access(r.user_id))
+            .filter(|r| by.may_access(r.user_id))
             .ok_or(UploadError::NotFound)
     }
 
-    /// The actor's requests, newest first.
+    /// The caller's requests, newest first.
     pub async fn list(
         &self,
-        actor: Actor,
+        by: &Principal,
         page: PageRequest,
     ) -> Result<Page<UploadRequest>, StoreError> {
-        self.stores.uploads.list_for_user(actor.user_id, page).await
+        self.stores.uploads.list_for_user(by.user_id(), page).await
     }
 
     /// Checks the uploaded object (exists, size within the declared size,
@@ -230,10 +230,10 @@ impl Uploads {
     /// request. Completing a completed request returns it unchanged.
     pub async fn complete(
         &self,
-        actor: Actor,
+        by: &Principal,
         id: UploadId,
     ) -> Result<UploadRequest, CompleteUploadError> {
-        let mut request = self.get(actor, id).await?;
+        let mut request = self.get(by, id).await?;
         if request.status == UploadStatus::Completed {
             return Ok(request);
         }
@@ -267,8 +267,8 @@ impl Uploads {
     }
 
     /// Cancels a request and deletes its object.
-    pub async fn cancel(&self, actor: Actor, id: UploadId) -> Result<(), UploadError> {
-        let request = self.get(actor, id).await?;
+    pub async fn cancel(&self, by: &Principal, id: UploadId) -> Result<(), UploadError> {
+        let request = self.get(by, id).await?;
         self.system.objects.delete(&request.object_key).await?;
         match self.stores.uploads.delete(id).await {
             Ok(()) | Err(WriteError::NotFound) => Ok(()),
@@ -277,8 +277,12 @@ impl Uploads {
     }
 
     /// A time-limited URL to download a completed upload.
-    pub async fn download_url(&self, actor: Actor, id: UploadId) -> Result<String, DownloadError> {
-        let request = self.get(actor, id).await?;
+    pub async fn download_url(
+        &self,
+        by: &Principal,
+        id: UploadId,
+    ) -> Result<String, DownloadError> {
+        let request = self.get(by, id).await?;
         if request.status != UploadStatus::Completed {
             return Err(DownloadError::NotCompleted);
         }

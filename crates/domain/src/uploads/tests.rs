@@ -58,7 +58,7 @@ fn content_type_policy_matches_exact_and_family() {
 fn create_enforces_size_and_type_and_sets_one_hour_expiry() {
     let h = Harness::new();
     let svc = Uploads::new(h.stores, h.system, UploadPolicy::default());
-    let actor = Actor::user(sample_user(1).id);
+    let actor = &crate::kernel::principal::testing::principal(1, &[]);
     assert!(matches!(
         block_on(svc.create(actor, None, "image/png", 0)),
         Err(PrepareUploadError::Empty)
@@ -137,8 +137,11 @@ fn completion_checks_expiry_presence_size_and_type() {
         h.stores.uploads = Arc::new(repo);
         h.system.objects = Arc::new(objects);
         let svc = Uploads::new(h.stores, h.system, UploadPolicy::default());
-        let err =
-            block_on(svc.complete(Actor::user(sample_user(1).id), pending(T0).id)).unwrap_err();
+        let err = block_on(svc.complete(
+            &crate::kernel::principal::testing::principal(1, &[]),
+            pending(T0).id,
+        ))
+        .unwrap_err();
         assert!(check(&err), "unexpected {err:?}");
     }
 }

@@ -54,7 +54,7 @@ pub async fn list_data(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<SessionData>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let data = state.content.list_data(actor, session_id(*id)).await?;
     Ok(web::Json(SessionData {
         data: data
@@ -88,7 +88,7 @@ pub async fn put_data(
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, Problem> {
     let (id, key) = target(path)?;
-    let actor = me.actor();
+    let actor = &me;
     state.content.put_data(actor, id, &key, &body).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -112,7 +112,7 @@ pub async fn get_data(
     path: web::Path<(Uuid, String)>,
 ) -> Result<web::Json<serde_json::Value>, Problem> {
     let (id, key) = target(path)?;
-    let actor = me.actor();
+    let actor = &me;
     Ok(web::Json(state.content.get_data(actor, id, &key).await?))
 }
 
@@ -135,7 +135,7 @@ pub async fn delete_data(
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (id, key) = target(path)?;
-    let actor = me.actor();
+    let actor = &me;
     state.content.delete_data(actor, id, &key).await?;
     Ok(HttpResponse::NoContent().finish())
 }

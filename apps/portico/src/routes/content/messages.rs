@@ -71,7 +71,7 @@ pub async fn post_message(
     let id = session_id(*id);
     let message = match body.sender {
         PostAs::User => {
-            let actor = me.actor();
+            let actor = &me;
             state.content.post(actor, id, body.content, parent).await?
         }
         PostAs::Assistant | PostAs::System => {
@@ -108,7 +108,7 @@ pub async fn list_messages(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<MessagePage>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let page = state
         .content
         .messages(actor, session_id(*id), query.request()?)
@@ -134,7 +134,7 @@ pub async fn mark_read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     state.content.mark_read(actor, session_id(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

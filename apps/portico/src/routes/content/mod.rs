@@ -132,7 +132,7 @@ pub async fn create(
     body: super::OptionalJson<CreateContentSession>,
 ) -> Result<HttpResponse, Problem> {
     let name = body.0.and_then(|b| b.name);
-    let session = state.content.create(me.actor(), name).await?;
+    let session = state.content.create(&me, name).await?;
     Ok(HttpResponse::Created().json(ContentSessionView::from(session)))
 }
 
@@ -149,7 +149,7 @@ pub async fn list(
     me: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ContentSessionPage>, Problem> {
-    let page = state.content.list(me.actor(), query.request()?).await?;
+    let page = state.content.list(&me, query.request()?).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -168,7 +168,7 @@ pub async fn read(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ContentSessionView>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let session = state.content.get(actor, session_id(*id)).await?;
     Ok(web::Json(session.into()))
 }
@@ -200,7 +200,7 @@ pub async fn rename(
     id: web::Path<Uuid>,
     body: web::Json<RenameContentSession>,
 ) -> Result<web::Json<ContentSessionView>, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     let Some(name) = body.into_inner().name else {
         let mut f = Fields::default();
         f.add("name", "is required (null clears it)");
@@ -225,7 +225,7 @@ pub async fn remove(
     me: SignedIn,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
-    let actor = me.actor();
+    let actor = &me;
     state.content.delete(actor, session_id(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -259,7 +259,7 @@ pub async fn set_active(
 ) -> Result<HttpResponse, Problem> {
     state
         .content
-        .set_active(me.user.id, body.content_session_id.map(session_id))
+        .set_active(&me, body.content_session_id.map(session_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -263,7 +263,7 @@ pub async fn stream(
     me: SignedIn,
     req: HttpRequest,
 ) -> Result<HttpResponse, Problem> {
-    let user = me.user.id;
+    let user = me.user().id;
     // Listen before reading the backlog, so nothing falls in between.
     let auth = state.principals.changes();
     let live = state.live.receiver();
@@ -283,7 +283,7 @@ pub async fn stream(
     let stream = Stream {
         state,
         user,
-        session: me.session.id,
+        session: me.session().id,
         recheck: tokio::time::interval_at(
             tokio::time::Instant::now() + SESSION_RECHECK,
             SESSION_RECHECK,
