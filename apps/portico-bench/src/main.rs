@@ -150,7 +150,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     match users.create(&u).await {
                         // A rerun over the same store: the user is there.
                         Ok(())
-                        | Err(CreateUserError::EmailTaken | CreateUserError::UsernameTaken) => {
+                        | Err(InsertUserError::EmailTaken | InsertUserError::UsernameTaken) => {
                             Ok(())
                         }
                         Err(e) => Err(e.to_string()),

@@ -101,9 +101,9 @@ macro_rules! holds_store_error {
 
 holds_store_error!(
     WriteError,
-    CreateError,
-    CreateUserError,
-    GrantError,
+    InsertError,
+    InsertUserError,
+    GrantWriteError,
     InsertPaymentError,
     TransitionError,
     LinkError
@@ -255,12 +255,12 @@ timed!("rate_limiter", RateLimiter {
 });
 
 timed!("roles", RoleRepository {
-    fn create(&self, role: &Role) -> Result<(), CreateError>;
+    fn create(&self, role: &Role) -> Result<(), InsertError>;
     fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
     fn list(&self) -> Result<Vec<Role>, StoreError>;
     fn update_fields(&self, name: &RoleName, changes: &RoleChanges) -> Result<(), WriteError>;
     fn delete(&self, name: &RoleName) -> Result<(), WriteError>;
-    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantError>;
+    fn grant(&self, user_id: UserId, role: &RoleName, at: OffsetDateTime) -> Result<(), GrantWriteError>;
     fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;
     fn revoke_unless_last(&self, user_id: UserId, role: &RoleName) -> Result<LastHolder, WriteError>;
     fn roles_of(&self, user_id: UserId) -> Result<Vec<Role>, StoreError>;
@@ -268,7 +268,7 @@ timed!("roles", RoleRepository {
 });
 
 timed!("uploads", UploadRepository {
-    fn create(&self, request: &UploadRequest) -> Result<(), CreateError>;
+    fn create(&self, request: &UploadRequest) -> Result<(), InsertError>;
     fn get(&self, id: UploadId) -> Result<Option<UploadRequest>, StoreError>;
     fn list_for_user(&self, user_id: UserId, page: PageRequest) -> Result<Page<UploadRequest>, StoreError>;
     fn complete(&self, id: UploadId, size: u64, at: OffsetDateTime) -> Result<bool, WriteError>;
@@ -279,7 +279,7 @@ timed!("uploads", UploadRepository {
 });
 
 timed!("users", UserRepository {
-    fn create(&self, user: &User) -> Result<(), CreateUserError>;
+    fn create(&self, user: &User) -> Result<(), InsertUserError>;
     fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;

@@ -56,15 +56,15 @@ pub(crate) fn store(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError
 }
 
 /// The outcome of an insert a unique constraint may refuse: that refusal is
-/// [`domain::CreateError::Conflict`], anything else a failure of `doing`.
+/// [`domain::InsertError::Conflict`], anything else a failure of `doing`.
 pub(crate) fn inserted<T>(
     result: Result<T, sqlx::Error>,
     doing: &'static str,
-) -> Result<(), domain::CreateError> {
+) -> Result<(), domain::InsertError> {
     match result {
         Ok(_) => Ok(()),
         Err(e) if matches!(violation(&e), Some(Violation::Unique(_))) => {
-            Err(domain::CreateError::Conflict)
+            Err(domain::InsertError::Conflict)
         }
         Err(e) => Err(store(doing)(e).into()),
     }

@@ -35,7 +35,7 @@ pub async fn role_create_get_list_and_conflict(s: Stores) {
     assert_eq!(names, vec!["auditor", "editor"]);
     assert!(matches!(
         s.roles.create(&role("editor", &[], t)).await,
-        Err(CreateError::Conflict)
+        Err(InsertError::Conflict)
     ));
 }
 
@@ -149,7 +149,7 @@ pub async fn grant_is_idempotent_and_needs_the_role(s: Stores) {
         .roles
         .grant(u.id, &RoleName::parse("nope").unwrap(), t)
         .await;
-    assert!(matches!(missing, Err(GrantError::RoleNotFound)));
+    assert!(matches!(missing, Err(GrantWriteError::RoleNotFound)));
     assert!(
         s.roles
             .roles_of(UserId::from_uuid(id()))

@@ -20,7 +20,7 @@ pub async fn create_get_and_key_conflict(s: Stores) {
     let clash = upload(bob, "users/ann/a.png", t);
     assert!(matches!(
         s.uploads.create(&clash).await,
-        Err(CreateError::Conflict)
+        Err(InsertError::Conflict)
     ));
 }
 

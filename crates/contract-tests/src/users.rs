@@ -50,7 +50,7 @@ pub async fn email_taken_case_insensitively(s: Stores) {
     b.email = Email::parse("ANN@example.ORG").unwrap();
     assert!(matches!(
         s.users.create(&b).await,
-        Err(CreateUserError::EmailTaken)
+        Err(InsertUserError::EmailTaken)
     ));
     assert_eq!(s.users.get(b.id).await.unwrap(), None);
 }
@@ -63,7 +63,7 @@ pub async fn username_taken(s: Stores) {
     b.username = Username::parse("user_ann").unwrap();
     assert!(matches!(
         s.users.create(&b).await,
-        Err(CreateUserError::UsernameTaken)
+        Err(InsertUserError::UsernameTaken)
     ));
 }
 
@@ -82,7 +82,7 @@ pub async fn concurrent_creates_with_one_email_make_one_user(s: Stores) {
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let taken = results
         .iter()
-        .filter(|r| matches!(r, Err(CreateUserError::EmailTaken)))
+        .filter(|r| matches!(r, Err(InsertUserError::EmailTaken)))
         .count();
     assert_eq!((ok, taken), (1, 15), "{results:?}");
     assert!(

@@ -72,11 +72,11 @@ impl MongoStore {
 
 #[async_trait]
 impl RoleRepository for MongoStore {
-    async fn create(&self, r: &Role) -> Result<(), CreateError> {
+    async fn create(&self, r: &Role) -> Result<(), InsertError> {
         match self.coll(ROLES).insert_one(role_doc(r)).await {
             Ok(_) => Ok(()),
-            Err(e) if is_duplicate(&e) => Err(CreateError::Conflict),
-            Err(e) => Err(CreateError::Store(store("insert role")(e))),
+            Err(e) if is_duplicate(&e) => Err(InsertError::Conflict),
+            Err(e) => Err(InsertError::Store(store("insert role")(e))),
         }
     }
 
@@ -121,9 +121,9 @@ impl RoleRepository for MongoStore {
         user_id: UserId,
         role: &RoleName,
         at: OffsetDateTime,
-    ) -> Result<(), GrantError> {
+    ) -> Result<(), GrantWriteError> {
         if RoleRepository::get(self, role).await?.is_none() {
-            return Err(GrantError::RoleNotFound);
+            return Err(GrantWriteError::RoleNotFound);
         }
         let filter = doc! {"userId": uuid(user_id.as_uuid()), "role": role.as_str()};
         let result = self
@@ -139,7 +139,7 @@ impl RoleRepository for MongoStore {
             // index, and the grant exists either way.
             Ok(_) => Ok(()),
             Err(e) if is_duplicate(&e) => Ok(()),
-            Err(e) => Err(GrantError::Store(store("grant role")(e))),
+            Err(e) => Err(GrantWriteError::Store(store("grant role")(e))),
         }
     }
 

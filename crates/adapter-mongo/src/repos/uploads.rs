@@ -79,11 +79,11 @@ impl MongoStore {
 
 #[async_trait]
 impl UploadRepository for MongoStore {
-    async fn create(&self, r: &UploadRequest) -> Result<(), CreateError> {
+    async fn create(&self, r: &UploadRequest) -> Result<(), InsertError> {
         match self.coll(UPLOADS).insert_one(to_doc(r)).await {
             Ok(_) => Ok(()),
-            Err(e) if is_duplicate(&e) => Err(CreateError::Conflict),
-            Err(e) => Err(CreateError::Store(store("insert upload request")(e))),
+            Err(e) if is_duplicate(&e) => Err(InsertError::Conflict),
+            Err(e) => Err(InsertError::Store(store("insert upload request")(e))),
         }
     }
 

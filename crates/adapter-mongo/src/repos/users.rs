@@ -107,17 +107,17 @@ impl MongoStore {
 
 #[async_trait]
 impl UserRepository for MongoStore {
-    async fn create(&self, user: &User) -> Result<(), CreateUserError> {
+    async fn create(&self, user: &User) -> Result<(), InsertUserError> {
         match self.coll(USERS).insert_one(to_doc(user)?).await {
             Ok(_) => Ok(()),
             Err(e) if is_duplicate(&e) => {
                 if self.clash(user).await? {
-                    Err(CreateUserError::EmailTaken)
+                    Err(InsertUserError::EmailTaken)
                 } else {
-                    Err(CreateUserError::UsernameTaken)
+                    Err(InsertUserError::UsernameTaken)
                 }
             }
-            Err(e) => Err(CreateUserError::Store(store("insert user")(e))),
+            Err(e) => Err(InsertUserError::Store(store("insert user")(e))),
         }
     }
 

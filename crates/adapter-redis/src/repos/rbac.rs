@@ -178,7 +178,7 @@ impl RedisStore {
 
 #[async_trait]
 impl RoleRepository for RedisStore {
-    async fn create(&self, r: &Role) -> Result<(), CreateError> {
+    async fn create(&self, r: &Role) -> Result<(), InsertError> {
         let mut args = vec![r.name.as_str().to_owned()];
         args.extend(record(r).args());
         let n: i64 = self
@@ -190,7 +190,7 @@ impl RoleRepository for RedisStore {
             )
             .await?;
         if n == 0 {
-            return Err(CreateError::Conflict);
+            return Err(InsertError::Conflict);
         }
         Ok(())
     }
@@ -247,7 +247,7 @@ impl RoleRepository for RedisStore {
         user_id: UserId,
         role: &RoleName,
         _at: OffsetDateTime,
-    ) -> Result<(), GrantError> {
+    ) -> Result<(), GrantWriteError> {
         let n: i64 = self
             .eval(
                 &GRANT,
@@ -261,7 +261,7 @@ impl RoleRepository for RedisStore {
             )
             .await?;
         if n == 0 {
-            return Err(GrantError::RoleNotFound);
+            return Err(GrantWriteError::RoleNotFound);
         }
         Ok(())
     }

@@ -138,7 +138,7 @@ impl RedisStore {
 
 #[async_trait]
 impl UploadRepository for RedisStore {
-    async fn create(&self, r: &UploadRequest) -> Result<(), CreateError> {
+    async fn create(&self, r: &UploadRequest) -> Result<(), InsertError> {
         let m = member(r.created_at, r.id.as_uuid());
         let pending =
             (r.status == UploadStatus::Pending).then(|| member(r.expires_at, r.id.as_uuid()));
@@ -173,7 +173,7 @@ impl UploadRepository for RedisStore {
             .eval(&CREATE, keys, args, "create upload request")
             .await?;
         if n == 0 {
-            return Err(CreateError::Conflict);
+            return Err(InsertError::Conflict);
         }
         Ok(())
     }

@@ -173,7 +173,7 @@ impl RedisStore {
 
 #[async_trait]
 impl UserRepository for RedisStore {
-    async fn create(&self, user: &User) -> Result<(), CreateUserError> {
+    async fn create(&self, user: &User) -> Result<(), InsertUserError> {
         let (mut record, _) = updatable(user);
         let list_member = member(user.created_at, user.id.as_uuid());
         record
@@ -193,8 +193,8 @@ impl UserRepository for RedisStore {
         args.extend(record.args());
         let outcome: String = self.eval(&CREATE, keys, args, "create user").await?;
         match outcome.as_str() {
-            "email" => Err(CreateUserError::EmailTaken),
-            "username" => Err(CreateUserError::UsernameTaken),
+            "email" => Err(InsertUserError::EmailTaken),
+            "username" => Err(InsertUserError::UsernameTaken),
             _ => Ok(()),
         }
     }

@@ -106,8 +106,8 @@ impl domain::IdentityLinkRepository for Store {
         .await;
         match crate::error::inserted(result, "linking a provider") {
             Ok(()) => Ok(()),
-            Err(domain::CreateError::Conflict) => Err(domain::LinkError::Conflict),
-            Err(domain::CreateError::Store(e)) => Err(domain::LinkError::Store(e)),
+            Err(domain::InsertError::Conflict) => Err(domain::LinkError::Conflict),
+            Err(domain::InsertError::Store(e)) => Err(domain::LinkError::Store(e)),
         }
     }
 

@@ -25,7 +25,7 @@ impl Store {
 
 #[async_trait::async_trait]
 impl domain::RoleRepository for Store {
-    async fn create(&self, r: &domain::Role) -> Result<(), domain::CreateError> {
+    async fn create(&self, r: &domain::Role) -> Result<(), domain::InsertError> {
         let permissions: Vec<&str> = r.permissions.iter().map(|p| p.as_str()).collect();
         let result = sqlx::query(
             "INSERT INTO roles (name, description, permissions, created_at, updated_at) \
@@ -102,7 +102,7 @@ impl domain::RoleRepository for Store {
         user_id: domain::UserId,
         role: &domain::RoleName,
         at: time::OffsetDateTime,
-    ) -> Result<(), domain::GrantError> {
+    ) -> Result<(), domain::GrantWriteError> {
         let result = sqlx::query(
             "INSERT INTO user_roles (user_id, role_name, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, role_name) DO NOTHING",
@@ -112,7 +112,11 @@ impl domain::RoleRepository for Store {
         .bind(<Ts>::to_db(at))
         .execute(self.pool())
         .await;
-        crate::error::with_parent(result, "granting role", domain::GrantError::RoleNotFound)
+        crate::error::with_parent(
+            result,
+            "granting role",
+            domain::GrantWriteError::RoleNotFound,
+        )
     }
 
     async fn revoke(

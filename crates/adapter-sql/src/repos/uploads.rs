@@ -31,7 +31,7 @@ impl Store {
 
 #[async_trait::async_trait]
 impl domain::UploadRepository for Store {
-    async fn create(&self, r: &domain::UploadRequest) -> Result<(), domain::CreateError> {
+    async fn create(&self, r: &domain::UploadRequest) -> Result<(), domain::InsertError> {
         let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let result = sqlx::query(
             "INSERT INTO upload_requests (id, user_id, object_key, content_type, max_size, status, \

@@ -92,7 +92,7 @@ impl Store {
 
 #[async_trait::async_trait]
 impl domain::UserRepository for Store {
-    async fn create(&self, u: &domain::User) -> Result<(), domain::CreateUserError> {
+    async fn create(&self, u: &domain::User) -> Result<(), domain::InsertUserError> {
         use sqlx::types::Json;
         let result = sqlx::query(
             "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
@@ -123,8 +123,8 @@ impl domain::UserRepository for Store {
         match result {
             Ok(_) => Ok(()),
             Err(e) => match self.user_clash(e, u).await? {
-                UserClash::Email => Err(domain::CreateUserError::EmailTaken),
-                UserClash::Username => Err(domain::CreateUserError::UsernameTaken),
+                UserClash::Email => Err(domain::InsertUserError::EmailTaken),
+                UserClash::Username => Err(domain::InsertUserError::UsernameTaken),
             },
         }
     }

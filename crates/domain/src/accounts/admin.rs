@@ -2,7 +2,7 @@
 //! the creation or promotion of the first administrator.
 
 use crate::{
-    AuthChange, CreateUserError, Email, GrantError, Page, PageRequest, Password, Permission,
+    AuthChange, Email, GrantWriteError, InsertUserError, Page, PageRequest, Password, Permission,
     RoleName, StoreError, User, UserChanges, UserId, Username, WriteError,
 };
 use crate::{Principal, Stores, System};
@@ -176,9 +176,9 @@ impl UserAdmin {
                     now,
                 );
                 users.create(&user).await.map_err(|e| match e {
-                    CreateUserError::EmailTaken => BootstrapAdminError::EmailBelongsToAnotherUser,
-                    CreateUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,
-                    CreateUserError::Store(e) => unexpected(e),
+                    InsertUserError::EmailTaken => BootstrapAdminError::EmailBelongsToAnotherUser,
+                    InsertUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,
+                    InsertUserError::Store(e) => unexpected(e),
                 })?;
                 (user, true)
             }
@@ -200,12 +200,12 @@ impl UserAdmin {
             }
             match self.stores.roles.grant(user.id, &role, now).await {
                 Ok(()) => self.stores.announce(AuthChange::User(user.id)).await,
-                Err(GrantError::RoleNotFound) => {
+                Err(GrantWriteError::RoleNotFound) => {
                     return Err(unexpected(StoreError::msg(format!(
                         "built-in role {role} is missing"
                     ))));
                 }
-                Err(GrantError::Store(e)) => return Err(unexpected(e)),
+                Err(GrantWriteError::Store(e)) => return Err(unexpected(e)),
             }
         }
         Ok(if created {

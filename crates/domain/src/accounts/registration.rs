@@ -3,7 +3,7 @@
 
 use crate::{AccountPolicy, Stores, System};
 use crate::{
-    CreateUserError, Email, GrantError, Mail, Outgoing, Password, RegistrationCandidate,
+    Email, GrantWriteError, InsertUserError, Mail, Outgoing, Password, RegistrationCandidate,
     StoreError, Token, User, UserId, Username,
 };
 
@@ -147,16 +147,16 @@ impl Registration {
             now,
         );
         self.stores.users.create(&user).await.map_err(|e| match e {
-            CreateUserError::EmailTaken => VerifyError::EmailTaken,
-            CreateUserError::UsernameTaken => VerifyError::UsernameTaken,
-            CreateUserError::Store(e) => VerifyError::Unexpected(e),
+            InsertUserError::EmailTaken => VerifyError::EmailTaken,
+            InsertUserError::UsernameTaken => VerifyError::UsernameTaken,
+            InsertUserError::Store(e) => VerifyError::Unexpected(e),
         })?;
         match self.stores.roles.grant(user.id, &candidate.role, now).await {
             Ok(()) => Ok(user),
-            Err(GrantError::RoleNotFound) => Err(VerifyError::Unexpected(StoreError::msg(
+            Err(GrantWriteError::RoleNotFound) => Err(VerifyError::Unexpected(StoreError::msg(
                 format!("role {} does not exist", candidate.role),
             ))),
-            Err(GrantError::Store(e)) => Err(VerifyError::Unexpected(e)),
+            Err(GrantWriteError::Store(e)) => Err(VerifyError::Unexpected(e)),
         }
     }
 
@@ -316,7 +316,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users
             .expect_create()
-            .returning(|_| Err(CreateUserError::EmailTaken));
+            .returning(|_| Err(InsertUserError::EmailTaken));
         h.stores.candidates = std::sync::Arc::new(candidates);
         h.stores.users = std::sync::Arc::new(users);
         let svc = Registration::new(h.stores, h.system, AccountPolicy::default());

@@ -161,7 +161,7 @@ pub enum FieldsUpdate {
 
 /// Why a user could not be created.
 #[derive(Debug, thiserror::Error)]
-pub enum CreateUserError {
+pub enum InsertUserError {
     /// Another user has the same email (compared case-insensitively).
     #[error("email already taken")]
     EmailTaken,
@@ -183,7 +183,7 @@ pub trait UserRepository: Send + Sync {
     /// Every string MUST read back exactly as given (any Unicode text
     /// without NUL, which the HTTP server refuses because PostgreSQL cannot
     /// store it), in profile fields and preferences alike.
-    async fn create(&self, user: &User) -> Result<(), CreateUserError>;
+    async fn create(&self, user: &User) -> Result<(), InsertUserError>;
 
     /// The user with `id`, or `Ok(None)` if there is none (never an error for a missing id).
     async fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;

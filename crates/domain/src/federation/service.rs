@@ -28,7 +28,7 @@ use time::{Duration, OffsetDateTime};
 use crate::accounts::guard::{Guess, PasswordGuard, Subject};
 use crate::{AccountPolicy, Authentication, Principal, SignInError, SignedIn, Stores, System};
 use crate::{
-    AuthorizeRequest, CreateUserError, Email, GrantError, IdentityLink, IdentityProvider,
+    AuthorizeRequest, Email, GrantWriteError, IdentityLink, IdentityProvider, InsertUserError,
     LinkError, Notice, OAuthFlow, OneTimeToken, Password, ProviderError, ProviderIdentity,
     ProviderName, ProviderTokens, StoreError, Token, TokenPurpose, Unlinked, User, UserId,
     Username,
@@ -723,15 +723,15 @@ impl Federation {
             user.profile.full_name = identity.name.clone().map(|n| n.chars().take(200).collect());
             match self.stores.users.create(&user).await {
                 Ok(()) => break user,
-                Err(CreateUserError::UsernameTaken) if attempt < 5 => attempt += 1,
-                Err(CreateUserError::EmailTaken) => return Err(FlowFailure::AccountExists.into()),
-                Err(CreateUserError::UsernameTaken) => {
+                Err(InsertUserError::UsernameTaken) if attempt < 5 => attempt += 1,
+                Err(InsertUserError::EmailTaken) => return Err(FlowFailure::AccountExists.into()),
+                Err(InsertUserError::UsernameTaken) => {
                     return Err(FlowFailed::with(
                         FlowFailure::ServerError,
                         format!("no free username near {base}"),
                     ));
                 }
-                Err(CreateUserError::Store(e)) => return Err(FlowFailed::server(e)),
+                Err(InsertUserError::Store(e)) => return Err(FlowFailed::server(e)),
             }
         };
         match self
@@ -741,11 +741,10 @@ impl Federation {
             .await
         {
             Ok(()) => Ok(user.id),
-            Err(GrantError::RoleNotFound) => Err(FlowFailed::server(StoreError::msg(format!(
-                "role {} does not exist",
-                self.accounts.default_role
-            )))),
-            Err(GrantError::Store(e)) => Err(FlowFailed::server(e)),
+            Err(GrantWriteError::RoleNotFound) => Err(FlowFailed::server(StoreError::msg(
+                format!("role {} does not exist", self.accounts.default_role),
+            ))),
+            Err(GrantWriteError::Store(e)) => Err(FlowFailed::server(e)),
         }
     }
 

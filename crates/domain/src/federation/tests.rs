@@ -344,7 +344,7 @@ fn a_new_identity_creates_a_verified_user_without_a_password() {
         c.push(u.clone());
         // The first username is taken: a suffixed one follows.
         if c.len() == 1 {
-            Err(CreateUserError::UsernameTaken)
+            Err(InsertUserError::UsernameTaken)
         } else {
             Ok(())
         }

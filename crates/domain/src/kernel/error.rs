@@ -110,7 +110,7 @@ impl WriteError {
 
 /// Error of creating a record that has a unique key.
 #[derive(Debug, thiserror::Error)]
-pub enum CreateError {
+pub enum InsertError {
     /// A record with the same unique key already exists.
     #[error("already exists")]
     Conflict,

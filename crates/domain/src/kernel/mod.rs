@@ -16,7 +16,7 @@ pub mod stores;
 pub mod system;
 pub mod token;
 
-pub use error::{CreateError, StoreError, WriteError};
+pub use error::{InsertError, StoreError, WriteError};
 pub use ids::*;
 pub use keys::{IdempotencyKey, KeyError, ObjectKey, StorageKey};
 pub use page::{Cursor, Listed, Page, PageError, PageRequest};

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::{CreateError, Permission, RoleName, StoreError, UserId, WriteError};
+use crate::{InsertError, Permission, RoleName, StoreError, UserId, WriteError};
 
 /// A named set of permissions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct Role {
 
 /// Why a role could not be granted.
 #[derive(Debug, thiserror::Error)]
-pub enum GrantError {
+pub enum GrantWriteError {
     /// No role with that name.
     #[error("role not found")]
     RoleNotFound,
@@ -58,7 +58,7 @@ pub enum LastHolder {
 #[async_trait]
 pub trait RoleRepository: Send + Sync {
     /// Inserts a role. `Conflict` if one with the same name exists.
-    async fn create(&self, role: &Role) -> Result<(), CreateError>;
+    async fn create(&self, role: &Role) -> Result<(), InsertError>;
 
     /// The role named `name`, or `None`.
     async fn get(&self, name: &RoleName) -> Result<Option<Role>, StoreError>;
@@ -82,7 +82,7 @@ pub trait RoleRepository: Send + Sync {
         user_id: UserId,
         role: &RoleName,
         at: OffsetDateTime,
-    ) -> Result<(), GrantError>;
+    ) -> Result<(), GrantWriteError>;
 
     /// Removes the grant. `NotFound` if the user did not hold the role.
     async fn revoke(&self, user_id: UserId, role: &RoleName) -> Result<(), WriteError>;

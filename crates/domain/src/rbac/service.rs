@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    AuthChange, CreateError, GrantError, Permission, Role, RoleName, StoreError, UserId, WriteError,
+    AuthChange, GrantWriteError, InsertError, Permission, Role, RoleName, StoreError, UserId,
+    WriteError,
 };
 use crate::{Principal, Stores, System};
 
@@ -108,8 +109,8 @@ impl Rbac {
                 updated_at: now,
             };
             match self.stores.roles.create(&role).await {
-                Ok(()) | Err(CreateError::Conflict) => {}
-                Err(CreateError::Store(e)) => return Err(e),
+                Ok(()) | Err(InsertError::Conflict) => {}
+                Err(InsertError::Store(e)) => return Err(e),
             }
         }
         Ok(())
@@ -215,8 +216,8 @@ impl RoleWriter<'_> {
         };
         match self.stores().roles.create(&role).await {
             Ok(()) => Ok(role),
-            Err(CreateError::Conflict) => Err(RoleError::AlreadyExists),
-            Err(CreateError::Store(e)) => Err(RoleError::Unexpected(e)),
+            Err(InsertError::Conflict) => Err(RoleError::AlreadyExists),
+            Err(InsertError::Store(e)) => Err(RoleError::Unexpected(e)),
         }
     }
 
@@ -335,8 +336,8 @@ impl RoleWriter<'_> {
                 self.stores().announce(AuthChange::User(user_id)).await;
                 Ok(())
             }
-            Err(GrantError::RoleNotFound) => Err(GrantRoleError::RoleNotFound),
-            Err(GrantError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
+            Err(GrantWriteError::RoleNotFound) => Err(GrantRoleError::RoleNotFound),
+            Err(GrantWriteError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
         }
     }
 

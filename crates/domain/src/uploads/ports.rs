@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{CreateError, ObjectKey, Page, PageRequest, StoreError, UploadId, UserId, WriteError};
+use crate::{InsertError, ObjectKey, Page, PageRequest, StoreError, UploadId, UserId, WriteError};
 
 /// Where an upload request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,7 +69,7 @@ pub trait UploadRepository: Send + Sync {
     /// Inserts a request. `Conflict` if a request for the same object key exists.
     /// The store MUST NOT expire it by itself: the sweep must see expired
     /// requests to delete the objects they left.
-    async fn create(&self, request: &UploadRequest) -> Result<(), CreateError>;
+    async fn create(&self, request: &UploadRequest) -> Result<(), InsertError>;
 
     /// The request `id`, or `None`.
     async fn get(&self, id: UploadId) -> Result<Option<UploadRequest>, StoreError>;

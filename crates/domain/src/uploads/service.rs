@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::errors::*;
 use crate::{
-    CreateError, ObjectKey, Page, PageRequest, StoreError, UploadId, UploadRequest, UploadStatus,
+    InsertError, ObjectKey, Page, PageRequest, StoreError, UploadId, UploadRequest, UploadStatus,
     UploadTarget, UserId, WriteError,
 };
 use crate::{Principal, Stores, System};
@@ -190,8 +190,8 @@ impl Uploads {
         };
         match self.stores.uploads.create(&request).await {
             Ok(()) => {}
-            Err(CreateError::Conflict) => return Err(PrepareUploadError::KeyTaken),
-            Err(CreateError::Store(e)) => return Err(PrepareUploadError::Unexpected(e)),
+            Err(InsertError::Conflict) => return Err(PrepareUploadError::KeyTaken),
+            Err(InsertError::Store(e)) => return Err(PrepareUploadError::Unexpected(e)),
         }
         let target = self
             .system
