@@ -17,16 +17,13 @@
 //! - The TOTP secret is sealed by the [`crate::Sealer`] under the context
 //!   `totp:<user id>`.
 
+use super::errors::*;
 use super::totp;
 
-use time::OffsetDateTime;
-
 use crate::accounts::guard::{Guess, PasswordGuard, Subject};
-use crate::sessions::service::IssuedSession;
 use crate::{AccountPolicy, Stores, System};
 use crate::{
-    AuthChange, BackupCode, MfaFactor, MfaFactorId, OneTimeToken, Password, Sealed, StoreError,
-    Token, TokenPurpose, TotpCode, User, UserId,
+    AuthChange, BackupCode, MfaFactor, MfaFactorId, Password, StoreError, TotpCode, User, UserId,
 };
 
 /// Backup codes in a set.
@@ -69,116 +66,6 @@ pub struct MfaStatus {
     pub backup_codes_left: usize,
 }
 
-/// Why enrolment was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum EnrolError {
-    /// The password is wrong.
-    #[error("wrong password")]
-    WrongPassword,
-    /// Too many wrong guesses: try again after `until`.
-    #[error("too many attempts")]
-    LockedOut {
-        /// When the lockout ends.
-        until: OffsetDateTime,
-    },
-    /// TOTP is on already: turn it off first.
-    #[error("TOTP is already enabled")]
-    AlreadyEnabled,
-    /// Infrastructure failure.
-    #[error("unexpected failure")]
-    Unexpected(#[source] StoreError),
-}
-
-/// Why a confirmation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfirmMfaError {
-    /// No enrolment is waiting for confirmation (none began, or TOTP is on).
-    #[error("no TOTP enrolment is pending")]
-    NotPending,
-    /// The code does not match.
-    #[error("wrong code")]
-    WrongCode,
-    /// Too many wrong guesses: try again after `until`.
-    #[error("too many attempts")]
-    LockedOut {
-        /// When the lockout ends.
-        until: OffsetDateTime,
-    },
-    /// Infrastructure failure.
-    #[error("unexpected failure")]
-    Unexpected(#[source] StoreError),
-}
-
-/// Why turning TOTP off or renewing the backup codes was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ChangeMfaError {
-    /// TOTP is not on.
-    #[error("TOTP is not enabled")]
-    NotEnabled,
-    /// The password is wrong.
-    #[error("wrong password")]
-    WrongPassword,
-    /// The code does not match (or was used already).
-    #[error("wrong code")]
-    WrongCode,
-    /// Too many wrong guesses: try again after `until`.
-    #[error("too many attempts")]
-    LockedOut {
-        /// When the lockout ends.
-        until: OffsetDateTime,
-    },
-    /// Infrastructure failure.
-    #[error("unexpected failure")]
-    Unexpected(#[source] StoreError),
-}
-
-/// Why the second step of a sign-in failed.
-#[derive(Debug, thiserror::Error)]
-pub enum MfaSignInError {
-    /// Unknown, expired, used-up or already used `mfa_token`: sign in again.
-    #[error("invalid or expired mfa_token")]
-    InvalidToken,
-    /// The code does not match (or was used already); the token has tries left.
-    #[error("wrong code")]
-    WrongCode,
-    /// Too many wrong guesses: try again after `until`.
-    #[error("too many attempts")]
-    LockedOut {
-        /// When the lockout ends.
-        until: OffsetDateTime,
-    },
-    /// Locked by an administrator meanwhile.
-    #[error("account locked")]
-    Locked,
-    /// Infrastructure failure.
-    #[error("unexpected failure")]
-    Unexpected(#[source] StoreError),
-}
-
-unexpected_from_store!(EnrolError, ConfirmMfaError, ChangeMfaError, MfaSignInError);
-
-/// A pending sign-in waiting for its second factor.
-#[derive(Debug, Clone)]
-pub struct MfaChallenge {
-    /// The `mfa_token` to present with the code (shown once).
-    pub token: Token,
-    /// When the token stops working.
-    pub expires_at: OffsetDateTime,
-}
-
-/// The second step of a sign-in.
-#[derive(Debug, Clone)]
-pub struct MfaSignInRequest {
-    /// The `mfa_token` the first step returned.
-    pub token: Token,
-    /// The code.
-    pub proof: MfaProof,
-    /// User agent or device description.
-    pub device: Option<String>,
-    /// Client IP.
-    pub ip: Option<String>,
-}
-
 /// What re-encrypting the sealed secrets did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ResealReport {
@@ -191,13 +78,13 @@ pub struct ResealReport {
 /// Enrolment, confirmation, removal and use of the second factor.
 #[derive(Clone)]
 pub struct MultiFactor {
-    stores: Stores,
-    system: System,
-    policy: AccountPolicy,
+    pub(super) stores: Stores,
+    pub(super) system: System,
+    pub(super) policy: AccountPolicy,
 }
 
 /// The context a user's TOTP secret is sealed under.
-fn context(user: UserId) -> String {
+pub(super) fn context(user: UserId) -> String {
     format!("totp:{user}")
 }
 
@@ -211,7 +98,7 @@ impl MultiFactor {
         }
     }
 
-    fn guard(&self) -> PasswordGuard<'_> {
+    pub(super) fn guard(&self) -> PasswordGuard<'_> {
         PasswordGuard::new(&self.stores, &self.system, &self.policy)
     }
 
@@ -393,7 +280,7 @@ impl MultiFactor {
 
     /// Checks `proof` against `factor` under the guessing limits, spending
     /// it: a TOTP step is recorded, a backup code removed.
-    async fn check_proof(
+    pub(super) async fn check_proof(
         &self,
         user: &User,
         factor: &MfaFactor,
@@ -423,7 +310,7 @@ impl MultiFactor {
     }
 
     /// The time step whose code `code` is, if any, near now.
-    fn matching_step(
+    pub(super) fn matching_step(
         &self,
         factor: &MfaFactor,
         code: &TotpCode,
@@ -443,154 +330,6 @@ impl MultiFactor {
         (0..BACKUP_CODES)
             .map(|_| BackupCode::from_random(self.system.tokens.generate().expose()))
             .collect()
-    }
-
-    /// After a right password: a session, or a challenge when the user has
-    /// TOTP on.
-    pub(crate) async fn after_password(
-        &self,
-        user: &User,
-        now: OffsetDateTime,
-    ) -> Result<Option<MfaChallenge>, StoreError> {
-        if !self
-            .stores
-            .mfa
-            .get(user.id)
-            .await?
-            .is_some_and(|f| f.is_confirmed())
-        {
-            return Ok(None);
-        }
-        let token = self.system.tokens.generate();
-        let expires_at = now + self.policy.mfa_token_ttl;
-        self.stores
-            .one_time_tokens
-            .insert(&OneTimeToken {
-                token_hash: token.hash(),
-                purpose: TokenPurpose::MfaSignIn,
-                user_id: user.id,
-                created_at: now,
-                expires_at,
-            })
-            .await?;
-        Ok(Some(MfaChallenge { token, expires_at }))
-    }
-
-    /// The second step of a sign-in: the `mfa_token` and a code. Each try
-    /// counts against the token (`mfa_token_tries`) and, when wrong, toward
-    /// the account's lockout.
-    pub async fn sign_in(
-        &self,
-        auth: &crate::Authentication,
-        request: MfaSignInRequest,
-    ) -> Result<IssuedSession, MfaSignInError> {
-        let now = self.system.now();
-        let hash = request.token.hash();
-        let tokens = &self.stores.one_time_tokens;
-        let challenge = tokens
-            .find(&hash, TokenPurpose::MfaSignIn, now)
-            .await?
-            .ok_or(MfaSignInError::InvalidToken)?;
-        // Counted on the token itself, so the bound holds for its whole
-        // life (an aligned window would restart it at a boundary).
-        let tries = tokens
-            .spend_try(&hash, TokenPurpose::MfaSignIn, now)
-            .await?
-            .ok_or(MfaSignInError::InvalidToken)?;
-        if tries > self.policy.mfa_token_tries.max(1) {
-            tokens.consume(&hash, TokenPurpose::MfaSignIn, now).await?;
-            return Err(MfaSignInError::InvalidToken);
-        }
-        let user = self
-            .stores
-            .users
-            .get(challenge.user_id)
-            .await?
-            .ok_or(MfaSignInError::InvalidToken)?;
-        if user.locked {
-            return Err(MfaSignInError::Locked);
-        }
-        let factor = match self.stores.mfa.get(user.id).await? {
-            Some(f) if f.is_confirmed() => f,
-            // Turned off since the password step: that sign-in is void.
-            _ => return Err(MfaSignInError::InvalidToken),
-        };
-        match self
-            .check_proof(&user, &factor, &request.proof, request.ip.as_deref())
-            .await?
-        {
-            Guess::Right => {}
-            Guess::Wrong => return Err(MfaSignInError::WrongCode),
-            Guess::LockedOut { until } => return Err(MfaSignInError::LockedOut { until }),
-        }
-        if tokens
-            .consume(&hash, TokenPurpose::MfaSignIn, now)
-            .await?
-            .is_none()
-        {
-            // A parallel request completed this sign-in first.
-            return Err(MfaSignInError::InvalidToken);
-        }
-        match auth
-            .finish_sign_in(&user, request.device, request.ip, now)
-            .await
-        {
-            Ok(session) => Ok(session),
-            Err(crate::SignInError::Unexpected(e)) => Err(MfaSignInError::Unexpected(e)),
-            Err(_) => Err(MfaSignInError::InvalidToken),
-        }
-    }
-
-    /// Seals every stored TOTP secret that is not under the current key
-    /// anew, one compare-and-set per factor (a factor changed meanwhile is
-    /// left to the next run). `progress` hears about each page.
-    pub async fn reseal_all(
-        &self,
-        mut progress: impl FnMut(ResealReport),
-    ) -> Result<ResealReport, StoreError> {
-        let sealer = &self.system.sealer;
-        let mut report = ResealReport::default();
-        let mut after = None;
-        loop {
-            let page = self.stores.mfa.list_after(after, 200).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.user_id);
-            for factor in &page {
-                report.seen += 1;
-                if sealer.is_current(&factor.secret) {
-                    continue;
-                }
-                let ctx = context(factor.user_id);
-                let plain = sealer.open(&ctx, &factor.secret)?;
-                let new: Sealed = sealer.seal(&ctx, &plain)?;
-                if self
-                    .stores
-                    .mfa
-                    .reseal(factor.user_id, factor.id, &factor.secret, &new)
-                    .await?
-                {
-                    report.resealed += 1;
-                }
-            }
-            progress(report);
-        }
-        Ok(report)
-    }
-}
-
-impl MultiFactor {
-    /// How many stored TOTP secrets are sealed under the key `key_id`
-    /// (a key may be retired only when none is).
-    pub async fn count_sealed_under(&self, key_id: &str) -> Result<u64, StoreError> {
-        let mut count = 0;
-        let mut after = None;
-        loop {
-            let page = self.stores.mfa.list_after(after, 200).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.user_id);
-            count += page.iter().filter(|f| f.secret.key_id() == key_id).count() as u64;
-        }
-        Ok(count)
     }
 }
 

@@ -6,6 +6,7 @@ use futures::executor::block_on;
 
 use super::*;
 use crate::test_support::*;
+use crate::*;
 use crate::{Authentication, SignInError, SignInRequest, SignedIn};
 use crate::{MockOneTimeTokenRepository, MockSessionRepository, MockUserRepository, PasswordHash};
 
