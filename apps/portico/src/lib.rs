@@ -20,7 +20,6 @@ mod body_rate;
 mod breaker;
 pub mod cli;
 pub mod config;
-pub mod dto;
 pub mod errors;
 pub mod exchanges;
 mod headers;

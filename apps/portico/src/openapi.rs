@@ -5,7 +5,7 @@
 use actix_web::App;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -83,65 +83,6 @@ impl Modify for Security {
 /// document's 429s both decide by it, so the two cannot disagree.
 pub(crate) fn limited_per_ip(path: &str, public: bool) -> bool {
     public && path.starts_with("/v1/")
-}
-
-/// A string schema that takes only `values`, for the domain's enumerations
-/// (their values come from the domain, so the document cannot list a value
-/// the server does not send or take).
-pub(crate) fn names(
-    values: impl IntoIterator<Item = &'static str>,
-    nullable: bool,
-    description: &str,
-) -> Object {
-    let mut values: Vec<serde_json::Value> = values.into_iter().map(Into::into).collect();
-    let kind = if nullable {
-        values.push(serde_json::Value::Null);
-        SchemaType::from_iter([Type::String, Type::Null])
-    } else {
-        SchemaType::Type(Type::String)
-    };
-    ObjectBuilder::new()
-        .schema_type(kind)
-        .enum_values(Some(values))
-        .description(Some(description))
-        .build()
-}
-
-/// `low`, `normal` or `high`.
-pub(crate) fn urgency_schema() -> Object {
-    names(
-        domain::Urgency::ALL.map(|u| u.as_str()),
-        false,
-        "How urgent: `low`, `normal` or `high`.",
-    )
-}
-
-/// [`urgency_schema`], optional.
-pub(crate) fn optional_urgency_schema() -> Object {
-    names(
-        domain::Urgency::ALL.map(|u| u.as_str()),
-        true,
-        "`low`, `normal` (default when absent or null) or `high`.",
-    )
-}
-
-/// A payment's status.
-pub(crate) fn payment_status_schema() -> Object {
-    names(
-        domain::PaymentStatus::ALL.map(|s| s.as_str()),
-        false,
-        "Where the payment stands: `pending` moves to `succeeded`, `failed` or `cancelled`; \
-         `succeeded` may move to `refunded`.",
-    )
-}
-
-/// An upload request's status.
-pub(crate) fn upload_status_schema() -> Object {
-    names(
-        domain::UploadStatus::ALL.map(|s| s.as_str()),
-        false,
-        "`pending` until completed, then `completed`.",
-    )
 }
 
 /// The document the server at `public_url` serves at `/openapi.json`: its

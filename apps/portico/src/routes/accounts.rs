@@ -6,25 +6,12 @@
 #![allow(unreachable_pub)]
 
 use actix_web::{HttpResponse, get, post, web};
+use api_types::*;
 use domain::{Email, Password, Token, Username};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::auth::{ClientIp, limit_per_minute};
-use crate::dto::UserView;
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
-
-/// A registration.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RegisterBody {
-    /// Email address; a verification link is sent there.
-    pub email: String,
-    /// Username: 3–32 of `a-z`, `0-9`, `_`, `-`, `.`, starting with a letter or digit.
-    pub username: String,
-    /// Password: 10–128 characters.
-    pub password: String,
-}
 
 /// Starts a registration.
 ///
@@ -60,13 +47,6 @@ pub async fn register(
     Ok(HttpResponse::Accepted().finish())
 }
 
-/// A token from a mailed link.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct TokenBody {
-    /// The `token` query parameter of the link.
-    pub token: String,
-}
-
 fn parse_token(raw: &str) -> Result<Token, Problem> {
     let mut f = Fields::default();
     let token = f.check("token", Token::parse(raw.trim()));
@@ -91,13 +71,6 @@ pub async fn verify(
     let token = parse_token(&body.token)?;
     let user = state.registration.verify(&token).await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))
-}
-
-/// Whether a username is free.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Availability {
-    /// True when no user has it.
-    pub available: bool,
 }
 
 /// Tells whether a username is free. Rate-limited per client IP
@@ -132,13 +105,6 @@ pub async fn username_available(
     Ok(web::Json(Availability { available }))
 }
 
-/// A password reset request.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ResetRequestBody {
-    /// The account's email address.
-    pub email: String,
-}
-
 /// Asks for a password reset link. Always 202, whether or not the address
 /// has an account.
 #[utoipa::path(
@@ -160,15 +126,6 @@ pub async fn request_reset(
     };
     state.passwords.request_reset(&email).await?;
     Ok(HttpResponse::Accepted().finish())
-}
-
-/// A password reset confirmation.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ResetConfirmBody {
-    /// The token from the mailed link.
-    pub token: String,
-    /// The new password (10–128 characters).
-    pub new_password: String,
 }
 
 /// Sets a new password with a reset token; every session of the user is revoked.

@@ -7,19 +7,17 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
+use api_types::*;
 use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use domain::{Permission, RoleName, UserId};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::dto::{RoleView, UserPage, UserView};
 use crate::problem::{Fields, Kind, Problem};
-use crate::routes::PageQuery;
 use crate::state::AppState;
+use PageQuery;
 
 fn role_name(raw: &str) -> Result<RoleName, Problem> {
     RoleName::parse(raw).map_err(|_| Problem::new(Kind::NotFound).detail("No such role."))
@@ -29,13 +27,6 @@ fn permissions(f: &mut Fields, raw: Vec<String>) -> BTreeSet<Permission> {
     raw.iter()
         .filter_map(|p| f.check("permissions", Permission::parse(p)))
         .collect()
-}
-
-/// All roles.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RoleList {
-    /// Ordered by name.
-    pub items: Vec<RoleView>,
 }
 
 /// Lists roles (`roles:read`).
@@ -60,19 +51,6 @@ pub async fn list_roles(
         .map(RoleView::from)
         .collect();
     Ok(web::Json(RoleList { items }))
-}
-
-/// A new role.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRoleBody {
-    /// Unique name: lowercase letters, digits, `_` and `-`.
-    pub name: String,
-    /// What it is for (at most 255 characters).
-    pub description: Option<String>,
-    /// Permissions: `*`, `resource:*` or `resource:action`.
-    #[serde(default)]
-    pub permissions: Vec<String>,
 }
 
 /// Creates a role (`roles:write`).
@@ -105,18 +83,6 @@ pub async fn create_role(
     f.finish()?;
     let role = roles.create_role(name, body.description, perms).await?;
     Ok(HttpResponse::Created().json(RoleView::from(role)))
-}
-
-/// Changes to a role; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateRoleBody {
-    /// New description; `null` clears it.
-    #[serde(default, deserialize_with = "crate::routes::nullable")]
-    #[schema(value_type = Option<String>)]
-    pub description: Option<Option<String>>,
-    /// The new, complete set of permissions (not for built-in roles).
-    pub permissions: Option<Vec<String>>,
 }
 
 /// Changes a role's description or permissions (`roles:write`).
@@ -198,20 +164,8 @@ pub async fn list_users(
     Ok(web::Json(UserPage::from(page)))
 }
 
-/// A user as an administrator sees them.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdminUserView {
-    /// The account.
-    #[serde(flatten)]
-    pub user: UserView,
-    /// Consecutive failed sign-ins.
-    pub failed_logins: u32,
-    /// Roles held.
-    pub roles: Vec<String>,
-}
-
 async fn admin_view(state: &AppState, user: domain::User) -> Result<AdminUserView, Problem> {
-    let roles = crate::dto::role_names(state, user.id).await?;
+    let roles = crate::routes::role_names(state, user.id).await?;
     Ok(AdminUserView {
         failed_logins: user.failed_logins,
         user: UserView::from(user),
@@ -241,16 +195,6 @@ pub async fn read_user(
         .await?
         .ok_or_else(|| Problem::new(Kind::NotFound).detail("No such user."))?;
     Ok(web::Json(admin_view(&state, user).await?))
-}
-
-/// An administrator's change to a user.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUserBody {
-    /// Lock (revokes every session) or unlock (also clears a failed-login lockout).
-    pub locked: Option<bool>,
-    /// Mark the email address verified or not.
-    pub verified: Option<bool>,
 }
 
 /// Locks, unlocks or verifies a user (`users:write`).

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use serde::{Deserialize, Deserializer};
 
 use crate::problem::{Fields, Kind, Problem};
 
@@ -39,60 +38,18 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     payments::configure(cfg);
 }
 
-/// Query parameters of every paged list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-impl PageQuery {
-    /// The domain page request.
-    pub fn request(&self) -> Result<domain::PageRequest, Problem> {
-        Ok(domain::PageRequest::new(
-            self.limit,
-            self.cursor.as_deref(),
-        )?)
-    }
-}
-
-/// A page of `$view`s: `{items, next_cursor}`.
-macro_rules! page_of {
-    ($name:ident, $view:ty, $what:literal) => {
-        #[doc = concat!("A page of ", $what, ".")]
-        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-        pub struct $name {
-            /// Items, newest first.
-            pub items: Vec<$view>,
-            /// Pass as `?cursor=` for the next page; null at the end.
-            pub next_cursor: Option<String>,
-        }
-
-        impl<T> From<domain::Page<T>> for $name
-        where
-            $view: From<T>,
-        {
-            fn from(p: domain::Page<T>) -> Self {
-                Self {
-                    items: p.items.into_iter().map(<$view>::from).collect(),
-                    next_cursor: p.next_cursor.map(|c| c.encode()),
-                }
-            }
-        }
-    };
-}
-pub(crate) use page_of;
-
-/// `Some(None)` for an explicit `null`, `None` (with `#[serde(default)]`)
-/// when the field is absent.
-pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+/// Names of the roles `user` holds, ordered by name.
+pub(crate) async fn role_names(
+    state: &crate::state::AppState,
+    user: domain::UserId,
+) -> Result<Vec<String>, Problem> {
+    Ok(state
+        .rbac
+        .roles_of(user)
+        .await?
+        .into_iter()
+        .map(|r| r.name.as_str().to_owned())
+        .collect())
 }
 
 /// A JSON body that did not parse: 400 when it is not JSON, 422 when it is

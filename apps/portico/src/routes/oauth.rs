@@ -11,32 +11,13 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use api_types::*;
 use domain::{BegunFlow, CallbackSuccess, SignedIn as Outcome, flow_cookie_id};
 use domain::{Password, Token};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{ClientIp, SignedIn};
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
-
-/// A configured provider.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProviderView {
-    /// The name in `/v1/oauth/{provider}/…`.
-    #[schema(example = "google")]
-    pub name: String,
-    /// What a sign-in button shows.
-    #[schema(example = "Google")]
-    pub display_name: String,
-}
-
-/// The configured providers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProvidersView {
-    /// In name order.
-    pub items: Vec<ProviderView>,
-}
 
 /// Lists the identity providers a front end can offer sign-in with.
 #[utoipa::path(
@@ -57,16 +38,6 @@ pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
             })
             .collect(),
     })
-}
-
-/// Where the flow returns to.
-#[derive(Debug, Deserialize, IntoParams, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedirectQuery {
-    /// A front-end URL on the server's allow-list (`oauth.redirect_allowlist`).
-    #[param(example = "https://app.example/signed-in")]
-    #[schema(example = "https://app.example/signed-in")]
-    pub redirect_uri: String,
 }
 
 fn found(location: &str) -> HttpResponse {
@@ -141,17 +112,6 @@ pub async fn authorize(
     Ok(response)
 }
 
-/// What a provider sends back.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct CallbackQuery {
-    /// The provider's authorization code.
-    pub code: Option<String>,
-    /// The flow's `state`.
-    pub state: Option<String>,
-    /// The provider's error instead of a code (`access_denied`, …).
-    pub error: Option<String>,
-}
-
 /// The provider's callback: checks the answer, then redirects to the flow's
 /// `redirect_uri` with `?code=<one-time code>` (exchange it at
 /// `POST /v1/oauth/exchange`), `?linked=<provider>` for a link, or
@@ -218,14 +178,6 @@ pub async fn callback(
     Ok(response)
 }
 
-/// The one-time code a callback put on the front end's URL.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExchangeBody {
-    /// From `?code=` on the redirect; works once, for 60 seconds.
-    pub code: String,
-}
-
 /// Turns the callback's one-time code into a session: the same body and
 /// cookies as a password sign-in, or 200 `mfa_required` when the account
 /// has TOTP on (finish at `POST /v1/sessions/mfa`).
@@ -234,8 +186,8 @@ pub struct ExchangeBody {
     security(()),
     request_body = ExchangeBody,
     responses(
-        (status = 201, description = "Signed in", body = super::sessions::TokensView),
-        (status = 200, description = "A second factor is needed", body = super::sessions::MfaRequiredView),
+        (status = 201, description = "Signed in", body = TokensView),
+        (status = 200, description = "A second factor is needed", body = MfaRequiredView),
         (status = 400, description = "Unknown, used or expired code"),
         (status = 403, description = "Account locked"),
         (status = 422, description = "Malformed code"),
@@ -268,13 +220,6 @@ pub async fn exchange(
     }
 }
 
-/// The account's links.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinksView {
-    /// In provider order.
-    pub items: Vec<super::export::ProviderLinkView>,
-}
-
 /// Lists the identity providers linked to the account (never their tokens).
 #[utoipa::path(
     tag = "oauth",
@@ -290,26 +235,6 @@ pub async fn links(state: web::Data<AppState>, me: SignedIn) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(LinksView {
         items: links.into_iter().map(Into::into).collect(),
     }))
-}
-
-/// Where the browser goes to link the provider.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuthorizeUrlView {
-    /// Send the browser here; the callback returns to `redirect_uri` with
-    /// `?linked=<provider>` or `?error=<kind>`.
-    pub authorize_url: String,
-}
-
-/// Where a link flow returns to, and the password that confirms it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkBody {
-    /// A front-end URL on the server's allow-list (`oauth.redirect_allowlist`).
-    #[schema(example = "https://app.example/settings")]
-    pub redirect_uri: String,
-    /// The account's password; required when the account has one. An
-    /// account without a password links within 5 minutes of signing in.
-    pub password: Option<String>,
 }
 
 /// Starts linking a provider to the signed-in account. Asks for the

@@ -4,33 +4,13 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
+use api_types::*;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::problem::{Problem, error_chain};
 use crate::state::AppState;
-
-fn health_status_schema() -> utoipa::openapi::schema::Object {
-    crate::openapi::names(
-        ["ok", "ready"],
-        false,
-        "`ok` (alive) or `ready` (every store answers).",
-    )
-}
-
-/// A health answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// `ok` (alive) or `ready` (every store answers).
-    #[schema(schema_with = health_status_schema)]
-    pub status: &'static str,
-    /// Per checked store: `ok`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<String>,
-}
 
 /// The process is up.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Up", body = Health)))]

@@ -6,43 +6,14 @@
 
 use actix_web::http::header::USER_AGENT;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use api_types::*;
 use domain::{AuthSessionId, Password, Token};
 use domain::{IssuedSession, SignInRequest};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{ClientIp, SESSION_COOKIE, SignedIn, cleared_cookies, session_cookies};
-use crate::dto::SessionView;
 use crate::problem::{Fields, Problem};
 use crate::state::AppState;
-
-/// A sign-in: a login (username or email) and its password.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SignInBody {
-    /// Email address or username.
-    pub login: String,
-    /// The account's password.
-    pub password: String,
-}
-
-/// A new session's secrets. They are shown once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokensView {
-    /// Send as `Authorization: Bearer <access_token>`.
-    pub access_token: String,
-    /// Single use: exchange at `/v1/sessions/refresh` for a new pair.
-    pub refresh_token: String,
-    /// When the access token stops working unless used (sliding expiry).
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// The value to send in `X-CSRF-Token` with cookie-authenticated changes
-    /// (also set as the `portico_csrf` cookie).
-    pub csrf_token: String,
-    /// The session.
-    pub session: SessionView,
-}
 
 /// The 201 of every completed sign-in: the token pair and, when
 /// `set_cookies`, the session and CSRF cookies.
@@ -124,21 +95,6 @@ pub(crate) fn device(req: &HttpRequest) -> Option<String> {
         .map(|ua| ua.chars().take(255).collect())
 }
 
-/// The password was right, and the account has a second factor: no session
-/// yet. Send the `mfa_token` with a code to `POST /v1/sessions/mfa`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MfaRequiredView {
-    /// Always `true`: tells this answer from a session.
-    pub mfa_required: bool,
-    /// Present it with the code; it works for 5 minutes and 5 codes.
-    pub mfa_token: String,
-    /// The kinds of code accepted: `totp` and `backup_code`.
-    pub methods: Vec<&'static str>,
-    /// When the `mfa_token` stops working.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-}
-
 /// 200 with the challenge: no session, no cookie.
 pub(crate) fn mfa_required(challenge: domain::MfaChallenge) -> HttpResponse {
     HttpResponse::Ok()
@@ -149,13 +105,6 @@ pub(crate) fn mfa_required(challenge: domain::MfaChallenge) -> HttpResponse {
             methods: vec!["totp", "backup_code"],
             expires_at: challenge.expires_at,
         })
-}
-
-/// A refresh token.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RefreshBody {
-    /// The refresh token from sign-in or the last refresh.
-    pub refresh_token: String,
 }
 
 /// Exchanges a refresh token for a new token pair. Each refresh token works
@@ -182,13 +131,6 @@ pub async fn refresh(
     let issued = state.auth.refresh(&token).await?;
     let cookie_client = req.cookie(SESSION_COOKIE).is_some();
     Ok(issue(&state, issued, cookie_client))
-}
-
-/// The caller's active sessions.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionList {
-    /// Newest first.
-    pub items: Vec<SessionView>,
 }
 
 /// Lists the caller's active sessions, newest first.

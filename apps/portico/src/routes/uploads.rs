@@ -11,92 +11,17 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
-use std::collections::BTreeMap;
+use api_types::*;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use domain::{ObjectKey, ObjectStore, UploadId, UploadRequest, UploadStatus};
-use serde::{Deserialize, Serialize};
+use domain::{ObjectKey, ObjectStore, UploadId};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem};
-use crate::routes::{PageQuery, page_of};
 use crate::state::AppState;
-
-/// An upload request.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UploadView {
-    /// Unique id, assigned at creation; it also orders items created in the same millisecond.
-    pub id: Uuid,
-    /// Where the object goes: `users/<user id>/<name>`.
-    pub object_key: String,
-    /// Declared content type.
-    pub content_type: String,
-    /// Largest accepted size (the declared size), in bytes.
-    pub max_size: u64,
-    /// `pending` or `completed`.
-    #[schema(schema_with = crate::openapi::upload_status_schema)]
-    pub status: UploadStatus,
-    /// When it was created (RFC 3339, UTC); lists are newest first by this.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// A pending request expires then.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    /// When it was completed.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub completed_at: Option<OffsetDateTime>,
-    /// Size of the stored object, once completed.
-    pub size: Option<u64>,
-}
-
-impl From<UploadRequest> for UploadView {
-    fn from(r: UploadRequest) -> Self {
-        Self {
-            id: r.id.as_uuid(),
-            object_key: r.object_key.as_str().to_owned(),
-            content_type: r.content_type,
-            max_size: r.max_size,
-            status: r.status,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            completed_at: r.completed_at,
-            size: r.size,
-        }
-    }
-}
-
-page_of!(UploadPage, UploadView, "upload requests");
-
-/// An upload to prepare.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUpload {
-    /// Name of the object under the caller's folder (`A-Z a-z 0-9 . _ - = + /`,
-    /// no `..`); a random one when absent.
-    pub object_key: Option<String>,
-    /// Content type of the bytes to come; must be allowed by configuration.
-    pub content_type: String,
-    /// Size in bytes; at most the configured limit.
-    pub size: u64,
-}
-
-/// A prepared upload: send the bytes to `upload_url`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedUpload {
-    /// The request.
-    #[serde(flatten)]
-    pub upload: UploadView,
-    /// Where to send the bytes.
-    pub upload_url: String,
-    /// The HTTP method (`PUT`).
-    pub method: String,
-    /// Headers to send with the bytes.
-    pub headers: BTreeMap<String, String>,
-}
 
 /// Prepares an upload: a pending request and a URL to PUT the bytes to until `expires_at`.
 #[utoipa::path(
@@ -220,13 +145,6 @@ pub async fn cancel(
         .cancel(actor, UploadId::from_uuid(*id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Where to download from.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Download {
-    /// A time-limited URL of the object.
-    pub url: String,
 }
 
 /// Redirects (303) to a time-limited download URL of a completed upload; the

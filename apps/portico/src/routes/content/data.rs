@@ -5,12 +5,10 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
-use std::collections::BTreeMap;
+use api_types::*;
 
 use actix_web::{HttpResponse, delete, get, put, web};
 use domain::{ContentSessionId, StorageKey};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::session_id;
@@ -26,14 +24,6 @@ fn target(path: web::Path<(Uuid, String)>) -> Result<(ContentSessionId, StorageK
         Problem::new(Kind::NotFound).detail("Storage keys are 1–128 of A-Z a-z 0-9 _ . : -.")
     })?;
     Ok((session_id(id), key))
-}
-
-/// Every storage key of a session with its value.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionData {
-    /// Values by storage key, ordered by key.
-    #[schema(value_type = BTreeMap<String, Value>)]
-    pub data: BTreeMap<String, serde_json::Value>,
 }
 
 /// Reads all key/value data of a session (`sessionData`).

@@ -6,42 +6,15 @@
 #![allow(unreachable_pub)]
 
 use actix_web::{HttpResponse, get, post, web};
+use api_types::*;
 use domain::{MessageId, Sender};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{MessagePage, MessageView, session_id};
+use super::session_id;
 use crate::auth::SignedIn;
 use crate::problem::Problem;
-use crate::routes::PageQuery;
 use crate::state::AppState;
-
-/// Who a message is from.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PostAs {
-    /// The caller (the default).
-    #[default]
-    User,
-    /// The assistant: needs the `content:post_as` permission.
-    Assistant,
-    /// The system: needs the `content:post_as` permission.
-    System,
-}
-
-/// A new message.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PostMessage {
-    /// Text (1 to the configured maximum of characters).
-    pub content: String,
-    /// The message this one replies to, in the same session.
-    pub parent_id: Option<Uuid>,
-    /// Who it is from (default `user`).
-    #[serde(default)]
-    pub sender: PostAs,
-}
+use PageQuery;
 
 /// Posts a message. A message not written by the owner marks the session
 /// unread for its owner.

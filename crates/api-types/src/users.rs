@@ -1,12 +1,11 @@
-//! Wire types shared by several routes. Request bodies live next to their
-//! handler; these are the response shapes. Times are RFC 3339 UTC, ids UUIDs.
+//! Users, sessions and roles as the API shows them.
 
-use domain::Usage;
-use domain::{AuthSession, Page, Role, User};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use domain::*;
 
 /// Profile fields.
 #[derive(Debug, Serialize, ToSchema)]
@@ -168,20 +167,6 @@ impl From<Role> for RoleView {
             updated_at: r.updated_at,
         }
     }
-}
-
-/// Names of the roles `user` holds, ordered by name.
-pub async fn role_names(
-    state: &crate::state::AppState,
-    user: domain::UserId,
-) -> Result<Vec<String>, crate::problem::Problem> {
-    Ok(state
-        .rbac
-        .roles_of(user)
-        .await?
-        .into_iter()
-        .map(|r| r.name.as_str().to_owned())
-        .collect())
 }
 
 /// A page of users.

@@ -1,0 +1,60 @@
+//! Role and user administration.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::*;
+
+/// All roles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleList {
+    /// Ordered by name.
+    pub items: Vec<RoleView>,
+}
+
+/// A new role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoleBody {
+    /// Unique name: lowercase letters, digits, `_` and `-`.
+    pub name: String,
+    /// What it is for (at most 255 characters).
+    pub description: Option<String>,
+    /// Permissions: `*`, `resource:*` or `resource:action`.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+/// Changes to a role; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRoleBody {
+    /// New description; `null` clears it.
+    #[serde(default, deserialize_with = "crate::schema::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// The new, complete set of permissions (not for built-in roles).
+    pub permissions: Option<Vec<String>>,
+}
+
+/// A user as an administrator sees them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserView {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: u32,
+    /// Roles held.
+    pub roles: Vec<String>,
+}
+
+/// An administrator's change to a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserBody {
+    /// Lock (revokes every session) or unlock (also clears a failed-login lockout).
+    pub locked: Option<bool>,
+    /// Mark the email address verified or not.
+    pub verified: Option<bool>,
+}

@@ -1,0 +1,62 @@
+//! Sign-in, refresh and the caller's sessions.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::*;
+
+/// A sign-in: a login (username or email) and its password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignInBody {
+    /// Email address or username.
+    pub login: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// A new session's secrets. They are shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokensView {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Single use: exchange at `/v1/sessions/refresh` for a new pair.
+    pub refresh_token: String,
+    /// When the access token stops working unless used (sliding expiry).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The value to send in `X-CSRF-Token` with cookie-authenticated changes
+    /// (also set as the `portico_csrf` cookie).
+    pub csrf_token: String,
+    /// The session.
+    pub session: SessionView,
+}
+
+/// The password was right, and the account has a second factor: no session
+/// yet. Send the `mfa_token` with a code to `POST /v1/sessions/mfa`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequiredView {
+    /// Always `true`: tells this answer from a session.
+    pub mfa_required: bool,
+    /// Present it with the code; it works for 5 minutes and 5 codes.
+    pub mfa_token: String,
+    /// The kinds of code accepted: `totp` and `backup_code`.
+    pub methods: Vec<&'static str>,
+    /// When the `mfa_token` stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A refresh token.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// The refresh token from sign-in or the last refresh.
+    pub refresh_token: String,
+}
+
+/// The caller's active sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    /// Newest first.
+    pub items: Vec<SessionView>,
+}
