@@ -38,6 +38,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     payments::configure(cfg);
 }
 
+/// Whether the operation at `path` that needs no credentials (`public`) is
+/// held to the per-IP limit (`rate_limits.ip_per_minute`): every such `/v1`
+/// operation. The server's limiter ([`RouteTable`]) and the
+/// OpenAPI document's 429s both decide by it, so the two cannot disagree.
+pub(crate) fn limited_per_ip(path: &str, public: bool) -> bool {
+    public && path.starts_with("/v1/")
+}
+
 /// Names of the roles `user` holds, ordered by name.
 pub(crate) async fn role_names(
     state: &crate::state::AppState,
@@ -161,7 +169,7 @@ struct Route {
     /// The last segment matches one or more segments.
     greedy: bool,
     methods: Vec<&'static str>,
-    /// The methods held to the per-IP limit ([`crate::openapi::limited_per_ip`]).
+    /// The methods held to the per-IP limit ([`limited_per_ip`]).
     per_ip: Vec<&'static str>,
 }
 
@@ -201,7 +209,7 @@ impl RouteTable {
                         let public = op(m)
                             .and_then(|o| o["security"].as_array())
                             .is_some_and(Vec::is_empty);
-                        crate::openapi::limited_per_ip(path, public)
+                        limited_per_ip(path, public)
                     })
                     .collect();
                 Route {
