@@ -11,7 +11,8 @@ use domain::{Email, Password, TokenGenerator, Username};
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::startup::{self, Application};
+use crate::startup::Application;
+use runtime::Runtime;
 
 /// Portico: the backend core for apps with user accounts.
 #[derive(Debug, Parser)]
@@ -253,8 +254,7 @@ async fn retire_key(config: &Config, id: &str) -> Result<(), Box<dyn std::error:
         .into());
     }
     let backends = Backends::connect(config).await?;
-    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
-    let state = &services.state;
+    let state = &Runtime::build(config, &backends, Arc::new(Metrics::default()))?;
     let counted = match state.mfa.count_sealed_under(id).await {
         Ok(totp) => state
             .federation
@@ -289,9 +289,8 @@ async fn retire_key(config: &Config, id: &str) -> Result<(), Box<dyn std::error:
 /// Re-seals every stored secret under the current key, with a line per page.
 async fn reseal(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let backends = Backends::connect(config).await?;
-    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
+    let state = &Runtime::build(config, &backends, Arc::new(Metrics::default()))?;
     let started = std::time::Instant::now();
-    let state = &services.state;
     let progress = |r: domain::ResealReport| {
         println!("… {} secrets looked at, {} re-sealed", r.seen, r.resealed);
     };
@@ -318,8 +317,7 @@ async fn reseal(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
 
 async fn sweep(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let backends = Backends::connect(config).await?;
-    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
-    let state = &services.state;
+    let state = &Runtime::build(config, &backends, Arc::new(Metrics::default()))?;
     let holder = format!("cli-{}", uuid::Uuid::new_v4().simple());
     let started = std::time::Instant::now();
     let outcome =
@@ -371,8 +369,8 @@ async fn admin_create(
         (Password::new(text)?, true)
     };
     let backends = Backends::connect(config).await?;
-    let services = startup::services(config, &backends, Arc::new(Metrics::default()))?;
-    startup::prepare(config, &services).await?;
+    let services = Runtime::build(config, &backends, Arc::new(Metrics::default()))?;
+    services.prepare(config).await?;
     let outcome = services
         .admin
         .ensure_admin(email, username, &password)

@@ -1,49 +1,36 @@
-//! Portico's HTTP server: actix-web over the `domain` services.
+//! Portico's HTTP server: actix-web over the [`runtime`] (the domain
+//! services and what runs beside them), and the `portico` command.
 //!
 //! Layout:
-//! - [`config`]: defaults, TOML file, `PORTICO_*` environment overrides.
 //! - [`startup`]: [`startup::Application`] builds from a config, binds, runs
-//!   until stopped; [`backends`] connects the stores and picks one per port group.
-//! - [`routes`]: handlers per area, with request and response types
-//!   ([`dto`] holds the shared ones) and OpenAPI annotations ([`openapi`]).
+//!   until stopped.
+//! - [`routes`]: handlers per area, with OpenAPI annotations ([`openapi`]);
+//!   the request and response types are the `api-types` crate's.
 //! - [`auth`]: bearer and cookie authentication, CSRF, client IP, rate limits.
 //! - [`problem`] and [`errors`]: RFC 9457 problems and the one mapping from
 //!   domain errors to them.
-//! - [`mail`] (outbox or SMTP), [`objects`] (local disk or S3), [`metrics`] and
-//!   [`timed`] (Prometheus), [`cli`] (the `portico` command).
-//! - [`live`] (the notification stream's fan-out) and [`jobs`] (upload sweep
-//!   and purge under leases).
+//! - [`pages`] (Portico's own mail-link pages), [`cli`] (the `portico` command).
 
 pub mod auth;
-pub mod backends;
 mod body_rate;
-mod breaker;
 pub mod cli;
-pub mod config;
 pub mod errors;
 pub mod exchanges;
 mod headers;
-pub mod jobs;
 mod json_text;
-pub mod keys;
-pub mod live;
-pub mod mail;
-pub mod mail_queue;
-pub mod metrics;
-pub mod objects;
 pub mod openapi;
 pub mod pages;
 pub mod payment_providers;
-pub mod principals;
 pub mod problem;
-pub mod proxies;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod timed;
 pub mod upload_slots;
 
-pub use config::Config;
+pub use runtime::config::Config;
+
+// The runtime's parts under their old names, for the handlers and tests.
+pub use runtime::{backends, config, jobs, keys, live, metrics, objects, principals, proxies};
 pub use startup::Application;
 
 /// Installs the global `tracing` subscriber: `RUST_LOG` or `log.level`,

@@ -310,22 +310,7 @@ fn find_store<'a>(
     None
 }
 
-/// Writes `error` and every `source()` below it on one line.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(e) = next {
-        // Wrappers that print their source already (`#[error("{0}")]`,
-        // `transparent`) would say it twice.
-        let part = e.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = e.source();
-    }
-    text
-}
+pub use runtime::error_chain;
 
 impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {

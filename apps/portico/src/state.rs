@@ -1,26 +1,13 @@
-//! What every handler can reach: the domain services, the server's settings,
-//! metrics and the readiness checks.
+//! What every handler can reach: the [`Runtime`] (the domain services, the
+//! caches, metrics and readiness checks), and what only the HTTP layer
+//! needs (settings, CSRF key, payment providers, upload slots).
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use domain::StoreError;
-use domain::{
-    Authentication, ContentSessions, Maintenance, Notifications, Passwords, Payments, Profiles,
-    RateLimits, Rbac, Registration, Uploads, UserAdmin,
-};
+use runtime::Runtime;
+use runtime::config::{Config, RateLimitConfig};
 
-use crate::config::RateLimitConfig;
-use crate::metrics::Metrics;
-
-/// Something `/readyz` checks.
-#[async_trait]
-pub trait ReadinessCheck: Send + Sync {
-    /// Short name shown in `/readyz`.
-    fn name(&self) -> &str;
-    /// `Ok` when the dependency answers.
-    async fn check(&self) -> Result<(), StoreError>;
-}
+pub use runtime::backends::ReadinessCheck;
 
 /// Settings the handlers read.
 #[derive(Debug, Clone)]
@@ -39,56 +26,83 @@ pub struct Settings {
     pub hsts: Option<actix_web::http::header::HeaderValue>,
 }
 
-/// Shared application state (one per process, behind `web::Data`).
+/// Shared application state (one per process, behind `web::Data`): the
+/// runtime's services are reached through it (`state.auth`, `state.rbac`, …).
 pub struct AppState {
-    /// Registration and verification.
-    pub registration: Registration,
-    /// Sign-in and sessions.
-    pub auth: Authentication,
-    /// Principals authenticated recently, kept in memory.
-    pub principals: Arc<crate::principals::PrincipalCache>,
-    /// Where changes to authentication are announced (the cache listens).
-    pub auth_changes: Arc<dyn domain::AuthChangeFeed>,
-    /// Password reset and change.
-    pub passwords: Passwords,
-    /// The own account.
-    pub profiles: Profiles,
-    /// The second factor (TOTP and backup codes).
-    pub mfa: domain::MultiFactor,
-    /// Sign-in through identity providers, and account links.
-    pub federation: domain::Federation,
-    /// User administration.
-    pub admin: UserAdmin,
-    /// Role management and permission checks.
-    pub rbac: Rbac,
-    /// Rate limits and usage counters.
-    pub rate_limits: RateLimits,
-    /// Content sessions and messages.
-    pub content: ContentSessions,
-    /// Notifications, with their expiry.
-    pub notifications: Notifications,
-    /// Live notifications for the SSE stream.
-    pub live: Arc<crate::live::Live>,
-    /// Upload requests.
-    pub uploads: Uploads,
-    /// Object storage (to check the local store's signed URLs).
-    pub objects: adapter_objects::Objects,
-    /// Payments and their beneficiaries.
-    pub payments: Payments,
+    /// The domain services and what runs beside them.
+    pub runtime: Runtime,
     /// Providers whose webhooks are accepted.
     pub payment_providers: Vec<Arc<dyn crate::payment_providers::PaymentProvider>>,
-    /// The purge of expired records (the background job).
-    pub maintenance: Maintenance,
-    /// Job leases.
-    pub leases: Arc<dyn domain::LeaseRepository>,
     /// Uploads in progress per user through the local store's URLs.
     pub upload_slots: crate::upload_slots::UploadSlots,
     /// Derives each session's CSRF token.
-    pub csrf: crate::keys::CsrfKey,
+    pub csrf: runtime::keys::CsrfKey,
     /// Settings the handlers read from configuration.
     pub settings: Settings,
-    /// The process's Prometheus metrics.
-    pub metrics: Arc<Metrics>,
-    /// What `/readyz` checks.
-    pub readiness: Vec<Arc<dyn ReadinessCheck>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        &self.runtime
+    }
+}
+
+/// Why the HTTP layer's own parts could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+impl AppState {
+    /// The HTTP layer over `runtime`, with its settings from `config`.
+    pub fn new(runtime: Runtime, config: &Config) -> Result<Self, SettingsError> {
+        Ok(Self {
+            runtime,
+            payment_providers: payment_providers(config),
+            upload_slots: crate::upload_slots::UploadSlots::new(
+                config.uploads.max_concurrent_per_user,
+            ),
+            csrf: csrf_key(config)?,
+            settings: Settings {
+                cookie_secure: config.cookie_secure(),
+                proxies: config
+                    .server
+                    .trusted_proxies
+                    .rule(config.server.trust_forwarded_for)
+                    .map_err(|e| SettingsError(format!("server.trusted_proxies: {e}")))?,
+                rate_limits: config.rate_limits.clone(),
+                max_upload_bytes: config.uploads.max_size_bytes,
+                metrics: config.server.metrics && config.server.metrics_listen.is_none(),
+                hsts: crate::headers::hsts(config.server.hsts_max_age_secs, &config.public_url()),
+            },
+        })
+    }
+}
+
+/// The CSRF key: `security.csrf_secret`, or one created once in
+/// `<data_dir>/csrf.key`.
+fn csrf_key(config: &Config) -> Result<runtime::keys::CsrfKey, SettingsError> {
+    use secrecy::ExposeSecret as _;
+    let secret = config.security.csrf_secret.expose_secret();
+    if !secret.is_empty() {
+        return Ok(runtime::keys::CsrfKey::new(secret.as_bytes().to_vec()));
+    }
+    let path = config.server.data_dir.join("csrf.key");
+    runtime::keys::key_file(&path, "CSRF")
+        .map(runtime::keys::CsrfKey::new)
+        .map_err(|e| SettingsError(format!("cannot read or create {}: {e}", path.display())))
+}
+
+/// The payment providers whose webhooks are accepted: the built-in one when
+/// `payments.webhook_secret` is set.
+fn payment_providers(config: &Config) -> Vec<Arc<dyn crate::payment_providers::PaymentProvider>> {
+    use secrecy::ExposeSecret as _;
+    let secret = config.payments.webhook_secret.expose_secret();
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    vec![Arc::new(crate::payment_providers::SignedWebhooks::new(
+        secret.as_bytes().to_vec(),
+    ))]
 }

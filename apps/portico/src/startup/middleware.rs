@@ -83,7 +83,7 @@ pub(super) async fn observe(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let method_label = crate::metrics::method_label(req.method());
+    let method_label = crate::metrics::method_label(req.method().as_str());
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -12,38 +12,31 @@ use actix_web::{App, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::backends::{Backends, ConnectError};
-use crate::config::Config;
-use crate::live::Live;
-use crate::mail::MailSetupError;
-use crate::metrics::Metrics;
-use crate::objects::ObjectsSetupError;
+use runtime::backends::Backends;
+use runtime::config::Config;
+use runtime::live::Live;
+use runtime::metrics::Metrics;
+use runtime::{Background, Runtime, RuntimeError};
+
 use crate::routes::{self, RouteTable};
 use crate::state::AppState;
 
 mod middleware;
-mod services;
 
 use middleware::{cors, limit_per_ip, observe};
-pub use services::{Services, prepare, services};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A store, the mailer, hashing, object storage or the preparation of
+    /// the stores failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
     /// A store is unreachable.
     #[error(transparent)]
-    Connect(#[from] ConnectError),
-    /// Mail is misconfigured.
-    #[error(transparent)]
-    Mail(#[from] MailSetupError),
-    /// Password hashing parameters are invalid.
-    #[error(transparent)]
-    Hashing(#[from] platform::InvalidParams),
-    /// Object storage cannot be opened.
-    #[error(transparent)]
-    Objects(#[from] ObjectsSetupError),
-    /// Built-in roles or the bootstrap administrator could not be set up.
-    #[error("cannot prepare the stores: {0}")]
+    Connect(#[from] runtime::backends::ConnectError),
+    /// The HTTP layer's own settings are invalid.
+    #[error("{0}")]
     Setup(String),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
@@ -84,14 +77,11 @@ pub struct Application {
     addr: SocketAddr,
     /// Stores this application connected itself, closed when it stops.
     owned: Option<Backends>,
-    /// The notification feed listener and the background jobs, stopped with the server.
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The runtime's background work, stopped after the server.
+    background: Background,
     live: Arc<Live>,
     /// The mail queue the worker drains.
     mail_queue: Arc<dyn domain::MailQueue>,
-    /// The usage-counter writer: told to stop after the server stopped, it
-    /// writes what is left, then ends.
-    usage: (Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>),
     /// The `server.metrics_listen` server: its address, handle and task.
     metrics: Option<(
         SocketAddr,
@@ -135,48 +125,13 @@ impl Application {
         if config.server.public_url.is_empty() {
             config.server.public_url = format!("http://{addr}");
         }
-        let metrics = Arc::new(Metrics::default());
-        let services = services(&config, &backends, metrics)?;
-        prepare(&config, &services).await?;
-        let live = services.state.live.clone();
-        let mut tasks = vec![
-            tokio::spawn(live.clone().run()),
-            tokio::spawn(crate::principals::run(
-                services.state.principals.clone(),
-                services.state.auth_changes.clone(),
-            )),
-            tokio::spawn(crate::mail_queue::run(
-                services.mail.clone(),
-                services.mail_wake.clone(),
-                std::time::Duration::from_millis(config.mail.poll_interval_ms.max(10)),
-                services.state.metrics.clone(),
-            )),
-        ];
-        if let Some(keyring) = &services.keyring {
-            tasks.push(tokio::spawn(keyring.clone().watch()));
-        }
-        let mail_queue = services.mail_queue.clone();
-        let usage_stop = Arc::new(tokio::sync::Notify::new());
-        let usage = (
-            usage_stop.clone(),
-            tokio::spawn(crate::jobs::flush_usage(
-                services.state.rate_limits.clone(),
-                std::time::Duration::from_millis(config.rate_limits.usage_flush_ms.max(10)),
-                usage_stop,
-            )),
-        );
-        if config.jobs.enabled {
-            let s = &services.state;
-            tasks.extend(crate::jobs::spawn(
-                s.leases.clone(),
-                s.uploads.clone(),
-                s.maintenance.clone(),
-                s.metrics.clone(),
-                std::time::Duration::from_secs(config.uploads.sweep_interval_secs),
-                std::time::Duration::from_secs(config.jobs.purge_interval_secs),
-            ));
-        }
-        let state = web::Data::from(services.state);
+        let runtime = Runtime::build(&config, &backends, Arc::new(Metrics::default()))?;
+        runtime.prepare(&config).await?;
+        let background = runtime.spawn_background(&config);
+        let live = runtime.live.clone();
+        let mail_queue = runtime.mail_queue.clone();
+        let state = Arc::new(AppState::new(runtime, &config).map_err(|e| StartError::Setup(e.0))?);
+        let state = web::Data::from(state);
         let state_for_metrics = state.clone();
         // Built once: the route table comes from it and /openapi.json serves it.
         let api = crate::openapi::document_for(&config.public_url());
@@ -257,10 +212,9 @@ impl Application {
             server,
             addr,
             owned: None,
-            tasks,
+            background,
             live,
             mail_queue,
-            usage,
             metrics,
         })
     }
@@ -301,23 +255,14 @@ impl Application {
         });
         let result = self.server.await;
         signals.abort();
-        // No request counts any more: write the usage counted since the
-        // last flush.
-        let (stop_usage, usage) = self.usage;
-        stop_usage.notify_one();
-        let _ = usage.await;
         if let Some((_, handle, task)) = self.metrics {
             handle.stop(true).await;
             let _ = task.await;
         }
-        // Stop the feed listener and the jobs, and wait until they are gone,
+        // No request counts any more: write the usage counted since the
+        // last flush, then stop the listeners, the mail worker and the jobs,
         // so nothing uses the stores after this returns.
-        for task in &self.tasks {
-            task.abort();
-        }
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.background.stop().await;
         if let Some(backends) = &self.owned {
             backends.close().await;
         }

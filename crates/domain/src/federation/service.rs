@@ -143,7 +143,10 @@ impl Federation {
         self.providers.iter().find(|p| p.name().as_str() == name)
     }
 
-    /// Whether `redirect_uri` may end a flow (see [`redirect_allowed`]).
+    /// Whether `redirect_uri` may end a flow: no fragment, whitespace or
+    /// control character, none of the keys the callback adds to its query
+    /// (`code`, `linked`, `error`, `state`), and without its query equal to
+    /// an address of the policy's redirect allowlist.
     pub fn redirect_allowed(&self, redirect_uri: &str) -> bool {
         redirect_allowed(&self.policy.redirect_allowlist, redirect_uri)
     }

@@ -12,7 +12,6 @@ use domain::StoreError;
 use domain::Stores;
 
 use crate::config::{Backend, Config, redact_url};
-use crate::state::ReadinessCheck;
 
 /// Why a store could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -354,6 +353,15 @@ impl ReadinessCheck for RedisReady {
     async fn check(&self) -> Result<(), StoreError> {
         self.0.ping().await
     }
+}
+
+/// Something `/readyz` checks.
+#[async_trait]
+pub trait ReadinessCheck: Send + Sync {
+    /// Short name shown in `/readyz`.
+    fn name(&self) -> &str;
+    /// `Ok` when the dependency answers.
+    async fn check(&self) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub async fn run(
             Ok(report) => {
                 outages = 0;
                 for f in &report.failures {
-                    let error = crate::problem::error_chain(&f.error);
+                    let error = crate::error_chain(&f.error);
                     if f.dropped {
                         tracing::error!(mail = %f.id, kind = f.kind.as_str(), attempts = f.attempts, %error, "mail not delivered; giving up");
                     } else {
@@ -97,7 +97,7 @@ pub async fn run(
             }
             Err(e) => {
                 outages = outages.saturating_add(1);
-                tracing::warn!(error = %crate::problem::error_chain(&e), "mail queue unreachable; retrying");
+                tracing::warn!(error = %crate::error_chain(&e), "mail queue unreachable; retrying");
                 false
             }
         };

@@ -106,7 +106,7 @@ impl PrincipalCache {
             let (auth, mut touched) = (auth.clone(), principal.clone());
             tokio::spawn(async move {
                 if let Err(e) = auth.touch(&mut touched).await {
-                    tracing::debug!(error = %crate::problem::error_chain(&e), "session touch failed");
+                    tracing::debug!(error = %crate::error_chain(&e), "session touch failed");
                 }
             });
             principal.mark_used(now);
@@ -189,7 +189,7 @@ impl AuthChangeFeed for LocalFirst {
         match tokio::time::timeout(self.deadline, self.feed.publish(change)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                tracing::warn!(error = %crate::problem::error_chain(&e), %change, "could not announce an auth change; other instances keep their cached principals until the TTL");
+                tracing::warn!(error = %crate::error_chain(&e), %change, "could not announce an auth change; other instances keep their cached principals until the TTL");
             }
             Err(_) => {
                 tracing::warn!(%change, "announcing an auth change took too long; other instances keep their cached principals until the TTL");
@@ -221,14 +221,14 @@ pub async fn run(cache: Arc<PrincipalCache>, feed: Arc<dyn AuthChangeFeed>) {
                     match subscription.next().await {
                         Ok(change) => cache.drop_for(change),
                         Err(e) => {
-                            tracing::warn!(error = %crate::problem::error_chain(&e), "auth change feed broke; dropping cached principals and resubscribing");
+                            tracing::warn!(error = %crate::error_chain(&e), "auth change feed broke; dropping cached principals and resubscribing");
                             break;
                         }
                     }
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %crate::problem::error_chain(&e), "cannot subscribe to auth changes; caching no principals until it works");
+                tracing::warn!(error = %crate::error_chain(&e), "cannot subscribe to auth changes; caching no principals until it works");
             }
         }
         cache.set_listening(false);

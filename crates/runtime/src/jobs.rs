@@ -46,7 +46,7 @@ where
     }
     let result = work().await;
     if let Err(e) = leases.release(&lease, holder).await {
-        tracing::warn!(job = name, error = %crate::problem::error_chain(&e), "cannot release the job lease; it expires by itself");
+        tracing::warn!(job = name, error = %crate::error_chain(&e), "cannot release the job lease; it expires by itself");
     }
     result.map(Some)
 }
@@ -115,7 +115,7 @@ where
                 self.metrics.job(self.name, "skipped", &[]);
             }
             Err(e) => {
-                tracing::error!(job = self.name, error = %crate::problem::error_chain(&e), "job failed; next try in one interval");
+                tracing::error!(job = self.name, error = %crate::error_chain(&e), "job failed; next try in one interval");
                 self.metrics.job(self.name, "error", &[]);
             }
         }
@@ -205,7 +205,7 @@ pub async fn flush_usage(
             }
             Err(e) => {
                 if !failing || last {
-                    tracing::warn!(error = %crate::problem::error_chain(&e), "cannot write usage counters; keeping them for the next try");
+                    tracing::warn!(error = %crate::error_chain(&e), "cannot write usage counters; keeping them for the next try");
                 }
                 failing = true;
             }

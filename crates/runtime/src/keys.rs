@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// The key in `path` (at least 32 bytes), created if missing. `what` names
 /// it in the log line of its creation.
-pub(crate) fn key_file(path: &Path, what: &str) -> std::io::Result<Vec<u8>> {
+pub fn key_file(path: &Path, what: &str) -> std::io::Result<Vec<u8>> {
     let key = read_or_create(path, what, || {
         domain::TokenGenerator::generate(&platform::OsRandomTokens)
             .expose()
@@ -26,7 +26,7 @@ pub(crate) fn key_file(path: &Path, what: &str) -> std::io::Result<Vec<u8>> {
 
 /// The keyring sealing secrets at rest: `security.encryption_keys`, else
 /// `<data_dir>/encryption.keys`, created with one fresh key if missing.
-pub(crate) fn keyring(configured: &str, data_dir: &Path) -> Result<platform::Keyring, String> {
+pub fn keyring(configured: &str, data_dir: &Path) -> Result<platform::Keyring, String> {
     if !configured.trim().is_empty() {
         return platform::Keyring::parse(configured.split([',', '\n']))
             .map_err(|e| format!("security.encryption_keys: {e}"));
@@ -42,12 +42,12 @@ pub(crate) fn keyring(configured: &str, data_dir: &Path) -> Result<platform::Key
 }
 
 /// A sealer, and the keyring file it follows when it follows one.
-pub(crate) type SealerAndFile = (Arc<dyn domain::Sealer>, Option<Arc<FileKeyring>>);
+pub type SealerAndFile = (Arc<dyn domain::Sealer>, Option<Arc<FileKeyring>>);
 
 /// The sealer of a running server: the keyring of `security.encryption_keys`
 /// as it is, or the keyring file followed as it changes ([`FileKeyring`];
 /// its watcher is the second value, to be run for the server's life).
-pub(crate) fn sealer(configured: &str, data_dir: &Path) -> Result<SealerAndFile, String> {
+pub fn sealer(configured: &str, data_dir: &Path) -> Result<SealerAndFile, String> {
     let ring = keyring(configured, data_dir)?;
     if !configured.trim().is_empty() {
         return Ok((Arc::new(ring), None));
@@ -66,7 +66,7 @@ pub(crate) fn sealer(configured: &str, data_dir: &Path) -> Result<SealerAndFile,
 /// a key this instance does not hold. A key missing even then is an
 /// operator's error (a keyring not copied to every machine): it is logged
 /// once per key, and the check it fails is not counted as a guess.
-pub(crate) struct FileKeyring {
+pub struct FileKeyring {
     path: PathBuf,
     ring: RwLock<Arc<platform::Keyring>>,
     /// Key ids already reported missing.
@@ -75,7 +75,7 @@ pub(crate) struct FileKeyring {
 
 impl FileKeyring {
     /// How often the file is read again.
-    pub(crate) const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+    pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
     fn current(&self) -> Arc<platform::Keyring> {
         self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -84,7 +84,7 @@ impl FileKeyring {
     /// Reads the file again; the keyring in use changes when the file holds
     /// another valid one. A file that does not parse is logged and ignored
     /// (the keys in use stay).
-    pub(crate) fn reload(&self) {
+    pub fn reload(&self) {
         let parsed = std::fs::read_to_string(&self.path)
             .map_err(|e| e.to_string())
             .and_then(|text| platform::Keyring::parse(text.lines()).map_err(|e| e.to_string()));
@@ -110,7 +110,7 @@ impl FileKeyring {
     }
 
     /// Reads the file every [`FileKeyring::WATCH_EVERY`], until aborted.
-    pub(crate) async fn watch(self: Arc<Self>) {
+    pub async fn watch(self: Arc<Self>) {
         let mut tick = tokio::time::interval(Self::WATCH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -154,7 +154,7 @@ impl domain::Sealer for FileKeyring {
 }
 
 /// Where the keyring file lives.
-pub(crate) fn keyring_path(data_dir: &Path) -> std::path::PathBuf {
+pub fn keyring_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("encryption.keys")
 }
 

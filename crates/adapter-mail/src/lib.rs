@@ -1,7 +1,26 @@
-//! Outgoing mail through lettre: rendered from minijinja templates (built
-//! in, or from `mail.templates_dir`) as a text and an HTML part with a link
-//! carrying the token, then written to the outbox folder as `.eml` files
-//! (default) or sent through an SMTP relay.
+//! The [`domain::Mailer`] port over lettre: each mail rendered from
+//! minijinja templates (built in, or from a folder of the operator's) as a
+//! text and an HTML part with a link carrying the token, then written to an
+//! outbox folder as `.eml` files or sent through an SMTP relay.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), adapter_mail::MailSetupError> {
+//! use adapter_mail::{LettreMailer, LinkLifetimes, LinkPatterns, MailerConfig, MailerTransport};
+//! let mailer = LettreMailer::new(
+//!     &MailerConfig {
+//!         transport: MailerTransport::Outbox("data/outbox".into()),
+//!         from: "Portico <no-reply@example.org>".into(),
+//!         public_url: "https://app.example".into(),
+//!         verify_path: "/verify-email".into(),
+//!         reset_path: "/reset-password".into(),
+//!         deletion_path: "/confirm-deletion".into(),
+//!         links: LinkPatterns::default(),
+//!         templates_dir: None,
+//!     },
+//!     (&domain::AccountPolicy::default()).into(),
+//! )?;
+//! # let _ = mailer; Ok(()) }
+//! ```
 
 mod templates;
 
@@ -11,7 +30,6 @@ use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{Config, MailTransport};
 pub use templates::TemplateError;
 use templates::{MailContext, MailKind, MailTemplates, Rendered};
 
@@ -36,6 +54,50 @@ impl From<&domain::AccountPolicy> for LinkLifetimes {
     }
 }
 
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum MailerTransport {
+    /// `.eml` files in this folder (created if missing).
+    Outbox(std::path::PathBuf),
+    /// An SMTP relay: `smtp://`, `smtps://` or `smtp://…?tls=required` URL
+    /// with credentials.
+    Smtp(String),
+}
+
+/// URL patterns of the pages that complete what a mail asks, each with a
+/// `{token}` placeholder; an empty one links to Portico's own page at
+/// `<public_url><path>`.
+#[derive(Debug, Clone, Default)]
+pub struct LinkPatterns {
+    /// The email verification page.
+    pub verify: String,
+    /// The password reset page.
+    pub reset: String,
+    /// The account deletion confirmation.
+    pub deletion: String,
+}
+
+/// How the mailer is set up.
+#[derive(Debug, Clone)]
+pub struct MailerConfig {
+    /// Where mail goes.
+    pub transport: MailerTransport,
+    /// The `From:` mailbox (`Name <address>`).
+    pub from: String,
+    /// The server's public URL, which Portico's own pages are under.
+    pub public_url: String,
+    /// Portico's verification page.
+    pub verify_path: String,
+    /// Portico's password-reset page.
+    pub reset_path: String,
+    /// Portico's deletion page.
+    pub deletion_path: String,
+    /// Pages of the operator's own front end in place of Portico's.
+    pub links: LinkPatterns,
+    /// A folder whose templates replace the built-in ones by file name.
+    pub templates_dir: Option<std::path::PathBuf>,
+}
+
 enum Transport {
     Outbox(AsyncFileTransport<Tokio1Executor>),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -49,7 +111,7 @@ pub struct LettreMailer {
     verify_path: String,
     reset_path: String,
     deletion_path: String,
-    links: crate::config::MailLinks,
+    links: LinkPatterns,
     templates: MailTemplates,
     ttls: LinkLifetimes,
 }
@@ -78,29 +140,25 @@ pub enum MailSetupError {
 }
 
 impl LettreMailer {
-    /// Builds the transport the configuration names, with the templates
-    /// of `mail.templates_dir` over the built-in ones; `ttls` are the links'
-    /// lifetimes the mails state.
-    pub fn from_config(config: &Config, ttls: LinkLifetimes) -> Result<Self, MailSetupError> {
-        let dir = &config.mail.templates_dir;
-        let templates =
-            MailTemplates::load((!dir.as_os_str().is_empty()).then_some(dir.as_path()))?;
+    /// Builds the transport `config` names, with the templates of its
+    /// folder over the built-in ones (each checked by rendering it once);
+    /// `ttls` are the links' lifetimes the mails state.
+    pub fn new(config: &MailerConfig, ttls: LinkLifetimes) -> Result<Self, MailSetupError> {
+        let templates = MailTemplates::load(config.templates_dir.as_deref())?;
         let from: Mailbox = config
-            .mail
             .from
             .parse()
             .map_err(|e: lettre::address::AddressError| MailSetupError::From(e.to_string()))?;
-        let transport = match config.mail.transport {
-            MailTransport::Outbox => {
-                let dir = config.outbox_dir();
-                std::fs::create_dir_all(&dir).map_err(|source| MailSetupError::Outbox {
+        let transport = match &config.transport {
+            MailerTransport::Outbox(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| MailSetupError::Outbox {
                     path: dir.display().to_string(),
                     source,
                 })?;
                 Transport::Outbox(AsyncFileTransport::new(dir))
             }
-            MailTransport::Smtp => {
-                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.mail.smtp_url)
+            MailerTransport::Smtp(url) => {
+                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| MailSetupError::Smtp(e.to_string()))?
                     .build();
                 Transport::Smtp(smtp)
@@ -109,11 +167,11 @@ impl LettreMailer {
         Ok(Self {
             transport,
             from,
-            public_url: config.public_url(),
-            verify_path: config.mail.verify_path.clone(),
-            reset_path: config.mail.reset_path.clone(),
-            deletion_path: config.mail.deletion_path.clone(),
-            links: config.mail.links.clone(),
+            public_url: config.public_url.clone(),
+            verify_path: config.verify_path.clone(),
+            reset_path: config.reset_path.clone(),
+            deletion_path: config.deletion_path.clone(),
+            links: config.links.clone(),
             templates,
             ttls,
         })

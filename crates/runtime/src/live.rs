@@ -71,14 +71,14 @@ impl Live {
                             // No receivers is not an error: nobody is streaming.
                             Ok(event) => drop(self.sender.send(LiveEvent::New(event))),
                             Err(e) => {
-                                tracing::warn!(error = %crate::problem::error_chain(&e), "notification feed broke; resubscribing");
+                                tracing::warn!(error = %crate::error_chain(&e), "notification feed broke; resubscribing");
                                 break;
                             }
                         }
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %crate::problem::error_chain(&e), "cannot subscribe to the notification feed; retrying");
+                    tracing::warn!(error = %crate::error_chain(&e), "cannot subscribe to the notification feed; retrying");
                 }
             }
             let _ = self.sender.send(LiveEvent::Gap);
