@@ -23,4 +23,6 @@ async fn fresh() -> Box<dyn contract_tests::TestStore> {
     Box::new(Db(TestDatabase::with_transactions(false).await))
 }
 
-contract_tests::contract_suite!(fresh);
+fn main() {
+    contract_tests::run_suite(fresh);
+}

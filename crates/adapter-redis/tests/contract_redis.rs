@@ -22,4 +22,6 @@ async fn fresh() -> Box<dyn contract_tests::TestStore> {
     Box::new(Db(TestRedis::fresh(&redis_url()).await))
 }
 
-contract_tests::contract_suite!(fresh);
+fn main() {
+    contract_tests::run_suite(fresh);
+}

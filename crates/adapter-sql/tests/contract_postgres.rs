@@ -10,4 +10,6 @@ async fn fresh() -> Box<dyn contract_tests::TestStore> {
     ))
 }
 
-contract_tests::contract_suite!(fresh);
+fn main() {
+    contract_tests::run_suite(fresh);
+}

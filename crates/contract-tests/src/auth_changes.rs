@@ -1,5 +1,6 @@
 //! `AuthChangeFeed` contracts.
 
+use crate::contract;
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
 
@@ -23,6 +24,7 @@ async fn receive_all(sub: &mut Box<dyn AuthChangeSubscription>, mut wanted: Hash
 
 /// A change published after two subscriptions opened reaches both, each
 /// kind of change intact.
+#[contract]
 pub async fn published_changes_reach_every_subscription(s: Stores) {
     let mut first = s.auth_changes.subscribe().await.unwrap();
     let mut second = s.auth_changes.subscribe().await.unwrap();
@@ -40,6 +42,7 @@ pub async fn published_changes_reach_every_subscription(s: Stores) {
 }
 
 /// 50 changes published at once from parallel publishers all arrive.
+#[contract]
 pub async fn concurrent_publishes_all_arrive(s: Stores) {
     let mut sub = s.auth_changes.subscribe().await.unwrap();
     let users: Vec<UserId> = (0..50).map(|_| UserId::from_uuid(id())).collect();
@@ -59,6 +62,7 @@ pub async fn concurrent_publishes_all_arrive(s: Stores) {
 
 /// A subscription keeps delivering after a quiet spell longer than a poll
 /// interval, and a change published after it restarts comes through.
+#[contract]
 pub async fn a_subscription_keeps_delivering_after_a_quiet_spell(s: Stores) {
     let mut sub = s.auth_changes.subscribe().await.unwrap();
     let early = AuthChange::Session(AuthSessionId::from_uuid(id()));

@@ -1,5 +1,6 @@
 //! Deleting a user through every port (what `Profiles::delete_account` does).
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use serde_json::json;
@@ -8,6 +9,7 @@ use crate::fixtures::*;
 
 /// After every port's `delete_for_user` and `users.delete`, nothing of the
 /// user is left and the other user's records are untouched.
+#[contract]
 pub async fn deleting_a_users_records_leaves_others_intact(s: Stores) {
     let t = t0();
     let people = users(&s, "c", 2, t).await;

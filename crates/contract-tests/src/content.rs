@@ -1,5 +1,6 @@
 //! `ContentSessionRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use serde_json::json;
@@ -8,6 +9,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// Sessions read back equal; `list_for_user` shows only the user's, newest first, paged.
+#[contract]
 pub async fn create_get_and_list_own_newest_first(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -45,6 +47,7 @@ pub async fn create_get_and_list_own_newest_first(s: Stores) {
 }
 
 /// `rename` sets name and `last_accessed_at`; an unknown id is `NotFound`.
+#[contract]
 pub async fn rename_and_missing(s: Stores) {
     let t = t0();
     let c = content_session(user("ann", t).id, t);
@@ -67,6 +70,7 @@ pub async fn rename_and_missing(s: Stores) {
 
 /// `put_data_within` adds a new key only below the limit, always replaces a
 /// held one, and is `NotFound` for an unknown session.
+#[contract]
 pub async fn data_put_within_limits_new_keys_only(s: Stores) {
     let t = t0();
     let c = content_session(user("ann", t).id, t);
@@ -108,6 +112,7 @@ pub async fn data_put_within_limits_new_keys_only(s: Stores) {
 }
 
 /// 16 writers adding distinct keys at once under a limit of 5: exactly 5 land.
+#[contract]
 pub async fn concurrent_new_keys_stay_within_the_limit(s: Stores) {
     let t = t0();
     let c = content_session(user("ann", t).id, t);
@@ -129,6 +134,7 @@ pub async fn concurrent_new_keys_stay_within_the_limit(s: Stores) {
 }
 
 /// Data: put, get, replace, list by key, delete; unknown session or key behave as documented.
+#[contract]
 pub async fn data_put_get_replace_list_delete(s: Stores) {
     let t = t0();
     let c = content_session(user("ann", t).id, t);
@@ -174,6 +180,7 @@ pub async fn data_put_get_replace_list_delete(s: Stores) {
 }
 
 /// A message with `mark_unread` sets the flag in the same step; `mark_read` clears it and marks messages read.
+#[contract]
 pub async fn message_marks_unread_atomically_and_read_clears(s: Stores) {
     let t = t0();
     let c = content_session(user("ann", t).id, t);
@@ -212,6 +219,7 @@ pub async fn message_marks_unread_atomically_and_read_clears(s: Stores) {
 }
 
 /// `get_message` finds a message only through its own session; replies keep their parent.
+#[contract]
 pub async fn get_message_is_scoped_to_its_session(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -234,6 +242,7 @@ pub async fn get_message_is_scoped_to_its_session(s: Stores) {
 }
 
 /// Messages page newest first with a cursor.
+#[contract]
 pub async fn messages_paginate_newest_first(s: Stores) {
     let t = t0();
     let c = content_session(user("ann", t).id, t);
@@ -262,6 +271,7 @@ pub async fn messages_paginate_newest_first(s: Stores) {
 }
 
 /// `delete` removes the session with its data and messages; a second delete is `NotFound`.
+#[contract]
 pub async fn delete_cascades_to_data_and_messages(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -304,6 +314,7 @@ pub async fn delete_cascades_to_data_and_messages(s: Stores) {
 }
 
 /// `delete_for_user` removes that user's sessions (with data and messages) only.
+#[contract]
 pub async fn content_delete_for_user(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);

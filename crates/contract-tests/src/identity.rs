@@ -1,6 +1,7 @@
 //! `IdentityLinkRepository` and `OAuthFlowRepository` contracts, and the
 //! one-time exchange codes of provider sign-in.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use time::Duration;
@@ -13,6 +14,7 @@ fn name(n: &str) -> ProviderName {
 
 /// `link` stores what `find` and `list_for_user` (in provider order) read
 /// back; an identity never linked is not found.
+#[contract]
 pub async fn link_find_and_list_roundtrip(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -56,6 +58,7 @@ pub async fn link_find_and_list_roundtrip(s: Stores) {
 
 /// An identity links to one user only, and a user to one identity per
 /// provider; a refused link stores nothing.
+#[contract]
 pub async fn link_refuses_a_taken_identity_or_a_second_per_provider(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -100,6 +103,7 @@ pub async fn link_refuses_a_taken_identity_or_a_second_per_provider(s: Stores) {
 }
 
 /// Of 8 users linking one identity at once exactly one gets it.
+#[contract]
 pub async fn concurrent_links_of_one_identity_have_one_winner(s: Stores) {
     let t = t0();
     let wins = concurrently(8, |i| {
@@ -126,6 +130,7 @@ pub async fn concurrent_links_of_one_identity_have_one_winner(s: Stores) {
 
 /// `store_tokens` replaces a link's tokens (or clears them); `reseal`
 /// replaces them only while they are still the old value.
+#[contract]
 pub async fn store_tokens_and_reseal_are_per_link(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -196,6 +201,7 @@ pub async fn store_tokens_and_reseal_are_per_link(s: Stores) {
 }
 
 /// `unlink` removes a link; with `keep_one` it keeps a user's only link.
+#[contract]
 pub async fn unlink_keeps_the_last_link_when_asked(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -235,6 +241,7 @@ pub async fn unlink_keeps_the_last_link_when_asked(s: Stores) {
 
 /// Concurrent unlinks of a user's last two links with `keep_one`: exactly
 /// one goes, the other stays.
+#[contract]
 pub async fn concurrent_unlinks_keep_one_link(s: Stores) {
     let t = t0();
     for round in 0..4 {
@@ -261,6 +268,7 @@ pub async fn concurrent_unlinks_keep_one_link(s: Stores) {
 
 /// `delete_for_user` removes every link of the user only, and frees the
 /// identities; `list_after` walks every link in (user, provider) order.
+#[contract]
 pub async fn links_delete_for_user_and_list_after(s: Stores) {
     let t = t0();
     let mut people: Vec<UserId> = (0..3).map(|i| user(&format!("w{i}"), t).id).collect();
@@ -324,6 +332,7 @@ pub async fn links_delete_for_user_and_list_after(s: Stores) {
 }
 
 /// A flow is taken once, whole.
+#[contract]
 pub async fn flow_is_taken_once(s: Stores) {
     let t = t0();
     let sign_in = oauth_flow("corp", None, t);
@@ -346,6 +355,7 @@ pub async fn flow_is_taken_once(s: Stores) {
 }
 
 /// Of 8 concurrent takes of one flow exactly one gets it.
+#[contract]
 pub async fn concurrent_takes_of_a_flow_have_one_winner(s: Stores) {
     let t = t0();
     let f = oauth_flow("corp", None, t);
@@ -360,6 +370,7 @@ pub async fn concurrent_takes_of_a_flow_have_one_winner(s: Stores) {
 
 /// An expired flow is never taken, whether or not it was purged, and a
 /// purge leaves live flows.
+#[contract]
 pub async fn expired_flow_is_never_taken(s: Stores) {
     let t = t0();
     let old = oauth_flow("corp", None, t - Duration::minutes(20));
@@ -386,6 +397,7 @@ pub async fn expired_flow_is_never_taken(s: Stores) {
 }
 
 /// `delete_for_user` removes the user's linking flows only.
+#[contract]
 pub async fn flow_delete_for_user(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -416,6 +428,7 @@ pub async fn flow_delete_for_user(s: Stores) {
 /// An exchange code is a one-time token of its own purpose: another
 /// purpose's lookup does not spend it, and it is consumed once under
 /// concurrency.
+#[contract]
 pub async fn exchange_code_is_single_use(s: Stores) {
     let t = t0();
     let mut code = one_time(user("ann", t).id, TokenPurpose::OAuthExchange, t);

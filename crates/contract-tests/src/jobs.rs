@@ -1,5 +1,6 @@
 //! `LeaseRepository` and `NotificationFeed` contracts.
 
+use crate::contract;
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
 
@@ -11,6 +12,7 @@ use crate::fixtures::*;
 
 /// A free lease is taken; another holder is refused until it expires; the
 /// holder renews it.
+#[contract]
 pub async fn lease_is_exclusive_until_expiry_and_renewable(s: Stores) {
     let name = format!("job-{}", id().simple());
     let t = t0();
@@ -26,6 +28,7 @@ pub async fn lease_is_exclusive_until_expiry_and_renewable(s: Stores) {
 }
 
 /// `release` frees the holder's lease and leaves another holder's alone.
+#[contract]
 pub async fn lease_release_is_holder_only(s: Stores) {
     let name = format!("job-{}", id().simple());
     let t = t0();
@@ -40,6 +43,7 @@ pub async fn lease_release_is_holder_only(s: Stores) {
 }
 
 /// Of concurrent takes of one free lease, exactly one succeeds.
+#[contract]
 pub async fn concurrent_lease_takes_have_one_winner(s: Stores) {
     let name = format!("job-{}", id().simple());
     let t = t0();
@@ -62,6 +66,7 @@ pub async fn concurrent_lease_takes_have_one_winner(s: Stores) {
 }
 
 /// Notifications created after `subscribe` are announced, each with its user.
+#[contract]
 pub async fn feed_announces_new_notifications(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -93,6 +98,7 @@ pub async fn feed_announces_new_notifications(s: Stores) {
 
 /// A burst larger than any polling batch, all created at one instant, is
 /// announced in full (a poller must not stall on rows sharing a time).
+#[contract]
 pub async fn feed_announces_a_burst_at_one_instant(s: Stores) {
     let t = t0();
     let ann = user("ann", t).id;
@@ -117,6 +123,7 @@ pub async fn feed_announces_a_burst_at_one_instant(s: Stores) {
 /// each of those once: rows from just before `subscribe` (within any polling
 /// look-back) are not announced, so a client resuming after the newest
 /// notification it has is never sent that one or an older one again.
+#[contract]
 pub async fn feed_skips_what_came_before_and_never_repeats(s: Stores) {
     let t = t0();
     let ann = user("ann", t).id;

@@ -1,5 +1,6 @@
 //! `MailQueue` contracts.
 
+use crate::contract;
 use std::collections::HashSet;
 
 use domain::Stores;
@@ -18,6 +19,7 @@ const KINDS: [OutgoingKind; 5] = [
 
 /// Every kind of message comes back from `claim` as it was queued, with one
 /// more attempt, the longest due first; `count` counts what is queued.
+#[contract]
 pub async fn queued_mail_of_every_kind_roundtrips(s: Stores) {
     let t = t0();
     let queued: Vec<QueuedMail> = KINDS
@@ -55,6 +57,7 @@ pub async fn queued_mail_of_every_kind_roundtrips(s: Stores) {
 /// A claim takes only what is due at `now`, at most `limit`, and hides it
 /// until `until`; `retry_at` makes it due again at the given instant,
 /// keeping its attempts; `remove` deletes it.
+#[contract]
 pub async fn claim_hides_until_and_retry_reschedules(s: Stores) {
     let t = t0();
     let first = queued_mail(OutgoingKind::PasswordReset, "a@example.org", t);
@@ -125,6 +128,7 @@ pub async fn claim_hides_until_and_retry_reschedules(s: Stores) {
 
 /// Of concurrent claims, no two return the same message, and together they
 /// return every due one.
+#[contract]
 pub async fn concurrent_claims_never_share_a_message(s: Stores) {
     let t = t0();
     let mut all = HashSet::new();

@@ -1,5 +1,6 @@
 //! `MfaRepository` contracts, and `OneTimeTokenRepository::find`.
 
+use crate::contract;
 use std::collections::BTreeSet;
 
 use domain::Stores;
@@ -23,6 +24,7 @@ async fn confirmed(s: &Stores, codes: &[TokenHash]) -> MfaFactor {
 /// `begin` stores a pending factor, replaces a pending one, and refuses
 /// (changing nothing) once one is confirmed; `confirm` needs the pending
 /// factor's id; `get` reads back what was written.
+#[contract]
 pub async fn factor_begins_pending_and_confirms_by_id(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -47,6 +49,7 @@ pub async fn factor_begins_pending_and_confirms_by_id(s: Stores) {
 }
 
 /// Of 8 concurrent confirmations of one pending factor exactly one wins.
+#[contract]
 pub async fn concurrent_confirms_have_one_winner(s: Stores) {
     let t = t0();
     let f = mfa_factor(user("ann", t).id, t);
@@ -72,6 +75,7 @@ pub async fn concurrent_confirms_have_one_winner(s: Stores) {
 
 /// `accept_step` takes a step only above the last one, of a confirmed
 /// factor with that id.
+#[contract]
 pub async fn accept_step_refuses_replay_and_earlier_steps(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -89,6 +93,7 @@ pub async fn accept_step_refuses_replay_and_earlier_steps(s: Stores) {
 }
 
 /// Of 12 concurrent acceptances of one step exactly one wins.
+#[contract]
 pub async fn concurrent_accepts_of_one_step_have_one_winner(s: Stores) {
     let f = confirmed(&s, &[]).await;
     let wins = concurrently(12, |_| {
@@ -101,6 +106,7 @@ pub async fn concurrent_accepts_of_one_step_have_one_winner(s: Stores) {
 
 /// A backup code is removed by its use: of 12 concurrent uses one wins,
 /// and the other codes stay.
+#[contract]
 pub async fn backup_code_is_used_once(s: Stores) {
     let codes = code_hashes(4);
     let f = confirmed(&s, &codes).await;
@@ -133,6 +139,7 @@ pub async fn backup_code_is_used_once(s: Stores) {
 
 /// `replace_backup_codes` voids the old set; of concurrent replacements
 /// exactly one set survives whole.
+#[contract]
 pub async fn replace_backup_codes_leaves_one_whole_set(s: Stores) {
     let old = code_hashes(3);
     let f = confirmed(&s, &old).await;
@@ -169,6 +176,7 @@ pub async fn replace_backup_codes_leaves_one_whole_set(s: Stores) {
 }
 
 /// `reseal` replaces the secret only while it is still the old one.
+#[contract]
 pub async fn reseal_is_compare_and_set(s: Stores) {
     let f = confirmed(&s, &[]).await;
     let new = Sealed::from_stored("k2:abcdef");
@@ -191,6 +199,7 @@ pub async fn reseal_is_compare_and_set(s: Stores) {
 
 /// `delete` needs the factor's id and takes the backup codes with it;
 /// `delete_for_user` counts what it removed.
+#[contract]
 pub async fn delete_needs_the_id_and_takes_the_codes(s: Stores) {
     let codes = code_hashes(2);
     let f = confirmed(&s, &codes).await;
@@ -221,6 +230,7 @@ pub async fn delete_needs_the_id_and_takes_the_codes(s: Stores) {
 }
 
 /// `list_after` pages through every factor in ascending user id order.
+#[contract]
 pub async fn list_after_walks_every_factor_in_user_order(s: Stores) {
     let t = t0();
     let mut users: Vec<UserId> = Vec::new();
@@ -243,6 +253,7 @@ pub async fn list_after_walks_every_factor_in_user_order(s: Stores) {
 }
 
 /// `find` shows an unexpired token of its purpose without consuming it.
+#[contract]
 pub async fn one_time_find_does_not_consume(s: Stores) {
     let t = t0();
     let tok = one_time(user("ann", t).id, TokenPurpose::MfaSignIn, t);

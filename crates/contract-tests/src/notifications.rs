@@ -1,5 +1,6 @@
 //! `NotificationRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use serde_json::json;
@@ -8,6 +9,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// `get` returns the owner's unexpired notification only.
+#[contract]
 pub async fn get_is_owner_only_and_hides_expired(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -35,6 +37,7 @@ pub async fn get_is_owner_only_and_hides_expired(s: Stores) {
 }
 
 /// `list` is newest first, hides expired ones, filters unseen, and pages.
+#[contract]
 pub async fn list_filters_and_paginates(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -97,6 +100,7 @@ pub async fn list_filters_and_paginates(s: Stores) {
 }
 
 /// `mark_seen` keeps the first `seen_at`; another user's notification is `NotFound`.
+#[contract]
 pub async fn mark_seen_keeps_first_time_and_is_owner_only(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -124,6 +128,7 @@ pub async fn mark_seen_keeps_first_time_and_is_owner_only(s: Stores) {
 }
 
 /// `mark_all_seen` marks the user's unseen ones and counts only those it changed.
+#[contract]
 pub async fn mark_all_seen_counts_changes(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -170,6 +175,7 @@ pub async fn mark_all_seen_counts_changes(s: Stores) {
 }
 
 /// `set_response` and `delete` act on the owner's notification and are `NotFound` for others.
+#[contract]
 pub async fn response_and_delete_are_owner_only(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -206,6 +212,7 @@ pub async fn response_and_delete_are_owner_only(s: Stores) {
 }
 
 /// `purge_expired` removes expired notifications and keeps the others.
+#[contract]
 pub async fn purge_removes_expired_only(s: Stores) {
     let t = t0();
     let ann = user("ann", t).id;
@@ -240,6 +247,7 @@ pub async fn purge_removes_expired_only(s: Stores) {
 }
 
 /// `delete_for_user` removes that user's notifications only.
+#[contract]
 pub async fn notification_delete_for_user(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);

@@ -1,5 +1,6 @@
 //! `PaymentRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use time::Duration;
@@ -7,6 +8,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// A payment reads back equal with its beneficiaries in order; unknown is `None`.
+#[contract]
 pub async fn create_get_roundtrips_with_beneficiaries(s: Stores) {
     let t = t0();
     let [payer, a, b] = [user("p", t).id, user("a", t).id, user("b", t).id];
@@ -20,6 +22,7 @@ pub async fn create_get_roundtrips_with_beneficiaries(s: Stores) {
 }
 
 /// The payer's second payment with a used key is `DuplicateKey` carrying the first; another payer may reuse the key.
+#[contract]
 pub async fn duplicate_key_returns_the_existing_payment(s: Stores) {
     let t = t0();
     let [payer, a, b] = [user("p", t).id, user("a", t).id, user("b", t).id];
@@ -39,6 +42,7 @@ pub async fn duplicate_key_returns_the_existing_payment(s: Stores) {
 }
 
 /// Of 12 concurrent creations with one key exactly one succeeds; the rest get that payment.
+#[contract]
 pub async fn concurrent_creates_with_one_key_make_one_payment(s: Stores) {
     let t = t0();
     let [payer, a, b] = [user("p", t).id, user("a", t).id, user("b", t).id];
@@ -76,6 +80,7 @@ pub async fn concurrent_creates_with_one_key_make_one_payment(s: Stores) {
 }
 
 /// `list_for_user` shows payments where the user pays or receives, newest first, paged, once each.
+#[contract]
 pub async fn list_includes_payer_and_beneficiary_payments(s: Stores) {
     let t = t0();
     let [ann, bob, cat, dan] = [
@@ -113,6 +118,7 @@ pub async fn list_includes_payer_and_beneficiary_payments(s: Stores) {
 }
 
 /// `transition` changes status only from the expected one; otherwise `Conflict` with the current status.
+#[contract]
 pub async fn transition_is_compare_and_set(s: Stores) {
     let t = t0();
     let [payer, a, b] = [user("p", t).id, user("a", t).id, user("b", t).id];
@@ -149,6 +155,7 @@ pub async fn transition_is_compare_and_set(s: Stores) {
 }
 
 /// Of 10 concurrent transitions from `Pending` exactly one wins.
+#[contract]
 pub async fn concurrent_transitions_have_one_winner(s: Stores) {
     let t = t0();
     let [payer, a, b] = [user("p", t).id, user("a", t).id, user("b", t).id];

@@ -1,5 +1,6 @@
 //! `RateLimiter` contracts.
 
+use crate::contract;
 use std::collections::BTreeSet;
 
 use domain::Stores;
@@ -13,6 +14,7 @@ fn key(name: &str) -> String {
 }
 
 /// Hits count up within a window, report its end, and start again at 1 in the next window.
+#[contract]
 pub async fn hit_counts_within_a_window_and_restarts_in_the_next(s: Stores) {
     let t = t0();
     let k = key("window");
@@ -61,6 +63,7 @@ pub async fn hit_counts_within_a_window_and_restarts_in_the_next(s: Stores) {
 }
 
 /// 50 concurrent hits yield the counts 1..=50 once each.
+#[contract]
 pub async fn concurrent_hits_count_exactly(s: Stores) {
     let t = t0();
     let k = key("race");
@@ -78,6 +81,7 @@ pub async fn concurrent_hits_count_exactly(s: Stores) {
 
 /// `hit_many` counts each window as `hit` would, answering in the order asked;
 /// a window listed twice counts twice, and no windows count nothing.
+#[contract]
 pub async fn hit_many_counts_each_window_in_order(s: Stores) {
     let t = t0();
     let k = key("many");
@@ -135,6 +139,7 @@ pub async fn hit_many_counts_each_window_in_order(s: Stores) {
 }
 
 /// 30 concurrent `hit_many` calls yield the counts 1..=30 once each in every window.
+#[contract]
 pub async fn concurrent_hit_many_count_exactly(s: Stores) {
     let t = t0();
     let k = key("many-race");
@@ -155,6 +160,7 @@ pub async fn concurrent_hit_many_count_exactly(s: Stores) {
 }
 
 /// `peek` reads without counting (0 when unknown); `forget` clears every window of the key.
+#[contract]
 pub async fn peek_does_not_count_and_forget_resets(s: Stores) {
     let t = t0();
     let k = key("peek");
@@ -181,6 +187,7 @@ pub async fn peek_does_not_count_and_forget_resets(s: Stores) {
 }
 
 /// The all-time window keeps counting across any span and has no reset time.
+#[contract]
 pub async fn all_time_window_never_resets(s: Stores) {
     let t = t0();
     let k = key("forever");
@@ -200,6 +207,7 @@ pub async fn all_time_window_never_resets(s: Stores) {
 }
 
 /// `purge_expired` drops windows that ended and keeps current and all-time ones.
+#[contract]
 pub async fn purge_removes_ended_windows(s: Stores) {
     let t = t0();
     let k = key("purge");
@@ -222,6 +230,7 @@ pub async fn purge_removes_ended_windows(s: Stores) {
 
 /// `give_back` takes one hit off the current window only, never below 0 even
 /// when concurrent calls outnumber the hits, and creates no counter.
+#[contract]
 pub async fn give_back_takes_one_hit_back_never_below_zero(s: Stores) {
     let t = t0();
     let k = key("give-back");
@@ -301,6 +310,7 @@ pub async fn give_back_takes_one_hit_back_never_below_zero(s: Stores) {
 
 /// `add_batch` adds each addition to its windows, sums additions to one
 /// counter, and answers every counter's value after the whole batch.
+#[contract]
 pub async fn add_batch_sums_into_each_window(s: Stores) {
     let t = t0();
     let (a, b) = (key("batch-a"), key("batch-b"));
@@ -363,6 +373,7 @@ pub async fn add_batch_sums_into_each_window(s: Stores) {
 
 /// 20 concurrent batches of 3 and 20 concurrent hits on one key total 80 in
 /// every window.
+#[contract]
 pub async fn concurrent_batches_and_hits_sum_exactly(s: Stores) {
     let t = t0();
     let k = key("batch-race");

@@ -1,5 +1,6 @@
 //! `RoleRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use time::Duration;
@@ -7,6 +8,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// Roles read back equal, list sorted by name; a duplicate name is `Conflict`.
+#[contract]
 pub async fn role_create_get_list_and_conflict(s: Stores) {
     let t = t0();
     let editor = role("editor", &["posts:write", "posts:read"], t);
@@ -40,6 +42,7 @@ pub async fn role_create_get_list_and_conflict(s: Stores) {
 }
 
 /// `update` replaces description and permissions; an unknown role is `NotFound`.
+#[contract]
 pub async fn role_update_and_missing(s: Stores) {
     let t = t0();
     let mut editor = role("editor", &["posts:write"], t);
@@ -81,6 +84,7 @@ pub async fn role_update_and_missing(s: Stores) {
 }
 
 /// A description and a permission change written at once both survive.
+#[contract]
 pub async fn concurrent_role_edits_of_different_fields_survive(s: Stores) {
     let t = t0();
     let editor = role("editor", &["posts:write"], t);
@@ -115,6 +119,7 @@ pub async fn concurrent_role_edits_of_different_fields_survive(s: Stores) {
 }
 
 /// `delete` removes the role and every grant of it; a second delete is `NotFound`.
+#[contract]
 pub async fn role_delete_removes_grants(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -134,6 +139,7 @@ pub async fn role_delete_removes_grants(s: Stores) {
 }
 
 /// Granting twice leaves one grant; granting an unknown role is `RoleNotFound`.
+#[contract]
 pub async fn grant_is_idempotent_and_needs_the_role(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -160,6 +166,7 @@ pub async fn grant_is_idempotent_and_needs_the_role(s: Stores) {
 }
 
 /// `revoke` removes a grant; revoking what is not granted is `NotFound`.
+#[contract]
 pub async fn revoke_needs_a_grant(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -177,6 +184,7 @@ pub async fn revoke_needs_a_grant(s: Stores) {
 
 /// `revoke_unless_last` revokes while another holder is left and keeps the
 /// last grant; a user without the grant is `NotFound`.
+#[contract]
 pub async fn revoke_unless_last_keeps_the_last_holder(s: Stores) {
     let t = t0();
     let all = users(&s, "l", 3, t).await;
@@ -208,6 +216,7 @@ pub async fn revoke_unless_last_keeps_the_last_holder(s: Stores) {
 
 /// Eight holders revoking themselves at once: the role keeps at least one
 /// holder, and exactly those refused still hold it.
+#[contract]
 pub async fn concurrent_revocations_keep_a_holder(s: Stores) {
     let t = t0();
     let all = users(&s, "c", 8, t).await;
@@ -232,6 +241,7 @@ pub async fn concurrent_revocations_keep_a_holder(s: Stores) {
 }
 
 /// `delete_for_user` removes that user's grants only.
+#[contract]
 pub async fn role_delete_for_user(s: Stores) {
     let t = t0();
     let all = users(&s, "r", 2, t).await;

@@ -1,5 +1,6 @@
 //! `UploadRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use time::Duration;
@@ -7,6 +8,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// Requests read back equal; a second request for the same object key is `Conflict`.
+#[contract]
 pub async fn create_get_and_key_conflict(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -25,6 +27,7 @@ pub async fn create_get_and_key_conflict(s: Stores) {
 }
 
 /// `complete` moves pending to completed once (exactly one of concurrent calls wins); unknown is `NotFound`.
+#[contract]
 pub async fn complete_is_compare_and_set(s: Stores) {
     let t = t0();
     let r = upload(user("ann", t).id, "users/ann/a.png", t);
@@ -50,6 +53,7 @@ pub async fn complete_is_compare_and_set(s: Stores) {
 }
 
 /// `list_for_user` shows the user's requests newest first, paged.
+#[contract]
 pub async fn list_for_user_paginates(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);
@@ -79,6 +83,7 @@ pub async fn list_for_user_paginates(s: Stores) {
 }
 
 /// `list_expired` returns pending requests at or past expiry, oldest expiry first, up to the limit.
+#[contract]
 pub async fn list_expired_is_pending_only_oldest_first(s: Stores) {
     let t = t0();
     let u = user("ann", t).id;
@@ -105,6 +110,7 @@ pub async fn list_expired_is_pending_only_oldest_first(s: Stores) {
 }
 
 /// `references` tells whether any request names a key; `delete` removes one and is `NotFound` after.
+#[contract]
 pub async fn references_and_delete(s: Stores) {
     let t = t0();
     let r = upload(user("ann", t).id, "users/ann/a.png", t);
@@ -125,6 +131,7 @@ pub async fn references_and_delete(s: Stores) {
 }
 
 /// `delete_for_user` removes that user's requests only.
+#[contract]
 pub async fn upload_delete_for_user(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t).id, user("bob", t).id);

@@ -1,5 +1,6 @@
 //! `UserRepository` contracts.
 
+use crate::contract;
 use std::collections::BTreeSet;
 
 use domain::Stores;
@@ -9,6 +10,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// A created user reads back equal, field for field.
+#[contract]
 pub async fn create_then_get_roundtrips(s: Stores) {
     let t = t0();
     let mut u = user("ann", t);
@@ -23,6 +25,7 @@ pub async fn create_then_get_roundtrips(s: Stores) {
 /// Unusual text (controls other than NUL, escapes, quotes, astral and
 /// right-to-left characters, noncharacters) reads back exactly, in profile
 /// fields and in preference keys and values.
+#[contract]
 pub async fn every_accepted_string_roundtrips_exactly(s: Stores) {
     let odd = "\u{1}\t\r\n \\u0000 \"quoted\" 'single' é 🦀 \u{202e}rtl\u{202c} \u{ffff} \u{10ffff} $gt {x} %s";
     let t = t0();
@@ -37,11 +40,13 @@ pub async fn every_accepted_string_roundtrips_exactly(s: Stores) {
 }
 
 /// `get` of an unknown id is `Ok(None)`, not an error.
+#[contract]
 pub async fn get_missing_is_none(s: Stores) {
     assert_eq!(s.users.get(UserId::from_uuid(id())).await.unwrap(), None);
 }
 
 /// A second user with the same email in another case is `EmailTaken`.
+#[contract]
 pub async fn email_taken_case_insensitively(s: Stores) {
     let t = t0();
     let a = user("ann", t);
@@ -56,6 +61,7 @@ pub async fn email_taken_case_insensitively(s: Stores) {
 }
 
 /// A second user with the same username is `UsernameTaken`.
+#[contract]
 pub async fn username_taken(s: Stores) {
     let t = t0();
     s.users.create(&user("ann", t)).await.unwrap();
@@ -68,6 +74,7 @@ pub async fn username_taken(s: Stores) {
 }
 
 /// Of 16 concurrent creations with one email exactly one succeeds.
+#[contract]
 pub async fn concurrent_creates_with_one_email_make_one_user(s: Stores) {
     let t = t0();
     let results = concurrently(16, |i| {
@@ -95,6 +102,7 @@ pub async fn concurrent_creates_with_one_email_make_one_user(s: Stores) {
 }
 
 /// Look-ups by email ignore case; by username match; unknown ones are `None`.
+#[contract]
 pub async fn find_by_email_and_username(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -136,6 +144,7 @@ pub async fn find_by_email_and_username(s: Stores) {
 
 /// `update_fields` writes exactly the fields it names: the others, the
 /// sign-in counters included, stay as they were.
+#[contract]
 pub async fn update_fields_writes_only_what_it_names(s: Stores) {
     let t = t0();
     let mut u = user("ann", t);
@@ -204,6 +213,7 @@ pub async fn update_fields_writes_only_what_it_names(s: Stores) {
 }
 
 /// `update_fields` of an unknown id is `NotFound`.
+#[contract]
 pub async fn update_missing_is_not_found(s: Stores) {
     let u = user("ghost", t0());
     let changes = UserChanges {
@@ -218,6 +228,7 @@ pub async fn update_missing_is_not_found(s: Stores) {
 
 /// A condition that does not hold (preferences changed since read, another
 /// active session) writes nothing at all, not even the other fields.
+#[contract]
 pub async fn update_conditions_write_nothing_when_they_fail(s: Stores) {
     let t = t0();
     let mut u = user("ann", t);
@@ -265,6 +276,7 @@ pub async fn update_conditions_write_nothing_when_they_fail(s: Stores) {
 /// Writers of different fields running at once all survive: 8 rounds of
 /// password, lock, verified, full name, bio and avatar writers, and 8
 /// preference writers adding a key each by compare-and-set, concurrently.
+#[contract]
 pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -337,6 +349,7 @@ pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
 }
 
 /// 20 concurrent increments of `failed_logins` yield 1..=20, each once.
+#[contract]
 pub async fn concurrent_failed_logins_count_exactly(s: Stores) {
     let u = user("ann", t0());
     s.users.create(&u).await.unwrap();
@@ -351,6 +364,7 @@ pub async fn concurrent_failed_logins_count_exactly(s: Stores) {
 }
 
 /// The counter writes on an unknown id are `NotFound`.
+#[contract]
 pub async fn counter_writes_on_missing_user_are_not_found(s: Stores) {
     let ghost = UserId::from_uuid(id());
     assert!(matches!(
@@ -368,6 +382,7 @@ pub async fn counter_writes_on_missing_user_are_not_found(s: Stores) {
 }
 
 /// `record_sign_in` clears failures and lockout and stamps `last_accessed_at`.
+#[contract]
 pub async fn record_sign_in_resets_lockout(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -393,6 +408,7 @@ pub async fn record_sign_in_resets_lockout(s: Stores) {
 }
 
 /// `list` pages newest first and the cursor resumes exactly after the last item.
+#[contract]
 pub async fn list_is_newest_first_with_cursor(s: Stores) {
     let t = t0();
     let mut created = Vec::new();
@@ -425,6 +441,7 @@ pub async fn list_is_newest_first_with_cursor(s: Stores) {
 }
 
 /// `delete` removes the user, leaves others, and is `NotFound` the second time.
+#[contract]
 pub async fn delete_removes_only_that_user(s: Stores) {
     let t = t0();
     let all = users(&s, "d", 2, t).await;

@@ -1,11 +1,13 @@
 //! `CandidateRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use time::Duration;
 
 use crate::fixtures::*;
 
 /// A candidate is taken once by its token hash; a second take is `None`.
+#[contract]
 pub async fn candidate_is_taken_once(s: Stores) {
     let t = t0();
     let c = candidate("new@example.org", t);
@@ -19,6 +21,7 @@ pub async fn candidate_is_taken_once(s: Stores) {
 }
 
 /// A candidate for the same email (in any case) replaces the earlier one, whose token stops working.
+#[contract]
 pub async fn candidate_put_replaces_same_email(s: Stores) {
     let t = t0();
     let first = candidate("new@example.org", t);
@@ -33,6 +36,7 @@ pub async fn candidate_put_replaces_same_email(s: Stores) {
 }
 
 /// A candidate is invisible from its `expires_at` on.
+#[contract]
 pub async fn expired_candidate_is_not_taken(s: Stores) {
     let t = t0();
     let c = candidate("late@example.org", t);
@@ -47,6 +51,7 @@ pub async fn expired_candidate_is_not_taken(s: Stores) {
 }
 
 /// Of 12 concurrent takes of one candidate exactly one gets it.
+#[contract]
 pub async fn concurrent_candidate_takes_have_one_winner(s: Stores) {
     let t = t0();
     let c = candidate("race@example.org", t);
@@ -61,6 +66,7 @@ pub async fn concurrent_candidate_takes_have_one_winner(s: Stores) {
 }
 
 /// `purge_expired` leaves unexpired candidates takeable.
+#[contract]
 pub async fn candidate_purge_keeps_unexpired(s: Stores) {
     let t = t0();
     let old = candidate("old@example.org", t - Duration::hours(2));

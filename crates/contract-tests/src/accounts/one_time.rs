@@ -1,5 +1,6 @@
 //! `OneTimeTokenRepository` contracts.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use time::Duration;
@@ -7,6 +8,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// A single-use token is consumed once, only for its purpose, and not once expired.
+#[contract]
 pub async fn one_time_token_is_consumed_once_for_its_purpose(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -42,6 +44,7 @@ pub async fn one_time_token_is_consumed_once_for_its_purpose(s: Stores) {
 }
 
 /// Of 12 concurrent consumptions exactly one succeeds.
+#[contract]
 pub async fn concurrent_one_time_consumes_have_one_winner(s: Stores) {
     let t = t0();
     let tok = one_time(user("ann", t).id, TokenPurpose::PasswordReset, t);
@@ -61,6 +64,7 @@ pub async fn concurrent_one_time_consumes_have_one_winner(s: Stores) {
 }
 
 /// `delete_for_user` removes the user's tokens of one purpose, or of all.
+#[contract]
 pub async fn one_time_delete_for_user_by_purpose(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t), user("bob", t));
@@ -107,6 +111,7 @@ pub async fn one_time_delete_for_user_by_purpose(s: Stores) {
 }
 
 /// `purge_expired` removes expired tokens and keeps live ones.
+#[contract]
 pub async fn one_time_purge_expired(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -136,6 +141,7 @@ pub async fn one_time_purge_expired(s: Stores) {
 /// `spend_try` counts tries on the token itself: 1, 2, … for a live token
 /// of its purpose, `None` for an unknown, expired or other-purpose one,
 /// each token its own count, and the token still works afterwards.
+#[contract]
 pub async fn one_time_tries_count_on_the_token(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -206,6 +212,7 @@ pub async fn one_time_tries_count_on_the_token(s: Stores) {
 }
 
 /// 12 concurrent tries on one token get the counts 1..=12.
+#[contract]
 pub async fn concurrent_tries_count_exactly(s: Stores) {
     let t = t0();
     let tok = one_time(user("ann", t).id, TokenPurpose::MfaSignIn, t);

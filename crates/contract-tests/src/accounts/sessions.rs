@@ -1,5 +1,6 @@
 //! `SessionRepository` contracts: sessions and their refresh tokens.
 
+use crate::contract;
 use domain::Stores;
 use domain::*;
 use time::Duration;
@@ -7,6 +8,7 @@ use time::Duration;
 use crate::fixtures::*;
 
 /// A session reads back equal; an unknown id is `None`.
+#[contract]
 pub async fn session_roundtrips_and_missing_is_none(s: Stores) {
     let u = user("ann", t0());
     let session = session(u.id, t0());
@@ -22,6 +24,7 @@ pub async fn session_roundtrips_and_missing_is_none(s: Stores) {
 }
 
 /// `find_active_by_token` finds an active session only: not once expired, not once revoked.
+#[contract]
 pub async fn find_active_hides_expired_and_revoked(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -63,6 +66,7 @@ pub async fn find_active_hides_expired_and_revoked(s: Stores) {
 }
 
 /// `touch` slides an active session; a revoked or unknown one is `NotFound`.
+#[contract]
 pub async fn touch_slides_active_sessions_only(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -98,6 +102,7 @@ pub async fn touch_slides_active_sessions_only(s: Stores) {
 }
 
 /// `rotate` swaps the access token and extends both expiries; revoked sessions are `NotFound`.
+#[contract]
 pub async fn rotate_replaces_the_access_token(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -139,6 +144,7 @@ pub async fn rotate_replaces_the_access_token(s: Stores) {
 }
 
 /// `list_active` returns only the user's active sessions, newest first.
+#[contract]
 pub async fn list_active_is_own_newest_first(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t), user("bob", t));
@@ -164,6 +170,7 @@ pub async fn list_active_is_own_newest_first(s: Stores) {
 }
 
 /// `revoke` by another user, or a second time, is `NotFound`.
+#[contract]
 pub async fn revoke_is_owner_only_and_once(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t), user("bob", t));
@@ -188,6 +195,7 @@ pub async fn revoke_is_owner_only_and_once(s: Stores) {
 }
 
 /// `revoke_all` revokes every unrevoked session of the user and counts them.
+#[contract]
 pub async fn revoke_all_counts(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t), user("bob", t));
@@ -206,6 +214,7 @@ pub async fn revoke_all_counts(s: Stores) {
 }
 
 /// A refresh token is `Fresh` once, then `Reused`.
+#[contract]
 pub async fn refresh_token_is_fresh_then_reused(s: Stores) {
     let t = t0();
     let a = session(user("ann", t).id, t);
@@ -242,6 +251,7 @@ pub async fn refresh_token_is_fresh_then_reused(s: Stores) {
 }
 
 /// Of 10 concurrent uses of one refresh token exactly one is `Fresh`, the rest `Reused`.
+#[contract]
 pub async fn concurrent_refresh_has_one_fresh(s: Stores) {
     let t = t0();
     let a = session(user("ann", t).id, t);
@@ -266,6 +276,7 @@ pub async fn concurrent_refresh_has_one_fresh(s: Stores) {
 }
 
 /// An expired or unknown refresh token is `Invalid`.
+#[contract]
 pub async fn expired_or_unknown_refresh_is_invalid(s: Stores) {
     let t = t0();
     let a = session(user("ann", t).id, t);
@@ -286,6 +297,7 @@ pub async fn expired_or_unknown_refresh_is_invalid(s: Stores) {
 }
 
 /// `purge_expired` deletes sessions past `refresh_expires_at` with their tokens, and keeps the rest.
+#[contract]
 pub async fn session_purge_removes_after_refresh_expiry(s: Stores) {
     let t = t0();
     let u = user("ann", t);
@@ -309,6 +321,7 @@ pub async fn session_purge_removes_after_refresh_expiry(s: Stores) {
 }
 
 /// `delete_for_user` removes the user's sessions and refresh tokens only.
+#[contract]
 pub async fn session_delete_for_user(s: Stores) {
     let t = t0();
     let (ann, bob) = (user("ann", t), user("bob", t));
