@@ -37,6 +37,10 @@ pub mod uploads;
 
 #[cfg(test)]
 mod test_support;
+// The in-memory adapter, compiled into the unit tests (see
+// `test_support`), names this crate `domain` as it does outside.
+#[cfg(test)]
+extern crate self as domain;
 
 pub use accounts::*;
 pub use content::*;

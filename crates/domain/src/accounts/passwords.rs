@@ -244,12 +244,12 @@ mod tests {
         // request does not look the account up, so it cannot tell whether
         // there is one, in its answer or its timing.
         let mut h = Harness::new();
-        let queue = Arc::new(MemoryMailQueue::default());
+        let queue = Arc::new(MemoryStore::new());
         h.stores.mail_queue = queue.clone();
         let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
         let to = Email::parse("nobody@example.org").unwrap();
         block_on(svc.request_reset(&to)).unwrap();
-        let queued = queue.contents();
+        let queued = queue.queued_mail();
         assert_eq!(queued.len(), 1);
         assert_eq!(queued[0].0.body, Outgoing::ResetRequest { to });
         assert_eq!(queued[0].0.expires_at, T0 + time::Duration::hours(1));
@@ -258,17 +258,17 @@ mod tests {
     #[test]
     fn one_address_gets_at_most_three_reset_mails_an_hour() {
         let mut h = Harness::new();
-        let queue = Arc::new(MemoryMailQueue::default());
+        let queue = Arc::new(MemoryStore::new());
         h.stores.mail_queue = queue.clone();
         let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
         let to = Email::parse("ann@example.org").unwrap();
         for _ in 0..8 {
             block_on(svc.request_reset(&to)).unwrap();
         }
-        assert_eq!(queue.contents().len(), 3);
+        assert_eq!(queue.queued_mail().len(), 3);
         // Another address has its own count.
         block_on(svc.request_reset(&Email::parse("bob@example.org").unwrap())).unwrap();
-        assert_eq!(queue.contents().len(), 4);
+        assert_eq!(queue.queued_mail().len(), 4);
     }
 
     #[test]

@@ -204,14 +204,14 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let queue = std::sync::Arc::new(MemoryMailQueue::default());
+        let queue = std::sync::Arc::new(MemoryStore::new());
         h.stores.users = std::sync::Arc::new(users);
         h.stores.candidates = std::sync::Arc::new(candidates);
         h.stores.mail_queue = queue.clone();
         // The mailer has no expectations: mail is only queued.
         let svc = Registration::new(h.stores, h.system, AccountPolicy::default());
         block_on(svc.register(email(), username(), password())).unwrap();
-        let queued = queue.contents();
+        let queued = queue.queued_mail();
         assert_eq!(queued.len(), 1);
         let (message, due) = &queued[0];
         assert!(matches!(

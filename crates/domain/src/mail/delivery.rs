@@ -243,9 +243,9 @@ mod tests {
     }
 
     /// A harness whose queue holds `body`, queued at T0 with `attempts`.
-    fn queued(body: Outgoing, attempts: u32, ttl: Duration) -> (Harness, Arc<MemoryMailQueue>) {
+    fn queued(body: Outgoing, attempts: u32, ttl: Duration) -> (Harness, Arc<MemoryStore>) {
         let mut h = Harness::new();
-        let queue = Arc::new(MemoryMailQueue::default());
+        let queue = Arc::new(MemoryStore::new());
         block_on(queue.enqueue(&QueuedMail {
             id: QueuedMailId::from_uuid(uuid::Uuid::from_u128(1)),
             body,
@@ -286,7 +286,7 @@ mod tests {
         h.system.mailer = Arc::new(mailer);
         let report = block_on(delivery(h).deliver_due()).unwrap();
         assert_eq!((report.claimed, report.delivered), (1, 1));
-        assert!(queue.contents().is_empty());
+        assert!(queue.queued_mail().is_empty());
     }
 
     #[test]
@@ -301,7 +301,7 @@ mod tests {
         let report = block_on(svc.deliver_due()).unwrap();
         assert_eq!(report.failures.len(), 1);
         assert!(!report.failures[0].dropped);
-        let (message, due) = queue.contents().remove(0);
+        let (message, due) = queue.queued_mail().remove(0);
         assert_eq!((message.attempts, due), (1, T0 + Duration::seconds(5)));
         // Not due again yet.
         assert_eq!(block_on(svc.deliver_due()).unwrap().claimed, 0);
@@ -315,7 +315,7 @@ mod tests {
         let report = block_on(delivery(h).deliver_due()).unwrap();
         assert_eq!(report.failures[0].attempts, 10);
         assert!(report.failures[0].dropped);
-        assert!(queue.contents().is_empty());
+        assert!(queue.queued_mail().is_empty());
     }
 
     #[test]
@@ -324,7 +324,7 @@ mod tests {
         let (h, queue) = queued(deletion_mail(), 0, Duration::ZERO);
         let report = block_on(delivery(h).deliver_due()).unwrap();
         assert_eq!((report.claimed, report.expired), (1, 1));
-        assert!(queue.contents().is_empty());
+        assert!(queue.queued_mail().is_empty());
     }
 
     #[test]
@@ -335,7 +335,7 @@ mod tests {
         h.stores.users = Arc::new(users);
         let report = block_on(delivery(h).deliver_due()).unwrap();
         assert_eq!(report.delivered, 1);
-        assert!(queue.contents().is_empty());
+        assert!(queue.queued_mail().is_empty());
     }
 
     #[test]
@@ -368,7 +368,7 @@ mod tests {
         h.stores.one_time_tokens = Arc::new(tokens);
         h.system.mailer = Arc::new(mailer);
         block_on(delivery(h).deliver_due()).unwrap();
-        assert!(queue.contents().is_empty());
+        assert!(queue.queued_mail().is_empty());
     }
 
     #[test]
