@@ -372,8 +372,8 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
         .create(actor, IdempotencyKey::parse("p1").unwrap(), pay)
         .await
         .unwrap();
-    app.sign_in("gus", "gus password").await.unwrap();
 
+    // Gus's one session is the one his principal came from.
     let export = app.profiles.export(gus.id).await.unwrap().unwrap();
     assert_eq!(export.user.active_content_session_id, Some(cs.id));
     assert_eq!(export.content_sessions.len(), 1);
