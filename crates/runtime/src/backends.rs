@@ -9,7 +9,7 @@ use adapter_redis::{RedisConfig, RedisStore};
 use adapter_sql::{SqlConfig, SqlStore};
 use async_trait::async_trait;
 use domain::StoreError;
-use domain::Stores;
+use domain::{PortGroup, Stores};
 
 use crate::config::{Backend, Config, redact_url};
 
@@ -264,29 +264,12 @@ impl Backends {
         let sessions = pick(groups.sessions())?;
         let limits = pick(groups.rate_limits())?;
         let uploads = pick(groups.uploads())?;
-        Ok(Stores {
-            users: durable.users.clone(),
-            mfa: durable.mfa.clone(),
-            identity_links: durable.identity_links.clone(),
-            roles: durable.roles.clone(),
-            content: durable.content.clone(),
-            notifications: durable.notifications.clone(),
-            // Announcements come from the store that creates the notifications.
-            feed: durable.feed.clone(),
-            leases: durable.leases.clone(),
-            mail_queue: durable.mail_queue.clone(),
-            uploads: uploads.uploads.clone(),
-            payments: durable.payments.clone(),
-            candidates: sessions.candidates.clone(),
-            sessions: sessions.sessions.clone(),
-            one_time_tokens: sessions.one_time_tokens.clone(),
-            // Flows live minutes, like the other single-use records.
-            oauth_flows: sessions.oauth_flows.clone(),
-            rate_limiter: limits.rate_limiter.clone(),
-            // Every instance shares the sessions' store, so it carries the
-            // changes that cached principals depend on.
-            auth_changes: sessions.auth_changes.clone(),
-        })
+        Ok(Stores::from_groups(|group| match group {
+            PortGroup::Durable => durable,
+            PortGroup::Sessions => sessions,
+            PortGroup::RateLimits => limits,
+            PortGroup::Uploads => uploads,
+        }))
     }
 
     /// What `/readyz` checks: each connected store.

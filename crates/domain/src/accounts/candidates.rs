@@ -26,6 +26,7 @@ pub struct RegistrationCandidate {
 }
 
 /// Stores registration candidates.
+#[portico_macros::port("candidates")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait CandidateRepository: Send + Sync {

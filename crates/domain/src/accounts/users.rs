@@ -173,7 +173,10 @@ pub enum InsertUserError {
     Store(#[from] StoreError),
 }
 
+store_failure!(InsertUserError);
+
 /// Stores users.
+#[portico_macros::port("users")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {

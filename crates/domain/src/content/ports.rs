@@ -69,6 +69,7 @@ pub enum DataPut {
 }
 
 /// Stores content sessions, their data and their messages.
+#[portico_macros::port("content")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait ContentSessionRepository: Send + Sync {

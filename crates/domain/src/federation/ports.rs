@@ -41,6 +41,8 @@ pub enum LinkError {
     Store(#[from] StoreError),
 }
 
+store_failure!(LinkError);
+
 /// What [`IdentityLinkRepository::unlink`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unlinked {
@@ -54,6 +56,7 @@ pub enum Unlinked {
 
 /// Stores identity links. Every write is one atomic step; uniqueness is the
 /// store's (a unique index, a set-if-absent), never a read before a write.
+#[portico_macros::port("identity_links")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait IdentityLinkRepository: Send + Sync {
@@ -140,6 +143,7 @@ pub struct OAuthFlow {
 }
 
 /// Stores flows in progress.
+#[portico_macros::port("oauth_flows")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait OAuthFlowRepository: Send + Sync {

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use crate::StoreError;
 
 /// Named, expiring locks held by one instance at a time.
+#[portico_macros::port("leases")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait LeaseRepository: Send + Sync {

@@ -9,6 +9,8 @@ pub(crate) mod macros;
 pub mod error;
 pub mod ids;
 pub mod keys;
+#[macro_use]
+pub mod layer;
 pub mod page;
 pub mod principal;
 pub mod secrets;
@@ -19,6 +21,7 @@ pub mod token;
 pub use error::{InsertError, StoreError, WriteError};
 pub use ids::*;
 pub use keys::{IdempotencyKey, KeyError, ObjectKey, StorageKey};
+pub use layer::{CallLayer, Layered, Port, PortCall, PortResult, StoreFailure};
 pub use page::{Cursor, Listed, Page, PageError, PageRequest};
 pub use principal::{Denied, Principal, ReadError};
 pub use secrets::{Sealed, Sealer};

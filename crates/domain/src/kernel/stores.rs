@@ -7,90 +7,129 @@ use time::OffsetDateTime;
 
 use crate::*;
 
-/// Every repository port, as trait objects. Each may come from a different
-/// adapter (users in PostgreSQL, sessions in Redis, …).
-#[derive(Clone)]
-pub struct Stores {
-    /// User accounts.
-    pub users: Arc<dyn UserRepository>,
-    /// Registration candidates.
-    pub candidates: Arc<dyn CandidateRepository>,
-    /// Auth sessions and refresh tokens.
-    pub sessions: Arc<dyn SessionRepository>,
-    /// Single-use tokens.
-    pub one_time_tokens: Arc<dyn OneTimeTokenRepository>,
-    /// Roles and grants.
-    pub roles: Arc<dyn RoleRepository>,
-    /// Content sessions and messages.
-    pub content: Arc<dyn ContentSessionRepository>,
-    /// Notifications, with their expiry.
-    pub notifications: Arc<dyn NotificationRepository>,
-    /// Live announcements of new notifications (from the notifications' store).
-    pub feed: Arc<dyn NotificationFeed>,
-    /// Upload requests.
-    pub uploads: Arc<dyn UploadRepository>,
-    /// Payments and their beneficiaries.
-    pub payments: Arc<dyn PaymentRepository>,
+/// Where a deployment may keep a port's records. The ports of one group
+/// go to one store; a deployment picks a store per group (everything in
+/// one SQL database by default; sessions, counters or upload requests in
+/// Redis, for instance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortGroup {
+    /// Records kept until deleted: accounts, roles, content, notifications,
+    /// payments, second factors, identity links, the mail queue, leases.
+    Durable,
+    /// Short-lived authentication records: registration candidates, auth
+    /// sessions and refresh tokens, single-use tokens, provider flows, and
+    /// the feed of authentication changes every instance listens to.
+    Sessions,
     /// Rate-limit and usage counters.
-    pub rate_limiter: Arc<dyn RateLimiter>,
-    /// Job leases.
-    pub leases: Arc<dyn LeaseRepository>,
-    /// Mail waiting to be sent.
-    pub mail_queue: Arc<dyn MailQueue>,
-    /// Announcements of changes to authentication (from the sessions' store),
-    /// for caches of authenticated principals.
-    pub auth_changes: Arc<dyn AuthChangeFeed>,
-    /// Second factors (TOTP secrets, backup codes).
-    pub mfa: Arc<dyn MfaRepository>,
-    /// Links between users and their identities at providers.
-    pub identity_links: Arc<dyn IdentityLinkRepository>,
-    /// Provider sign-in flows between the redirect and the callback.
-    pub oauth_flows: Arc<dyn OAuthFlowRepository>,
+    RateLimits,
+    /// Upload requests.
+    Uploads,
 }
 
-/// A store that implements every repository port, as each Portico adapter does.
-pub trait AllPorts:
-    UserRepository
-    + CandidateRepository
-    + SessionRepository
-    + OneTimeTokenRepository
-    + RoleRepository
-    + ContentSessionRepository
-    + NotificationRepository
-    + NotificationFeed
-    + UploadRepository
-    + PaymentRepository
-    + RateLimiter
-    + LeaseRepository
-    + MailQueue
-    + AuthChangeFeed
-    + MfaRepository
-    + IdentityLinkRepository
-    + OAuthFlowRepository
-    + 'static
-{
+/// Declares [`Stores`] from one list of its ports: the struct, the
+/// [`AllPorts`] bound, and the constructors that visit every port. A new
+/// port is one line here.
+macro_rules! stores {
+    (
+        layered { $( $(#[doc = $doc:literal])* $field:ident : $port:ident in $group:ident; )* }
+        feeds { $( $(#[doc = $fdoc:literal])* $feed:ident : $feed_port:ident in $feed_group:ident; )* }
+    ) => {
+        /// Every repository port, as trait objects. Each may come from a
+        /// different adapter (users in PostgreSQL, sessions in Redis, …).
+        #[derive(Clone)]
+        pub struct Stores {
+            $( $(#[doc = $doc])* pub $field: Arc<dyn $port>, )*
+            $( $(#[doc = $fdoc])* pub $feed: Arc<dyn $feed_port>, )*
+        }
+
+        /// A store that implements every repository port, as each Portico
+        /// adapter does.
+        pub trait AllPorts: $( $port + )* $( $feed_port + )* 'static {}
+
+        impl<T> AllPorts for T where T: $( $port + )* $( $feed_port + )* 'static {}
+
+        impl Stores {
+            /// Every port served by one store.
+            pub fn from_one<S: AllPorts>(store: Arc<S>) -> Self {
+                Self {
+                    $( $field: store.clone(), )*
+                    $( $feed: store.clone(), )*
+                }
+            }
+
+            /// Every port from the store `pick` gives for its [`PortGroup`].
+            pub fn from_groups<'a>(pick: impl Fn(PortGroup) -> &'a Stores) -> Self {
+                Self {
+                    $( $field: pick(PortGroup::$group).$field.clone(), )*
+                    $( $feed: pick(PortGroup::$feed_group).$feed.clone(), )*
+                }
+            }
+
+            /// Every repository port with a [`CallLayer`] around each of
+            /// its calls: `layer_for(port, store)` makes the layer of the
+            /// port named `port`, served by the store object at address
+            /// `store` (the ports of one adapter instance share it, so a
+            /// layer may keep state per store). The feeds stay as they are:
+            /// a subscription is one long call.
+            pub fn layered<L: CallLayer>(
+                self,
+                mut layer_for: impl FnMut(&'static str, usize) -> L,
+            ) -> Self {
+                Self {
+                    $( $field: {
+                        let store = Arc::as_ptr(&self.$field).cast::<()>() as usize;
+                        let layer = layer_for(<dyn $port as Port>::NAME, store);
+                        <dyn $port as Port>::layered(self.$field, layer)
+                    }, )*
+                    $( $feed: self.$feed, )*
+                }
+            }
+        }
+    };
 }
 
-impl<T> AllPorts for T where
-    T: UserRepository
-        + CandidateRepository
-        + SessionRepository
-        + OneTimeTokenRepository
-        + RoleRepository
-        + ContentSessionRepository
-        + NotificationRepository
-        + NotificationFeed
-        + UploadRepository
-        + PaymentRepository
-        + RateLimiter
-        + LeaseRepository
-        + MailQueue
-        + AuthChangeFeed
-        + MfaRepository
-        + IdentityLinkRepository
-        + OAuthFlowRepository
-        + 'static
-{
+stores! {
+    layered {
+        /// User accounts.
+        users: UserRepository in Durable;
+        /// Registration candidates.
+        candidates: CandidateRepository in Sessions;
+        /// Auth sessions and refresh tokens.
+        sessions: SessionRepository in Sessions;
+        /// Single-use tokens.
+        one_time_tokens: OneTimeTokenRepository in Sessions;
+        /// Roles and grants.
+        roles: RoleRepository in Durable;
+        /// Content sessions and messages.
+        content: ContentSessionRepository in Durable;
+        /// Notifications, with their expiry.
+        notifications: NotificationRepository in Durable;
+        /// Upload requests.
+        uploads: UploadRepository in Uploads;
+        /// Payments and their beneficiaries.
+        payments: PaymentRepository in Durable;
+        /// Rate-limit and usage counters.
+        rate_limiter: RateLimiter in RateLimits;
+        /// Job leases.
+        leases: LeaseRepository in Durable;
+        /// Mail waiting to be sent.
+        mail_queue: MailQueue in Durable;
+        /// Second factors (TOTP secrets, backup codes).
+        mfa: MfaRepository in Durable;
+        /// Links between users and their identities at providers.
+        identity_links: IdentityLinkRepository in Durable;
+        /// Provider sign-in flows between the redirect and the callback.
+        oauth_flows: OAuthFlowRepository in Sessions;
+    }
+    feeds {
+        /// Live announcements of new notifications (from the store that
+        /// creates them).
+        feed: NotificationFeed in Durable;
+        /// Announcements of changes to authentication (from the sessions'
+        /// store, which every instance shares), for caches of
+        /// authenticated principals.
+        auth_changes: AuthChangeFeed in Sessions;
+    }
 }
 
 impl Stores {
@@ -105,29 +144,6 @@ impl Stores {
     /// their TTL).
     pub(crate) async fn announce(&self, change: AuthChange) {
         let _ = self.auth_changes.publish(change).await;
-    }
-
-    /// Every port served by one store.
-    pub fn from_one<S: AllPorts>(store: Arc<S>) -> Self {
-        Self {
-            users: store.clone(),
-            candidates: store.clone(),
-            sessions: store.clone(),
-            one_time_tokens: store.clone(),
-            roles: store.clone(),
-            content: store.clone(),
-            notifications: store.clone(),
-            feed: store.clone(),
-            uploads: store.clone(),
-            payments: store.clone(),
-            rate_limiter: store.clone(),
-            leases: store.clone(),
-            mail_queue: store.clone(),
-            mfa: store.clone(),
-            identity_links: store.clone(),
-            oauth_flows: store.clone(),
-            auth_changes: store,
-        }
     }
 }
 

@@ -53,6 +53,7 @@ pub struct WindowCount {
 }
 
 /// Counts hits per key in fixed windows.
+#[portico_macros::port("rate_limiter")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait RateLimiter: Send + Sync {

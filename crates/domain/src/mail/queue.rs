@@ -247,6 +247,7 @@ impl QueuedMail {
 /// which hides them from other claims for a while (so a worker that dies
 /// mid-delivery only delays them), then removes each one it delivered or gave
 /// up on, or makes it due again later. Delivery is at least once.
+#[portico_macros::port("mail_queue")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait MailQueue: Send + Sync {

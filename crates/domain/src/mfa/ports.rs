@@ -38,6 +38,7 @@ impl MfaFactor {
 /// Stores second factors. Every write is one atomic step on the stored
 /// record, conditioned on the factor's id, so concurrent calls cannot both
 /// win and a write for a factor that was replaced changes nothing.
+#[portico_macros::port("mfa")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait MfaRepository: Send + Sync {

@@ -78,6 +78,7 @@ pub struct Notification {
 }
 
 /// Stores notifications.
+#[portico_macros::port("notifications")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait NotificationRepository: Send + Sync {

@@ -109,6 +109,8 @@ pub enum InsertPaymentError {
     Store(#[from] StoreError),
 }
 
+store_failure!(InsertPaymentError);
+
 /// Why a status change did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
@@ -123,7 +125,10 @@ pub enum TransitionError {
     Store(#[from] StoreError),
 }
 
+store_failure!(TransitionError);
+
 /// Stores payments.
+#[portico_macros::port("payments")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait PaymentRepository: Send + Sync {

@@ -33,6 +33,8 @@ pub enum GrantWriteError {
     Store(#[from] StoreError),
 }
 
+store_failure!(GrantWriteError);
+
 /// A change to some fields of a role (see [`RoleRepository::update_fields`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleChanges {
@@ -54,6 +56,7 @@ pub enum LastHolder {
 }
 
 /// Stores roles and which users hold them.
+#[portico_macros::port("roles")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait RoleRepository: Send + Sync {

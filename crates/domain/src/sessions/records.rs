@@ -71,6 +71,7 @@ pub enum RefreshOutcome {
 }
 
 /// Stores auth sessions and their refresh tokens.
+#[portico_macros::port("sessions")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
@@ -202,6 +203,7 @@ pub struct OneTimeToken {
 }
 
 /// Stores single-use tokens.
+#[portico_macros::port("one_time_tokens")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait OneTimeTokenRepository: Send + Sync {

@@ -63,6 +63,7 @@ pub struct UploadRequest {
 }
 
 /// Stores upload requests.
+#[portico_macros::port("uploads")]
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait UploadRepository: Send + Sync {
