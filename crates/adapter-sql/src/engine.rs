@@ -14,67 +14,21 @@ use time::OffsetDateTime;
 
 use crate::error::{SqlError, store};
 
-/// Every engine's migrations, embedded in the binary. Never edit a released one: add a new file.
+// `SQLITE_MIGRATIONS` and `POSTGRES_MIGRATIONS`, from the files under
+// `migrations/` (see build.rs).
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// Every engine's migrations, embedded in the binary. Never edit a released
+/// one: add a new file. PostgreSQL needs no table for auth changes (it has
+/// LISTEN/NOTIFY), so the engines' lists differ from there on.
 fn migrator(engine: &'static str) -> Migrator {
-    // PostgreSQL needs no table for auth changes (it has LISTEN/NOTIFY), so
-    // the engines' lists differ in length from there on.
-    let files: &[(&'static str, &'static str)] = match engine {
-        "sqlite" => &[
-            ("init", include_str!("../migrations/sqlite/0001_init.sql")),
-            (
-                "jobs and feed",
-                include_str!("../migrations/sqlite/0002_jobs_and_feed.sql"),
-            ),
-            (
-                "mail queue",
-                include_str!("../migrations/sqlite/0003_mail_queue.sql"),
-            ),
-            (
-                "auth changes",
-                include_str!("../migrations/sqlite/0004_auth_changes.sql"),
-            ),
-            (
-                "second factors",
-                include_str!("../migrations/sqlite/0005_mfa.sql"),
-            ),
-            (
-                "identity links",
-                include_str!("../migrations/sqlite/0006_identity.sql"),
-            ),
-            (
-                "hardening",
-                include_str!("../migrations/sqlite/0007_hardening.sql"),
-            ),
-        ],
-        _ => &[
-            ("init", include_str!("../migrations/postgres/0001_init.sql")),
-            (
-                "jobs and feed",
-                include_str!("../migrations/postgres/0002_jobs_and_feed.sql"),
-            ),
-            (
-                "mail queue",
-                include_str!("../migrations/postgres/0003_mail_queue.sql"),
-            ),
-            (
-                "second factors",
-                include_str!("../migrations/postgres/0004_mfa.sql"),
-            ),
-            (
-                "identity links",
-                include_str!("../migrations/postgres/0005_identity.sql"),
-            ),
-            (
-                "hardening",
-                include_str!("../migrations/postgres/0006_hardening.sql"),
-            ),
-        ],
+    let files = match engine {
+        "sqlite" => SQLITE_MIGRATIONS,
+        _ => POSTGRES_MIGRATIONS,
     };
     let migrations = files
         .iter()
-        .copied()
-        .zip(1..)
-        .map(|((name, sql), version)| {
+        .map(|&(version, name, sql)| {
             Migration::new(
                 version,
                 Cow::Borrowed(name),
