@@ -4,12 +4,12 @@ CARGO ?= cargo
 ADVISORY_SNAPSHOT ?= ../shared/tools/advisory-db
 export PORTICO_ADVISORY_DB ?= target/advisory-dbs
 
-.PHONY: help check lint fmt clippy doc deny advisory-db test services client run bench clean
+.PHONY: help check lint fmt clippy doc deny advisory-db test examples services client run bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-check: lint test ## Everything CI checks: fmt, clippy, docs, deny, tests
+check: lint test examples ## Everything CI checks: fmt, clippy, docs, deny, tests, examples
 
 lint: fmt clippy doc deny ## Static checks only
 
@@ -38,6 +38,9 @@ services: ## Check PostgreSQL, Redis and a MongoDB-compatible server on loopback
 test: services ## Every test (unit, contract suite on SQLite and PostgreSQL, journeys)
 	$(CARGO) test --workspace --doc --all-features
 	$(CARGO) nextest run --workspace --all-features --no-fail-fast
+
+examples: ## Run the compiled examples (embed, contract) and check what they print
+	./scripts/examples.sh
 
 client: ## Lint the OpenAPI document, regenerate and build the TypeScript client, smoke-test it
 	./scripts/client-check.sh
