@@ -52,11 +52,3 @@ pub(crate) async fn secure(
     }
     Ok(res)
 }
-
-/// The `Strict-Transport-Security` value for `max_age_secs`, or `None` when
-/// it is 0 or the public URL is not https (browsers ignore it over http).
-pub(crate) fn hsts(max_age_secs: u64, public_url: &str) -> Option<HeaderValue> {
-    (max_age_secs > 0 && public_url.starts_with("https://"))
-        .then(|| HeaderValue::from_str(&format!("max-age={max_age_secs}; includeSubDomains")).ok())
-        .flatten()
-}

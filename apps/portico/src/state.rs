@@ -74,7 +74,7 @@ impl AppState {
                 rate_limits: config.rate_limits.clone(),
                 max_upload_bytes: config.uploads.max_size_bytes,
                 metrics: config.server.metrics && config.server.metrics_listen.is_none(),
-                hsts: crate::headers::hsts(config.server.hsts_max_age_secs, &config.public_url()),
+                hsts: hsts(config.server.hsts_max_age_secs, &config.public_url()),
             },
         })
     }
@@ -105,4 +105,17 @@ fn payment_providers(config: &Config) -> Vec<Arc<dyn crate::payment_providers::P
     vec![Arc::new(crate::payment_providers::SignedWebhooks::new(
         secret.as_bytes().to_vec(),
     ))]
+}
+
+/// The `Strict-Transport-Security` value for `max_age_secs`, or `None` when
+/// it is 0 or the public URL is not https (browsers ignore it over http).
+fn hsts(max_age_secs: u64, public_url: &str) -> Option<actix_web::http::header::HeaderValue> {
+    (max_age_secs > 0 && public_url.starts_with("https://"))
+        .then(|| {
+            actix_web::http::header::HeaderValue::from_str(&format!(
+                "max-age={max_age_secs}; includeSubDomains"
+            ))
+            .ok()
+        })
+        .flatten()
 }
