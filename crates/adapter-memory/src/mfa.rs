@@ -6,6 +6,15 @@ use domain::*;
 use time::OffsetDateTime;
 
 use super::MemoryStore;
+use super::state::State;
+
+/// The user's factor if it is `id` and confirmed.
+fn confirmed(state: &mut State, user_id: UserId, id: MfaFactorId) -> Option<&mut MfaFactor> {
+    state
+        .mfa
+        .get_mut(&user_id)
+        .filter(|f| f.id == id && f.is_confirmed())
+}
 
 #[async_trait]
 impl MfaRepository for MemoryStore {
@@ -74,11 +83,7 @@ impl MfaRepository for MemoryStore {
         code: &TokenHash,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let Some(factor) = state
-            .mfa
-            .get_mut(&user_id)
-            .filter(|f| f.id == id && f.is_confirmed())
-        else {
+        let Some(factor) = confirmed(&mut state, user_id, id) else {
             return Ok(false);
         };
         let before = factor.backup_codes.len();
@@ -93,11 +98,7 @@ impl MfaRepository for MemoryStore {
         codes: &[TokenHash],
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        let Some(factor) = state
-            .mfa
-            .get_mut(&user_id)
-            .filter(|f| f.id == id && f.is_confirmed())
-        else {
+        let Some(factor) = confirmed(&mut state, user_id, id) else {
             return Ok(false);
         };
         factor.backup_codes = codes.to_vec();

@@ -20,6 +20,15 @@ fn remove_sessions(state: &mut State, doomed: impl Fn(&AuthSession) -> bool) -> 
     count(before - state.sessions.len())
 }
 
+/// The session `id` unless it is unknown or revoked (`NotFound`).
+fn unrevoked(state: &mut State, id: AuthSessionId) -> Result<&mut AuthSession, WriteError> {
+    state
+        .sessions
+        .get_mut(&id)
+        .filter(|s| s.revoked_at.is_none())
+        .ok_or(WriteError::NotFound)
+}
+
 #[async_trait]
 impl SessionRepository for MemoryStore {
     async fn create(&self, session: &AuthSession) -> Result<(), StoreError> {
@@ -51,11 +60,7 @@ impl SessionRepository for MemoryStore {
         expires_at: OffsetDateTime,
     ) -> Result<(), WriteError> {
         let mut state = self.state();
-        let session = state
-            .sessions
-            .get_mut(&id)
-            .filter(|s| s.revoked_at.is_none())
-            .ok_or(WriteError::NotFound)?;
+        let session = unrevoked(&mut state, id)?;
         session.last_accessed_at = at;
         session.expires_at = expires_at;
         Ok(())
@@ -70,11 +75,7 @@ impl SessionRepository for MemoryStore {
         refresh_expires_at: OffsetDateTime,
     ) -> Result<(), WriteError> {
         let mut state = self.state();
-        let session = state
-            .sessions
-            .get_mut(&id)
-            .filter(|s| s.revoked_at.is_none())
-            .ok_or(WriteError::NotFound)?;
+        let session = unrevoked(&mut state, id)?;
         session.token_hash = token_hash.clone();
         session.last_accessed_at = at;
         session.expires_at = expires_at;
