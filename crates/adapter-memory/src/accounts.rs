@@ -163,6 +163,19 @@ impl CandidateRepository for MemoryStore {
         Ok(state.candidates.remove(&email))
     }
 
+    async fn find_by_email(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<Option<RegistrationCandidate>, StoreError> {
+        Ok(self
+            .state()
+            .candidates
+            .get(email.normalized())
+            .filter(|c| now < c.expires_at)
+            .cloned())
+    }
+
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut state = self.state();
         let before = state.candidates.len();

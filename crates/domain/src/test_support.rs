@@ -104,7 +104,7 @@ impl Harness {
         Self {
             stores: Stores {
                 users: Arc::new(MockUserRepository::new()),
-                candidates: Arc::new(MockCandidateRepository::new()),
+                candidates: memory.clone(),
                 sessions: Arc::new(MockSessionRepository::new()),
                 one_time_tokens: Arc::new(MockOneTimeTokenRepository::new()),
                 roles: Arc::new(MockRoleRepository::new()),

@@ -60,13 +60,22 @@ impl From<VerifyError> for Problem {
     }
 }
 
+/// The right password of an address not verified yet: what to do next.
+fn not_verified() -> Problem {
+    Problem::new(Kind::EmailNotVerified).detail(
+        "Confirm the address first: open the link in the verification mail. \
+         To get a new mail, register again with the same address, username \
+         and password (POST /v1/registrations); the new link replaces the old one.",
+    )
+}
+
 impl From<SignInError> for Problem {
     fn from(e: SignInError) -> Self {
         match e {
             SignInError::InvalidCredentials => Problem::new(Kind::InvalidCredentials),
             SignInError::LockedOut { until } => locked_out(until),
             SignInError::Locked => Problem::new(Kind::AccountLocked),
-            SignInError::NotVerified => Problem::new(Kind::EmailNotVerified),
+            SignInError::NotVerified => not_verified(),
             SignInError::Unexpected(e) => Problem::internal(e),
         }
     }

@@ -498,3 +498,57 @@ async fn password_deletion_is_immediate(app: TestApp) -> TestApp {
     app
 }
 on_every_engine!(password_deletion_is_immediate);
+
+/// Before verifying, the address with its own password answers
+/// `email-not-verified` with how to get a new mail; registering again is
+/// that way (the new link replaces the old), and then sign-in works.
+async fn unverified_address_is_told_and_a_new_mail_replaces_the_old(app: TestApp) -> TestApp {
+    let body = json!({"email": "gil@example.org", "username": "gil", "password": PW});
+    assert_eq!(
+        app.post("/v1/registrations", body.clone()).await.status(),
+        202
+    );
+    let first = app.last_token("gil@example.org").await;
+    let res = app
+        .post(
+            "/v1/sessions",
+            json!({"login": "gil@example.org", "password": PW}),
+        )
+        .await;
+    let problem = expect_problem(res, 403, "email-not-verified").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("register again"),
+        "{problem}"
+    );
+    // A wrong password, or the username, tells nothing.
+    let res = app
+        .post(
+            "/v1/sessions",
+            json!({"login": "gil@example.org", "password": "not the password"}),
+        )
+        .await;
+    expect_problem(res, 401, "invalid-credentials").await;
+    let res = app
+        .post("/v1/sessions", json!({"login": "gil", "password": PW}))
+        .await;
+    expect_problem(res, 401, "invalid-credentials").await;
+    // Resend: register again; the old link stops working, the new one works.
+    assert_eq!(app.post("/v1/registrations", body).await.status(), 202);
+    app.mail_settled().await;
+    let second = app.last_token("gil@example.org").await;
+    assert_ne!(first, second);
+    let res = app
+        .post("/v1/registrations/verify", json!({"token": first}))
+        .await;
+    expect_problem(res, 400, "invalid-token").await;
+    let res = app
+        .post("/v1/registrations/verify", json!({"token": second}))
+        .await;
+    assert_eq!(res.status(), 201);
+    app.sign_in("gil@example.org", PW).await;
+    app
+}
+on_every_engine!(unverified_address_is_told_and_a_new_mail_replaces_the_old);

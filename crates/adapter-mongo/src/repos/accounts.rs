@@ -67,6 +67,20 @@ impl CandidateRepository for MongoStore {
             .transpose()
     }
 
+    async fn find_by_email(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<Option<RegistrationCandidate>, StoreError> {
+        self.coll(CANDIDATES)
+            .find_one(doc! {"_id": email.normalized(), "expiresAt": {"$gt": time(now)}})
+            .await
+            .map_err(store("find candidate"))?
+            .as_ref()
+            .map(candidate)
+            .transpose()
+    }
+
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let r = self
             .coll(CANDIDATES)

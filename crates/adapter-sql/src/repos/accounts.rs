@@ -112,6 +112,24 @@ impl domain::CandidateRepository for Store {
         .transpose()
     }
 
+    async fn find_by_email(
+        &self,
+        email: &domain::Email,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<domain::RegistrationCandidate>, domain::StoreError> {
+        sqlx::query(
+            "SELECT * FROM registration_candidates WHERE email_normalized = $1 AND expires_at > $2",
+        )
+        .bind(email.normalized())
+        .bind(<Ts>::to_db(now))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(crate::error::store("finding registration candidate"))?
+        .as_ref()
+        .map(Self::candidate_row)
+        .transpose()
+    }
+
     async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
         sqlx::query("DELETE FROM registration_candidates WHERE expires_at <= $1")
             .bind(<Ts>::to_db(now))

@@ -1,7 +1,7 @@
 //! `CandidateRepository` contracts.
 
 use crate::contract;
-use domain::Stores;
+use domain::{Email, Stores};
 use time::Duration;
 
 use crate::fixtures::*;
@@ -48,6 +48,36 @@ pub async fn expired_candidate_is_not_taken(s: Stores) {
             .unwrap(),
         None
     );
+}
+
+/// `find_by_email` finds the live candidate of an address in any case,
+/// leaves its token usable, and finds nothing once it expired or was taken.
+#[contract]
+pub async fn candidate_is_found_by_email_until_taken_or_expired(s: Stores) {
+    let t = t0();
+    let c = candidate("found@example.org", t);
+    s.candidates.put(&c).await.unwrap();
+    let upper = Email::parse("FOUND@example.org").unwrap();
+    assert_eq!(
+        s.candidates.find_by_email(&upper, t).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        s.candidates
+            .find_by_email(&c.email, c.expires_at)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    let other = Email::parse("other@example.org").unwrap();
+    assert_eq!(s.candidates.find_by_email(&other, t).await.unwrap(), None);
+    assert_eq!(
+        s.candidates.take(&c.token_hash, t).await.unwrap(),
+        Some(c.clone()),
+        "a look-up leaves the token usable"
+    );
+    assert_eq!(s.candidates.find_by_email(&c.email, t).await.unwrap(), None);
 }
 
 /// Of 12 concurrent takes of one candidate exactly one gets it.

@@ -43,6 +43,15 @@ pub trait CandidateRepository: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Option<RegistrationCandidate>, StoreError>;
 
+    /// The candidate for `email` (compared normalized) if it has not expired
+    /// at `now`. An expired candidate MUST yield `None`. Read-only: the
+    /// token stays usable.
+    async fn find_by_email(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<Option<RegistrationCandidate>, StoreError>;
+
     /// Deletes candidates expired at `now`; returns how many (0 where the store expires them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

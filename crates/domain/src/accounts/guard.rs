@@ -48,6 +48,9 @@ pub(crate) enum Subject<'a> {
     User(&'a User),
     /// A login that names no account (or one without a password).
     Unknown(&'a str),
+    /// An address registered but not verified yet: counted as the unknown
+    /// login it still is, checked against the password it registered with.
+    Candidate(&'a str, &'a crate::PasswordHash),
 }
 
 /// What a guarded check found.
@@ -107,6 +110,7 @@ impl<'a> PasswordGuard<'a> {
                     password_hash: Some(hash),
                     ..
                 }) => hasher.verify(password, hash).await,
+                Subject::Candidate(_, hash) => hasher.verify(password, hash).await,
                 Subject::User(_) | Subject::Unknown(_) => {
                     hasher.verify_dummy(password).await.map(|()| false)
                 }
@@ -135,7 +139,7 @@ impl<'a> PasswordGuard<'a> {
                 user.id,
                 user.security_changed_at.unix_timestamp_nanos() / 1000
             ),
-            Subject::Unknown(login) => {
+            Subject::Unknown(login) | Subject::Candidate(login, _) => {
                 use sha2::Digest as _;
                 let digest = sha2::Sha256::digest(login.trim().to_lowercase().as_bytes());
                 let short: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();

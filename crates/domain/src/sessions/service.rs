@@ -59,7 +59,10 @@ pub enum SignInError {
     /// Locked by an administrator.
     #[error("account locked")]
     Locked,
-    /// The email address is not verified.
+    /// The email address is not verified: the right password of an
+    /// address registered but not verified yet, or of an account an
+    /// administrator marked unverified. Told only to whoever knows the
+    /// password, so it reveals nothing to a guesser.
     #[error("email not verified")]
     NotVerified,
     /// Infrastructure failure.
@@ -147,9 +150,26 @@ impl Authentication {
             .find_login(&request.login)
             .await
             .map_err(SignInError::Unexpected)?;
-        let subject = match &user {
-            Some(user) => Subject::User(user),
-            None => Subject::Unknown(&request.login),
+        // An address that registered and has not verified yet has no
+        // account, only a candidate: its own password is told apart from a
+        // wrong one. (A username is not the candidate's until it verifies,
+        // so only the address finds it.)
+        let candidate = match (&user, request.login.contains('@')) {
+            (None, true) => match Email::parse(&request.login) {
+                Ok(email) => self
+                    .stores
+                    .candidates
+                    .find_by_email(&email, now)
+                    .await
+                    .map_err(SignInError::Unexpected)?,
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        let subject = match (&user, &candidate) {
+            (Some(user), _) => Subject::User(user),
+            (None, Some(c)) => Subject::Candidate(&request.login, &c.password_hash),
+            (None, None) => Subject::Unknown(&request.login),
         };
         let guess = self
             .guard()
@@ -159,6 +179,7 @@ impl Authentication {
         let user = match (guess, user) {
             (Guess::Right, Some(user)) => user,
             (Guess::LockedOut { until }, _) => return Err(SignInError::LockedOut { until }),
+            (Guess::Right, None) if candidate.is_some() => return Err(SignInError::NotVerified),
             (Guess::Right | Guess::Wrong, _) => return Err(SignInError::InvalidCredentials),
         };
         if user.locked {

@@ -38,6 +38,39 @@ fn unknown_login_costs_a_dummy_verify_and_is_invalid() {
     assert!(matches!(err, SignInError::InvalidCredentials));
 }
 
+/// Registered, not verified yet: the address with its own password is told
+/// so; a wrong password, or the username (not the candidate's until it
+/// verifies), is the invalid login it always was.
+#[test]
+fn the_right_password_of_an_unverified_address_is_told_apart() {
+    let mut h = Harness::new();
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_email().returning(|_| Ok(None));
+    users.expect_find_by_username().returning(|_| Ok(None));
+    h.stores.users = Arc::new(users);
+    block_on(h.stores.candidates.put(&crate::RegistrationCandidate {
+        email: Email::parse("user1@example.org").unwrap(),
+        username: Username::parse("user1").unwrap(),
+        role: crate::RoleName::user(),
+        password_hash: PasswordHash::new("hashed:right password"),
+        token_hash: fixed_token().hash(),
+        created_at: T0,
+        expires_at: T0 + Duration::hours(1),
+    }))
+    .unwrap();
+    let auth = service(h);
+    let err = block_on(auth.sign_in(request("right password"))).unwrap_err();
+    assert!(matches!(err, SignInError::NotVerified), "{err:?}");
+    let err = block_on(auth.sign_in(request("wrong password"))).unwrap_err();
+    assert!(matches!(err, SignInError::InvalidCredentials), "{err:?}");
+    let by_name = SignInRequest {
+        login: "user1".into(),
+        ..request("right password")
+    };
+    let err = block_on(auth.sign_in(by_name)).unwrap_err();
+    assert!(matches!(err, SignInError::InvalidCredentials), "{err:?}");
+}
+
 /// A hasher that counts the verifications it does.
 fn counting_hasher(h: &mut Harness) -> Arc<std::sync::atomic::AtomicUsize> {
     let verified = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -118,6 +118,19 @@ impl CandidateRepository for RedisStore {
         candidate(pairs(v)?)
     }
 
+    async fn find_by_email(
+        &self,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<Option<RegistrationCandidate>, StoreError> {
+        let key = self.key(
+            Family::Candidates,
+            &format!("user_candidate:{}", email.normalized()),
+        );
+        let map: HashMap<String, String> = self.hgetall(key, "find candidate").await?;
+        Ok(candidate(map)?.filter(|c| now < c.expires_at))
+    }
+
     async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
         // Candidates expire natively.
         Ok(0)
