@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 /// A registration.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     /// Email address; a verification link is sent there.
     pub email: String,
@@ -16,6 +17,7 @@ pub struct RegisterBody {
 
 /// A token from a mailed link.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The `token` query parameter of the link.
     pub token: String,
@@ -30,6 +32,7 @@ pub struct Availability {
 
 /// A password reset request.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetRequestBody {
     /// The account's email address.
     pub email: String,
@@ -37,6 +40,7 @@ pub struct ResetRequestBody {
 
 /// A password reset confirmation.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetConfirmBody {
     /// The token from the mailed link.
     pub token: String,

@@ -30,6 +30,7 @@ pub struct MfaView {
 
 /// A password change.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The current password.
     pub current_password: String,

@@ -8,6 +8,7 @@ use crate::*;
 
 /// A sign-in: a login (username or email) and its password.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignInBody {
     /// Email address or username.
     pub login: String,
@@ -49,6 +50,7 @@ pub struct MfaRequiredView {
 
 /// A refresh token.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     /// The refresh token from sign-in or the last refresh.
     pub refresh_token: String,

@@ -197,3 +197,48 @@ fn every_operation_documents_the_errors_it_shares_with_others() {
         }
     }
 }
+
+/// Request bodies are strict: every JSON object a client sends is declared
+/// with `additionalProperties: false` (the server refuses unknown fields
+/// with a 422 naming them), except a provider's webhook events, whose
+/// senders add fields, and content-session data, which is free-form JSON.
+#[test]
+fn every_request_body_refuses_unknown_fields() {
+    let doc = doc();
+    let schemas = &doc["components"]["schemas"];
+    let resolve = |s: &Value| -> Vec<(String, Value)> {
+        let mut refs = Vec::new();
+        let mut todo = vec![s.clone()];
+        while let Some(s) = todo.pop() {
+            if let Some(r) = s["$ref"].as_str() {
+                let name = r.rsplit('/').next().unwrap().to_owned();
+                refs.push((name.clone(), schemas[&name].clone()));
+            }
+            if let Some(alts) = s["oneOf"].as_array() {
+                todo.extend(alts.iter().cloned());
+            }
+        }
+        refs
+    };
+    let mut checked = 0;
+    for (name, op) in operations_of(&doc) {
+        let Some(body) = op["requestBody"]["content"]["application/json"]["schema"].as_object()
+        else {
+            continue;
+        };
+        if name.contains("/webhooks/") || name.contains("/data/") {
+            continue;
+        }
+        let refs = resolve(&Value::Object(body.clone()));
+        assert!(!refs.is_empty(), "{name}: an inline body schema");
+        for (schema, s) in refs {
+            assert_eq!(
+                s["additionalProperties"],
+                Value::Bool(false),
+                "{name}: {schema} takes unknown fields"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 25, "{checked}");
+}

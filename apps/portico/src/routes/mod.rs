@@ -67,7 +67,22 @@ pub(crate) fn json_problem(e: serde_json::Error) -> Problem {
     match e.classify() {
         Category::Data => {
             let mut f = Fields::default();
-            f.add("body", e.to_string());
+            let text = e.to_string();
+            // "unknown field `name`, expected one of …": the field is named
+            // where a client looks for it, under its own name.
+            match text
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split_once('`'))
+            {
+                Some((field, rest)) => f.add(
+                    field,
+                    format!(
+                        "unknown field{}",
+                        rest.split(" at line ").next().unwrap_or("")
+                    ),
+                ),
+                None => f.add("body", text),
+            }
             f.into_problem()
         }
         Category::Syntax | Category::Eof | Category::Io => {

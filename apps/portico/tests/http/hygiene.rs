@@ -443,3 +443,57 @@ async fn idle_connections_at_the_cap_are_closed_and_health_answers() {
     )
     .await;
 }
+
+/// Bodies are strict everywhere: a field the operation does not take is a
+/// 422 naming it, never dropped (registration used to drop `name`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_body_fields_are_refused_by_name() {
+    with_app(
+        Engine::Sqlite,
+        |_| {},
+        |app| async move {
+            let res = app
+                .post(
+                    "/v1/registrations",
+                    json!({"email": "x@example.org", "username": "x",
+                           "password": "correct horse battery", "name": "X"}),
+                )
+                .await;
+            let problem = expect_problem(res, 422, "validation").await;
+            assert!(
+                problem["errors"]["name"][0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("unknown field, expected one of `email`"),
+                "{problem}"
+            );
+            let res = app
+                .post(
+                    "/v1/sessions",
+                    json!({"login": "x", "password": "y", "remember": true}),
+                )
+                .await;
+            let problem = expect_problem(res, 422, "validation").await;
+            assert!(problem["errors"]["remember"].is_array(), "{problem}");
+            let (token, _) = app.signed_in_user("ann").await;
+            for (method, path, body) in [
+                (
+                    Method::POST,
+                    "/v1/content-sessions",
+                    json!({"name": "a", "colour": "red"}),
+                ),
+                (
+                    Method::PATCH,
+                    "/v1/me",
+                    json!({"full_name": "Ann", "nickname": "an"}),
+                ),
+            ] {
+                let res = app.authed(method, path, &token, Some(body)).await;
+                let problem = expect_problem(res, 422, "validation").await;
+                assert_eq!(problem["errors"].as_object().unwrap().len(), 1, "{problem}");
+            }
+            app
+        },
+    )
+    .await;
+}
