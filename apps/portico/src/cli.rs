@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use domain::AdminBootstrap;
 use domain::{Email, Password, TokenGenerator, Username};
 
@@ -15,31 +15,55 @@ use crate::startup::Application;
 use runtime::Runtime;
 
 /// Portico: the backend core for apps with user accounts.
+///
+/// With no command it serves, as `portico serve` does.
 #[derive(Debug, Parser)]
-#[command(name = "portico", version, about)]
+#[command(
+    name = "portico",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Configuration file (TOML). Default: `portico.toml` when it exists.
     #[arg(long, global = true, env = "PORTICO_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address to listen on (`server.listen`); beats the file and the environment.
-    #[arg(long, global = true, value_name = "ADDR")]
-    pub listen: Option<std::net::SocketAddr>,
-    /// Folder for the SQLite database, keys, outbox and objects
-    /// (`server.data_dir`); beats the file and the environment.
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// The server's flags, when no command is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--listen`, for the commands that serve or show the configuration.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, `host:port` (`127.0.0.1:8080`, `localhost:8080`,
+    /// `0.0.0.0:8080`; `server.listen`); beats the file and the environment.
+    #[arg(long, value_name = "ADDR", value_parser = runtime::config::parse_listen)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The data folder.
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+/// `--data-dir`, for the commands that use the data folder.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataDirArg {
+    /// Folder for the SQLite database, keys, outbox and objects
+    /// (`server.data_dir`); beats the file and the environment.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// What `portico` can do: serve, migrate, and administration commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate(DataDirArg),
     /// Administrator accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -47,14 +71,14 @@ pub enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Print the effective configuration, secrets redacted.
-    Config,
+    Config(ServeArgs),
     /// Print the OpenAPI document (what `/openapi.json` serves), for client
     /// generators and linters; needs no database.
     Openapi,
     /// Run the upload sweep once, now: delete expired upload requests with
     /// their objects, and objects no request references. Waits for nothing:
     /// if another instance is sweeping at this moment, says so and exits 1.
-    Sweep,
+    Sweep(DataDirArg),
 }
 
 /// `portico admin …`
@@ -73,6 +97,9 @@ pub enum AdminCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// The data folder.
+        #[command(flatten)]
+        data: DataDirArg,
     },
 }
 
@@ -82,40 +109,74 @@ pub enum KeysCommand {
     /// Add a new current key to `<data_dir>/encryption.keys` (old keys stay,
     /// to open what they sealed), then re-seal every stored secret under it.
     /// Running instances that share the file follow it within seconds.
-    Rotate,
+    Rotate(DataDirArg),
     /// Re-seal every stored secret that is not under the current key (after
     /// a new key was added to `security.encryption_keys`, or to finish an
     /// interrupted rotation).
-    Reseal,
+    Reseal(DataDirArg),
     /// Remove an old key from `<data_dir>/encryption.keys`. Refused for the
     /// current key, and while any stored secret is still sealed under it
     /// (run `portico keys reseal` first).
     Retire {
         /// The key's id (`k1`, …), as the file lists it.
         id: String,
+        /// The data folder.
+        #[command(flatten)]
+        data: DataDirArg,
     },
+}
+
+impl Command {
+    /// The `--listen` and `--data-dir` this command was given.
+    fn overrides(&self) -> ServeArgs {
+        match self {
+            Command::Serve(a) | Command::Config(a) => a.clone(),
+            Command::Migrate(d)
+            | Command::Sweep(d)
+            | Command::Admin(AdminCommand::Create { data: d, .. })
+            | Command::Keys(
+                KeysCommand::Rotate(d)
+                | KeysCommand::Reseal(d)
+                | KeysCommand::Retire { data: d, .. },
+            ) => ServeArgs {
+                listen: None,
+                data: d.clone(),
+            },
+            Command::Openapi => ServeArgs::default(),
+        }
+    }
 }
 
 /// Runs the command; the error is printed by `main`.
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
-    if let Some(listen) = cli.listen {
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    let given = command.overrides();
+    if let Some(listen) = given.listen {
         config.server.listen = listen;
     }
-    if let Some(dir) = cli.data_dir {
+    if let Some(dir) = given.data.data_dir {
         config.server.data_dir = dir;
     }
-    let command = cli.command.unwrap_or(Command::Serve);
-    if !matches!(command, Command::Config | Command::Openapi) {
+    let warnings = config.warnings(std::env::vars());
+    if !matches!(command, Command::Serve(_)) {
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if !matches!(command, Command::Config(_) | Command::Openapi) {
         private_files(&config.server.data_dir)?;
     }
     match command {
-        Command::Serve => {
+        Command::Serve(_) => {
             let _log = crate::init_tracing(&config);
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
             let app = Application::build(config).await?;
             app.run_until_stopped().await?;
         }
-        Command::Migrate => {
+        Command::Migrate(_) => {
             let backends = Backends::connect(&config).await?;
             let url = crate::config::redact_url(&config.database_url());
             match backends.migrated() {
@@ -129,23 +190,24 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             backends.close().await;
         }
-        Command::Config => print!("{}", config.to_redacted_toml()),
+        Command::Config(_) => print!("{}", config.to_redacted_toml()),
         Command::Openapi => println!(
             "{}",
             serde_json::to_string_pretty(&crate::openapi::document_for(&config.public_url()))?
         ),
-        Command::Sweep => sweep(&config).await?,
+        Command::Sweep(_) => sweep(&config).await?,
         Command::Admin(AdminCommand::Create {
             email,
             username,
             password_stdin,
+            ..
         }) => admin_create(&config, &email, &username, password_stdin).await?,
-        Command::Keys(KeysCommand::Rotate) => {
+        Command::Keys(KeysCommand::Rotate(_)) => {
             rotate_keys(&config)?;
             reseal(&config).await?;
         }
-        Command::Keys(KeysCommand::Reseal) => reseal(&config).await?,
-        Command::Keys(KeysCommand::Retire { id }) => retire_key(&config, &id).await?,
+        Command::Keys(KeysCommand::Reseal(_)) => reseal(&config).await?,
+        Command::Keys(KeysCommand::Retire { id, .. }) => retire_key(&config, &id).await?,
     }
     Ok(())
 }

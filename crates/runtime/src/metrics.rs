@@ -93,37 +93,37 @@ impl Default for Metrics {
         let mail = Family::<MailLabels, Counter>::default();
         registry.register(
             "portico_http_requests",
-            "HTTP requests served.",
+            "HTTP requests served",
             http_requests.clone(),
         );
         registry.register(
             "portico_http_request_duration_seconds",
-            "HTTP request latency.",
+            "HTTP request latency",
             http_latency.clone(),
         );
         registry.register(
             "portico_store_call_duration_seconds",
-            "Latency of calls to the stores, per port and operation.",
+            "Latency of calls to the stores, per port and operation",
             store_latency.clone(),
         );
         registry.register(
             "portico_job_runs",
-            "Background job runs in this process, per outcome.",
+            "Background job runs in this process, per outcome",
             job_runs.clone(),
         );
         registry.register(
             "portico_job_removed",
-            "Records and objects background jobs of this process removed.",
+            "Records and objects background jobs of this process removed",
             job_removed.clone(),
         );
         registry.register(
             "portico_mail",
-            "Queued mail this process worked, per outcome: delivered, expired (dropped unsent, its link expired), retried, dropped (too many failures).",
+            "Queued mail this process worked, per outcome: delivered, expired (dropped unsent, its link expired), retried, dropped (too many failures)",
             mail.clone(),
         );
         registry.register(
             "portico_build",
-            "The running build.",
+            "The running build",
             Info::new(BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
             }),
@@ -362,6 +362,20 @@ mod tests {
             "the second look-up reuses the first label"
         );
         assert!(!std::ptr::eq(first, route_label("/v1/interned/other")));
+    }
+
+    /// Every metric has one help text that ends in one full stop (the
+    /// registry adds it: a text of ours that ends in one shows "..").
+    #[test]
+    fn help_texts_end_in_one_full_stop() {
+        let m = Metrics::default();
+        m.http("GET", "/v1/me", 200, Duration::from_micros(300));
+        let text = m.render();
+        let helps: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
+        assert!(helps.len() >= 8, "{text}");
+        for help in helps {
+            assert!(help.ends_with('.') && !help.ends_with(".."), "{help}");
+        }
     }
 
     #[test]

@@ -36,6 +36,48 @@ pub(super) fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
+/// A duration in milliseconds, to the microsecond (`0.538`, not
+/// `0.5377799999999999`).
+pub(crate) fn millis(d: std::time::Duration) -> f64 {
+    // Below 2^53 µs (285 years) the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let micros = d.as_micros() as f64;
+    micros / 1000.0
+}
+
+/// Says at debug level why a browser's preflight gets no CORS headers:
+/// its origin is not among `server.cors_origins` (or none is). The
+/// request itself goes on as before (405 without CORS, 400 from CORS).
+pub(super) async fn refused_preflight(
+    origins: std::sync::Arc<[String]>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let headers = req.headers();
+    if req.method() == actix_web::http::Method::OPTIONS
+        && headers.contains_key("access-control-request-method")
+        && tracing::enabled!(tracing::Level::DEBUG)
+        && let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok())
+        && !origins.iter().any(|o| o == origin)
+    {
+        if origins.is_empty() {
+            tracing::debug!(
+                origin,
+                "CORS preflight refused: no origin may call the API from a browser; \
+                 add this one to server.cors_origins (PORTICO_SERVER__CORS_ORIGINS)"
+            );
+        } else {
+            tracing::debug!(
+                origin,
+                allowed = %origins.join(", "),
+                "CORS preflight refused: the origin is not in server.cors_origins \
+                 (PORTICO_SERVER__CORS_ORIGINS)"
+            );
+        }
+    }
+    next.call(req).await
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A client-sent request id is kept when it is short and plain; else a new one.
@@ -97,9 +139,7 @@ pub(super) async fn observe(
     if let Some(m) = metrics {
         m.http(method_label, route, status, took);
     }
-    span.in_scope(
-        || tracing::info!(status, route = %route, ms = took.as_secs_f64() * 1000.0, "request"),
-    );
+    span.in_scope(|| tracing::info!(status, route = %route, ms = millis(took), "request"));
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }

@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 mod middleware;
 
-use middleware::{cors, limit_per_ip, observe};
+use middleware::{cors, limit_per_ip, observe, refused_preflight};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -168,13 +168,20 @@ impl Application {
             });
             app.configure(|cfg| {
                 if let Some((ui, redirect)) = docs {
-                    cfg.service(ui).service(redirect);
+                    // The front door: `/` leads to the API's pages.
+                    cfg.service(ui)
+                        .service(redirect)
+                        .service(web::redirect("/", "/docs/"));
                 }
             })
             .configure(pages.clone())
             .default_service(web::to(routes::fallback))
             .wrap(from_fn(limit_per_ip))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(from_fn({
+                let origins: Arc<[String]> = origins.clone().into();
+                move |req, next| refused_preflight(origins.clone(), req, next)
+            }))
             .wrap(from_fn(move |req, next| {
                 crate::json_text::refuse_nul(limit, req, next)
             }))
@@ -204,6 +211,9 @@ impl Application {
         .map_err(|source| StartError::Bind { addr, source })?
         .run();
         tracing::info!(%addr, workers, "listening");
+        for line in where_things_are(&config) {
+            tracing::info!("{line}");
+        }
         let metrics = match config.server.metrics_listen {
             Some(at) => Some(metrics_server(at, state_for_metrics)?),
             None => None,
@@ -269,6 +279,71 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// What a newcomer looks for in the start-up log, in words: the API and
+/// its docs, the data and outbox folders, the store of each port group,
+/// and who may call from a browser.
+pub fn where_things_are(config: &Config) -> Vec<String> {
+    use runtime::config::{Backend, MailTransport, redact_url};
+    let base = config.public_url();
+    let mut out = vec![if config.server.docs {
+        format!("API at {base}/v1, its docs at {base}/docs")
+    } else {
+        format!("API at {base}/v1 (docs are off: server.docs = false)")
+    }];
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let data = absolute(&config.server.data_dir);
+    out.push(match config.mail.transport {
+        MailTransport::Outbox => format!(
+            "data folder {}; mail is written as files to {}",
+            data.display(),
+            absolute(&config.outbox_dir()).display()
+        ),
+        MailTransport::Smtp => format!(
+            "data folder {}; mail goes to {}",
+            data.display(),
+            redact_url(&config.mail.smtp_url)
+        ),
+    });
+    let s = &config.stores;
+    let groups = [
+        ("durable", s.durable),
+        ("sessions", s.sessions()),
+        ("rate_limits", s.rate_limits()),
+        ("uploads", s.uploads()),
+    ];
+    for backend in [Backend::Sql, Backend::Mongodb, Backend::Redis] {
+        let names: Vec<&str> = groups
+            .iter()
+            .filter(|(_, b)| *b == backend)
+            .map(|(n, _)| *n)
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let at = match backend {
+            Backend::Sql => redact_url(&config.database_url()),
+            Backend::Mongodb => format!(
+                "{} (database {})",
+                redact_url(&config.mongodb.url),
+                config.mongodb.database
+            ),
+            Backend::Redis => redact_url(&config.redis.url),
+        };
+        out.push(format!("stores: {} in {at}", names.join(", ")));
+    }
+    out.push(if config.server.cors_origins.is_empty() {
+        "CORS: browsers on other origins may not call the API \
+         (allow a front end with server.cors_origins, e.g. [\"http://localhost:5173\"])"
+            .to_owned()
+    } else {
+        format!(
+            "CORS: browsers on {} may call the API",
+            config.server.cors_origins.join(", ")
+        )
+    });
+    out
 }
 
 /// A one-worker server of `GET /metrics` alone on `at`, spawned.

@@ -399,11 +399,11 @@ async fn openapi_prints_the_served_document() {
     // Flags beat the environment.
     let out = portico(&dir)
         .args([
+            "config",
             "--listen",
             "0.0.0.0:9999",
             "--data-dir",
             "/srv/portico",
-            "config",
         ])
         .output()
         .unwrap();
@@ -514,4 +514,131 @@ async fn a_running_instance_follows_a_key_rotation_and_retire_checks_first() {
     db.close().await;
     app.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Each command's help lists only the flags that apply to it, and a flag
+/// that does not apply is refused; `--listen` takes host names.
+#[test]
+fn each_command_takes_only_its_own_flags() {
+    let dir = std::env::temp_dir().join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let help = |args: &[&str]| {
+        let out = portico(&dir).args(args).arg("--help").output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let serve = help(&["serve"]);
+    assert!(
+        serve.contains("--listen") && serve.contains("--data-dir"),
+        "{serve}"
+    );
+    let migrate = help(&["migrate"]);
+    assert!(
+        !migrate.contains("--listen") && migrate.contains("--data-dir"),
+        "{migrate}"
+    );
+    let admin = help(&["admin", "create"]);
+    assert!(
+        !admin.contains("--listen") && admin.contains("--data-dir"),
+        "{admin}"
+    );
+    let openapi = help(&["openapi"]);
+    assert!(
+        !openapi.contains("--listen") && !openapi.contains("--data-dir"),
+        "{openapi}"
+    );
+    let out = portico(&dir)
+        .args(["migrate", "--listen", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = portico(&dir)
+        .args(["config", "--listen", "localhost:9998"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"127.0.0.1:9998\""), "{text}");
+    let out = portico(&dir)
+        .args(["serve", "--listen", "localhost"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !out.status.success() && err.contains("not host:port"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A first start says where things are (API, docs, data folder, outbox,
+/// stores, CORS), warns about a look-alike variable, leads `/` to the
+/// docs, and says at debug level why a browser's preflight was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_log_says_where_things_are() {
+    let dir = std::env::temp_dir()
+        .join(format!("portico-cli-{}", uuid::Uuid::new_v4().simple()))
+        .join("data");
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    let log_path = dir.parent().unwrap().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = crate::faults::free_port();
+    let mut child = portico(&dir)
+        .env("PORTICO_LOG__LEVEL", "debug")
+        .env("PORTICO_SERVER_CORS_ORIGINS", "http://localhost:5173")
+        .arg("serve")
+        .args(["--listen", &format!("localhost:{port}")])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    crate::faults::wait_until(
+        "the server answers",
+        std::time::Duration::from_secs(30),
+        || async { client.get(format!("{base}/healthz")).send().await.is_ok() },
+    )
+    .await;
+    let res = client.get(format!("{base}/")).send().await.unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/docs/");
+    let res = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/v1/sessions"))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
+    let text = || std::fs::read_to_string(&log_path).unwrap();
+    crate::faults::wait_until(
+        "the preflight's log line",
+        std::time::Duration::from_secs(10),
+        || async { text().contains("CORS preflight refused") },
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = text();
+    let data = std::path::absolute(&dir).unwrap();
+    for expected in [
+        format!("API at {base}/v1, its docs at {base}/docs"),
+        format!(
+            "data folder {}; mail is written as files to {}",
+            data.display(),
+            data.join("outbox").display()
+        ),
+        "stores: durable, sessions, rate_limits, uploads in sqlite:///".to_owned(),
+        "CORS: browsers on other origins may not call the API".to_owned(),
+        "PORTICO_SERVER_CORS_ORIGINS is ignored".to_owned(),
+        "(PORTICO_SERVER__CORS_ORIGINS)".to_owned(),
+        "origin=\"http://localhost:5173\"".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }

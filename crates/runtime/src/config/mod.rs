@@ -193,6 +193,72 @@ impl Config {
         self.oauth.validate().map_err(ConfigError::Invalid)
     }
 
+    /// What deserves a warning at start, in words: variables in `env` that
+    /// look like settings but are ignored (`PORTICO_SERVER_LISTEN`, one
+    /// underscore where two separate section and key), and store URLs that
+    /// no `[stores]` group uses.
+    pub fn warnings(&self, env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+        let mut sections: Vec<String> = toml::Table::try_from(self)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        // `rate_limits_` before a shorter section that could prefix it.
+        sections.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = Vec::new();
+        let mut vars: Vec<(String, String)> = env.into_iter().collect();
+        vars.sort();
+        for (key, _) in vars {
+            let Some(rest) = key.strip_prefix("PORTICO_") else {
+                continue;
+            };
+            if rest.contains("__") {
+                continue;
+            }
+            let lower = rest.to_ascii_lowercase();
+            if let Some(section) = sections
+                .iter()
+                .find(|s| lower.starts_with(&format!("{s}_")) && lower.len() > s.len() + 1)
+            {
+                let (head, tail) = rest.split_at(section.len());
+                out.push(format!(
+                    "{key} is ignored: a setting takes two underscores between section and key \
+                     (PORTICO_{head}_{tail})"
+                ));
+            }
+        }
+        let unused = |backend: Backend, url: &str, setting: &str, var: &str| {
+            (!url.is_empty() && !self.uses(backend)).then(|| {
+                format!(
+                    "{setting} (or {var}) is set but no [stores] group uses {name}: it is ignored \
+                     (to use it, set stores.durable or stores.sessions, stores.rate_limits, \
+                     stores.uploads to \"{name}\")",
+                    name = serde_json::to_value(backend)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                )
+            })
+        };
+        out.extend(unused(
+            Backend::Redis,
+            &self.redis.url,
+            "redis.url",
+            "REDIS_URL",
+        ));
+        out.extend(unused(
+            Backend::Mongodb,
+            &self.mongodb.url,
+            "mongodb.url",
+            "MONGODB_URL",
+        ));
+        out.extend(unused(
+            Backend::Sql,
+            &self.database.url,
+            "database.url",
+            "DATABASE_URL",
+        ));
+        out
+    }
+
     /// Whether any port group is served by `backend`.
     pub fn uses(&self, backend: Backend) -> bool {
         let s = &self.stores;

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    /// Address to listen on: `host:port` with an IP address or a host name
+    /// (`localhost:8080`; a name is resolved once, at start, preferring
+    /// IPv4); port 0 picks a free port.
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// The address users reach the server at; mail links are built from it.
     /// Empty means `http://<listen>`.
@@ -81,6 +84,41 @@ impl Default for ServerConfig {
             docs: true,
         }
     }
+}
+
+/// Resolves `host:port`, where `host` is an IP address (`[::1]` for IPv6)
+/// or a host name, to the address to bind: a name's first IPv4 address,
+/// else its first address.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "{text:?} is not host:port (for example 127.0.0.1:8080 or localhost:8080)"
+        ));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{text:?} is not host:port (for example 127.0.0.1:8080 or localhost:8080)"
+        ));
+    }
+    let found: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
+        .collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| found.first())
+        .copied()
+        .ok_or_else(|| format!("{host:?} resolves to no address"))
+}
+
+fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_listen(&text).map_err(serde::de::Error::custom)
 }
 
 /// The SQL database.

@@ -385,3 +385,64 @@ fn a_table_with_required_fields_comes_from_several_variables() {
     .to_string();
     assert!(e.contains("PORTICO_SERVER__WORKERS"), "{e}");
 }
+
+#[test]
+fn listen_takes_host_names_and_addresses() {
+    use super::stores::parse_listen;
+    assert_eq!(
+        parse_listen("localhost:8080").unwrap(),
+        "127.0.0.1:8080".parse().unwrap()
+    );
+    assert_eq!(parse_listen("[::1]:9").unwrap(), "[::1]:9".parse().unwrap());
+    assert_eq!(
+        parse_listen("0.0.0.0:80").unwrap(),
+        "0.0.0.0:80".parse().unwrap()
+    );
+    for bad in ["localhost", "localhost:http", ":8080", "localhost:99999"] {
+        assert!(parse_listen(bad).is_err(), "{bad}");
+    }
+    let c = Config::load(
+        None,
+        [(
+            "PORTICO_SERVER__LISTEN".to_owned(),
+            "localhost:9090".to_owned(),
+        )],
+    )
+    .unwrap();
+    assert_eq!(c.server.listen, "127.0.0.1:9090".parse().unwrap());
+}
+
+#[test]
+fn lookalike_variables_and_unused_store_urls_are_warned_about() {
+    let env = [
+        ("PORTICO_SERVER_LISTEN", "127.0.0.1:1"),
+        ("PORTICO_RATE_LIMITS_PER_USER", "5"),
+        ("PORTICO_CONFIG", "x.toml"),
+        ("PORTICO_ADVISORY_DB", "target/x"),
+        ("PORTICO_LOG__LEVEL", "info"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let c = Config::load(None, env.clone()).unwrap();
+    let w = c.warnings(env);
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(
+        w[0].starts_with("PORTICO_RATE_LIMITS_PER_USER is ignored"),
+        "{w:#?}"
+    );
+    assert!(w[0].contains("(PORTICO_RATE_LIMITS__PER_USER)"), "{w:#?}");
+    assert!(w[1].contains("(PORTICO_SERVER__LISTEN)"), "{w:#?}");
+    assert!(
+        w[2].starts_with("redis.url (or REDIS_URL) is set but no [stores] group uses redis"),
+        "{w:#?}"
+    );
+    let used = Config::load(
+        None,
+        [
+            ("REDIS_URL".to_owned(), "redis://127.0.0.1:6379".to_owned()),
+            ("PORTICO_STORES__SESSIONS".to_owned(), "redis".to_owned()),
+        ],
+    )
+    .unwrap();
+    assert!(used.warnings([]).is_empty());
+}
