@@ -10,16 +10,27 @@ use crate::config::Config;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("pages.js");
+const STYLE: &str = include_str!("pages.css");
 
-/// Scripts from this origin only, requests to it only, inline styles.
+/// Scripts, styles and requests from this origin only: nothing inline,
+/// nothing from elsewhere.
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
-                   style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; \
+                   style-src 'self'; form-action 'self'; base-uri 'none'; \
                    frame-ancestors 'none'";
 
-fn page(title: &str, action: &str, form: &str) -> HttpResponse {
+/// `text` with the characters that matter in an HTML attribute escaped.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn page(title: &str, action: &str, form: &str, continue_to: &str) -> HttpResponse {
     let html = PAGE
         .replace("{title}", title)
         .replace("{action}", action)
+        .replace("{continue}", &escape(continue_to))
         .replace("{form}", form);
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -28,11 +39,11 @@ fn page(title: &str, action: &str, form: &str) -> HttpResponse {
         .body(html)
 }
 
-async fn verify() -> HttpResponse {
-    page("Confirm your email address", "verify", "")
+async fn verify(to: web::Data<ContinueTo>) -> HttpResponse {
+    page("Confirm your email address", "verify", "", &to.0)
 }
 
-async fn reset() -> HttpResponse {
+async fn reset(to: web::Data<ContinueTo>) -> HttpResponse {
     page(
         "Choose a new password",
         "reset",
@@ -41,16 +52,32 @@ async fn reset() -> HttpResponse {
 <label for="again">The same again</label>
 <input id="again" name="again" type="password" autocomplete="new-password" minlength="8" required>
 <button type="submit">Set the password</button></form>"#,
+        &to.0,
     )
 }
 
-async fn delete() -> HttpResponse {
+async fn delete(to: web::Data<ContinueTo>) -> HttpResponse {
     page(
         "Delete your account",
         "delete",
         r#"<p>This deletes your account and everything stored with it. It cannot be undone.</p>
-<button id="confirm" type="button">Delete my account</button>"#,
+<button id="confirm" class="danger" type="button">Delete my account</button>"#,
+        &to.0,
     )
+}
+
+/// Where the pages' "Continue" leads (`mail.links.continue`).
+#[derive(Clone)]
+struct ContinueTo(String);
+
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        ))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLE)
 }
 
 async fn script() -> HttpResponse {
@@ -75,7 +102,9 @@ pub fn configure(config: &Config) -> impl Fn(&mut web::ServiceConfig) + Clone + 
         own(&m.links.reset, &m.reset_path),
         own(&m.links.deletion, &m.deletion_path),
     );
+    let continue_to = web::Data::new(ContinueTo(m.links.continue_url().to_owned()));
     move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(continue_to.clone());
         for (path, route) in [
             (&verify_at, web::get().to(verify)),
             (&reset_at, web::get().to(reset)),
@@ -86,7 +115,8 @@ pub fn configure(config: &Config) -> impl Fn(&mut web::ServiceConfig) + Clone + 
             }
         }
         if verify_at.is_some() || reset_at.is_some() || delete_at.is_some() {
-            cfg.route("/_portico/pages.js", web::get().to(script));
+            cfg.route("/_portico/pages.js", web::get().to(script))
+                .route("/_portico/pages.css", web::get().to(style));
         }
     }
 }

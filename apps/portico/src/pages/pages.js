@@ -1,23 +1,60 @@
 // Completes what a Portico mail link asks, through the API, on the page the
 // link opened: verify an address, set a new password, confirm a deletion.
 // The token comes from the link's query and goes only to the API (the page
-// sends no Referer and is not cached).
+// sends no Referer and is not cached). Answers are told in plain words, by
+// the problem's type; on success the page offers to continue.
 (function () {
   "use strict";
   var action = document.body.getAttribute("data-action");
   var token = new URLSearchParams(window.location.search).get("token") || "";
   var status = document.getElementById("status");
+  var PROBLEM = "urn:portico:problem:";
 
   function say(text, kind) {
     status.textContent = text;
-    status.className = kind;
+    status.className = kind || "";
   }
 
-  function problem(response) {
-    return response.json().then(
-      function (p) { return (p.detail || p.title || "Something went wrong") + " (" + response.status + ")"; },
-      function () { return "Something went wrong (" + response.status + ")"; }
-    );
+  function done(text) {
+    say(text, "done");
+    document.getElementById("next").hidden = false;
+  }
+
+  // What went wrong, in words a user acts on; `what` names the action.
+  var EXPIRED = "This link has expired or was already used. Ask for a new one.";
+  function explain(response, what) {
+    return response.json().then(function (p) {
+      var kind = (p.type || "").indexOf(PROBLEM) === 0 ? p.type.slice(PROBLEM.length) : "";
+      var fields = p.errors || {};
+      switch (kind) {
+        case "invalid-token":
+          return what === "verify"
+            ? "This link has expired or was already used. Ask for a new one: register again with the same address."
+            : EXPIRED;
+        case "validation":
+          if (fields.new_password) { return "That password cannot be used: " + fields.new_password[0] + "."; }
+          if (fields.token) { return "This link is not complete. Open the whole link from the mail, or copy all of it."; }
+          return "Something in the request was not accepted. Open the link from the mail again.";
+        case "email-taken":
+          return "An account already uses this address. Sign in, or reset its password.";
+        case "username-taken":
+          return "Someone took this username before you confirmed. Register again with another username.";
+        case "rate-limited":
+          return "Too many tries from here. Wait a minute, then try again.";
+        case "unauthenticated":
+          return "Sign in in this browser first, then open the link again.";
+        case "store-unavailable":
+          return "The service is unavailable for a moment. Try again shortly.";
+        default:
+          return "Something went wrong on our side. Try again later." + (p.title ? " (" + p.title + ")" : "");
+      }
+    }, function () {
+      return "Something went wrong on our side. Try again later.";
+    });
+  }
+
+  function unreachable() {
+    say("The server could not be reached. Check your connection and try again.", "error");
   }
 
   function send(method, path, body, headers) {
@@ -31,20 +68,22 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
-  if (!token) {
-    say("This link has no token. Open the link from the mail again.", "error");
+  if (!/^[0-9a-f]{64}$/.test(token)) {
+    say("This link is not complete. Open the whole link from the mail, or copy all of it.", "error");
+    var form0 = document.querySelector("form, #confirm");
+    if (form0) { form0.hidden = true; }
     return;
   }
 
   if (action === "verify") {
-    say("Confirming your address…", "");
+    say("Confirming your address…");
     send("POST", "/v1/registrations/verify", { token: token }).then(function (r) {
       if (r.status === 201) {
-        say("Your address is confirmed. You can sign in now.", "done");
+        done("Your address is confirmed and your account is ready. You can sign in now.");
       } else {
-        problem(r).then(function (t) { say("The address could not be confirmed: " + t, "error"); });
+        explain(r, "verify").then(function (t) { say(t, "error"); });
       }
-    }, function () { say("The server could not be reached. Try again.", "error"); });
+    }, unreachable);
   }
 
   if (action === "reset") {
@@ -53,33 +92,36 @@
       event.preventDefault();
       var password = document.getElementById("password").value;
       if (password !== document.getElementById("again").value) {
-        say("The two passwords differ.", "error");
+        say("The two passwords differ. Type the same one twice.", "error");
         return;
       }
+      var button = form.querySelector("button");
+      button.disabled = true;
       send("POST", "/v1/password-resets/confirm", { token: token, new_password: password }).then(function (r) {
+        button.disabled = false;
         if (r.status === 204 || r.status === 200) {
           form.hidden = true;
-          say("Your password is changed, and every session signed out. Sign in with the new one.", "done");
+          done("Your password is changed, and every session was signed out. Sign in with the new one.");
         } else {
-          problem(r).then(function (t) { say("The password was not changed: " + t, "error"); });
+          explain(r, "reset").then(function (t) { say(t, "error"); });
         }
-      }, function () { say("The server could not be reached. Try again.", "error"); });
+      }, function () { button.disabled = false; unreachable(); });
     });
   }
 
   if (action === "delete") {
-    var button = document.getElementById("confirm");
-    button.addEventListener("click", function () {
+    var confirm = document.getElementById("confirm");
+    confirm.addEventListener("click", function () {
+      confirm.disabled = true;
       send("DELETE", "/v1/me", { token: token }, { "X-CSRF-Token": cookie("portico_csrf") }).then(function (r) {
         if (r.status === 204) {
-          button.hidden = true;
-          say("Your account and everything stored with it are deleted.", "done");
-        } else if (r.status === 401) {
-          say("Sign in in this browser first, then open the link again.", "error");
+          confirm.hidden = true;
+          done("Your account and everything stored with it are deleted.");
         } else {
-          problem(r).then(function (t) { say("The account was not deleted: " + t, "error"); });
+          confirm.disabled = false;
+          explain(r, "delete").then(function (t) { say(t, "error"); });
         }
-      }, function () { say("The server could not be reached. Try again.", "error"); });
+      }, function () { confirm.disabled = false; unreachable(); });
     });
   }
 })();

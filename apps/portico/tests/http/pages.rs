@@ -2,7 +2,10 @@
 //! (Debian's `chromium` and `chromium-driver`, which `make services`
 //! installs) driven over WebDriver. Each mail's link opens Portico's page,
 //! which completes the action through the API: the address is verified,
-//! the new password signs in, the account is gone. With a front-end link
+//! the new password signs in, the account is gone; each page says what
+//! happened in plain words, is styled by its one stylesheet, offers to
+//! continue, and is saved as a screenshot under `target/screenshots/`.
+//! With a front-end link
 //! pattern configured, the mail carries that link and the page is not served.
 
 use std::process::{Child, Command, Stdio};
@@ -176,6 +179,41 @@ impl Browser<'_> {
         .await;
     }
 
+    /// Runs `script` in the page and returns its value.
+    async fn eval(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// Saves what the browser shows as `target/screenshots/pages-<name>.png`.
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("pages-{name}.png")), bytes).unwrap();
+    }
+
+    /// The page is styled by its stylesheet (under a CSP that allows no
+    /// inline style), and the "Continue" link shows where it leads.
+    async fn styled_with_continue(&self, href: &str) {
+        let v = self
+            .eval(
+                "var c = getComputedStyle(document.querySelector('.card')); \
+                 var n = document.getElementById('next'); \
+                 return [c.borderTopLeftRadius, n.hidden, document.getElementById('continue').getAttribute('href')];",
+            )
+            .await;
+        assert_eq!(v, json!(["12px", false, href]), "styled, continue shown");
+    }
+
     async fn quit(self) {
         self.call(reqwest::Method::DELETE, "", None).await;
     }
@@ -193,6 +231,9 @@ async fn mailed_link(app: &TestApp, to: &str) -> String {
     }
     panic!("no link with the token");
 }
+
+/// Where the pages lead once done, in these tests.
+const CONTINUE: &str = "https://app.example/sign-in?from=portico&x=1";
 
 async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp {
     let driver = Driver::start().await;
@@ -215,17 +256,38 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
         .unwrap()
         .to_owned();
     assert!(
-        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        csp.contains("script-src 'self'")
+            && csp.contains("style-src 'self'")
+            && csp.contains("default-src 'none'")
+            && !csp.contains("unsafe-inline"),
         "{csp}"
     );
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
     browser.open(&link).await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "done", "{text}");
+    assert!(text.contains("You can sign in now"), "{text}");
+    browser.styled_with_continue(CONTINUE).await;
+    browser.screenshot("verify-done").await;
     let signed_in = app.sign_in("ann", USER_PASSWORD).await;
-    // The same link again: the token is used.
+    // The same link again: the token is used; the page says so plainly.
     browser.open(&link).await;
-    assert_eq!(browser.outcome().await.0, "error");
+    assert_eq!(
+        browser.outcome().await,
+        (
+            "error".to_owned(),
+            "This link has expired or was already used. Ask for a new one: \
+             register again with the same address."
+                .to_owned()
+        )
+    );
+    browser.screenshot("verify-used").await;
+    // A link cut short in the mail client.
+    browser.open(&link[..link.len() - 10]).await;
+    let (class, text) = browser.outcome().await;
+    assert_eq!(class, "error");
+    assert!(text.starts_with("This link is not complete."), "{text}");
+    browser.screenshot("verify-cut-short").await;
 
     // Password reset: the form sets the new password.
     let res = app
@@ -240,9 +302,12 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
     browser.open(&link).await;
     browser.type_into("#password", "a brand new password").await;
     browser.type_into("#again", "a brand new password").await;
+    browser.screenshot("reset-form").await;
     browser.click("button[type=submit]").await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "done", "{text}");
+    browser.styled_with_continue(CONTINUE).await;
+    browser.screenshot("reset-done").await;
     let signed_in_again = app.sign_in("ann", "a brand new password").await;
     let _ = signed_in;
 
@@ -266,9 +331,12 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
         )
         .await;
     browser.open(&link).await;
+    browser.screenshot("delete-confirm").await;
     browser.click("#confirm").await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "done", "{text}");
+    browser.styled_with_continue(CONTINUE).await;
+    browser.screenshot("delete-done").await;
     let res = app
         .post(
             "/v1/sessions",
@@ -284,7 +352,10 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
 async fn mail_links_open_pages_that_complete_them() {
     with_app(
         Engine::Sqlite,
-        fixed_port,
+        |c| {
+            fixed_port(c);
+            c.mail.links.continue_to = CONTINUE.into();
+        },
         mail_links_complete_their_actions_in_a_browser,
     )
     .await;

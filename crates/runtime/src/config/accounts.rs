@@ -71,6 +71,11 @@ pub struct MailLinks {
     pub reset: String,
     /// The account deletion confirmation.
     pub deletion: String,
+    /// Where Portico's own pages lead once they are done ("Continue"): your
+    /// app's sign-in page, `https://app.example/sign-in`, or a path on this
+    /// server. Empty: `/`.
+    #[serde(rename = "continue")]
+    pub continue_to: String,
 }
 
 impl MailLinks {
@@ -90,7 +95,29 @@ impl MailLinks {
                 ));
             }
         }
+        let c = &self.continue_to;
+        let ok = c.is_empty()
+            || ((c.starts_with("https://")
+                || c.starts_with("http://")
+                || (c.starts_with('/') && !c.starts_with("//")))
+                && !c
+                    .chars()
+                    .any(|ch| ch.is_whitespace() || ch.is_control() || "\"'<>`".contains(ch)));
+        if !ok {
+            return Err(format!(
+                "mail.links.continue: {c:?} must be an http(s) URL or a path starting with /"
+            ));
+        }
         Ok(())
+    }
+
+    /// Where the pages' "Continue" leads.
+    pub fn continue_url(&self) -> &str {
+        if self.continue_to.is_empty() {
+            "/"
+        } else {
+            &self.continue_to
+        }
     }
 }
 
