@@ -4,8 +4,9 @@
 # openapi-spec-validator from PyPI in .services/validator-venv), generates
 # the TypeScript client in clients/typescript from it (openapi-typescript;
 # the committed schema.d.ts must match), builds the client with strict tsc,
-# and runs its smoke test against a fresh server on a free port. Needs
-# Node.js and npm; everything else it installs.
+# runs its smoke test and its tests (node --test) against a fresh server on
+# a free port, and checks that `npm pack` makes a package that installs and
+# imports. Needs Node.js and npm; everything else it installs.
 set -euo pipefail
 VALIDATOR_VERSION=0.9.0
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,3 +49,21 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 PORTICO_URL="http://127.0.0.1:$port" PORTICO_OUTBOX="$data/outbox" npm run --silent smoke
+log "client tests (node --test) against the server"
+PORTICO_URL="http://127.0.0.1:$port" PORTICO_OUTBOX="$data/outbox" npm test --silent
+
+# The package as a user installs it: packed, installed into an empty
+# project, imported.
+pack=$(mktemp -d)
+npm pack --silent --pack-destination "$pack" >/dev/null
+tarball=$(ls "$pack"/*.tgz)
+log "package: $(basename "$tarball") ($(tar -tzf "$tarball" | tr '\n' ' '))"
+( cd "$pack" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "$tarball" >/dev/null \
+  && node --input-type=module -e '
+import { Portico, MemoryStore, PorticoProblem } from "@portico/client";
+const p = new Portico({ baseUrl: process.argv[1], store: new MemoryStore() });
+const r = await p.api.GET("/healthz");
+if (r.response.status !== 200 || typeof PorticoProblem !== "function") process.exit(1);
+console.log("client: the packed package installs, imports and calls the server");
+' "http://127.0.0.1:$port" )
+rm -rf "$pack"
