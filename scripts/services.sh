@@ -195,6 +195,28 @@ browser() {
   log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
 }
 
+# The tools the README's walk-throughs use (their test runs them as pasted).
+walkthrough_tools() {
+  local missing=()
+  for tool in curl jq oathtool unshare ip; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "walk-through tools: curl, jq, oathtool, unshare, ip"
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    log "missing for the walk-through test: ${missing[*]} (Debian: curl jq oathtool util-linux iproute2)"
+    return 1
+  fi
+  log "installing curl, jq, oathtool, util-linux and iproute2 from Debian (walk-through test)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q curl jq oathtool util-linux iproute2 >/dev/null 2>&1; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q curl jq oathtool util-linux iproute2 >/dev/null
+  fi
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 SECANTUS_VERSION=0.7.0b3
@@ -207,3 +229,4 @@ mongo
 s3
 idp
 browser
+walkthrough_tools

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cli;
+mod deploy;
 mod content;
 mod contract;
 mod faults;
@@ -19,4 +20,5 @@ mod security;
 mod smtp;
 mod support;
 mod uploads;
+mod walkthrough;
 mod web;
