@@ -15,7 +15,7 @@
 //! per counted key instead, so they spread record by record. The names after
 //! the tag follow the original data model (`user:<id>`, `accessToken:<token hash>`,
 //! `user_candidate:<email>`, `upload_request:<user id>:<object key>`,
-//! `payment:<id>` as JSON, `username_status_req:<ip>`). See the README for
+//! `payment:<id>` as JSON, `username_status_req:<ip>`). See `docs/storage-redis.md` for
 //! the full list and which keys carry TTLs.
 //!
 //! Needs Redis 7.0 or newer (the scripts use `PEXPIRETIME`), or a Valkey of

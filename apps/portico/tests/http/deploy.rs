@@ -43,7 +43,11 @@ fn the_systemd_unit_parses_and_names_flags_the_binary_takes() {
         text.replace("/usr/local/bin/portico", env!("CARGO_BIN_EXE_portico")),
     )
     .unwrap();
-    match Command::new("systemd-analyze").arg("verify").arg(&file).output() {
+    match Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+    {
         Ok(out) => {
             let said = format!(
                 "{}{}",
@@ -69,7 +73,9 @@ fn the_systemd_unit_parses_and_names_flags_the_binary_takes() {
                     continue;
                 }
                 assert!(!section.is_empty(), "{line}: outside a section");
-                let (key, _) = line.split_once('=').unwrap_or_else(|| panic!("{line}: not Key=Value"));
+                let (key, _) = line
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("{line}: not Key=Value"));
                 assert!(key.chars().all(|c| c.is_ascii_alphanumeric()), "{line}");
             }
         }

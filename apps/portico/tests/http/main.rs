@@ -2,9 +2,9 @@
 
 mod accounts;
 mod cli;
-mod deploy;
 mod content;
 mod contract;
+mod deploy;
 mod faults;
 mod hardening;
 mod hygiene;

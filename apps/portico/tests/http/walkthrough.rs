@@ -40,7 +40,10 @@ fn blocks(markdown: &str) -> Vec<String> {
             fence.starts_with("```sh") || fence.starts_with("```bash"),
             "a walk-through is a sh block: {fence}"
         );
-        let body: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+        let body: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .collect();
         out.push(body.join("\n"));
     }
     out
@@ -138,7 +141,10 @@ exit $(( failures > 0 ))
     assert!(out.status.success(), "the walk-through failed\n{report}");
     assert!(stdout.contains("walk-through: 0 failure(s)"), "{report}");
     for words in expected {
-        assert!(stdout.contains(words), "{words:?} not in the output\n{report}");
+        assert!(
+            stdout.contains(words),
+            "{words:?} not in the output\n{report}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -181,17 +187,17 @@ fn the_content_walk_through_works_as_pasted() {
 /// Every page with a walk-through has its test above.
 #[test]
 fn every_walk_through_page_is_run() {
-    let tested = [
-        "docs/two-step-sign-in.md",
-        "docs/content-and-more.md",
-    ];
+    let tested = ["docs/two-step-sign-in.md", "docs/content-and-more.md"];
     let mut found = Vec::new();
     for entry in std::fs::read_dir(root().join("docs")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "md")
             && !blocks(&std::fs::read_to_string(&path).unwrap()).is_empty()
         {
-            found.push(format!("docs/{}", path.file_name().unwrap().to_string_lossy()));
+            found.push(format!(
+                "docs/{}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
     found.sort();
