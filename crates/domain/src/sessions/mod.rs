@@ -4,9 +4,11 @@
 //! caches of authenticated principals listen to.
 
 mod changes;
+mod errors;
 mod records;
 pub(crate) mod service;
 
 pub use changes::*;
+pub use errors::*;
 pub use records::*;
 pub use service::*;
