@@ -177,6 +177,15 @@ idp() {
   log "identity providers started (log: $root/idp.log)"
 }
 
+# Debian packages, refreshing the package lists only when they are stale.
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q "$@" >/dev/null 2>&1; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q "$@" >/dev/null
+  fi
+}
+
 browser() {
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
     log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
@@ -187,11 +196,7 @@ browser() {
     return 1
   fi
   log "installing chromium and chromium-driver from Debian (browser tests of the mail pages)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; then
-    apt-get update -q >/dev/null
-    apt-get install -y -q chromium chromium-driver >/dev/null
-  fi
+  apt_install chromium chromium-driver
   log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
 }
 
@@ -210,11 +215,7 @@ walkthrough_tools() {
     return 1
   fi
   log "installing curl, jq, oathtool, util-linux and iproute2 from Debian (walk-through test)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q curl jq oathtool util-linux iproute2 >/dev/null 2>&1; then
-    apt-get update -q >/dev/null
-    apt-get install -y -q curl jq oathtool util-linux iproute2 >/dev/null
-  fi
+  apt_install curl jq oathtool util-linux iproute2
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
