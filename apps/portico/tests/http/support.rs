@@ -203,8 +203,13 @@ where
 {
     let db = engine.database().await;
     let mut apps = Vec::new();
+    // One outbox: mail queued through one instance may be sent by the
+    // other's worker (the queue is shared), and either reads it.
+    let outbox =
+        std::env::temp_dir().join(format!("portico-outbox-{}", uuid::Uuid::new_v4().simple()));
     for _ in 0..2 {
         let mut config = test_config();
+        config.mail.outbox_dir = outbox.clone();
         tweak(&mut config);
         let backends = db.backends(&mut config);
         apps.push(TestApp::start(config, backends).await);
@@ -241,6 +246,7 @@ where
         Err(panic) => Some(panic),
     };
     db.cleanup().await;
+    let _ = std::fs::remove_dir_all(&outbox);
     if let Some(panic) = panic {
         std::panic::resume_unwind(panic);
     }
