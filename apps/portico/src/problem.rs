@@ -74,6 +74,8 @@ kinds! {
     LockedOut = "locked-out", LOCKED, "Too many failed sign-ins";
     /// Locked by an administrator.
     AccountLocked = "account-locked", FORBIDDEN, "Account locked";
+    /// Suspended by an administrator (with `reason` and `until`).
+    AccountSuspended = "account-suspended", FORBIDDEN, "Account suspended";
     /// The email address has not been verified.
     EmailNotVerified = "email-not-verified", FORBIDDEN, "Email address not verified";
     /// A single-use token is unknown, used or expired.
@@ -150,6 +152,8 @@ struct Extra {
     errors: BTreeMap<String, Vec<String>>,
     rate: Option<RateInfo>,
     allow: Option<String>,
+    /// `reason` and `until` of an `account-suspended` problem.
+    suspension: Option<(String, Option<String>)>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -169,6 +173,15 @@ pub struct ProblemBody {
     /// Validation messages per field.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, Vec<String>>,
+    /// Of `account-suspended`: why, in the administrator's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Repeated spam reports")]
+    pub reason: Option<String>,
+    /// Of `account-suspended`: when the suspension lifts itself (RFC 3339);
+    /// absent while it lasts until an administrator lifts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime, example = "2026-12-31T00:00:00Z")]
+    pub until: Option<String>,
 }
 
 impl Problem {
@@ -239,6 +252,21 @@ impl Problem {
         p
     }
 
+    /// A 403 `account-suspended` with the suspension's reason and end.
+    pub fn suspended(suspension: &domain::Suspension) -> Self {
+        let until = suspension.until.and_then(|u| {
+            u.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
+        let detail = match &until {
+            Some(until) => format!("This account is suspended until {until}."),
+            None => "This account is suspended until an administrator lifts it.".to_owned(),
+        };
+        let mut p = Self::new(Kind::AccountSuspended).detail(detail);
+        p.extra.suspension = Some((suspension.reason.as_str().to_owned(), until));
+        p
+    }
+
     /// A 405 naming the allowed methods.
     pub fn method_not_allowed(allow: Vec<&str>) -> Self {
         let mut p = Self::new(Kind::MethodNotAllowed);
@@ -260,6 +288,8 @@ impl Problem {
             status: status.as_u16(),
             detail: self.extra.detail.clone(),
             errors: self.extra.errors.clone(),
+            reason: self.extra.suspension.as_ref().map(|(r, _)| r.clone()),
+            until: self.extra.suspension.as_ref().and_then(|(_, u)| u.clone()),
         }
     }
 }
@@ -427,9 +457,28 @@ mod tests {
     }
 
     #[test]
+    fn a_suspension_is_told_with_its_reason_and_end() {
+        let s = domain::Suspension {
+            reason: domain::SuspensionReason::parse("Spam").unwrap(),
+            since: time::macros::datetime!(2026-12-06 12:00 UTC),
+            until: Some(time::macros::datetime!(2026-12-31 00:00 UTC)),
+        };
+        let body = serde_json::to_value(Problem::suspended(&s).body()).unwrap();
+        assert_eq!(body["type"], "urn:portico:problem:account-suspended");
+        assert_eq!(body["status"], 403);
+        assert_eq!(body["reason"], "Spam");
+        assert_eq!(body["until"], "2026-12-31T00:00:00Z");
+        let open = domain::Suspension { until: None, ..s };
+        let body = serde_json::to_value(Problem::suspended(&open).body()).unwrap();
+        assert!(body.get("until").is_none(), "{body}");
+        let other = serde_json::to_value(Problem::new(Kind::NotFound).body()).unwrap();
+        assert!(other.get("reason").is_none() && other.get("until").is_none());
+    }
+
+    #[test]
     fn every_kind_has_a_distinct_slug_and_an_error_status() {
         let all = Kind::ALL;
-        assert_eq!(all.len(), 32);
+        assert_eq!(all.len(), 33);
         let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));

@@ -1029,6 +1029,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/suspension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspends a user (`users:write`): every session of the user ends at once
+         *     on every instance, and every way of signing in (password, second step,
+         *     identity provider, refresh) answers 403 `account-suspended` with
+         *     `reason` and `until` until it ends or is lifted. Setting it again
+         *     replaces it.
+         */
+        post: operations["users_suspend"];
+        /**
+         * Lifts a user's suspension (`users:write`); nothing to do when there is
+         *     none. A suspension with an end also lifts itself then.
+         */
+        delete: operations["users_lift"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1051,6 +1078,7 @@ export interface components {
             failed_logins: number;
             /** @description Roles held. */
             roles: string[];
+            suspension?: null | components["schemas"]["SuspensionView"];
         };
         /** @description Where the browser goes to link the provider. */
         AuthorizeUrlView: {
@@ -1736,6 +1764,18 @@ export interface components {
             errors?: {
                 [key: string]: string[];
             };
+            /**
+             * @description Of `account-suspended`: why, in the administrator's words.
+             * @example Repeated spam reports
+             */
+            reason?: string | null;
+            /**
+             * Format: date-time
+             * @description Of `account-suspended`: when the suspension lifts itself (RFC 3339);
+             *     absent while it lasts until an administrator lifts it.
+             * @example 2026-12-31T00:00:00Z
+             */
+            until?: string | null;
         };
         /** @description Profile fields. */
         ProfileView: {
@@ -1957,6 +1997,44 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+        };
+        /**
+         * @description A suspension to set: every session of the user ends at once, and
+         *     signing in answers `account-suspended` with the reason and the end.
+         */
+        SuspendBody: {
+            /**
+             * @description What the user is told: 1 to 500 characters, one line.
+             * @example Repeated spam reports
+             */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When it lifts itself (RFC 3339, in the future); absent or `null`:
+             *     until an administrator lifts it.
+             * @example 2026-12-01T09:30:00Z
+             */
+            until?: string | null;
+        };
+        /** @description An administrator's suspension of an account. */
+        SuspensionView: {
+            /**
+             * @description What the user is told when signing in.
+             * @example Repeated spam reports
+             */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When it began (RFC 3339).
+             * @example 2026-12-01T09:30:00Z
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description When it lifts itself; `null` until an administrator lifts it.
+             * @example 2026-12-01T09:30:00Z
+             */
+            until?: string | null;
         };
         /** @description A token from a mailed link. */
         TokenBody: {
@@ -4025,7 +4103,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            /** @description Account locked */
+            /** @description Account locked or suspended */
             403: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
@@ -5191,7 +5269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            /** @description Account locked by an administrator, or email not verified */
+            /** @description Account locked or suspended (account-suspended, with reason and until) by an administrator, or email not verified */
             403: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
@@ -5306,7 +5384,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            /** @description Wrong or already used code, or account locked */
+            /** @description Wrong or already used code, or the account locked or suspended meanwhile */
             403: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
@@ -5406,6 +5484,17 @@ export interface operations {
             };
             /** @description Refresh token reused: the session is revoked */
             401: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The account is suspended (account-suspended, with reason and until) */
+            403: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;
@@ -6182,6 +6271,107 @@ export interface operations {
             };
             /** @description The last administrator keeps the admin role */
             409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    users_suspend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuspendBody"];
+            };
+        };
+        responses: {
+            /** @description The suspended user */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such user */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description One cannot suspend oneself */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    users_lift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted (or there was none) */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such user */
+            404: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;

@@ -94,6 +94,9 @@ impl UserRepository for MemoryStore {
         if let Some(at) = changes.security_changed_at {
             user.security_changed_at = at;
         }
+        if let Some(suspension) = &changes.suspension {
+            user.suspension.clone_from(suspension);
+        }
         Ok(FieldsUpdate::Written)
     }
 

@@ -47,6 +47,46 @@ pub struct AdminUserView {
     pub failed_logins: u32,
     /// Roles held.
     pub roles: Vec<String>,
+    /// The suspension in force, or `null`.
+    pub suspension: Option<SuspensionView>,
+}
+
+/// An administrator's suspension of an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuspensionView {
+    /// What the user is told when signing in.
+    #[schema(example = "Repeated spam reports")]
+    pub reason: String,
+    /// When it began (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: time::OffsetDateTime,
+    /// When it lifts itself; `null` until an administrator lifts it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub until: Option<time::OffsetDateTime>,
+}
+
+impl From<&domain::Suspension> for SuspensionView {
+    fn from(s: &domain::Suspension) -> Self {
+        Self {
+            reason: s.reason.as_str().to_owned(),
+            since: s.since,
+            until: s.until,
+        }
+    }
+}
+
+/// A suspension to set: every session of the user ends at once, and
+/// signing in answers `account-suspended` with the reason and the end.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendBody {
+    /// What the user is told: 1 to 500 characters, one line.
+    #[schema(example = "Repeated spam reports")]
+    pub reason: String,
+    /// When it lifts itself (RFC 3339, in the future); absent or `null`:
+    /// until an administrator lifts it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub until: Option<time::OffsetDateTime>,
 }
 
 /// An administrator's change to a user.

@@ -69,6 +69,7 @@ pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
 pub mod rbac;
+pub mod standing;
 pub mod system;
 pub mod uploads;
 pub mod users;

@@ -274,20 +274,28 @@ pub async fn update_conditions_write_nothing_when_they_fail(s: Stores) {
 }
 
 /// Writers of different fields running at once all survive: 8 rounds of
-/// password, lock, verified, full name, bio and avatar writers, and 8
-/// preference writers adding a key each by compare-and-set, concurrently.
+/// password, lock, verified, full name, bio, avatar and suspension
+/// writers, and 8 preference writers adding a key each by compare-and-set,
+/// concurrently.
 #[contract]
 pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
     let t = t0();
     let u = user("ann", t);
     s.users.create(&u).await.unwrap();
     let id = u.id;
-    let results = concurrently(56, |i| {
+    let results = concurrently(64, |i| {
         let s = s.clone();
         async move {
-            let round = i / 7;
+            let round = i / 8;
             let mut c = UserChanges::default();
-            match i % 7 {
+            match i % 8 {
+                6 => {
+                    c.suspension = Some(Some(Suspension {
+                        reason: SuspensionReason::parse(&format!("reason-{round}")).unwrap(),
+                        since: t,
+                        until: None,
+                    }));
+                }
                 0 => c.password_hash = Some(Some(PasswordHash::new(format!("hash-{round}")))),
                 1 => c.locked = Some(true),
                 2 => c.verified = Some(false),
@@ -318,8 +326,15 @@ pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
         }
     })
     .await;
-    assert_eq!(results.len(), 56);
+    assert_eq!(results.len(), 64);
     let stored = s.users.get(id).await.unwrap().unwrap();
+    assert!(
+        stored
+            .suspension
+            .as_ref()
+            .is_some_and(|s| s.reason.as_str().starts_with("reason-")),
+        "the suspension survived"
+    );
     assert!(stored.locked, "the lock survived");
     assert!(!stored.verified, "the verified flag survived");
     let ends_in_a_round = |v: Option<&str>, prefix: &str| {

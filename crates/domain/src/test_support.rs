@@ -43,6 +43,7 @@ pub(crate) fn sample_user(n: u128) -> User {
         updated_at: T0,
         security_changed_at: T0,
         last_accessed_at: None,
+        suspension: None,
     }
 }
 

@@ -75,6 +75,7 @@ impl From<SignInError> for Problem {
             SignInError::InvalidCredentials => Problem::new(Kind::InvalidCredentials),
             SignInError::LockedOut { until } => locked_out(until),
             SignInError::Locked => Problem::new(Kind::AccountLocked),
+            SignInError::Suspended(s) => Problem::suspended(&s),
             SignInError::NotVerified => not_verified(),
             SignInError::Unexpected(e) => Problem::internal(e),
         }
@@ -96,6 +97,7 @@ impl From<RefreshError> for Problem {
             RefreshError::Invalid => Problem::new(Kind::InvalidToken),
             RefreshError::Reused => Problem::new(Kind::RefreshTokenReused)
                 .detail("This refresh token was already used; its session has been revoked."),
+            RefreshError::Suspended(s) => Problem::suspended(&s),
             RefreshError::Unexpected(e) => Problem::internal(e),
         }
     }
@@ -161,6 +163,14 @@ impl From<AdminUserError> for Problem {
         match e {
             AdminUserError::Forbidden(d) => d.into(),
             AdminUserError::NotFound => Problem::new(Kind::NotFound).detail("No such user."),
+            AdminUserError::SuspendSelf => {
+                Problem::new(Kind::Conflict).detail("One cannot suspend one's own account.")
+            }
+            AdminUserError::UntilNotInFuture => {
+                let mut f = crate::problem::Fields::default();
+                f.add("until", "must be in the future");
+                f.into_problem()
+            }
             AdminUserError::Unexpected(e) => Problem::internal(e),
         }
     }
@@ -278,6 +288,7 @@ impl From<MfaSignInError> for Problem {
             MfaSignInError::WrongCode => Problem::new(Kind::WrongCode),
             MfaSignInError::LockedOut { until } => locked_out(until),
             MfaSignInError::Locked => Problem::new(Kind::AccountLocked),
+            MfaSignInError::Suspended(s) => Problem::suspended(&s),
             MfaSignInError::Unexpected(e) => Problem::internal(e),
         }
     }
@@ -327,6 +338,7 @@ impl From<ExchangeError> for Problem {
             ExchangeError::InvalidCode => Problem::new(Kind::InvalidToken)
                 .detail("The code is unknown, used or expired: sign in again."),
             ExchangeError::Locked => Problem::new(Kind::AccountLocked),
+            ExchangeError::Suspended(s) => Problem::suspended(&s),
             ExchangeError::NotVerified => Problem::new(Kind::EmailNotVerified),
             ExchangeError::Unexpected(e) => Problem::internal(e),
         }

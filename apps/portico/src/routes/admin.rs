@@ -164,10 +164,16 @@ pub async fn list_users(
     Ok(web::Json(UserPage::from(page)))
 }
 
-async fn admin_view(state: &AppState, user: domain::User) -> Result<AdminUserView, Problem> {
+pub(crate) async fn admin_view(
+    state: &AppState,
+    user: domain::User,
+) -> Result<AdminUserView, Problem> {
     let roles = crate::routes::role_names(state, user.id).await?;
     Ok(AdminUserView {
         failed_logins: user.failed_logins,
+        suspension: user
+            .suspended_at(time::OffsetDateTime::now_utc())
+            .map(SuspensionView::from),
         user: UserView::from(user),
         roles,
     })

@@ -169,7 +169,7 @@ pub async fn regenerate(
     responses(
         (status = 201, description = "Signed in", body = TokensView),
         (status = 400, description = "Unknown, expired, used-up or used mfa_token: sign in again"),
-        (status = 403, description = "Wrong or already used code, or account locked"),
+        (status = 403, description = "Wrong or already used code, or the account locked or suspended meanwhile"),
         (status = 422, description = "Malformed code, or neither or both of code and backup_code"),
         (status = 423, description = "Too many wrong codes; see Retry-After"),
         (status = 429, description = "Too many requests from this IP"),

@@ -19,6 +19,7 @@ pub mod oauth;
 pub mod ops;
 pub mod payments;
 pub mod sessions;
+pub mod standing;
 pub mod uploads;
 
 /// Registers every documented route: each module registers its own, in
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     mfa::configure(cfg);
     oauth::configure(cfg);
     admin::configure(cfg);
+    standing::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);
     uploads::configure(cfg);

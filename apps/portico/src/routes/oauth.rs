@@ -189,7 +189,7 @@ pub async fn callback(
         (status = 201, description = "Signed in", body = TokensView),
         (status = 200, description = "A second factor is needed", body = MfaRequiredView),
         (status = 400, description = "Unknown, used or expired code"),
-        (status = 403, description = "Account locked"),
+        (status = 403, description = "Account locked or suspended"),
         (status = 422, description = "Malformed code"),
         (status = 429, description = "Too many requests from this IP"),
     )

@@ -50,7 +50,7 @@ pub(crate) fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) 
         (status = 201, description = "Signed in", body = TokensView),
         (status = 200, description = "Password right; the account has TOTP on: send a code to /v1/sessions/mfa", body = MfaRequiredView),
         (status = 401, description = "Invalid login or password"),
-        (status = 403, description = "Account locked by an administrator, or email not verified"),
+        (status = 403, description = "Account locked or suspended (account-suspended, with reason and until) by an administrator, or email not verified"),
         (status = 423, description = "Locked after repeated failures; see Retry-After"),
         (status = 429, description = "Too many requests from this IP"),
     )
@@ -116,6 +116,7 @@ pub(crate) fn mfa_required(challenge: domain::MfaChallenge) -> HttpResponse {
         (status = 201, description = "New token pair", body = TokensView),
         (status = 400, description = "Unknown or expired refresh token"),
         (status = 401, description = "Refresh token reused: the session is revoked"),
+        (status = 403, description = "The account is suspended (account-suspended, with reason and until)"),
     )
 )]
 #[post("/v1/sessions/refresh", name = "/v1/sessions/refresh")]

@@ -18,6 +18,7 @@ mod payments;
 mod races;
 mod security;
 mod smtp;
+mod standing;
 mod support;
 mod uploads;
 mod walkthrough;

@@ -360,6 +360,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST", "/v1/me/mfa/backup-codes"),
     ("POST", "/v1/sessions/mfa"),
     ("DELETE", "/v1/users/{id}/mfa"),
+    ("POST", "/v1/users/{id}/suspension"),
+    ("DELETE", "/v1/users/{id}/suspension"),
     ("GET", "/v1/oauth/providers"),
     ("GET", "/v1/oauth/{provider}/authorize"),
     ("GET", "/v1/oauth/{provider}/callback"),

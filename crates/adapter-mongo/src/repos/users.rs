@@ -34,7 +34,33 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
         "updatedAt": time(u.updated_at),
         "securityChangedAt": time(u.security_changed_at),
         "lastAccessed": opt_time(u.last_accessed_at),
+        "suspension": suspension_bson(u.suspension.as_ref()),
     })
+}
+
+/// A suspension as a subdocument, or null.
+fn suspension_bson(s: Option<&Suspension>) -> Bson {
+    match s {
+        Some(s) => Bson::Document(doc! {
+            "reason": s.reason.as_str(),
+            "since": time(s.since),
+            "until": opt_time(s.until),
+        }),
+        None => Bson::Null,
+    }
+}
+
+/// The suspension of a user document (absent or null: none).
+fn suspension_of(d: &Document) -> Result<Option<Suspension>, StoreError> {
+    let Ok(s) = d.get_document("suspension") else {
+        return Ok(None);
+    };
+    let f = Fields::of(s, "user suspension");
+    Ok(Some(Suspension {
+        reason: SuspensionReason::from_stored(f.str("reason")?),
+        since: f.time("since")?,
+        until: f.opt_time("until")?,
+    }))
 }
 
 fn from_doc(d: &Document) -> Result<User, StoreError> {
@@ -72,6 +98,7 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
             None => f.time("updatedAt")?,
         },
         last_accessed_at: f.opt_time("lastAccessed")?,
+        suspension: suspension_of(d)?,
     })
 }
 
@@ -185,6 +212,9 @@ impl UserRepository for MongoStore {
         }
         if let Some(at) = c.security_changed_at {
             set.insert("securityChangedAt", time(at));
+        }
+        if let Some(s) = &c.suspension {
+            set.insert("suspension", suspension_bson(s.as_ref()));
         }
         if set.is_empty() {
             set.insert("_id", uuid(id.as_uuid()));

@@ -90,7 +90,26 @@ fn updatable(u: &User) -> (Record, Vec<&'static str>) {
         }
         None => delete.push("activeContentSessionId"),
     }
+    suspension_fields(u.suspension.as_ref(), &mut r, &mut delete);
     (r, delete)
+}
+
+/// A suspension as three fields (`suspensionReason`, `suspendedAt`,
+/// `suspendedUntil`), set or deleted.
+fn suspension_fields(s: Option<&Suspension>, r: &mut Record, delete: &mut Vec<&'static str>) {
+    match s {
+        Some(s) => {
+            r.set("suspensionReason", s.reason.as_str())
+                .set("suspendedAt", ts(s.since));
+            match s.until {
+                Some(until) => {
+                    r.set("suspendedUntil", ts(until));
+                }
+                None => delete.push("suspendedUntil"),
+            }
+        }
+        None => delete.extend(["suspensionReason", "suspendedAt", "suspendedUntil"]),
+    }
 }
 
 fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
@@ -128,6 +147,14 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
             None => f.time("updatedAt")?,
         },
         last_accessed_at: f.opt_time("lastAccessed")?,
+        suspension: match f.opt_str("suspensionReason") {
+            Some(reason) => Some(Suspension {
+                reason: SuspensionReason::from_stored(reason),
+                since: f.time("suspendedAt")?,
+                until: f.opt_time("suspendedUntil")?,
+            }),
+            None => None,
+        },
     }))
 }
 
@@ -286,6 +313,9 @@ impl UserRepository for RedisStore {
             }
             if let Some(at) = c.security_changed_at {
                 r.set("securityChangedAt", ts(at));
+            }
+            if let Some(s) = &c.suspension {
+                suspension_fields(s.as_ref(), &mut r, &mut delete);
             }
             let guard_refs: Vec<(&str, &str)> =
                 guards.iter().map(|(f, v)| (*f, v.as_str())).collect();

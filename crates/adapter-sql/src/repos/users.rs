@@ -38,6 +38,15 @@ impl Store {
             created_at: col_time::<Ts, _>(row, "created_at")?,
             updated_at: col_time::<Ts, _>(row, "updated_at")?,
             security_changed_at: col_time::<Ts, _>(row, "security_changed_at")?,
+            suspension: match col::<Option<String>, _>(row, "suspension_reason")? {
+                Some(reason) => Some(domain::Suspension {
+                    reason: domain::SuspensionReason::from_stored(reason),
+                    since: col_time_opt::<Ts, _>(row, "suspended_at")?
+                        .ok_or_else(|| corrupt("suspended_at"))?,
+                    until: col_time_opt::<Ts, _>(row, "suspended_until")?,
+                }),
+                None => None,
+            },
             last_accessed_at: col_time_opt::<Ts, _>(row, "last_accessed_at")?,
         })
     }
@@ -97,8 +106,10 @@ impl domain::UserRepository for Store {
         let result = sqlx::query(
             "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
              locked_until, failed_logins, full_name, bio, avatar, preferences, \
-             active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at, \
+             suspension_reason, suspended_at, suspended_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -118,6 +129,9 @@ impl domain::UserRepository for Store {
         .bind(<Ts>::to_db(u.updated_at))
         .bind(u.last_accessed_at.map(<Ts>::to_db))
         .bind(<Ts>::to_db(u.security_changed_at))
+        .bind(u.suspension.as_ref().map(|s| s.reason.as_str().to_owned()))
+        .bind(u.suspension.as_ref().map(|s| <Ts>::to_db(s.since)))
+        .bind(u.suspension.as_ref().and_then(|s| s.until.map(<Ts>::to_db)))
         .execute(self.pool())
         .await;
         match result {
@@ -216,6 +230,15 @@ impl domain::UserRepository for Store {
         if let Some(at) = c.security_changed_at {
             q.push(", security_changed_at = ")
                 .push_bind(<Ts>::to_db(at));
+        }
+        if let Some(suspension) = &c.suspension {
+            let s = suspension.as_ref();
+            q.push(", suspension_reason = ")
+                .push_bind(s.map(|s| s.reason.as_str().to_owned()))
+                .push(", suspended_at = ")
+                .push_bind(s.map(|s| <Ts>::to_db(s.since)))
+                .push(", suspended_until = ")
+                .push_bind(s.and_then(|s| s.until.map(<Ts>::to_db)));
         }
         q.push(" WHERE id = ").push_bind(id.as_uuid());
         if let Some(swap) = &c.preferences {

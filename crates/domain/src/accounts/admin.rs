@@ -16,6 +16,12 @@ pub enum AdminUserError {
     /// No such user.
     #[error("user not found")]
     NotFound,
+    /// An administrator cannot suspend their own account.
+    #[error("one cannot suspend oneself")]
+    SuspendSelf,
+    /// A suspension's end is not in the future.
+    #[error("the end of a suspension must be in the future")]
+    UntilNotInFuture,
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -272,6 +278,68 @@ impl UserWriter<'_> {
         }
         self.stores().announce(AuthChange::User(user_id)).await;
         Ok(user)
+    }
+
+    /// Suspends a user with `reason` until `until` (or until lifted): every
+    /// session ends at once (and pending provider-link flows), the change
+    /// is announced so other instances drop what they cached, and every
+    /// way of signing in answers with the reason and the end until then.
+    /// A new suspension replaces one in place. Refused for oneself, and for
+    /// an end that is not in the future.
+    pub async fn suspend(
+        &self,
+        user_id: UserId,
+        reason: crate::SuspensionReason,
+        until: Option<time::OffsetDateTime>,
+    ) -> Result<User, AdminUserError> {
+        if self.by.user_id() == user_id {
+            return Err(AdminUserError::SuspendSelf);
+        }
+        let now = self.admin.system.now();
+        if until.is_some_and(|until| until <= now) {
+            return Err(AdminUserError::UntilNotInFuture);
+        }
+        self.may_act_on(user_id).await?;
+        let suspension = crate::Suspension {
+            reason,
+            since: now,
+            until,
+        };
+        let user = self
+            .modify(
+                user_id,
+                UserChanges {
+                    suspension: Some(Some(suspension)),
+                    updated_at: Some(now),
+                    ..UserChanges::default()
+                },
+            )
+            .await?;
+        self.stores()
+            .sessions
+            .revoke_all(user_id, now)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        crate::sessions::service::cancel_link_flows(self.stores(), user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        self.stores().announce(AuthChange::User(user_id)).await;
+        Ok(user)
+    }
+
+    /// Lifts a user's suspension (nothing to do when there is none).
+    pub async fn lift_suspension(&self, user_id: UserId) -> Result<User, AdminUserError> {
+        self.may_act_on(user_id).await?;
+        let now = self.admin.system.now();
+        self.modify(
+            user_id,
+            UserChanges {
+                suspension: Some(None),
+                updated_at: Some(now),
+                ..UserChanges::default()
+            },
+        )
+        .await
     }
 
     /// Removes a user's second factor (TOTP and backup codes), for a user

@@ -13,6 +13,7 @@ mod passwords;
 mod policy;
 mod profile;
 mod registration;
+mod standing;
 mod username;
 mod users;
 
@@ -25,5 +26,6 @@ pub use passwords::*;
 pub use policy::*;
 pub use profile::*;
 pub use registration::*;
+pub use standing::*;
 pub use username::{Username, UsernameError};
 pub use users::*;

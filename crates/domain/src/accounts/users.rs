@@ -56,6 +56,9 @@ pub struct User {
     pub security_changed_at: OffsetDateTime,
     /// Last successful sign-in or authenticated use (`lastAccessed`).
     pub last_accessed_at: Option<OffsetDateTime>,
+    /// A suspension by an administrator, if one was set and not lifted
+    /// (it may have ended by itself: see [`Suspension::active_at`]).
+    pub suspension: Option<crate::Suspension>,
 }
 
 impl User {
@@ -98,6 +101,7 @@ impl User {
             updated_at: now,
             security_changed_at: now,
             last_accessed_at: None,
+            suspension: None,
         }
     }
 }
@@ -129,6 +133,15 @@ pub struct UserChanges {
     /// The new `security_changed_at` (a new password, an administrator's
     /// unlock): the guessing counters start afresh.
     pub security_changed_at: Option<OffsetDateTime>,
+    /// A new suspension (`Some(None)` lifts it).
+    pub suspension: Option<Option<crate::Suspension>>,
+}
+
+impl User {
+    /// The suspension holding at `now`, if any.
+    pub fn suspended_at(&self, now: OffsetDateTime) -> Option<&crate::Suspension> {
+        self.suspension.as_ref().filter(|s| s.active_at(now))
+    }
 }
 
 /// Preferences to swap in, if the stored ones are still `from`.

@@ -148,6 +148,9 @@ pub enum ExchangeError {
     /// Locked by an administrator.
     #[error("account locked")]
     Locked,
+    /// Suspended by an administrator.
+    #[error("account suspended")]
+    Suspended(crate::Suspension),
     /// An administrator marked the address unverified.
     #[error("email not verified")]
     NotVerified,

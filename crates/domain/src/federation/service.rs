@@ -333,6 +333,9 @@ impl Federation {
         if user.locked {
             return Err(ExchangeError::Locked);
         }
+        if let Some(suspension) = user.suspended_at(now) {
+            return Err(ExchangeError::Suspended(suspension.clone()));
+        }
         if !user.verified {
             return Err(ExchangeError::NotVerified);
         }

@@ -85,6 +85,9 @@ pub enum MfaSignInError {
     /// Locked by an administrator meanwhile.
     #[error("account locked")]
     Locked,
+    /// Suspended by an administrator meanwhile.
+    #[error("account suspended")]
+    Suspended(crate::Suspension),
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),

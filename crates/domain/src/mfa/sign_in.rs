@@ -97,6 +97,9 @@ impl MultiFactor {
         if user.locked {
             return Err(MfaSignInError::Locked);
         }
+        if let Some(suspension) = user.suspended_at(now) {
+            return Err(MfaSignInError::Suspended(suspension.clone()));
+        }
         let factor = match self.stores.mfa.get(user.id).await? {
             Some(f) if f.is_confirmed() => f,
             // Turned off since the password step: that sign-in is void.

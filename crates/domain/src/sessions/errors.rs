@@ -19,6 +19,10 @@ pub enum SignInError {
     /// Locked by an administrator.
     #[error("account locked")]
     Locked,
+    /// Suspended by an administrator: the reason and the end are the
+    /// user's to read.
+    #[error("account suspended")]
+    Suspended(crate::Suspension),
     /// The email address is not verified: the right password of an
     /// address registered but not verified yet, or of an account an
     /// administrator marked unverified. Told only to whoever knows the
@@ -50,6 +54,9 @@ pub enum RefreshError {
     /// The token had been used before: its whole session was revoked.
     #[error("refresh token reused; session revoked")]
     Reused,
+    /// The account is suspended (its sessions ended with the suspension).
+    #[error("account suspended")]
+    Suspended(crate::Suspension),
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),

@@ -124,6 +124,9 @@ impl Authentication {
         if user.locked {
             return Err(SignInError::Locked);
         }
+        if let Some(suspension) = user.suspended_at(now) {
+            return Err(SignInError::Suspended(suspension.clone()));
+        }
         if !user.verified {
             return Err(SignInError::NotVerified);
         }
@@ -241,7 +244,7 @@ impl Authentication {
             .users
             .get(s.user_id)
             .await?
-            .is_some_and(|u| !u.locked))
+            .is_some_and(|u| !u.locked && u.suspended_at(now).is_none()))
     }
 
     /// Resolves `token` to its principal, then extends the session's idle
@@ -275,7 +278,7 @@ impl Authentication {
             .await
             .map_err(AuthenticateError::Unexpected)?
             .ok_or(AuthenticateError::Unauthenticated)?;
-        if user.locked {
+        if user.locked || user.suspended_at(now).is_some() {
             return Err(AuthenticateError::Unauthenticated);
         }
         let roles = self
@@ -342,21 +345,26 @@ impl Authentication {
             Ok(RefreshOutcome::Invalid) => return Err(RefreshError::Invalid),
             Err(e) => return Err(RefreshError::Unexpected(e)),
         };
-        let mut session = sessions
+        let user = self
+            .stores
+            .users
+            .get(used.user_id)
+            .await
+            .map_err(RefreshError::Unexpected)?;
+        // A suspension ended the session; its refresh token is told why.
+        if let Some(suspension) = user.as_ref().and_then(|u| u.suspended_at(now)) {
+            return Err(RefreshError::Suspended(suspension.clone()));
+        }
+        let session = sessions
             .get(used.session_id)
             .await
             .map_err(RefreshError::Unexpected)?
             .filter(|s| s.revoked_at.is_none() && s.refresh_expires_at > now)
             .ok_or(RefreshError::Invalid)?;
-        let user = self
-            .stores
-            .users
-            .get(session.user_id)
-            .await
-            .map_err(RefreshError::Unexpected)?;
-        if user.is_none_or(|u| u.locked) {
+        if user.is_none_or(|u| u.locked || u.id != session.user_id) {
             return Err(RefreshError::Invalid);
         }
+        let mut session = session;
         let access_token = self.system.tokens.generate();
         session.token_hash = access_token.hash();
         session.last_accessed_at = now;

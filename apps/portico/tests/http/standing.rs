@@ -1,0 +1,220 @@
+//! Suspending an account: at once every session of the user stops working
+//! (on this instance and, through the change feed, on the others), every
+//! way back in answers `account-suspended` with the reason and the end,
+//! and the suspension lifts itself at its end or when an administrator
+//! lifts it.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::on_every_engine;
+use crate::support::*;
+
+fn in_secs(secs: i64) -> String {
+    (OffsetDateTime::now_utc() + time::Duration::seconds(secs))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+async fn suspend(app: &TestApp, admin: &str, id: &str, body: Value) -> reqwest::Response {
+    app.authed(
+        Method::POST,
+        &format!("/v1/users/{id}/suspension"),
+        admin,
+        Some(body),
+    )
+    .await
+}
+
+async fn suspension_ends_sessions_and_answers_every_way_back(app: TestApp) -> TestApp {
+    let user = app.register_user("sal", USER_PASSWORD).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let tokens = app.sign_in("sal", USER_PASSWORD).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let admin = app.admin_token().await;
+    let until = in_secs(3600);
+
+    let res = suspend(
+        &app,
+        &admin,
+        &id,
+        json!({"reason": "Repeated spam reports", "until": until}),
+    )
+    .await;
+    let body = json_with(res, 200).await;
+    assert_eq!(body["suspension"]["reason"], "Repeated spam reports");
+    assert_eq!(
+        OffsetDateTime::parse(body["suspension"]["until"].as_str().unwrap(), &Rfc3339).unwrap(),
+        OffsetDateTime::parse(&until, &Rfc3339).unwrap()
+    );
+
+    // At once: the token is refused, and every way back in is told why.
+    let res = app.authed(Method::GET, "/v1/me", &access, None).await;
+    expect_problem(res, 401, "unauthenticated").await;
+    let res = app
+        .post(
+            "/v1/sessions",
+            json!({"login": "sal", "password": USER_PASSWORD}),
+        )
+        .await;
+    let problem = expect_problem(res, 403, "account-suspended").await;
+    assert_eq!(problem["reason"], "Repeated spam reports");
+    assert_eq!(
+        OffsetDateTime::parse(problem["until"].as_str().unwrap(), &Rfc3339).unwrap(),
+        OffsetDateTime::parse(&until, &Rfc3339).unwrap()
+    );
+    let res = app
+        .post("/v1/sessions/refresh", json!({"refresh_token": refresh}))
+        .await;
+    let problem = expect_problem(res, 403, "account-suspended").await;
+    assert_eq!(problem["reason"], "Repeated spam reports");
+    // The wrong password learns nothing of it.
+    let res = app
+        .post(
+            "/v1/sessions",
+            json!({"login": "sal", "password": "not the password"}),
+        )
+        .await;
+    expect_problem(res, 401, "invalid-credentials").await;
+
+    // Lifted by an administrator: signing in works again.
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{id}/suspension"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app
+        .authed(Method::GET, &format!("/v1/users/{id}"), &admin, None)
+        .await;
+    assert_eq!(json_with(res, 200).await["suspension"], Value::Null);
+    app.sign_in("sal", USER_PASSWORD).await;
+
+    // One with an end a few seconds away lifts itself then.
+    let until = in_secs(5);
+    let res = suspend(
+        &app,
+        &admin,
+        &id,
+        json!({"reason": "Cooling off", "until": until}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post(
+            "/v1/sessions",
+            json!({"login": "sal", "password": USER_PASSWORD}),
+        )
+        .await;
+    expect_problem(res, 403, "account-suspended").await;
+    let left = OffsetDateTime::parse(&until, &Rfc3339).unwrap() - OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(left.whole_milliseconds().max(0)).unwrap() + 300,
+    ))
+    .await;
+    app.sign_in("sal", USER_PASSWORD).await;
+    app
+}
+on_every_engine!(suspension_ends_sessions_and_answers_every_way_back);
+
+/// Bad input, the caller's rights and oneself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspension_input_and_rights_are_checked_first() {
+    with_app(
+        Engine::Sqlite,
+        |_| {},
+        |app| async move {
+            let (bob, _) = app.signed_in_user("bob").await;
+            let user = app.register_user("tia", USER_PASSWORD).await;
+            let id = user["id"].as_str().unwrap().to_owned();
+            let admin = app.admin_token().await;
+            // Without users:write: 403 before the body is looked at.
+            let res = suspend(&app, &bob, &id, json!({"reason": ""})).await;
+            expect_problem(res, 403, "forbidden").await;
+            for (body, field) in [
+                (json!({"reason": "   "}), "reason"),
+                (json!({"reason": "a\nb"}), "reason"),
+                (json!({"reason": "x".repeat(501)}), "reason"),
+                (json!({"reason": "ok", "until": in_secs(-60)}), "until"),
+                (json!({"reason": "ok", "until": "tomorrow"}), "body"),
+                (json!({"reason": "ok", "note": "x"}), "note"),
+            ] {
+                let res = suspend(&app, &admin, &id, body.clone()).await;
+                let problem = expect_problem(res, 422, "validation").await;
+                assert!(problem["errors"][field].is_array(), "{body}: {problem}");
+            }
+            let res = suspend(
+                &app,
+                &admin,
+                "00000000-0000-7000-8000-000000000000",
+                json!({"reason": "r"}),
+            )
+            .await;
+            expect_problem(res, 404, "not-found").await;
+            // Oneself: 409.
+            let me: Value = app
+                .authed(Method::GET, "/v1/me", &admin, None)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let res = suspend(
+                &app,
+                &admin,
+                me["id"].as_str().unwrap(),
+                json!({"reason": "r"}),
+            )
+            .await;
+            expect_problem(res, 409, "conflict").await;
+            app
+        },
+    )
+    .await;
+}
+
+/// Suspended through one instance, the token is refused on the other
+/// (which had it cached) through the change feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspension_reaches_the_other_instance() {
+    with_two_apps(
+        Engine::Postgres,
+        |c| c.security.principal_cache_ttl_ms = 600_000,
+        |one, two| async move {
+            let (cal, id) = one.signed_in_user("cal").await;
+            let admin = one.admin_token().await;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let me = two.authed(Method::GET, "/v1/me", &cal, None).await;
+            assert_eq!(me.status(), 200, "cached on two");
+            let res = suspend(&one, &admin, &id, json!({"reason": "Fraud"})).await;
+            assert_eq!(res.status(), 200);
+            let started = std::time::Instant::now();
+            loop {
+                let status = two.authed(Method::GET, "/v1/me", &cal, None).await.status();
+                if status == 401 {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "still {status} on the other instance"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            eprintln!(
+                "suspended on one: refused on two after {:?}",
+                started.elapsed()
+            );
+            (one, two)
+        },
+    )
+    .await;
+}
