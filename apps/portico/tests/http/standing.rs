@@ -218,3 +218,22 @@ async fn a_suspension_reaches_the_other_instance() {
     )
     .await;
 }
+
+/// A live stream of the suspended user ends, and delivers nothing created
+/// after the suspension.
+async fn a_stream_ends_with_the_suspension(app: TestApp) -> TestApp {
+    use crate::notifications::{notify, read_until_end, stream};
+    let (dee, dee_id) = app.signed_in_user("dee").await;
+    let root = app.admin_token().await;
+    let res = stream(&app, &dee, None).await;
+    let suspended = suspend(&app, &root, &dee_id, json!({"reason": "Abuse"})).await;
+    assert_eq!(suspended.status(), 200);
+    notify(&app, &root, &dee_id, "after-suspension").await;
+    let text = read_until_end(res, Duration::from_secs(15)).await;
+    assert!(
+        !text.contains("after-suspension"),
+        "delivered after the suspension: {text}"
+    );
+    app
+}
+on_every_engine!(a_stream_ends_with_the_suspension);
