@@ -258,14 +258,7 @@ impl UserWriter<'_> {
             )
             .await?;
         if locked {
-            self.stores()
-                .sessions
-                .revoke_all(user_id, now)
-                .await
-                .map_err(AdminUserError::Unexpected)?;
-            crate::sessions::service::cancel_link_flows(self.stores(), user_id)
-                .await
-                .map_err(AdminUserError::Unexpected)?;
+            self.end_sessions(user_id, now).await?;
         } else {
             self.stores()
                 .users
@@ -315,14 +308,7 @@ impl UserWriter<'_> {
                 },
             )
             .await?;
-        self.stores()
-            .sessions
-            .revoke_all(user_id, now)
-            .await
-            .map_err(AdminUserError::Unexpected)?;
-        crate::sessions::service::cancel_link_flows(self.stores(), user_id)
-            .await
-            .map_err(AdminUserError::Unexpected)?;
+        self.end_sessions(user_id, now).await?;
         self.stores().announce(AuthChange::User(user_id)).await;
         Ok(user)
     }
@@ -330,12 +316,10 @@ impl UserWriter<'_> {
     /// Lifts a user's suspension (nothing to do when there is none).
     pub async fn lift_suspension(&self, user_id: UserId) -> Result<User, AdminUserError> {
         self.may_act_on(user_id).await?;
-        let now = self.admin.system.now();
-        self.modify(
+        self.modify_now(
             user_id,
             UserChanges {
                 suspension: Some(None),
-                updated_at: Some(now),
                 ..UserChanges::default()
             },
         )
@@ -376,12 +360,10 @@ impl UserWriter<'_> {
         verified: bool,
     ) -> Result<User, AdminUserError> {
         self.may_act_on(user_id).await?;
-        let now = self.admin.system.now();
-        self.modify(
+        self.modify_now(
             user_id,
             UserChanges {
                 verified: Some(verified),
-                updated_at: Some(now),
                 ..UserChanges::default()
             },
         )
@@ -401,6 +383,35 @@ impl UserWriter<'_> {
             .await
             .map_err(AdminUserError::Unexpected)?;
         Ok(self.by.may_act_on(&roles)?)
+    }
+
+    /// Ends every session of `user_id` and its pending provider-link flows.
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<(), AdminUserError> {
+        self.stores()
+            .sessions
+            .revoke_all(user_id, now)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        crate::sessions::service::cancel_link_flows(self.stores(), user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)
+    }
+
+    /// [`Self::modify`] with `updated_at` now.
+    async fn modify_now(
+        &self,
+        user_id: UserId,
+        changes: UserChanges,
+    ) -> Result<User, AdminUserError> {
+        let changes = UserChanges {
+            updated_at: Some(self.admin.system.now()),
+            ..changes
+        };
+        self.modify(user_id, changes).await
     }
 
     /// Writes `changes` (and only them) and returns the user as stored after.

@@ -334,6 +334,11 @@ fn fresh_refresh_token_on_a_revoked_session_is_invalid() {
         .expect_get()
         .returning(move |_| Ok(Some(s.clone())));
     h.stores.sessions = Arc::new(sessions);
+    // The user is read first (a suspended one is told so); not suspended,
+    // the revoked session decides.
+    let mut users = MockUserRepository::new();
+    users.expect_get().returning(|_| Ok(Some(sample_user(1))));
+    h.stores.users = Arc::new(users);
     assert!(matches!(
         block_on(service(h).refresh(&fixed_token())),
         Err(RefreshError::Invalid)
