@@ -57,7 +57,7 @@ pub struct User {
     /// Last successful sign-in or authenticated use (`lastAccessed`).
     pub last_accessed_at: Option<OffsetDateTime>,
     /// A suspension by an administrator, if one was set and not lifted
-    /// (it may have ended by itself: see [`Suspension::active_at`]).
+    /// (it may have ended by itself: see [`crate::Suspension::active_at`]).
     pub suspension: Option<crate::Suspension>,
 }
 
