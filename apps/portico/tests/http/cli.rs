@@ -44,9 +44,10 @@ async fn admin_create_prints_a_one_time_password_that_signs_in() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("applied 7 migration(s)"), "{text}");
+    assert!(text.contains("applied 8 migration(s)"), "{text}");
     assert!(text.contains("6 identity links"), "{text}");
     assert!(text.contains("7 hardening"), "{text}");
+    assert!(text.contains("8 suspension"), "{text}");
     let out = portico(&dir).arg("migrate").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("the schema is current"), "{text}");
