@@ -221,6 +221,17 @@ bench_backend() {
   local ceiling=$LAST_RPS
   TOKEN=$token measure "$backend" "GET /v1/me" -s bench/wrk-get.lua "$BASE/v1/me"
   RATIOS+=("| $backend | GET /v1/me, principal cache on | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
+  # Quotas on: a plan with day and month limits (far above what a run
+  # makes) for the user; every later row is counted against it.
+  curl -fs -X POST "$BASE/v1/plans" -H "Authorization: Bearer $token" \
+    -H 'content-type: application/json' \
+    -d '{"name":"bench","display_name":"Bench","daily_limit":1000000000000,"monthly_limit":1000000000000}' >/dev/null
+  curl -fs -X PUT "$BASE/v1/users/$user/plan" -H "Authorization: Bearer $token" \
+    -H 'content-type: application/json' -d '{"plan":"bench"}' >/dev/null
+  TOKEN=$token measure "$backend" "GET /v1/me, quotas on (a plan with limits)" -s bench/wrk-get.lua "$BASE/v1/me"
+  RATIOS+=("| $backend | GET /v1/me, quotas on | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
+  TOKEN=$token measure "$backend" "GET /v1/sessions, quotas on (checked)" -s bench/wrk-get.lua "$BASE/v1/sessions"
+  RATIOS+=("| $backend | GET /v1/sessions, quotas on | $LAST_RPS | $(ratio "$LAST_RPS" "$ceiling") |")
   log "$backend: seeding $LOGIN_ACCOUNTS accounts to sign in to"
   with_env "$backend" "$tag" "$SEED" seed-users --count "$LOGIN_ACCOUNTS" 2>&1 | tail -n 1 >&2
   # The raw argon2id rate on the server's CPU (the server idle), taken

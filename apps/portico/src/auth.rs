@@ -100,7 +100,24 @@ fn rate_info(decision: &RateDecision) -> RateInfo {
         limit: decision.limit,
         remaining: decision.remaining,
         reset_secs,
+        policy: Some(("minute", 60)),
     }
+}
+
+/// The requests a used-up plan still lets through, so that users can see
+/// their usage, sign out, and take or delete their data.
+const QUOTA_EXEMPT: [(Method, &str); 4] = [
+    (Method::GET, "/v1/me"),
+    (Method::DELETE, "/v1/sessions/current"),
+    (Method::GET, "/v1/me/export"),
+    (Method::DELETE, "/v1/me"),
+];
+
+fn quota_exempt(req: &HttpRequest) -> bool {
+    let path = req.path().trim_end_matches('/');
+    QUOTA_EXEMPT
+        .iter()
+        .any(|(method, exempt)| req.method() == method && path == *exempt)
 }
 
 async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
@@ -122,6 +139,11 @@ async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
             remaining: 0,
             resets_at,
         })));
+    }
+    if !quota_exempt(&req) {
+        let now = OffsetDateTime::now_utc();
+        domain::check_quota(authenticated.plan(), &usage, now)
+            .map_err(|exceeded| Problem::quota_exceeded(&exceeded, now))?;
     }
     Ok(SignedIn {
         principal: authenticated,

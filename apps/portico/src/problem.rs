@@ -98,8 +98,11 @@ kinds! {
     BuiltInRole = "built-in-role", CONFLICT, "Built-in role";
     /// The resource is not in a state that allows this.
     Conflict = "conflict", CONFLICT, "Conflict with the current state";
-    /// A per-resource quota is used up.
-    QuotaExceeded = "quota-exceeded", CONFLICT, "Quota exceeded";
+    /// A per-resource limit is reached (storage keys of a content session).
+    LimitReached = "limit-reached", CONFLICT, "Limit reached";
+    /// The plan's daily or monthly requests are used up: retry after
+    /// `Retry-After` seconds (the window's end).
+    QuotaExceeded = "quota-exceeded", TOO_MANY_REQUESTS, "Request quota used up";
     /// The resource expired.
     Gone = "gone", GONE, "Expired";
     /// An `Idempotency-Key` was reused for a different request.
@@ -125,6 +128,10 @@ pub struct RateInfo {
     pub remaining: u64,
     /// Seconds until the window resets.
     pub reset_secs: u64,
+    /// The policy's name and window length in seconds, for the
+    /// `RateLimit-Policy` and `RateLimit` headers (`None`: only the
+    /// `RateLimit-Limit/Remaining/Reset` ones).
+    pub policy: Option<(&'static str, u64)>,
 }
 
 impl RateInfo {
@@ -134,6 +141,7 @@ impl RateInfo {
             limit: 0,
             remaining: 0,
             reset_secs: secs,
+            policy: None,
         }
     }
 }
@@ -234,6 +242,29 @@ impl Problem {
     pub fn validation(errors: BTreeMap<String, Vec<String>>) -> Self {
         let mut p = Self::new(Kind::Validation);
         p.extra.errors = errors;
+        p
+    }
+
+    /// A 429 `quota-exceeded`: the plan's day or month is used up until
+    /// `exceeded.resets_at`, with `Retry-After` and the `RateLimit-*` headers.
+    pub fn quota_exceeded(exceeded: &domain::QuotaExceeded, now: time::OffsetDateTime) -> Self {
+        let reset_secs =
+            u64::try_from((exceeded.resets_at - now).whole_seconds().max(1)).unwrap_or(1);
+        let window = exceeded.window.as_str();
+        let mut p = Self::new(Kind::QuotaExceeded).detail(format!(
+            "The plan's {} requests per {window} are used up; they start again at {} (UTC).",
+            exceeded.limit,
+            exceeded
+                .resets_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        ));
+        p.extra.rate = Some(RateInfo {
+            limit: exceeded.limit,
+            remaining: 0,
+            reset_secs,
+            policy: Some((window, exceeded.window_seconds)),
+        });
         p
     }
 
@@ -363,6 +394,16 @@ impl ResponseError for Problem {
                 response.insert_header(("RateLimit-Remaining", rate.remaining.to_string()));
                 response.insert_header(("RateLimit-Reset", rate.reset_secs.to_string()));
             }
+            if let Some((name, window)) = rate.policy {
+                response.insert_header((
+                    "RateLimit-Policy",
+                    format!("\"{name}\";q={};w={window}", rate.limit),
+                ));
+                response.insert_header((
+                    "RateLimit",
+                    format!("\"{name}\";r={};t={}", rate.remaining, rate.reset_secs),
+                ));
+            }
             response.insert_header((header::RETRY_AFTER, rate.reset_secs.max(1).to_string()));
         }
         if let Some(allow) = &self.extra.allow
@@ -478,7 +519,7 @@ mod tests {
     #[test]
     fn every_kind_has_a_distinct_slug_and_an_error_status() {
         let all = Kind::ALL;
-        assert_eq!(all.len(), 33);
+        assert_eq!(all.len(), 34);
         let slugs: std::collections::BTreeSet<_> = all.iter().map(|k| k.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         assert!(all.iter().all(|k| k.status_and_title().0.as_u16() >= 400));

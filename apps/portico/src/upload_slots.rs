@@ -48,6 +48,7 @@ impl UploadSlots {
                 limit: self.per_user as u64,
                 remaining: 0,
                 reset_secs: 1,
+                policy: None,
             })
             .detail("Too many uploads of this user at once; wait for one to finish."));
         }

@@ -97,6 +97,9 @@ impl UserRepository for MemoryStore {
         if let Some(suspension) = &changes.suspension {
             user.suspension.clone_from(suspension);
         }
+        if let Some(plan) = &changes.plan {
+            user.plan.clone_from(plan);
+        }
         Ok(FieldsUpdate::Written)
     }
 
@@ -127,8 +130,12 @@ impl UserRepository for MemoryStore {
         Ok(())
     }
 
-    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        Ok(page_of(self.state().users.values(), page))
+    async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
+        let state = self.state();
+        Ok(page_of(
+            state.users.values().filter(|u| filter.matches(u)),
+            page,
+        ))
     }
 
     async fn delete(&self, id: UserId) -> Result<(), WriteError> {

@@ -36,6 +36,7 @@ mod limits;
 mod mfa;
 mod notifications;
 mod payments;
+mod plans;
 mod rbac;
 mod sessions;
 mod state;

@@ -25,6 +25,7 @@ pub(crate) struct Counter {
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) users: HashMap<UserId, User>,
+    pub(crate) plans: std::collections::BTreeMap<PlanName, Plan>,
     /// By normalized email: one candidate per address.
     pub(crate) candidates: HashMap<String, RegistrationCandidate>,
     pub(crate) sessions: HashMap<AuthSessionId, AuthSession>,

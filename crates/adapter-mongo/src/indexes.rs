@@ -50,6 +50,8 @@ pub(crate) mod names {
     pub(crate) const FLOWS: &str = "oauthFlows";
     /// Changes to authentication, for caches of signed-in callers.
     pub(crate) const AUTH_CHANGES: &str = "authChanges";
+    /// Plans, `_id` = name.
+    pub(crate) const PLANS: &str = "plans";
 }
 
 enum Kind {
@@ -86,6 +88,8 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(doc! {"emailNormalized": 1}, Unique),
                 index(doc! {"username": 1}, Unique),
                 index(doc! {"createdAt": -1, "_id": -1}, Plain),
+                // Whether a plan is in use; the admin list's plan filter.
+                index(doc! {"plan.name": 1}, Plain),
             ],
         ),
         (

@@ -139,6 +139,7 @@ pub(crate) enum Family {
     Mail,
     Mfa,
     Identity,
+    Plans,
 }
 
 impl Family {
@@ -157,6 +158,7 @@ impl Family {
             Self::Mail => "mail",
             Self::Mfa => "mfa",
             Self::Identity => "identity",
+            Self::Plans => "plans",
         }
     }
 }

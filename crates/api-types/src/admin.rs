@@ -49,6 +49,11 @@ pub struct AdminUserView {
     pub roles: Vec<String>,
     /// The suspension in force, or `null`.
     pub suspension: Option<SuspensionView>,
+    /// `suspended`, `locked`, `unverified` or `active` (the first that holds).
+    #[schema(example = "active")]
+    pub status: String,
+    /// The plan assigned and holding, or `null` (the default plan).
+    pub plan: Option<PlanAssignmentView>,
 }
 
 /// An administrator's suspension of an account.

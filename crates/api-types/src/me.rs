@@ -13,8 +13,11 @@ pub struct MeView {
     pub user: UserView,
     /// Names of the roles held.
     pub roles: Vec<String>,
-    /// Request counters (minute, day, all time), this request included.
-    pub usage: UsageView,
+    /// The plan the user is on, with the features it gives.
+    pub plan: MyPlanView,
+    /// Request counters (minute, day, month, all time), this request
+    /// included, with the plan's limits and when the windows reset.
+    pub usage: QuotaView,
     /// The second factor.
     pub mfa: MfaView,
 }

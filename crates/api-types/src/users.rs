@@ -82,6 +82,8 @@ pub struct UsageView {
     pub last_minute: u64,
     /// Requests in the current UTC day.
     pub last_day: u64,
+    /// Requests in the current UTC calendar month.
+    pub last_month: u64,
     /// Requests ever.
     pub all_time: u64,
 }
@@ -91,6 +93,7 @@ impl From<Usage> for UsageView {
         Self {
             last_minute: u.last_minute,
             last_day: u.last_day,
+            last_month: u.last_month,
             all_time: u.all_time,
         }
     }
@@ -169,19 +172,52 @@ impl From<Role> for RoleView {
     }
 }
 
+/// A user in the admin list: the account with its standing and plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserListItem {
+    /// The account.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// `suspended`, `locked`, `unverified` or `active` (the first that holds).
+    #[schema(example = "active")]
+    pub status: String,
+    /// The plan the user is on now (`free` for the default plan).
+    #[schema(example = "free")]
+    pub plan: String,
+}
+
+impl UserListItem {
+    /// The item of `user` as things stand at `now`.
+    pub fn at(user: User, now: OffsetDateTime) -> Self {
+        Self {
+            status: user.status_at(now).as_str().to_owned(),
+            plan: user
+                .plan_at(now)
+                .map_or(domain::PlanName::FREE, |p| p.name.as_str())
+                .to_owned(),
+            user: UserView::from(user),
+        }
+    }
+}
+
 /// A page of users.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
     /// Items, newest first.
-    pub items: Vec<UserView>,
+    pub items: Vec<UserListItem>,
     /// Pass as `?cursor=` for the next page; null at the end.
     pub next_cursor: Option<String>,
 }
 
-impl From<Page<User>> for UserPage {
-    fn from(p: Page<User>) -> Self {
+impl UserPage {
+    /// The page of `p` as things stand at `now`.
+    pub fn at(p: Page<User>, now: OffsetDateTime) -> Self {
         Self {
-            items: p.items.into_iter().map(UserView::from).collect(),
+            items: p
+                .items
+                .into_iter()
+                .map(|u| UserListItem::at(u, now))
+                .collect(),
             next_cursor: p.next_cursor.map(|c| c.encode()),
         }
     }

@@ -42,6 +42,7 @@ pub fn user(tag: &str, at: OffsetDateTime) -> User {
         security_changed_at: at,
         last_accessed_at: None,
         suspension: None,
+        plan: None,
     }
 }
 

@@ -67,6 +67,7 @@ pub mod mail;
 pub mod mfa;
 pub mod notifications;
 pub mod payments;
+pub mod plans;
 pub mod rate_limit;
 pub mod rbac;
 pub mod standing;

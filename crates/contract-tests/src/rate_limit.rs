@@ -138,12 +138,12 @@ pub async fn hit_many_counts_each_window_in_order(s: Stores) {
     );
 }
 
-/// 30 concurrent `hit_many` calls yield the counts 1..=30 once each in every window.
+/// 30 concurrent `hit_many` calls yield the counts 1..=30 once each in every window (a calendar month included).
 #[contract]
 pub async fn concurrent_hit_many_count_exactly(s: Stores) {
     let t = t0();
     let k = key("many-race");
-    let all = [Window::MINUTE, Window::DAY, Window::AllTime];
+    let all = [Window::MINUTE, Window::DAY, Window::MONTH, Window::AllTime];
     let calls = concurrently(30, |_| {
         let (s, k) = (s.clone(), k.clone());
         async move { s.rate_limiter.hit_many(&k, &all, t).await.unwrap() }
@@ -404,4 +404,50 @@ pub async fn concurrent_batches_and_hits_sum_exactly(s: Stores) {
             "{window:?}"
         );
     }
+}
+
+/// A month window is the calendar month (UTC): the last millisecond of
+/// January and the first of February count apart, through `hit`, `peek`
+/// and `add_batch` alike, and a count reports the month's end.
+#[contract]
+pub async fn month_windows_follow_the_calendar(s: Stores) {
+    let k = key("month");
+    let jan = time::macros::datetime!(2027-01-31 23:59:59.999 UTC);
+    let feb = time::macros::datetime!(2027-02-01 0:00 UTC);
+    let first = s.rate_limiter.hit(&k, Window::MONTH, jan).await.unwrap();
+    assert_eq!(first.count, 1);
+    assert_eq!(first.resets_at, Some(feb));
+    let next = s.rate_limiter.hit(&k, Window::MONTH, feb).await.unwrap();
+    assert_eq!(next.count, 1, "February starts afresh");
+    assert_eq!(
+        next.resets_at,
+        Some(time::macros::datetime!(2027-03-01 0:00 UTC))
+    );
+    let batch = [
+        Addition {
+            key: k.clone(),
+            at: jan - Duration::days(30),
+            n: 4,
+        },
+        Addition {
+            key: k.clone(),
+            at: feb + Duration::days(27),
+            n: 2,
+        },
+    ];
+    let counts = s
+        .rate_limiter
+        .add_batch(&batch, &[Window::MONTH, Window::DAY])
+        .await
+        .unwrap();
+    assert_eq!(counts[0][0].count, 5, "January: 1 + 4");
+    assert_eq!(counts[1][0].count, 3, "February: 1 + 2");
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::MONTH, jan).await.unwrap(),
+        5
+    );
+    assert_eq!(
+        s.rate_limiter.peek(&k, Window::MONTH, feb).await.unwrap(),
+        3
+    );
 }

@@ -274,8 +274,8 @@ pub async fn update_conditions_write_nothing_when_they_fail(s: Stores) {
 }
 
 /// Writers of different fields running at once all survive: 8 rounds of
-/// password, lock, verified, full name, bio, avatar and suspension
-/// writers, and 8 preference writers adding a key each by compare-and-set,
+/// password, lock, verified, full name, bio, avatar, and suspension or
+/// plan writers, and 8 preference writers adding a key each by compare-and-set,
 /// concurrently.
 #[contract]
 pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
@@ -289,9 +289,16 @@ pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
             let round = i / 8;
             let mut c = UserChanges::default();
             match i % 8 {
-                6 => {
+                6 if round % 2 == 0 => {
                     c.suspension = Some(Some(Suspension {
                         reason: SuspensionReason::parse(&format!("reason-{round}")).unwrap(),
+                        since: t,
+                        until: None,
+                    }));
+                }
+                6 => {
+                    c.plan = Some(Some(PlanAssignment {
+                        name: PlanName::parse(&format!("plan-{round}")).unwrap(),
                         since: t,
                         until: None,
                     }));
@@ -334,6 +341,13 @@ pub async fn concurrent_writers_of_different_fields_all_survive(s: Stores) {
             .as_ref()
             .is_some_and(|s| s.reason.as_str().starts_with("reason-")),
         "the suspension survived"
+    );
+    assert!(
+        stored
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.name.as_str().starts_with("plan-")),
+        "the plan survived"
     );
     assert!(stored.locked, "the lock survived");
     assert!(!stored.verified, "the verified flag survived");
@@ -436,16 +450,27 @@ pub async fn list_is_newest_first_with_cursor(s: Stores) {
     let mut twin = user("twin", t + Duration::seconds(4));
     twin.id = UserId::from_uuid(uuid::Uuid::max());
     s.users.create(&twin).await.unwrap();
-    let first = s.users.list(PageRequest::first(2)).await.unwrap();
+    let first = s
+        .users
+        .list(&UserFilter::default(), PageRequest::first(2))
+        .await
+        .unwrap();
     let ids: Vec<UserId> = first.items.iter().map(|u| u.id).collect();
     assert_eq!(ids, vec![twin.id, created[4]]);
     let cursor = first.next_cursor.expect("more pages");
-    let second = s.users.list(PageRequest::after(3, cursor)).await.unwrap();
+    let second = s
+        .users
+        .list(&UserFilter::default(), PageRequest::after(3, cursor))
+        .await
+        .unwrap();
     let ids: Vec<UserId> = second.items.iter().map(|u| u.id).collect();
     assert_eq!(ids, vec![created[3], created[2], created[1]]);
     let third = s
         .users
-        .list(PageRequest::after(3, second.next_cursor.unwrap()))
+        .list(
+            &UserFilter::default(),
+            PageRequest::after(3, second.next_cursor.unwrap()),
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -9,7 +9,7 @@
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
 //! - [`accounts`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
 //!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
-//!   [`limits`], [`jobs`].
+//!   [`limits`], [`plans`], [`jobs`].
 //!
 //! Ports are the traits adapters implement; each method's rustdoc says what
 //! an adapter MUST do, and the `contract-tests` crate checks every such
@@ -31,6 +31,7 @@ pub mod mail;
 pub mod mfa;
 pub mod notifications;
 pub mod payments;
+pub mod plans;
 pub mod rbac;
 pub mod sessions;
 pub mod uploads;
@@ -52,6 +53,7 @@ pub use mail::*;
 pub use mfa::*;
 pub use notifications::*;
 pub use payments::*;
+pub use plans::*;
 pub use rbac::*;
 pub use sessions::*;
 pub use uploads::*;

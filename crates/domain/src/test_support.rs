@@ -44,6 +44,7 @@ pub(crate) fn sample_user(n: u128) -> User {
         security_changed_at: T0,
         last_accessed_at: None,
         suspension: None,
+        plan: None,
     }
 }
 
@@ -115,6 +116,7 @@ impl Harness {
                 uploads: Arc::new(MockUploadRepository::new()),
                 payments: Arc::new(MockPaymentRepository::new()),
                 rate_limiter: memory.clone(),
+                plans: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use domain::{
     AccountPolicy, AdminBootstrap, Authentication, ContentSessions, MailDelivery, Maintenance,
-    MultiFactor, Notifications, Passwords, Payments, Profiles, RateLimits, Rbac, Registration,
-    Stores, System, Uploads, UserAdmin,
+    MultiFactor, Notifications, Passwords, Payments, Plans, Profiles, RateLimits, Rbac,
+    Registration, Stores, System, Uploads, UserAdmin,
 };
 use secrecy::ExposeSecret;
 
@@ -62,6 +62,8 @@ pub struct Runtime {
     pub federation: domain::Federation,
     /// User administration.
     pub admin: UserAdmin,
+    /// Plans (the stored ones and the built-in default).
+    pub plans: Plans,
     /// Role management and permission checks.
     pub rbac: Rbac,
     /// Rate limits and usage counters.
@@ -125,6 +127,7 @@ impl Runtime {
             mail_wake.clone(),
         ));
         let policy = AccountPolicy {
+            default_plan: Arc::new(config.plans.default_plan().map_err(RuntimeError::Setup)?),
             mfa_issuer: config.security.mfa_issuer.clone(),
             mails_per_address_per_hour: config.mail.per_address_per_hour.max(1),
             ..AccountPolicy::default()
@@ -173,6 +176,7 @@ impl Runtime {
             profiles: Profiles::new(s.clone(), y.clone(), policy.clone()),
             admin: UserAdmin::new(s.clone(), y.clone()),
             rbac: Rbac::new(s.clone(), y.clone()),
+            plans: Plans::new(s.clone(), y.clone(), policy.default_plan.clone()),
             rate_limits: RateLimits::buffered(s.clone(), y.clone()),
             content: ContentSessions::new(s.clone(), y.clone(), config.content.limits()),
             notifications: Notifications::new(s.clone(), y.clone()),

@@ -57,7 +57,7 @@ impl From<PutDataError> for Problem {
             PutDataError::NotFound => no_session(),
             PutDataError::ValueTooLarge { max } => Problem::new(Kind::PayloadTooLarge)
                 .detail(format!("Values are at most {max} bytes of JSON.")),
-            PutDataError::KeyLimit { max } => Problem::new(Kind::QuotaExceeded).detail(format!(
+            PutDataError::KeyLimit { max } => Problem::new(Kind::LimitReached).detail(format!(
                 "The session holds the most storage keys allowed ({max}); delete one first."
             )),
             PutDataError::Unexpected(e) => Problem::internal(e),

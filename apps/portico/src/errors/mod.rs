@@ -166,12 +166,37 @@ impl From<AdminUserError> for Problem {
             AdminUserError::SuspendSelf => {
                 Problem::new(Kind::Conflict).detail("One cannot suspend one's own account.")
             }
+            AdminUserError::UnknownPlan => Problem::new(Kind::NotFound).detail("No such plan."),
             AdminUserError::UntilNotInFuture => {
                 let mut f = crate::problem::Fields::default();
                 f.add("until", "must be in the future");
                 f.into_problem()
             }
             AdminUserError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<domain::PlanError> for Problem {
+    fn from(e: domain::PlanError) -> Self {
+        use domain::PlanError;
+        match e {
+            PlanError::Forbidden(d) => d.into(),
+            PlanError::NotFound => Problem::new(Kind::NotFound).detail("No such plan."),
+            PlanError::Duplicate => {
+                Problem::new(Kind::AlreadyExists).detail("A plan with this name exists.")
+            }
+            PlanError::BuiltIn => Problem::new(Kind::Conflict).detail(
+                "The default plan (free) comes from the configuration ([plans] free_*): it cannot be changed or deleted here.",
+            ),
+            PlanError::InUse => Problem::new(Kind::Conflict)
+                .detail("Users are on this plan: give them another one first (PUT /v1/users/{id}/plan)."),
+            PlanError::LimitTooLarge => {
+                let mut f = crate::problem::Fields::default();
+                f.add("daily_limit", format!("must be at most {}", domain::Plan::MAX_LIMIT));
+                f.into_problem()
+            }
+            PlanError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

@@ -17,7 +17,6 @@ use uuid::Uuid;
 use crate::auth::SignedIn;
 use crate::problem::{Fields, Kind, Problem};
 use crate::state::AppState;
-use PageQuery;
 
 fn role_name(raw: &str) -> Result<RoleName, Problem> {
     RoleName::parse(raw).map_err(|_| Problem::new(Kind::NotFound).detail("No such role."))
@@ -145,23 +144,57 @@ pub async fn delete_role(
 #[utoipa::path(
     tag = "users",
     security(("bearer" = []), ("cookie" = [])),
-    params(PageQuery),
+    params(UserListQuery),
     responses(
         (status = 200, description = "A page of users", body = UserPage),
         (status = 403, description = "Missing permission"),
+        (status = 422, description = "A filter that does not parse, named in `errors`"),
     )
 )]
 #[get("/v1/users", name = "/v1/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     me: SignedIn,
-    query: web::Query<PageQuery>,
+    query: web::Query<UserListQuery>,
 ) -> Result<web::Json<UserPage>, Problem> {
     // The domain's check comes first: a caller without the right learns
     // nothing from validation.
     let users = state.admin.reader(&me)?;
-    let page = users.list_users(query.request()?).await?;
-    Ok(web::Json(UserPage::from(page)))
+    let query = query.into_inner();
+    let mut f = Fields::default();
+    let prefix = match query.q.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(q) if q.chars().count() > 254 || q.chars().any(char::is_control) => {
+            f.add(
+                "q",
+                "must be at most 254 characters, without control characters",
+            );
+            None
+        }
+        Some(q) => Some(q.to_lowercase()),
+    };
+    let status = query.status.as_deref().and_then(|s| {
+        let parsed = domain::UserStatus::parse(s);
+        if parsed.is_none() {
+            f.add("status", "must be active, locked, suspended or unverified");
+        }
+        parsed
+    });
+    let plan = query
+        .plan
+        .as_deref()
+        .and_then(|p| f.check("plan", domain::PlanName::parse(p)));
+    f.finish()?;
+    let page = domain::PageRequest::new(query.limit, query.cursor.as_deref())?;
+    let now = time::OffsetDateTime::now_utc();
+    let filter = domain::UserFilter {
+        prefix,
+        status,
+        plan,
+        at: now,
+    };
+    let page = users.list_users(&filter, page).await?;
+    Ok(web::Json(UserPage::at(page, now)))
 }
 
 pub(crate) async fn admin_view(
@@ -169,11 +202,12 @@ pub(crate) async fn admin_view(
     user: domain::User,
 ) -> Result<AdminUserView, Problem> {
     let roles = crate::routes::role_names(state, user.id).await?;
+    let now = time::OffsetDateTime::now_utc();
     Ok(AdminUserView {
         failed_logins: user.failed_logins,
-        suspension: user
-            .suspended_at(time::OffsetDateTime::now_utc())
-            .map(SuspensionView::from),
+        suspension: user.suspended_at(now).map(SuspensionView::from),
+        status: user.status_at(now).as_str().to_owned(),
+        plan: user.plan_at(now).map(PlanAssignmentView::from),
         user: UserView::from(user),
         roles,
     })

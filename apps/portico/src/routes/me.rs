@@ -25,10 +25,12 @@ async fn me_view(state: &AppState, me: SignedIn, user: Option<User>) -> Result<M
         .iter()
         .map(|r| r.name.as_str().to_owned())
         .collect();
+    let now = time::OffsetDateTime::now_utc();
     Ok(MeView {
         user: UserView::from(user.unwrap_or_else(|| principal.user().clone())),
         roles,
-        usage: UsageView::from(usage),
+        plan: MyPlanView::from(principal.plan()),
+        usage: QuotaView::from(domain::QuotaStatus::of(principal.plan(), usage, now)),
         mfa: MfaView {
             totp: status.totp,
             backup_codes_left: status.backup_codes_left,

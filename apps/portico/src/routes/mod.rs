@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod ops;
 pub mod payments;
+pub mod plans;
 pub mod sessions;
 pub mod standing;
 pub mod uploads;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     oauth::configure(cfg);
     admin::configure(cfg);
     standing::configure(cfg);
+    plans::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);
     uploads::configure(cfg);

@@ -89,7 +89,7 @@ async fn content_sessions(app: TestApp) -> TestApp {
         app.authed(Method::PUT, &format!("{data}/third"), &ann, Some(json!(1)))
             .await,
         409,
-        "quota-exceeded",
+        "limit-reached",
     )
     .await;
     let removed = app

@@ -15,6 +15,7 @@ mod oauth;
 mod outage;
 mod pages;
 mod payments;
+mod plans;
 mod races;
 mod security;
 mod smtp;

@@ -9,6 +9,7 @@ mod mail_queue;
 mod mfa;
 mod notifications;
 mod payments;
+mod plans;
 mod rate_limit;
 mod rbac;
 mod uploads;

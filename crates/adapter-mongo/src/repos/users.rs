@@ -35,6 +35,7 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
         "securityChangedAt": time(u.security_changed_at),
         "lastAccessed": opt_time(u.last_accessed_at),
         "suspension": suspension_bson(u.suspension.as_ref()),
+        "plan": plan_bson(u.plan.as_ref()),
     })
 }
 
@@ -48,6 +49,89 @@ fn suspension_bson(s: Option<&Suspension>) -> Bson {
         }),
         None => Bson::Null,
     }
+}
+
+/// A plan assignment as a subdocument, or null.
+fn plan_bson(p: Option<&PlanAssignment>) -> Bson {
+    match p {
+        Some(p) => Bson::Document(doc! {
+            "name": p.name.as_str(),
+            "since": time(p.since),
+            "until": opt_time(p.until),
+        }),
+        None => Bson::Null,
+    }
+}
+
+/// The plan assignment of a user document (absent or null: none).
+fn plan_of(d: &Document) -> Result<Option<PlanAssignment>, StoreError> {
+    let Ok(p) = d.get_document("plan") else {
+        return Ok(None);
+    };
+    let f = Fields::of(p, "user plan");
+    Ok(Some(PlanAssignment {
+        name: PlanName::from_stored(f.str("name")?),
+        since: f.time("since")?,
+        until: f.opt_time("until")?,
+    }))
+}
+
+/// The query of `filter`, in the terms of [`UserFilter::matches`].
+fn filter_doc(filter: &UserFilter) -> Document {
+    let at = time(filter.at);
+    let holds = |field: &str| -> Document {
+        doc! {"$or": [{field: Bson::Null}, {field: {"$gt": at.clone()}}]}
+    };
+    let suspended = doc! {"$and": [
+        {"suspension.reason": {"$type": "string"}},
+        holds("suspension.until"),
+    ]};
+    let locked = doc! {"$or": [{"locked": true}, {"lockedUntil": {"$gt": at.clone()}}]};
+    let unverified = doc! {"verified": false};
+    let mut all: Vec<Document> = Vec::new();
+    if let Some(prefix) = &filter.prefix {
+        let pattern = format!("^{}", regex_escape(prefix));
+        all.push(doc! {"$or": [
+            {"emailNormalized": {"$regex": pattern.as_str()}},
+            {"username": {"$regex": pattern.as_str()}},
+        ]});
+    }
+    if let Some(status) = filter.status {
+        all.push(match status {
+            UserStatus::Suspended => suspended,
+            UserStatus::Locked => locked,
+            UserStatus::Unverified => unverified,
+            UserStatus::Active => doc! {"$nor": [suspended, locked, unverified]},
+        });
+    }
+    if let Some(plan) = &filter.plan {
+        all.push(if plan.is_free() {
+            doc! {"$or": [
+                {"plan.name": Bson::Null},
+                {"plan.name": plan.as_str()},
+                {"plan.until": {"$lte": at.clone()}},
+            ]}
+        } else {
+            doc! {"$and": [{"plan.name": plan.as_str()}, holds("plan.until")]}
+        });
+    }
+    if all.is_empty() {
+        doc! {}
+    } else {
+        doc! {"$and": all}
+    }
+}
+
+/// `text` with every character a regular expression treats specially escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if !c.is_alphanumeric() && c != '@' && c != '_' && c != '-' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The suspension of a user document (absent or null: none).
@@ -99,6 +183,7 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
         },
         last_accessed_at: f.opt_time("lastAccessed")?,
         suspension: suspension_of(d)?,
+        plan: plan_of(d)?,
     })
 }
 
@@ -216,6 +301,9 @@ impl UserRepository for MongoStore {
         if let Some(s) = &c.suspension {
             set.insert("suspension", suspension_bson(s.as_ref()));
         }
+        if let Some(p) = &c.plan {
+            set.insert("plan", plan_bson(p.as_ref()));
+        }
         if set.is_empty() {
             set.insert("_id", uuid(id.as_uuid()));
         }
@@ -272,10 +360,10 @@ impl UserRepository for MongoStore {
         .await
     }
 
-    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
+    async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
         let docs: Vec<Document> = self
             .coll(USERS)
-            .find(page_filter(doc! {}, &page))
+            .find(page_filter(filter_doc(filter), &page))
             .sort(newest_first())
             .limit(overfetch(&page))
             .await

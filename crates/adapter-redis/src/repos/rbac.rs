@@ -14,8 +14,8 @@ use crate::codec::*;
 use crate::error::corrupt;
 use crate::{Family, RedisStore};
 
-/// KEYS: role, roles index. ARGV: name, pairs.
-static CREATE: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: a named record (a role, a plan), its index. ARGV: name, pairs.
+pub(super) static CREATE_NAMED: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -78,9 +78,9 @@ return 1
     )
 });
 
-/// KEYS: a set or sorted set of role names. ARGV: role key prefix. The
-/// roles, ordered by name.
-static ROLES: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: a set or sorted set of names (of roles, of plans). ARGV: the
+/// records' key prefix. The records, ordered by name.
+pub(super) static NAMED_RECORDS: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 local names
@@ -167,7 +167,12 @@ impl RedisStore {
 
     async fn roles_in(&self, set: String) -> Result<Vec<Role>, StoreError> {
         let v: Value = self
-            .eval(&ROLES, vec![set], vec![self.r_key("role:")], "list roles")
+            .eval(
+                &NAMED_RECORDS,
+                vec![set],
+                vec![self.r_key("role:")],
+                "list roles",
+            )
             .await?;
         records(v)?
             .into_iter()
@@ -183,7 +188,7 @@ impl RoleRepository for RedisStore {
         args.extend(record(r).args());
         let n: i64 = self
             .eval(
-                &CREATE,
+                &CREATE_NAMED,
                 vec![self.role_key(&r.name), self.r_key("roles")],
                 args,
                 "create role",

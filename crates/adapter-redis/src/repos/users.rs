@@ -91,7 +91,26 @@ fn updatable(u: &User) -> (Record, Vec<&'static str>) {
         None => delete.push("activeContentSessionId"),
     }
     suspension_fields(u.suspension.as_ref(), &mut r, &mut delete);
+    plan_fields(u.plan.as_ref(), &mut r, &mut delete);
     (r, delete)
+}
+
+/// A plan assignment as three fields (`planName`, `planSince`,
+/// `planUntil`), set or deleted.
+fn plan_fields(p: Option<&PlanAssignment>, r: &mut Record, delete: &mut Vec<&'static str>) {
+    match p {
+        Some(p) => {
+            r.set("planName", p.name.as_str())
+                .set("planSince", ts(p.since));
+            match p.until {
+                Some(until) => {
+                    r.set("planUntil", ts(until));
+                }
+                None => delete.push("planUntil"),
+            }
+        }
+        None => delete.extend(["planName", "planSince", "planUntil"]),
+    }
 }
 
 /// A suspension as three fields (`suspensionReason`, `suspendedAt`,
@@ -152,6 +171,14 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
                 reason: SuspensionReason::from_stored(reason),
                 since: f.time("suspendedAt")?,
                 until: f.opt_time("suspendedUntil")?,
+            }),
+            None => None,
+        },
+        plan: match f.opt_str("planName") {
+            Some(name) => Some(PlanAssignment {
+                name: PlanName::from_stored(name),
+                since: f.time("planSince")?,
+                until: f.opt_time("planUntil")?,
             }),
             None => None,
         },
@@ -317,6 +344,9 @@ impl UserRepository for RedisStore {
             if let Some(s) = &c.suspension {
                 suspension_fields(s.as_ref(), &mut r, &mut delete);
             }
+            if let Some(p) = &c.plan {
+                plan_fields(p.as_ref(), &mut r, &mut delete);
+            }
             let guard_refs: Vec<(&str, &str)> =
                 guards.iter().map(|(f, v)| (*f, v.as_str())).collect();
             match self
@@ -383,16 +413,41 @@ impl UserRepository for RedisStore {
         self.set_user_fields(id, &["lockedUntil"], &r).await
     }
 
-    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError> {
-        self.page_of(
-            self.key(Family::Users, "users"),
-            page,
-            self.key(Family::Users, "user:"),
-            None,
-            false,
-            parse,
-        )
-        .await
+    async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
+        let read = |page| {
+            self.page_of(
+                self.key(Family::Users, "users"),
+                page,
+                self.key(Family::Users, "user:"),
+                None,
+                false,
+                parse,
+            )
+        };
+        if filter.is_empty() {
+            return read(page).await;
+        }
+        // No secondary indexes here: a filtered page reads the users in
+        // order, a batch at a time, until it has its items (a scan, which
+        // the port allows; an admin's search, not a hot path).
+        let want = page.limit() as usize + 1;
+        let mut found = Vec::new();
+        let mut batch = PageRequest::first(PageRequest::MAX_LIMIT);
+        if let Some(cursor) = page.cursor() {
+            batch = PageRequest::after(PageRequest::MAX_LIMIT, cursor);
+        }
+        loop {
+            let read = read(batch).await?;
+            found.extend(read.items.into_iter().filter(|u| filter.matches(u)));
+            match read.next_cursor {
+                Some(cursor) if found.len() < want => {
+                    batch = PageRequest::after(PageRequest::MAX_LIMIT, cursor);
+                }
+                _ => break,
+            }
+        }
+        found.truncate(want);
+        Ok(Page::from_overfetch(found, page))
     }
 
     async fn delete(&self, id: UserId) -> Result<(), WriteError> {

@@ -43,6 +43,7 @@ impl Store {
             q = match arg {
                 crate::repos::Arg::Id(id) => q.bind(*id),
                 crate::repos::Arg::Time(t) => q.bind(<Ts>::to_db(*t)),
+                crate::repos::Arg::Text(s) => q.bind(s.as_str()),
             };
         }
         if let Some(c) = page.cursor() {

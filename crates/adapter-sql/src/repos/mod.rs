@@ -9,6 +9,8 @@ pub(crate) enum Arg {
     Id(uuid::Uuid),
     /// An instant, encoded the engine's way.
     Time(time::OffsetDateTime),
+    /// A string.
+    Text(String),
 }
 
 mod auth_changes;

@@ -29,6 +29,8 @@ mod mfa;
 mod notifications;
 #[path = "payments.rs"]
 mod payments;
+#[path = "plans.rs"]
+mod plans;
 #[path = "rate_limit.rs"]
 mod rate_limit;
 #[path = "rbac.rs"]

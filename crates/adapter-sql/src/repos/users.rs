@@ -47,6 +47,15 @@ impl Store {
                 }),
                 None => None,
             },
+            plan: match col::<Option<String>, _>(row, "plan_name")? {
+                Some(name) => Some(domain::PlanAssignment {
+                    name: domain::PlanName::from_stored(name),
+                    since: col_time_opt::<Ts, _>(row, "plan_since")?
+                        .ok_or_else(|| corrupt("plan_since"))?,
+                    until: col_time_opt::<Ts, _>(row, "plan_until")?,
+                }),
+                None => None,
+            },
             last_accessed_at: col_time_opt::<Ts, _>(row, "last_accessed_at")?,
         })
     }
@@ -107,9 +116,9 @@ impl domain::UserRepository for Store {
             "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
              locked_until, failed_logins, full_name, bio, avatar, preferences, \
              active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at, \
-             suspension_reason, suspended_at, suspended_until) \
+             suspension_reason, suspended_at, suspended_until, plan_name, plan_since, plan_until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21)",
+             $19, $20, $21, $22, $23, $24)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -132,6 +141,9 @@ impl domain::UserRepository for Store {
         .bind(u.suspension.as_ref().map(|s| s.reason.as_str().to_owned()))
         .bind(u.suspension.as_ref().map(|s| <Ts>::to_db(s.since)))
         .bind(u.suspension.as_ref().and_then(|s| s.until.map(<Ts>::to_db)))
+        .bind(u.plan.as_ref().map(|p| p.name.as_str().to_owned()))
+        .bind(u.plan.as_ref().map(|p| <Ts>::to_db(p.since)))
+        .bind(u.plan.as_ref().and_then(|p| p.until.map(<Ts>::to_db)))
         .execute(self.pool())
         .await;
         match result {
@@ -240,6 +252,15 @@ impl domain::UserRepository for Store {
                 .push(", suspended_until = ")
                 .push_bind(s.and_then(|s| s.until.map(<Ts>::to_db)));
         }
+        if let Some(plan) = &c.plan {
+            let p = plan.as_ref();
+            q.push(", plan_name = ")
+                .push_bind(p.map(|p| p.name.as_str().to_owned()))
+                .push(", plan_since = ")
+                .push_bind(p.map(|p| <Ts>::to_db(p.since)))
+                .push(", plan_until = ")
+                .push_bind(p.and_then(|p| p.until.map(<Ts>::to_db)));
+        }
         q.push(" WHERE id = ").push_bind(id.as_uuid());
         if let Some(swap) = &c.preferences {
             q.push(" AND preferences = ")
@@ -314,12 +335,14 @@ impl domain::UserRepository for Store {
 
     async fn list(
         &self,
+        filter: &domain::UserFilter,
         page: domain::PageRequest,
     ) -> Result<domain::Page<domain::User>, domain::StoreError> {
+        let (conditions, args) = filter_sql(filter);
         self.fetch_page(
-            "SELECT * FROM users WHERE TRUE",
+            &format!("SELECT * FROM users WHERE TRUE{conditions}"),
             "",
-            &[],
+            &args,
             page,
             "listing users",
             Self::user_row,
@@ -343,4 +366,62 @@ impl domain::UserRepository for Store {
 enum UserClash {
     Email,
     Username,
+}
+
+/// The conditions of `filter` (each ` AND …`) and their bind values, in
+/// the terms of [`domain::UserFilter::matches`].
+fn filter_sql(filter: &domain::UserFilter) -> (String, Vec<crate::repos::Arg>) {
+    use crate::repos::Arg;
+    use domain::UserStatus;
+    if filter.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    // The time only where a condition reads it (an unused parameter has
+    // no type to PostgreSQL).
+    let mut args = Vec::new();
+    if filter.status.is_some() || filter.plan.is_some() {
+        args.push(Arg::Time(filter.at));
+    }
+    let at = "$1";
+    let suspended = format!(
+        "(suspension_reason IS NOT NULL AND (suspended_until IS NULL OR suspended_until > {at}))"
+    );
+    let locked = format!("(locked OR (locked_until IS NOT NULL AND locked_until > {at}))");
+    let mut sql = String::new();
+    if let Some(prefix) = &filter.prefix {
+        // LIKE with `\`, `%` and `_` taken literally.
+        let mut pattern = String::with_capacity(prefix.len() + 1);
+        for c in prefix.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        args.push(Arg::Text(pattern));
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND (email_normalized LIKE ${n} ESCAPE '\\' OR username LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(status) = filter.status {
+        sql.push_str(" AND ");
+        sql.push_str(&match status {
+            UserStatus::Suspended => suspended,
+            UserStatus::Locked => locked,
+            UserStatus::Unverified => "NOT verified".to_owned(),
+            UserStatus::Active => format!("verified AND NOT {suspended} AND NOT {locked}"),
+        });
+    }
+    if let Some(plan) = &filter.plan {
+        args.push(Arg::Text(plan.as_str().to_owned()));
+        let n = args.len();
+        let holds = format!("(plan_until IS NULL OR plan_until > {at})");
+        sql.push_str(&if plan.is_free() {
+            format!(" AND (plan_name IS NULL OR plan_name = ${n} OR NOT {holds})")
+        } else {
+            format!(" AND plan_name = ${n} AND {holds}")
+        });
+    }
+    (sql, args)
 }

@@ -19,9 +19,12 @@ pub enum AdminUserError {
     /// An administrator cannot suspend their own account.
     #[error("one cannot suspend oneself")]
     SuspendSelf,
-    /// A suspension's end is not in the future.
-    #[error("the end of a suspension must be in the future")]
+    /// A suspension's or a plan's end is not in the future.
+    #[error("the end must be in the future")]
     UntilNotInFuture,
+    /// No plan with the name given.
+    #[error("plan not found")]
+    UnknownPlan,
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -92,13 +95,14 @@ impl UserAdmin {
         Ok(UserWriter { admin: self, by })
     }
 
-    /// Users newest first; `by` needs `users:read`.
+    /// Users that pass `filter`, newest first; `by` needs `users:read`.
     pub async fn list_users(
         &self,
         by: &Principal,
+        filter: &crate::UserFilter,
         page: PageRequest,
     ) -> Result<Page<User>, crate::ReadError> {
-        self.reader(by)?.list_users(page).await
+        self.reader(by)?.list_users(filter, page).await
     }
 
     /// Any user; `by` needs `users:read`.
@@ -223,9 +227,13 @@ impl UserAdmin {
 }
 
 impl UserReader<'_> {
-    /// Users newest first.
-    pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, crate::ReadError> {
-        Ok(self.admin.stores.users.list(page).await?)
+    /// Users that pass `filter`, newest first.
+    pub async fn list_users(
+        &self,
+        filter: &crate::UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, crate::ReadError> {
+        Ok(self.admin.stores.users.list(filter, page).await?)
     }
 
     /// Any user.
@@ -309,6 +317,54 @@ impl UserWriter<'_> {
             )
             .await?;
         self.end_sessions(user_id, now).await?;
+        self.stores().announce(AuthChange::User(user_id)).await;
+        Ok(user)
+    }
+
+    /// Puts a user on the plan named `plan` until `until` (or until
+    /// changed); after `until` the user is on the default plan again.
+    /// Naming the default plan removes the assignment (`until` has nothing
+    /// to end then). The change is announced, so every instance counts the
+    /// user's next request against the new plan.
+    pub async fn assign_plan(
+        &self,
+        user_id: UserId,
+        plan: crate::PlanName,
+        until: Option<time::OffsetDateTime>,
+    ) -> Result<User, AdminUserError> {
+        let now = self.admin.system.now();
+        if until.is_some_and(|until| until <= now) {
+            return Err(AdminUserError::UntilNotInFuture);
+        }
+        let assignment = if plan.is_free() {
+            None
+        } else {
+            if self
+                .stores()
+                .plans
+                .get(&plan)
+                .await
+                .map_err(AdminUserError::Unexpected)?
+                .is_none()
+            {
+                return Err(AdminUserError::UnknownPlan);
+            }
+            Some(crate::PlanAssignment {
+                name: plan,
+                since: now,
+                until,
+            })
+        };
+        self.may_act_on(user_id).await?;
+        let user = self
+            .modify_now(
+                user_id,
+                UserChanges {
+                    plan: Some(assignment),
+                    ..UserChanges::default()
+                },
+            )
+            .await?;
         self.stores().announce(AuthChange::User(user_id)).await;
         Ok(user)
     }

@@ -146,7 +146,7 @@ fn user_administration_needs_its_permissions() {
     ));
     let nobody = principal(98, &[]);
     assert!(matches!(
-        block_on(admin.list_users(&nobody, PageRequest::first(10))),
+        block_on(admin.list_users(&nobody, &crate::UserFilter::default(), PageRequest::first(10))),
         Err(crate::ReadError::Forbidden(d)) if d == denied(Permission::USERS_READ)
     ));
     assert!(matches!(

@@ -40,6 +40,8 @@ pub struct AccountPolicy {
     /// per hour, whoever asks: past it, requests are answered as usual but
     /// send nothing, so nobody floods an inbox through Portico.
     pub mails_per_address_per_hour: u32,
+    /// The built-in default plan (`free`): its limits and features.
+    pub default_plan: std::sync::Arc<crate::Plan>,
 }
 
 impl Default for AccountPolicy {
@@ -59,6 +61,7 @@ impl Default for AccountPolicy {
             mfa_token_ttl: Duration::minutes(5),
             mfa_token_tries: 5,
             mails_per_address_per_hour: 3,
+            default_plan: std::sync::Arc::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::{AccountPolicy, Stores, System, Usage, usage_key};
 use crate::{
     AuthSession, ContentSession, Mail, Message, Notification, OneTimeToken, Outgoing, Page,
     PageRequest, Password, Payment, RoleName, StorageKey, StoreError, Token, TokenPurpose,
-    UploadRequest, User, UserId, Window, WriteError,
+    UploadRequest, User, UserId, WriteError,
 };
 
 /// Changes to the own profile; `None` leaves a field as it is.
@@ -284,12 +284,7 @@ impl Profiles {
         let notifications = collect(|p| s.notifications.list(user_id, false, now, p)).await?;
         let uploads = collect(|p| s.uploads.list_for_user(user_id, p)).await?;
         let payments = collect(|p| s.payments.list_for_user(user_id, p)).await?;
-        let key = usage_key(user_id);
-        let usage = Usage {
-            last_minute: s.rate_limiter.peek(&key, Window::MINUTE, now).await?,
-            last_day: s.rate_limiter.peek(&key, Window::DAY, now).await?,
-            all_time: s.rate_limiter.peek(&key, Window::AllTime, now).await?,
-        };
+        let usage = crate::limits::stored_usage(&*s.rate_limiter, user_id, now).await?;
         let mfa = s.mfa.get(user_id).await?.map(|f| MfaFactorExport {
             created_at: f.created_at,
             confirmed_at: f.confirmed_at,

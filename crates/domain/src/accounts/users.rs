@@ -59,6 +59,10 @@ pub struct User {
     /// A suspension by an administrator, if one was set and not lifted
     /// (it may have ended by itself: see [`crate::Suspension::active_at`]).
     pub suspension: Option<crate::Suspension>,
+    /// The plan an administrator assigned, if any (see
+    /// [`crate::PlanAssignment::active_at`]; without one, or after its end,
+    /// the user is on the default plan).
+    pub plan: Option<crate::PlanAssignment>,
 }
 
 impl User {
@@ -102,6 +106,7 @@ impl User {
             security_changed_at: now,
             last_accessed_at: None,
             suspension: None,
+            plan: None,
         }
     }
 }
@@ -135,12 +140,135 @@ pub struct UserChanges {
     pub security_changed_at: Option<OffsetDateTime>,
     /// A new suspension (`Some(None)` lifts it).
     pub suspension: Option<Option<crate::Suspension>>,
+    /// A new plan assignment (`Some(None)`: back to the default plan).
+    pub plan: Option<Option<crate::PlanAssignment>>,
 }
 
 impl User {
     /// The suspension holding at `now`, if any.
     pub fn suspended_at(&self, now: OffsetDateTime) -> Option<&crate::Suspension> {
         self.suspension.as_ref().filter(|s| s.active_at(now))
+    }
+
+    /// The assigned plan holding at `now`, if any (`None`: the default plan).
+    pub fn plan_at(&self, now: OffsetDateTime) -> Option<&crate::PlanAssignment> {
+        self.plan.as_ref().filter(|p| p.active_at(now))
+    }
+
+    /// Whether the account is locked at `now`, by an administrator or by
+    /// repeated sign-in failures.
+    pub fn locked_at(&self, now: OffsetDateTime) -> bool {
+        self.locked || self.locked_until.is_some_and(|until| until > now)
+    }
+
+    /// The account's standing at `now`, the first that holds of suspended,
+    /// locked, unverified, active.
+    pub fn status_at(&self, now: OffsetDateTime) -> UserStatus {
+        if self.suspended_at(now).is_some() {
+            UserStatus::Suspended
+        } else if self.locked_at(now) {
+            UserStatus::Locked
+        } else if !self.verified {
+            UserStatus::Unverified
+        } else {
+            UserStatus::Active
+        }
+    }
+}
+
+/// An account's standing, as the admin list shows and filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    /// None of the others.
+    Active,
+    /// Locked by an administrator, or by repeated sign-in failures.
+    Locked,
+    /// Suspended by an administrator.
+    Suspended,
+    /// The email address is not verified.
+    Unverified,
+}
+
+impl UserStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Locked => "locked",
+            Self::Suspended => "suspended",
+            Self::Unverified => "unverified",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(input: &str) -> Option<Self> {
+        [
+            Self::Active,
+            Self::Locked,
+            Self::Suspended,
+            Self::Unverified,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == input)
+    }
+}
+
+/// Which users [`UserRepository::list`] returns: every condition set must
+/// hold. The empty filter ([`UserFilter::default`]) returns everyone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFilter {
+    /// A case-insensitive prefix of the email address or of the username
+    /// (stored lowercase, at most 254 characters).
+    pub prefix: Option<String>,
+    /// Users in this standing at `at`. The standings are not exclusive
+    /// here: `Locked` matches every locked user, suspended or not; `Active`
+    /// matches users neither suspended, locked nor unverified.
+    pub status: Option<UserStatus>,
+    /// Users on this plan at `at` (for the default plan: users with no
+    /// assignment holding at `at`, or one naming the default plan).
+    pub plan: Option<crate::PlanName>,
+    /// The time standings and plans are judged at.
+    pub at: OffsetDateTime,
+}
+
+impl Default for UserFilter {
+    fn default() -> Self {
+        Self {
+            prefix: None,
+            status: None,
+            plan: None,
+            at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+}
+
+impl UserFilter {
+    /// Whether the filter sets no condition.
+    pub fn is_empty(&self) -> bool {
+        self.prefix.is_none() && self.status.is_none() && self.plan.is_none()
+    }
+
+    /// Whether `user` passes: what an adapter that filters in memory checks,
+    /// and what a query of the others MUST agree with.
+    pub fn matches(&self, user: &User) -> bool {
+        let at = self.at;
+        let prefix_ok = self.prefix.as_deref().is_none_or(|p| {
+            user.email.normalized().starts_with(p) || user.username.as_str().starts_with(p)
+        });
+        let status_ok = self.status.is_none_or(|status| match status {
+            UserStatus::Suspended => user.suspended_at(at).is_some(),
+            UserStatus::Locked => user.locked_at(at),
+            UserStatus::Unverified => !user.verified,
+            UserStatus::Active => user.status_at(at) == UserStatus::Active,
+        });
+        let plan_ok = self
+            .plan
+            .as_ref()
+            .is_none_or(|plan| match user.plan_at(at) {
+                Some(held) => held.name == *plan,
+                None => plan.is_free(),
+            });
+        prefix_ok && status_ok && plan_ok
     }
 }
 
@@ -237,8 +365,11 @@ pub trait UserRepository: Send + Sync {
     /// `last_accessed_at = at`. `NotFound` for an unknown id.
     async fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
 
-    /// Users newest first (see [`crate::page`]).
-    async fn list(&self, page: PageRequest) -> Result<Page<User>, StoreError>;
+    /// Users that pass `filter` ([`UserFilter::matches`] says which),
+    /// newest first (see [`crate::page`]). A filtered page MAY take time
+    /// in the number of users (a scan), but MUST hold `page.limit()` items
+    /// whenever that many more match.
+    async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError>;
 
     /// Deletes the user. Records in the same store that reference the user MAY
     /// go with it (the account service deletes them through their own ports

@@ -18,6 +18,8 @@ pub struct Principal {
     /// The session whose token was presented.
     pub(crate) session: AuthSession,
     roles: Vec<Role>,
+    /// The plan the user was on when the principal was resolved.
+    plan: std::sync::Arc<crate::Plan>,
     /// The user's second-factor status once someone asked for it; shared
     /// by the clones of one resolved principal, so a server that caches the
     /// principal reads it from the store once per cached entry.
@@ -43,11 +45,17 @@ pub enum ReadError {
 impl Principal {
     /// A principal from what authentication found: the user, the session
     /// and the roles the user holds.
-    pub(crate) fn new(user: User, session: AuthSession, roles: Vec<Role>) -> Self {
+    pub(crate) fn new(
+        user: User,
+        session: AuthSession,
+        roles: Vec<Role>,
+        plan: std::sync::Arc<crate::Plan>,
+    ) -> Self {
         Self {
             user,
             session,
             roles,
+            plan,
             mfa: std::sync::Arc::default(),
         }
     }
@@ -81,6 +89,16 @@ impl Principal {
     /// session's expiry in the background keeps its cached copy in step).
     pub fn mark_used(&mut self, at: time::OffsetDateTime) {
         self.session.last_accessed_at = at;
+    }
+
+    /// The plan the user is on: its limits, and the features an app gates on.
+    pub fn plan(&self) -> &crate::Plan {
+        &self.plan
+    }
+
+    /// Whether the user's plan gives `feature`.
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.plan.has_feature(feature)
     }
 
     /// The roles the user holds.
@@ -187,7 +205,7 @@ pub(crate) mod testing {
             created_at: T0,
             updated_at: T0,
         };
-        Principal::new(user, session, vec![role])
+        Principal::new(user, session, vec![role], std::sync::Arc::default())
     }
 }
 

@@ -120,6 +120,8 @@ stores! {
         identity_links: IdentityLinkRepository in Durable;
         /// Provider sign-in flows between the redirect and the callback.
         oauth_flows: OAuthFlowRepository in Sessions;
+        /// Plans (not the built-in default).
+        plans: PlanRepository in Durable;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

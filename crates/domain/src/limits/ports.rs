@@ -11,6 +11,9 @@ use crate::StoreError;
 pub enum Window {
     /// Fixed windows of this many seconds, aligned to the Unix epoch.
     Seconds(u32),
+    /// Calendar months (UTC): from the first of a month at midnight to the
+    /// first of the next.
+    Month,
     /// One window forever.
     AllTime,
 }
@@ -20,11 +23,26 @@ impl Window {
     pub const MINUTE: Window = Window::Seconds(60);
     /// One day.
     pub const DAY: Window = Window::Seconds(86_400);
+    /// One calendar month (UTC).
+    pub const MONTH: Window = Window::Month;
+    /// The number [`Window::seconds`] gives a month: 31 days, the longest
+    /// one. (A counter of fixed 31-day windows would share it: none is used.)
+    const MONTH_CODE: u32 = 31 * 86_400;
 
     /// Start and end of the window containing `now` (`None`s for `AllTime`).
     pub fn bounds(&self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
         match *self {
             Window::AllTime => None,
+            Window::Month => {
+                let now = now.to_offset(time::UtcOffset::UTC);
+                let start = now.replace_day(1).ok()?.replace_time(time::Time::MIDNIGHT);
+                let (year, month) = match start.month() {
+                    time::Month::December => (start.year() + 1, time::Month::January),
+                    m => (start.year(), m.next()),
+                };
+                let end = start.replace_year(year).ok()?.replace_month(month).ok()?;
+                Some((start, end))
+            }
             Window::Seconds(len) => {
                 let len = i64::from(len.max(1));
                 let start = now.unix_timestamp().div_euclid(len) * len;
@@ -34,10 +52,13 @@ impl Window {
         }
     }
 
-    /// Length in seconds; 0 for `AllTime`.
+    /// Length in seconds; 0 for `AllTime`, and 31 days for a month. Stores
+    /// keep it with each counter to tell windows apart: it names the kind
+    /// of window, and [`Window::bounds`] gives its start and end.
     pub fn seconds(&self) -> u32 {
         match *self {
             Window::AllTime => 0,
+            Window::Month => Self::MONTH_CODE,
             Window::Seconds(s) => s.max(1),
         }
     }
@@ -311,6 +332,31 @@ mod tests {
             "a window's end starts the next one"
         );
         assert_eq!(Window::AllTime.bounds(t), None);
+        assert_eq!(
+            Window::MONTH.bounds(t).unwrap(),
+            (
+                datetime!(2025-03-01 0:00 UTC),
+                datetime!(2025-04-01 0:00 UTC)
+            )
+        );
+        assert_eq!(
+            Window::MONTH
+                .bounds(datetime!(2025-12-31 23:59:59.999 UTC))
+                .unwrap(),
+            (
+                datetime!(2025-12-01 0:00 UTC),
+                datetime!(2026-01-01 0:00 UTC)
+            ),
+            "December ends with the year"
+        );
+        assert_eq!(
+            Window::MONTH
+                .bounds(datetime!(2024-02-29 12:00 +5))
+                .unwrap()
+                .1,
+            datetime!(2024-03-01 0:00 UTC),
+            "months are UTC, whatever the offset given"
+        );
         assert_eq!(
             Window::Seconds(0).seconds(),
             1,

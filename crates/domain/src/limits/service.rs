@@ -35,12 +35,14 @@ pub struct Usage {
     pub last_minute: u64,
     /// Requests in the current day (UTC).
     pub last_day: u64,
+    /// Requests in the current calendar month (UTC).
+    pub last_month: u64,
     /// Requests ever.
     pub all_time: u64,
 }
 
 /// The windows of a user's usage figures, in [`Usage`]'s order.
-const USAGE_WINDOWS: [Window; 3] = [Window::MINUTE, Window::DAY, Window::AllTime];
+const USAGE_WINDOWS: [Window; 4] = [Window::MINUTE, Window::DAY, Window::MONTH, Window::AllTime];
 
 /// Counter key of a user's usage figures.
 pub fn usage_key(user_id: UserId) -> String {
@@ -93,6 +95,7 @@ struct BufferState {
 struct Stored {
     minute_start: OffsetDateTime,
     day_start: OffsetDateTime,
+    month_start: OffsetDateTime,
     usage: Usage,
     /// The last minute this instance counted a request of the user.
     used: OffsetDateTime,
@@ -114,6 +117,9 @@ impl BufferState {
             if s.day_start == window_start(Window::DAY, now) {
                 usage.last_day += s.usage.last_day;
             }
+            if s.month_start == window_start(Window::MONTH, now) {
+                usage.last_month += s.usage.last_month;
+            }
             if s.minute_start == window_start(Window::MINUTE, now) {
                 usage.last_minute += s.usage.last_minute;
             }
@@ -124,9 +130,10 @@ impl BufferState {
     /// What this instance counted for `user` and has not written, in the
     /// windows containing `now`.
     fn counted(&self, user: UserId, now: OffsetDateTime) -> Usage {
-        let (minute, day) = (
+        let (minute, day, month) = (
             window_start(Window::MINUTE, now),
             window_start(Window::DAY, now),
+            window_start(Window::MONTH, now),
         );
         let mut usage = Usage::default();
         let counted = [&self.in_flight, &self.pending]
@@ -137,6 +144,9 @@ impl BufferState {
             usage.all_time += n;
             if window_start(Window::DAY, at) == day {
                 usage.last_day += n;
+            }
+            if window_start(Window::MONTH, at) == month {
+                usage.last_month += n;
             }
             if at == minute {
                 usage.last_minute += n;
@@ -247,15 +257,17 @@ impl RateLimits {
             }
         };
         for ((user, addition), windows) in users.iter().zip(&additions).zip(counts) {
-            let [minute, day, all_time] = windows[..] else {
+            let [minute, day, month, all_time] = windows[..] else {
                 continue;
             };
             let fresh = Stored {
                 minute_start: addition.at,
                 day_start: window_start(Window::DAY, addition.at),
+                month_start: window_start(Window::MONTH, addition.at),
                 usage: Usage {
                     last_minute: minute.count,
                     last_day: day.count,
+                    last_month: month.count,
                     all_time: all_time.count,
                 },
                 used: addition.at,
@@ -299,8 +311,8 @@ impl RateLimits {
         })
     }
 
-    /// Counts one request of the user in the minute, day and all-time
-    /// counters and returns the figures including it. Buffered, this is a
+    /// Counts one request of the user in the minute, day, month and
+    /// all-time counters and returns the figures including it. Buffered, this is a
     /// memory update, after one store read the first time this instance
     /// sees the user.
     pub async fn record_usage(&self, user_id: UserId) -> Result<Usage, StoreError> {
@@ -321,6 +333,7 @@ impl RateLimits {
                 state.stored.entry(user_id).or_insert(Stored {
                     minute_start: minute,
                     day_start: window_start(Window::DAY, now),
+                    month_start: window_start(Window::MONTH, now),
                     usage,
                     used: minute,
                 });
@@ -338,13 +351,14 @@ impl RateLimits {
             .hit_many(&key, &USAGE_WINDOWS, now)
             .await?;
         match counts[..] {
-            [minute, day, all_time] => Ok(Usage {
+            [minute, day, month, all_time] => Ok(Usage {
                 last_minute: minute.count,
                 last_day: day.count,
+                last_month: month.count,
                 all_time: all_time.count,
             }),
             _ => Err(StoreError::msg(format!(
-                "the rate limiter answered {} counts for 3 windows",
+                "the rate limiter answered {} counts for 4 windows",
                 counts.len()
             ))),
         }
@@ -360,6 +374,7 @@ impl RateLimits {
             let counted = state.counted(user_id, now);
             usage.last_minute += counted.last_minute;
             usage.last_day += counted.last_day;
+            usage.last_month += counted.last_month;
             usage.all_time += counted.all_time;
         }
         Ok(usage)
@@ -371,14 +386,23 @@ impl RateLimits {
         user_id: UserId,
         now: OffsetDateTime,
     ) -> Result<Usage, StoreError> {
-        let key = usage_key(user_id);
-        let limiter = &self.stores.rate_limiter;
-        Ok(Usage {
-            last_minute: limiter.peek(&key, Window::MINUTE, now).await?,
-            last_day: limiter.peek(&key, Window::DAY, now).await?,
-            all_time: limiter.peek(&key, Window::AllTime, now).await?,
-        })
+        stored_usage(&*self.stores.rate_limiter, user_id, now).await
     }
+}
+
+/// A user's usage counters at `now` as `limiter` holds them.
+pub(crate) async fn stored_usage(
+    limiter: &dyn crate::RateLimiter,
+    user_id: UserId,
+    now: OffsetDateTime,
+) -> Result<Usage, StoreError> {
+    let key = usage_key(user_id);
+    Ok(Usage {
+        last_minute: limiter.peek(&key, Window::MINUTE, now).await?,
+        last_day: limiter.peek(&key, Window::DAY, now).await?,
+        last_month: limiter.peek(&key, Window::MONTH, now).await?,
+        all_time: limiter.peek(&key, Window::AllTime, now).await?,
+    })
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ fn allows_up_to_the_limit_then_refuses_with_zero_remaining() {
 }
 
 #[test]
-fn usage_counts_three_windows() {
+fn usage_counts_four_windows() {
     let mut h = Harness::new();
     let mut limiter = MockRateLimiter::new();
     limiter
@@ -51,6 +51,7 @@ fn usage_counts_three_windows() {
                         Window::AllTime => 100,
                         Window::Seconds(60) => 1,
                         Window::Seconds(_) => 10,
+                        Window::Month => 50,
                     },
                     resets_at: None,
                 })
@@ -64,6 +65,7 @@ fn usage_counts_three_windows() {
         Usage {
             last_minute: 1,
             last_day: 10,
+            last_month: 50,
             all_time: 100
         }
     );

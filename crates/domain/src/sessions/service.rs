@@ -287,7 +287,10 @@ impl Authentication {
             .roles_of(user.id)
             .await
             .map_err(AuthenticateError::Unexpected)?;
-        Ok(crate::Principal::new(user, session, roles))
+        let plan = crate::plans::plan_of(&self.stores, &self.policy.default_plan, &user, now)
+            .await
+            .map_err(AuthenticateError::Unexpected)?;
+        Ok(crate::Principal::new(user, session, roles, plan))
     }
 
     /// Whether the session of `principal` was last extended longer than the

@@ -279,6 +279,57 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// The `[plans]` section: the built-in default plan (`free`), the plan of
+/// every user with no other. Other plans are records (`POST /v1/plans`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlansConfig {
+    /// What the default plan is called where people see it.
+    pub free_display_name: String,
+    /// Requests per day (UTC) on the default plan; absent: unlimited.
+    pub free_daily_limit: Option<u64>,
+    /// Requests per calendar month (UTC) on the default plan; absent: unlimited.
+    pub free_monthly_limit: Option<u64>,
+    /// Features of the default plan (what an app gates on).
+    pub free_features: Vec<String>,
+}
+
+impl Default for PlansConfig {
+    fn default() -> Self {
+        Self {
+            free_display_name: "Free".into(),
+            free_daily_limit: None,
+            free_monthly_limit: None,
+            free_features: Vec::new(),
+        }
+    }
+}
+
+impl PlansConfig {
+    /// The default plan these settings describe.
+    pub fn default_plan(&self) -> Result<domain::Plan, String> {
+        let display_name = domain::PlanDisplayName::parse(&self.free_display_name)
+            .map_err(|e| format!("plans.free_display_name {e}"))?;
+        let features = domain::parse_features(self.free_features.iter().map(String::as_str))
+            .map_err(|e| format!("plans.free_features: each {e}"))?;
+        for (key, limit) in [
+            ("free_daily_limit", self.free_daily_limit),
+            ("free_monthly_limit", self.free_monthly_limit),
+        ] {
+            if limit.is_some_and(|l| l > domain::Plan::MAX_LIMIT) {
+                return Err(format!(
+                    "plans.{key} must be at most {}",
+                    domain::Plan::MAX_LIMIT
+                ));
+            }
+        }
+        Ok(domain::Plan {
+            display_name,
+            ..domain::Plan::free(self.free_daily_limit, self.free_monthly_limit, features)
+        })
+    }
+}
+
 /// The `[log]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

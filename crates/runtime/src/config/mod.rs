@@ -53,6 +53,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Request quotas.
     pub rate_limits: RateLimitConfig,
+    /// The built-in default plan.
+    pub plans: PlansConfig,
     /// Log level and format.
     pub log: LogConfig,
     /// Sign-in through identity providers.
@@ -164,6 +166,7 @@ impl Config {
                 "security.csrf_secret must be at least 32 characters".into(),
             ));
         }
+        self.plans.default_plan().map_err(ConfigError::Invalid)?;
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),
