@@ -665,6 +665,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists every plan, the built-in default (`free`) first (any signed-in user). */
+        get: operations["plans_list"];
+        put?: never;
+        /** Creates a plan (`plans:write`). */
+        post: operations["plans_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plans/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes a plan no user is on (`plans:write`). */
+        delete: operations["plans_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes a plan (`plans:write`); users on it see the change within the
+         *     principal cache's lifetime (2 s by default). The default plan comes
+         *     from configuration (409).
+         */
+        patch: operations["plans_update"];
+        trace?: never;
+    };
     "/v1/registrations": {
         parameters: {
             query?: never;
@@ -1011,6 +1051,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Puts a user on a plan until `until` (`users:write`); after it, or with
+         *     `free`, the user is on the default plan. Every instance counts the
+         *     user's next request against the new plan.
+         */
+        put: operations["users_assign"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}/roles/{name}": {
         parameters: {
             query?: never;
@@ -1079,6 +1140,27 @@ export interface components {
             /** @description Roles held. */
             roles: string[];
             suspension?: null | components["schemas"]["SuspensionView"];
+            /**
+             * @description `suspended`, `locked`, `unverified` or `active` (the first that holds).
+             * @example active
+             */
+            status: string;
+            plan?: null | components["schemas"]["PlanAssignmentView"];
+        };
+        /** @description A user's plan to set. */
+        AssignPlanBody: {
+            /**
+             * @description The plan's name (`free`: back to the default plan).
+             * @example pro
+             */
+            plan: string;
+            /**
+             * Format: date-time
+             * @description When the user goes back to the default plan (RFC 3339, in the
+             *     future); absent or `null`: until changed.
+             * @example 2026-12-01T09:30:00Z
+             */
+            until?: string | null;
         };
         /** @description Where the browser goes to link the provider. */
         AuthorizeUrlView: {
@@ -1251,6 +1333,31 @@ export interface components {
              */
             description?: string | null;
         };
+        /** @description A new plan. */
+        CreatePlanBody: {
+            /**
+             * @description Unique key: 1 to 40 of lowercase letters, digits, `_` and `-`.
+             * @example pro
+             */
+            name: string;
+            /**
+             * @description 1 to 100 characters, one line.
+             * @example Pro
+             */
+            display_name: string;
+            /**
+             * Format: int64
+             * @description Requests per day (UTC), 0 to 10^15; absent or `null`: unlimited.
+             */
+            daily_limit?: number | null;
+            /**
+             * Format: int64
+             * @description Requests per calendar month (UTC), 0 to 10^15; absent or `null`: unlimited.
+             */
+            monthly_limit?: number | null;
+            /** @description Up to 50 features, each 1 to 64 of lowercase letters, digits and `_ - . :`. */
+            features?: string[];
+        };
         /** @description A new role. */
         CreateRoleBody: {
             /**
@@ -1412,8 +1519,13 @@ export interface components {
         MeView: components["schemas"]["UserView"] & {
             /** @description Names of the roles held. */
             roles: string[];
-            /** @description Request counters (minute, day, all time), this request included. */
-            usage: components["schemas"]["UsageView"];
+            /** @description The plan the user is on, with the features it gives. */
+            plan: components["schemas"]["MyPlanView"];
+            /**
+             * @description Request counters (minute, day, month, all time), this request
+             *     included, with the plan's limits and when the windows reset.
+             */
+            usage: components["schemas"]["QuotaView"];
             /** @description The second factor. */
             mfa: components["schemas"]["MfaView"];
         };
@@ -1538,6 +1650,21 @@ export interface components {
             totp: boolean;
             /** @description Backup codes not used yet (0 while TOTP is off). */
             backup_codes_left: number;
+        };
+        /** @description The plan the signed-in user is on. */
+        MyPlanView: {
+            /**
+             * @description Its key.
+             * @example pro
+             */
+            name: string;
+            /**
+             * @description What people are shown.
+             * @example Pro
+             */
+            display_name: string;
+            /** @description Capabilities it gives. */
+            features: string[];
         };
         NotificationPage: {
             /** @description Items, newest first. */
@@ -1717,6 +1844,59 @@ export interface components {
              */
             updated_at: string;
         };
+        /** @description A user's plan assignment, as an administrator sees it. */
+        PlanAssignmentView: {
+            /**
+             * @description The plan's name.
+             * @example pro
+             */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it was assigned.
+             * @example 2026-12-01T09:30:00Z
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description When the user goes back to the default plan; `null`: until changed.
+             * @example 2026-12-01T09:30:00Z
+             */
+            until?: string | null;
+        };
+        /** @description Every plan, the built-in default (`free`) first. */
+        PlanList: {
+            /** @description The plans. */
+            items: components["schemas"]["PlanView"][];
+        };
+        /**
+         * @description A plan: request limits per day and per month (UTC) and the features an
+         *     app gates on.
+         */
+        PlanView: {
+            /**
+             * @description Unique key.
+             * @example pro
+             */
+            name: string;
+            /**
+             * @description What people are shown.
+             * @example Pro
+             */
+            display_name: string;
+            /**
+             * Format: int64
+             * @description Requests per day (UTC); `null`: unlimited.
+             */
+            daily_limit?: number | null;
+            /**
+             * Format: int64
+             * @description Requests per calendar month (UTC); `null`: unlimited.
+             */
+            monthly_limit?: number | null;
+            /** @description Capabilities the plan gives, sorted. */
+            features: string[];
+        };
         /**
          * @description Who a message is from.
          * @enum {string}
@@ -1836,6 +2016,29 @@ export interface components {
         ProvidersView: {
             /** @description In name order. */
             items: components["schemas"]["ProviderView"][];
+        };
+        /** @description Request counters with the plan's limits and when the windows reset. */
+        QuotaView: components["schemas"]["UsageView"] & {
+            /**
+             * Format: int64
+             * @description The plan's daily limit; `null`: unlimited.
+             */
+            daily_limit?: number | null;
+            /**
+             * Format: int64
+             * @description The plan's monthly limit; `null`: unlimited.
+             */
+            monthly_limit?: number | null;
+            /**
+             * Format: date-time
+             * @description When the day (UTC) ends.
+             */
+            day_resets_at: string;
+            /**
+             * Format: date-time
+             * @description When the month (UTC) ends.
+             */
+            month_resets_at: string;
         };
         /** @description A refresh token. */
         RefreshBody: {
@@ -2094,6 +2297,26 @@ export interface components {
             } | null;
             password?: null | components["schemas"]["PasswordChange"];
         };
+        /** @description Changes to a plan; absent fields stay as they are. */
+        UpdatePlanBody: {
+            /**
+             * @description A new display name.
+             * @example Pro
+             */
+            display_name?: string | null;
+            /**
+             * Format: int64
+             * @description A new daily limit; `null`: unlimited.
+             */
+            daily_limit?: number | null;
+            /**
+             * Format: int64
+             * @description A new monthly limit; `null`: unlimited.
+             */
+            monthly_limit?: number | null;
+            /** @description The new, complete list of features. */
+            features?: string[] | null;
+        };
         /** @description Changes to a role; absent fields stay as they are. */
         UpdateRoleBody: {
             /**
@@ -2186,14 +2409,32 @@ export interface components {
             last_day: number;
             /**
              * Format: int64
+             * @description Requests in the current UTC calendar month.
+             */
+            last_month: number;
+            /**
+             * Format: int64
              * @description Requests ever.
              */
             all_time: number;
         };
+        /** @description A user in the admin list: the account with its standing and plan. */
+        UserListItem: components["schemas"]["UserView"] & {
+            /**
+             * @description `suspended`, `locked`, `unverified` or `active` (the first that holds).
+             * @example active
+             */
+            status: string;
+            /**
+             * @description The plan the user is on now (`free` for the default plan).
+             * @example free
+             */
+            plan: string;
+        };
         /** @description A page of users. */
         UserPage: {
             /** @description Items, newest first. */
-            items: components["schemas"]["UserView"][];
+            items: components["schemas"]["UserListItem"][];
             /**
              * @description Pass as `?cursor=` for the next page; null at the end.
              * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
@@ -4861,6 +5102,222 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    plans_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every plan */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    plans_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePlanBody"];
+            };
+        };
+        responses: {
+            /** @description The new plan */
+            201: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description A plan with this name exists */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    plans_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plan name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such plan */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The default plan, or a plan users are on */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    plans_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Plan name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePlanBody"];
+            };
+        };
+        responses: {
+            /** @description The changed plan */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such plan */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description The default plan */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     accounts_register: {
         parameters: {
             query?: never;
@@ -5920,10 +6377,16 @@ export interface operations {
     users_list_users: {
         parameters: {
             query?: {
+                /** @description A prefix of the email address or the username, case-insensitive (at most 254 characters). */
+                q?: string;
+                /** @description `active`, `locked`, `suspended` or `unverified`. */
+                status?: string;
+                /** @description A plan's name (`free`: users on the default plan). */
+                plan?: string;
                 /** @description Page size, 1–200 (default 50). */
-                limit?: number | null;
+                limit?: number;
                 /** @description `next_cursor` of the previous page. */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -5954,7 +6417,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            422: components["responses"]["InvalidInput"];
+            /** @description A filter that does not parse, named in `errors` */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -6156,6 +6629,66 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    users_assign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignPlanBody"];
+            };
+        };
+        responses: {
+            /** @description The user */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such user or plan */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `until` not in the future */
             422: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
