@@ -321,23 +321,23 @@ async fn the_admin_list_searches_and_filters(app: TestApp) -> TestApp {
         }
     };
     let page = list("q=ANN").await;
-    assert_eq!(ids(&page), [ann.clone()]);
+    assert_eq!(ids(&page), [ann.as_str()]);
     assert_eq!(page["items"][0]["plan"], "pro");
     assert_eq!(page["items"][0]["status"], "active");
     assert_eq!(
         ids(&list("q=benno%40").await),
-        [ben.clone()],
+        [ben.as_str()],
         "an email prefix"
     );
-    assert_eq!(ids(&list("status=suspended").await), [ben.clone()]);
+    assert_eq!(ids(&list("status=suspended").await), [ben.as_str()]);
     assert_eq!(
         list("status=suspended").await["items"][0]["status"],
         "suspended"
     );
-    assert_eq!(ids(&list("status=locked").await), [cal.clone()]);
-    assert_eq!(ids(&list("plan=pro").await), [ann.clone()]);
+    assert_eq!(ids(&list("status=locked").await), [cal.as_str()]);
+    assert_eq!(ids(&list("plan=pro").await), [ann.as_str()]);
     let free = ids(&list("plan=free&q=b").await);
-    assert_eq!(free, [ben.clone()]);
+    assert_eq!(free, [ben.as_str()]);
     assert!(
         ids(&list("plan=free").await).len() >= 3,
         "the rest, the admin included"
