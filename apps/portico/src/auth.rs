@@ -141,9 +141,16 @@ async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
         })));
     }
     if !quota_exempt(&req) {
-        let now = OffsetDateTime::now_utc();
-        domain::check_quota(authenticated.plan(), &usage, now)
-            .map_err(|exceeded| Problem::quota_exceeded(&exceeded, now))?;
+        match state.plans.enforce(&authenticated, &usage).await {
+            Ok(()) => {}
+            Err(domain::QuotaError::Exceeded(exceeded)) => {
+                return Err(Problem::quota_exceeded(
+                    &exceeded,
+                    OffsetDateTime::now_utc(),
+                ));
+            }
+            Err(domain::QuotaError::Unexpected(e)) => return Err(Problem::internal(e)),
+        }
     }
     Ok(SignedIn {
         principal: authenticated,

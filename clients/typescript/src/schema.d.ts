@@ -60,6 +60,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every event (`activity:read`), newest first, by account, actor, type and time. */
+        get: operations["activity_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/content-sessions": {
         parameters: {
             query?: never;
@@ -208,6 +225,23 @@ export interface paths {
         get?: never;
         /** Sets the caller's active content session. */
         put: operations["content_set_active"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user's own events, newest first. */
+        get: operations["me_mine"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1090,6 +1124,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's active sessions, newest first (`users:read`). */
+        get: operations["users_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes one of a user's sessions (`users:write`): its tokens stop
+         *     working at once on every instance.
+         */
+        delete: operations["users_revoke_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}/suspension": {
         parameters: {
             query?: never;
@@ -1129,6 +1200,72 @@ export interface components {
              * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             content_session_id?: string | null;
+        };
+        /** @description One thing that happened to an account. */
+        ActivityEventView: {
+            /**
+             * Format: uuid
+             * @description Unique id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description The event type (a stable string, such as `sign_in.succeeded`).
+             * @example sign_in.succeeded
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When (RFC 3339, UTC).
+             * @example 2026-12-01T09:30:00Z
+             */
+            at: string;
+            /**
+             * Format: uuid
+             * @description The account it happened to.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            user_id: string;
+            /** @description Who did it. */
+            actor: components["schemas"]["ActorView"];
+            /**
+             * @description The client's IP address, where there was a request.
+             * @example 192.0.2.1
+             */
+            ip?: string | null;
+            /**
+             * @description The client's User-Agent, where there was a request.
+             * @example Mozilla/5.0 (X11; Linux x86_64)
+             */
+            device?: string | null;
+            /** @description What else there is to say, per type (`method` of a sign-in, `reason` of a failure, …). */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description A page of activity events. */
+        ActivityPage: {
+            /** @description Items, newest first. */
+            items: components["schemas"]["ActivityEventView"][];
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
+            next_cursor?: string | null;
+        };
+        /** @description Who made a change. */
+        ActorView: {
+            /**
+             * @description `user` (the account's owner), `admin` or `system`.
+             * @example user
+             */
+            kind: string;
+            /**
+             * Format: uuid
+             * @description The acting user (absent for `system`).
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            user_id?: string | null;
         };
         /** @description A user as an administrator sees them. */
         AdminUserView: components["schemas"]["UserView"] & {
@@ -1485,6 +1622,8 @@ export interface components {
             /** @description Request counters at the time of the export. */
             usage: components["schemas"]["UsageView"];
             mfa?: null | components["schemas"]["MfaExportView"];
+            /** @description The account's activity events kept (see `activity.retention_days`), newest first. */
+            activity: components["schemas"]["ActivityEventView"][];
         };
         /** @description A health answer. */
         Health: {
@@ -2723,6 +2862,69 @@ export interface operations {
             };
         };
     };
+    activity_list: {
+        parameters: {
+            query?: {
+                /** @description Events of this account. */
+                user_id?: string;
+                /** @description Events this user made (as the user or as an administrator). */
+                actor_id?: string;
+                /** @description Only events of this type. */
+                type?: string;
+                /** @description Events at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Events before this time (RFC 3339). */
+                to?: string;
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description A filter that does not parse, named in `errors` */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     content_list: {
         parameters: {
             query?: {
@@ -3521,6 +3723,51 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    me_mine: {
+        parameters: {
+            query?: {
+                /** @description Only events of this type. */
+                type?: string;
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description A filter that does not parse, named in `errors` */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -6804,6 +7051,89 @@ export interface operations {
             };
             /** @description The last administrator keeps the admin role */
             409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    users_sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's active sessions */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    users_revoke_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+                /** @description Session id */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such active session of the user */
+            404: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;

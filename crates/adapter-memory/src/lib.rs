@@ -28,6 +28,7 @@
 //! ```
 
 mod accounts;
+mod activity;
 mod content;
 mod federation;
 mod feeds;

@@ -52,6 +52,8 @@ pub(crate) mod names {
     pub(crate) const AUTH_CHANGES: &str = "authChanges";
     /// Plans, `_id` = name.
     pub(crate) const PLANS: &str = "plans";
+    /// The activity log.
+    pub(crate) const ACTIVITY: &str = "activityEvents";
 }
 
 enum Kind {
@@ -194,6 +196,14 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
             vec![
                 index(doc! {"linkingUser": 1}, Plain),
                 index(doc! {"expiresAt": 1}, Ttl),
+            ],
+        ),
+        (
+            ACTIVITY,
+            vec![
+                index(doc! {"userId": 1, "at": -1, "_id": -1}, Plain),
+                index(doc! {"at": -1, "_id": -1}, Plain),
+                index(doc! {"actorId": 1}, Plain),
             ],
         ),
         (

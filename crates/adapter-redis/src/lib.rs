@@ -140,6 +140,7 @@ pub(crate) enum Family {
     Mfa,
     Identity,
     Plans,
+    Activity,
 }
 
 impl Family {
@@ -159,6 +160,7 @@ impl Family {
             Self::Mfa => "mfa",
             Self::Identity => "identity",
             Self::Plans => "plans",
+            Self::Activity => "activity",
         }
     }
 }

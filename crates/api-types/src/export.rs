@@ -29,6 +29,8 @@ pub struct ExportView {
     pub usage: UsageView,
     /// The second factor (never its secret or backup codes); `null` if none.
     pub mfa: Option<MfaExportView>,
+    /// The account's activity events kept (see `activity.retention_days`), newest first.
+    pub activity: Vec<ActivityEventView>,
 }
 
 /// A second factor in the export.
@@ -124,6 +126,7 @@ impl ExportView {
             usage,
             mfa,
             identity_links,
+            activity,
         } = account;
         let failed_logins = user.failed_logins;
         Self {
@@ -151,6 +154,7 @@ impl ExportView {
                 confirmed_at: f.confirmed_at,
                 backup_codes_left: f.backup_codes_left,
             }),
+            activity: activity.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -36,6 +36,7 @@ macro_rules! page_of {
 }
 
 pub mod accounts;
+pub mod activity;
 pub mod admin;
 pub mod content;
 pub mod export;
@@ -53,6 +54,7 @@ pub mod uploads;
 pub mod users;
 
 pub use accounts::*;
+pub use activity::*;
 pub use admin::*;
 pub use content::*;
 pub use export::*;

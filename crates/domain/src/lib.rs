@@ -7,7 +7,7 @@
 //! - [`kernel`]: what every feature shares: ids, pages, store errors,
 //!   tokens, sealed secrets, the clock/id/token ports, the authenticated
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
-//! - [`accounts`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
+//! - [`accounts`], [`activity`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
 //!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
 //!   [`limits`], [`plans`], [`jobs`].
 //!
@@ -23,6 +23,7 @@
 pub mod kernel;
 
 pub mod accounts;
+pub mod activity;
 pub mod content;
 pub mod federation;
 pub mod jobs;
@@ -44,6 +45,7 @@ mod test_support;
 extern crate self as domain;
 
 pub use accounts::*;
+pub use activity::*;
 pub use content::*;
 pub use federation::*;
 pub use jobs::*;

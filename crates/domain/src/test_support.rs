@@ -117,6 +117,7 @@ impl Harness {
                 payments: Arc::new(MockPaymentRepository::new()),
                 rate_limiter: memory.clone(),
                 plans: memory.clone(),
+                activity: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),

@@ -138,6 +138,8 @@ pub fn purge_counts(r: domain::PurgeReport) -> Vec<(&'static str, u64)> {
         ("one_time_tokens", r.one_time_tokens),
         ("notifications", r.notifications),
         ("rate_limit_counters", r.rate_limit_counters),
+        ("oauth_flows", r.oauth_flows),
+        ("activity_events", r.activity_events),
     ]
 }
 

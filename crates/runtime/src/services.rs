@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use domain::{
-    AccountPolicy, AdminBootstrap, Authentication, ContentSessions, MailDelivery, Maintenance,
-    MultiFactor, Notifications, Passwords, Payments, Plans, Profiles, RateLimits, Rbac,
-    Registration, Stores, System, Uploads, UserAdmin,
+    AccountPolicy, ActivityLog, AdminBootstrap, Authentication, ContentSessions, MailDelivery,
+    Maintenance, MultiFactor, Notifications, Passwords, Payments, Plans, Profiles, RateLimits,
+    Rbac, Registration, Stores, System, Uploads, UserAdmin,
 };
 use secrecy::ExposeSecret;
 
@@ -64,6 +64,8 @@ pub struct Runtime {
     pub admin: UserAdmin,
     /// Plans (the stored ones and the built-in default).
     pub plans: Plans,
+    /// The activity log.
+    pub activity: ActivityLog,
     /// Role management and permission checks.
     pub rbac: Rbac,
     /// Rate limits and usage counters.
@@ -184,7 +186,10 @@ impl Runtime {
             uploads: Uploads::new(s.clone(), y.clone(), config.uploads.policy()),
             objects,
             payments: Payments::new(s.clone(), y.clone()),
-            maintenance: Maintenance::new(s.clone(), y.clone()),
+            maintenance: Maintenance::new(s.clone(), y.clone()).with_activity_retention(
+                time::Duration::days(i64::from(config.activity.retention_days)),
+            ),
+            activity: ActivityLog::new(s.clone(), y.clone()),
             leases: s.leases.clone(),
             mail: MailDelivery::new(s.clone(), y.clone(), policy, config.mail.policy()),
             mail_wake,

@@ -167,6 +167,9 @@ impl From<AdminUserError> for Problem {
                 Problem::new(Kind::Conflict).detail("One cannot suspend one's own account.")
             }
             AdminUserError::UnknownPlan => Problem::new(Kind::NotFound).detail("No such plan."),
+            AdminUserError::SessionNotFound => {
+                Problem::new(Kind::NotFound).detail("No such active session of this user.")
+            }
             AdminUserError::UntilNotInFuture => {
                 let mut f = crate::problem::Fields::default();
                 f.add("until", "must be in the future");

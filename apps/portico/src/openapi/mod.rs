@@ -27,6 +27,7 @@ use crate::problem::ProblemBody;
         (name = "oauth", description = "Sign-in through identity providers (OAuth 2.0 / OpenID Connect) and account links"),
         (name = "permissions", description = "Roles and grants"),
         (name = "users", description = "User administration: standing, plans, search"),
+        (name = "activity", description = "The activity log of every account (activity:read)"),
         (name = "plans", description = "Plans: daily and monthly request quotas and the features an app gates on"),
         (name = "content", description = "Content sessions, their key/value data and messages"),
         (name = "notifications", description = "Notifications and their live stream"),

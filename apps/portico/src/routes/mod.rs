@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use crate::problem::{Fields, Kind, Problem};
 
 pub mod accounts;
+pub mod activity;
 pub mod admin;
 pub mod content;
 pub mod export;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     admin::configure(cfg);
     standing::configure(cfg);
     plans::configure(cfg);
+    activity::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);
     uploads::configure(cfg);

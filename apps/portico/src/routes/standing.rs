@@ -6,9 +6,9 @@
 // which makes the `pub` of the inner fn unreachable by construction.
 #![allow(unreachable_pub)]
 
-use actix_web::{HttpResponse, delete, post, web};
-use api_types::{AdminUserView, SuspendBody};
-use domain::{SuspensionReason, UserId};
+use actix_web::{HttpResponse, delete, get, post, web};
+use api_types::{AdminUserView, SessionList, SessionView, SuspendBody};
+use domain::{AuthSessionId, SuspensionReason, UserId};
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
@@ -77,7 +77,71 @@ pub async fn lift(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A user's active sessions, newest first (`users:read`).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user's active sessions", body = SessionList),
+        (status = 403, description = "Missing permission"),
+    )
+)]
+#[get("/v1/users/{id}/sessions", name = "/v1/users/{id}/sessions")]
+pub async fn sessions(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<SessionList>, Problem> {
+    let users = state.admin.reader(&me)?;
+    let current = me.session().id;
+    let items = users
+        .sessions(UserId::from_uuid(id.into_inner()))
+        .await?
+        .into_iter()
+        .map(|s| {
+            let is_current = s.id == current;
+            SessionView::new(s, is_current)
+        })
+        .collect();
+    Ok(web::Json(SessionList { items }))
+}
+
+/// Revokes one of a user's sessions (`users:write`): its tokens stop
+/// working at once on every instance.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("session_id" = Uuid, Path, description = "Session id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such active session of the user"),
+    )
+)]
+#[delete(
+    "/v1/users/{id}/sessions/{session_id}",
+    name = "/v1/users/{id}/sessions/{session_id}"
+)]
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Problem> {
+    let users = state.admin.writer(&me)?;
+    let (id, session) = path.into_inner();
+    let (id, session) = (UserId::from_uuid(id), AuthSessionId::from_uuid(session));
+    users.revoke_session(id, session).await?;
+    tracing::info!(user = %id, %session, by = %me.user().id, "session revoked by an administrator");
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Registers the standing routes.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(suspend).service(lift);
+    cfg.service(suspend)
+        .service(lift)
+        .service(sessions)
+        .service(revoke_session);
 }

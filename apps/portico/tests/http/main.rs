@@ -1,6 +1,7 @@
 //! HTTP tests: the real server on port 0, a real client.
 
 mod accounts;
+mod activity;
 mod cli;
 mod content;
 mod contract;

@@ -359,3 +359,44 @@ async fn the_admin_list_searches_and_filters(app: TestApp) -> TestApp {
 }
 
 on_every_engine!(the_admin_list_searches_and_filters);
+
+/// `quota.exceeded` is written once per window, however many requests the
+/// used-up quota refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_up_quota_is_logged_once() {
+    with_app(
+        Engine::Sqlite,
+        |_| {},
+        |app| async move {
+            let admin = app.admin_token().await;
+            let (bob, bob_id) = app.signed_in_user("bob").await;
+            create_plan(
+                &app,
+                &admin,
+                json!({"name": "tiny", "display_name": "Tiny", "daily_limit": 0}),
+            )
+            .await;
+            assign(&app, &admin, &bob_id, json!({"plan": "tiny"})).await;
+            for _ in 0..3 {
+                let res = app.authed(Method::GET, "/v1/sessions", &bob, None).await;
+                expect_problem(res, 429, "quota-exceeded").await;
+            }
+            let res = app
+                .authed(
+                    Method::GET,
+                    &format!("/v1/activity?user_id={bob_id}&type=quota.exceeded"),
+                    &admin,
+                    None,
+                )
+                .await;
+            let page = json_with(res, 200).await;
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(items.len(), 1, "{page}");
+            assert_eq!(items[0]["details"]["window"], "day");
+            assert_eq!(items[0]["details"]["limit"], 0);
+            assert_eq!(items[0]["actor"]["kind"], "system");
+            app
+        },
+    )
+    .await;
+}

@@ -237,3 +237,78 @@ async fn a_stream_ends_with_the_suspension(app: TestApp) -> TestApp {
     app
 }
 on_every_engine!(a_stream_ends_with_the_suspension);
+
+/// An administrator lists a user's sessions and revokes one: its token is
+/// refused at once, the other still works, the user's log names the
+/// administrator; without the permissions, 403; an unknown session, 404.
+async fn an_administrator_revokes_one_session(app: TestApp) -> TestApp {
+    let admin = app.admin_token().await;
+    let (first, id) = app.signed_in_user("sid").await;
+    let second = app.sign_in("sid", USER_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .authed(
+            Method::GET,
+            &format!("/v1/users/{id}/sessions"),
+            &second,
+            None,
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    let list = json_with(
+        app.authed(
+            Method::GET,
+            &format!("/v1/users/{id}/sessions"),
+            &admin,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    assert!(items.iter().all(|s| s["current"] == false));
+    // Newest first: the second sign-in's session.
+    let newest = items[0]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{id}/sessions/{newest}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app.authed(Method::GET, "/v1/me", &second, None).await;
+    expect_problem(res, 401, "unauthenticated").await;
+    let res = app.authed(Method::GET, "/v1/me", &first, None).await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .authed(
+            Method::DELETE,
+            &format!("/v1/users/{id}/sessions/{newest}"),
+            &admin,
+            None,
+        )
+        .await;
+    expect_problem(res, 404, "not-found").await;
+    let log = json_with(
+        app.authed(
+            Method::GET,
+            "/v1/me/activity?type=session.revoked",
+            &first,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(log["items"][0]["actor"]["kind"], "admin");
+    assert_eq!(log["items"][0]["details"]["session_id"], newest.as_str());
+    app
+}
+
+on_every_engine!(an_administrator_revokes_one_session);

@@ -1,6 +1,7 @@
 //! One module per port family; each implements its traits on `RedisStore`.
 
 mod accounts;
+mod activity;
 mod content;
 mod identity;
 pub(crate) mod jobs;

@@ -13,6 +13,8 @@ type Ts = time::OffsetDateTime;
 
 #[path = "accounts.rs"]
 mod accounts;
+#[path = "activity.rs"]
+mod activity;
 #[path = "content.rs"]
 mod content;
 #[path = "helpers.rs"]

@@ -13,6 +13,8 @@ type Ts = i64;
 
 #[path = "accounts.rs"]
 mod accounts;
+#[path = "activity.rs"]
+mod activity;
 #[path = "content.rs"]
 mod content;
 #[path = "helpers.rs"]

@@ -1,11 +1,22 @@
 //! The administrator's user management: list, lock and unlock, verify, and
 //! the creation or promotion of the first administrator.
 
+use crate::activity::{Happened, record};
+use crate::{ActivityKind, RequestOrigin};
 use crate::{
     AuthChange, Email, GrantWriteError, InsertUserError, Page, PageRequest, Password, Permission,
     RoleName, StoreError, User, UserChanges, UserId, Username, WriteError,
 };
 use crate::{Principal, Stores, System};
+
+/// A time as an RFC 3339 JSON string, or null.
+pub(crate) fn rfc3339(at: Option<time::OffsetDateTime>) -> serde_json::Value {
+    at.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .map_or(serde_json::Value::Null, serde_json::Value::String)
+}
 
 /// Why an administrator's change to a user failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +33,9 @@ pub enum AdminUserError {
     /// A suspension's or a plan's end is not in the future.
     #[error("the end must be in the future")]
     UntilNotInFuture,
+    /// No such active session of the user.
+    #[error("session not found")]
+    SessionNotFound,
     /// No plan with the name given.
     #[error("plan not found")]
     UnknownPlan,
@@ -240,6 +254,15 @@ impl UserReader<'_> {
     pub async fn get_user(&self, user_id: UserId) -> Result<Option<User>, crate::ReadError> {
         Ok(self.admin.stores.users.get(user_id).await?)
     }
+
+    /// A user's active sessions, newest first (none for an unknown user).
+    pub async fn sessions(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<crate::AuthSession>, crate::ReadError> {
+        let now = self.admin.system.now();
+        Ok(self.admin.stores.sessions.list_active(user_id, now).await?)
+    }
 }
 
 impl UserWriter<'_> {
@@ -278,7 +301,28 @@ impl UserWriter<'_> {
                 })?;
         }
         self.stores().announce(AuthChange::User(user_id)).await;
+        let kind = if locked {
+            ActivityKind::UserLocked
+        } else {
+            ActivityKind::UserUnlocked
+        };
+        self.record(kind, user_id, serde_json::Map::new()).await?;
         Ok(user)
+    }
+
+    /// Writes the event of an action of this administrator on `user_id`.
+    async fn record(
+        &self,
+        kind: ActivityKind,
+        user_id: UserId,
+        details: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), AdminUserError> {
+        let origin = RequestOrigin::of_session(self.by);
+        let mut happened = Happened::by_admin(kind, user_id, self.by, &origin);
+        happened.details = details;
+        record(self.stores(), &self.admin.system, happened)
+            .await
+            .map_err(AdminUserError::Unexpected)
     }
 
     /// Suspends a user with `reason` until `until` (or until lifted): every
@@ -318,6 +362,13 @@ impl UserWriter<'_> {
             .await?;
         self.end_sessions(user_id, now).await?;
         self.stores().announce(AuthChange::User(user_id)).await;
+        let mut details = serde_json::Map::new();
+        if let Some(s) = &user.suspension {
+            details.insert("reason".into(), s.reason.as_str().into());
+            details.insert("until".into(), rfc3339(s.until));
+        }
+        self.record(ActivityKind::UserSuspended, user_id, details)
+            .await?;
         Ok(user)
     }
 
@@ -366,20 +417,70 @@ impl UserWriter<'_> {
             )
             .await?;
         self.stores().announce(AuthChange::User(user_id)).await;
+        let mut details = serde_json::Map::new();
+        let plan = user.plan.as_ref();
+        details.insert(
+            "plan".into(),
+            plan.map_or(crate::PlanName::FREE, |p| p.name.as_str())
+                .into(),
+        );
+        details.insert("until".into(), rfc3339(plan.and_then(|p| p.until)));
+        self.record(ActivityKind::PlanChanged, user_id, details)
+            .await?;
         Ok(user)
+    }
+
+    /// Revokes one of a user's sessions: its tokens stop working on every
+    /// instance, and the user's pending provider-link flows end with it.
+    pub async fn revoke_session(
+        &self,
+        user_id: UserId,
+        session_id: crate::AuthSessionId,
+    ) -> Result<(), AdminUserError> {
+        self.may_act_on(user_id).await?;
+        let now = self.admin.system.now();
+        match self
+            .stores()
+            .sessions
+            .revoke(user_id, session_id, now)
+            .await
+        {
+            Ok(()) => {
+                self.stores()
+                    .announce(AuthChange::Session(session_id))
+                    .await;
+            }
+            Err(WriteError::NotFound) => return Err(AdminUserError::SessionNotFound),
+            Err(WriteError::Store(e)) => return Err(AdminUserError::Unexpected(e)),
+        }
+        crate::sessions::service::cancel_link_flows(self.stores(), user_id)
+            .await
+            .map_err(AdminUserError::Unexpected)?;
+        let mut details = serde_json::Map::new();
+        details.insert("session_id".into(), session_id.to_string().into());
+        self.record(ActivityKind::SessionRevoked, user_id, details)
+            .await
     }
 
     /// Lifts a user's suspension (nothing to do when there is none).
     pub async fn lift_suspension(&self, user_id: UserId) -> Result<User, AdminUserError> {
         self.may_act_on(user_id).await?;
-        self.modify_now(
+        let user = self
+            .modify_now(
+                user_id,
+                UserChanges {
+                    suspension: Some(None),
+                    ..UserChanges::default()
+                },
+            )
+            .await?;
+        self.record(
+            ActivityKind::UserUnsuspended,
             user_id,
-            UserChanges {
-                suspension: Some(None),
-                ..UserChanges::default()
-            },
+            serde_json::Map::new(),
         )
-        .await
+        .await?;
+        Ok(user)
     }
 
     /// Removes a user's second factor (TOTP and backup codes), for a user
@@ -399,6 +500,8 @@ impl UserWriter<'_> {
             Ok(_) => self.stores().announce(AuthChange::User(user_id)).await,
             Err(e) => return Err(AdminUserError::Unexpected(e)),
         }
+        self.record(ActivityKind::MfaDisabled, user_id, serde_json::Map::new())
+            .await?;
         crate::mail::delivery::notify(
             self.stores(),
             &self.admin.system,

@@ -140,7 +140,25 @@ impl Passwords {
         self.stores
             .announce(crate::AuthChange::User(record.user_id))
             .await;
-        Ok(())
+        self.record(
+            crate::ActivityKind::PasswordReset,
+            record.user_id,
+            &crate::activity::NO_ORIGIN,
+        )
+        .await
+        .map_err(ConfirmResetError::Unexpected)
+    }
+
+    /// Writes the event of a password change by the user.
+    async fn record(
+        &self,
+        kind: crate::ActivityKind,
+        user_id: UserId,
+        origin: &crate::RequestOrigin,
+    ) -> Result<(), StoreError> {
+        let happened =
+            crate::activity::Happened::new(kind, user_id, crate::Actor::User(user_id), origin);
+        crate::activity::record(&self.stores, &self.system, happened).await
     }
 
     /// Changes the password after checking the current one; revokes every other
@@ -174,10 +192,17 @@ impl Passwords {
             }
         }
         match self.set_password(user_id, new_password, keep).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(ChangePasswordError::NotFound),
-            Err(e) => Err(ChangePasswordError::Unexpected(e)),
+            Ok(true) => {}
+            Ok(false) => return Err(ChangePasswordError::NotFound),
+            Err(e) => return Err(ChangePasswordError::Unexpected(e)),
         }
+        let origin = crate::RequestOrigin {
+            ip: ip.map(str::to_owned),
+            device: None,
+        };
+        self.record(crate::ActivityKind::PasswordChanged, user_id, &origin)
+            .await
+            .map_err(ChangePasswordError::Unexpected)
     }
 
     /// Stores a new hash and revokes every session but `keep`. `Ok(false)` if the user is gone.

@@ -92,6 +92,8 @@ pub struct AccountExport {
     pub mfa: Option<MfaFactorExport>,
     /// Identity-provider links, without their tokens.
     pub identity_links: Vec<IdentityLinkExport>,
+    /// The account's activity events, newest first.
+    pub activity: Vec<crate::ActivityEvent>,
 }
 
 /// An identity link as the export shows it: never its tokens.
@@ -297,6 +299,11 @@ impl Profiles {
             .into_iter()
             .map(IdentityLinkExport::from)
             .collect();
+        let mine = crate::ActivityFilter {
+            user_id: Some(user_id),
+            ..crate::ActivityFilter::default()
+        };
+        let activity = collect(|p| s.activity.list(&mine, p)).await?;
         Ok(Some(AccountExport {
             user,
             roles,
@@ -308,6 +315,7 @@ impl Profiles {
             usage,
             mfa,
             identity_links,
+            activity,
         }))
     }
 
@@ -447,6 +455,10 @@ impl Profiles {
             .delete_for_user(user_id)
             .await
             .map_err(unexpected)?;
+        s.activity
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
         s.sessions
             .delete_for_user(user_id)
             .await
@@ -460,7 +472,16 @@ impl Profiles {
         match s.users.delete(user_id).await {
             Ok(()) => {
                 s.announce(crate::AuthChange::User(user_id)).await;
-                Ok(())
+                // What stays of the account: one event, with only its id.
+                let tombstone = crate::activity::Happened::new(
+                    crate::ActivityKind::AccountDeleted,
+                    user_id,
+                    crate::Actor::User(user_id),
+                    &crate::activity::NO_ORIGIN,
+                );
+                crate::activity::record(s, &self.system, tombstone)
+                    .await
+                    .map_err(unexpected)
             }
             Err(WriteError::NotFound) => Err(DeleteAccountError::NotFound),
             Err(WriteError::Store(e)) => Err(DeleteAccountError::Unexpected(e)),

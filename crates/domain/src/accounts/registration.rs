@@ -152,7 +152,18 @@ impl Registration {
             InsertUserError::Store(e) => VerifyError::Unexpected(e),
         })?;
         match self.stores.roles.grant(user.id, &candidate.role, now).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                let happened = crate::activity::Happened::new(
+                    crate::ActivityKind::RegistrationVerified,
+                    user.id,
+                    crate::Actor::User(user.id),
+                    &crate::activity::NO_ORIGIN,
+                );
+                crate::activity::record(&self.stores, &self.system, happened)
+                    .await
+                    .map_err(VerifyError::Unexpected)?;
+                Ok(user)
+            }
             Err(GrantWriteError::RoleNotFound) => Err(VerifyError::Unexpected(StoreError::msg(
                 format!("role {} does not exist", candidate.role),
             ))),

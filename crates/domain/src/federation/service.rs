@@ -292,6 +292,14 @@ impl Federation {
                 Ok(identity) => self.settle(&*provider, &flow, identity, now).await,
             },
         };
+        if let Ok(CallbackSuccess::Linked(user) | CallbackSuccess::Created(user)) = &result {
+            self.record(
+                crate::ActivityKind::ProviderLinked,
+                *user,
+                flow.provider.as_str(),
+            )
+            .await?;
+        }
         let redirect_to = match &result {
             Ok(CallbackSuccess::Linked(_)) => {
                 with_query(&flow.redirect_uri, "linked", flow.provider.as_str())
@@ -347,11 +355,31 @@ impl Federation {
         if let Some(challenge) = mfa.after_password(&user, now).await? {
             return Ok(SignedIn::MfaRequired(challenge));
         }
-        match auth.finish_sign_in(&user, device, ip, now).await {
+        match auth
+            .finish_sign_in(&user, device, ip, now, crate::SignInMethod::Provider)
+            .await
+        {
             Ok(session) => Ok(SignedIn::Session(session)),
             Err(SignInError::Unexpected(e)) => Err(ExchangeError::Unexpected(e)),
             Err(_) => Err(ExchangeError::InvalidCode),
         }
+    }
+
+    /// Writes the event of a link or unlink by the user.
+    async fn record(
+        &self,
+        kind: crate::ActivityKind,
+        user: UserId,
+        provider: &str,
+    ) -> Result<(), StoreError> {
+        let happened = crate::activity::Happened::new(
+            kind,
+            user,
+            crate::Actor::User(user),
+            &crate::activity::NO_ORIGIN,
+        )
+        .with("provider", provider);
+        crate::activity::record(&self.stores, &self.system, happened).await
     }
 
     /// The user's links, in provider order, without their tokens.
@@ -371,7 +399,13 @@ impl Federation {
             .unlink(user.id, &provider, keep_one)
             .await?
         {
-            Unlinked::Removed => Ok(()),
+            Unlinked::Removed => Ok(self
+                .record(
+                    crate::ActivityKind::ProviderUnlinked,
+                    user.id,
+                    provider.as_str(),
+                )
+                .await?),
             Unlinked::NotLinked => Err(UnlinkError::NotLinked),
             Unlinked::LastLink => Err(UnlinkError::LastWay),
         }

@@ -1,6 +1,7 @@
 //! Housekeeping: deletes what expired in stores that do not expire records
 //! themselves (sessions, registration candidates, single-use tokens,
-//! notifications, rate-limit counters, provider sign-in flows).
+//! notifications, rate-limit counters, provider sign-in flows), and
+//! activity events older than their retention.
 
 use crate::StoreError;
 use crate::{Stores, System};
@@ -20,6 +21,8 @@ pub struct PurgeReport {
     pub rate_limit_counters: u64,
     /// Provider sign-in flows whose callback never came.
     pub oauth_flows: u64,
+    /// Activity events older than the retention.
+    pub activity_events: u64,
 }
 
 impl PurgeReport {
@@ -31,6 +34,7 @@ impl PurgeReport {
             + self.notifications
             + self.rate_limit_counters
             + self.oauth_flows
+            + self.activity_events
     }
 }
 
@@ -39,12 +43,26 @@ impl PurgeReport {
 pub struct Maintenance {
     stores: Stores,
     system: System,
+    activity_retention: time::Duration,
 }
 
 impl Maintenance {
-    /// Builds the service.
+    /// How long activity events are kept by default: a year.
+    pub const ACTIVITY_RETENTION: time::Duration = time::Duration::days(365);
+
+    /// Builds the service, keeping activity events a year.
     pub fn new(stores: Stores, system: System) -> Self {
-        Self { stores, system }
+        Self {
+            stores,
+            system,
+            activity_retention: Self::ACTIVITY_RETENTION,
+        }
+    }
+
+    /// The same, keeping activity events for `retention`.
+    pub fn with_activity_retention(mut self, retention: time::Duration) -> Self {
+        self.activity_retention = retention;
+        self
     }
 
     /// Deletes every record that expired by now. Stores with native expiry
@@ -59,6 +77,9 @@ impl Maintenance {
             notifications: self.stores.notifications.purge_expired(now).await?,
             rate_limit_counters: self.stores.rate_limiter.purge_expired(now).await?,
             oauth_flows: self.stores.oauth_flows.purge_expired(now).await?,
+            activity_events: crate::ActivityLog::new(self.stores.clone(), self.system.clone())
+                .purge(self.activity_retention)
+                .await?,
         })
     }
 }
@@ -98,9 +119,21 @@ mod tests {
         let mut flows = crate::MockOAuthFlowRepository::new();
         flows.expect_purge_expired().returning(|_| Ok(6));
         h.stores.oauth_flows = Arc::new(flows);
-        let report =
-            futures::executor::block_on(Maintenance::new(h.stores, h.system).purge_expired())
-                .unwrap();
+        // Activity events go in bounded batches until one comes back short.
+        let mut activity = crate::MockActivityRepository::new();
+        let mut batches = vec![7u64, 500];
+        activity
+            .expect_purge_before()
+            .withf(|before, limit| {
+                *before == T0 - time::Duration::days(30)
+                    && *limit == crate::ActivityLog::PURGE_BATCH
+            })
+            .times(2)
+            .returning(move |_, _| Ok(batches.pop().unwrap()));
+        h.stores.activity = Arc::new(activity);
+        let maintenance =
+            Maintenance::new(h.stores, h.system).with_activity_retention(time::Duration::days(30));
+        let report = futures::executor::block_on(maintenance.purge_expired()).unwrap();
         assert_eq!(
             report,
             PurgeReport {
@@ -110,9 +143,10 @@ mod tests {
                 notifications: 4,
                 rate_limit_counters: 5,
                 oauth_flows: 6,
+                activity_events: 507,
             }
         );
-        assert_eq!(report.total(), 21);
+        assert_eq!(report.total(), 528);
     }
 
     #[test]

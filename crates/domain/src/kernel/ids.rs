@@ -56,6 +56,10 @@ id_type!(
     UserId
 );
 id_type!(
+    /// Identifies an [`crate::ActivityEvent`].
+    ActivityEventId
+);
+id_type!(
     /// Identifies an [`crate::AuthSession`]; also names the family of its refresh tokens.
     AuthSessionId
 );

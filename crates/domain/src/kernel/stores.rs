@@ -122,6 +122,8 @@ stores! {
         oauth_flows: OAuthFlowRepository in Sessions;
         /// Plans (not the built-in default).
         plans: PlanRepository in Durable;
+        /// The activity log.
+        activity: ActivityRepository in Durable;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

@@ -203,7 +203,25 @@ impl MultiFactor {
             return Err(ConfirmMfaError::NotPending);
         }
         self.stores.announce(AuthChange::User(user.id)).await;
+        self.record(crate::ActivityKind::MfaEnabled, user, ip)
+            .await?;
         Ok(codes)
+    }
+
+    /// Writes the event of the user's change to the second factor.
+    async fn record(
+        &self,
+        kind: crate::ActivityKind,
+        user: &User,
+        ip: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let origin = crate::RequestOrigin {
+            ip: ip.map(str::to_owned),
+            device: None,
+        };
+        let happened =
+            crate::activity::Happened::new(kind, user.id, crate::Actor::User(user.id), &origin);
+        crate::activity::record(&self.stores, &self.system, happened).await
     }
 
     /// Turns TOTP off (the backup codes go with it), given the password and
@@ -218,6 +236,8 @@ impl MultiFactor {
         let factor = self.check_change(user, password, proof, ip).await?;
         if self.stores.mfa.delete(user.id, factor.id).await? {
             self.stores.announce(AuthChange::User(user.id)).await;
+            self.record(crate::ActivityKind::MfaDisabled, user, ip)
+                .await?;
             Ok(())
         } else {
             Err(ChangeMfaError::NotEnabled)
@@ -243,6 +263,8 @@ impl MultiFactor {
             .await?
         {
             self.stores.announce(AuthChange::User(user.id)).await;
+            self.record(crate::ActivityKind::MfaBackupCodesRegenerated, user, ip)
+                .await?;
             Ok(codes)
         } else {
             Err(ChangeMfaError::NotEnabled)

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::errors::MfaSignInError;
 use super::service::{MfaProof, MultiFactor};
 use crate::accounts::guard::Guess;
+use crate::activity::{Happened, record};
 use crate::sessions::service::IssuedSession;
 use crate::*;
 
@@ -94,10 +95,19 @@ impl MultiFactor {
             .get(challenge.user_id)
             .await?
             .ok_or(MfaSignInError::InvalidToken)?;
+        let origin = RequestOrigin {
+            ip: request.ip.clone(),
+            device: request.device.clone(),
+        };
+        let event = |kind| Happened::new(kind, user.id, Actor::User(user.id), &origin);
+        let failed =
+            |reason: &'static str| event(ActivityKind::SignInFailed).with("reason", reason);
         if user.locked {
+            record(&self.stores, &self.system, failed("locked")).await?;
             return Err(MfaSignInError::Locked);
         }
         if let Some(suspension) = user.suspended_at(now) {
+            record(&self.stores, &self.system, failed("suspended")).await?;
             return Err(MfaSignInError::Suspended(suspension.clone()));
         }
         let factor = match self.stores.mfa.get(user.id).await? {
@@ -110,8 +120,22 @@ impl MultiFactor {
             .await?
         {
             Guess::Right => {}
-            Guess::Wrong => return Err(MfaSignInError::WrongCode),
-            Guess::LockedOut { until } => return Err(MfaSignInError::LockedOut { until }),
+            Guess::Wrong => {
+                record(&self.stores, &self.system, failed("code")).await?;
+                return Err(MfaSignInError::WrongCode);
+            }
+            Guess::LockedOut { until } => {
+                record(&self.stores, &self.system, failed("locked")).await?;
+                return Err(MfaSignInError::LockedOut { until });
+            }
+        }
+        if matches!(request.proof, MfaProof::Backup(_)) {
+            record(
+                &self.stores,
+                &self.system,
+                event(ActivityKind::MfaBackupCodeUsed),
+            )
+            .await?;
         }
         if tokens
             .consume(&hash, TokenPurpose::MfaSignIn, now)
@@ -122,7 +146,13 @@ impl MultiFactor {
             return Err(MfaSignInError::InvalidToken);
         }
         match auth
-            .finish_sign_in(&user, request.device, request.ip, now)
+            .finish_sign_in(
+                &user,
+                request.device,
+                request.ip,
+                now,
+                crate::SignInMethod::Mfa,
+            )
             .await
         {
             Ok(session) => Ok(session),

@@ -38,6 +38,17 @@ pub enum PlanError {
     Unexpected(#[source] StoreError),
 }
 
+/// Why a request is refused by its plan.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    /// A day or month quota is used up.
+    #[error(transparent)]
+    Exceeded(crate::QuotaExceeded),
+    /// Infrastructure failure.
+    #[error("unexpected failure")]
+    Unexpected(#[source] StoreError),
+}
+
 impl From<StoreError> for PlanError {
     fn from(e: StoreError) -> Self {
         Self::Unexpected(e)
@@ -182,6 +193,38 @@ impl Plans {
             WriteError::NotFound => PlanError::NotFound,
             WriteError::Store(e) => PlanError::Unexpected(e),
         })
+    }
+
+    /// Whether a request of `by`, already counted in `usage` (as
+    /// [`crate::RateLimits::record_usage`] returns it), is within the plan
+    /// (see [`crate::check_quota`]). The first refused request of a window
+    /// (its count one past the limit) writes `quota.exceeded`, so the event
+    /// comes once per window (per instance that counts it first).
+    pub async fn enforce(&self, by: &Principal, usage: &crate::Usage) -> Result<(), QuotaError> {
+        let now = self.system.now();
+        let Err(exceeded) = crate::check_quota(by.plan(), usage, now) else {
+            return Ok(());
+        };
+        let used = match exceeded.window {
+            crate::QuotaWindow::Day => usage.last_day,
+            crate::QuotaWindow::Month => usage.last_month,
+        };
+        if used == exceeded.limit.saturating_add(1) {
+            let origin = crate::RequestOrigin::of_session(by);
+            let happened = crate::activity::Happened::new(
+                crate::ActivityKind::QuotaExceeded,
+                by.user_id(),
+                crate::Actor::System,
+                &origin,
+            )
+            .with("window", exceeded.window.as_str())
+            .with("limit", exceeded.limit)
+            .with("plan", by.plan().name.as_str());
+            crate::activity::record(&self.stores, &self.system, happened)
+                .await
+                .map_err(QuotaError::Unexpected)?;
+        }
+        Err(QuotaError::Exceeded(exceeded))
     }
 
     /// The plan `user` is on at `now`.

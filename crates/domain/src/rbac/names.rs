@@ -74,6 +74,8 @@ impl Permission {
     pub const USERS_READ: Self = Self(Cow::Borrowed("users:read"));
     /// Lock, unlock and verify users.
     pub const USERS_WRITE: Self = Self(Cow::Borrowed("users:write"));
+    /// Read every user's activity events.
+    pub const ACTIVITY_READ: Self = Self(Cow::Borrowed("activity:read"));
     /// Create, change and delete plans.
     pub const PLANS_WRITE: Self = Self(Cow::Borrowed("plans:write"));
     /// Create notifications for any user.

@@ -225,6 +225,21 @@ impl RoleWriter<'_> {
         }
     }
 
+    /// Writes the event of a grant or revocation.
+    async fn record(
+        &self,
+        kind: crate::ActivityKind,
+        user_id: UserId,
+        role: &RoleName,
+    ) -> Result<(), GrantRoleError> {
+        let origin = crate::RequestOrigin::of_session(self.by);
+        let happened = crate::activity::Happened::by_admin(kind, user_id, self.by, &origin)
+            .with("role", role.as_str());
+        crate::activity::record(self.stores(), &self.rbac.system, happened)
+            .await
+            .map_err(GrantRoleError::Unexpected)
+    }
+
     /// Fails unless the caller holds every permission of `role`.
     async fn may_hand_out(&self, role: &RoleName) -> Result<(), GrantRoleError> {
         let role = self
@@ -282,7 +297,8 @@ impl RoleWriter<'_> {
         {
             Ok(()) => {
                 self.stores().announce(AuthChange::User(user_id)).await;
-                Ok(())
+                self.record(crate::ActivityKind::RoleGranted, user_id, role)
+                    .await
             }
             Err(GrantWriteError::RoleNotFound) => Err(GrantRoleError::RoleNotFound),
             Err(GrantWriteError::Store(e)) => Err(GrantRoleError::Unexpected(e)),
@@ -307,7 +323,8 @@ impl RoleWriter<'_> {
         match outcome {
             Ok(crate::LastHolder::Revoked) => {
                 self.stores().announce(AuthChange::User(user_id)).await;
-                Ok(())
+                self.record(crate::ActivityKind::RoleRevoked, user_id, role)
+                    .await
             }
             Ok(crate::LastHolder::Kept) => Err(GrantRoleError::LastAdmin),
             Err(WriteError::NotFound) => Err(GrantRoleError::NotGranted),

@@ -4,7 +4,9 @@
 use time::OffsetDateTime;
 
 use crate::accounts::guard::{Guess, PasswordGuard, Subject};
+use crate::activity::{Happened, record};
 use crate::{AccountPolicy, Stores, System};
+use crate::{ActivityKind, Actor, RequestOrigin};
 use crate::{
     AuthChange, AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken,
     RefreshTokenId, StoreError, Token, User, UserId, Username, WriteError,
@@ -22,6 +24,31 @@ pub struct SignInRequest {
     pub device: Option<String>,
     /// Client IP.
     pub ip: Option<String>,
+}
+
+/// How a sign-in was completed (`sign_in.succeeded`'s `method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// Login and password, with no second factor.
+    Password,
+    /// Password, then a TOTP or backup code.
+    Mfa,
+    /// An identity provider.
+    Provider,
+    /// A refresh token.
+    Refresh,
+}
+
+impl SignInMethod {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Mfa => "mfa",
+            Self::Provider => "provider",
+            Self::Refresh => "refresh",
+        }
+    }
 }
 
 /// A new or refreshed session and its secrets (shown to the client once).
@@ -115,16 +142,40 @@ impl Authentication {
             .check(subject, request.ip.as_deref(), &request.password)
             .await
             .map_err(SignInError::Unexpected)?;
+        let origin = RequestOrigin {
+            ip: request.ip.clone(),
+            device: request.device.clone(),
+        };
+        let failed = |user: &User, reason: &'static str| {
+            Happened::new(
+                ActivityKind::SignInFailed,
+                user.id,
+                Actor::User(user.id),
+                &origin,
+            )
+            .with("reason", reason)
+        };
         let user = match (guess, user) {
             (Guess::Right, Some(user)) => user,
-            (Guess::LockedOut { until }, _) => return Err(SignInError::LockedOut { until }),
+            (Guess::LockedOut { until }, user) => {
+                if let Some(user) = &user {
+                    self.record(failed(user, "locked")).await?;
+                }
+                return Err(SignInError::LockedOut { until });
+            }
             (Guess::Right, None) if candidate.is_some() => return Err(SignInError::NotVerified),
+            (Guess::Wrong, Some(user)) => {
+                self.record(failed(&user, "password")).await?;
+                return Err(SignInError::InvalidCredentials);
+            }
             (Guess::Right | Guess::Wrong, _) => return Err(SignInError::InvalidCredentials),
         };
         if user.locked {
+            self.record(failed(&user, "locked")).await?;
             return Err(SignInError::Locked);
         }
         if let Some(suspension) = user.suspended_at(now) {
+            self.record(failed(&user, "suspended")).await?;
             return Err(SignInError::Suspended(suspension.clone()));
         }
         if !user.verified {
@@ -146,19 +197,33 @@ impl Authentication {
             .clear(&user, request.ip.as_deref())
             .await
             .map_err(SignInError::Unexpected)?;
-        self.finish_sign_in(&user, request.device, request.ip, now)
+        self.finish_sign_in(
+            &user,
+            request.device,
+            request.ip,
+            now,
+            SignInMethod::Password,
+        )
+        .await
+        .map(SignedIn::Session)
+    }
+
+    /// Writes an event of a sign-in.
+    async fn record(&self, happened: Happened<'_>) -> Result<(), SignInError> {
+        record(&self.stores, &self.system, happened)
             .await
-            .map(SignedIn::Session)
+            .map_err(SignInError::Unexpected)
     }
 
     /// The end of every sign-in, once every factor is proven: records it
-    /// on the user and opens a session.
+    /// on the user, opens a session, and writes `sign_in.succeeded`.
     pub(crate) async fn finish_sign_in(
         &self,
         user: &User,
         device: Option<String>,
         ip: Option<String>,
         now: OffsetDateTime,
+        method: SignInMethod,
     ) -> Result<IssuedSession, SignInError> {
         self.stores
             .users
@@ -166,9 +231,26 @@ impl Authentication {
             .await
             .map_err(write_err)?;
         self.stores.announce(AuthChange::User(user.id)).await;
-        self.open_session(user.id, device, ip, now)
+        let origin = RequestOrigin {
+            ip: ip.clone(),
+            device: device.clone(),
+        };
+        let issued = self
+            .open_session(user.id, device, ip, now)
             .await
-            .map_err(SignInError::Unexpected)
+            .map_err(SignInError::Unexpected)?;
+        self.record(
+            Happened::new(
+                ActivityKind::SignInSucceeded,
+                user.id,
+                Actor::User(user.id),
+                &origin,
+            )
+            .with("method", method.as_str())
+            .with("session_id", issued.session.id.to_string()),
+        )
+        .await?;
+        Ok(issued)
     }
 
     /// The password checks under the guessing limits.
@@ -331,6 +413,19 @@ impl Authentication {
         let used = match sessions.use_refresh_token(&refresh_token.hash(), now).await {
             Ok(RefreshOutcome::Fresh(t)) => t,
             Ok(RefreshOutcome::Reused(t)) => {
+                record(
+                    &self.stores,
+                    &self.system,
+                    Happened::new(
+                        ActivityKind::SessionRefreshReused,
+                        t.user_id,
+                        Actor::System,
+                        &crate::activity::NO_ORIGIN,
+                    )
+                    .with("session_id", t.session_id.to_string()),
+                )
+                .await
+                .map_err(RefreshError::Unexpected)?;
                 match sessions.revoke(t.user_id, t.session_id, now).await {
                     Ok(()) => {
                         self.stores
@@ -392,6 +487,24 @@ impl Authentication {
             .issue_refresh_token(&session, now)
             .await
             .map_err(RefreshError::Unexpected)?;
+        let origin = RequestOrigin {
+            ip: session.ip.clone(),
+            device: session.device.clone(),
+        };
+        record(
+            &self.stores,
+            &self.system,
+            Happened::new(
+                ActivityKind::SignInSucceeded,
+                session.user_id,
+                Actor::User(session.user_id),
+                &origin,
+            )
+            .with("method", SignInMethod::Refresh.as_str())
+            .with("session_id", session.id.to_string()),
+        )
+        .await
+        .map_err(RefreshError::Unexpected)?;
         Ok(IssuedSession {
             session,
             access_token,
@@ -424,6 +537,19 @@ impl Authentication {
             Err(WriteError::NotFound) => return Err(RevokeSessionError::NotFound),
             Err(WriteError::Store(e)) => return Err(RevokeSessionError::Unexpected(e)),
         }
+        record(
+            &self.stores,
+            &self.system,
+            Happened::new(
+                ActivityKind::SessionRevoked,
+                user_id,
+                Actor::User(user_id),
+                &crate::activity::NO_ORIGIN,
+            )
+            .with("session_id", id.to_string()),
+        )
+        .await
+        .map_err(RevokeSessionError::Unexpected)?;
         cancel_link_flows(&self.stores, user_id)
             .await
             .map_err(RevokeSessionError::Unexpected)

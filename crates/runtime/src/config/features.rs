@@ -183,9 +183,28 @@ impl Default for JobsConfig {
     }
 }
 
+/// The `[activity]` section: the activity log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActivityConfig {
+    /// How long events are kept, in days; the purge job deletes older ones.
+    pub retention_days: u32,
+}
+
+impl Default for ActivityConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
+}
+
 impl Config {
     /// Checks the feature sections.
     pub(super) fn validate_features(&self) -> Result<(), String> {
+        if self.activity.retention_days == 0 {
+            return Err("activity.retention_days must be at least 1".into());
+        }
         let o = &self.objects;
         if super::too_short(&o.signing_secret) {
             return Err("objects.signing_secret must be at least 32 characters".into());

@@ -55,6 +55,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// The built-in default plan.
     pub plans: PlansConfig,
+    /// The activity log.
+    pub activity: ActivityConfig,
     /// Log level and format.
     pub log: LogConfig,
     /// Sign-in through identity providers.
