@@ -2634,10 +2634,23 @@ export interface components {
             updated_at: string;
             /**
              * Format: date-time
-             * @description Last sign-in or authenticated use.
+             * @description Last sign-in (kept under its old name; `last_sign_in_at` is the same).
              * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at?: string | null;
+            /**
+             * Format: date-time
+             * @description Last successful sign-in (a password reset counts).
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_sign_in_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The start of the last minute with an authenticated request (written
+             *     at most once a minute, about a second after the request).
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_active_at?: string | null;
         };
     };
     responses: {

@@ -130,6 +130,18 @@ impl UserRepository for MemoryStore {
         Ok(())
     }
 
+    async fn mark_active(&self, ids: &[UserId], at: OffsetDateTime) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for id in ids {
+            if let Some(user) = state.users.get_mut(id)
+                && user.last_active_at.is_none_or(|t| t < at)
+            {
+                user.last_active_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
         let state = self.state();
         Ok(page_of(

@@ -47,9 +47,16 @@ pub struct UserView {
     /// Last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-    /// Last sign-in or authenticated use.
+    /// Last sign-in (kept under its old name; `last_sign_in_at` is the same).
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_accessed_at: Option<OffsetDateTime>,
+    /// Last successful sign-in (a password reset counts).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_sign_in_at: Option<OffsetDateTime>,
+    /// The start of the last minute with an authenticated request (written
+    /// at most once a minute, about a second after the request).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_active_at: Option<OffsetDateTime>,
 }
 
 impl From<User> for UserView {
@@ -71,6 +78,8 @@ impl From<User> for UserView {
             created_at: u.created_at,
             updated_at: u.updated_at,
             last_accessed_at: u.last_accessed_at,
+            last_sign_in_at: u.last_accessed_at,
+            last_active_at: u.last_active_at,
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn user(tag: &str, at: OffsetDateTime) -> User {
         updated_at: at,
         security_changed_at: at,
         last_accessed_at: None,
+        last_active_at: None,
         suspension: None,
         plan: None,
     }

@@ -200,3 +200,55 @@ pub async fn list_filters_by_prefix_standing_and_plan(s: Stores) {
         assert_eq!(got, expected, "filter {filter:?}");
     }
 }
+
+/// `mark_active` sets `last_active_at` on the users named (unknown ids
+/// ignored), never moves it backwards — of concurrent calls with different
+/// times the latest stays — and touches nothing else.
+#[contract]
+pub async fn mark_active_only_moves_forward(s: Stores) {
+    let t = t0();
+    let (ann, bob) = (user("active_a", t), user("active_b", t));
+    s.users.create(&ann).await.unwrap();
+    s.users.create(&bob).await.unwrap();
+    let nobody = UserId::from_uuid(id());
+    let minute = t + Duration::minutes(1);
+    s.users
+        .mark_active(&[ann.id, nobody], minute)
+        .await
+        .unwrap();
+    let stored = s.users.get(ann.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_active_at, Some(minute));
+    assert_eq!(stored.updated_at, ann.updated_at, "nothing else moved");
+    assert_eq!(stored.last_accessed_at, None);
+    assert_eq!(
+        s.users.get(bob.id).await.unwrap().unwrap().last_active_at,
+        None
+    );
+    assert!(
+        s.users.get(nobody).await.unwrap().is_none(),
+        "no user appears"
+    );
+
+    s.users.mark_active(&[ann.id], t).await.unwrap();
+    assert_eq!(
+        s.users.get(ann.id).await.unwrap().unwrap().last_active_at,
+        Some(minute),
+        "never backwards"
+    );
+    concurrently(10, |i| {
+        let s = s.clone();
+        let ids = [ann.id, bob.id];
+        async move {
+            let at = t + Duration::minutes(2 + i as i64);
+            s.users.mark_active(&ids, at).await.unwrap();
+        }
+    })
+    .await;
+    for id in [ann.id, bob.id] {
+        assert_eq!(
+            s.users.get(id).await.unwrap().unwrap().last_active_at,
+            Some(t + Duration::minutes(11)),
+            "the latest of the concurrent times"
+        );
+    }
+}

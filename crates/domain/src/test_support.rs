@@ -43,6 +43,7 @@ pub(crate) fn sample_user(n: u128) -> User {
         updated_at: T0,
         security_changed_at: T0,
         last_accessed_at: None,
+        last_active_at: None,
         suspension: None,
         plan: None,
     }
@@ -101,11 +102,14 @@ impl Harness {
         // Counters, the mail queue and second factors are the in-memory
         // adapter's: exact, with the ports' rules.
         let memory = Arc::new(MemoryStore::new());
+        // Usage counters mark users active; nothing else of users is expected.
+        let mut users = MockUserRepository::new();
+        users.expect_mark_active().returning(|_, _| Ok(()));
         let mut flows = MockOAuthFlowRepository::new();
         flows.expect_delete_for_user().returning(|_| Ok(0));
         Self {
             stores: Stores {
-                users: Arc::new(MockUserRepository::new()),
+                users: Arc::new(users),
                 candidates: memory.clone(),
                 sessions: Arc::new(MockSessionRepository::new()),
                 one_time_tokens: Arc::new(MockOneTimeTokenRepository::new()),

@@ -312,3 +312,52 @@ async fn an_administrator_revokes_one_session(app: TestApp) -> TestApp {
 }
 
 on_every_engine!(an_administrator_revokes_one_session);
+
+/// An administrator sees when a user last signed in, and — once the usage
+/// counters are flushed, off the request path — when the user was last
+/// active.
+async fn the_admin_sees_sign_in_and_activity_times(app: TestApp) -> TestApp {
+    let admin = app.admin_token().await;
+    let (tia, id) = app.signed_in_user("tia").await;
+    let view = json_with(
+        app.authed(Method::GET, &format!("/v1/users/{id}"), &admin, None)
+            .await,
+        200,
+    )
+    .await;
+    assert!(view["last_sign_in_at"].is_string(), "{view}");
+    assert_eq!(view["last_active_at"], Value::Null, "no request yet");
+    let res = app.authed(Method::GET, "/v1/sessions", &tia, None).await;
+    assert_eq!(res.status(), 200);
+    let started = std::time::Instant::now();
+    loop {
+        let view = json_with(
+            app.authed(Method::GET, &format!("/v1/users/{id}"), &admin, None)
+                .await,
+            200,
+        )
+        .await;
+        if let Some(at) = view["last_active_at"].as_str() {
+            let at = OffsetDateTime::parse(at, &Rfc3339).unwrap();
+            assert_eq!(at.second(), 0, "the start of a minute");
+            assert!(OffsetDateTime::now_utc() - at < time::Duration::minutes(2));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "last_active_at never written: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = json_with(
+        app.authed(Method::GET, "/v1/users?q=tia", &admin, None)
+            .await,
+        200,
+    )
+    .await;
+    assert!(list["items"][0]["last_active_at"].is_string(), "{list}");
+    assert!(list["items"][0]["last_sign_in_at"].is_string(), "{list}");
+    app
+}
+
+on_every_engine!(the_admin_sees_sign_in_and_activity_times);

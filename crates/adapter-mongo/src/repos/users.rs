@@ -34,6 +34,7 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
         "updatedAt": time(u.updated_at),
         "securityChangedAt": time(u.security_changed_at),
         "lastAccessed": opt_time(u.last_accessed_at),
+        "lastActiveAt": opt_time(u.last_active_at),
         "suspension": suspension_bson(u.suspension.as_ref()),
         "plan": plan_bson(u.plan.as_ref()),
     })
@@ -182,6 +183,7 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
             None => f.time("updatedAt")?,
         },
         last_accessed_at: f.opt_time("lastAccessed")?,
+        last_active_at: f.opt_time("lastActiveAt")?,
         suspension: suspension_of(d)?,
         plan: plan_of(d)?,
     })
@@ -358,6 +360,24 @@ impl UserRepository for MongoStore {
             doc! {"failedLogins": 0_i64, "lockedUntil": Bson::Null, "lastAccessed": time(at)},
         )
         .await
+    }
+
+    async fn mark_active(&self, ids: &[UserId], at: OffsetDateTime) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Bson> = ids.iter().map(|id| uuid(id.as_uuid())).collect();
+        self.coll(USERS)
+            .update_many(
+                doc! {
+                    "_id": {"$in": ids},
+                    "$or": [{"lastActiveAt": Bson::Null}, {"lastActiveAt": {"$lt": time(at)}}],
+                },
+                doc! {"$set": {"lastActiveAt": time(at)}},
+            )
+            .await
+            .map_err(store("mark users active"))?;
+        Ok(())
     }
 
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {

@@ -35,6 +35,24 @@ return 'ok'
 const PROFILE_ATTEMPTS: usize = 32;
 
 /// KEYS: user, list. ARGV: email index prefix, username index prefix.
+/// KEYS: user records. ARGV: the time (RFC 3339), its milliseconds. Sets
+/// `lastActiveAt` on each existing record where it is unset or earlier.
+static MARK_ACTIVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::from_lua(
+        r#"
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local ms = redis.call('HGET', key, 'lastActiveAtMs')
+    if not ms or tonumber(ms) < tonumber(ARGV[2]) then
+      redis.call('HSET', key, 'lastActiveAt', ARGV[1], 'lastActiveAtMs', ARGV[2])
+    end
+  end
+end
+return 0
+"#,
+    )
+});
+
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
@@ -166,6 +184,7 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
             None => f.time("updatedAt")?,
         },
         last_accessed_at: f.opt_time("lastAccessed")?,
+        last_active_at: f.opt_time("lastActiveAt")?,
         suspension: match f.opt_str("suspensionReason") {
             Some(reason) => Some(Suspension {
                 reason: SuspensionReason::from_stored(reason),
@@ -237,6 +256,9 @@ impl UserRepository for RedisStore {
             .set("listMember", list_member.clone())
             .opt("lockedUntil", user.locked_until.map(ts))
             .opt("lastAccessed", user.last_accessed_at.map(ts));
+        if let Some(at) = user.last_active_at {
+            record.time("lastActiveAt", "lastActiveAtMs", at);
+        }
         let keys = vec![
             self.user_key(user.id),
             self.email_key(user.email.normalized()),
@@ -411,6 +433,22 @@ impl UserRepository for RedisStore {
         let mut r = Record::default();
         r.set("failedLogins", "0").set("lastAccessed", ts(at));
         self.set_user_fields(id, &["lockedUntil"], &r).await
+    }
+
+    async fn mark_active(&self, ids: &[UserId], at: OffsetDateTime) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let keys = ids.iter().map(|id| self.user_key(*id)).collect();
+        let _: i64 = self
+            .eval(
+                &MARK_ACTIVE,
+                keys,
+                vec![ts(at), ms(at).to_string()],
+                "mark users active",
+            )
+            .await?;
+        Ok(())
     }
 
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {

@@ -57,6 +57,7 @@ impl Store {
                 None => None,
             },
             last_accessed_at: col_time_opt::<Ts, _>(row, "last_accessed_at")?,
+            last_active_at: col_time_opt::<Ts, _>(row, "last_active_at")?,
         })
     }
 
@@ -116,9 +117,10 @@ impl domain::UserRepository for Store {
             "INSERT INTO users (id, email, email_normalized, username, password_hash, verified, locked, \
              locked_until, failed_logins, full_name, bio, avatar, preferences, \
              active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at, \
-             suspension_reason, suspended_at, suspended_until, plan_name, plan_since, plan_until) \
+             suspension_reason, suspended_at, suspended_until, plan_name, plan_since, plan_until, \
+             last_active_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24)",
+             $19, $20, $21, $22, $23, $24, $25)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -144,6 +146,7 @@ impl domain::UserRepository for Store {
         .bind(u.plan.as_ref().map(|p| p.name.as_str().to_owned()))
         .bind(u.plan.as_ref().map(|p| <Ts>::to_db(p.since)))
         .bind(u.plan.as_ref().and_then(|p| p.until.map(<Ts>::to_db)))
+        .bind(u.last_active_at.map(<Ts>::to_db))
         .execute(self.pool())
         .await;
         match result {
@@ -331,6 +334,32 @@ impl domain::UserRepository for Store {
         .await
         .map_err(crate::error::store("recording sign-in"))?;
         domain::WriteError::found(done.rows_affected())
+    }
+
+    async fn mark_active(
+        &self,
+        ids: &[domain::UserId],
+        at: time::OffsetDateTime,
+    ) -> Result<(), domain::StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let at = <Ts>::to_db(at);
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE users SET last_active_at = ");
+        q.push_bind(at)
+            .push(" WHERE (last_active_at IS NULL OR last_active_at < ")
+            .push_bind(at)
+            .push(") AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.as_uuid());
+        }
+        q.push(")");
+        q.build()
+            .execute(self.pool())
+            .await
+            .map_err(crate::error::store("marking users active"))?;
+        Ok(())
     }
 
     async fn list(

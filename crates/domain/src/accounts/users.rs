@@ -54,8 +54,14 @@ pub struct User {
     /// keyed by it, so only such a security change starts them afresh: a
     /// profile edit, which moves `updated_at`, does not.
     pub security_changed_at: OffsetDateTime,
-    /// Last successful sign-in or authenticated use (`lastAccessed`).
+    /// Last successful sign-in (`lastAccessed`; the API shows it as
+    /// `last_sign_in_at`). A password reset, which clears the lockout the
+    /// same way, sets it too.
     pub last_accessed_at: Option<OffsetDateTime>,
+    /// The start of the last minute the user made an authenticated
+    /// request in, as far as the usage counters have written it (at most
+    /// once a minute per user, off the request path).
+    pub last_active_at: Option<OffsetDateTime>,
     /// A suspension by an administrator, if one was set and not lifted
     /// (it may have ended by itself: see [`crate::Suspension::active_at`]).
     pub suspension: Option<crate::Suspension>,
@@ -105,6 +111,7 @@ impl User {
             updated_at: now,
             security_changed_at: now,
             last_accessed_at: None,
+            last_active_at: None,
             suspension: None,
             plan: None,
         }
@@ -364,6 +371,13 @@ pub trait UserRepository: Send + Sync {
     /// Records a successful sign-in: `failed_logins = 0`, `locked_until = None`,
     /// `last_accessed_at = at`. `NotFound` for an unknown id.
     async fn record_sign_in(&self, id: UserId, at: OffsetDateTime) -> Result<(), WriteError>;
+
+    /// Sets `last_active_at = at` on each user in `ids` whose
+    /// `last_active_at` is unset or earlier, in one call where the store
+    /// allows: it MUST never move backwards (of concurrent calls, the
+    /// latest time stays), MUST NOT touch any other field, and ignores ids
+    /// of users that do not exist.
+    async fn mark_active(&self, ids: &[UserId], at: OffsetDateTime) -> Result<(), StoreError>;
 
     /// Users that pass `filter` ([`UserFilter::matches`] says which),
     /// newest first (see [`crate::page`]). A filtered page MAY take time

@@ -88,6 +88,8 @@ struct BufferState {
     in_flight: std::collections::HashMap<UserId, Vec<(OffsetDateTime, u64)>>,
     /// The store's figures per user as last seen, with the windows they are of.
     stored: std::collections::HashMap<UserId, Stored>,
+    /// The minute each user was last marked active in the store.
+    marked: std::collections::HashMap<UserId, OffsetDateTime>,
 }
 
 /// A user's stored figures and the minute and day they belong to.
@@ -241,50 +243,82 @@ impl RateLimits {
             .rate_limiter
             .add_batch(&additions, &USAGE_WINDOWS)
             .await;
-        let mut state = lock();
-        let in_flight = std::mem::take(&mut state.in_flight);
-        let counts = match result {
-            Ok(counts) if counts.len() == additions.len() => counts,
-            outcome => {
-                for (user, counts) in in_flight {
-                    for (at, n) in counts {
-                        add_counts(&mut state.pending, user, at, n);
+        // The lock is held only here: never across the writes below.
+        let due = {
+            let mut state = lock();
+            let in_flight = std::mem::take(&mut state.in_flight);
+            let counts = match result {
+                Ok(counts) if counts.len() == additions.len() => counts,
+                outcome => {
+                    for (user, counts) in in_flight {
+                        for (at, n) in counts {
+                            add_counts(&mut state.pending, user, at, n);
+                        }
                     }
+                    return Err(outcome.err().unwrap_or_else(|| {
+                        StoreError::msg("the rate limiter answered the wrong number of counts")
+                    }));
                 }
-                return Err(outcome.err().unwrap_or_else(|| {
-                    StoreError::msg("the rate limiter answered the wrong number of counts")
-                }));
+            };
+            for ((user, addition), windows) in users.iter().zip(&additions).zip(counts) {
+                let [minute, day, month, all_time] = windows[..] else {
+                    continue;
+                };
+                let fresh = Stored {
+                    minute_start: addition.at,
+                    day_start: window_start(Window::DAY, addition.at),
+                    month_start: window_start(Window::MONTH, addition.at),
+                    usage: Usage {
+                        last_minute: minute.count,
+                        last_day: day.count,
+                        last_month: month.count,
+                        all_time: all_time.count,
+                    },
+                    used: addition.at,
+                };
+                let keep = state
+                    .stored
+                    .get(user)
+                    .is_some_and(|s| s.minute_start > fresh.minute_start);
+                if !keep {
+                    state.stored.insert(*user, fresh);
+                }
             }
+            let horizon = self.system.now() - FORGET_STORED_AFTER;
+            let BufferState {
+                pending,
+                stored,
+                marked,
+                ..
+            } = &mut *state;
+            stored.retain(|user, s| s.used > horizon || pending.contains_key(user));
+            // `last_active_at`, at most once a minute per user: the latest
+            // minute each user was counted in, if not marked yet.
+            let mut latest: std::collections::HashMap<UserId, OffsetDateTime> = Default::default();
+            for (user, counts) in &taken {
+                if let Some(&(minute, _)) = counts.iter().max_by_key(|(minute, _)| *minute) {
+                    latest.insert(*user, minute);
+                }
+            }
+            let mut due: std::collections::BTreeMap<OffsetDateTime, Vec<UserId>> =
+                Default::default();
+            for (user, minute) in latest {
+                if marked.get(&user).is_none_or(|m| *m < minute) {
+                    due.entry(minute).or_default().push(user);
+                }
+            }
+            marked.retain(|user, m| *m > horizon || pending.contains_key(user));
+            due
         };
-        for ((user, addition), windows) in users.iter().zip(&additions).zip(counts) {
-            let [minute, day, month, all_time] = windows[..] else {
-                continue;
-            };
-            let fresh = Stored {
-                minute_start: addition.at,
-                day_start: window_start(Window::DAY, addition.at),
-                month_start: window_start(Window::MONTH, addition.at),
-                usage: Usage {
-                    last_minute: minute.count,
-                    last_day: day.count,
-                    last_month: month.count,
-                    all_time: all_time.count,
-                },
-                used: addition.at,
-            };
-            let keep = state
-                .stored
-                .get(user)
-                .is_some_and(|s| s.minute_start > fresh.minute_start);
-            if !keep {
-                state.stored.insert(*user, fresh);
+        for (minute, users) in due {
+            // A failure is reported; the next flush that counts these
+            // users tries again.
+            self.stores.users.mark_active(&users, minute).await?;
+            let mut state = lock();
+            for user in users {
+                state.marked.insert(user, minute);
             }
         }
-        let horizon = self.system.now() - FORGET_STORED_AFTER;
-        let BufferState {
-            pending, stored, ..
-        } = &mut *state;
-        stored.retain(|user, s| s.used > horizon || pending.contains_key(user));
         Ok(written)
     }
 
@@ -295,6 +329,7 @@ impl RateLimits {
             let mut state = buffer.state.lock().unwrap_or_else(|e| e.into_inner());
             state.pending.remove(&user_id);
             state.stored.remove(&user_id);
+            state.marked.remove(&user_id);
         }
     }
 
@@ -350,6 +385,11 @@ impl RateLimits {
             .rate_limiter
             .hit_many(&key, &USAGE_WINDOWS, now)
             .await?;
+        if counts.first().is_some_and(|minute| minute.count == 1) {
+            // Written through: the first request of a minute marks the user active.
+            let minute = window_start(Window::MINUTE, now);
+            self.stores.users.mark_active(&[user_id], minute).await?;
+        }
         match counts[..] {
             [minute, day, month, all_time] => Ok(Usage {
                 last_minute: minute.count,
