@@ -29,6 +29,7 @@ pub mod live;
 pub mod mail_worker;
 pub mod metrics;
 pub mod objects;
+pub mod plan_cache;
 pub mod principals;
 pub mod proxies;
 pub mod services;

@@ -123,6 +123,10 @@ impl Runtime {
             stores.auth_changes,
             deadline,
         ));
+        stores.plans = Arc::new(crate::plan_cache::CachedPlans::new(
+            stores.plans,
+            std::time::Duration::from_millis(config.plans.cache_ttl_ms),
+        ));
         let mail_wake = Arc::new(tokio::sync::Notify::new());
         stores.mail_queue = Arc::new(crate::mail_worker::Waking::new(
             stores.mail_queue,

@@ -89,8 +89,8 @@ pub async fn create(
 }
 
 /// Changes a plan (`plans:write`); users on it see the change within the
-/// principal cache's lifetime (2 s by default). The default plan comes
-/// from configuration (409).
+/// principal cache's and the plan cache's lifetimes (2 s each by
+/// default). The default plan comes from configuration (409).
 #[utoipa::path(
     tag = "plans",
     security(("bearer" = []), ("cookie" = [])),

@@ -292,6 +292,10 @@ pub struct PlansConfig {
     pub free_monthly_limit: Option<u64>,
     /// Features of the default plan (what an app gates on).
     pub free_features: Vec<String>,
+    /// How long this instance keeps a plan read from the store, in
+    /// milliseconds: other instances' changes to a plan show within it
+    /// (changes made through this instance at once); 0: read every time.
+    pub cache_ttl_ms: u64,
 }
 
 impl Default for PlansConfig {
@@ -301,6 +305,7 @@ impl Default for PlansConfig {
             free_daily_limit: None,
             free_monthly_limit: None,
             free_features: Vec::new(),
+            cache_ttl_ms: 2000,
         }
     }
 }
