@@ -136,13 +136,7 @@ impl ExportView {
                 auth_providers: identity_links.into_iter().map(Into::into).collect(),
             },
             roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            sessions: sessions
-                .into_iter()
-                .map(|s| {
-                    let is_current = s.id == current;
-                    SessionView::new(s, is_current)
-                })
-                .collect(),
+            sessions: SessionList::of(sessions, current).items,
             content_sessions: content_sessions.into_iter().map(Into::into).collect(),
             notifications: notifications.into_iter().map(Into::into).collect(),
             uploads: uploads.into_iter().map(Into::into).collect(),

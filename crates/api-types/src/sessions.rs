@@ -56,9 +56,24 @@ pub struct RefreshBody {
     pub refresh_token: String,
 }
 
-/// The caller's active sessions.
+/// Active sessions (the caller's, or a user's for an administrator).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
     /// Newest first.
     pub items: Vec<SessionView>,
+}
+
+impl SessionList {
+    /// The list of `sessions`; `current` marks the caller's own.
+    pub fn of(sessions: Vec<domain::AuthSession>, current: domain::AuthSessionId) -> Self {
+        Self {
+            items: sessions
+                .into_iter()
+                .map(|s| {
+                    let is_current = s.id == current;
+                    SessionView::new(s, is_current)
+                })
+                .collect(),
+        }
+    }
 }

@@ -147,18 +147,8 @@ pub async fn list(
     state: web::Data<AppState>,
     me: SignedIn,
 ) -> Result<web::Json<SessionList>, Problem> {
-    let current = me.session().id;
-    let items = state
-        .auth
-        .list_sessions(me.user().id)
-        .await?
-        .into_iter()
-        .map(|s| {
-            let is_current = s.id == current;
-            SessionView::new(s, is_current)
-        })
-        .collect();
-    Ok(web::Json(SessionList { items }))
+    let sessions = state.auth.list_sessions(me.user().id).await?;
+    Ok(web::Json(SessionList::of(sessions, me.session().id)))
 }
 
 /// Signs out: revokes the session making the request and clears the cookies.

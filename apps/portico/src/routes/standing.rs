@@ -7,7 +7,7 @@
 #![allow(unreachable_pub)]
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use api_types::{AdminUserView, SessionList, SessionView, SuspendBody};
+use api_types::{AdminUserView, SessionList, SuspendBody};
 use domain::{AuthSessionId, SuspensionReason, UserId};
 use uuid::Uuid;
 
@@ -94,17 +94,8 @@ pub async fn sessions(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<SessionList>, Problem> {
     let users = state.admin.reader(&me)?;
-    let current = me.session().id;
-    let items = users
-        .sessions(UserId::from_uuid(id.into_inner()))
-        .await?
-        .into_iter()
-        .map(|s| {
-            let is_current = s.id == current;
-            SessionView::new(s, is_current)
-        })
-        .collect();
-    Ok(web::Json(SessionList { items }))
+    let sessions = users.sessions(UserId::from_uuid(id.into_inner())).await?;
+    Ok(web::Json(SessionList::of(sessions, me.session().id)))
 }
 
 /// Revokes one of a user's sessions (`users:write`): its tokens stop
