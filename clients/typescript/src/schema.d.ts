@@ -2283,7 +2283,7 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** @description The caller's active sessions. */
+        /** @description Active sessions (the caller's, or a user's for an administrator). */
         SessionList: {
             /** @description Newest first. */
             items: components["schemas"]["SessionView"][];
