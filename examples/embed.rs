@@ -87,6 +87,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )?),
         sealer: Arc::new(platform::Keyring::parse([key.as_str()])?),
+        // User-Agents kept as they are; the server plugs in `adapter-uap`.
+        devices: Arc::new(domain::UnparsedDevices),
     };
 
     // The use cases, each from the ports it needs.
@@ -132,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sign_in(SignInRequest {
             login: "ann".into(),
             password: Password::for_sign_in("correct horse battery staple")?,
-            device: Some("embed example".into()),
+            user_agent: Some("embed example".into()),
             ip: None,
         })
         .await?

@@ -222,6 +222,7 @@ impl App {
                 platform::Keyring::parse([platform::Keyring::new_entry("k1").as_str()])
                     .expect("a fresh keyring"),
             ),
+            devices: Arc::new(domain::UnparsedDevices),
         };
         let policy = AccountPolicy::default();
         let mail = MailDelivery::new(
@@ -323,7 +324,7 @@ impl App {
             .sign_in(SignInRequest {
                 login: login.into(),
                 password: Password::for_sign_in(password).unwrap(),
-                device: Some("journey".into()),
+                user_agent: Some("journey".into()),
                 ip: Some("127.0.0.1".into()),
             })
             .await

@@ -173,6 +173,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             for w in &warnings {
                 tracing::warn!("{w}");
             }
+            // The User-Agent rules compile while the stores connect.
+            adapter_uap::UapDevices::warm();
             let app = Application::build(config).await?;
             app.run_until_stopped().await?;
         }

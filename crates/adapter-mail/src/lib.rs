@@ -190,6 +190,7 @@ impl LettreMailer {
     fn render(&self, mail: &Mail) -> Result<Rendered, TemplateError> {
         // A mail with a link: its kind, the username it greets, the link
         // and how long it works. A notice: its kind and what it names.
+        let mut sign_in = (String::new(), String::new(), String::new());
         let (kind, username, link, ttl, provider) = match mail {
             Mail::Verification {
                 username, token, ..
@@ -223,6 +224,15 @@ impl LettreMailer {
                     None,
                     provider.as_str(),
                 ),
+                Notice::NewSignIn { device, ip, at } => {
+                    sign_in = (
+                        device.clone(),
+                        ip.clone().unwrap_or_else(|| "unknown".to_owned()),
+                        at.format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default(),
+                    );
+                    (MailKind::NewSignIn, "", String::new(), None, "")
+                }
             },
         };
         self.templates.render(
@@ -232,6 +242,9 @@ impl LettreMailer {
                 link: &link,
                 expires_in: &ttl.map(templates::in_words).unwrap_or_default(),
                 provider,
+                device: &sign_in.0,
+                ip: &sign_in.1,
+                at: &sign_in.2,
             },
         )
     }

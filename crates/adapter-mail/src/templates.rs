@@ -23,15 +23,19 @@ pub(crate) enum MailKind {
     MfaRemoved,
     /// `provider-linked.*`: an identity provider was linked (`provider`).
     ProviderLinked,
+    /// `new-sign-in.*`: a sign-in from a device kind not seen lately
+    /// (`device`, `ip`, `at`).
+    NewSignIn,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 5] = [
+    const ALL: [MailKind; 6] = [
         Self::VerifyEmail,
         Self::ResetPassword,
         Self::ConfirmDeletion,
         Self::MfaRemoved,
         Self::ProviderLinked,
+        Self::NewSignIn,
     ];
 
     fn stem(self) -> &'static str {
@@ -41,12 +45,13 @@ impl MailKind {
             Self::ConfirmDeletion => "confirm-deletion",
             Self::MfaRemoved => "mfa-removed",
             Self::ProviderLinked => "provider-linked",
+            Self::NewSignIn => "new-sign-in",
         }
     }
 }
 
 /// Built-in templates, by file name.
-const BUILT_IN: [(&str, &str); 16] = [
+const BUILT_IN: [(&str, &str); 19] = [
     ("layout.html", include_str!("templates/layout.html")),
     (
         "verify-email.subject.txt",
@@ -105,6 +110,15 @@ const BUILT_IN: [(&str, &str); 16] = [
         "provider-linked.html",
         include_str!("templates/provider-linked.html"),
     ),
+    (
+        "new-sign-in.subject.txt",
+        include_str!("templates/new-sign-in.subject.txt"),
+    ),
+    ("new-sign-in.txt", include_str!("templates/new-sign-in.txt")),
+    (
+        "new-sign-in.html",
+        include_str!("templates/new-sign-in.html"),
+    ),
 ];
 
 /// What a template sees.
@@ -119,6 +133,12 @@ pub(crate) struct MailContext<'a> {
     /// The identity provider a notice is about (`provider-linked`; empty
     /// in the others).
     pub provider: &'a str,
+    /// The device a `new-sign-in` notice names, in words (empty in the others).
+    pub device: &'a str,
+    /// The IP address it names (`unknown` when there was none; empty in the others).
+    pub ip: &'a str,
+    /// When, as RFC 3339 in UTC (`new-sign-in`; empty in the others).
+    pub at: &'a str,
 }
 
 /// A rendered mail.
@@ -228,6 +248,9 @@ impl MailTemplates {
             link: "https://app.example/page?token=0123abcd",
             expires_in: "1 hour",
             provider: "github",
+            device: "Firefox 133.0 on Linux (desktop)",
+            ip: "203.0.113.9",
+            at: "2026-12-06T17:00:00Z",
         };
         for kind in MailKind::ALL {
             templates.render(kind, &sample)?;
@@ -317,6 +340,9 @@ mod tests {
             link,
             expires_in: "24 hours",
             provider: "",
+            device: "",
+            ip: "",
+            at: "",
         }
     }
 
@@ -353,6 +379,32 @@ mod tests {
             assert!(r.text.contains(link) && r.html.contains("token=ab12"));
             assert!(!r.subject.is_empty() && !r.subject.contains('\n'));
         }
+    }
+
+    #[test]
+    fn the_new_sign_in_notice_names_device_ip_and_time_escaped_in_html() {
+        let t = MailTemplates::load(None).expect("built-in templates");
+        let c = MailContext {
+            device: "Firefox <133> on Linux (desktop)",
+            ip: "203.0.113.9",
+            at: "2026-12-06T17:00:00Z",
+            ..context("")
+        };
+        let r = t.render(MailKind::NewSignIn, &c).expect("render");
+        assert_eq!(r.subject, "New sign-in to your account");
+        for part in [
+            "Device: Firefox <133> on Linux (desktop)",
+            "IP address: 203.0.113.9",
+            "Time: 2026-12-06T17:00:00Z",
+        ] {
+            assert!(r.text.contains(part), "{}", r.text);
+        }
+        assert!(
+            r.html.contains("Firefox &lt;133&gt; on Linux"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("203.0.113.9"));
     }
 
     #[test]

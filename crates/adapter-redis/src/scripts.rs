@@ -207,6 +207,41 @@ impl RedisStore {
         Ok(Page::from_overfetch(items, page))
     }
 
+    /// A page of the records an index lists that pass `keep`, for filters
+    /// the index cannot answer: reads on in batches of the largest page until
+    /// the page is full, the index ends, or the last record read satisfies
+    /// `past` (records beyond it cannot match). A scan, which the ports allow
+    /// for an administrator's search; not for a hot path.
+    pub(crate) async fn filtered_page<T, R, F>(
+        page: PageRequest,
+        read: R,
+        keep: impl Fn(&T) -> bool,
+        past: impl Fn(&T) -> bool,
+    ) -> Result<Page<T>, StoreError>
+    where
+        T: Listed,
+        R: Fn(PageRequest) -> F,
+        F: Future<Output = Result<Page<T>, StoreError>>,
+    {
+        let want = page.limit() as usize + 1;
+        let next = |cursor| PageRequest::after(PageRequest::MAX_LIMIT, cursor);
+        let mut batch = page
+            .cursor()
+            .map_or(PageRequest::first(PageRequest::MAX_LIMIT), next);
+        let mut found = Vec::new();
+        loop {
+            let read = read(batch).await?;
+            let beyond = read.items.last().is_some_and(&past);
+            found.extend(read.items.into_iter().filter(|item| keep(item)));
+            match read.next_cursor {
+                Some(cursor) if found.len() < want && !beyond => batch = next(cursor),
+                _ => break,
+            }
+        }
+        found.truncate(want);
+        Ok(Page::from_overfetch(found, page))
+    }
+
     /// [`GUARDED_SET`]: `guards` must hold; `delete` fields go, `set` is written.
     pub(crate) async fn guarded_set(
         &self,

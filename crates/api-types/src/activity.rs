@@ -36,10 +36,9 @@ pub struct ActivityEventView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "192.0.2.1")]
     pub ip: Option<String>,
-    /// The client's User-Agent, where there was a request.
+    /// The client's device, where there was a request.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "Mozilla/5.0 (X11; Linux x86_64)")]
-    pub device: Option<String>,
+    pub device: Option<crate::DeviceView>,
     /// What else there is to say, per type (`method` of a sign-in, `reason` of a failure, …).
     #[schema(value_type = Object)]
     pub details: serde_json::Map<String, serde_json::Value>,
@@ -57,7 +56,7 @@ impl From<domain::ActivityEvent> for ActivityEventView {
                 user_id: e.actor.user_id().map(|u| u.as_uuid()),
             },
             ip: e.ip,
-            device: e.device,
+            device: e.device.map(crate::DeviceView::from),
             details: e.details,
         }
     }

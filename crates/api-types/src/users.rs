@@ -108,20 +108,62 @@ impl From<Usage> for UsageView {
     }
 }
 
+/// A client's device, parsed from its User-Agent at sign-in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    /// `desktop`, `mobile`, `tablet`, `bot` or `other`.
+    #[serde(rename = "type")]
+    #[schema(example = "desktop")]
+    pub device_type: &'static str,
+    /// The browser's (or client's) family; `Other` when unknown.
+    #[schema(example = "Firefox")]
+    pub browser: String,
+    /// Its version, when the User-Agent says.
+    #[schema(example = "133.0")]
+    pub browser_version: Option<String>,
+    /// The operating system's family; `Other` when unknown.
+    #[schema(example = "Linux")]
+    pub os: String,
+    /// Its version, when the User-Agent says.
+    #[schema(example = "10")]
+    pub os_version: Option<String>,
+    /// The User-Agent it was read from (at most 512 bytes).
+    #[schema(example = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")]
+    pub user_agent: String,
+}
+
+impl From<domain::Device> for DeviceView {
+    fn from(d: domain::Device) -> Self {
+        Self {
+            device_type: d.device_type.as_str(),
+            browser: d.browser,
+            browser_version: d.browser_version,
+            os: d.os,
+            os_version: d.os_version,
+            user_agent: d.user_agent,
+        }
+    }
+}
+
 /// A sign-in session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: Uuid,
-    /// User agent at sign-in.
-    pub device: Option<String>,
+    /// The device signed in from (absent for sessions from before devices were read).
+    pub device: Option<DeviceView>,
     /// Client IP at sign-in.
     pub ip: Option<String>,
     /// When it was created (RFC 3339, UTC); lists are newest first by this.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Last use.
+    /// Last use (within the touch interval, one minute by default).
     #[serde(with = "time::serde::rfc3339")]
+    pub last_used_at: OffsetDateTime,
+    /// The same as `last_used_at`, under its first name; kept for clients
+    /// written before it.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(deprecated)]
     pub last_accessed_at: OffsetDateTime,
     /// The access token stops working then unless used (sliding expiry).
     #[serde(with = "time::serde::rfc3339")]
@@ -135,9 +177,10 @@ impl SessionView {
     pub fn new(s: AuthSession, current: bool) -> Self {
         Self {
             id: s.id.as_uuid(),
-            device: s.device,
+            device: s.device.map(DeviceView::from),
             ip: s.ip,
             created_at: s.created_at,
+            last_used_at: s.last_accessed_at,
             last_accessed_at: s.last_accessed_at,
             expires_at: s.expires_at,
             current,

@@ -20,7 +20,14 @@ fn event(user: UserId, kind: ActivityKind, actor: Actor, at: OffsetDateTime) -> 
         user_id: user,
         actor,
         ip: Some("2001:db8::1".into()),
-        device: Some("Mozilla/5.0 (X11; Linux x86_64) «test»".into()),
+        device: Some(domain::Device::new(
+            domain::DeviceType::Desktop,
+            "Firefox «test»",
+            Some("133.0"),
+            "Linux",
+            None,
+            "Mozilla/5.0 (X11; Linux x86_64) «test»",
+        )),
         details,
     }
 }

@@ -7,7 +7,7 @@
 //! - [`kernel`]: what every feature shares: ids, pages, store errors,
 //!   tokens, sealed secrets, the clock/id/token ports, the authenticated
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
-//! - [`accounts`], [`activity`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
+//! - [`accounts`], [`activity`], [`devices`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
 //!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
 //!   [`limits`], [`plans`], [`jobs`].
 //!
@@ -25,6 +25,7 @@ pub mod kernel;
 pub mod accounts;
 pub mod activity;
 pub mod content;
+pub mod devices;
 pub mod federation;
 pub mod jobs;
 pub mod limits;
@@ -47,6 +48,7 @@ extern crate self as domain;
 pub use accounts::*;
 pub use activity::*;
 pub use content::*;
+pub use devices::*;
 pub use federation::*;
 pub use jobs::*;
 pub use kernel::*;

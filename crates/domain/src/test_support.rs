@@ -137,7 +137,40 @@ impl Harness {
                 mailer: Arc::new(MockMailer::new()),
                 objects: Arc::new(MockObjectStore::new()),
                 sealer: Arc::new(TestSealer),
+                devices: Arc::new(TestDevices),
             },
+        }
+    }
+}
+
+/// A device parser for unit tests: a User-Agent naming `Firefox` is a
+/// desktop Firefox on Linux, one naming `iPhone` a mobile Safari on iOS;
+/// anything else is unparsed.
+pub(crate) struct TestDevices;
+
+impl crate::DeviceParser for TestDevices {
+    fn parse(&self, user_agent: &str) -> crate::Device {
+        use crate::{Device, DeviceType};
+        if user_agent.contains("Firefox") {
+            Device::new(
+                DeviceType::Desktop,
+                "Firefox",
+                Some("133.0"),
+                "Linux",
+                None,
+                user_agent,
+            )
+        } else if user_agent.contains("iPhone") {
+            Device::new(
+                DeviceType::Mobile,
+                "Mobile Safari",
+                Some("17.5"),
+                "iOS",
+                Some("17.5"),
+                user_agent,
+            )
+        } else {
+            Device::unparsed(user_agent)
         }
     }
 }

@@ -136,6 +136,7 @@ impl Runtime {
             default_plan: Arc::new(config.plans.default_plan().map_err(RuntimeError::Setup)?),
             mfa_issuer: config.security.mfa_issuer.clone(),
             mails_per_address_per_hour: config.mail.per_address_per_hour.max(1),
+            new_device_alerts: config.mail.new_device_alerts,
             ..AccountPolicy::default()
         };
         let objects = crate::objects::open(config)?;
@@ -274,6 +275,7 @@ fn system(
         )?),
         objects: Arc::new(objects.clone()),
         sealer,
+        devices: Arc::new(adapter_uap::UapDevices),
     };
     Ok((system, keyring))
 }

@@ -210,7 +210,7 @@ pub async fn finish_sign_in(
             MfaSignInRequest {
                 token,
                 proof,
-                device: super::sessions::device(&req),
+                user_agent: super::sessions::user_agent(&req),
                 ip: Some(ip.0),
             },
         )

@@ -210,7 +210,7 @@ pub async fn exchange(
         .exchange(
             &state.auth,
             &code,
-            super::sessions::device(&req),
+            super::sessions::user_agent(&req),
             Some(ip.0),
         )
         .await?

@@ -77,7 +77,7 @@ pub async fn sign_in(
         .sign_in(SignInRequest {
             login: body.login.trim().to_owned(),
             password,
-            device: device(&req),
+            user_agent: user_agent(&req),
             ip: Some(ip.0),
         })
         .await?;
@@ -87,12 +87,13 @@ pub async fn sign_in(
     })
 }
 
-/// The user agent, as the session's device description.
-pub(crate) fn device(req: &HttpRequest) -> Option<String> {
+/// The request's User-Agent header (the domain bounds and parses it into
+/// the session's device).
+pub(crate) fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(255).collect())
+        .map(|ua| domain::bounded_user_agent(ua).to_owned())
 }
 
 /// 200 with the challenge: no session, no cookie.

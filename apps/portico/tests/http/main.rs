@@ -6,6 +6,7 @@ mod cli;
 mod content;
 mod contract;
 mod deploy;
+mod devices;
 mod faults;
 mod hardening;
 mod hygiene;

@@ -351,39 +351,39 @@ impl TestApp {
             .collect()
     }
 
-    /// The newest mail to `to` in the outbox (headers and both parts),
-    /// once queued mail has gone out.
-    pub(crate) async fn last_mail(&self, to: &str) -> String {
+    /// The mails to `to` in the outbox (headers and both parts), oldest
+    /// first, once queued mail has gone out.
+    pub(crate) async fn mails_to(&self, to: &str) -> Vec<String> {
         self.mail_settled().await;
+        let to_line = format!("To: {to}");
         let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&self.outbox)
-            .expect("outbox")
-            .filter_map(|e| {
-                let e = e.ok()?;
-                let text = std::fs::read_to_string(e.path()).ok()?;
-                let modified = e.metadata().ok()?.modified().ok()?;
-                text.lines()
-                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
-                    .then_some((modified, text))
+            .map(|dir| {
+                dir.filter_map(|e| {
+                    let e = e.ok()?;
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    let modified = e.metadata().ok()?.modified().ok()?;
+                    text.lines()
+                        .any(|l| l.eq_ignore_ascii_case(&to_line))
+                        .then_some((modified, text))
+                })
+                .collect()
             })
-            .collect();
+            .unwrap_or_default();
         mails.sort_by_key(|(at, _)| *at);
-        mails.pop().unwrap_or_else(|| panic!("no mail to {to}")).1
+        mails.into_iter().map(|(_, text)| text).collect()
+    }
+
+    /// The newest mail to `to` in the outbox, once queued mail has gone out.
+    pub(crate) async fn last_mail(&self, to: &str) -> String {
+        self.mails_to(to)
+            .await
+            .pop()
+            .unwrap_or_else(|| panic!("no mail to {to}"))
     }
 
     /// How many mails went to `to`, once queued mail has gone out.
     pub(crate) async fn mail_count(&self, to: &str) -> usize {
-        self.mail_settled().await;
-        std::fs::read_dir(&self.outbox)
-            .map(|dir| {
-                dir.filter_map(Result::ok)
-                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                    .filter(|t| {
-                        t.lines()
-                            .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
+        self.mails_to(to).await.len()
     }
 
     /// Registers and verifies `username` (email `<username>@example.org`);

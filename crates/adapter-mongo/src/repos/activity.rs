@@ -21,7 +21,7 @@ fn event_doc(e: &ActivityEvent) -> Result<Document, StoreError> {
         "actorKind": e.actor.kind(),
         "actorId": opt_uuid(e.actor.user_id().map(|u| u.as_uuid())),
         "ip": opt_str(e.ip.as_deref()),
-        "device": opt_str(e.device.as_deref()),
+        "device": opt_str(e.device.as_ref().map(domain::Device::to_stored).as_deref()),
         "details": json(&serde_json::Value::Object(e.details.clone()))?,
     })
 }
@@ -43,7 +43,7 @@ fn event(d: &Document) -> Result<ActivityEvent, StoreError> {
         actor: Actor::from_stored(f.str("actorKind")?, actor_id)
             .ok_or_else(|| corrupt("activity event", "actorKind"))?,
         ip: f.opt_str("ip")?.map(str::to_owned),
-        device: f.opt_str("device")?.map(str::to_owned),
+        device: f.opt_str("device")?.map(domain::Device::from_stored),
         details,
     })
 }

@@ -72,7 +72,7 @@ fn record(e: &ActivityEvent) -> Record {
         .set("actorKind", e.actor.kind())
         .opt("actorId", e.actor.user_id().map(|u| u.to_string()))
         .opt("ip", e.ip.clone())
-        .opt("device", e.device.clone())
+        .opt("device", e.device.as_ref().map(domain::Device::to_stored))
         .set(
             "details",
             serde_json::to_string(&e.details).unwrap_or_else(|_| "{}".into()),
@@ -99,7 +99,10 @@ fn event(map: HashMap<String, String>) -> Result<Option<ActivityEvent>, StoreErr
         user_id: UserId::from_uuid(f.uuid("userId")?),
         actor: Actor::from_stored(f.str("actorKind")?, actor_id).ok_or_else(|| bad("actorKind"))?,
         ip: f.opt_string("ip"),
-        device: f.opt_string("device"),
+        device: f
+            .opt_string("device")
+            .as_deref()
+            .map(domain::Device::from_stored),
         details,
     }))
 }
@@ -162,28 +165,8 @@ impl ActivityRepository for RedisStore {
         if *f == only_user {
             return read(page).await;
         }
-        let want = page.limit() as usize + 1;
-        let mut found = Vec::new();
-        let mut batch = match page.cursor() {
-            Some(cursor) => PageRequest::after(PageRequest::MAX_LIMIT, cursor),
-            None => PageRequest::first(PageRequest::MAX_LIMIT),
-        };
-        loop {
-            let read = read(batch).await?;
-            let past_from = read
-                .items
-                .last()
-                .is_some_and(|e| f.from.is_some_and(|from| e.at < from));
-            found.extend(read.items.into_iter().filter(|e| f.matches(e)));
-            match read.next_cursor {
-                Some(cursor) if found.len() < want && !past_from => {
-                    batch = PageRequest::after(PageRequest::MAX_LIMIT, cursor);
-                }
-                _ => break,
-            }
-        }
-        found.truncate(want);
-        Ok(Page::from_overfetch(found, page))
+        let older = |e: &ActivityEvent| f.from.is_some_and(|from| e.at < from);
+        RedisStore::filtered_page(page, read, |e| f.matches(e), older).await
     }
 
     async fn purge_before(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {

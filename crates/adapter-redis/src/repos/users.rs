@@ -408,26 +408,8 @@ impl UserRepository for RedisStore {
             return read(page).await;
         }
         // No secondary indexes here: a filtered page reads the users in
-        // order, a batch at a time, until it has its items (a scan, which
-        // the port allows; an admin's search, not a hot path).
-        let want = page.limit() as usize + 1;
-        let mut found = Vec::new();
-        let mut batch = PageRequest::first(PageRequest::MAX_LIMIT);
-        if let Some(cursor) = page.cursor() {
-            batch = PageRequest::after(PageRequest::MAX_LIMIT, cursor);
-        }
-        loop {
-            let read = read(batch).await?;
-            found.extend(read.items.into_iter().filter(|u| filter.matches(u)));
-            match read.next_cursor {
-                Some(cursor) if found.len() < want => {
-                    batch = PageRequest::after(PageRequest::MAX_LIMIT, cursor);
-                }
-                _ => break,
-            }
-        }
-        found.truncate(want);
-        Ok(Page::from_overfetch(found, page))
+        // order until it has its items.
+        RedisStore::filtered_page(page, read, |u| filter.matches(u), |_| false).await
     }
 
     async fn delete(&self, id: UserId) -> Result<(), WriteError> {

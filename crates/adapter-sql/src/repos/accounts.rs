@@ -30,7 +30,9 @@ impl Store {
             id: domain::AuthSessionId::from_uuid(col(row, "id")?),
             user_id: domain::UserId::from_uuid(col(row, "user_id")?),
             token_hash: domain::TokenHash::from_stored(col::<String, _>(row, "token_hash")?),
-            device: col(row, "device")?,
+            device: col::<Option<String>, _>(row, "device")?
+                .as_deref()
+                .map(domain::Device::from_stored),
             ip: col(row, "ip")?,
             created_at: col_time::<Ts, _>(row, "created_at")?,
             last_accessed_at: col_time::<Ts, _>(row, "last_accessed_at")?,
@@ -150,7 +152,7 @@ impl domain::SessionRepository for Store {
         .bind(s.id.as_uuid())
         .bind(s.user_id.as_uuid())
         .bind(s.token_hash.as_str())
-        .bind(s.device.as_deref())
+        .bind(s.device.as_ref().map(domain::Device::to_stored))
         .bind(s.ip.as_deref())
         .bind(<Ts>::to_db(s.created_at))
         .bind(<Ts>::to_db(s.last_accessed_at))

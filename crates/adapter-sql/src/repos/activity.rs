@@ -23,7 +23,9 @@ impl Store {
             actor: domain::Actor::from_stored(&actor_kind, actor_id)
                 .ok_or_else(|| corrupt("actor_kind"))?,
             ip: col(row, "ip")?,
-            device: col(row, "device")?,
+            device: col::<Option<String>, _>(row, "device")?
+                .as_deref()
+                .map(domain::Device::from_stored),
             details: col::<Json<serde_json::Map<String, serde_json::Value>>, _>(row, "details")?.0,
         })
     }
@@ -43,7 +45,7 @@ impl domain::ActivityRepository for Store {
         .bind(e.actor.kind())
         .bind(e.actor.user_id().map(|u| u.as_uuid()))
         .bind(e.ip.as_deref())
-        .bind(e.device.as_deref())
+        .bind(e.device.as_ref().map(domain::Device::to_stored))
         .bind(sqlx::types::Json(&e.details))
         .execute(self.pool())
         .await

@@ -42,6 +42,10 @@ pub struct AccountPolicy {
     pub mails_per_address_per_hour: u32,
     /// The built-in default plan (`free`): its limits and features.
     pub default_plan: std::sync::Arc<crate::Plan>,
+    /// Whether a sign-in from a device kind (type, browser and system) the
+    /// user has not signed in from for [`NEW_DEVICE_WINDOW`](crate::NEW_DEVICE_WINDOW)
+    /// mails them a "new sign-in" notice.
+    pub new_device_alerts: bool,
 }
 
 impl Default for AccountPolicy {
@@ -62,6 +66,7 @@ impl Default for AccountPolicy {
             mfa_token_tries: 5,
             mails_per_address_per_hour: 3,
             default_plan: std::sync::Arc::default(),
+            new_device_alerts: true,
         }
     }
 }

@@ -48,7 +48,7 @@ fn sign_in(w: &World) -> Result<SignedIn, SignInError> {
     block_on(w.auth.sign_in(SignInRequest {
         login: w.user.email.as_str().to_owned(),
         password: Password::for_sign_in("right password").unwrap(),
-        device: None,
+        user_agent: None,
         ip: Some("192.0.2.1".into()),
     }))
 }

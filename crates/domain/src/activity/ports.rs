@@ -148,8 +148,8 @@ pub struct ActivityEvent {
     pub actor: Actor,
     /// The client's IP address, where there was a request (at most 64 characters).
     pub ip: Option<String>,
-    /// The client's device (its User-Agent, at most 255 characters), where there was a request.
-    pub device: Option<String>,
+    /// The client's device, where there was a request.
+    pub device: Option<crate::Device>,
     /// What else there is to say, per type (see [`ActivityKind`]).
     pub details: serde_json::Map<String, serde_json::Value>,
 }

@@ -15,8 +15,8 @@ use crate::{Stores, System};
 pub struct RequestOrigin {
     /// The client's IP address.
     pub ip: Option<String>,
-    /// The client's User-Agent.
-    pub device: Option<String>,
+    /// The client's device, parsed from its User-Agent.
+    pub device: Option<crate::Device>,
 }
 
 /// No request: a job, or a change whose request is not known here.
@@ -106,7 +106,7 @@ pub(crate) async fn record(
         user_id: happened.user_id,
         actor: happened.actor,
         ip: bounded(&happened.origin.ip, 64),
-        device: bounded(&happened.origin.device, 255),
+        device: happened.origin.device.clone(),
         details: happened.details,
     };
     stores.activity.append(&event).await.map_err(|e| {

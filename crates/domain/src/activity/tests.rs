@@ -39,7 +39,7 @@ fn sign_in(w: &World, password: &str) -> Result<SignedIn, SignInError> {
     block_on(w.auth.sign_in(SignInRequest {
         login: w.user.email.as_str().to_owned(),
         password: Password::for_sign_in(password).unwrap(),
-        device: Some("Mozilla/5.0 (Macintosh)".into()),
+        user_agent: Some("Mozilla/5.0 (Macintosh)".into()),
         ip: Some("198.51.100.7".into()),
     }))
 }
@@ -82,7 +82,10 @@ fn sign_ins_and_an_administrators_actions_are_written_with_who_and_from_where() 
     assert_eq!(failed.details["reason"], "password");
     assert_eq!(failed.ip.as_deref(), Some("198.51.100.7"));
     assert_eq!(succeeded.details["method"], "password");
-    assert_eq!(succeeded.device.as_deref(), Some("Mozilla/5.0 (Macintosh)"));
+    assert_eq!(
+        succeeded.device.as_ref().map(|d| d.user_agent.as_str()),
+        Some("Mozilla/5.0 (Macintosh)")
+    );
     assert_eq!(succeeded.actor, Actor::User(w.user.id));
     assert_eq!(suspended.actor, Actor::Admin(admin.user_id()));
     assert_eq!(suspended.details["reason"], "Spam");

@@ -322,7 +322,7 @@ impl Federation {
         &self,
         auth: &Authentication,
         code: &Token,
-        device: Option<String>,
+        user_agent: Option<String>,
         ip: Option<String>,
     ) -> Result<SignedIn, ExchangeError> {
         let now = self.system.now();
@@ -356,7 +356,13 @@ impl Federation {
             return Ok(SignedIn::MfaRequired(challenge));
         }
         match auth
-            .finish_sign_in(&user, device, ip, now, crate::SignInMethod::Provider)
+            .finish_sign_in(
+                &user,
+                Some(self.system.device(user_agent.as_deref())),
+                ip,
+                now,
+                crate::SignInMethod::Provider,
+            )
             .await
         {
             Ok(session) => Ok(SignedIn::Session(session)),

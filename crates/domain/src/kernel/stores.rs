@@ -168,6 +168,9 @@ pub struct System {
     pub objects: Arc<dyn ObjectStore>,
     /// Encryption of secrets at rest.
     pub sealer: Arc<dyn Sealer>,
+    /// User-Agent parsing ([`UnparsedDevices`](crate::UnparsedDevices)
+    /// keeps them as they are).
+    pub devices: Arc<dyn crate::DeviceParser>,
 }
 
 impl System {

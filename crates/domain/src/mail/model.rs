@@ -52,6 +52,17 @@ pub enum Notice {
         /// The provider's configured name.
         provider: String,
     },
+    /// Someone signed in from a device kind the account has not signed in
+    /// from lately.
+    NewSignIn {
+        /// The device, in words (`Firefox 133.0 on Linux (desktop)`).
+        device: String,
+        /// The client's IP address, if known.
+        ip: Option<String>,
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
 }
 
 impl Mail {

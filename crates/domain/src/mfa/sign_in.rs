@@ -26,8 +26,9 @@ pub struct MfaSignInRequest {
     pub token: Token,
     /// The code.
     pub proof: MfaProof,
-    /// User agent or device description.
-    pub device: Option<String>,
+    /// The client's User-Agent header, as sent (parsed into a
+    /// [`Device`](crate::Device) here).
+    pub user_agent: Option<String>,
     /// Client IP.
     pub ip: Option<String>,
 }
@@ -97,7 +98,7 @@ impl MultiFactor {
             .ok_or(MfaSignInError::InvalidToken)?;
         let origin = RequestOrigin {
             ip: request.ip.clone(),
-            device: request.device.clone(),
+            device: Some(self.system.device(request.user_agent.as_deref())),
         };
         let event = |kind| Happened::new(kind, user.id, Actor::User(user.id), &origin);
         let failed =
@@ -148,7 +149,7 @@ impl MultiFactor {
         match auth
             .finish_sign_in(
                 &user,
-                request.device,
+                origin.device.clone(),
                 request.ip,
                 now,
                 crate::SignInMethod::Mfa,

@@ -130,7 +130,7 @@ fn challenge(s: &Setup) -> Token {
     let request = SignInRequest {
         login: "user1@example.org".into(),
         password: password("right password"),
-        device: None,
+        user_agent: None,
         ip: Some("10.0.0.1".into()),
     };
     match block_on(s.auth.sign_in(request)).unwrap() {
@@ -148,7 +148,7 @@ fn second_step(s: &Setup, token: &Token, proof: MfaProof) -> Result<IssuedSessio
         MfaSignInRequest {
             token: token.clone(),
             proof,
-            device: None,
+            user_agent: None,
             ip: Some("10.0.0.1".into()),
         },
     ))
@@ -260,7 +260,7 @@ fn challenge_or_locked(s: &Setup) -> Option<Token> {
     let request = SignInRequest {
         login: "user1@example.org".into(),
         password: password("right password"),
-        device: None,
+        user_agent: None,
         ip: Some("10.0.0.1".into()),
     };
     match block_on(s.auth.sign_in(request)) {
@@ -307,7 +307,7 @@ fn changes_need_the_password_and_a_code() {
     let request = SignInRequest {
         login: "user1@example.org".into(),
         password: password("right password"),
-        device: None,
+        user_agent: None,
         ip: None,
     };
     assert!(matches!(
@@ -418,7 +418,7 @@ fn challenge_at(s: &Setup) -> Token {
     let request = SignInRequest {
         login: "user1@example.org".into(),
         password: password("right password"),
-        device: None,
+        user_agent: None,
         ip: Some("10.0.0.1".into()),
     };
     match block_on(s.auth.sign_in(request)).unwrap() {

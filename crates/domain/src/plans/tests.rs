@@ -63,7 +63,7 @@ fn signed_in(w: &World) -> Principal {
     let signed = block_on(w.auth.sign_in(SignInRequest {
         login: w.user.email.as_str().to_owned(),
         password: Password::for_sign_in("right password").unwrap(),
-        device: None,
+        user_agent: None,
         ip: None,
     }))
     .unwrap();

@@ -17,8 +17,8 @@ pub struct AuthSession {
     pub user_id: UserId,
     /// Hash of the current access token.
     pub token_hash: TokenHash,
-    /// User agent or device description.
-    pub device: Option<String>,
+    /// The client's device, parsed from its User-Agent at sign-in.
+    pub device: Option<crate::Device>,
     /// Client IP at sign-in.
     pub ip: Option<String>,
     /// When it was created; listings are newest first by this.

@@ -23,8 +23,9 @@ pub struct SignInRequest {
     pub login: String,
     /// The password as typed.
     pub password: Password,
-    /// User agent or device description.
-    pub device: Option<String>,
+    /// The client's User-Agent header, as sent (parsed into a
+    /// [`Device`](crate::Device) here).
+    pub user_agent: Option<String>,
     /// Client IP.
     pub ip: Option<String>,
 }
@@ -147,7 +148,7 @@ impl Authentication {
             .map_err(SignInError::Unexpected)?;
         let origin = RequestOrigin {
             ip: request.ip.clone(),
-            device: request.device.clone(),
+            device: Some(self.system.device(request.user_agent.as_deref())),
         };
         let failed = |user: &User, reason: &'static str| {
             Happened::new(
@@ -202,7 +203,7 @@ impl Authentication {
             .map_err(SignInError::Unexpected)?;
         self.finish_sign_in(
             &user,
-            request.device,
+            origin.device,
             request.ip,
             now,
             SignInMethod::Password,
@@ -223,11 +224,24 @@ impl Authentication {
     pub(crate) async fn finish_sign_in(
         &self,
         user: &User,
-        device: Option<String>,
+        device: Option<crate::Device>,
         ip: Option<String>,
         now: OffsetDateTime,
         method: SignInMethod,
     ) -> Result<IssuedSession, SignInError> {
+        if let Some(device) = &device {
+            crate::devices::alert_if_new(
+                &self.stores,
+                &self.system,
+                &self.policy,
+                user,
+                device,
+                ip.as_deref(),
+                now,
+            )
+            .await
+            .map_err(SignInError::Unexpected)?;
+        }
         self.stores
             .users
             .record_sign_in(user.id, now)
@@ -265,7 +279,7 @@ impl Authentication {
     pub async fn open_session(
         &self,
         user_id: UserId,
-        device: Option<String>,
+        device: Option<crate::Device>,
         ip: Option<String>,
         now: OffsetDateTime,
     ) -> Result<IssuedSession, StoreError> {
@@ -274,7 +288,7 @@ impl Authentication {
             id: AuthSessionId::from_uuid(self.system.ids.new_id()),
             user_id,
             token_hash: access_token.hash(),
-            device: device.map(|d| d.chars().take(255).collect()),
+            device,
             ip: ip.map(|ip| ip.chars().take(64).collect()),
             created_at: now,
             last_accessed_at: now,

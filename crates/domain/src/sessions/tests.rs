@@ -13,7 +13,7 @@ fn request(password: &str) -> SignInRequest {
     SignInRequest {
         login: "user1@example.org".into(),
         password: Password::for_sign_in(password).unwrap(),
-        device: Some("test".into()),
+        user_agent: Some("test".into()),
         ip: Some("127.0.0.1".into()),
     }
 }

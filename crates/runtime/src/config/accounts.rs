@@ -56,6 +56,10 @@ pub struct MailConfig {
     /// hour, whoever asks (requests past it are answered as usual and send
     /// nothing).
     pub per_address_per_hour: u32,
+    /// Whether a sign-in from a device kind (type, browser and system) the
+    /// user has not signed in from in 90 days mails them a "new sign-in"
+    /// notice naming the device, the IP and the time.
+    pub new_device_alerts: bool,
 }
 
 /// URL patterns of the pages that complete what a mail asks, each with a
@@ -150,6 +154,7 @@ impl Default for MailConfig {
             max_attempts: domain::MailPolicy::default().max_attempts,
             first_retry_ms: 5000,
             per_address_per_hour: 3,
+            new_device_alerts: true,
         }
     }
 }

@@ -114,7 +114,10 @@ fn session(map: HashMap<String, String>) -> Result<Option<AuthSession>, StoreErr
         id: AuthSessionId::from_uuid(f.uuid("id")?),
         user_id: UserId::from_uuid(f.uuid("userId")?),
         token_hash: TokenHash::from_stored(f.str("tokenHash")?),
-        device: f.opt_string("device"),
+        device: f
+            .opt_string("device")
+            .as_deref()
+            .map(domain::Device::from_stored),
         ip: f.opt_string("ip"),
         created_at: f.time("createdAt")?,
         last_accessed_at: f.time("lastAccessed")?,
@@ -160,7 +163,7 @@ fn session_record(s: &AuthSession) -> Record {
     r.set("id", s.id.to_string())
         .set("userId", s.user_id.to_string())
         .set("tokenHash", s.token_hash.as_str())
-        .opt("device", s.device.clone())
+        .opt("device", s.device.as_ref().map(domain::Device::to_stored))
         .opt("ip", s.ip.clone())
         .set("createdAt", ts(s.created_at))
         .set("lastAccessed", ts(s.last_accessed_at))
