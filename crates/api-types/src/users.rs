@@ -57,6 +57,44 @@ pub struct UserView {
     /// at most once a minute, about a second after the request).
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_active_at: Option<OffsetDateTime>,
+    /// How the account came to be (`null` for accounts made before it
+    /// was recorded).
+    pub origin: Option<OriginView>,
+}
+
+/// How an account came to be.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OriginView {
+    /// `registration`, `admin`, `provider` or `bootstrap`.
+    #[schema(example = "registration")]
+    pub kind: &'static str,
+    /// The identity provider (`provider` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "github")]
+    pub provider: Option<String>,
+    /// The administrator who made it (`admin` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<Uuid>,
+    /// The client's IP address at registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "192.0.2.1")]
+    pub ip: Option<String>,
+    /// The client's User-Agent at registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")]
+    pub user_agent: Option<String>,
+}
+
+impl From<UserOrigin> for OriginView {
+    fn from(o: UserOrigin) -> Self {
+        Self {
+            kind: o.kind.as_str(),
+            provider: o.provider,
+            created_by: o.created_by.map(|u| u.as_uuid()),
+            ip: o.ip,
+            user_agent: o.user_agent,
+        }
+    }
 }
 
 impl From<User> for UserView {
@@ -80,6 +118,7 @@ impl From<User> for UserView {
             last_accessed_at: u.last_accessed_at,
             last_sign_in_at: u.last_accessed_at,
             last_active_at: u.last_active_at,
+            origin: u.origin.map(OriginView::from),
         }
     }
 }

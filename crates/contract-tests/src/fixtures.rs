@@ -44,6 +44,15 @@ pub fn user(tag: &str, at: OffsetDateTime) -> User {
         last_active_at: None,
         suspension: None,
         plan: None,
+        origin: Some(UserOrigin {
+            provider: Some("github «test»".into()),
+            created_by: Some(UserId::from_uuid(id())),
+            ..UserOrigin::new(
+                OriginKind::Provider,
+                Some("2001:db8::7"),
+                Some("Mozilla/5.0 «test»"),
+            )
+        }),
     }
 }
 
@@ -103,6 +112,11 @@ pub fn candidate(email: &str, at: OffsetDateTime) -> RegistrationCandidate {
         token_hash: token().1,
         created_at: at,
         expires_at: at + Duration::hours(1),
+        origin: Some(UserOrigin::new(
+            OriginKind::Registration,
+            Some("198.51.100.7"),
+            Some("curl/8.5.0"),
+        )),
     }
 }
 

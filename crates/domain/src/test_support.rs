@@ -46,6 +46,7 @@ pub(crate) fn sample_user(n: u128) -> User {
         last_active_at: None,
         suspension: None,
         plan: None,
+        origin: None,
     }
 }
 

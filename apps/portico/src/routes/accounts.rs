@@ -30,6 +30,8 @@ use crate::state::AppState;
 #[post("/v1/registrations", name = "/v1/registrations")]
 pub async fn register(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    ip: crate::auth::ClientIp,
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
@@ -42,7 +44,13 @@ pub async fn register(
     };
     state
         .registration
-        .register(email, username, password)
+        .register_from(
+            email,
+            username,
+            password,
+            Some(&ip.0),
+            super::sessions::user_agent(&req).as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -1,6 +1,7 @@
 //! Devices: a sign-in's User-Agent, parsed, in the session lists (the
 //! user's own and an administrator's) and in the activity log, and the
-//! "new sign-in" mail for a device kind the user has not used lately.
+//! "new sign-in" mail for a device kind the user has not used lately; and
+//! where an account came from (its `origin`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -132,6 +133,58 @@ async fn no_alerts_when_turned_off_and_no_header_is_another_device() {
             assert_eq!(list["items"][0]["device"]["type"], "other");
             assert_eq!(list["items"][0]["device"]["browser"], "Other");
             assert_eq!(list["items"][0]["device"]["user_agent"], "");
+            app
+        },
+    )
+    .await;
+}
+
+/// A registration keeps its IP and User-Agent from the request to the
+/// verified account; the bootstrap administrator says so; the export
+/// carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_says_where_it_came_from() {
+    with_app(
+        Engine::Sqlite,
+        |_| {},
+        |app| async move {
+            let res = app
+                .client
+                .post(app.url("/v1/registrations"))
+                .header("user-agent", FIREFOX)
+                .json(&json!({"email": "ori@example.org", "username": "ori",
+                              "password": USER_PASSWORD}))
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(res.status(), 202);
+            let token = app.last_token("ori@example.org").await;
+            let user = json_with(
+                app.post("/v1/registrations/verify", json!({"token": token}))
+                    .await,
+                201,
+            )
+            .await;
+            let origin = json!({"kind": "registration", "ip": "127.0.0.1", "user_agent": FIREFOX});
+            assert_eq!(user["origin"], origin);
+            let id = user["id"].as_str().unwrap();
+            let admin = app.admin_token().await;
+            let seen = json_with(
+                app.authed(Method::GET, &format!("/v1/users/{id}"), &admin, None)
+                    .await,
+                200,
+            )
+            .await;
+            assert_eq!(seen["origin"], origin);
+            let me = json_with(app.authed(Method::GET, "/v1/me", &admin, None).await, 200).await;
+            assert_eq!(me["origin"]["kind"], "bootstrap");
+            let ori = sign_in_from(&app, "ori", FIREFOX).await;
+            let export = json_with(
+                app.authed(Method::GET, "/v1/me/export", &ori, None).await,
+                200,
+            )
+            .await;
+            assert_eq!(export["user"]["origin"], origin);
             app
         },
     )

@@ -266,6 +266,10 @@ async fn provider_journey(app: TestApp) -> TestApp {
     assert_eq!(user["username"], "alice");
     assert_eq!(user["profile"]["full_name"], "Test alice");
     assert_eq!(user["verified"], true);
+    assert_eq!(
+        user["origin"],
+        json!({"kind": "provider", "provider": "corp"})
+    );
     // The code works once.
     expect_problem(exchange(&app, &code).await, 400, "invalid-token").await;
     let res = exchange(&app, "not a code").await;

@@ -23,6 +23,7 @@ fn candidate_doc(c: &RegistrationCandidate) -> Document {
         "tokenHash": c.token_hash.as_str(),
         "createdAt": time(c.created_at),
         "expiresAt": time(c.expires_at),
+        "origin": opt_str(c.origin.as_ref().map(domain::UserOrigin::to_stored).as_deref()),
     }
 }
 
@@ -37,6 +38,10 @@ fn candidate(d: &Document) -> Result<RegistrationCandidate, StoreError> {
         token_hash: TokenHash::from_stored(f.str("tokenHash")?),
         created_at: f.time("createdAt")?,
         expires_at: f.time("expiresAt")?,
+        origin: f
+            .opt_str("origin")?
+            .map(domain::UserOrigin::from_stored)
+            .transpose()?,
     })
 }
 

@@ -37,6 +37,7 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
         "lastActiveAt": opt_time(u.last_active_at),
         "suspension": suspension_bson(u.suspension.as_ref()),
         "plan": plan_bson(u.plan.as_ref()),
+        "origin": opt_str(u.origin.as_ref().map(domain::UserOrigin::to_stored).as_deref()),
     })
 }
 
@@ -186,6 +187,10 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
         last_active_at: f.opt_time("lastActiveAt")?,
         suspension: suspension_of(d)?,
         plan: plan_of(d)?,
+        origin: f
+            .opt_str("origin")?
+            .map(domain::UserOrigin::from_stored)
+            .transpose()?,
     })
 }
 

@@ -143,6 +143,10 @@ fn from_fields(f: &Fields) -> Result<Option<User>, StoreError> {
             }),
             None => None,
         },
+        origin: f
+            .opt_str("origin")
+            .map(UserOrigin::from_stored)
+            .transpose()?,
     }))
 }
 
@@ -197,7 +201,8 @@ impl UserRepository for RedisStore {
             .set("failedLogins", user.failed_logins.to_string())
             .set("listMember", list_member.clone())
             .opt("lockedUntil", user.locked_until.map(ts))
-            .opt("lastAccessed", user.last_accessed_at.map(ts));
+            .opt("lastAccessed", user.last_accessed_at.map(ts))
+            .opt("origin", user.origin.as_ref().map(UserOrigin::to_stored));
         if let Some(at) = user.last_active_at {
             record.time("lastActiveAt", "lastActiveAtMs", at);
         }

@@ -20,6 +20,10 @@ impl Store {
             token_hash: domain::TokenHash::from_stored(col::<String, _>(row, "token_hash")?),
             created_at: col_time::<Ts, _>(row, "created_at")?,
             expires_at: col_time::<Ts, _>(row, "expires_at")?,
+            origin: col::<Option<String>, _>(row, "origin")?
+                .as_deref()
+                .map(domain::UserOrigin::from_stored)
+                .transpose()?,
         })
     }
 
@@ -75,12 +79,13 @@ impl domain::CandidateRepository for Store {
     async fn put(&self, c: &domain::RegistrationCandidate) -> Result<(), domain::StoreError> {
         sqlx::query(
             "INSERT INTO registration_candidates \
-             (email_normalized, email, username, role, password_hash, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             (email_normalized, email, username, role, password_hash, token_hash, created_at, expires_at, \
+             origin) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (email_normalized) DO UPDATE SET email = excluded.email, \
              username = excluded.username, role = excluded.role, password_hash = excluded.password_hash, \
              token_hash = excluded.token_hash, created_at = excluded.created_at, \
-             expires_at = excluded.expires_at",
+             expires_at = excluded.expires_at, origin = excluded.origin",
         )
         .bind(c.email.normalized())
         .bind(c.email.as_str())
@@ -90,6 +95,7 @@ impl domain::CandidateRepository for Store {
         .bind(c.token_hash.as_str())
         .bind(<Ts>::to_db(c.created_at))
         .bind(<Ts>::to_db(c.expires_at))
+        .bind(c.origin.as_ref().map(domain::UserOrigin::to_stored))
         .execute(self.pool())
         .await
         .map(|_| ())

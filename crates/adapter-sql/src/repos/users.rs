@@ -58,6 +58,10 @@ impl Store {
             },
             last_accessed_at: col_time_opt::<Ts, _>(row, "last_accessed_at")?,
             last_active_at: col_time_opt::<Ts, _>(row, "last_active_at")?,
+            origin: col::<Option<String>, _>(row, "origin")?
+                .as_deref()
+                .map(domain::UserOrigin::from_stored)
+                .transpose()?,
         })
     }
 
@@ -118,9 +122,9 @@ impl domain::UserRepository for Store {
              locked_until, failed_logins, full_name, bio, avatar, preferences, \
              active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at, \
              suspension_reason, suspended_at, suspended_until, plan_name, plan_since, plan_until, \
-             last_active_at) \
+             last_active_at, origin) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24, $25)",
+             $19, $20, $21, $22, $23, $24, $25, $26)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -147,6 +151,7 @@ impl domain::UserRepository for Store {
         .bind(u.plan.as_ref().map(|p| <Ts>::to_db(p.since)))
         .bind(u.plan.as_ref().and_then(|p| p.until.map(<Ts>::to_db)))
         .bind(u.last_active_at.map(<Ts>::to_db))
+        .bind(u.origin.as_ref().map(domain::UserOrigin::to_stored))
         .execute(self.pool())
         .await;
         match result {

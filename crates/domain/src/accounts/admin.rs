@@ -195,13 +195,20 @@ impl UserAdmin {
                     .await
                     .map_err(unexpected)?;
                 let now = self.system.now();
-                let user = User::new_verified(
-                    UserId::from_uuid(self.system.ids.new_id()),
-                    email,
-                    username,
-                    hash,
-                    now,
-                );
+                let user = User {
+                    origin: Some(crate::UserOrigin::new(
+                        crate::OriginKind::Bootstrap,
+                        None,
+                        None,
+                    )),
+                    ..User::new_verified(
+                        UserId::from_uuid(self.system.ids.new_id()),
+                        email,
+                        username,
+                        hash,
+                        now,
+                    )
+                };
                 users.create(&user).await.map_err(|e| match e {
                     InsertUserError::EmailTaken => BootstrapAdminError::EmailBelongsToAnotherUser,
                     InsertUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,

@@ -23,6 +23,8 @@ pub struct RegistrationCandidate {
     pub created_at: OffsetDateTime,
     /// After this instant the candidate is invisible and may be deleted.
     pub expires_at: OffsetDateTime,
+    /// Where the registration came from; the user record keeps it.
+    pub origin: Option<crate::UserOrigin>,
 }
 
 /// Stores registration candidates.

@@ -62,6 +62,20 @@ impl Registration {
         username: Username,
         password: Password,
     ) -> Result<(), RegisterError> {
+        self.register_from(email, username, password, None, None)
+            .await
+    }
+
+    /// [`register`](Self::register) for a request from `ip` with
+    /// `user_agent`: the account's [`UserOrigin`](crate::UserOrigin) keeps both.
+    pub async fn register_from(
+        &self,
+        email: Email,
+        username: Username,
+        password: Password,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<(), RegisterError> {
         let users = &self.stores.users;
         if users
             .find_by_username(&username)
@@ -108,6 +122,11 @@ impl Registration {
             token_hash: token.hash(),
             created_at: now,
             expires_at: now + self.policy.candidate_ttl,
+            origin: Some(crate::UserOrigin::new(
+                crate::OriginKind::Registration,
+                ip,
+                user_agent,
+            )),
         };
         self.stores
             .candidates
@@ -139,13 +158,16 @@ impl Registration {
             .await
             .map_err(VerifyError::Unexpected)?
             .ok_or(VerifyError::InvalidToken)?;
-        let user = User::new_verified(
-            UserId::from_uuid(self.system.ids.new_id()),
-            candidate.email,
-            candidate.username,
-            candidate.password_hash,
-            now,
-        );
+        let user = User {
+            origin: candidate.origin,
+            ..User::new_verified(
+                UserId::from_uuid(self.system.ids.new_id()),
+                candidate.email,
+                candidate.username,
+                candidate.password_hash,
+                now,
+            )
+        };
         self.stores.users.create(&user).await.map_err(|e| match e {
             InsertUserError::EmailTaken => VerifyError::EmailTaken,
             InsertUserError::UsernameTaken => VerifyError::UsernameTaken,
@@ -286,6 +308,7 @@ mod tests {
                 token_hash: fixed_token().hash(),
                 created_at: T0,
                 expires_at: T0 + Duration::hours(1),
+                origin: None,
             }))
         });
         let mut users = MockUserRepository::new();
@@ -322,6 +345,7 @@ mod tests {
                 token_hash: fixed_token().hash(),
                 created_at: T0,
                 expires_at: T0 + Duration::hours(1),
+                origin: None,
             }))
         });
         let mut users = MockUserRepository::new();

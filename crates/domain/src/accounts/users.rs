@@ -69,6 +69,9 @@ pub struct User {
     /// [`crate::PlanAssignment::active_at`]; without one, or after its end,
     /// the user is on the default plan).
     pub plan: Option<crate::PlanAssignment>,
+    /// How the account came to be (`None` for accounts made before this
+    /// was recorded). Written at creation, never changed.
+    pub origin: Option<crate::UserOrigin>,
 }
 
 impl User {
@@ -114,6 +117,7 @@ impl User {
             last_active_at: None,
             suspension: None,
             plan: None,
+            origin: None,
         }
     }
 }

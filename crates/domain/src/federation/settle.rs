@@ -102,7 +102,7 @@ impl Federation {
             self.link_existing(user, flow, &identity, now).await?;
             return Ok(CallbackSuccess::SignedIn(user));
         }
-        let user = self.create_user(&identity, email, now).await?;
+        let user = self.create_user(flow, &identity, email, now).await?;
         if let Err(failure) = self.link(user, flow, &identity, now).await {
             // A parallel callback of the same identity linked it first: the
             // user just made is nobody's.
@@ -220,6 +220,7 @@ impl Federation {
     /// A new verified user without a password, with the default role.
     async fn create_user(
         &self,
+        flow: &OAuthFlow,
         identity: &ProviderIdentity,
         email: Email,
         now: OffsetDateTime,
@@ -242,6 +243,10 @@ impl Federation {
                 now,
             );
             user.profile.full_name = identity.name.clone().map(|n| n.chars().take(200).collect());
+            user.origin = Some(crate::UserOrigin {
+                provider: Some(flow.provider.as_str().to_owned()),
+                ..crate::UserOrigin::new(crate::OriginKind::Provider, None, None)
+            });
             match self.stores.users.create(&user).await {
                 Ok(()) => break user,
                 Err(InsertUserError::UsernameTaken) if attempt < 5 => attempt += 1,

@@ -56,6 +56,7 @@ fn the_right_password_of_an_unverified_address_is_told_apart() {
         token_hash: fixed_token().hash(),
         created_at: T0,
         expires_at: T0 + Duration::hours(1),
+        origin: None,
     }))
     .unwrap();
     let auth = service(h);

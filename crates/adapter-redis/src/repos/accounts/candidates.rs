@@ -60,6 +60,10 @@ fn candidate(map: HashMap<String, String>) -> Result<Option<RegistrationCandidat
         token_hash: TokenHash::from_stored(f.str("validation_token")?),
         created_at: f.time("createdAt")?,
         expires_at: f.time("expiresAt")?,
+        origin: f
+            .opt_str("origin")
+            .map(UserOrigin::from_stored)
+            .transpose()?,
     }))
 }
 
@@ -73,7 +77,8 @@ impl CandidateRepository for RedisStore {
             .set("password_hash", c.password_hash.as_str())
             .set("validation_token", c.token_hash.as_str())
             .set("createdAt", ts(c.created_at))
-            .time("expiresAt", "expiresAtMs", c.expires_at);
+            .time("expiresAt", "expiresAtMs", c.expires_at)
+            .opt("origin", c.origin.as_ref().map(UserOrigin::to_stored));
         let keys = vec![
             self.key(
                 Family::Candidates,
