@@ -142,6 +142,11 @@ impl UserRepository for MemoryStore {
         Ok(())
     }
 
+    async fn count(&self, filter: &UserFilter) -> Result<u64, StoreError> {
+        let state = self.state();
+        Ok(state.users.values().filter(|u| filter.matches(u)).count() as u64)
+    }
+
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
         let state = self.state();
         Ok(page_of(

@@ -41,6 +41,7 @@ mod plans;
 mod rbac;
 mod sessions;
 mod state;
+mod stats;
 mod uploads;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -162,6 +162,13 @@ impl SessionRepository for MemoryStore {
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
         Ok(remove_sessions(&mut self.state(), |s| s.user_id == user_id))
     }
+
+    async fn count_active(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let state = self.state();
+        Ok(Some(
+            state.sessions.values().filter(|s| s.is_active(now)).count() as u64,
+        ))
+    }
 }
 
 #[async_trait]

@@ -27,6 +27,7 @@ pub(crate) struct State {
     pub(crate) users: HashMap<UserId, User>,
     pub(crate) plans: std::collections::BTreeMap<PlanName, Plan>,
     pub(crate) activity: HashMap<ActivityEventId, ActivityEvent>,
+    pub(crate) stats: std::collections::BTreeMap<time::Date, DayStats>,
     /// By normalized email: one candidate per address.
     pub(crate) candidates: HashMap<String, RegistrationCandidate>,
     pub(crate) sessions: HashMap<AuthSessionId, AuthSession>,

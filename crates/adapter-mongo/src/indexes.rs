@@ -54,6 +54,8 @@ pub(crate) mod names {
     pub(crate) const PLANS: &str = "plans";
     /// The activity log.
     pub(crate) const ACTIVITY: &str = "activityEvents";
+    /// Statistics, one document per day, `_id` = `YYYY-MM-DD`.
+    pub(crate) const DAILY_STATS: &str = "dailyStats";
 }
 
 enum Kind {

@@ -141,6 +141,7 @@ pub(crate) enum Family {
     Identity,
     Plans,
     Activity,
+    Stats,
 }
 
 impl Family {
@@ -161,6 +162,7 @@ impl Family {
             Self::Identity => "identity",
             Self::Plans => "plans",
             Self::Activity => "activity",
+            Self::Stats => "stats",
         }
     }
 }

@@ -50,6 +50,7 @@ pub mod payments;
 pub mod plans;
 pub mod schema;
 pub mod sessions;
+pub mod stats;
 pub mod uploads;
 pub mod users;
 
@@ -67,5 +68,6 @@ pub use page::PageQuery;
 pub use payments::*;
 pub use plans::*;
 pub use sessions::*;
+pub use stats::*;
 pub use uploads::*;
 pub use users::*;

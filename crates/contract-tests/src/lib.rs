@@ -72,6 +72,7 @@ pub mod plans;
 pub mod rate_limit;
 pub mod rbac;
 pub mod standing;
+pub mod stats;
 pub mod system;
 pub mod uploads;
 pub mod users;

@@ -9,7 +9,7 @@
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
 //! - [`accounts`], [`activity`], [`devices`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
 //!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
-//!   [`limits`], [`plans`], [`jobs`].
+//!   [`limits`], [`plans`], [`stats`], [`jobs`].
 //!
 //! Ports are the traits adapters implement; each method's rustdoc says what
 //! an adapter MUST do, and the `contract-tests` crate checks every such
@@ -36,6 +36,7 @@ pub mod payments;
 pub mod plans;
 pub mod rbac;
 pub mod sessions;
+pub mod stats;
 pub mod uploads;
 
 #[cfg(test)]
@@ -60,6 +61,7 @@ pub use payments::*;
 pub use plans::*;
 pub use rbac::*;
 pub use sessions::*;
+pub use stats::*;
 pub use uploads::*;
 
 /// Drops sub-millisecond precision and converts to UTC. Stores keep at least

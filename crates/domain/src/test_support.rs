@@ -123,6 +123,7 @@ impl Harness {
                 rate_limiter: memory.clone(),
                 plans: memory.clone(),
                 activity: memory.clone(),
+                stats: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),

@@ -1,7 +1,8 @@
 //! The work every instance runs beside its requests: the notification
 //! feed's fan-out, the listener that keeps cached principals current, the
 //! mail worker, the keyring file's watcher, the usage-counter writer, and
-//! (when `jobs.enabled`) the upload sweep and the purge under leases.
+//! (when `jobs.enabled`) the upload sweep, the purge and the statistics'
+//! roll-up under leases.
 
 use std::sync::Arc;
 
@@ -36,13 +37,21 @@ impl Runtime {
             tasks.push(tokio::spawn(keyring.clone().watch()));
         }
         if config.jobs.enabled {
+            let secs = std::time::Duration::from_secs;
             tasks.extend(crate::jobs::spawn(
                 self.leases.clone(),
-                self.uploads.clone(),
-                self.maintenance.clone(),
                 self.metrics.clone(),
-                std::time::Duration::from_secs(config.uploads.sweep_interval_secs),
-                std::time::Duration::from_secs(config.jobs.purge_interval_secs),
+                crate::jobs::Jobs {
+                    uploads: (
+                        self.uploads.clone(),
+                        secs(config.uploads.sweep_interval_secs),
+                    ),
+                    maintenance: (
+                        self.maintenance.clone(),
+                        secs(config.jobs.purge_interval_secs),
+                    ),
+                    stats: (self.stats.clone(), secs(config.jobs.stats_interval_secs)),
+                },
             ));
         }
         let stop = Arc::new(tokio::sync::Notify::new());

@@ -1,5 +1,5 @@
-//! Background jobs: the upload sweep (hourly by default) and the purge of
-//! expired records. Each runs under two leases in the durable store:
+//! Background jobs: the upload sweep (hourly by default), the purge of
+//! expired records and the statistics' roll-up. Each runs under two leases in the durable store:
 //!
 //! - `<job>:period`, taken for 90 % of the interval and kept, so that of
 //!   several instances waking in the same interval only one runs the job;
@@ -24,6 +24,8 @@ use crate::metrics::Metrics;
 pub const UPLOAD_SWEEP: &str = "upload_sweep";
 /// The purge's name.
 pub const PURGE: &str = "purge_expired";
+/// The statistics' roll-up's name.
+pub const STATS_ROLLUP: &str = "stats_rollup";
 
 /// How long a run may hold its `:run` lease before another may start.
 const RUN_LEASE: time::Duration = time::Duration::minutes(30);
@@ -107,7 +109,7 @@ where
         match outcome {
             Ok(Some(removed)) => {
                 let total: u64 = removed.iter().map(|(_, n)| n).sum();
-                tracing::info!(job = self.name, removed = ?removed, total, "job ran");
+                tracing::info!(job = self.name, counts = ?removed, total, "job ran");
                 self.metrics.job(self.name, "ok", &removed);
             }
             Ok(None) => {
@@ -143,16 +145,39 @@ pub fn purge_counts(r: domain::PurgeReport) -> Vec<(&'static str, u64)> {
     ]
 }
 
-/// Starts both jobs on the current runtime; the handles stop them when aborted.
+/// The scheduled jobs' services, each with its interval.
+pub struct Jobs {
+    /// The upload sweep.
+    pub uploads: (Uploads, Duration),
+    /// The purge of expired records.
+    pub maintenance: (Maintenance, Duration),
+    /// The statistics' roll-up.
+    pub stats: (domain::Statistics, Duration),
+}
+
+/// What a roll-up counted, as metric kinds.
+pub fn rollup_counts(t: domain::Totals) -> Vec<(&'static str, u64)> {
+    let mut counts = vec![
+        ("users_total", t.users_total),
+        ("users_verified", t.users_verified),
+        ("users_suspended", t.users_suspended),
+    ];
+    counts.extend(t.sessions_active.map(|n| ("sessions_active", n)));
+    counts
+}
+
+/// Starts the jobs on the current runtime; the handles stop them when aborted.
 pub fn spawn(
     leases: Arc<dyn LeaseRepository>,
-    uploads: Uploads,
-    maintenance: Maintenance,
     metrics: Arc<Metrics>,
-    sweep_every: Duration,
-    purge_every: Duration,
+    jobs: Jobs,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let holder = format!("instance-{}", uuid::Uuid::new_v4().simple());
+    let Jobs {
+        uploads: (uploads, sweep_every),
+        maintenance: (maintenance, purge_every),
+        stats: (stats, stats_every),
+    } = jobs;
     let sweep = Scheduled {
         name: UPLOAD_SWEEP,
         interval: sweep_every,
@@ -167,17 +192,29 @@ pub fn spawn(
     let purge = Scheduled {
         name: PURGE,
         interval: purge_every,
-        leases,
-        holder,
-        metrics,
+        leases: leases.clone(),
+        holder: holder.clone(),
+        metrics: metrics.clone(),
         work: move || {
             let maintenance = maintenance.clone();
             async move { maintenance.purge_expired().await.map(purge_counts) }
         },
     };
+    let rollup = Scheduled {
+        name: STATS_ROLLUP,
+        interval: stats_every,
+        leases,
+        holder,
+        metrics,
+        work: move || {
+            let stats = stats.clone();
+            async move { stats.roll_up().await.map(rollup_counts) }
+        },
+    };
     vec![
         tokio::spawn(sweep.run_forever()),
         tokio::spawn(purge.run_forever()),
+        tokio::spawn(rollup.run_forever()),
     ]
 }
 

@@ -66,6 +66,8 @@ pub struct Runtime {
     pub plans: Plans,
     /// The activity log.
     pub activity: ActivityLog,
+    /// Statistics: the report and the roll-up.
+    pub stats: domain::Statistics,
     /// Role management and permission checks.
     pub rbac: Rbac,
     /// Rate limits and usage counters.
@@ -195,6 +197,7 @@ impl Runtime {
                 time::Duration::days(i64::from(config.activity.retention_days)),
             ),
             activity: ActivityLog::new(s.clone(), y.clone()),
+            stats: domain::Statistics::new(s.clone(), y.clone()),
             leases: s.leases.clone(),
             mail: MailDelivery::new(s.clone(), y.clone(), policy, config.mail.policy()),
             mail_wake,

@@ -22,6 +22,7 @@ pub mod payments;
 pub mod plans;
 pub mod sessions;
 pub mod standing;
+pub mod stats;
 pub mod uploads;
 
 /// Registers every documented route: each module registers its own, in
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     standing::configure(cfg);
     plans::configure(cfg);
     activity::configure(cfg);
+    stats::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);
     uploads::configure(cfg);

@@ -22,6 +22,7 @@ mod races;
 mod security;
 mod smtp;
 mod standing;
+mod stats;
 mod support;
 mod uploads;
 mod walkthrough;

@@ -371,6 +371,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("DELETE", "/v1/plans/{name}"),
     ("GET", "/v1/me/activity"),
     ("GET", "/v1/activity"),
+    ("GET", "/v1/stats"),
     ("GET", "/v1/oauth/providers"),
     ("GET", "/v1/oauth/{provider}/authorize"),
     ("GET", "/v1/oauth/{provider}/callback"),

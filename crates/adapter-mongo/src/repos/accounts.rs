@@ -354,6 +354,14 @@ impl SessionRepository for MongoStore {
             .map_err(store("delete refresh tokens"))?;
         Ok(n)
     }
+
+    async fn count_active(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        self.coll(SESSIONS)
+            .count_documents(doc! {"revokedAt": Bson::Null, "expiresAt": {"$gt": time(now)}})
+            .await
+            .map(Some)
+            .map_err(store("count active sessions"))
+    }
 }
 
 fn token_doc(t: &OneTimeToken) -> Document {

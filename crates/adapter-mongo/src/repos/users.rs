@@ -385,6 +385,13 @@ impl UserRepository for MongoStore {
         Ok(())
     }
 
+    async fn count(&self, filter: &UserFilter) -> Result<u64, StoreError> {
+        self.coll(USERS)
+            .count_documents(filter_doc(filter))
+            .await
+            .map_err(store("count users"))
+    }
+
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
         let docs: Vec<Document> = self
             .coll(USERS)

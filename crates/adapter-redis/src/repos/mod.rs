@@ -12,5 +12,6 @@ mod payments;
 mod plans;
 mod rate_limit;
 mod rbac;
+mod stats;
 mod uploads;
 mod users;

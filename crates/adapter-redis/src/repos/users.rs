@@ -398,6 +398,21 @@ impl UserRepository for RedisStore {
         Ok(())
     }
 
+    async fn count(&self, filter: &UserFilter) -> Result<u64, StoreError> {
+        // A walk of the users' index, a batch at a time (the statistics'
+        // roll-up, off the request path).
+        let mut n = 0;
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let read = UserRepository::list(self, &UserFilter::default(), page).await?;
+            n += read.items.iter().filter(|u| filter.matches(u)).count() as u64;
+            match read.next_cursor {
+                Some(cursor) => page = PageRequest::after(PageRequest::MAX_LIMIT, cursor),
+                None => return Ok(n),
+            }
+        }
+    }
+
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError> {
         let read = |page| {
             self.page_of(

@@ -361,6 +361,20 @@ impl domain::SessionRepository for Store {
         )
         .await
     }
+
+    async fn count_active(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<u64>, domain::StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM auth_sessions WHERE revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(<Ts>::to_db(now))
+        .fetch_one(self.pool())
+        .await
+        .map_err(crate::error::store("counting active sessions"))?;
+        Ok(Some(u64::try_from(n).unwrap_or(0)))
+    }
 }
 
 #[async_trait::async_trait]

@@ -214,6 +214,9 @@ impl UserAdmin {
                     InsertUserError::UsernameTaken => BootstrapAdminError::UsernameTaken,
                     InsertUserError::Store(e) => unexpected(e),
                 })?;
+                crate::stats::count(&self.stores, now, crate::DayCounts::new_user())
+                    .await
+                    .map_err(unexpected)?;
                 (user, true)
             }
         };

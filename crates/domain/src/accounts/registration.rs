@@ -173,6 +173,9 @@ impl Registration {
             InsertUserError::UsernameTaken => VerifyError::UsernameTaken,
             InsertUserError::Store(e) => VerifyError::Unexpected(e),
         })?;
+        crate::stats::count(&self.stores, now, crate::DayCounts::new_user())
+            .await
+            .map_err(VerifyError::Unexpected)?;
         match self.stores.roles.grant(user.id, &candidate.role, now).await {
             Ok(()) => {
                 let happened = crate::activity::Happened::new(

@@ -389,6 +389,11 @@ pub trait UserRepository: Send + Sync {
     /// whenever that many more match.
     async fn list(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>, StoreError>;
 
+    /// How many users pass `filter`: exactly the number [`list`](Self::list)
+    /// would page through. MAY take time in the number of users (the
+    /// statistics' roll-up calls it, off the request path).
+    async fn count(&self, filter: &UserFilter) -> Result<u64, StoreError>;
+
     /// Deletes the user. Records in the same store that reference the user MAY
     /// go with it (the account service deletes them through their own ports
     /// first). `NotFound` for an unknown id.

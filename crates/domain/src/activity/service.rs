@@ -115,7 +115,25 @@ pub(crate) async fn record(
             event.kind.as_str(),
             event.user_id
         ))
-    })
+    })?;
+    crate::stats::count(stores, event.at, day_counts(&event)).await
+}
+
+/// What `event` adds to the day's statistics: sign-ins (not refreshes),
+/// failed sign-ins, deleted accounts.
+fn day_counts(event: &ActivityEvent) -> crate::DayCounts {
+    let mut counts = crate::DayCounts::default();
+    match event.kind {
+        ActivityKind::SignInSucceeded
+            if event.details.get("method").and_then(|m| m.as_str()) != Some("refresh") =>
+        {
+            counts.sign_ins = 1;
+        }
+        ActivityKind::SignInFailed => counts.sign_in_failures = 1,
+        ActivityKind::AccountDeleted => counts.users_deleted = 1,
+        _ => {}
+    }
+    counts
 }
 
 /// Reading the activity log, and its retention.

@@ -114,6 +114,9 @@ impl Federation {
                 )),
             };
         }
+        crate::stats::count(&self.stores, now, crate::DayCounts::new_user())
+            .await
+            .map_err(FlowFailed::server)?;
         Ok(CallbackSuccess::Created(user))
     }
 

@@ -124,6 +124,8 @@ stores! {
         plans: PlanRepository in Durable;
         /// The activity log.
         activity: ActivityRepository in Durable;
+        /// Per-day statistics.
+        stats: StatsRepository in Durable;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

@@ -158,6 +158,32 @@ impl BufferState {
     }
 }
 
+/// What one flush adds to the statistics, per day: its requests, and the
+/// users whose day counter this batch started (their day count after the
+/// batch is what the batch added), so that each user is counted active
+/// once a day across every instance.
+fn daily_counts(
+    users: &[UserId],
+    additions: &[crate::Addition],
+    counts: &[Vec<crate::WindowCount>],
+) -> std::collections::BTreeMap<time::Date, crate::DayCounts> {
+    let mut added: std::collections::HashMap<(UserId, time::Date), (u64, u64)> = Default::default();
+    for ((user, addition), windows) in users.iter().zip(additions).zip(counts) {
+        let day_count = windows.get(1).map_or(0, |w| w.count);
+        let entry = added
+            .entry((*user, addition.at.date()))
+            .or_insert((0, day_count));
+        entry.0 += addition.n;
+    }
+    let mut daily: std::collections::BTreeMap<time::Date, crate::DayCounts> = Default::default();
+    for ((_, date), (n, day_count)) in added {
+        let day = daily.entry(date).or_default();
+        day.requests += n;
+        day.users_active += u64::from(day_count == n);
+    }
+    daily
+}
+
 fn add_counts(
     into: &mut std::collections::HashMap<UserId, Vec<(OffsetDateTime, u64)>>,
     user: UserId,
@@ -244,7 +270,7 @@ impl RateLimits {
             .add_batch(&additions, &USAGE_WINDOWS)
             .await;
         // The lock is held only here: never across the writes below.
-        let due = {
+        let (due, daily) = {
             let mut state = lock();
             let in_flight = std::mem::take(&mut state.in_flight);
             let counts = match result {
@@ -260,6 +286,7 @@ impl RateLimits {
                     }));
                 }
             };
+            let daily = daily_counts(&users, &additions, &counts);
             for ((user, addition), windows) in users.iter().zip(&additions).zip(counts) {
                 let [minute, day, month, all_time] = windows[..] else {
                     continue;
@@ -308,8 +335,11 @@ impl RateLimits {
                 }
             }
             marked.retain(|user, m| *m > horizon || pending.contains_key(user));
-            due
+            (due, daily)
         };
+        for (date, counts) in daily {
+            self.stores.stats.add(date, &counts).await?;
+        }
         for (minute, users) in due {
             // A failure is reported; the next flush that counts these
             // users tries again.
@@ -385,6 +415,17 @@ impl RateLimits {
             .rate_limiter
             .hit_many(&key, &USAGE_WINDOWS, now)
             .await?;
+        let first_of_day = counts.get(1).is_some_and(|day| day.count == 1);
+        crate::stats::count(
+            &self.stores,
+            now,
+            crate::DayCounts {
+                requests: 1,
+                users_active: u64::from(first_of_day),
+                ..crate::DayCounts::default()
+            },
+        )
+        .await?;
         if counts.first().is_some_and(|minute| minute.count == 1) {
             // Written through: the first request of a minute marks the user active.
             let minute = window_start(Window::MINUTE, now);

@@ -76,6 +76,8 @@ impl Permission {
     pub const USERS_WRITE: Self = Self(Cow::Borrowed("users:write"));
     /// Read every user's activity events.
     pub const ACTIVITY_READ: Self = Self(Cow::Borrowed("activity:read"));
+    /// Read the statistics.
+    pub const STATS_READ: Self = Self(Cow::Borrowed("stats:read"));
     /// Create, change and delete plans.
     pub const PLANS_WRITE: Self = Self(Cow::Borrowed("plans:write"));
     /// Create notifications for any user.

@@ -145,6 +145,12 @@ pub trait SessionRepository: Send + Sync {
     /// them itself).
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
+    /// How many sessions are active at `now` ([`AuthSession::is_active`]),
+    /// or `None` from a store that keeps sessions only by user and would
+    /// have to walk every user to count them. MAY take time in the number
+    /// of sessions (the statistics' roll-up calls it).
+    async fn count_active(&self, now: OffsetDateTime) -> Result<Option<u64>, StoreError>;
+
     /// Deletes every session and refresh token of the user; returns how many sessions.
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;
 }

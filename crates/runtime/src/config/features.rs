@@ -172,6 +172,10 @@ pub struct JobsConfig {
     pub enabled: bool,
     /// How often expired sessions, tokens, notifications and counters are purged, in seconds.
     pub purge_interval_secs: u64,
+    /// How often the statistics' roll-up counts the totals (users,
+    /// verified, suspended, active sessions) onto today's record, in
+    /// seconds; a day's totals are those of its last roll-up.
+    pub stats_interval_secs: u64,
 }
 
 impl Default for JobsConfig {
@@ -179,6 +183,7 @@ impl Default for JobsConfig {
         Self {
             enabled: true,
             purge_interval_secs: 600,
+            stats_interval_secs: 600,
         }
     }
 }
@@ -231,6 +236,9 @@ impl Config {
         }
         if self.jobs.purge_interval_secs == 0 {
             return Err("jobs.purge_interval_secs must be positive".into());
+        }
+        if self.jobs.stats_interval_secs == 0 {
+            return Err("jobs.stats_interval_secs must be positive".into());
         }
         Ok(())
     }

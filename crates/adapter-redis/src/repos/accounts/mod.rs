@@ -394,4 +394,10 @@ impl SessionRepository for RedisStore {
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    async fn count_active(&self, _now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        // Sessions are indexed per user only: counting them would walk
+        // every user's sessions. Not counted here.
+        Ok(None)
+    }
 }
