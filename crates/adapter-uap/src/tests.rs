@@ -6,8 +6,18 @@ fn parse(ua: &str) -> Device {
     UapDevices.parse(ua)
 }
 
-/// (User-Agent, type, browser, browser version, system, system version)
-const SEEN: &[(&str, DeviceType, &str, Option<&str>, &str, Option<&str>)] = &[
+/// A User-Agent and what it reads as: type, browser, browser version,
+/// system, system version.
+type Seen = (
+    &'static str,
+    DeviceType,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+);
+
+const SEEN: &[Seen] = &[
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
         DeviceType::Desktop,

@@ -145,6 +145,21 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Ports over the in-memory adapter, with a clock the test moves (at
+    /// [`T0`]) and user 1 stored with the password `right password`.
+    pub(crate) fn over_memory() -> (Self, Arc<MovableClock>, User) {
+        let mut h = Self::new();
+        h.stores = MemoryStore::new().stores();
+        let clock = Arc::new(MovableClock(std::sync::Mutex::new(T0)));
+        h.system.clock = clock.clone();
+        let mut user = sample_user(1);
+        user.password_hash = Some(PasswordHash::new("hashed:right password"));
+        futures::executor::block_on(h.stores.users.create(&user)).expect("user 1");
+        (h, clock, user)
+    }
+}
+
 /// A device parser for unit tests: a User-Agent naming `Firefox` is a
 /// desktop Firefox on Linux, one naming `iPhone` a mobile Safari on iOS;
 /// anything else is unparsed.

@@ -12,15 +12,6 @@ use crate::codec::*;
 use crate::error::{corrupt, store};
 use crate::indexes::names::DAILY_STATS;
 
-const COUNTERS: [&str; 6] = [
-    "usersNew",
-    "usersDeleted",
-    "usersActive",
-    "signIns",
-    "signInFailures",
-    "requests",
-];
-
 fn day_key(date: Date) -> String {
     let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
     format!("{y:04}-{m:02}-{d:02}")
@@ -48,14 +39,7 @@ fn day(d: &Document) -> Result<DayStats, StoreError> {
     };
     Ok(DayStats {
         date,
-        counts: DayCounts {
-            users_new: f.u64(COUNTERS[0])?,
-            users_deleted: f.u64(COUNTERS[1])?,
-            users_active: f.u64(COUNTERS[2])?,
-            sign_ins: f.u64(COUNTERS[3])?,
-            sign_in_failures: f.u64(COUNTERS[4])?,
-            requests: f.u64(COUNTERS[5])?,
-        },
+        counts: DayCounts::read(|name| f.u64(name))?,
         totals,
     })
 }
@@ -63,16 +47,8 @@ fn day(d: &Document) -> Result<DayStats, StoreError> {
 #[async_trait]
 impl StatsRepository for MongoStore {
     async fn add(&self, date: Date, c: &DayCounts) -> Result<(), StoreError> {
-        let values = [
-            c.users_new,
-            c.users_deleted,
-            c.users_active,
-            c.sign_ins,
-            c.sign_in_failures,
-            c.requests,
-        ];
         let mut inc = Document::new();
-        for (name, n) in COUNTERS.iter().zip(values) {
+        for (name, n) in DayCounts::FIELDS.iter().zip(c.values()) {
             inc.insert(*name, int(n));
         }
         self.coll(DAILY_STATS)

@@ -1,8 +1,8 @@
 //! A suspension through the services, over the in-memory adapter: what
 //! ends at once, what every way back in answers, and the end that lifts it.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 
 use futures::executor::block_on;
 use time::Duration;
@@ -28,14 +28,8 @@ struct World {
 }
 
 fn world() -> World {
-    let mut h = Harness::new();
-    h.stores = MemoryStore::new().stores();
-    let clock = Arc::new(MovableClock(Mutex::new(T0)));
-    h.system.clock = clock.clone();
+    let (mut h, clock, user) = Harness::over_memory();
     h.system.tokens = Arc::new(Counting(AtomicU8::new(1)));
-    let mut user = sample_user(1);
-    user.password_hash = Some(PasswordHash::new("hashed:right password"));
-    block_on(h.stores.users.create(&user)).unwrap();
     World {
         clock,
         auth: Authentication::new(h.stores.clone(), h.system.clone(), AccountPolicy::default()),

@@ -1,7 +1,7 @@
 //! Devices: the stored form, the bounds, and the "new sign-in" mail over
 //! the in-memory adapter.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::executor::block_on;
 use time::Duration;
@@ -54,13 +54,7 @@ struct World {
 }
 
 fn world(alerts: bool) -> World {
-    let mut h = Harness::new();
-    h.stores = MemoryStore::new().stores();
-    let clock = Arc::new(MovableClock(Mutex::new(T0)));
-    h.system.clock = clock.clone();
-    let mut user = sample_user(1);
-    user.password_hash = Some(PasswordHash::new("hashed:right password"));
-    block_on(h.stores.users.create(&user)).unwrap();
+    let (h, clock, user) = Harness::over_memory();
     let policy = AccountPolicy {
         new_device_alerts: alerts,
         ..AccountPolicy::default()

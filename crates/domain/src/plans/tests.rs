@@ -29,13 +29,7 @@ fn default_plan() -> Arc<Plan> {
 }
 
 fn world() -> World {
-    let mut h = Harness::new();
-    h.stores = MemoryStore::new().stores();
-    let clock = Arc::new(MovableClock(Mutex::new(T0)));
-    h.system.clock = clock.clone();
-    let mut user = sample_user(1);
-    user.password_hash = Some(PasswordHash::new("hashed:right password"));
-    block_on(h.stores.users.create(&user)).unwrap();
+    let (h, clock, user) = Harness::over_memory();
     let policy = AccountPolicy {
         default_plan: default_plan(),
         ..AccountPolicy::default()

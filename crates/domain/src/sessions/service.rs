@@ -67,6 +67,9 @@ pub struct IssuedSession {
 }
 
 /// What a right password leads to.
+// Made once per sign-in and taken apart at once: the size of the session
+// variant (its parsed device) costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SignedIn {
     /// A session: the user has no second factor.

@@ -24,6 +24,49 @@ pub struct DayCounts {
 }
 
 impl DayCounts {
+    /// The counters' names as document and hash stores key them, in the
+    /// order of [`values`](Self::values).
+    pub const FIELDS: [&'static str; 6] = [
+        "usersNew",
+        "usersDeleted",
+        "usersActive",
+        "signIns",
+        "signInFailures",
+        "requests",
+    ];
+
+    /// The counters, in the order of [`FIELDS`](Self::FIELDS).
+    pub fn values(&self) -> [u64; 6] {
+        [
+            self.users_new,
+            self.users_deleted,
+            self.users_active,
+            self.sign_ins,
+            self.sign_in_failures,
+            self.requests,
+        ]
+    }
+
+    /// Counters read by name (`read` is given each of [`FIELDS`](Self::FIELDS)).
+    pub fn read<E>(mut read: impl FnMut(&'static str) -> Result<u64, E>) -> Result<Self, E> {
+        let [
+            users_new,
+            users_deleted,
+            users_active,
+            sign_ins,
+            sign_in_failures,
+            requests,
+        ] = Self::FIELDS;
+        Ok(Self {
+            users_new: read(users_new)?,
+            users_deleted: read(users_deleted)?,
+            users_active: read(users_active)?,
+            sign_ins: read(sign_ins)?,
+            sign_in_failures: read(sign_in_failures)?,
+            requests: read(requests)?,
+        })
+    }
+
     /// One account made.
     pub fn new_user() -> Self {
         Self {

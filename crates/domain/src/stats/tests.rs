@@ -1,7 +1,7 @@
 //! Statistics over the in-memory adapter: what is counted where it
 //! happens, the roll-up's totals, and the report's range and rights.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::executor::block_on;
 use time::{Date, Duration};
@@ -19,13 +19,7 @@ struct World {
 }
 
 fn world() -> World {
-    let mut h = Harness::new();
-    h.stores = MemoryStore::new().stores();
-    let clock = Arc::new(MovableClock(Mutex::new(T0)));
-    h.system.clock = clock.clone();
-    let mut user = sample_user(1);
-    user.password_hash = Some(PasswordHash::new("hashed:right password"));
-    block_on(h.stores.users.create(&user)).unwrap();
+    let (h, clock, user) = Harness::over_memory();
     World {
         stats: Statistics::new(h.stores.clone(), h.system.clone()),
         stores: h.stores,
