@@ -913,6 +913,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-day figures of `from..=to` (at most 366 days; by default the last
+         *     30) and the totals now. Past days' totals come from the roll-up job;
+         *     today's counters are live.
+         */
+        get: operations["stats_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/uploads": {
         parameters: {
             query?: never;
@@ -1233,11 +1254,7 @@ export interface components {
              * @example 192.0.2.1
              */
             ip?: string | null;
-            /**
-             * @description The client's User-Agent, where there was a request.
-             * @example Mozilla/5.0 (X11; Linux x86_64)
-             */
-            device?: string | null;
+            device?: null | components["schemas"]["DeviceView"];
             /** @description What else there is to say, per type (`method` of a sign-in, `reason` of a failure, …). */
             details: {
                 [key: string]: unknown;
@@ -1540,6 +1557,59 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** @description One day's figures. */
+        DayView: {
+            /**
+             * @description The day (UTC), `YYYY-MM-DD`.
+             * @example 2026-12-06
+             */
+            date: string;
+            /**
+             * Format: int64
+             * @description Accounts at the day's last roll-up (`null` if none ran that day).
+             */
+            users_total?: number | null;
+            /**
+             * Format: int64
+             * @description Accounts made that day.
+             */
+            users_new: number;
+            /**
+             * Format: int64
+             * @description Accounts deleted that day.
+             */
+            users_deleted: number;
+            /**
+             * Format: int64
+             * @description Accounts with a verified address at the day's last roll-up.
+             */
+            users_verified?: number | null;
+            /**
+             * Format: int64
+             * @description Users who made an authenticated request that day.
+             */
+            users_active: number;
+            /**
+             * Format: int64
+             * @description Accounts suspended at the day's last roll-up.
+             */
+            users_suspended?: number | null;
+            /**
+             * Format: int64
+             * @description Successful sign-ins (refreshes not included).
+             */
+            sign_ins: number;
+            /**
+             * Format: int64
+             * @description Failed sign-ins of existing accounts.
+             */
+            sign_in_failures: number;
+            /**
+             * Format: int64
+             * @description Authenticated requests under `/v1`.
+             */
+            requests: number;
+        };
         /** @description How the deletion is confirmed. */
         DeleteMeBody: {
             /**
@@ -1552,6 +1622,39 @@ export interface components {
              * @example aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d
              */
             token?: string | null;
+        };
+        /** @description A client's device, parsed from its User-Agent at sign-in. */
+        DeviceView: {
+            /**
+             * @description `desktop`, `mobile`, `tablet`, `bot` or `other`.
+             * @example desktop
+             */
+            type: string;
+            /**
+             * @description The browser's (or client's) family; `Other` when unknown.
+             * @example Firefox
+             */
+            browser: string;
+            /**
+             * @description Its version, when the User-Agent says.
+             * @example 133.0
+             */
+            browser_version?: string | null;
+            /**
+             * @description The operating system's family; `Other` when unknown.
+             * @example Linux
+             */
+            os: string;
+            /**
+             * @description Its version, when the User-Agent says.
+             * @example 10
+             */
+            os_version?: string | null;
+            /**
+             * @description The User-Agent it was read from (at most 512 bytes).
+             * @example Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0
+             */
+            user_agent: string;
         };
         /** @description Where to download from. */
         Download: {
@@ -1898,6 +2001,35 @@ export interface components {
              * @example 2026-12-01T09:30:00Z
              */
             expires_at?: string | null;
+        };
+        /** @description How an account came to be. */
+        OriginView: {
+            /**
+             * @description `registration`, `admin`, `provider` or `bootstrap`.
+             * @example registration
+             */
+            kind: string;
+            /**
+             * @description The identity provider (`provider` only).
+             * @example github
+             */
+            provider?: string | null;
+            /**
+             * Format: uuid
+             * @description The administrator who made it (`admin` only).
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            created_by?: string | null;
+            /**
+             * @description The client's IP address at registration.
+             * @example 192.0.2.1
+             */
+            ip?: string | null;
+            /**
+             * @description The client's User-Agent at registration.
+             * @example Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0
+             */
+            user_agent?: string | null;
         };
         /** @description The password and a code (a TOTP code or a backup code). */
         PasswordAndCodeBody: {
@@ -2296,11 +2428,7 @@ export interface components {
              * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             id: string;
-            /**
-             * @description User agent at sign-in.
-             * @example Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0
-             */
-            device?: string | null;
+            device?: null | components["schemas"]["DeviceView"];
             /**
              * @description Client IP at sign-in.
              * @example 203.0.113.7
@@ -2314,7 +2442,15 @@ export interface components {
             created_at: string;
             /**
              * Format: date-time
-             * @description Last use.
+             * @description Last use (within the touch interval, one minute by default).
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_used_at: string;
+            /**
+             * Format: date-time
+             * @deprecated
+             * @description The same as `last_used_at`, under its first name; kept for clients
+             *     written before it.
              * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at: string;
@@ -2339,6 +2475,13 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+        };
+        /** @description A report: every day of the range and the totals now. */
+        StatsView: {
+            /** @description Every day of the range, oldest first. */
+            days: components["schemas"]["DayView"][];
+            /** @description The latest roll-up's totals, with today's new and deleted accounts applied. */
+            totals: components["schemas"]["TotalsView"];
         };
         /**
          * @description A suspension to set: every session of the user ends at once, and
@@ -2412,6 +2555,30 @@ export interface components {
             csrf_token: string;
             /** @description The session. */
             session: components["schemas"]["SessionView"];
+        };
+        /** @description The totals now. */
+        TotalsView: {
+            /**
+             * Format: int64
+             * @description Every account.
+             */
+            users_total: number;
+            /**
+             * Format: int64
+             * @description Accounts with a verified address.
+             */
+            users_verified: number;
+            /**
+             * Format: int64
+             * @description Accounts suspended.
+             */
+            users_suspended: number;
+            /**
+             * Format: int64
+             * @description Sessions whose access token works (`null` where the store does not
+             *     count them: Redis).
+             */
+            sessions_active?: number | null;
         };
         /** @description Changes to the own account; absent fields stay as they are, `null` clears. */
         UpdateMeBody: {
@@ -2651,6 +2818,7 @@ export interface components {
              * @example 2026-12-01T09:30:00Z
              */
             last_active_at?: string | null;
+            origin?: null | components["schemas"]["OriginView"];
         };
     };
     responses: {
@@ -6265,6 +6433,59 @@ export interface operations {
                 };
             };
             422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    stats_report: {
+        parameters: {
+            query?: {
+                /** @description The first day, `YYYY-MM-DD` (UTC; default: 29 days before `to`). */
+                from?: string;
+                /** @description The last day, `YYYY-MM-DD` (UTC; default: today). At most 366 days from `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsView"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description A date that does not parse, or a range over 366 days, named in `errors` */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
