@@ -111,8 +111,9 @@ fn a_callback_without_the_starting_browsers_secret_finds_no_flow() {
 /// A signed-in principal whose session began `ago`, with a password or not.
 fn signed_in(password: bool, ago: Duration) -> Principal {
     let mut p = crate::kernel::principal::testing::principal(1, &[]);
-    p.user.password_hash = password.then(|| crate::PasswordHash::new("hashed:right password"));
-    p.session.created_at = T0 - ago;
+    std::sync::Arc::make_mut(&mut p.user).password_hash =
+        password.then(|| crate::PasswordHash::new("hashed:right password"));
+    std::sync::Arc::make_mut(&mut p.session).created_at = T0 - ago;
     p
 }
 

@@ -13,11 +13,13 @@ use crate::{AuthSession, Permission, Role, RoleName, StoreError, User, UserId};
 /// An authenticated caller (see the module's notes: only the domain makes one).
 #[derive(Debug, Clone)]
 pub struct Principal {
+    // User, session and roles are shared, not copied, by the clones of one
+    // resolved principal: a server's cache hands out a clone per request.
     /// The user.
-    pub(crate) user: User,
+    pub(crate) user: std::sync::Arc<User>,
     /// The session whose token was presented.
-    pub(crate) session: AuthSession,
-    roles: Vec<Role>,
+    pub(crate) session: std::sync::Arc<AuthSession>,
+    roles: std::sync::Arc<[Role]>,
     /// The plan the user was on when the principal was resolved.
     plan: std::sync::Arc<crate::Plan>,
     /// The user's second-factor status once someone asked for it; shared
@@ -52,9 +54,9 @@ impl Principal {
         plan: std::sync::Arc<crate::Plan>,
     ) -> Self {
         Self {
-            user,
-            session,
-            roles,
+            user: std::sync::Arc::new(user),
+            session: std::sync::Arc::new(session),
+            roles: roles.into(),
             plan,
             mfa: std::sync::Arc::default(),
         }
@@ -88,7 +90,7 @@ impl Principal {
     /// Records that the session was used at `at` (a server that extends the
     /// session's expiry in the background keeps its cached copy in step).
     pub fn mark_used(&mut self, at: time::OffsetDateTime) {
-        self.session.last_accessed_at = at;
+        std::sync::Arc::make_mut(&mut self.session).last_accessed_at = at;
     }
 
     /// The plan the user is on: its limits, and the features an app gates on.

@@ -407,7 +407,7 @@ impl Authentication {
     /// A session that is gone meanwhile is `Unauthenticated`.
     pub async fn touch(&self, principal: &mut crate::Principal) -> Result<(), AuthenticateError> {
         let now = self.system.now();
-        let session = &mut principal.session;
+        let session = std::sync::Arc::make_mut(&mut principal.session);
         let expires_at = (now + self.policy.session_idle_ttl).min(session.refresh_expires_at);
         match self
             .stores
