@@ -170,7 +170,7 @@ pub struct System {
     pub objects: Arc<dyn ObjectStore>,
     /// Encryption of secrets at rest.
     pub sealer: Arc<dyn Sealer>,
-    /// User-Agent parsing ([`UnparsedDevices`](crate::UnparsedDevices)
+    /// User-Agent parsing ([`UnparsedDevices`]
     /// keeps them as they are).
     pub devices: Arc<dyn crate::DeviceParser>,
 }
