@@ -129,7 +129,7 @@ async fn sign_in_check(req: HttpRequest) -> Result<SignedIn, Problem> {
     }
     let user_id = authenticated.user().id;
     let usage = state.rate_limits.record_usage(user_id).await?;
-    let limit = state.settings.rate_limits.user_per_minute;
+    let limit = state.http.rate_limits.user_per_minute;
     if limit > 0 && usage.last_minute > limit {
         let now = OffsetDateTime::now_utc();
         let resets_at = Window::MINUTE.bounds(now).map(|(_, end)| end);
@@ -194,7 +194,7 @@ pub(crate) fn client_ip(req: &HttpRequest) -> ClientIp {
         .get_all("X-Forwarded-For")
         .filter_map(|v| v.to_str().ok())
         .collect();
-    ClientIp(state.settings.proxies.client(peer, &forwarded).to_string())
+    ClientIp(state.http.proxies.client(peer, &forwarded).to_string())
 }
 
 /// Counts a hit of `key` against `limit` per minute; `Err` (429) when over.
@@ -218,7 +218,7 @@ pub async fn limit_per_minute(state: &AppState, key: &str, limit: u64) -> Result
 /// The per-IP limit of the endpoints that work without signing in.
 pub async fn limit_ip(state: &AppState, ip: &ClientIp) -> Result<(), Problem> {
     let key = format!("ip:{}", ip.0);
-    limit_per_minute(state, &key, state.settings.rate_limits.ip_per_minute).await
+    limit_per_minute(state, &key, state.http.rate_limits.ip_per_minute).await
 }
 
 /// The session and CSRF cookies for a new session.

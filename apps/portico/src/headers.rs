@@ -24,7 +24,7 @@ pub(crate) async fn secure(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let hsts = req
         .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.settings.hsts.clone());
+        .and_then(|s| s.http.hsts.clone());
     let api = req.path().starts_with("/v1/");
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();

@@ -76,6 +76,8 @@ kinds! {
     AccountLocked = "account-locked", FORBIDDEN, "Account locked";
     /// Suspended by an administrator (with `reason` and `until`).
     AccountSuspended = "account-suspended", FORBIDDEN, "Account suspended";
+    /// New accounts cannot be made now (`registration.open` is off).
+    RegistrationClosed = "registration-closed", FORBIDDEN, "Registration is closed";
     /// The email address has not been verified.
     EmailNotVerified = "email-not-verified", FORBIDDEN, "Email address not verified";
     /// A single-use token is unknown, used or expired.
@@ -105,6 +107,8 @@ kinds! {
     QuotaExceeded = "quota-exceeded", TOO_MANY_REQUESTS, "Request quota used up";
     /// The resource expired.
     Gone = "gone", GONE, "Expired";
+    /// `If-Match` names a version the resource no longer has: read it again.
+    PreconditionFailed = "precondition-failed", PRECONDITION_FAILED, "Changed since it was read";
     /// An `Idempotency-Key` was reused for a different request.
     IdempotencyKeyReused = "idempotency-key-reused", UNPROCESSABLE_ENTITY, "Idempotency key reused for a different request";
     /// Too many requests.

@@ -9,9 +9,10 @@ use runtime::config::{Config, RateLimitConfig};
 
 pub use runtime::backends::ReadinessCheck;
 
-/// Settings the handlers read.
+/// The HTTP layer's settings the handlers read (from configuration; the
+/// runtime settings are `state.runtime.settings`).
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct HttpSettings {
     /// Cookies carry `Secure`.
     pub cookie_secure: bool,
     /// Which `X-Forwarded-For` hop is the client.
@@ -38,7 +39,7 @@ pub struct AppState {
     /// Derives each session's CSRF token.
     pub csrf: runtime::keys::CsrfKey,
     /// Settings the handlers read from configuration.
-    pub settings: Settings,
+    pub http: HttpSettings,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,7 +65,7 @@ impl AppState {
                 config.uploads.max_concurrent_per_user,
             ),
             csrf: csrf_key(config)?,
-            settings: Settings {
+            http: HttpSettings {
                 cookie_secure: config.cookie_secure(),
                 proxies: config
                     .server

@@ -40,6 +40,7 @@ mod payments;
 mod plans;
 mod rbac;
 mod sessions;
+mod settings;
 mod state;
 mod stats;
 mod uploads;

@@ -28,6 +28,7 @@ pub(crate) struct State {
     pub(crate) plans: std::collections::BTreeMap<PlanName, Plan>,
     pub(crate) activity: HashMap<ActivityEventId, ActivityEvent>,
     pub(crate) stats: std::collections::BTreeMap<time::Date, DayStats>,
+    pub(crate) settings: Option<StoredSettings>,
     /// By normalized email: one candidate per address.
     pub(crate) candidates: HashMap<String, RegistrationCandidate>,
     pub(crate) sessions: HashMap<AuthSessionId, AuthSession>,

@@ -56,6 +56,8 @@ pub(crate) mod names {
     pub(crate) const ACTIVITY: &str = "activityEvents";
     /// Statistics, one document per day, `_id` = `YYYY-MM-DD`.
     pub(crate) const DAILY_STATS: &str = "dailyStats";
+    /// The runtime settings: one document, `_id` = `settings`.
+    pub(crate) const SETTINGS: &str = "settings";
 }
 
 enum Kind {

@@ -142,6 +142,7 @@ pub(crate) enum Family {
     Plans,
     Activity,
     Stats,
+    Settings,
 }
 
 impl Family {
@@ -163,6 +164,7 @@ impl Family {
             Self::Plans => "plans",
             Self::Activity => "activity",
             Self::Stats => "stats",
+            Self::Settings => "settings",
         }
     }
 }

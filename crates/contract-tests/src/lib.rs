@@ -71,6 +71,7 @@ pub mod payments;
 pub mod plans;
 pub mod rate_limit;
 pub mod rbac;
+pub mod settings;
 pub mod standing;
 pub mod stats;
 pub mod system;

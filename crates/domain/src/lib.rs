@@ -9,7 +9,7 @@
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
 //! - [`accounts`], [`activity`], [`devices`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
 //!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
-//!   [`limits`], [`plans`], [`stats`], [`jobs`].
+//!   [`limits`], [`plans`], [`stats`], [`settings`], [`jobs`].
 //!
 //! Ports are the traits adapters implement; each method's rustdoc says what
 //! an adapter MUST do, and the `contract-tests` crate checks every such
@@ -36,6 +36,7 @@ pub mod payments;
 pub mod plans;
 pub mod rbac;
 pub mod sessions;
+pub mod settings;
 pub mod stats;
 pub mod uploads;
 
@@ -61,6 +62,7 @@ pub use payments::*;
 pub use plans::*;
 pub use rbac::*;
 pub use sessions::*;
+pub use settings::*;
 pub use stats::*;
 pub use uploads::*;
 

@@ -124,6 +124,7 @@ impl Harness {
                 plans: memory.clone(),
                 activity: memory.clone(),
                 stats: memory.clone(),
+                settings: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),

@@ -1,6 +1,6 @@
 //! The work every instance runs beside its requests: the notification
 //! feed's fan-out, the listener that keeps cached principals current, the
-//! mail worker, the keyring file's watcher, the usage-counter writer, and
+//! follower of the runtime settings, the mail worker, the keyring file's watcher, the usage-counter writer, and
 //! (when `jobs.enabled`) the upload sweep, the purge and the statistics'
 //! roll-up under leases.
 
@@ -25,6 +25,11 @@ impl Runtime {
             tokio::spawn(crate::principals::run(
                 self.principals.clone(),
                 self.auth_changes.clone(),
+            )),
+            tokio::spawn(crate::settings::follow(
+                self.settings.clone(),
+                self.principals.changes(),
+                std::time::Duration::from_millis(config.settings.poll_interval_ms),
             )),
             tokio::spawn(crate::mail_worker::run(
                 self.mail.clone(),

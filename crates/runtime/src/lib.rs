@@ -13,6 +13,8 @@
 //!   store is known to be down.
 //! - [`principals`]: the cache of authenticated principals, the feed that
 //!   keeps every instance's cache current, and the listener.
+//! - [`settings`]: the follower that keeps the runtime settings in force
+//!   here current (the feed's announcements, and a poll).
 //! - [`live`]: the in-process fan-out of the notification feed.
 //! - [`background`]: what every instance runs beside its requests
 //!   ([`jobs`], [`mail_worker`], the keyring watcher of [`keys`]).
@@ -33,6 +35,7 @@ pub mod plan_cache;
 pub mod principals;
 pub mod proxies;
 pub mod services;
+pub mod settings;
 pub mod timed;
 
 pub use background::Background;

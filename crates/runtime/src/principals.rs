@@ -129,6 +129,10 @@ impl PrincipalCache {
         let Some(entries) = &self.entries else {
             return;
         };
+        // Settings concern no principal (their follower hears them above).
+        if change == AuthChange::Settings {
+            return;
+        }
         let _guard = self.fill.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         // Registered predicates apply to every entry stored before them.
@@ -139,7 +143,7 @@ impl PrincipalCache {
             AuthChange::User(id) => entries
                 .invalidate_entries_if(move |_, p| p.user().id == id)
                 .is_ok(),
-            AuthChange::Everyone => false,
+            AuthChange::Everyone | AuthChange::Settings => false,
         };
         if !dropped {
             entries.invalidate_all();

@@ -64,6 +64,8 @@ pub struct Runtime {
     pub admin: UserAdmin,
     /// Plans (the stored ones and the built-in default).
     pub plans: Plans,
+    /// The runtime settings (the values in force, and changing them).
+    pub settings: domain::Settings,
     /// The activity log.
     pub activity: ActivityLog,
     /// Statistics: the report and the roll-up.
@@ -134,11 +136,15 @@ impl Runtime {
             stores.mail_queue,
             mail_wake.clone(),
         ));
+        let settings = config
+            .setting_defaults()
+            .and_then(|d| domain::LiveSettings::from_defaults(&d))
+            .map_err(RuntimeError::Setup)?;
         let policy = AccountPolicy {
             default_plan: Arc::new(config.plans.default_plan().map_err(RuntimeError::Setup)?),
             mfa_issuer: config.security.mfa_issuer.clone(),
             mails_per_address_per_hour: config.mail.per_address_per_hour.max(1),
-            new_device_alerts: config.mail.new_device_alerts,
+            settings,
             ..AccountPolicy::default()
         };
         let objects = crate::objects::open(config)?;
@@ -185,7 +191,9 @@ impl Runtime {
             profiles: Profiles::new(s.clone(), y.clone(), policy.clone()),
             admin: UserAdmin::new(s.clone(), y.clone()),
             rbac: Rbac::new(s.clone(), y.clone()),
-            plans: Plans::new(s.clone(), y.clone(), policy.default_plan.clone()),
+            plans: Plans::new(s.clone(), y.clone(), policy.default_plan.clone())
+                .with_settings(policy.settings.clone()),
+            settings: domain::Settings::new(s.clone(), y.clone(), policy.settings.clone()),
             rate_limits: RateLimits::buffered(s.clone(), y.clone()),
             content: ContentSessions::new(s.clone(), y.clone(), config.content.limits()),
             notifications: Notifications::new(s.clone(), y.clone()),
@@ -208,12 +216,18 @@ impl Runtime {
         }
     }
 
-    /// Creates the built-in roles and the administrator named in configuration.
+    /// Creates the built-in roles and the administrator named in
+    /// configuration, and reads the runtime settings.
     pub async fn prepare(&self, config: &Config) -> Result<(), RuntimeError> {
         self.rbac
             .ensure_builtin_roles()
             .await
             .map_err(|e| RuntimeError::Setup(crate::error_chain(&e)))?;
+        self.settings
+            .refresh()
+            .await
+            .map_err(|e| RuntimeError::Setup(crate::error_chain(&e)))?;
+
         let Some(admin) = &config.security.bootstrap_admin else {
             return Ok(());
         };

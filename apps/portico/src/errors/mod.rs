@@ -40,10 +40,20 @@ fn locked_out(until: OffsetDateTime) -> Problem {
     Problem::locked_out(u64::try_from(secs).unwrap_or(1))
 }
 
+/// A 422 naming `field`: the password the domain refused (its runtime
+/// minimum changed between the route's check and the domain's).
+fn weak_password(field: &str, e: &domain::PasswordError) -> Problem {
+    let mut fields = crate::problem::Fields::default();
+    fields.add(field, e.to_string());
+    fields.into_problem()
+}
+
 impl From<RegisterError> for Problem {
     fn from(e: RegisterError) -> Self {
         match e {
             RegisterError::UsernameTaken => Problem::new(Kind::UsernameTaken),
+            RegisterError::Closed => Problem::new(Kind::RegistrationClosed),
+            RegisterError::WeakPassword(e) => weak_password("password", &e),
             RegisterError::Unexpected(e) => Problem::internal(e),
         }
     }
@@ -116,6 +126,7 @@ impl From<ConfirmResetError> for Problem {
     fn from(e: ConfirmResetError) -> Self {
         match e {
             ConfirmResetError::InvalidToken => Problem::new(Kind::InvalidToken),
+            ConfirmResetError::WeakPassword(e) => weak_password("new_password", &e),
             ConfirmResetError::Unexpected(e) => Problem::internal(e),
         }
     }
@@ -127,6 +138,7 @@ impl From<ChangePasswordError> for Problem {
             ChangePasswordError::WrongPassword => Problem::new(Kind::WrongPassword),
             ChangePasswordError::LockedOut { until } => locked_out(until),
             ChangePasswordError::NotFound => Problem::new(Kind::Unauthenticated),
+            ChangePasswordError::WeakPassword(e) => weak_password("password.new_password", &e),
             ChangePasswordError::Unexpected(e) => Problem::internal(e),
         }
     }
@@ -176,6 +188,26 @@ impl From<AdminUserError> for Problem {
                 f.into_problem()
             }
             AdminUserError::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<domain::SettingsError> for Problem {
+    fn from(e: domain::SettingsError) -> Self {
+        match e {
+            domain::SettingsError::Forbidden(d) => d.into(),
+            domain::SettingsError::Invalid(errors) => {
+                let mut f = crate::problem::Fields::default();
+                for (key, message) in errors {
+                    f.add(&key, message);
+                }
+                f.into_problem()
+            }
+            domain::SettingsError::Stale { expected } => Problem::new(Kind::PreconditionFailed)
+                .detail(format!(
+                    "The settings changed since version {expected}: read them again."
+                )),
+            domain::SettingsError::Unexpected(e) => Problem::internal(e),
         }
     }
 }

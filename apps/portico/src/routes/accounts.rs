@@ -10,7 +10,7 @@ use api_types::*;
 use domain::{Email, Password, Token, Username};
 
 use crate::auth::{ClientIp, limit_per_minute};
-use crate::problem::{Fields, Problem};
+use crate::problem::{Fields, Kind, Problem};
 use crate::state::AppState;
 
 /// Starts a registration.
@@ -22,6 +22,7 @@ use crate::state::AppState;
     request_body = RegisterBody,
     responses(
         (status = 202, description = "Candidate stored and mail sent (or the email already has an account)"),
+        (status = 403, description = "Registration is closed (`registration.open` is off): problem `registration-closed`"),
         (status = 409, description = "Username taken"),
         (status = 422, description = "Invalid fields"),
         (status = 429, description = "Too many requests from this IP"),
@@ -35,10 +36,18 @@ pub async fn register(
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
+    let settings = state.settings.live().current();
+    if !settings.registration_open {
+        return Err(Problem::new(Kind::RegistrationClosed)
+            .detail("New accounts cannot be created at the moment."));
+    }
     let mut f = Fields::default();
     let email = f.check("email", Email::parse(&body.email));
     let username = f.check("username", Username::parse(&body.username));
-    let password = f.check("password", Password::new(body.password));
+    let password = f.check(
+        "password",
+        Password::with_min_length(body.password, settings.password_min_length),
+    );
     let (Some(email), Some(username), Some(password)) = (email, username, password) else {
         return Err(f.into_problem());
     };
@@ -102,7 +111,7 @@ pub async fn username_available(
     limit_per_minute(
         &state,
         &key,
-        state.settings.rate_limits.username_checks_per_minute,
+        state.http.rate_limits.username_checks_per_minute,
     )
     .await?;
     let mut f = Fields::default();
@@ -154,7 +163,11 @@ pub async fn confirm_reset(
     let body = body.into_inner();
     let mut f = Fields::default();
     let token = f.check("token", Token::parse(body.token.trim()));
-    let password = f.check("new_password", Password::new(body.new_password));
+    let min = state.settings.live().current().password_min_length;
+    let password = f.check(
+        "new_password",
+        Password::with_min_length(body.new_password, min),
+    );
     let (Some(token), Some(password)) = (token, password) else {
         return Err(f.into_problem());
     };

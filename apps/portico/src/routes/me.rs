@@ -78,7 +78,11 @@ pub async fn update(
             "password.current_password",
             Password::for_sign_in(change.current_password),
         );
-        let new = f.check("password.new_password", Password::new(change.new_password));
+        let min = state.settings.live().current().password_min_length;
+        let new = f.check(
+            "password.new_password",
+            Password::with_min_length(change.new_password, min),
+        );
         let (Some(current), Some(new)) = (current, new) else {
             return Err(f.into_problem());
         };
@@ -177,7 +181,7 @@ fn deleted(state: &AppState, user: domain::UserId) -> HttpResponse {
     // The deleted user's unwritten usage counts must not bring its counters back.
     state.rate_limits.discard(user);
     let mut response = HttpResponse::NoContent();
-    for cookie in cleared_cookies(state.settings.cookie_secure) {
+    for cookie in cleared_cookies(state.http.cookie_secure) {
         response.cookie(cookie);
     }
     response.finish()

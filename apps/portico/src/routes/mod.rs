@@ -21,6 +21,7 @@ pub mod ops;
 pub mod payments;
 pub mod plans;
 pub mod sessions;
+pub mod settings;
 pub mod standing;
 pub mod stats;
 pub mod uploads;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     plans::configure(cfg);
     activity::configure(cfg);
     stats::configure(cfg);
+    settings::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);
     uploads::configure(cfg);

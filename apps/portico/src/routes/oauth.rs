@@ -69,7 +69,7 @@ fn flow_cookie(state: &AppState, flow: &BegunFlow) -> Cookie<'static> {
         flow.browser_secret.expose().to_owned(),
     )
     .http_only(true)
-    .secure(state.settings.cookie_secure)
+    .secure(state.http.cookie_secure)
     .same_site(SameSite::Lax)
     .path(FLOW_COOKIE_PATH)
     .max_age(CookieDuration::seconds(ttl))

@@ -80,7 +80,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Pro
 )]
 #[get("/metrics", name = "/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
-    if !state.settings.metrics {
+    if !state.http.metrics {
         return Err(Problem::new(crate::problem::Kind::NotFound));
     }
     Ok(render_metrics(&state))

@@ -30,7 +30,7 @@ pub(crate) fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) 
     let mut response = HttpResponse::Created();
     response.insert_header(("Cache-Control", "no-store"));
     if set_cookies {
-        let secure = state.settings.cookie_secure;
+        let secure = state.http.cookie_secure;
         for cookie in session_cookies(&issued.access_token, &csrf, expires_at, secure) {
             response.cookie(cookie);
         }
@@ -167,7 +167,7 @@ pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpRe
         .revoke_session(me.user().id, me.session().id)
         .await?;
     let mut response = HttpResponse::NoContent();
-    for cookie in cleared_cookies(state.settings.cookie_secure) {
+    for cookie in cleared_cookies(state.http.cookie_secure) {
         response.cookie(cookie);
     }
     Ok(response.finish())

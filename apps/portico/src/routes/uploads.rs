@@ -234,7 +234,7 @@ pub async fn put_object(
     }
     let _slot = state.upload_slots.take(&key)?;
     let claim = state.uploads.claim_put(&key, signed.expires_at).await?;
-    let limit = signed.max_size.min(state.settings.max_upload_bytes);
+    let limit = signed.max_size.min(state.http.max_upload_bytes);
     // The body goes to the store part by part as it arrives.
     let received = state
         .objects

@@ -20,6 +20,7 @@ mod payments;
 mod plans;
 mod races;
 mod security;
+mod settings;
 mod smtp;
 mod standing;
 mod stats;

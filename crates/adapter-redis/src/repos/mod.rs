@@ -12,6 +12,7 @@ mod payments;
 mod plans;
 mod rate_limit;
 mod rbac;
+mod settings;
 mod stats;
 mod uploads;
 mod users;

@@ -37,6 +37,8 @@ mod plans;
 mod rate_limit;
 #[path = "rbac.rs"]
 mod rbac;
+#[path = "settings.rs"]
+mod settings;
 #[path = "stats.rs"]
 mod stats;
 #[path = "uploads.rs"]

@@ -5,8 +5,9 @@
 //! reserves the attempt before anything is verified.
 //!
 //! The policy:
-//! - Per account and client IP: at most `lockout_threshold` (5) attempts in a
-//!   window of `lockout_duration` (15 minutes). The attempt that uses the
+//! - Per account and client IP: at most `security.lockout_attempts` (5)
+//!   attempts in a window of `security.lockout_minutes` (15), both runtime
+//!   settings (a changed window starts its counts afresh). The attempt that uses the
 //!   last one and fails answers "locked out"; later ones are refused without
 //!   verifying anything until the window ends. Another IP is not affected, so
 //!   one address cannot lock the owner out.
@@ -168,13 +169,14 @@ impl<'a> PasswordGuard<'a> {
     ) -> Result<Guess, StoreError> {
         let now = self.system.now();
         let (account_key, ip_key) = Self::keys(subject, ip);
+        let settings = self.policy.settings.current();
         let window = Window::Seconds(
-            u32::try_from(self.policy.lockout_duration.whole_seconds().max(1)).unwrap_or(u32::MAX),
+            u32::try_from(settings.lockout_window.whole_seconds().max(1)).unwrap_or(u32::MAX),
         );
         let limiter = &self.stores.rate_limiter;
         let per_ip = limiter.hit(&ip_key, window, now).await?;
         let per_account = limiter.hit(&account_key, window, now).await?;
-        let ip_limit = u64::from(self.policy.lockout_threshold.max(1));
+        let ip_limit = u64::from(settings.lockout_attempts.max(1));
         let account_limit = u64::from(self.policy.account_lockout_threshold.max(1));
         let until = |count: &crate::WindowCount| count.resets_at.unwrap_or(now);
         if per_ip.count > ip_limit {

@@ -3,9 +3,13 @@ use std::fmt;
 /// Why a password does not meet the policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
-    /// Fewer than [`Password::MIN_CHARS`] characters.
-    #[error("password must be at least 10 characters long")]
-    TooShort,
+    /// Fewer characters than the policy asks (`password.min_length`, and
+    /// never fewer than [`Password::MIN_CHARS`]).
+    #[error("password must be at least {min} characters long")]
+    TooShort {
+        /// The fewest characters allowed.
+        min: usize,
+    },
     /// More than [`Password::MAX_CHARS`] characters.
     #[error("password must be at most 128 characters long")]
     TooLong,
@@ -14,14 +18,18 @@ pub enum PasswordError {
     TooSimple,
 }
 
-/// A plaintext password that meets the policy (10–128 characters, not one
-/// repeated character). Its `Debug` never shows the text.
+/// A plaintext password that meets the fixed part of the policy
+/// ([`Password::MIN_CHARS`]–[`Password::MAX_CHARS`] characters, not one
+/// repeated character); the services check the runtime minimum
+/// (`password.min_length`, 10 by default) with [`Password::check_length`].
+/// Its `Debug` never shows the text.
 #[derive(Clone)]
 pub struct Password(String);
 
 impl Password {
-    /// Fewest characters a password may have.
-    pub const MIN_CHARS: usize = 10;
+    /// Fewest characters any password may have (the lowest
+    /// `password.min_length` may be set to).
+    pub const MIN_CHARS: usize = 8;
     /// Most characters a password may have (bounds hashing cost).
     pub const MAX_CHARS: usize = 128;
 
@@ -30,7 +38,9 @@ impl Password {
         let s: String = input.into();
         let n = s.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(PasswordError::TooShort);
+            return Err(PasswordError::TooShort {
+                min: Self::MIN_CHARS,
+            });
         }
         if n > Self::MAX_CHARS {
             return Err(PasswordError::TooLong);
@@ -41,6 +51,22 @@ impl Password {
             return Err(PasswordError::TooSimple);
         }
         Ok(Self(s))
+    }
+
+    /// [`Password::new`], and at least `min` characters.
+    pub fn with_min_length(input: impl Into<String>, min: usize) -> Result<Self, PasswordError> {
+        let password = Self::new(input)?;
+        password.check_length(min)?;
+        Ok(password)
+    }
+
+    /// Whether the password has at least `min` characters (the runtime
+    /// `password.min_length`).
+    pub fn check_length(&self, min: usize) -> Result<(), PasswordError> {
+        if self.0.chars().count() < min {
+            return Err(PasswordError::TooShort { min });
+        }
+        Ok(())
     }
 
     /// Wraps a password typed at sign-in without checking the policy (old
@@ -94,14 +120,25 @@ mod tests {
     #[test]
     fn policy_edges() {
         assert_eq!(
-            Password::new("a".repeat(9)).unwrap_err(),
-            PasswordError::TooShort
+            Password::new("a".repeat(7)).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
         );
         assert_eq!(
             Password::new("a".repeat(10)).unwrap_err(),
             PasswordError::TooSimple
         );
+        assert!(Password::new("abcdefgh").is_ok());
         assert!(Password::new("abcdefghij").is_ok());
+        // The runtime minimum on top of the fixed one.
+        assert_eq!(
+            Password::with_min_length("abcdefghi", 10).unwrap_err(),
+            PasswordError::TooShort { min: 10 }
+        );
+        assert!(Password::with_min_length("abcdefghij", 10).is_ok());
+        assert_eq!(
+            Password::with_min_length("abcdefg", 4).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
+        );
         assert!(Password::new("é".repeat(5) + "abcde").is_ok());
         assert_eq!(
             Password::new("ab".repeat(65)).unwrap_err(),

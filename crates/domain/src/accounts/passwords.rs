@@ -12,6 +12,10 @@ pub enum ConfirmResetError {
     /// Unknown, used or expired token.
     #[error("invalid or expired token")]
     InvalidToken,
+    /// The new password is shorter than `password.min_length` (the token
+    /// is not spent).
+    #[error(transparent)]
+    WeakPassword(#[from] crate::PasswordError),
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -32,6 +36,9 @@ pub enum ChangePasswordError {
     /// The user no longer exists.
     #[error("user not found")]
     NotFound,
+    /// The new password is shorter than `password.min_length`.
+    #[error(transparent)]
+    WeakPassword(#[from] crate::PasswordError),
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -114,6 +121,7 @@ impl Passwords {
         token: &Token,
         new_password: &Password,
     ) -> Result<(), ConfirmResetError> {
+        new_password.check_length(self.policy.settings.current().password_min_length)?;
         let now = self.system.now();
         let record = self
             .stores
@@ -171,6 +179,7 @@ impl Passwords {
         keep: Option<AuthSessionId>,
         ip: Option<&str>,
     ) -> Result<(), ChangePasswordError> {
+        new_password.check_length(self.policy.settings.current().password_min_length)?;
         let user = self
             .stores
             .users

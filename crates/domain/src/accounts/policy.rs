@@ -15,14 +15,9 @@ pub struct AccountPolicy {
     pub refresh_ttl: Duration,
     /// How often a session's `last_accessed_at` is written at most.
     pub touch_interval: Duration,
-    /// Password attempts per account and client IP within one window
-    /// (`lockout_duration`); past it that IP is locked out of the account
-    /// until the window ends (see the module `guesses`).
-    pub lockout_threshold: u32,
-    /// How long a lockout lasts: the window the attempts are counted in.
-    pub lockout_duration: Duration,
-    /// Attempts per account over every client IP within one window (against
-    /// guessing from many addresses); `lockout_threshold` is per account and IP.
+    /// Attempts per account over every client IP within the lockout window
+    /// (against guessing from many addresses); the runtime setting
+    /// `security.lockout_attempts` is per account and IP.
     pub account_lockout_threshold: u32,
     /// Lifetime of a password-reset token.
     pub reset_ttl: Duration,
@@ -42,10 +37,23 @@ pub struct AccountPolicy {
     pub mails_per_address_per_hour: u32,
     /// The built-in default plan (`free`): its limits and features.
     pub default_plan: std::sync::Arc<crate::Plan>,
-    /// Whether a sign-in from a device kind (type, browser and system) the
-    /// user has not signed in from for [`NEW_DEVICE_WINDOW`](crate::NEW_DEVICE_WINDOW)
-    /// mails them a "new sign-in" notice.
-    pub new_device_alerts: bool,
+    /// The runtime settings in force (registration open, the plan new
+    /// accounts start on, the password minimum, the lockout, new-device
+    /// mail), read on each use.
+    pub settings: crate::LiveSettings,
+}
+
+impl AccountPolicy {
+    /// The plan a new account starts on: `registration.default_plan`, or
+    /// `None` (the default plan) when that is the built-in one.
+    pub fn starting_plan(&self, now: time::OffsetDateTime) -> Option<crate::PlanAssignment> {
+        let name = self.settings.current().default_plan.clone();
+        (!name.is_free()).then_some(crate::PlanAssignment {
+            name,
+            since: now,
+            until: None,
+        })
+    }
 }
 
 impl Default for AccountPolicy {
@@ -55,8 +63,6 @@ impl Default for AccountPolicy {
             session_idle_ttl: Duration::days(1),
             refresh_ttl: Duration::days(30),
             touch_interval: Duration::minutes(1),
-            lockout_threshold: 5,
-            lockout_duration: Duration::minutes(15),
             account_lockout_threshold: 50,
             reset_ttl: Duration::hours(1),
             deletion_ttl: Duration::hours(1),
@@ -66,7 +72,7 @@ impl Default for AccountPolicy {
             mfa_token_tries: 5,
             mails_per_address_per_hour: 3,
             default_plan: std::sync::Arc::default(),
-            new_device_alerts: true,
+            settings: crate::LiveSettings::default(),
         }
     }
 }

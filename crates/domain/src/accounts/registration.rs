@@ -13,6 +13,12 @@ pub enum RegisterError {
     /// An existing user has this username (usernames are public, so this is said).
     #[error("username is taken")]
     UsernameTaken,
+    /// New accounts cannot be created now (`registration.open` is off).
+    #[error("registration is closed")]
+    Closed,
+    /// The password is shorter than `password.min_length`.
+    #[error(transparent)]
+    WeakPassword(#[from] crate::PasswordError),
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -76,6 +82,11 @@ impl Registration {
         ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<(), RegisterError> {
+        let settings = self.policy.settings.current();
+        if !settings.registration_open {
+            return Err(RegisterError::Closed);
+        }
+        password.check_length(settings.password_min_length)?;
         let users = &self.stores.users;
         if users
             .find_by_username(&username)
@@ -160,6 +171,7 @@ impl Registration {
             .ok_or(VerifyError::InvalidToken)?;
         let user = User {
             origin: candidate.origin,
+            plan: self.policy.starting_plan(now),
             ..User::new_verified(
                 UserId::from_uuid(self.system.ids.new_id()),
                 candidate.email,

@@ -33,7 +33,7 @@ pub(crate) async fn alert_if_new(
     ip: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    if !policy.new_device_alerts || user.last_accessed_at.is_none() {
+    if !policy.settings.current().new_device_alerts || user.last_accessed_at.is_none() {
         return Ok(());
     }
     let filter = ActivityFilter {

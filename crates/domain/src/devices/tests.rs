@@ -56,7 +56,11 @@ struct World {
 fn world(alerts: bool) -> World {
     let (h, clock, user) = Harness::over_memory();
     let policy = AccountPolicy {
-        new_device_alerts: alerts,
+        settings: crate::LiveSettings::from_defaults(&crate::SettingDefaults {
+            new_device_alerts: alerts,
+            ..crate::SettingDefaults::default()
+        })
+        .unwrap(),
         ..AccountPolicy::default()
     };
     World {

@@ -70,6 +70,9 @@ pub enum FlowFailure {
     AlreadyLinked,
     /// The account is locked.
     Locked,
+    /// No account is linked and new accounts cannot be created
+    /// (`registration.open` is off).
+    RegistrationClosed,
     /// Portico failed.
     ServerError,
 }
@@ -85,6 +88,7 @@ impl FlowFailure {
             Self::AccountExists => "account_exists",
             Self::AlreadyLinked => "already_linked",
             Self::Locked => "account_locked",
+            Self::RegistrationClosed => "registration_closed",
             Self::ServerError => "server_error",
         }
     }

@@ -228,6 +228,9 @@ impl Federation {
         email: Email,
         now: OffsetDateTime,
     ) -> Result<UserId, FlowFailed> {
+        if !self.accounts.settings.current().registration_open {
+            return Err(FlowFailure::RegistrationClosed.into());
+        }
         let base = username_base(identity, &email);
         let mut attempt = 0;
         let user = loop {
@@ -246,6 +249,7 @@ impl Federation {
                 now,
             );
             user.profile.full_name = identity.name.clone().map(|n| n.chars().take(200).collect());
+            user.plan = self.accounts.starting_plan(now);
             user.origin = Some(crate::UserOrigin {
                 provider: Some(flow.provider.as_str().to_owned()),
                 ..crate::UserOrigin::new(crate::OriginKind::Provider, None, None)

@@ -126,6 +126,8 @@ stores! {
         activity: ActivityRepository in Durable;
         /// Per-day statistics.
         stats: StatsRepository in Durable;
+        /// The runtime settings record.
+        settings: SettingsRepository in Durable;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

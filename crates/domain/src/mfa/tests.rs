@@ -208,7 +208,11 @@ fn a_totp_code_is_accepted_once_and_a_backup_code_once() {
 #[test]
 fn an_mfa_token_allows_five_codes() {
     let policy = AccountPolicy {
-        lockout_threshold: 50,
+        settings: crate::LiveSettings::from_defaults(&crate::SettingDefaults {
+            lockout_attempts: 50,
+            ..crate::SettingDefaults::default()
+        })
+        .unwrap(),
         ..AccountPolicy::default()
     };
     let s = enrolled(policy, true);
@@ -370,7 +374,11 @@ fn wrong_codes_in_changes_accumulate_whatever_the_password_did() {
 #[test]
 fn an_mfa_token_allows_five_codes_across_a_window_boundary() {
     let policy = AccountPolicy {
-        lockout_threshold: 50,
+        settings: crate::LiveSettings::from_defaults(&crate::SettingDefaults {
+            lockout_attempts: 50,
+            ..crate::SettingDefaults::default()
+        })
+        .unwrap(),
         ..AccountPolicy::default()
     };
     let mut h = harness(true);

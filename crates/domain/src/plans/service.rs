@@ -27,8 +27,9 @@ pub enum PlanError {
     /// be changed or deleted here.
     #[error("the default plan comes from the configuration")]
     BuiltIn,
-    /// Users are on the plan: assign them another one first.
-    #[error("users are on this plan")]
+    /// Users are on the plan, or new accounts start on it
+    /// (`registration.default_plan`): assign them another one first.
+    #[error("users are on this plan, or new accounts start on it")]
     InUse,
     /// A limit over [`Plan::MAX_LIMIT`].
     #[error("a limit must be at most {}", Plan::MAX_LIMIT)]
@@ -76,6 +77,7 @@ pub struct Plans {
     stores: Stores,
     system: System,
     default: Arc<Plan>,
+    settings: crate::LiveSettings,
 }
 
 fn check_limits(limits: [Option<u64>; 2]) -> Result<(), PlanError> {
@@ -93,7 +95,14 @@ impl Plans {
             stores,
             system,
             default,
+            settings: crate::LiveSettings::default(),
         }
+    }
+
+    /// The same, reading `registration.default_plan` from `settings`
+    /// (the plan new accounts start on cannot be deleted).
+    pub fn with_settings(self, settings: crate::LiveSettings) -> Self {
+        Self { settings, ..self }
     }
 
     /// The built-in default plan.
@@ -186,7 +195,7 @@ impl Plans {
             .users
             .list(&filter, PageRequest::first(1))
             .await?;
-        if !on_it.items.is_empty() {
+        if !on_it.items.is_empty() || self.settings.current().default_plan == *name {
             return Err(PlanError::InUse);
         }
         self.stores.plans.delete(name).await.map_err(|e| match e {

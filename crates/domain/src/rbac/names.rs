@@ -80,6 +80,10 @@ impl Permission {
     pub const STATS_READ: Self = Self(Cow::Borrowed("stats:read"));
     /// Create, change and delete plans.
     pub const PLANS_WRITE: Self = Self(Cow::Borrowed("plans:write"));
+    /// Read and change the runtime settings.
+    pub const SETTINGS_WRITE: Self = Self(Cow::Borrowed("settings:write"));
+    /// Sign in to the admin console.
+    pub const CONSOLE_ACCESS: Self = Self(Cow::Borrowed("console:access"));
     /// Create notifications for any user.
     pub const NOTIFICATIONS_WRITE: Self = Self(Cow::Borrowed("notifications:write"));
     /// Post messages as the assistant or the system.

@@ -19,10 +19,14 @@ pub enum AuthChange {
     User(UserId),
     /// A role's definition changed: every principal may hold it.
     Everyone,
+    /// The runtime settings changed: read them again (no principal is
+    /// concerned).
+    Settings,
 }
 
 impl AuthChange {
-    /// The change as a short text (`s <uuid>`, `u <uuid>` or `*`), the form
+    /// The change as a short text (`s <uuid>`, `u <uuid>`, `*` or
+    /// `settings`), the form
     /// the adapters store and send.
     pub fn encode(&self) -> String {
         self.to_string()
@@ -34,6 +38,7 @@ impl AuthChange {
             Some(("s", id)) => id.parse().ok().map(AuthChange::Session),
             Some(("u", id)) => id.parse().ok().map(AuthChange::User),
             None if text == "*" => Some(AuthChange::Everyone),
+            None if text == "settings" => Some(AuthChange::Settings),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl fmt::Display for AuthChange {
             AuthChange::Session(id) => write!(f, "s {id}"),
             AuthChange::User(id) => write!(f, "u {id}"),
             AuthChange::Everyone => f.write_str("*"),
+            AuthChange::Settings => f.write_str("settings"),
         }
     }
 }
@@ -89,6 +95,7 @@ mod tests {
             AuthChange::Session(AuthSessionId::from_uuid(id)),
             AuthChange::User(UserId::from_uuid(id)),
             AuthChange::Everyone,
+            AuthChange::Settings,
         ] {
             assert_eq!(AuthChange::decode(&change.encode()), Some(change));
         }

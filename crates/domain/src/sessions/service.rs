@@ -111,9 +111,9 @@ impl Authentication {
         }
     }
 
-    /// Checks the password and opens a session. Every `lockout_threshold`-th
-    /// consecutive failure locks the account for `lockout_duration`; while
-    /// locked the password is not even checked.
+    /// Checks the password and opens a session. Past `security.lockout_attempts`
+    /// failures within `security.lockout_minutes` the account is locked for
+    /// that client; while locked the password is not even checked.
     /// A user with TOTP on gets a challenge instead of a session.
     pub async fn sign_in(&self, request: SignInRequest) -> Result<SignedIn, SignInError> {
         // Shed before the account is even looked up while hashing is saturated.

@@ -56,9 +56,10 @@ pub struct MailConfig {
     /// hour, whoever asks (requests past it are answered as usual and send
     /// nothing).
     pub per_address_per_hour: u32,
-    /// Whether a sign-in from a device kind (type, browser and system) the
-    /// user has not signed in from in 90 days mails them a "new sign-in"
-    /// notice naming the device, the IP and the time.
+    /// Default of the runtime setting `mail.new_device_alerts`: whether a
+    /// sign-in from a device kind (type, browser and system) the user has
+    /// not signed in from in 90 days mails them a "new sign-in" notice
+    /// naming the device, the IP and the time.
     pub new_device_alerts: bool,
 }
 
@@ -201,6 +202,12 @@ pub struct SecurityConfig {
     pub encryption_keys: SecretString,
     /// The issuer name authenticator apps show beside a TOTP code.
     pub mfa_issuer: String,
+    /// Default of the runtime setting `security.lockout_attempts` (1–100):
+    /// password attempts per account and client IP in the lockout window.
+    pub lockout_attempts: u32,
+    /// Default of the runtime setting `security.lockout_minutes` (1–1440):
+    /// the lockout window.
+    pub lockout_minutes: u32,
 }
 
 impl Default for SecurityConfig {
@@ -219,6 +226,8 @@ impl Default for SecurityConfig {
             csrf_secret: SecretString::default(),
             encryption_keys: SecretString::default(),
             mfa_issuer: "Portico".to_owned(),
+            lockout_attempts: 5,
+            lockout_minutes: 15,
         }
     }
 }

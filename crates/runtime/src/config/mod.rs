@@ -14,11 +14,13 @@ mod accounts;
 mod env;
 mod features;
 mod oauth;
+mod settings;
 mod stores;
 
 pub use accounts::*;
 pub use features::*;
 pub use oauth::*;
+pub use settings::*;
 pub use stores::*;
 
 use env::{apply, overrides, read_table};
@@ -61,6 +63,14 @@ pub struct Config {
     pub log: LogConfig,
     /// Sign-in through identity providers.
     pub oauth: OAuthConfig,
+    /// Registration (defaults of its runtime settings).
+    pub registration: RegistrationConfig,
+    /// The password rule (default of its runtime setting).
+    pub password: PasswordConfig,
+    /// The app's own flags (defaults of the `features.*` runtime settings).
+    pub features: FeaturesConfig,
+    /// How instances follow changes to the runtime settings.
+    pub settings: SettingsConfig,
 }
 
 /// Why the configuration could not be loaded.
@@ -169,6 +179,7 @@ impl Config {
             ));
         }
         self.plans.default_plan().map_err(ConfigError::Invalid)?;
+        self.setting_defaults().map_err(ConfigError::Invalid)?;
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.body_limit_bytes must be at least 1024".into(),

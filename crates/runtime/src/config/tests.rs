@@ -446,3 +446,51 @@ fn lookalike_variables_and_unused_store_urls_are_warned_about() {
     .unwrap();
     assert!(used.warnings([]).is_empty());
 }
+
+#[test]
+fn setting_defaults_come_from_their_sections_and_are_checked() {
+    let c: Config = toml::from_str(
+        r#"
+[registration]
+open = false
+default_plan = "starter"
+[password]
+min_length = 12
+[security]
+lockout_attempts = 3
+lockout_minutes = 30
+[features]
+beta = true
+new_editor = { default = false, description = "The new editor" }
+"#,
+    )
+    .unwrap();
+    c.validate().unwrap();
+    let d = c.setting_defaults().unwrap();
+    assert!(!d.registration_open);
+    assert_eq!(d.default_plan.as_str(), "starter");
+    assert_eq!(
+        (d.password_min_length, d.lockout_attempts, d.lockout_minutes),
+        (12, 3, 30)
+    );
+    assert_eq!(d.features.len(), 2);
+    assert_eq!(d.features[0].name.as_str(), "beta");
+    assert!(d.features[0].default);
+    assert_eq!(d.features[1].description.as_deref(), Some("The new editor"));
+
+    // Out of range, or a flag that cannot be a name: the key is named.
+    let err = Config::load(None, env(&[("PORTICO_PASSWORD__MIN_LENGTH", "7")])).unwrap_err();
+    assert!(err.to_string().contains("password.min_length"), "{err}");
+    let err =
+        Config::load(None, env(&[("PORTICO_SECURITY__LOCKOUT_MINUTES", "2000")])).unwrap_err();
+    assert!(
+        err.to_string().contains("security.lockout_minutes"),
+        "{err}"
+    );
+    let bad: Config = toml::from_str("[features]\n\"Not A Name!\" = true\n").unwrap();
+    let err = bad.setting_defaults().unwrap_err();
+    assert!(err.contains("features."), "{err}");
+    // A flag from the environment.
+    let c = Config::load(None, env(&[("PORTICO_FEATURES__BETA", "true")])).unwrap();
+    assert_eq!(c.features["beta"], FlagConfig::Plain(true));
+}

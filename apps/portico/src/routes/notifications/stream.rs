@@ -195,6 +195,7 @@ impl Stream {
                         Ok(AuthChange::Session(id)) => id == self.session,
                         Ok(AuthChange::User(id)) => id == self.user,
                         Ok(AuthChange::Everyone) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Ok(AuthChange::Settings) => false,
                         Err(broadcast::error::RecvError::Closed) => false,
                     };
                     if concerns && !self.session_live().await {
