@@ -1,8 +1,9 @@
 //! Who is calling: bearer tokens and the session cookie (with its CSRF
 //! check), client IPs, and the per-user and per-IP rate limits.
 //!
-//! Cookie sign-in sets two cookies: `portico_session` (HttpOnly, the access
-//! token) and `portico_csrf` (readable by scripts). A request authenticated by
+//! Cookie sign-in sets two cookies, both `SameSite=Strict` (no other site's
+//! page or link sends them): `portico_session` (HttpOnly, the access token)
+//! and `portico_csrf` (readable by scripts). A request authenticated by
 //! the cookie that changes state (any method but GET, HEAD and OPTIONS) must
 //! send the `portico_csrf` value in the `X-CSRF-Token` header; values are
 //! compared in constant time. Bearer requests need no CSRF header.
@@ -236,14 +237,14 @@ pub fn session_cookies(
     let session = Cookie::build(SESSION_COOKIE, token.expose().to_owned())
         .http_only(true)
         .secure(secure)
-        .same_site(SameSite::Lax)
+        .same_site(SameSite::Strict)
         .path("/")
         .max_age(max_age)
         .finish();
     let csrf = Cookie::build(CSRF_COOKIE, csrf.to_owned())
         .http_only(false)
         .secure(secure)
-        .same_site(SameSite::Lax)
+        .same_site(SameSite::Strict)
         .path("/")
         .max_age(max_age)
         .finish();
@@ -256,7 +257,7 @@ pub fn cleared_cookies(secure: bool) -> [Cookie<'static>; 2] {
         let mut c = Cookie::build(name, "")
             .path("/")
             .secure(secure)
-            .same_site(SameSite::Lax)
+            .same_site(SameSite::Strict)
             .finish();
         c.make_removal();
         c

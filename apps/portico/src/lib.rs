@@ -14,6 +14,7 @@
 pub mod auth;
 mod body_rate;
 pub mod cli;
+pub mod console;
 pub mod errors;
 pub mod exchanges;
 mod headers;

@@ -13,6 +13,10 @@ pub struct MeView {
     pub user: UserView,
     /// Names of the roles held.
     pub roles: Vec<String>,
+    /// What those roles grant, as they grant it, sorted: `*` (everything),
+    /// `resource:*` (every action on a resource) or `resource:action`.
+    #[schema(example = json!(["console:access", "users:*"]))]
+    pub permissions: Vec<String>,
     /// The plan the user is on, with the features it gives.
     pub plan: MyPlanView,
     /// Request counters (minute, day, month, all time), this request

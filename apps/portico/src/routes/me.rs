@@ -25,10 +25,17 @@ async fn me_view(state: &AppState, me: SignedIn, user: Option<User>) -> Result<M
         .iter()
         .map(|r| r.name.as_str().to_owned())
         .collect();
+    let permissions: std::collections::BTreeSet<String> = principal
+        .roles()
+        .iter()
+        .flat_map(|r| r.permissions.iter())
+        .map(|p| p.as_str().to_owned())
+        .collect();
     let now = time::OffsetDateTime::now_utc();
     Ok(MeView {
         user: UserView::from(user.unwrap_or_else(|| principal.user().clone())),
         roles,
+        permissions: permissions.into_iter().collect(),
         plan: MyPlanView::from(principal.plan()),
         usage: QuotaView::from(domain::QuotaStatus::of(principal.plan(), usage, now)),
         mfa: MfaView {

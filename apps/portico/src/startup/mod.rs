@@ -143,6 +143,7 @@ impl Application {
         };
         let origins = config.server.cors_origins.clone();
         let docs = config.server.docs;
+        let console = config.server.console;
         let pages = crate::pages::configure(&config);
         let workers = match config.server.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -175,6 +176,11 @@ impl Application {
                 }
             })
             .configure(pages.clone())
+            .configure(|cfg| {
+                if console {
+                    crate::console::configure(cfg);
+                }
+            })
             .default_service(web::to(routes::fallback))
             .wrap(from_fn(limit_per_ip))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
@@ -292,6 +298,11 @@ pub fn where_things_are(config: &Config) -> Vec<String> {
     } else {
         format!("API at {base}/v1 (docs are off: server.docs = false)")
     }];
+    if config.server.console {
+        out.push(format!(
+            "admin console at {base}/admin (for accounts holding console:access)"
+        ));
+    }
     let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let data = absolute(&config.server.data_dir);
     out.push(match config.mail.transport {

@@ -637,6 +637,7 @@ async fn the_start_up_log_says_where_things_are() {
     let data = std::path::absolute(&dir).unwrap();
     for expected in [
         format!("API at {base}/v1, its docs at {base}/docs"),
+        format!("admin console at {base}/admin (for accounts holding console:access)"),
         format!(
             "data folder {}; mail is written as files to {}",
             data.display(),

@@ -2,7 +2,9 @@
 
 mod accounts;
 mod activity;
+mod browser;
 mod cli;
+mod console;
 mod content;
 mod contract;
 mod deploy;

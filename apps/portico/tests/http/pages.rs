@@ -8,149 +8,14 @@
 //! With a front-end link
 //! pattern configured, the mail carries that link and the page is not served.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::browser::{Browser, Driver};
 use crate::support::*;
 
-/// A chromedriver on a free port, stopped on drop.
-struct Driver {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A browser session of a [`Driver`].
-struct Browser<'d> {
-    driver: &'d Driver,
-    session: String,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let child =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect(
-                    "chromedriver (Debian package chromium-driver; `make services` installs it)",
-                );
-        let driver = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-        };
-        for _ in 0..100 {
-            if driver
-                .client
-                .get(format!("{}/status", driver.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return driver;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chromedriver did not start");
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res: Value = req.send().await.unwrap().json().await.unwrap();
-        assert!(
-            res["value"].get("error").is_none(),
-            "webdriver {path}: {res}"
-        );
-        res["value"].clone()
-    }
-
-    async fn browser(&self) -> Browser<'_> {
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-background-networking", "--disable-dev-shm-usage"],
-            },
-        }}});
-        let value = self
-            .call(reqwest::Method::POST, "/session", Some(caps))
-            .await;
-        Browser {
-            driver: self,
-            session: value["sessionId"].as_str().unwrap().to_owned(),
-        }
-    }
-}
-
 impl Browser<'_> {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.driver
-            .call(method, &format!("/session/{}{path}", self.session), body)
-            .await
-    }
-
-    async fn open(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
-    }
-
-    async fn element(&self, css: &str) -> String {
-        let found = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-
     /// The status line once it says something final (done or error).
     async fn outcome(&self) -> (String, String) {
         for _ in 0..100 {
@@ -170,37 +35,6 @@ impl Browser<'_> {
         panic!("the page never finished");
     }
 
-    async fn set_cookie(&self, name: &str, value: &str) {
-        self.call(
-            reqwest::Method::POST,
-            "/cookie",
-            Some(json!({"cookie": {"name": name, "value": value, "path": "/"}})),
-        )
-        .await;
-    }
-
-    /// Runs `script` in the page and returns its value.
-    async fn eval(&self, script: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    /// Saves what the browser shows as `target/screenshots/pages-<name>.png`.
-    async fn screenshot(&self, name: &str) {
-        use base64::Engine as _;
-        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().unwrap())
-            .unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("pages-{name}.png")), bytes).unwrap();
-    }
-
     /// The page is styled by its stylesheet (under a CSP that allows no
     /// inline style), and the "Continue" link shows where it leads.
     async fn styled_with_continue(&self, href: &str) {
@@ -212,10 +46,6 @@ impl Browser<'_> {
             )
             .await;
         assert_eq!(v, json!(["12px", false, href]), "styled, continue shown");
-    }
-
-    async fn quit(self) {
-        self.call(reqwest::Method::DELETE, "", None).await;
     }
 }
 
@@ -268,7 +98,7 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
     assert_eq!(class, "done", "{text}");
     assert!(text.contains("You can sign in now"), "{text}");
     browser.styled_with_continue(CONTINUE).await;
-    browser.screenshot("verify-done").await;
+    browser.screenshot("pages-verify-done").await;
     let signed_in = app.sign_in("ann", USER_PASSWORD).await;
     // The same link again: the token is used; the page says so plainly.
     browser.open(&link).await;
@@ -281,13 +111,13 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
                 .to_owned()
         )
     );
-    browser.screenshot("verify-used").await;
+    browser.screenshot("pages-verify-used").await;
     // A link cut short in the mail client.
     browser.open(&link[..link.len() - 10]).await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "error");
     assert!(text.starts_with("This link is not complete."), "{text}");
-    browser.screenshot("verify-cut-short").await;
+    browser.screenshot("pages-verify-cut-short").await;
 
     // Password reset: the form sets the new password.
     let res = app
@@ -302,12 +132,12 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
     browser.open(&link).await;
     browser.type_into("#password", "a brand new password").await;
     browser.type_into("#again", "a brand new password").await;
-    browser.screenshot("reset-form").await;
+    browser.screenshot("pages-reset-form").await;
     browser.click("button[type=submit]").await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "done", "{text}");
     browser.styled_with_continue(CONTINUE).await;
-    browser.screenshot("reset-done").await;
+    browser.screenshot("pages-reset-done").await;
     let signed_in_again = app.sign_in("ann", "a brand new password").await;
     let _ = signed_in;
 
@@ -331,12 +161,12 @@ async fn mail_links_complete_their_actions_in_a_browser(app: TestApp) -> TestApp
         )
         .await;
     browser.open(&link).await;
-    browser.screenshot("delete-confirm").await;
+    browser.screenshot("pages-delete-confirm").await;
     browser.click("#confirm").await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "done", "{text}");
     browser.styled_with_continue(CONTINUE).await;
-    browser.screenshot("delete-done").await;
+    browser.screenshot("pages-delete-done").await;
     let res = app
         .post(
             "/v1/sessions",

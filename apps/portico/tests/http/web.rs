@@ -39,7 +39,7 @@ async fn cookie_sessions_need_the_csrf_header_to_change_state() {
                 .find(|c| c.starts_with("portico_session="))
                 .unwrap();
             assert!(
-                session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+                session.contains("HttpOnly") && session.contains("SameSite=Strict"),
                 "{session}"
             );
             let tokens: Value = res.json().await.unwrap();

@@ -57,6 +57,9 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Serve `GET /docs` (Swagger UI) and `GET /openapi.json`; off, both 404.
     pub docs: bool,
+    /// Serve the admin console at `/admin` (it signs in users holding
+    /// `console:access` and works through the API); off, it 404s.
+    pub console: bool,
     /// `Strict-Transport-Security: max-age=<this>` on every response when
     /// `public_url` is https; 0 (the default) sends none.
     pub hsts_max_age_secs: u64,
@@ -82,6 +85,7 @@ impl Default for ServerConfig {
             metrics: true,
             metrics_listen: None,
             docs: true,
+            console: true,
         }
     }
 }
