@@ -191,6 +191,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/features": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The app's flags (`features.<name>` settings) by name: public, for front
+         *     ends to read at start.
+         */
+        get: operations["settings_features"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -913,6 +933,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every runtime setting with its value, default, type, range,
+         *     description and who last set it. `ETag` is the version.
+         */
+        get: operations["settings_read"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes settings: `{key: value, …}` (`null`: back to the default).
+         *     Every key is checked first (422 names each bad one; nothing changes);
+         *     with `If-Match: "<version>"` the change applies only to that version
+         *     (412 otherwise), without it keys not named keep what they hold. A
+         *     change bumps the version, writes a `settings.changed` event, and is in
+         *     force on every instance within about a second.
+         */
+        patch: operations["settings_change"];
+        trace?: never;
+    };
     "/v1/stats": {
         parameters: {
             query?: never;
@@ -1329,6 +1377,9 @@ export interface components {
         Availability: {
             /** @description True when no user has it. */
             available: boolean;
+        };
+        BTreeMap: {
+            [key: string]: boolean;
         };
         /** @description Backup codes: each works once in place of a TOTP code. Shown once. */
         BackupCodesView: {
@@ -1761,6 +1812,15 @@ export interface components {
         MeView: components["schemas"]["UserView"] & {
             /** @description Names of the roles held. */
             roles: string[];
+            /**
+             * @description What those roles grant, as they grant it, sorted: `*` (everything),
+             *     `resource:*` (every action on a resource) or `resource:action`.
+             * @example [
+             *       "console:access",
+             *       "users:*"
+             *     ]
+             */
+            permissions: string[];
             /** @description The plan the user is on, with the features it gives. */
             plan: components["schemas"]["MyPlanView"];
             /**
@@ -2462,6 +2522,73 @@ export interface components {
             expires_at: string;
             /** @description Whether this is the session making the request. */
             current: boolean;
+        };
+        /** @description One setting of the catalog. */
+        SettingView: {
+            /**
+             * @description The key (`password.min_length`).
+             * @example password.min_length
+             */
+            key: string;
+            /** @description The value in force (a boolean, a whole number or a plan's name). */
+            value: unknown;
+            /** @description The value from the configuration file, in force while nobody set one. */
+            default: unknown;
+            /**
+             * @description `bool`, `integer` or `plan` (the name of a plan that exists).
+             * @example integer
+             */
+            type: string;
+            /**
+             * Format: int64
+             * @description Of an `integer`: the smallest value allowed.
+             */
+            min?: number | null;
+            /**
+             * Format: int64
+             * @description Of an `integer`: the largest value allowed.
+             */
+            max?: number | null;
+            /**
+             * @description What it does.
+             * @example Fewest characters a new password may have.
+             */
+            description: string;
+            /**
+             * Format: date-time
+             * @description When it was last set (`null`: it holds its default).
+             * @example 2026-12-01T09:30:00Z
+             */
+            updated_at?: string | null;
+            /**
+             * Format: uuid
+             * @description Who set it.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            updated_by?: string | null;
+        };
+        /**
+         * @description A change: `{key: value, …}` over the keys of `GET /v1/settings` (the
+         *     `features.*` ones are the deployment's); `null` puts a key back to its
+         *     default. A key that is not in the catalog is refused (422 naming it).
+         * @example {
+         *       "registration.open": false,
+         *       "password.min_length": 12
+         *     }
+         */
+        SettingsPatch: {
+            [key: string]: unknown;
+        };
+        /** @description Every setting, at one version. */
+        SettingsView: {
+            /**
+             * Format: int64
+             * @description Bumped by every change; send it back as `If-Match` to change only
+             *     what you read.
+             */
+            version: number;
+            /** @description Every key of the catalog, sorted. */
+            items: components["schemas"]["SettingView"][];
         };
         /** @description A sign-in: a login (username or email) and its password. */
         SignInBody: {
@@ -3666,6 +3793,36 @@ export interface operations {
                 };
             };
             422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    settings_features: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each flag and whether it is on */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "beta_editor": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BTreeMap"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -5769,6 +5926,17 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["MalformedRequest"];
+            /** @description Registration is closed (`registration.open` is off): problem `registration-closed` */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             408: components["responses"]["BodyTooSlow"];
             /** @description Username taken */
             409: {
@@ -6433,6 +6601,117 @@ export interface operations {
                 };
             };
             422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    settings_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every setting */
+            200: {
+                headers: {
+                    /** @description The settings' version, for If-Match */
+                    ETag?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsView"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission (settings:write) */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    settings_change: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version the change is for (from ETag) */
+                "If-Match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description Every setting, after the change */
+            200: {
+                headers: {
+                    /** @description The new version */
+                    ETag?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission (settings:write), or CSRF header missing */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description The settings changed since the If-Match version */
+            412: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Unknown keys or values of the wrong type or range, named in `errors` */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
