@@ -41,9 +41,8 @@ pub struct DayView {
 
 impl From<domain::DayStats> for DayView {
     fn from(d: domain::DayStats) -> Self {
-        let (y, m, day) = (d.date.year(), u8::from(d.date.month()), d.date.day());
         Self {
-            date: format!("{y:04}-{m:02}-{day:02}"),
+            date: domain::day_key(d.date),
             users_total: d.totals.map(|t| t.users_total),
             users_new: d.counts.users_new,
             users_deleted: d.counts.users_deleted,

@@ -13,8 +13,12 @@ use crate::problem::{Fields, Problem};
 use crate::state::AppState;
 
 fn date(f: &mut Fields, field: &str, given: Option<&str>) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    given.and_then(|g| f.check(field, Date::parse(g, format)))
+    given.and_then(|g| {
+        f.check(
+            field,
+            domain::parse_day(g).ok_or("must be a day written YYYY-MM-DD"),
+        )
+    })
 }
 
 /// Per-day figures of `from..=to` (at most 366 days; by default the last

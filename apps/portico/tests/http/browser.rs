@@ -138,6 +138,11 @@ impl Browser<'_> {
 
     pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css).await;
+        self.send_text(&id, text).await;
+    }
+
+    /// Types `text` into the element `id`.
+    pub(crate) async fn send_text(&self, id: &str, text: &str) {
         self.call(
             reqwest::Method::POST,
             &format!("/element/{id}/value"),
@@ -148,12 +153,7 @@ impl Browser<'_> {
 
     pub(crate) async fn click(&self, css: &str) {
         let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.click_id(&id).await;
     }
 
     pub(crate) async fn set_cookie(&self, name: &str, value: &str) {
@@ -257,12 +257,7 @@ impl Browser<'_> {
             Some(json!({})),
         )
         .await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
-        .await;
+        self.send_text(&id, text).await;
     }
 
     /// Clicks the element `id`.

@@ -12,16 +12,9 @@ use crate::codec::*;
 use crate::error::{corrupt, store};
 use crate::indexes::names::DAILY_STATS;
 
-fn day_key(date: Date) -> String {
-    let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 fn day(d: &Document) -> Result<DayStats, StoreError> {
     let f = Fields::of(d, "daily statistics");
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date =
-        Date::parse(f.str("_id")?, format).map_err(|_| corrupt("daily statistics", "_id"))?;
+    let date = parse_day(f.str("_id")?).ok_or_else(|| corrupt("daily statistics", "_id"))?;
     let totals = match d.get("totals") {
         Some(Bson::Document(doc)) => {
             let t = Fields::of(doc, "daily totals");

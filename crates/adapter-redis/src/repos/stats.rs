@@ -48,11 +48,6 @@ return out
     )
 });
 
-fn day_key(date: Date) -> String {
-    let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 impl RedisStore {
     fn day(&self, date: Date) -> String {
         self.key(Family::Stats, &format!("stats:day:{}", day_key(date)))

@@ -38,14 +38,7 @@ impl Store {
     {
         let tail = crate::repos::page_tail(alias, page.cursor().is_some(), args.len() + 1);
         let sql = format!("{select}{tail}");
-        let mut q = sqlx::query(&sql);
-        for arg in args {
-            q = match arg {
-                crate::repos::Arg::Id(id) => q.bind(*id),
-                crate::repos::Arg::Time(t) => q.bind(<Ts>::to_db(*t)),
-                crate::repos::Arg::Text(s) => q.bind(s.as_str()),
-            };
-        }
+        let mut q = bind_args(sqlx::query(&sql), args);
         if let Some(c) = page.cursor() {
             q = q.bind(<Ts>::to_db(c.at)).bind(c.id);
         }
@@ -57,4 +50,19 @@ impl Store {
         let items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         Ok(domain::Page::from_overfetch(items, page))
     }
+}
+
+/// `q` with `args` bound in order.
+pub(crate) fn bind_args<'q>(
+    mut q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    args: &'q [crate::repos::Arg],
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+    for arg in args {
+        q = match arg {
+            crate::repos::Arg::Id(id) => q.bind(*id),
+            crate::repos::Arg::Time(t) => q.bind(<Ts>::to_db(*t)),
+            crate::repos::Arg::Text(s) => q.bind(s.as_str()),
+        };
+    }
+    q
 }

@@ -5,11 +5,7 @@ use crate::engine::col;
 
 use super::{Db, Store};
 
-/// The stored form of a day.
-fn day_key(date: time::Date) -> String {
-    let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
-    format!("{y:04}-{m:02}-{d:02}")
-}
+use domain::day_key;
 
 /// A count column (never negative).
 fn count(row: &<Db as sqlx::Database>::Row, name: &str) -> Result<u64, domain::StoreError> {
@@ -24,8 +20,7 @@ fn signed(n: u64) -> i64 {
 impl Store {
     fn day_row(row: &<Db as sqlx::Database>::Row) -> Result<domain::DayStats, domain::StoreError> {
         let day: String = col(row, "day")?;
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let date = time::Date::parse(&day, format).map_err(|_| crate::error::corrupt("day"))?;
+        let date = domain::parse_day(&day).ok_or_else(|| crate::error::corrupt("day"))?;
         let totals = if col::<bool, _>(row, "rolled_up")? {
             Some(domain::Totals {
                 users_total: count(row, "users_total")?,

@@ -370,18 +370,11 @@ impl domain::UserRepository for Store {
     async fn count(&self, filter: &domain::UserFilter) -> Result<u64, domain::StoreError> {
         let (conditions, args) = filter_sql(filter);
         let sql = format!("SELECT COUNT(*) FROM users WHERE TRUE{conditions}");
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for arg in &args {
-            q = match arg {
-                crate::repos::Arg::Id(id) => q.bind(*id),
-                crate::repos::Arg::Time(t) => q.bind(<Ts>::to_db(*t)),
-                crate::repos::Arg::Text(s) => q.bind(s.as_str()),
-            };
-        }
-        let n = q
+        let row = super::helpers::bind_args(sqlx::query(&sql), &args)
             .fetch_one(self.pool())
             .await
             .map_err(crate::error::store("counting users"))?;
+        let n: i64 = sqlx::Row::try_get(&row, 0).map_err(crate::error::store("counting users"))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 

@@ -167,14 +167,20 @@ impl Settings {
         &self.live
     }
 
-    async fn load(&self) -> Result<SettingsRecord, StoreError> {
-        let record = self
+    /// The stored record (empty before the first save).
+    async fn stored(&self) -> Result<SettingsRecord, StoreError> {
+        Ok(self
             .stores
             .settings
             .load()
             .await?
             .map(|stored| SettingsRecord::decode(&stored))
-            .unwrap_or_default();
+            .unwrap_or_default())
+    }
+
+    /// The stored record, put in force here.
+    async fn load(&self) -> Result<SettingsRecord, StoreError> {
+        let record = self.stored().await?;
         self.live.apply(&record);
         Ok(record)
     }
@@ -183,14 +189,7 @@ impl Settings {
     /// changed. Each instance calls it when it hears of a change, and on a
     /// timer in case it missed one.
     pub async fn refresh(&self) -> Result<bool, StoreError> {
-        let record = self
-            .stores
-            .settings
-            .load()
-            .await?
-            .map(|stored| SettingsRecord::decode(&stored))
-            .unwrap_or_default();
-        Ok(self.live.apply(&record))
+        Ok(self.live.apply(&self.stored().await?))
     }
 
     /// The app's flags (`features.*`) in force: public.

@@ -106,6 +106,21 @@ pub struct Totals {
     pub sessions_active: Option<u64>,
 }
 
+/// A day as stores and the API write it: `YYYY-MM-DD`.
+pub fn day_key(date: Date) -> String {
+    let (y, m, d) = (date.year(), u8::from(date.month()), date.day());
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Reads a day written as `YYYY-MM-DD`; `None` for anything else.
+pub fn parse_day(text: &str) -> Option<Date> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+}
+
 /// One day's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayStats {
