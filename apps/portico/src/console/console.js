@@ -408,11 +408,17 @@
   }
 
   async function user(main, id) {
-    const [{ data: u }, { data: allRoles }, names, sessions, events] = await Promise.all([
+    const part = (path, pick) => api("GET", path).then((r) => pick(r.data)).catch((e) => e);
+    const [{ data: u }, { data: allRoles }, names, sessions, events, mfa, links, usage] = await Promise.all([
       api("GET", "/v1/users/" + id), api("GET", "/v1/roles"), planNames(),
-      api("GET", "/v1/users/" + id + "/sessions").then((r) => r.data.items).catch((e) => e),
-      api("GET", "/v1/activity?limit=10&user_id=" + id).then((r) => r.data.items).catch((e) => e),
+      part("/v1/users/" + id + "/sessions", (d) => d.items),
+      part("/v1/activity?limit=10&user_id=" + id, (d) => d.items),
+      part("/v1/users/" + id + "/mfa", (d) => d),
+      part("/v1/users/" + id + "/providers", (d) => d.items),
+      part("/v1/users/" + id + "/usage", (d) => d),
     ]);
+    const failed = (x) => x instanceof Error;
+    const of = (n, limit) => (limit === null || limit === undefined ? n + " (unlimited)" : n + " of " + limit);
     const slot = h("div", {});
     const base = "/v1/users/" + id;
     const suspended = !!u.suspension;
@@ -475,7 +481,10 @@
         h("section", { class: "panel", "aria-labelledby": "plan-h" }, h("h2", { id: "plan-h" }, "Plan"),
           field("Plan", planSelect),
           u.plan && u.plan.until ? h("p", { class: "muted" }, "Until " + when(u.plan.until)) : null,
-          h("p", { class: "muted" }, "Usage against the plan's limits is in the user's own GET /v1/me.")),
+          failed(usage) ? problemBox(usage) : h("dl", { class: "facts" },
+            h("dt", {}, "Today"), h("dd", {}, of(usage.last_day, usage.daily_limit)),
+            h("dt", {}, "This month"), h("dd", {}, of(usage.last_month, usage.monthly_limit)),
+            h("dt", {}, "All time"), h("dd", {}, String(usage.all_time)))),
         h("section", { class: "panel", "aria-labelledby": "roles-h" }, h("h2", { id: "roles-h" }, "Roles"),
           h("ul", {}, u.roles.map((r) => h("li", {}, r, " ",
             h("button", { type: "button", class: "quiet", "aria-label": "Revoke the role " + r, onclick: act(slot, async () => {
@@ -490,14 +499,22 @@
             h("thead", {}, h("tr", {}, ["Device", "IP", "Signed in", "Last used", ""].map((c) => h("th", { scope: "col" }, c)))),
             h("tbody", {}, sessionRows))) : h("p", { class: "muted" }, "No active session."))
           : problemBox(sessions)),
-      h("section", { class: "panel", "aria-labelledby": "mfa-h" }, h("h2", { id: "mfa-h" }, "Two-step sign-in"),
-        h("p", { class: "muted" }, "Turns off the user's authenticator app and backup codes, so they sign in with the password alone and can set it up again."),
-        h("button", { type: "button", class: "danger", onclick: act(slot, async () => {
-          if (!(await confirmAction("Reset two-step sign-in for " + u.username + "?", "Reset"))) return false;
-          await api("DELETE", base + "/mfa");
-        }) }, "Reset two-step sign-in")),
-      h("section", { class: "panel", "aria-labelledby": "more-h" }, h("h2", { id: "more-h" }, "Providers, passkeys and API keys"),
-        h("p", { class: "muted" }, "Not shown yet: the API has no administrator's view of them.")),
+      h("div", { class: "grid" },
+        h("section", { class: "panel", "aria-labelledby": "mfa-h" }, h("h2", { id: "mfa-h" }, "Two-step sign-in"),
+          failed(mfa) ? problemBox(mfa) : h("p", {}, mfa.totp
+            ? "On: an authenticator app, " + mfa.backup_codes_left + " backup codes left." : "Off."),
+          !failed(mfa) && mfa.totp ? [
+            h("p", { class: "muted" }, "Resetting turns off the authenticator app and the backup codes: the user signs in with the password alone and can set it up again."),
+            h("button", { type: "button", class: "danger", onclick: act(slot, async () => {
+              if (!(await confirmAction("Reset two-step sign-in for " + u.username + "?", "Reset"))) return false;
+              await api("DELETE", base + "/mfa");
+            }) }, "Reset two-step sign-in")] : null),
+        h("section", { class: "panel", "aria-labelledby": "links-h" }, h("h2", { id: "links-h" }, "Linked providers"),
+          failed(links) ? problemBox(links) : links.length
+            ? h("ul", {}, links.map((l) => h("li", {}, l.provider + (l.email ? " (" + l.email + ")" : "") + ", linked " + when(l.created_at))))
+            : h("p", { class: "muted" }, "None.")),
+        h("section", { class: "panel", "aria-labelledby": "keys-h" }, h("h2", { id: "keys-h" }, "Passkeys and API keys"),
+          h("p", { class: "muted" }, "Portico has neither yet: they arrive with passwordless sign-in and API keys."))),
       h("section", { class: "panel", "aria-labelledby": "activity-h" }, h("h2", { id: "activity-h" }, "Recent activity"),
         Array.isArray(events) ? eventTable(events) : problemBox(events)));
   }

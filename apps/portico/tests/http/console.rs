@@ -53,6 +53,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
         )
         .await;
     assert_eq!(res.status(), 200);
+    enable_totp(&app, &sam_token).await;
 
     // The dashboard's totals come from the roll-up (every second here).
     wait_for("rolled up", async || {
@@ -106,6 +107,16 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
         0
     );
     b.screenshot("console-user").await;
+
+    // Reset two-step sign-in (on for sam: see above).
+    b.wait_text("backup codes left").await;
+    b.press("Reset two-step sign-in").await;
+    b.press("Reset").await;
+    wait_for("second factor reset", async || {
+        get(&app, &admin, &format!("/v1/users/{sam_id}/mfa")).await["totp"] == false
+    })
+    .await;
+    b.wait_text("Off.").await;
 
     // Suspend (a dialog, which Escape cancels), then lift.
     b.press("Suspend").await;

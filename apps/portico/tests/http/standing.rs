@@ -361,3 +361,54 @@ async fn the_admin_sees_sign_in_and_activity_times(app: TestApp) -> TestApp {
 }
 
 on_every_engine!(the_admin_sees_sign_in_and_activity_times);
+
+/// What the console's user page reads: a user's second factor, provider
+/// links and usage, for `users:read` only, 404 for a user that is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_reads_a_users_second_factor_links_and_usage() {
+    with_app(Engine::Sqlite, |_| {}, |app| async move {
+        let admin = app.admin_token().await;
+        let (sam, sam_id) = app.signed_in_user("sam").await;
+        for _ in 0..3 {
+            let res = app.authed(Method::GET, "/v1/me", &sam, None).await;
+            assert_eq!(res.status(), 200);
+        }
+        let read = |path: String| {
+            let (app, admin) = (&app, &admin);
+            async move { json_with(app.authed(Method::GET, &path, admin, None).await, 200).await }
+        };
+        assert_eq!(
+            read(format!("/v1/users/{sam_id}/mfa")).await,
+            json!({"totp": false, "backup_codes_left": 0})
+        );
+        crate::mfa::enable_totp(&app, &sam).await;
+        assert_eq!(read(format!("/v1/users/{sam_id}/mfa")).await["totp"], true);
+        assert_eq!(
+            read(format!("/v1/users/{sam_id}/providers")).await,
+            json!({"items": []})
+        );
+        let usage = read(format!("/v1/users/{sam_id}/usage")).await;
+        assert!(usage["last_day"].as_u64() >= Some(3), "{usage}");
+        assert_eq!(usage["daily_limit"], Value::Null);
+        // Others may not; nobody reads a user that is not.
+        for what in ["mfa", "providers", "usage"] {
+            expect_problem(
+                app.authed(Method::GET, &format!("/v1/users/{sam_id}/{what}"), &sam, None)
+                    .await,
+                403,
+                "forbidden",
+            )
+            .await;
+            let nobody = uuid::Uuid::new_v4();
+            expect_problem(
+                app.authed(Method::GET, &format!("/v1/users/{nobody}/{what}"), &admin, None)
+                    .await,
+                404,
+                "not-found",
+            )
+            .await;
+        }
+        app
+    })
+    .await;
+}

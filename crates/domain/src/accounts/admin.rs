@@ -268,6 +268,21 @@ impl UserReader<'_> {
         Ok(self.admin.stores.users.get(user_id).await?)
     }
 
+    /// A user's second factor: whether TOTP is on, and the backup codes
+    /// left (off for an unknown user).
+    pub async fn mfa_status(&self, user_id: UserId) -> Result<crate::MfaStatus, crate::ReadError> {
+        Ok(crate::mfa::status_in(&self.admin.stores, user_id).await?)
+    }
+
+    /// A user's links to identity providers, in provider order, without
+    /// their tokens (none for an unknown user).
+    pub async fn identity_links(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<crate::IdentityLinkExport>, crate::ReadError> {
+        Ok(crate::federation::links_of(&self.admin.stores, user_id).await?)
+    }
+
     /// A user's active sessions, newest first (none for an unknown user).
     pub async fn sessions(
         &self,

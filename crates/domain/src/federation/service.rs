@@ -390,8 +390,7 @@ impl Federation {
 
     /// The user's links, in provider order, without their tokens.
     pub async fn links(&self, user: UserId) -> Result<Vec<crate::IdentityLinkExport>, StoreError> {
-        let links = self.stores.identity_links.list_for_user(user).await?;
-        Ok(links.into_iter().map(Into::into).collect())
+        crate::federation::links_of(&self.stores, user).await
     }
 
     /// Removes the user's link with `provider`, unless it is their last way
@@ -416,4 +415,13 @@ impl Federation {
             Unlinked::LastLink => Err(UnlinkError::LastWay),
         }
     }
+}
+
+/// `user`'s links, in provider order, without their tokens.
+pub(crate) async fn links_of(
+    stores: &Stores,
+    user: UserId,
+) -> Result<Vec<crate::IdentityLinkExport>, StoreError> {
+    let links = stores.identity_links.list_for_user(user).await?;
+    Ok(links.into_iter().map(Into::into).collect())
 }

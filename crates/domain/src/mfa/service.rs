@@ -104,16 +104,7 @@ impl MultiFactor {
 
     /// Whether `user` has TOTP on, and how many backup codes are left.
     pub async fn status(&self, user: UserId) -> Result<MfaStatus, StoreError> {
-        Ok(match self.stores.mfa.get(user).await? {
-            Some(f) if f.is_confirmed() => MfaStatus {
-                totp: true,
-                backup_codes_left: f.backup_codes.len(),
-            },
-            _ => MfaStatus {
-                totp: false,
-                backup_codes_left: 0,
-            },
-        })
+        status_in(&self.stores, user).await
     }
 
     /// The status of the signed-in `principal`'s user, read from the store
@@ -365,6 +356,21 @@ fn random_bytes(system: &System, len: usize) -> Vec<u8> {
             (nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1])
         })
         .collect()
+}
+
+/// Whether `user` has TOTP on, and how many backup codes are left, as
+/// `stores` hold it.
+pub(crate) async fn status_in(stores: &Stores, user: UserId) -> Result<MfaStatus, StoreError> {
+    Ok(match stores.mfa.get(user).await? {
+        Some(f) if f.is_confirmed() => MfaStatus {
+            totp: true,
+            backup_codes_left: f.backup_codes.len(),
+        },
+        _ => MfaStatus {
+            totp: false,
+            backup_codes_left: 0,
+        },
+    })
 }
 
 #[cfg(test)]
