@@ -9,8 +9,9 @@
 # in its own .services/moto-venv) and two OpenID Connect providers for the
 # sign-in tests (127.0.0.1:9400 and 9401: oauth2-mock-server from the npm
 # registry, installed into .services/idp from scripts/test-idp's lock file).
-# Debian's chromium and chromium-driver (the browser tests of the mail pages)
-# are installed when missing. Prints one line per service. Exits non-zero
+# Debian's chromium and chromium-driver and firefox-esr (the browser tests
+# of the mail pages and the console) are installed when missing, and
+# geckodriver is built from crates.io into .services/bin. Prints one line per service. Exits non-zero
 # if a service cannot be reached or started. When MONGODB_URL,
 # REDIS_CLUSTER_URL, S3_ENDPOINT or OIDC_ISSUER is set, that server is the user's business
 # and is not started.
@@ -189,15 +190,38 @@ apt_install() {
 browser() {
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
     log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
-    return 0
-  fi
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  elif [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     log "chromium and chromedriver are missing: install Debian's chromium and chromium-driver"
     return 1
+  else
+    log "installing chromium and chromium-driver from Debian (browser tests of the mail pages and the console)"
+    apt_install chromium chromium-driver
+    log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
   fi
-  log "installing chromium and chromium-driver from Debian (browser tests of the mail pages)"
-  apt_install chromium chromium-driver
-  log "headless browser: $(chromium --version 2>/dev/null | head -n 1)"
+  firefox
+}
+
+# Firefox ESR from Debian and geckodriver, which Debian does not package,
+# built from crates.io into .services/bin (once; a few minutes): the
+# console's browser test runs in both browsers.
+GECKODRIVER_VERSION=0.37.1
+firefox() {
+  if ! command -v firefox-esr >/dev/null; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      log "firefox-esr is missing: install Debian's firefox-esr"
+      return 1
+    fi
+    log "installing firefox-esr from Debian (the console's browser test)"
+    apt_install firefox-esr
+  fi
+  local root gecko
+  root=$(cd "$(dirname "$0")/.." && pwd)/.services
+  gecko=$root/bin/geckodriver
+  if ! "$gecko" --version 2>/dev/null | grep -q "geckodriver $GECKODRIVER_VERSION"; then
+    log "building geckodriver $GECKODRIVER_VERSION from crates.io into .services/bin (once, a few minutes)"
+    cargo install --quiet --locked geckodriver --version "$GECKODRIVER_VERSION" --root "$root"
+  fi
+  log "headless browser: $(firefox-esr --version 2>/dev/null | head -n 1), geckodriver $GECKODRIVER_VERSION"
 }
 
 # The tools the README's walk-throughs use (their test runs them as pasted).

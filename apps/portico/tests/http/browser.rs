@@ -1,19 +1,83 @@
-//! A small WebDriver client for the browser tests: Debian's `chromium`
-//! driven by `chromium-driver` (which `make services` installs), headless.
-//! Elements are found the way people and assistive technology find them
-//! where it matters: form controls by their label's text, buttons and links
-//! by their accessible name.
+//! A small WebDriver client for the browser tests: headless Chromium
+//! (Debian's `chromium`, driven by `chromium-driver`) and Firefox (Debian's
+//! `firefox-esr`, driven by geckodriver from crates.io), which `make
+//! services` installs. Elements are found the way people and assistive
+//! technology find them where it matters: form controls by their label's
+//! text, buttons and links by their accessible name.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-/// A chromedriver on a free port, stopped on drop.
+/// Which browser a [`Driver`] drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Chromium through chromedriver.
+    Chromium,
+    /// Firefox ESR through geckodriver.
+    Firefox,
+}
+
+impl Kind {
+    /// The driver's program: `$CHROMEDRIVER` or `chromedriver`;
+    /// `$GECKODRIVER`, else the one `make services` puts in
+    /// `.services/bin`, else `geckodriver`.
+    fn program(self) -> String {
+        match self {
+            Kind::Chromium => {
+                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into())
+            }
+            Kind::Firefox => std::env::var("GECKODRIVER").unwrap_or_else(|_| {
+                let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../.services/bin/geckodriver");
+                if local.exists() {
+                    local.display().to_string()
+                } else {
+                    "geckodriver".into()
+                }
+            }),
+        }
+    }
+
+    /// The new session's capabilities: headless, the Debian browser.
+    fn capabilities(self) -> Value {
+        match self {
+            Kind::Chromium => {
+                let binary =
+                    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+                json!({"capabilities": {"alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": binary,
+                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                                 "--disable-background-networking", "--disable-dev-shm-usage",
+                                 "--window-size=1280,1000"],
+                    },
+                }}})
+            }
+            Kind::Firefox => {
+                let binary =
+                    std::env::var("FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into());
+                json!({"capabilities": {"alwaysMatch": {
+                    "browserName": "firefox",
+                    "moz:firefoxOptions": {
+                        "binary": binary,
+                        "args": ["-headless", "-width", "1280", "-height", "1000"],
+                        "prefs": {"app.update.enabled": false, "browser.shell.checkDefaultBrowser": false},
+                    },
+                }}})
+            }
+        }
+    }
+}
+
+/// A WebDriver server on a free port, stopped on drop.
 pub(crate) struct Driver {
     child: Child,
     base: String,
     client: reqwest::Client,
+    engine: Kind,
 }
 
 impl Drop for Driver {
@@ -30,24 +94,35 @@ pub(crate) struct Browser<'d> {
 }
 
 impl Driver {
+    /// Chromium's driver.
     pub(crate) async fn start() -> Self {
+        Self::start_for(Kind::Chromium).await
+    }
+
+    /// The driver of `engine`.
+    pub(crate) async fn start_for(engine: Kind) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
-        let child =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect(
-                    "chromedriver (Debian package chromium-driver; `make services` installs it)",
-                );
+        let program = engine.program();
+        let mut command = Command::new(&program);
+        match engine {
+            Kind::Chromium => command.arg(format!("--port={port}")),
+            Kind::Firefox => command.args(["--port", &port.to_string(), "--log", "fatal"]),
+        };
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{program}: {e} (`make services` installs the browsers and their drivers)")
+            });
         let driver = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
+            engine,
         };
         for _ in 0..100 {
             if driver
@@ -61,7 +136,7 @@ impl Driver {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("chromedriver did not start");
+        panic!("{program} did not start");
     }
 
     pub(crate) async fn call(
@@ -83,23 +158,25 @@ impl Driver {
     }
 
     pub(crate) async fn browser(&self) -> Browser<'_> {
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-background-networking", "--disable-dev-shm-usage",
-                         "--window-size=1280,1000"],
-            },
-        }}});
         let value = self
-            .call(reqwest::Method::POST, "/session", Some(caps))
+            .call(
+                reqwest::Method::POST,
+                "/session",
+                Some(self.engine.capabilities()),
+            )
             .await;
-        Browser {
+        let browser = Browser {
             driver: self,
             session: value["sessionId"].as_str().unwrap().to_owned(),
-        }
+        };
+        browser
+            .call(
+                reqwest::Method::POST,
+                "/window/rect",
+                Some(json!({"width": 1280, "height": 1000})),
+            )
+            .await;
+        browser
     }
 }
 

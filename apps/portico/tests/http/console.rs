@@ -10,7 +10,7 @@ use reqwest::Method;
 use runtime::config::FlagConfig;
 use serde_json::{Value, json};
 
-use crate::browser::Driver;
+use crate::browser::{Driver, Kind};
 use crate::mfa::{enable_totp, totp_code};
 use crate::support::*;
 
@@ -28,7 +28,11 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     panic!("{what}: not seen through the API after 10 s");
 }
 
-async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp {
+async fn an_operator_runs_the_service_from_the_console(app: TestApp, kind: Kind) -> TestApp {
+    let prefix = match kind {
+        Kind::Chromium => "console",
+        Kind::Firefox => "console-firefox",
+    };
     let admin = app.admin_token().await;
     // The operator: an administrator with TOTP on.
     let (ops_token, ops_id) = app.signed_in_user("ops").await;
@@ -61,12 +65,12 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     })
     .await;
 
-    let driver = Driver::start().await;
+    let driver = Driver::start_for(kind).await;
     let b = driver.browser().await;
     b.open(&app.url("/admin")).await;
     b.fill("Email or username", "ops").await;
     b.fill("Password", USER_PASSWORD).await;
-    b.screenshot("console-sign-in").await;
+    b.screenshot(&format!("{prefix}-sign-in")).await;
     b.press("Sign in").await;
     b.fill("Authentication code", &totp_code(&secret, 1)).await;
     b.press("Sign in").await;
@@ -78,7 +82,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
         .eval("return document.querySelectorAll('figure.chart svg rect').length;")
         .await;
     assert_eq!(charts, 4 * 30, "30 bars in each of the four charts");
-    b.screenshot("console-dashboard").await;
+    b.screenshot(&format!("{prefix}-dashboard")).await;
 
     // Users: search, then the user's page.
     b.follow("Users").await;
@@ -96,7 +100,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
         text.contains("sam@example.org") && !text.contains("ops@example.org"),
         "filtered: {text}"
     );
-    b.screenshot("console-users").await;
+    b.screenshot(&format!("{prefix}-users")).await;
     b.follow("sam@example.org").await;
     b.wait_text("Recent activity").await;
     // The hostile name is text, not markup.
@@ -106,7 +110,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
             .await,
         0
     );
-    b.screenshot("console-user").await;
+    b.screenshot(&format!("{prefix}-user")).await;
 
     // Reset two-step sign-in (on for sam: see above).
     b.wait_text("backup codes left").await;
@@ -135,7 +139,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     );
     b.press("Suspend").await;
     b.fill("Reason", "Repeated spam reports").await;
-    b.screenshot("console-suspend-dialog").await;
+    b.screenshot(&format!("{prefix}-suspend-dialog")).await;
     b.press("Confirm").await;
     b.wait_text("Lift suspension").await;
     assert_eq!(get(&app, &admin, &user_path).await["status"], "suspended");
@@ -193,7 +197,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     })
     .await;
     b.wait_text("stats:read").await;
-    b.screenshot("console-roles").await;
+    b.screenshot(&format!("{prefix}-roles")).await;
 
     // Plans: create, then edit.
     b.follow("Plans").await;
@@ -214,7 +218,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     })
     .await;
     b.wait_text("20000").await;
-    b.screenshot("console-plans").await;
+    b.screenshot(&format!("{prefix}-plans")).await;
 
     // Settings: a bad value is named beside its field; a good one takes
     // effect through the API.
@@ -228,14 +232,14 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     assert!(beside.as_str().unwrap().contains("8 to 128"), "{beside}");
     b.eval("document.querySelector('[name=\"password.min_length\"]').scrollIntoView({block: 'center'}); return 0;")
         .await;
-    b.screenshot("console-settings-error").await;
+    b.screenshot(&format!("{prefix}-settings-error")).await;
     b.fill("password.min_length", "14").await;
     let beta = b.labelled("features.beta").await;
     b.click_id(&beta).await;
     b.press("Save settings").await;
     b.wait_text("Saved").await;
     b.eval("window.scrollTo(0, 0); return 0;").await;
-    b.screenshot("console-settings").await;
+    b.screenshot(&format!("{prefix}-settings")).await;
     let features = json_with(
         app.client
             .get(app.url("/v1/features"))
@@ -268,7 +272,7 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     b.choose("Type", "settings.changed").await;
     b.press("Filter").await;
     b.wait_text("password.min_length").await;
-    b.screenshot("console-activity").await;
+    b.screenshot(&format!("{prefix}-activity")).await;
 
     // Signing out, and a user without console:access.
     b.press("Sign out").await;
@@ -276,25 +280,33 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp) -> TestApp 
     b.fill("Password", USER_PASSWORD).await;
     b.press("Sign in").await;
     b.wait_text("You do not have access to the console").await;
-    b.screenshot("console-refused").await;
+    b.screenshot(&format!("{prefix}-refused")).await;
     let _ = ops_id;
     b.quit().await;
     app
 }
 
+fn journey_config(c: &mut runtime::config::Config) {
+    c.features.insert("beta".into(), FlagConfig::Plain(false));
+    c.jobs.enabled = true;
+    c.jobs.stats_interval_secs = 1;
+    c.jobs.purge_interval_secs = 3600;
+    c.uploads.sweep_interval_secs = 3600;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_runs_the_service_from_the_console_in_a_browser() {
-    with_app(
-        Engine::Sqlite,
-        |c| {
-            c.features.insert("beta".into(), FlagConfig::Plain(false));
-            c.jobs.enabled = true;
-            c.jobs.stats_interval_secs = 1;
-            c.jobs.purge_interval_secs = 3600;
-            c.uploads.sweep_interval_secs = 3600;
-        },
-        an_operator_runs_the_service_from_the_console,
-    )
+async fn an_operator_runs_the_service_from_the_console_in_chromium() {
+    with_app(Engine::Sqlite, journey_config, |app| {
+        an_operator_runs_the_service_from_the_console(app, Kind::Chromium)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_runs_the_service_from_the_console_in_firefox() {
+    with_app(Engine::Sqlite, journey_config, |app| {
+        an_operator_runs_the_service_from_the_console(app, Kind::Firefox)
+    })
     .await;
 }
 
