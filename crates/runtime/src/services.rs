@@ -189,7 +189,7 @@ impl Runtime {
             mfa: MultiFactor::new(s.clone(), y.clone(), policy.clone()),
             federation,
             profiles: Profiles::new(s.clone(), y.clone(), policy.clone()),
-            admin: UserAdmin::new(s.clone(), y.clone()),
+            admin: UserAdmin::new(s.clone(), y.clone()).with_settings(policy.settings.clone()),
             rbac: Rbac::new(s.clone(), y.clone()),
             plans: Plans::new(s.clone(), y.clone(), policy.default_plan.clone())
                 .with_settings(policy.settings.clone()),

@@ -297,6 +297,7 @@ impl From<BootstrapAdminError> for Problem {
         match e {
             BootstrapAdminError::EmailBelongsToAnotherUser => Problem::new(Kind::EmailTaken),
             BootstrapAdminError::UsernameTaken => Problem::new(Kind::UsernameTaken),
+            BootstrapAdminError::WeakPassword(e) => weak_password("password", &e),
             BootstrapAdminError::Unexpected(e) => Problem::internal(e),
         }
     }

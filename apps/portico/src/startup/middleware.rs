@@ -20,13 +20,17 @@ pub(super) fn cors(origins: &[String]) -> actix_cors::Cors {
             actix_web::http::header::CONTENT_TYPE,
             HeaderName::from_static("x-csrf-token"),
             HeaderName::from_static("idempotency-key"),
+            actix_web::http::header::IF_MATCH,
         ])
         .expose_headers([
             "x-request-id",
             "ratelimit-limit",
             "ratelimit-remaining",
             "ratelimit-reset",
+            "ratelimit-policy",
+            "ratelimit",
             "retry-after",
+            "etag",
         ])
         .supports_credentials()
         .max_age(3600);

@@ -395,3 +395,49 @@ async fn a_change_nobody_announced_is_picked_up_by_the_poll() {
     })
     .await;
 }
+
+/// A front end on another allowed origin can send `If-Match` and read the
+/// `ETag` (and the rate-limit headers) cross-origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_origin_front_end_may_send_if_match_and_read_the_etag() {
+    with_app(
+        Engine::Sqlite,
+        |c| c.server.cors_origins = vec!["http://localhost:5173".into()],
+        |app| async move {
+            let res = app
+                .client
+                .request(Method::OPTIONS, app.url("/v1/settings"))
+                .header("origin", "http://localhost:5173")
+                .header("access-control-request-method", "PATCH")
+                .header(
+                    "access-control-request-headers",
+                    "if-match, x-csrf-token, content-type",
+                )
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+            let allowed = res.headers()["access-control-allow-headers"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            assert!(allowed.contains("if-match"), "{allowed}");
+            let res = app
+                .client
+                .get(app.url("/v1/features"))
+                .header("origin", "http://localhost:5173")
+                .send()
+                .await
+                .unwrap();
+            let exposed = res.headers()["access-control-expose-headers"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            for header in ["etag", "ratelimit", "ratelimit-policy", "retry-after"] {
+                assert!(exposed.split(',').any(|h| h.trim() == header), "{exposed}");
+            }
+            app
+        },
+    )
+    .await;
+}

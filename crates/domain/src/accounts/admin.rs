@@ -56,6 +56,10 @@ pub enum BootstrapAdminError {
     /// The username belongs to a user with a different email.
     #[error("the username belongs to a user with another email address")]
     UsernameTaken,
+    /// The account would be created with a password shorter than
+    /// `password.min_length`.
+    #[error(transparent)]
+    WeakPassword(#[from] crate::PasswordError),
     /// Infrastructure failure.
     #[error("unexpected failure")]
     Unexpected(#[source] StoreError),
@@ -80,6 +84,7 @@ pub enum AdminBootstrap {
 pub struct UserAdmin {
     stores: Stores,
     system: System,
+    settings: crate::LiveSettings,
 }
 
 /// What a holder of `users:read` may do; only [`UserAdmin::reader`] makes one.
@@ -97,7 +102,17 @@ pub struct UserWriter<'a> {
 impl UserAdmin {
     /// Builds the service.
     pub fn new(stores: Stores, system: System) -> Self {
-        Self { stores, system }
+        Self {
+            stores,
+            system,
+            settings: crate::LiveSettings::default(),
+        }
+    }
+
+    /// The same, reading `password.min_length` from `settings` (for the
+    /// accounts [`UserAdmin::ensure_admin`] creates).
+    pub fn with_settings(self, settings: crate::LiveSettings) -> Self {
+        Self { settings, ..self }
     }
 
     /// The reads `by` may make: `Err` unless `by` holds `users:read`.
@@ -188,6 +203,7 @@ impl UserAdmin {
                 {
                     return Err(BootstrapAdminError::UsernameTaken);
                 }
+                password.check_length(self.settings.current().password_min_length)?;
                 let hash = self
                     .system
                     .hasher

@@ -154,3 +154,30 @@ fn user_administration_needs_its_permissions() {
         Err(crate::ReadError::Forbidden(d)) if d == denied(Permission::USERS_READ)
     ));
 }
+
+/// An administrator made at start-up or by the CLI gets a password of at
+/// least `password.min_length`, like everyone else.
+#[test]
+fn a_bootstrap_administrator_is_held_to_the_password_minimum() {
+    let (h, _clock, _user) = Harness::over_memory();
+    let live = crate::LiveSettings::from_defaults(&crate::SettingDefaults {
+        password_min_length: 12,
+        ..crate::SettingDefaults::default()
+    })
+    .unwrap();
+    let admin = UserAdmin::new(h.stores.clone(), h.system.clone()).with_settings(live);
+    let email = Email::parse("root@example.org").unwrap();
+    let username = Username::parse("root").unwrap();
+    let short = Password::new("elevenchars").unwrap();
+    assert!(matches!(
+        block_on(admin.ensure_admin(email.clone(), username.clone(), &short)),
+        Err(BootstrapAdminError::WeakPassword(
+            crate::PasswordError::TooShort { min: 12 }
+        ))
+    ));
+    assert!(
+        block_on(h.stores.users.find_by_email(&email))
+            .unwrap()
+            .is_none()
+    );
+}
