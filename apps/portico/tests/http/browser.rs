@@ -373,6 +373,27 @@ impl Browser<'_> {
         self.click_id(&id).await;
     }
 
+    /// Makes the page prefer a dark (or light) colour scheme, as a system
+    /// set to dark would (Chromium only: through its DevTools protocol).
+    pub(crate) async fn prefer_dark(&self, dark: bool) {
+        assert_eq!(
+            self.driver.engine,
+            Kind::Chromium,
+            "Chromium's DevTools protocol"
+        );
+        let features = if dark {
+            json!([{"name": "prefers-color-scheme", "value": "dark"}])
+        } else {
+            json!([])
+        };
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": features}})),
+        )
+        .await;
+    }
+
     /// What the page shows, as text.
     pub(crate) async fn text(&self) -> String {
         self.eval("return document.body.innerText;")

@@ -83,9 +83,39 @@ async fn an_operator_runs_the_service_from_the_console(app: TestApp, kind: Kind)
         .await;
     assert_eq!(charts, 4 * 30, "30 bars in each of the four charts");
     b.screenshot(&format!("{prefix}-dashboard")).await;
+    if kind == Kind::Chromium {
+        // Dark by the system's preference.
+        b.prefer_dark(true).await;
+        let background = b
+            .eval("return getComputedStyle(document.body).backgroundColor;")
+            .await;
+        assert_eq!(background, "rgb(20, 23, 28)", "the dark palette");
+        b.screenshot(&format!("{prefix}-dashboard-dark")).await;
+        b.prefer_dark(false).await;
+    }
 
     // Users: search, then the user's page.
+    // Users: pages of 25 (with 23 more accounts, 26 in all).
+    let now = time::OffsetDateTime::now_utc();
+    for i in 0..23 {
+        let user = domain::User::new_verified(
+            domain::UserId::from_uuid(uuid::Uuid::now_v7()),
+            domain::Email::parse(&format!("member{i:02}@example.org")).unwrap(),
+            domain::Username::parse(&format!("member{i:02}")).unwrap(),
+            domain::PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"),
+            now,
+        );
+        app.stores.users.create(&user).await.unwrap();
+    }
     b.follow("Users").await;
+    b.wait_text("Next page").await;
+    let rows = "return document.querySelectorAll('tbody tr').length;";
+    assert_eq!(b.eval(rows).await, 25);
+    b.press("Next page").await;
+    b.wait_text("First page").await;
+    assert_eq!(b.eval(rows).await, 1);
+    b.press("First page").await;
+    b.wait_text("Next page").await;
     b.fill("Search users", "sa").await;
     b.press("Search").await;
     for _ in 0..100 {
