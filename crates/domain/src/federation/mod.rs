@@ -5,7 +5,7 @@
 mod errors;
 mod ports;
 mod provider_name;
-mod redirect;
+pub(crate) mod redirect;
 mod secrets;
 mod service;
 mod settle;

@@ -8,7 +8,7 @@ const RESERVED_QUERY_KEYS: [&str; 4] = ["code", "linked", "error", "state"];
 /// Whether `redirect_uri` may end a flow: no fragment, whitespace or
 /// control character, none of the keys the callback adds in its query,
 /// and without its query equal to an address of `allowlist`.
-pub(super) fn redirect_allowed(allowlist: &[String], redirect_uri: &str) -> bool {
+pub(crate) fn redirect_allowed(allowlist: &[String], redirect_uri: &str) -> bool {
     if redirect_uri.contains('#')
         || redirect_uri
             .chars()

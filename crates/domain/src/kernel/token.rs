@@ -48,7 +48,13 @@ impl Token {
     /// is found only by whoever presents both (a provider flow's `state`
     /// and the secret of the browser that started it).
     pub fn hash_with(&self, other: &Token) -> TokenHash {
-        let joined = format!("{}.{}", self.0, other.0);
+        self.hash_with_text(&other.0)
+    }
+
+    /// SHA-256 of this token and `text` together, as [`Token::hash_with`]
+    /// (an email sign-in's code under its flow id).
+    pub fn hash_with_text(&self, text: &str) -> TokenHash {
+        let joined = format!("{}.{}", self.0, text);
         TokenHash(hex(&Sha256::digest(joined.as_bytes())))
     }
 }

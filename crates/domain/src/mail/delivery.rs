@@ -159,6 +159,24 @@ impl MailDelivery {
                 Some(mail) => self.system.mailer.send(&mail).await,
                 None => Ok(()),
             },
+            Outgoing::SignInRequest {
+                to,
+                flow,
+                redirect_uri,
+                expires_at,
+            } => match crate::passwordless::email::issue(
+                &self.stores,
+                &self.system,
+                to,
+                flow,
+                redirect_uri.as_deref(),
+                *expires_at,
+            )
+            .await?
+            {
+                Some(mail) => self.system.mailer.send(&mail).await,
+                None => Ok(()),
+            },
         }
     }
 }

@@ -29,6 +29,20 @@ pub enum Mail {
         /// Single-use deletion token.
         token: Token,
     },
+    /// Signs in without a password: a link and a code, either of which
+    /// works once until `expires_at`.
+    SignIn {
+        /// Address the mail goes to.
+        to: Email,
+        /// What the link carries.
+        link: crate::EmailLinkToken,
+        /// The code to type instead.
+        code: crate::EmailCode,
+        /// Where Portico's own page continues after the sign-in.
+        redirect_uri: Option<String>,
+        /// When the link and code stop working.
+        expires_at: time::OffsetDateTime,
+    },
     /// Tells the owner of an account about a security change (no link).
     Notice {
         /// Address the mail goes to.
@@ -72,6 +86,7 @@ impl Mail {
             Self::Verification { to, .. }
             | Self::PasswordReset { to, .. }
             | Self::AccountDeletion { to, .. }
+            | Self::SignIn { to, .. }
             | Self::Notice { to, .. } => to,
         }
     }

@@ -22,6 +22,21 @@ pub enum Outgoing {
         /// The address given.
         to: Email,
     },
+    /// An email sign-in was asked for this address. The worker looks the
+    /// account up and, if there is one, writes the flow and mails its link
+    /// and code; for an unknown address it does nothing. The flow id is not
+    /// a secret (the requester holds it); the code and link are made by
+    /// the worker, so none waits in the store.
+    SignInRequest {
+        /// The address given.
+        to: Email,
+        /// The flow id the request answered with.
+        flow: Token,
+        /// Where Portico's own page continues after the sign-in.
+        redirect_uri: Option<String>,
+        /// When the flow stops working (counted from the request).
+        expires_at: OffsetDateTime,
+    },
 }
 
 /// The kinds of [`Outgoing`], as stores record them.
@@ -37,6 +52,10 @@ pub enum OutgoingKind {
     ResetRequest,
     /// [`Mail::Notice`].
     Notice,
+    /// [`Mail::SignIn`].
+    SignIn,
+    /// [`Outgoing::SignInRequest`].
+    SignInRequest,
 }
 
 impl OutgoingKind {
@@ -48,6 +67,8 @@ impl OutgoingKind {
             Self::AccountDeletion => "account_deletion",
             Self::ResetRequest => "reset_request",
             Self::Notice => "notice",
+            Self::SignIn => "sign_in",
+            Self::SignInRequest => "sign_in_request",
         }
     }
 
@@ -59,6 +80,8 @@ impl OutgoingKind {
             Self::AccountDeletion,
             Self::ResetRequest,
             Self::Notice,
+            Self::SignIn,
+            Self::SignInRequest,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)
@@ -86,7 +109,7 @@ impl Outgoing {
     pub fn to(&self) -> &Email {
         match self {
             Self::Mail(mail) => mail.to(),
-            Self::ResetRequest { to } => to,
+            Self::ResetRequest { to } | Self::SignInRequest { to, .. } => to,
         }
     }
 
@@ -97,7 +120,9 @@ impl Outgoing {
             Self::Mail(Mail::PasswordReset { .. }) => OutgoingKind::PasswordReset,
             Self::Mail(Mail::AccountDeletion { .. }) => OutgoingKind::AccountDeletion,
             Self::Mail(Mail::Notice { .. }) => OutgoingKind::Notice,
+            Self::Mail(Mail::SignIn { .. }) => OutgoingKind::SignIn,
             Self::ResetRequest { .. } => OutgoingKind::ResetRequest,
+            Self::SignInRequest { .. } => OutgoingKind::SignInRequest,
         }
     }
 
@@ -110,10 +135,37 @@ impl Outgoing {
             Self::Mail(Mail::PasswordReset { token, .. } | Mail::AccountDeletion { token, .. }) => {
                 (None, Some(token))
             }
-            Self::ResetRequest { .. } | Self::Mail(Mail::Notice { .. }) => (None, None),
+            Self::SignInRequest { flow, .. } => (None, Some(flow)),
+            Self::ResetRequest { .. }
+            | Self::Mail(Mail::Notice { .. })
+            | Self::Mail(Mail::SignIn { .. }) => (None, None),
         };
         let details = match self {
             Self::Mail(Mail::Notice { notice, .. }) => serde_json::to_string(notice).ok(),
+            Self::SignInRequest {
+                redirect_uri,
+                expires_at,
+                ..
+            } => serde_json::to_string(&SignInDetails {
+                redirect_uri: redirect_uri.clone(),
+                expires_at: *expires_at,
+                link: None,
+                code: None,
+            })
+            .ok(),
+            Self::Mail(Mail::SignIn {
+                link,
+                code,
+                redirect_uri,
+                expires_at,
+                ..
+            }) => serde_json::to_string(&SignInDetails {
+                redirect_uri: redirect_uri.clone(),
+                expires_at: *expires_at,
+                link: Some(link.expose()),
+                code: Some(code.expose().to_owned()),
+            })
+            .ok(),
             _ => None,
         };
         OutgoingFields {
@@ -163,6 +215,28 @@ impl Outgoing {
                 token: token()?,
             }),
             OutgoingKind::ResetRequest => Self::ResetRequest { to },
+            OutgoingKind::SignInRequest => {
+                let details = sign_in_details(&fields)?;
+                Self::SignInRequest {
+                    to,
+                    flow: token()?,
+                    redirect_uri: details.redirect_uri,
+                    expires_at: details.expires_at,
+                }
+            }
+            OutgoingKind::SignIn => {
+                let details = sign_in_details(&fields)?;
+                let missing = || StoreError::msg("stored sign-in mail has no link or code");
+                Self::Mail(Mail::SignIn {
+                    to,
+                    link: crate::EmailLinkToken::parse(&details.link.ok_or_else(missing)?)
+                        .map_err(corrupt("stored sign-in mail link"))?,
+                    code: crate::EmailCode::parse(&details.code.ok_or_else(missing)?)
+                        .map_err(corrupt("stored sign-in mail code"))?,
+                    redirect_uri: details.redirect_uri,
+                    expires_at: details.expires_at,
+                })
+            }
             OutgoingKind::Notice => {
                 let raw = fields
                     .details
@@ -176,6 +250,26 @@ impl Outgoing {
             }
         })
     }
+}
+
+/// What a sign-in request or mail keeps in [`OutgoingFields::details`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SignInDetails {
+    redirect_uri: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+}
+
+fn sign_in_details(fields: &OutgoingFields) -> Result<SignInDetails, StoreError> {
+    let raw = fields
+        .details
+        .as_deref()
+        .ok_or_else(|| StoreError::msg("stored sign-in mail has no details"))?;
+    serde_json::from_str(raw).map_err(|e| StoreError::with_source("stored sign-in mail details", e))
 }
 
 /// One queued message.

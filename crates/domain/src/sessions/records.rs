@@ -169,6 +169,13 @@ pub enum TokenPurpose {
     /// Turns a finished provider sign-in into a session: the one-time code
     /// the callback hands the front end instead of a token in a URL.
     OAuthExchange,
+    /// An email sign-in flow: consumed by the first use of its link or
+    /// code; wrong codes are counted on it.
+    EmailSignIn,
+    /// An email sign-in's code, under its flow id.
+    EmailSignInCode,
+    /// An email sign-in's link secret, under its flow id.
+    EmailSignInLink,
 }
 
 impl TokenPurpose {
@@ -179,6 +186,9 @@ impl TokenPurpose {
             Self::AccountDeletion => "account_deletion",
             Self::MfaSignIn => "mfa_sign_in",
             Self::OAuthExchange => "oauth_exchange",
+            Self::EmailSignIn => "email_sign_in",
+            Self::EmailSignInCode => "email_sign_in_code",
+            Self::EmailSignInLink => "email_sign_in_link",
         }
     }
     /// Parses [`TokenPurpose::as_str`]'s output.
@@ -188,6 +198,9 @@ impl TokenPurpose {
             "account_deletion" => Some(Self::AccountDeletion),
             "mfa_sign_in" => Some(Self::MfaSignIn),
             "oauth_exchange" => Some(Self::OAuthExchange),
+            "email_sign_in" => Some(Self::EmailSignIn),
+            "email_sign_in_code" => Some(Self::EmailSignInCode),
+            "email_sign_in_link" => Some(Self::EmailSignInLink),
             _ => None,
         }
     }

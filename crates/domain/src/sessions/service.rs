@@ -41,6 +41,8 @@ pub enum SignInMethod {
     Provider,
     /// A refresh token.
     Refresh,
+    /// A link or code mailed to the account's address.
+    Email,
 }
 
 impl SignInMethod {
@@ -51,6 +53,7 @@ impl SignInMethod {
             Self::Mfa => "mfa",
             Self::Provider => "provider",
             Self::Refresh => "refresh",
+            Self::Email => "email",
         }
     }
 }
