@@ -55,7 +55,24 @@ impl RecordingMailer {
                 Mail::Verification { token, .. }
                 | Mail::PasswordReset { token, .. }
                 | Mail::AccountDeletion { token, .. } => Some(token.clone()),
-                Mail::Notice { .. } => None,
+                Mail::Notice { .. } | Mail::SignIn { .. } => None,
+            })
+    }
+
+    /// The link token and code of the last sign-in mail sent to `to`.
+    pub fn last_sign_in(&self, to: &str) -> Option<(String, String)> {
+        let to = Email::parse(to).ok()?;
+        self.0
+            .lock()
+            .expect("mailer")
+            .iter()
+            .rev()
+            .filter(|m| *m.to() == to)
+            .find_map(|m| match m {
+                Mail::SignIn { link, code, .. } => {
+                    Some((link.expose(), code.expose().to_owned()))
+                }
+                _ => None,
             })
     }
     /// How many mails were sent.

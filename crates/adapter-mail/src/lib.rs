@@ -75,6 +75,8 @@ pub struct LinkPatterns {
     pub reset: String,
     /// The account deletion confirmation.
     pub deletion: String,
+    /// The email sign-in page (`{token}` is the link's `<flow>.<secret>`).
+    pub sign_in: String,
 }
 
 /// How the mailer is set up.
@@ -92,6 +94,8 @@ pub struct MailerConfig {
     pub reset_path: String,
     /// Portico's deletion page.
     pub deletion_path: String,
+    /// Portico's email sign-in page.
+    pub sign_in_path: String,
     /// Pages of the operator's own front end in place of Portico's.
     pub links: LinkPatterns,
     /// A folder whose templates replace the built-in ones by file name.
@@ -111,6 +115,7 @@ pub struct LettreMailer {
     verify_path: String,
     reset_path: String,
     deletion_path: String,
+    sign_in_path: String,
     links: LinkPatterns,
     templates: MailTemplates,
     ttls: LinkLifetimes,
@@ -171,6 +176,7 @@ impl LettreMailer {
             verify_path: config.verify_path.clone(),
             reset_path: config.reset_path.clone(),
             deletion_path: config.deletion_path.clone(),
+            sign_in_path: config.sign_in_path.clone(),
             links: config.links.clone(),
             templates,
             ttls,
@@ -179,10 +185,21 @@ impl LettreMailer {
 
     /// The configured pattern with the token, or Portico's own page.
     fn link(&self, pattern: &str, path: &str, token: &domain::Token) -> String {
+        self.link_with(pattern, path, token.expose(), None)
+    }
+
+    /// [`Self::link`] for any token text; Portico's own page also gets
+    /// `redirect_uri` (an operator's pattern has its own way back).
+    fn link_with(&self, pattern: &str, path: &str, token: &str, redirect: Option<&str>) -> String {
         if pattern.is_empty() {
-            format!("{}{}?token={}", self.public_url, path, token.expose())
+            let mut link = format!("{}{}?token={}", self.public_url, path, token);
+            if let Some(redirect) = redirect {
+                link.push_str("&redirect_uri=");
+                link.extend(form_urlencoded::byte_serialize(redirect.as_bytes()));
+            }
+            link
         } else {
-            pattern.replace("{token}", token.expose())
+            pattern.replace("{token}", token)
         }
     }
 
@@ -191,6 +208,7 @@ impl LettreMailer {
         // A mail with a link: its kind, the username it greets, the link
         // and how long it works. A notice: its kind and what it names.
         let mut sign_in = (String::new(), String::new(), String::new());
+        let mut code = "";
         let (kind, username, link, ttl, provider) = match mail {
             Mail::Verification {
                 username, token, ..
@@ -215,6 +233,26 @@ impl LettreMailer {
                 Some(self.ttls.deletion),
                 "",
             ),
+            Mail::SignIn {
+                link,
+                code: c,
+                redirect_uri,
+                ..
+            } => {
+                code = c.expose();
+                (
+                    MailKind::SignIn,
+                    "",
+                    self.link_with(
+                        &self.links.sign_in,
+                        &self.sign_in_path,
+                        &link.expose(),
+                        redirect_uri.as_deref(),
+                    ),
+                    Some(domain::EMAIL_SIGN_IN_TTL),
+                    "",
+                )
+            }
             Mail::Notice { notice, .. } => match notice {
                 Notice::SecondFactorRemoved => (MailKind::MfaRemoved, "", String::new(), None, ""),
                 Notice::ProviderLinked { provider } => (
@@ -245,6 +283,7 @@ impl LettreMailer {
                 device: &sign_in.0,
                 ip: &sign_in.1,
                 at: &sign_in.2,
+                code,
             },
         )
     }

@@ -26,16 +26,19 @@ pub(crate) enum MailKind {
     /// `new-sign-in.*`: a sign-in from a device kind not seen lately
     /// (`device`, `ip`, `at`).
     NewSignIn,
+    /// `sign-in.*`: an email sign-in's link and `code`.
+    SignIn,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 6] = [
+    const ALL: [MailKind; 7] = [
         Self::VerifyEmail,
         Self::ResetPassword,
         Self::ConfirmDeletion,
         Self::MfaRemoved,
         Self::ProviderLinked,
         Self::NewSignIn,
+        Self::SignIn,
     ];
 
     fn stem(self) -> &'static str {
@@ -46,12 +49,13 @@ impl MailKind {
             Self::MfaRemoved => "mfa-removed",
             Self::ProviderLinked => "provider-linked",
             Self::NewSignIn => "new-sign-in",
+            Self::SignIn => "sign-in",
         }
     }
 }
 
 /// Built-in templates, by file name.
-const BUILT_IN: [(&str, &str); 19] = [
+const BUILT_IN: [(&str, &str); 22] = [
     ("layout.html", include_str!("templates/layout.html")),
     (
         "verify-email.subject.txt",
@@ -119,6 +123,12 @@ const BUILT_IN: [(&str, &str); 19] = [
         "new-sign-in.html",
         include_str!("templates/new-sign-in.html"),
     ),
+    (
+        "sign-in.subject.txt",
+        include_str!("templates/sign-in.subject.txt"),
+    ),
+    ("sign-in.txt", include_str!("templates/sign-in.txt")),
+    ("sign-in.html", include_str!("templates/sign-in.html")),
 ];
 
 /// What a template sees.
@@ -139,6 +149,8 @@ pub(crate) struct MailContext<'a> {
     pub ip: &'a str,
     /// When, as RFC 3339 in UTC (`new-sign-in`; empty in the others).
     pub at: &'a str,
+    /// The 6-digit code (`sign-in`; empty in the others).
+    pub code: &'a str,
 }
 
 /// A rendered mail.
@@ -251,6 +263,7 @@ impl MailTemplates {
             device: "Firefox 133.0 on Linux (desktop)",
             ip: "203.0.113.9",
             at: "2026-12-06T17:00:00Z",
+            code: "012345",
         };
         for kind in MailKind::ALL {
             templates.render(kind, &sample)?;
@@ -343,6 +356,7 @@ mod tests {
             device: "",
             ip: "",
             at: "",
+            code: "",
         }
     }
 

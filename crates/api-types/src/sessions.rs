@@ -77,3 +77,40 @@ impl SessionList {
         }
     }
 }
+
+/// Asks for a sign-in link and code by mail.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSignInBody {
+    /// The account's email address.
+    pub email: String,
+    /// Where Portico's own sign-in page continues once signed in; it must
+    /// be on the allowlist (`oauth.redirect_allowlist`).
+    #[serde(default)]
+    #[schema(example = "https://app.example/signed-in")]
+    pub redirect_uri: Option<String>,
+}
+
+/// An email sign-in under way: send its id back with the mailed code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailFlowView {
+    /// The flow's id (the same answer whether or not the address has an
+    /// account).
+    pub flow_id: String,
+}
+
+/// Completes an email sign-in: `flow_id` and the mailed `code`, or the
+/// mailed link's `token` (one or the other).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerifyBody {
+    /// The `flow_id` the request answered with (with `code`).
+    #[serde(default)]
+    pub flow_id: Option<String>,
+    /// The 6-digit code from the mail (with `flow_id`).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The `token` of the mailed link (alone).
+    #[serde(default)]
+    pub token: Option<String>,
+}

@@ -333,6 +333,24 @@ pub fn queued_mail(kind: OutgoingKind, to: &str, at: OffsetDateTime) -> QueuedMa
         OutgoingKind::PasswordReset => Outgoing::Mail(Mail::PasswordReset { to, token }),
         OutgoingKind::AccountDeletion => Outgoing::Mail(Mail::AccountDeletion { to, token }),
         OutgoingKind::ResetRequest => Outgoing::ResetRequest { to },
+        OutgoingKind::SignInRequest => Outgoing::SignInRequest {
+            to,
+            flow: token,
+            redirect_uri: Some("https://app.example/done?x=\"é\"".into()),
+            expires_at: at + time::Duration::minutes(10),
+        },
+        OutgoingKind::SignIn => Outgoing::Mail(Mail::SignIn {
+            to,
+            link: domain::EmailLinkToken::parse(&format!(
+                "{}.{}",
+                token.expose(),
+                token.expose()
+            ))
+            .unwrap(),
+            code: domain::EmailCode::parse("012345").unwrap(),
+            redirect_uri: None,
+            expires_at: at + time::Duration::minutes(10),
+        }),
         OutgoingKind::Notice => Outgoing::Mail(Mail::Notice {
             to,
             notice: Notice::ProviderLinked {

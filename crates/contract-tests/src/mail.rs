@@ -9,12 +9,14 @@ use time::Duration;
 
 use crate::fixtures::*;
 
-const KINDS: [OutgoingKind; 5] = [
+const KINDS: [OutgoingKind; 7] = [
     OutgoingKind::Verification,
     OutgoingKind::PasswordReset,
     OutgoingKind::AccountDeletion,
     OutgoingKind::ResetRequest,
     OutgoingKind::Notice,
+    OutgoingKind::SignInRequest,
+    OutgoingKind::SignIn,
 ];
 
 /// Every kind of message comes back from `claim` as it was queued, with one
@@ -35,7 +37,7 @@ pub async fn queued_mail_of_every_kind_roundtrips(s: Stores) {
     for m in queued.iter().rev() {
         s.mail_queue.enqueue(m).await.unwrap();
     }
-    assert_eq!(s.mail_queue.count().await.unwrap(), 5);
+    assert_eq!(s.mail_queue.count().await.unwrap(), 7);
     let now = t + Duration::seconds(1);
     let claimed = s
         .mail_queue
@@ -51,7 +53,7 @@ pub async fn queued_mail_of_every_kind_roundtrips(s: Stores) {
         .collect();
     assert_eq!(claimed, expected);
     // Claimed messages stay queued until removed.
-    assert_eq!(s.mail_queue.count().await.unwrap(), 5);
+    assert_eq!(s.mail_queue.count().await.unwrap(), 7);
 }
 
 /// A claim takes only what is due at `now`, at most `limit`, and hides it

@@ -54,6 +54,8 @@ pub struct Runtime {
     pub auth_changes: Arc<dyn domain::AuthChangeFeed>,
     /// Password reset and change.
     pub passwords: Passwords,
+    /// Sign-in by a mailed link and code.
+    pub email_sign_in: domain::EmailSignIn,
     /// The own account.
     pub profiles: Profiles,
     /// The second factor (TOTP and backup codes).
@@ -186,6 +188,12 @@ impl Runtime {
             principals,
             auth_changes: s.auth_changes.clone(),
             passwords: Passwords::new(s.clone(), y.clone(), policy.clone()),
+            email_sign_in: domain::EmailSignIn::new(
+                s.clone(),
+                y.clone(),
+                policy.clone(),
+                config.oauth.policy().redirect_allowlist,
+            ),
             mfa: MultiFactor::new(s.clone(), y.clone(), policy.clone()),
             federation,
             profiles: Profiles::new(s.clone(), y.clone(), policy.clone()),
@@ -310,10 +318,12 @@ fn mailer_config(config: &Config) -> adapter_mail::MailerConfig {
         verify_path: m.verify_path.clone(),
         reset_path: m.reset_path.clone(),
         deletion_path: m.deletion_path.clone(),
+        sign_in_path: m.sign_in_path.clone(),
         links: adapter_mail::LinkPatterns {
             verify: m.links.verify.clone(),
             reset: m.links.reset.clone(),
             deletion: m.links.deletion.clone(),
+            sign_in: m.links.sign_in.clone(),
         },
         templates_dir: (!m.templates_dir.as_os_str().is_empty()).then(|| m.templates_dir.clone()),
     }

@@ -341,6 +341,20 @@ impl From<ChangeMfaError> for Problem {
     }
 }
 
+impl From<domain::EmailSignInError> for Problem {
+    fn from(e: domain::EmailSignInError) -> Self {
+        use domain::EmailSignInError as E;
+        match e {
+            E::InvalidToken => Problem::new(Kind::InvalidToken).detail(
+                "The code is wrong, or the link or code is expired, used or used up: ask for a new mail.",
+            ),
+            E::Locked => Problem::new(Kind::AccountLocked),
+            E::Suspended(s) => Problem::suspended(&s),
+            E::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
 impl From<MfaSignInError> for Problem {
     fn from(e: MfaSignInError) -> Self {
         match e {

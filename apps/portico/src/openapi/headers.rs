@@ -74,6 +74,12 @@ const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
     ),
     ("sessions_refresh", "201", "Set-Cookie", SESSION_COOKIES),
     ("oauth_exchange", "201", "Set-Cookie", SESSION_COOKIES),
+    (
+        "sessions_verify_email_sign_in",
+        "201",
+        "Set-Cookie",
+        SESSION_COOKIES,
+    ),
     ("sessions_sign_out", "204", "Set-Cookie", CLEARED_COOKIES),
     ("me_delete_me", "204", "Set-Cookie", CLEARED_COOKIES),
     (

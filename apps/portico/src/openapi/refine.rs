@@ -139,6 +139,15 @@ const EXAMPLES: &[(&str, &str)] = &[
         "users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png",
     ),
     ("MfaSignInBody.code", "492039"),
+    ("EmailVerifyBody.code", "492039"),
+    (
+        "EmailVerifyBody.token",
+        "3c0f9a6d2b8e4f1a7c5d9e0b6a3f8c2d1e4b7a9c0d5f2e8b6a1c3d7f9e0b4a2c.aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d",
+    ),
+    (
+        "flow_id",
+        "3c0f9a6d2b8e4f1a7c5d9e0b6a3f8c2d1e4b7a9c0d5f2e8b6a1c3d7f9e0b4a2c",
+    ),
     ("PasswordAndCodeBody.code", "492039"),
     ("ExchangeBody.code", "5f2b9c0e8a7d4c1b9e3f6a2d8c4b7e1f"),
     ("MfaExportView.kind", "totp"),

@@ -1,7 +1,8 @@
 //! Portico's own pages behind the mail links, served when no front-end
 //! link pattern is configured (`mail.links.*`): they read the token from
 //! the link and complete the action through the API — verify the address,
-//! set a new password, confirm the deletion. Not part of the API document.
+//! set a new password, confirm the deletion, sign in by email. Not part of
+//! the API document.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
@@ -66,6 +67,33 @@ async fn delete(to: web::Data<ContinueTo>) -> HttpResponse {
     )
 }
 
+/// The email sign-in page: a button (so that a mail scanner that opens the
+/// link does not spend it), then the second factor's code when the account
+/// has one. It continues to the link's `redirect_uri` when the allowlist
+/// has it, else where the other pages do.
+async fn sign_in(
+    req: actix_web::HttpRequest,
+    to: web::Data<ContinueTo>,
+    state: web::Data<crate::state::AppState>,
+) -> HttpResponse {
+    let redirect = web::Query::<std::collections::HashMap<String, String>>::from_query(
+        req.query_string(),
+    )
+    .ok()
+    .and_then(|q| q.get("redirect_uri").cloned())
+    .filter(|uri| state.email_sign_in.redirect_allowed(uri));
+    page(
+        "Sign in",
+        "email",
+        r#"<p>Sign in to your account with the link from your mail.</p>
+<button id="sign-in" type="button">Sign in</button>
+<form id="mfa" hidden><label for="code">Code from your authenticator app</label>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,8}" required>
+<button type="submit">Continue</button></form>"#,
+        redirect.as_deref().unwrap_or(&to.0),
+    )
+}
+
 /// Where the pages' "Continue" leads (`mail.links.continue`).
 #[derive(Clone)]
 struct ContinueTo(String);
@@ -93,10 +121,11 @@ pub fn configure(config: &Config) -> impl Fn(&mut web::ServiceConfig) + Clone + 
         (pattern.is_empty() && path.starts_with('/') && !path.starts_with("/v1/"))
             .then(|| path.to_owned())
     };
-    let (verify_at, reset_at, delete_at) = (
+    let (verify_at, reset_at, delete_at, sign_in_at) = (
         own(&m.links.verify, &m.verify_path),
         own(&m.links.reset, &m.reset_path),
         own(&m.links.deletion, &m.deletion_path),
+        own(&m.links.sign_in, &m.sign_in_path),
     );
     let continue_to = web::Data::new(ContinueTo(m.links.continue_url().to_owned()));
     move |cfg: &mut web::ServiceConfig| {
@@ -105,12 +134,14 @@ pub fn configure(config: &Config) -> impl Fn(&mut web::ServiceConfig) + Clone + 
             (&verify_at, web::get().to(verify)),
             (&reset_at, web::get().to(reset)),
             (&delete_at, web::get().to(delete)),
+            (&sign_in_at, web::get().to(sign_in)),
         ] {
             if let Some(path) = path {
                 cfg.route(path, route);
             }
         }
-        if verify_at.is_some() || reset_at.is_some() || delete_at.is_some() {
+        if verify_at.is_some() || reset_at.is_some() || delete_at.is_some() || sign_in_at.is_some()
+        {
             cfg.route("/_portico/pages.js", web::get().to(script))
                 .route("/_portico/pages.css", web::get().to(style));
         }

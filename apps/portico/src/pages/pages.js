@@ -1,5 +1,6 @@
 // Completes what a Portico mail link asks, through the API, on the page the
-// link opened: verify an address, set a new password, confirm a deletion.
+// link opened: verify an address, set a new password, confirm a deletion,
+// sign in by email (then the second factor's code when the account has one).
 // The token comes from the link's query and goes only to the API (the page
 // sends no Referer and is not cached). Answers are told in plain words, by
 // the problem's type; on success the page offers to continue.
@@ -39,6 +40,12 @@
           return "An account already uses this address. Sign in, or reset its password.";
         case "username-taken":
           return "Someone took this username before you confirmed. Register again with another username.";
+        case "wrong-code":
+          return "That code is not right. Try the current code from your authenticator app.";
+        case "account-locked":
+          return "This account is locked. Contact the service's support.";
+        case "account-suspended":
+          return "This account is suspended" + (p.reason ? ": " + p.reason : "") + ".";
         case "rate-limited":
           return "Too many tries from here. Wait a minute, then try again.";
         case "unauthenticated":
@@ -68,9 +75,10 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
-  if (!/^[0-9a-f]{64}$/.test(token)) {
+  var shape = action === "email" ? /^[0-9a-f]{64}\.[0-9a-f]{64}$/ : /^[0-9a-f]{64}$/;
+  if (!shape.test(token)) {
     say("This link is not complete. Open the whole link from the mail, or copy all of it.", "error");
-    var form0 = document.querySelector("form, #confirm");
+    var form0 = document.querySelector("form, #confirm, #sign-in");
     if (form0) { form0.hidden = true; }
     return;
   }
@@ -104,6 +112,47 @@
           done("Your password is changed, and every session was signed out. Sign in with the new one.");
         } else {
           explain(r, "reset").then(function (t) { say(t, "error"); });
+        }
+      }, function () { button.disabled = false; unreachable(); });
+    });
+  }
+
+  if (action === "email") {
+    var button = document.getElementById("sign-in");
+    var mfa = document.getElementById("mfa");
+    var signedIn = function () {
+      button.hidden = true;
+      mfa.hidden = true;
+      done("You are signed in.");
+      var next = document.getElementById("continue").getAttribute("href");
+      window.setTimeout(function () { window.location.assign(next); }, 600);
+    };
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      send("POST", "/v1/sessions/email/verify", { token: token }).then(function (r) {
+        if (r.status === 201) {
+          signedIn();
+        } else if (r.status === 200) {
+          r.json().then(function (challenge) {
+            button.hidden = true;
+            mfa.hidden = false;
+            say("One more step: this account has a second factor.");
+            document.getElementById("code").focus();
+            mfa.addEventListener("submit", function (event) {
+              event.preventDefault();
+              var code = document.getElementById("code").value.replace(/\s/g, "");
+              send("POST", "/v1/sessions/mfa", { mfa_token: challenge.mfa_token, code: code }).then(function (m) {
+                if (m.status === 201) {
+                  signedIn();
+                } else {
+                  explain(m, "mfa").then(function (t) { say(t, "error"); });
+                }
+              }, unreachable);
+            });
+          });
+        } else {
+          button.disabled = false;
+          explain(r, "email").then(function (t) { say(t, "error"); });
         }
       }, function () { button.disabled = false; unreachable(); });
     });

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod activity;
 pub mod admin;
 pub mod content;
+pub mod email_sign_in;
 pub mod export;
 pub mod me;
 pub mod mfa;
@@ -32,6 +33,7 @@ pub mod uploads;
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     ops::configure(cfg);
     accounts::configure(cfg);
+    email_sign_in::configure(cfg);
     sessions::configure(cfg);
     me::configure(cfg);
     mfa::configure(cfg);

@@ -9,6 +9,7 @@ mod content;
 mod contract;
 mod deploy;
 mod devices;
+mod email_sign_in;
 mod faults;
 mod hardening;
 mod hygiene;

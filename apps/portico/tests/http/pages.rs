@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::browser::{Browser, Driver};
 use crate::support::*;
@@ -223,6 +223,65 @@ async fn configured_link_patterns_replace_the_pages() {
             c.mail.links.verify = "https://app.example/verify?token={token}".into();
         },
         configured_links_go_to_the_front_end,
+    )
+    .await;
+}
+
+async fn the_sign_in_link_signs_in_with_a_click_and_continues(app: TestApp) -> TestApp {
+    let driver = Driver::start().await;
+    let browser = driver.browser().await;
+    app.register_user("ida", USER_PASSWORD).await;
+    let me = app.url("/v1/me");
+    let res = app
+        .post(
+            "/v1/sessions/email",
+            json!({"email": "ida@example.org", "redirect_uri": me}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let link = mailed_link(&app, "ida@example.org").await;
+    assert!(link.starts_with(&app.url("/sign-in/email?token=")), "{link}");
+    // Opening the link spends nothing (a mail scanner may open it): the
+    // click does.
+    browser.open(&link).await;
+    browser.screenshot("pages-sign-in-email").await;
+    browser.open(&link).await;
+    browser.click("#sign-in").await;
+    let (class, text) = browser.outcome().await;
+    assert_eq!((class.as_str(), text.as_str()), ("done", "You are signed in."));
+    browser.screenshot("pages-sign-in-email-done").await;
+    // It continues to the allowed redirect_uri, signed in by the cookie.
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        seen = browser
+            .eval("return [location.href, document.body.innerText];")
+            .await;
+        if seen[0] == me.as_str() && seen[1].as_str().unwrap_or_default().contains("\"ida\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen[0], me.as_str(), "{seen}");
+    assert!(seen[1].as_str().unwrap().contains("\"username\":\"ida\""), "{seen}");
+    // The link again: used, and the page says so.
+    browser.open(&link).await;
+    browser.click("#sign-in").await;
+    let (class, text) = browser.outcome().await;
+    assert_eq!(class, "error");
+    assert!(text.starts_with("This link has expired or was already used."), "{text}");
+    browser.quit().await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_sign_in_page_signs_in_and_continues() {
+    with_app(
+        Engine::Sqlite,
+        |c| {
+            fixed_port(c);
+            c.oauth.redirect_allowlist = vec![format!("{}/v1/me", c.server.public_url)];
+        },
+        the_sign_in_link_signs_in_with_a_click_and_continues,
     )
     .await;
 }

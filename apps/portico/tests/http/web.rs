@@ -358,6 +358,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST", "/v1/me/mfa/totp/confirm"),
     ("DELETE", "/v1/me/mfa/totp"),
     ("POST", "/v1/me/mfa/backup-codes"),
+    ("POST", "/v1/sessions/email"),
+    ("POST", "/v1/sessions/email/verify"),
     ("POST", "/v1/sessions/mfa"),
     ("DELETE", "/v1/users/{id}/mfa"),
     ("POST", "/v1/users/{id}/suspension"),

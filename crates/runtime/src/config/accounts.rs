@@ -35,11 +35,15 @@ pub struct MailConfig {
     pub reset_path: String,
     /// Front-end path of the account deletion confirmation (gets `?token=`).
     pub deletion_path: String,
+    /// Front-end path of the email sign-in page (gets `?token=`, and
+    /// `&redirect_uri=` when the request named one).
+    pub sign_in_path: String,
     /// Links to a front end of your own, replacing `<public_url><path>?token=`.
     pub links: MailLinks,
     /// A folder of mail templates replacing the built-in ones by file name
     /// (`verify-email.txt`, `verify-email.html`, `verify-email.subject.txt`,
-    /// the same for `reset-password` and `confirm-deletion`, and the HTML
+    /// the same for `reset-password`, `confirm-deletion`, `sign-in` (with
+    /// `code`), `mfa-removed`, `provider-linked` and `new-sign-in`, and the HTML
     /// `layout.html`); empty: the built-in templates only.
     pub templates_dir: PathBuf,
     /// How often the mail worker looks for mail queued by other instances
@@ -52,8 +56,8 @@ pub struct MailConfig {
     /// each further retry waits twice as long, at most 15 minutes. With the
     /// defaults (5000 and 10 attempts) a message is tried for about 36 minutes.
     pub first_retry_ms: u64,
-    /// Password-reset mails, and verification mails, one address gets per
-    /// hour, whoever asks (requests past it are answered as usual and send
+    /// Password-reset mails, sign-in mails and verification mails (each
+    /// kind counted apart) one address gets per hour, whoever asks (requests past it are answered as usual and send
     /// nothing).
     pub per_address_per_hour: u32,
     /// Default of the runtime setting `mail.new_device_alerts`: whether a
@@ -76,6 +80,9 @@ pub struct MailLinks {
     pub reset: String,
     /// The account deletion confirmation.
     pub deletion: String,
+    /// The email sign-in page (`{token}` is the link's token, to send to
+    /// `POST /v1/sessions/email/verify`).
+    pub sign_in: String,
     /// Where Portico's own pages lead once they are done ("Continue"): your
     /// app's sign-in page, `https://app.example/sign-in`, or a path on this
     /// server. Empty: `/`.
@@ -90,6 +97,7 @@ impl MailLinks {
             ("verify", &self.verify),
             ("reset", &self.reset),
             ("deletion", &self.deletion),
+            ("sign_in", &self.sign_in),
         ] {
             let ok = pattern.is_empty()
                 || ((pattern.starts_with("https://") || pattern.starts_with("http://"))
@@ -149,6 +157,7 @@ impl Default for MailConfig {
             verify_path: "/verify-email".into(),
             reset_path: "/reset-password".into(),
             deletion_path: "/confirm-deletion".into(),
+            sign_in_path: "/sign-in/email".into(),
             links: MailLinks::default(),
             templates_dir: PathBuf::new(),
             poll_interval_ms: 1000,
