@@ -184,10 +184,22 @@ fn the_content_walk_through_works_as_pasted() {
     );
 }
 
+#[test]
+fn the_email_sign_in_walk_through_works_as_pasted() {
+    run(
+        Some("docs/passwordless.md"),
+        &["\"ann\"", "\"0"],
+    );
+}
+
 /// Every page with a walk-through has its test above.
 #[test]
 fn every_walk_through_page_is_run() {
-    let tested = ["docs/two-step-sign-in.md", "docs/content-and-more.md"];
+    let tested = [
+        "docs/two-step-sign-in.md",
+        "docs/content-and-more.md",
+        "docs/passwordless.md",
+    ];
     let mut found = Vec::new();
     for entry in std::fs::read_dir(root().join("docs")).unwrap() {
         let path = entry.unwrap().path();
