@@ -873,6 +873,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mails a sign-in link and a 6-digit code to an account's address.
+         * @description Always 202 with a `flow_id`, whether or not the address has an account
+         *     (no mail goes to an address without one). The link and the code work
+         *     once (using one voids the other) for 10 minutes. One address gets at
+         *     most `mail.per_address_per_hour` sign-in mails an hour; past it the
+         *     answer is the same and nothing is sent.
+         */
+        post: operations["sessions_request_email_sign_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Completes an email sign-in with the mailed code (and the `flow_id`) or
+         *     the link's `token`.
+         * @description 201 with the tokens and cookies, or 200 `mfa_required` when the account
+         *     has TOTP on (email never skips the second step). Five wrong codes void
+         *     the flow. Marks the address verified.
+         */
+        post: operations["sessions_verify_email_sign_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/mfa": {
         parameters: {
             query?: never;
@@ -1756,6 +1803,50 @@ export interface components {
              * @example https://api.example.org/v1/objects/users/0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d/avatars/me.png?expires=1796122800&sig=2f1c…
              */
             url: string;
+        };
+        /** @description An email sign-in under way: send its id back with the mailed code. */
+        EmailFlowView: {
+            /**
+             * @description The flow's id (the same answer whether or not the address has an
+             *     account).
+             * @example 3c0f9a6d2b8e4f1a7c5d9e0b6a3f8c2d1e4b7a9c0d5f2e8b6a1c3d7f9e0b4a2c
+             */
+            flow_id: string;
+        };
+        /** @description Asks for a sign-in link and code by mail. */
+        EmailSignInBody: {
+            /**
+             * @description The account's email address.
+             * @example ada@example.org
+             */
+            email: string;
+            /**
+             * @description Where Portico's own sign-in page continues once signed in; it must
+             *     be on the allowlist (`oauth.redirect_allowlist`).
+             * @example https://app.example/signed-in
+             */
+            redirect_uri?: string | null;
+        };
+        /**
+         * @description Completes an email sign-in: `flow_id` and the mailed `code`, or the
+         *     mailed link's `token` (one or the other).
+         */
+        EmailVerifyBody: {
+            /**
+             * @description The `flow_id` the request answered with (with `code`).
+             * @example 3c0f9a6d2b8e4f1a7c5d9e0b6a3f8c2d1e4b7a9c0d5f2e8b6a1c3d7f9e0b4a2c
+             */
+            flow_id?: string | null;
+            /**
+             * @description The 6-digit code from the mail (with `flow_id`).
+             * @example 492039
+             */
+            code?: string | null;
+            /**
+             * @description The `token` of the mailed link (alone).
+             * @example 3c0f9a6d2b8e4f1a7c5d9e0b6a3f8c2d1e4b7a9c0d5f2e8b6a1c3d7f9e0b4a2c.aa4b1c831e7c76405284d494fb342d23ffff8de4a52ee62d819490b5b01eca4d
+             */
+            token?: string | null;
         };
         /** @description The current password. */
         EnrolBody: {
@@ -6437,6 +6528,128 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sessions_request_email_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailSignInBody"];
+            };
+        };
+        responses: {
+            /** @description A mail with a link and a code was sent if the address has an account */
+            202: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailFlowView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Not an email address, or a redirect_uri off the allowlist */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sessions_verify_email_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailVerifyBody"];
+            };
+        };
+        responses: {
+            /** @description The account has TOTP on: send a code to /v1/sessions/mfa */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaRequiredView"];
+                };
+            };
+            /** @description Signed in */
+            201: {
+                headers: {
+                    /** @description The browser session, when cookies were asked for: `portico_session` (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token) */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensView"];
+                };
+            };
+            /** @description Wrong code, or an unknown, used, expired or used-up flow (invalid-token) */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Account locked or suspended by an administrator */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Neither flow_id and code nor token, or both, or malformed */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
