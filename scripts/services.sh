@@ -153,7 +153,24 @@ s3() {
   log "moto started (log: $root/moto.log)"
 }
 
+# The test identity provider's packages (oauth2-mock-server, and jose for the
+# independent JWT check, verify-jwt.mjs), installed whether or not a provider
+# is started here.
+idp_install() {
+  local root src
+  root=$(cd "$(dirname "$0")/.." && pwd)/.services
+  src=$(cd "$(dirname "$0")" && pwd)/test-idp
+  mkdir -p "$root/idp"
+  if ! cmp -s "$src/package-lock.json" "$root/idp/package-lock.json" || [ ! -d "$root/idp/node_modules" ]; then
+    log "installing oauth2-mock-server and jose from the npm registry into $root/idp"
+    cp "$src/package.json" "$src/package-lock.json" "$root/idp/"
+    (cd "$root/idp" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  cp "$src/idp.mjs" "$src/verify-jwt.mjs" "$root/idp/"
+}
+
 idp() {
+  idp_install
   if [ -n "${OIDC_ISSUER:-}" ]; then
     log "OIDC_ISSUER is set; using that provider"
     return 0
@@ -162,16 +179,8 @@ idp() {
     log "test identity providers are up on 127.0.0.1:9400 and 9401"
     return 0
   fi
-  local root src
+  local root
   root=$(cd "$(dirname "$0")/.." && pwd)/.services
-  src=$(cd "$(dirname "$0")" && pwd)/test-idp
-  mkdir -p "$root/idp"
-  if ! cmp -s "$src/package-lock.json" "$root/idp/package-lock.json" || [ ! -d "$root/idp/node_modules" ]; then
-    log "installing oauth2-mock-server from the npm registry into $root/idp"
-    cp "$src/package.json" "$src/package-lock.json" "$root/idp/"
-    (cd "$root/idp" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
-  cp "$src/idp.mjs" "$root/idp/"
   log "starting the test identity providers on 127.0.0.1:9400 and 9401"
   IDP_PORT=9400 nohup setsid node "$root/idp/idp.mjs" >"$root/idp.log" 2>&1 </dev/null &
   wait_for "identity provider" port_open 9401

@@ -69,9 +69,7 @@ impl RecordingMailer {
             .rev()
             .filter(|m| *m.to() == to)
             .find_map(|m| match m {
-                Mail::SignIn { link, code, .. } => {
-                    Some((link.expose(), code.expose().to_owned()))
-                }
+                Mail::SignIn { link, code, .. } => Some((link.expose(), code.expose().to_owned())),
                 _ => None,
             })
     }

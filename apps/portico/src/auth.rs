@@ -15,7 +15,7 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::Method;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use domain::{Principal, Quota, RateDecision, Usage};
+use domain::{Credential, Principal, Quota, RateDecision, Usage};
 use domain::{Token, Window};
 use time::OffsetDateTime;
 
@@ -53,7 +53,7 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Problem> {
         .ok_or_else(|| Problem::internal(domain::StoreError::msg("application state missing")))
 }
 
-fn presented_token(req: &HttpRequest) -> Result<(Token, bool), Problem> {
+fn presented_token(req: &HttpRequest) -> Result<(Credential, bool), Problem> {
     let unauthenticated = || Problem::new(Kind::Unauthenticated);
     if let Some(value) = req.headers().get(AUTHORIZATION) {
         let value = value.to_str().map_err(|_| unauthenticated())?;
@@ -61,12 +61,12 @@ fn presented_token(req: &HttpRequest) -> Result<(Token, bool), Problem> {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| unauthenticated().detail("Use `Authorization: Bearer <token>`."))?;
-        return Token::parse(token.trim())
+        return Credential::parse(token)
             .map(|t| (t, false))
-            .map_err(|_| unauthenticated());
+            .ok_or_else(unauthenticated);
     }
     let cookie = req.cookie(SESSION_COOKIE).ok_or_else(unauthenticated)?;
-    let token = Token::parse(cookie.value()).map_err(|_| unauthenticated())?;
+    let token = Credential::parse(cookie.value()).ok_or_else(unauthenticated)?;
     Ok((token, true))
 }
 

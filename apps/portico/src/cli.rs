@@ -108,8 +108,18 @@ pub enum AdminCommand {
 pub enum KeysCommand {
     /// Add a new current key to `<data_dir>/encryption.keys` (old keys stay,
     /// to open what they sealed), then re-seal every stored secret under it.
-    /// Running instances that share the file follow it within seconds.
-    Rotate(DataDirArg),
+    /// With `--jwt`, add a new JWT signing key to `<data_dir>/jwt.keys`
+    /// instead (older keys stay published until their tokens expire, then
+    /// leave the file at a later rotation). Running instances that share
+    /// the file follow it within seconds.
+    Rotate {
+        /// Rotate the JWT signing keys, not the encryption keys.
+        #[arg(long)]
+        jwt: bool,
+        /// The data folder.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
     /// Re-seal every stored secret that is not under the current key (after
     /// a new key was added to `security.encryption_keys`, or to finish an
     /// interrupted rotation).
@@ -135,7 +145,7 @@ impl Command {
             | Command::Sweep(d)
             | Command::Admin(AdminCommand::Create { data: d, .. })
             | Command::Keys(
-                KeysCommand::Rotate(d)
+                KeysCommand::Rotate { data: d, .. }
                 | KeysCommand::Reseal(d)
                 | KeysCommand::Retire { data: d, .. },
             ) => ServeArgs {
@@ -204,7 +214,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             password_stdin,
             ..
         }) => admin_create(&config, &email, &username, password_stdin).await?,
-        Command::Keys(KeysCommand::Rotate(_)) => {
+        Command::Keys(KeysCommand::Rotate { jwt: true, .. }) => rotate_jwt_keys(&config)?,
+        Command::Keys(KeysCommand::Rotate { jwt: false, .. }) => {
             rotate_keys(&config)?;
             reseal(&config).await?;
         }
@@ -263,6 +274,75 @@ fn rotate_keys(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         path.display(),
         old.ids().len()
     );
+    Ok(())
+}
+
+/// Appends a new JWT signing key to the key file (creating the file with
+/// one key when missing), and drops the keys whose tokens have all expired
+/// (replaced more than `tokens.jwt_ttl_secs` ago).
+fn rotate_jwt_keys(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    use secrecy::ExposeSecret as _;
+    let now = time::OffsetDateTime::now_utc();
+    if !config.tokens.jwt_keys.expose_secret().trim().is_empty() {
+        let entry = platform::JwtKeys::new_entry("j-new", now);
+        return Err(format!(
+            "the JWT keys come from tokens.jwt_keys, which this command cannot edit: append a \
+             new entry such as {entry} (rename the id as you like) last in that list and restart \
+             every instance; remove an old entry once tokens.jwt_ttl_secs have passed"
+        )
+        .into());
+    }
+    let path = runtime::jwt_keys::jwt_keys_path(&config.server.data_dir);
+    if !path.exists() {
+        runtime::jwt_keys::JwtKeyFile::open("", &config.server.data_dir, true)?;
+        println!("created {} with key j1 (current)", path.display());
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&path)?;
+    let old =
+        platform::JwtKeys::parse(text.lines()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let id = old.next_id();
+    let kept: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    // A key is still needed while the one after it is younger than a
+    // token's lifetime (its tokens may be valid); the last key always is.
+    let ttl = config.tokens.jwt_ttl().whole_seconds();
+    let added = |line: &str| {
+        line.rsplit(':')
+            .next()
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(i64::MAX)
+    };
+    let mut out = String::new();
+    let mut dropped = Vec::new();
+    for (i, line) in kept.iter().enumerate() {
+        let needed = kept
+            .get(i + 1)
+            .is_none_or(|next| added(next) + ttl > now.unix_timestamp());
+        if needed {
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            dropped.push(line.split(':').next().unwrap_or_default().to_owned());
+        }
+    }
+    out.push_str(&platform::JwtKeys::new_entry(&id, now));
+    out.push('\n');
+    platform::JwtKeys::parse(out.lines())?;
+    replace_file(&path, &out)?;
+    println!(
+        "added JWT key {id} to {} (signs new tokens from now on; running instances follow within seconds)",
+        path.display()
+    );
+    if !dropped.is_empty() {
+        println!(
+            "dropped {} (every token they signed has expired)",
+            dropped.join(", ")
+        );
+    }
     Ok(())
 }
 

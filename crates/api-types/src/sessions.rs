@@ -114,3 +114,35 @@ pub struct EmailVerifyBody {
     #[serde(default)]
     pub token: Option<String>,
 }
+
+/// The public keys access JWTs are signed with (RFC 7517 JWK Set).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkSetView {
+    /// The keys of every JWT that may still be valid: the current key, and
+    /// each older one for a token lifetime after it was replaced.
+    pub keys: Vec<JwkView>,
+}
+
+/// One Ed25519 public key (RFC 8037 OKP).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkView {
+    /// Always `OKP`.
+    #[schema(example = "OKP")]
+    pub kty: &'static str,
+    /// Always `Ed25519`.
+    #[schema(example = "Ed25519")]
+    pub crv: &'static str,
+    /// The public key, base64url.
+    #[schema(example = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")]
+    pub x: String,
+    /// The key's id, as JWT headers name it.
+    #[schema(example = "j1")]
+    pub kid: String,
+    /// Always `EdDSA`.
+    #[schema(example = "EdDSA")]
+    pub alg: &'static str,
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    #[schema(example = "sig")]
+    pub use_: &'static str,
+}

@@ -341,12 +341,8 @@ pub fn queued_mail(kind: OutgoingKind, to: &str, at: OffsetDateTime) -> QueuedMa
         },
         OutgoingKind::SignIn => Outgoing::Mail(Mail::SignIn {
             to,
-            link: domain::EmailLinkToken::parse(&format!(
-                "{}.{}",
-                token.expose(),
-                token.expose()
-            ))
-            .unwrap(),
+            link: domain::EmailLinkToken::parse(&format!("{}.{}", token.expose(), token.expose()))
+                .unwrap(),
             code: domain::EmailCode::parse("012345").unwrap(),
             redirect_uri: None,
             expires_at: at + time::Duration::minutes(10),

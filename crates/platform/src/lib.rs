@@ -13,9 +13,11 @@ use domain::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+mod jwt;
 mod keyring;
 mod pool;
 
+pub use jwt::{JwtKeys, JwtKeysError};
 pub use keyring::{KEY_BYTES, Keyring, KeyringError};
 pub use pool::BlockingPoolHasher;
 

@@ -41,6 +41,9 @@ impl Runtime {
         if let Some(keyring) = &self.keyring {
             tasks.push(tokio::spawn(keyring.clone().watch()));
         }
+        if let Some(keys) = &self.jwt_keys {
+            tasks.push(tokio::spawn(keys.clone().watch()));
+        }
         if config.jobs.enabled {
             let secs = std::time::Duration::from_secs;
             tasks.extend(crate::jobs::spawn(

@@ -159,7 +159,7 @@ pub fn keyring_path(data_dir: &Path) -> std::path::PathBuf {
 }
 
 /// The bytes of `path`, or `make()`'s written to a new file of mode 0600.
-fn read_or_create(
+pub(crate) fn read_or_create(
     path: &Path,
     what: &str,
     make: impl FnOnce() -> Vec<u8>,

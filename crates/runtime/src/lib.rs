@@ -26,6 +26,7 @@ pub mod background;
 pub mod breaker;
 pub mod config;
 pub mod jobs;
+pub mod jwt_keys;
 pub mod keys;
 pub mod live;
 pub mod mail_worker;

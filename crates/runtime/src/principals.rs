@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use domain::{AuthChange, AuthChangeFeed, Token, TokenHash};
+use domain::{AuthChange, AuthChangeFeed, Credential, TokenHash};
 use domain::{AuthenticateError, Authentication, Principal};
 
 /// Cached principals of this instance.
@@ -78,19 +78,19 @@ impl PrincipalCache {
         self.entries.is_some()
     }
 
-    /// The principal `token` authenticates: from the cache when a current
+    /// The principal `credential` authenticates: from the cache when a current
     /// entry is there, else resolved through `auth` (and cached). A session
     /// whose idle expiry is due is extended in the background, so the
     /// response never waits for that write.
     pub async fn authenticate(
         &self,
         auth: &Authentication,
-        token: &Token,
+        credential: &Credential,
     ) -> Result<Principal, AuthenticateError> {
         let Some(entries) = &self.entries else {
-            return auth.authenticate(token).await;
+            return auth.authenticate_credential(credential).await;
         };
-        let hash = token.hash();
+        let hash = credential.hash();
         let now = time::OffsetDateTime::now_utc();
         if let Some(found) = entries.get(&hash) {
             if found.is_current(now) {
@@ -99,7 +99,7 @@ impl PrincipalCache {
             entries.invalidate(&hash);
         }
         let started = self.generation.load(Ordering::Acquire);
-        let mut principal = auth.resolve(token).await?;
+        let mut principal = auth.resolve_credential(credential).await?;
         if auth.touch_due(&principal) {
             // Extended now in the cached copy, in the store in the
             // background: the next refill sees the store's own value.

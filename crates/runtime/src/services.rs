@@ -104,6 +104,10 @@ pub struct Runtime {
     pub readiness: Vec<Arc<dyn ReadinessCheck>>,
     /// The keyring file the sealer follows (none with keys in configuration).
     pub keyring: Option<Arc<crate::keys::FileKeyring>>,
+    /// The JWT signing keys (none while JWTs are off and no key file exists).
+    pub jwt_keys: Option<Arc<crate::jwt_keys::JwtKeyFile>>,
+    /// An access JWT's lifetime (what the published keys cover).
+    pub jwt_ttl: time::Duration,
 }
 
 impl Runtime {
@@ -161,10 +165,28 @@ impl Runtime {
                 .providers(&config.public_url())
                 .map_err(RuntimeError::Setup)?,
         );
-        Ok(Self::over(
+        let jwt_on = config.tokens.access_format == crate::config::AccessFormat::Jwt;
+        let jwt_keys = crate::jwt_keys::JwtKeyFile::open(
+            config.tokens.jwt_keys.expose_secret(),
+            &config.server.data_dir,
+            jwt_on,
+        )
+        .map_err(RuntimeError::Setup)?
+        .map(Arc::new);
+        let mut runtime = Self::over(
             stores, system, policy, config, federation, principals, mail_wake, metrics, backends,
             objects, keyring,
-        ))
+        );
+        runtime.jwt_ttl = config.tokens.jwt_ttl();
+        if let (true, Some(keys)) = (jwt_on, &jwt_keys) {
+            runtime.auth = runtime.auth.with_jwt(domain::JwtAccess {
+                signer: keys.clone(),
+                issuer: config.public_url(),
+                ttl: config.tokens.jwt_ttl(),
+            });
+        }
+        runtime.jwt_keys = jwt_keys;
+        Ok(runtime)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -221,6 +243,8 @@ impl Runtime {
             metrics,
             readiness: backends.readiness(),
             keyring,
+            jwt_keys: None,
+            jwt_ttl: time::Duration::ZERO,
         }
     }
 

@@ -76,12 +76,11 @@ async fn sign_in(
     to: web::Data<ContinueTo>,
     state: web::Data<crate::state::AppState>,
 ) -> HttpResponse {
-    let redirect = web::Query::<std::collections::HashMap<String, String>>::from_query(
-        req.query_string(),
-    )
-    .ok()
-    .and_then(|q| q.get("redirect_uri").cloned())
-    .filter(|uri| state.email_sign_in.redirect_allowed(uri));
+    let redirect =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("redirect_uri").cloned())
+            .filter(|uri| state.email_sign_in.redirect_allowed(uri));
     page(
         "Sign in",
         "email",

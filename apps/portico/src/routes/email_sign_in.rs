@@ -111,7 +111,10 @@ pub async fn verify_email_sign_in(
                 f.add("flow_id", "is needed with a code");
             }
             if code.is_none() {
-                f.add("code", "is needed with a flow_id (or send the link's token)");
+                f.add(
+                    "code",
+                    "is needed with a flow_id (or send the link's token)",
+                );
             }
             None
         }

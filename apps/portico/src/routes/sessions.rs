@@ -19,11 +19,17 @@ use crate::state::AppState;
 /// `set_cookies`, the session and CSRF cookies.
 pub(crate) fn issue(state: &AppState, issued: IssuedSession, set_cookies: bool) -> HttpResponse {
     let csrf = state.csrf.token(issued.session.id);
+    // The cookie holds the opaque token, living as long as the session; the
+    // body's access token is the JWT when JWTs are on.
     let expires_at = issued.session.expires_at;
+    let (access_token, access_expires_at) = match &issued.jwt {
+        Some(jwt) => (jwt.token.clone(), jwt.expires_at),
+        None => (issued.access_token.expose().to_owned(), expires_at),
+    };
     let body = TokensView {
-        access_token: issued.access_token.expose().to_owned(),
+        access_token,
         refresh_token: issued.refresh_token.expose().to_owned(),
-        expires_at,
+        expires_at: access_expires_at,
         csrf_token: csrf.clone(),
         session: SessionView::new(issued.session, true),
     };
@@ -194,9 +200,44 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The public keys access JWTs are signed with (`tokens.access_format =
+/// "jwt"`), for services that check Portico's tokens without calling it.
+///
+/// The current key, and each older key until every token it signed has
+/// expired. Empty while JWTs were never turned on.
+#[utoipa::path(
+    tag = "sessions",
+    responses((status = 200, description = "The JWK Set", body = JwkSetView))
+)]
+#[get("/.well-known/jwks.json", name = "/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let keys = state
+        .jwt_keys
+        .as_ref()
+        .map(|k| {
+            k.current()
+                .published(time::OffsetDateTime::now_utc(), state.jwt_ttl)
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(kid, x)| JwkView {
+            kty: "OKP",
+            crv: "Ed25519",
+            x,
+            kid,
+            alg: "EdDSA",
+            use_: "sig",
+        })
+        .collect();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .json(JwkSetView { keys })
+}
+
 /// Registers the sign-in and sessions routes, in matching order.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
-    cfg.service(sign_in)
+    cfg.service(jwks)
+        .service(sign_in)
         .service(refresh)
         .service(list)
         .service(sign_out)

@@ -17,7 +17,9 @@ const APP: &str = "https://app.example/signed-in";
 impl TestApp {
     /// Asks for a sign-in mail to `email`; the `flow_id`.
     pub(crate) async fn ask_email_sign_in(&self, email: &str) -> String {
-        let res = self.post("/v1/sessions/email", json!({"email": email})).await;
+        let res = self
+            .post("/v1/sessions/email", json!({"email": email}))
+            .await;
         assert_eq!(res.headers()["cache-control"], "no-store");
         let flow = json_with(res, 202).await["flow_id"]
             .as_str()
@@ -72,7 +74,12 @@ async fn the_code_and_the_link_each_sign_in_once(app: TestApp) -> TestApp {
     assert!(res.headers().get("set-cookie").is_some());
     let tokens = json_with(res, 201).await;
     let me = app
-        .authed(Method::GET, "/v1/me", tokens["access_token"].as_str().unwrap(), None)
+        .authed(
+            Method::GET,
+            "/v1/me",
+            tokens["access_token"].as_str().unwrap(),
+            None,
+        )
         .await;
     assert_eq!(json_with(me, 200).await["username"], "eve");
     let res = verify(&app, json!({"flow_id": flow, "code": code})).await;
@@ -121,7 +128,12 @@ async fn five_wrong_codes_void_the_flow(app: TestApp) -> TestApp {
         .unwrap()
         .iter()
         .filter(|e| e["type"] == "sign_in.failed")
-        .map(|e| e["details"]["reason"].as_str().unwrap_or_default().to_owned())
+        .map(|e| {
+            e["details"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     assert_eq!(reasons, ["code"; 5], "{events}");
     app
@@ -164,7 +176,10 @@ async fn bad_requests_are_refused_and_mail_is_limited_per_address(app: TestApp) 
     }
     let t = "ab".repeat(32);
     for (body, field) in [
-        (json!({"flow_id": t, "code": "123456", "token": format!("{t}.{t}")}), "token"),
+        (
+            json!({"flow_id": t, "code": "123456", "token": format!("{t}.{t}")}),
+            "token",
+        ),
         (json!({"flow_id": t}), "code"),
         (json!({"code": "123456"}), "flow_id"),
         (json!({"flow_id": t, "code": "12345"}), "code"),
@@ -185,7 +200,8 @@ async fn bad_requests_are_refused_and_mail_is_limited_per_address(app: TestApp) 
     json_with(res, 202).await;
     let mail = app.last_mail("hal@example.org").await;
     assert!(
-        mail.contains("/sign-in/email?token=") && mail.contains("redirect_uri=https%3A%2F%2Fapp.example%2Fsigned-in"),
+        mail.contains("/sign-in/email?token=")
+            && mail.contains("redirect_uri=https%3A%2F%2Fapp.example%2Fsigned-in"),
         "{mail}"
     );
     // Three sign-in mails an hour per address: the fourth request is

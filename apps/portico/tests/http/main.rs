@@ -14,6 +14,7 @@ mod faults;
 mod hardening;
 mod hygiene;
 mod instances;
+mod jwt;
 mod mfa;
 mod notifications;
 mod oauth;

@@ -240,7 +240,10 @@ async fn the_sign_in_link_signs_in_with_a_click_and_continues(app: TestApp) -> T
         .await;
     assert_eq!(res.status(), 202);
     let link = mailed_link(&app, "ida@example.org").await;
-    assert!(link.starts_with(&app.url("/sign-in/email?token=")), "{link}");
+    assert!(
+        link.starts_with(&app.url("/sign-in/email?token=")),
+        "{link}"
+    );
     // Opening the link spends nothing (a mail scanner may open it): the
     // click does.
     browser.open(&link).await;
@@ -248,7 +251,10 @@ async fn the_sign_in_link_signs_in_with_a_click_and_continues(app: TestApp) -> T
     browser.open(&link).await;
     browser.click("#sign-in").await;
     let (class, text) = browser.outcome().await;
-    assert_eq!((class.as_str(), text.as_str()), ("done", "You are signed in."));
+    assert_eq!(
+        (class.as_str(), text.as_str()),
+        ("done", "You are signed in.")
+    );
     browser.screenshot("pages-sign-in-email-done").await;
     // It continues to the allowed redirect_uri, signed in by the cookie.
     let mut seen = Value::Null;
@@ -262,13 +268,19 @@ async fn the_sign_in_link_signs_in_with_a_click_and_continues(app: TestApp) -> T
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(seen[0], me.as_str(), "{seen}");
-    assert!(seen[1].as_str().unwrap().contains("\"username\":\"ida\""), "{seen}");
+    assert!(
+        seen[1].as_str().unwrap().contains("\"username\":\"ida\""),
+        "{seen}"
+    );
     // The link again: used, and the page says so.
     browser.open(&link).await;
     browser.click("#sign-in").await;
     let (class, text) = browser.outcome().await;
     assert_eq!(class, "error");
-    assert!(text.starts_with("This link has expired or was already used."), "{text}");
+    assert!(
+        text.starts_with("This link has expired or was already used."),
+        "{text}"
+    );
     browser.quit().await;
     app
 }

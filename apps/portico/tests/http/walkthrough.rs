@@ -186,10 +186,7 @@ fn the_content_walk_through_works_as_pasted() {
 
 #[test]
 fn the_email_sign_in_walk_through_works_as_pasted() {
-    run(
-        Some("docs/passwordless.md"),
-        &["\"ann\"", "\"0"],
-    );
+    run(Some("docs/passwordless.md"), &["\"ann\"", "\"0"]);
 }
 
 /// Every page with a walk-through has its test above.

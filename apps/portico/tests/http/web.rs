@@ -319,6 +319,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("PUT", "/v1/users/{id}/roles/{name}"),
     ("DELETE", "/v1/users/{id}/roles/{name}"),
     ("GET", "/healthz"),
+    ("GET", "/.well-known/jwks.json"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("POST", "/v1/content-sessions"),

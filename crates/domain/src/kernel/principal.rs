@@ -26,6 +26,9 @@ pub struct Principal {
     /// by the clones of one resolved principal, so a server that caches the
     /// principal reads it from the store once per cached entry.
     mfa: std::sync::Arc<std::sync::OnceLock<crate::MfaStatus>>,
+    /// When the credential presented stops working by itself (a JWT's
+    /// `exp`), if before the session's own expiry.
+    until: Option<time::OffsetDateTime>,
 }
 
 /// The caller lacks a permission the operation needs.
@@ -59,7 +62,14 @@ impl Principal {
             roles: roles.into(),
             plan,
             mfa: std::sync::Arc::default(),
+            until: None,
         }
+    }
+
+    /// The same principal, current only until `until` (a JWT's `exp`).
+    pub(crate) fn until(mut self, until: time::OffsetDateTime) -> Self {
+        self.until = Some(until);
+        self
     }
 
     /// The second-factor status recorded by [`crate::MultiFactor::status_of`].
@@ -155,10 +165,14 @@ impl Principal {
 
     /// Whether this principal, resolved earlier, still authenticates at
     /// `now` as far as it can tell by itself: the session has not expired
-    /// or been revoked and the user is not locked. (Changes made since it
+    /// or been revoked, the credential presented (a JWT) has not expired,
+    /// and the user is not locked. (Changes made since it
     /// was resolved come through [`AuthChange`](crate::AuthChange)s.)
     pub fn is_current(&self, now: time::OffsetDateTime) -> bool {
-        self.session.revoked_at.is_none() && self.session.expires_at > now && !self.user.locked
+        self.session.revoked_at.is_none()
+            && self.session.expires_at > now
+            && self.until.is_none_or(|until| until > now)
+            && !self.user.locked
     }
 
     /// Whether this caller may see and change what `owner` owns: the owner

@@ -72,6 +72,12 @@ impl fmt::Debug for Token {
 pub struct TokenHash(String);
 
 impl TokenHash {
+    /// SHA-256 of any presented credential's text (a JWT's, for instance),
+    /// as a cache or lookup key.
+    pub fn of_text(text: &str) -> Self {
+        Self(hex(&Sha256::digest(text.as_bytes())))
+    }
+
     /// Wraps a stored hash (adapters read it back from storage).
     pub fn from_stored(hex: impl Into<String>) -> Self {
         Self(hex.into())

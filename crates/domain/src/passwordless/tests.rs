@@ -66,10 +66,10 @@ impl World {
     /// flow id and the mail it sent (if any).
     fn ask(&self, email: &str) -> (Token, Option<(EmailLinkToken, EmailCode)>) {
         let before = self.mails.lock().unwrap().len();
-        let flow = block_on(
-            self.service
-                .request(&Email::parse(email).unwrap(), Some("https://app.example/done".into())),
-        )
+        let flow = block_on(self.service.request(
+            &Email::parse(email).unwrap(),
+            Some("https://app.example/done".into()),
+        ))
         .unwrap();
         block_on(self.delivery.deliver_due()).unwrap();
         let mails = self.mails.lock().unwrap();
@@ -208,7 +208,8 @@ fn the_worker_does_not_mail_a_request_that_expired_in_the_queue() {
             .request(&Email::parse("user1@example.org").unwrap(), None),
     )
     .unwrap();
-    w.clock.set(T0 + EMAIL_SIGN_IN_TTL + time::Duration::seconds(1));
+    w.clock
+        .set(T0 + EMAIL_SIGN_IN_TTL + time::Duration::seconds(1));
     block_on(w.delivery.deliver_due()).unwrap();
     assert!(w.mails.lock().unwrap().is_empty());
 }
@@ -260,7 +261,10 @@ fn a_locked_account_is_refused_and_an_unverified_one_becomes_verified() {
     });
     let (flow, mail) = w.ask("user1@example.org");
     let (_, code) = mail.unwrap();
-    assert!(matches!(w.code(&flow, &code), Err(EmailSignInError::Locked)));
+    assert!(matches!(
+        w.code(&flow, &code),
+        Err(EmailSignInError::Locked)
+    ));
 
     set(UserChanges {
         locked: Some(false),
@@ -282,8 +286,15 @@ fn codes_parse_as_typed_and_links_whole() {
     let t = Token::from_bytes([1; 32]);
     let whole = format!("{}.{}", t.expose(), t.expose());
     assert_eq!(EmailLinkToken::parse(&whole).unwrap().expose(), whole);
-    for bad in [t.expose().to_owned(), format!("{}.", t.expose()), "x.y".into()] {
+    for bad in [
+        t.expose().to_owned(),
+        format!("{}.", t.expose()),
+        "x.y".into(),
+    ] {
         assert_eq!(EmailLinkToken::parse(&bad), Err(EmailProofError::Link));
     }
-    assert_eq!(format!("{:?}", EmailCode::parse("123456").unwrap()), "EmailCode(***)");
+    assert_eq!(
+        format!("{:?}", EmailCode::parse("123456").unwrap()),
+        "EmailCode(***)"
+    );
 }

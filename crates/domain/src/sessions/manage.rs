@@ -105,10 +105,15 @@ impl Authentication {
         )
         .await
         .map_err(RefreshError::Unexpected)?;
+        let jwt = self
+            .sign_jwt(&session, now)
+            .await
+            .map_err(RefreshError::Unexpected)?;
         Ok(IssuedSession {
             session,
             access_token,
             refresh_token,
+            jwt,
         })
     }
 

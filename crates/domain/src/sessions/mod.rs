@@ -5,10 +5,15 @@
 
 mod changes;
 mod errors;
+mod jwt;
 mod records;
 pub(crate) mod service;
 
 pub use changes::*;
 pub use errors::*;
+pub use jwt::*;
 pub use records::*;
 pub use service::*;
+
+#[cfg(test)]
+mod jwt_tests;

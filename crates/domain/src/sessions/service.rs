@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::guard::{Guess, PasswordGuard, Subject};
 use crate::activity::{Happened, record};
-use crate::{AccountPolicy, Stores, System};
+use crate::{AccountPolicy, JwtAccess, Stores, System};
 use crate::{ActivityKind, Actor, RequestOrigin};
 use crate::{
     AuthChange, AuthSession, AuthSessionId, Email, Password, RefreshOutcome, RefreshToken,
@@ -67,6 +67,66 @@ pub struct IssuedSession {
     pub access_token: Token,
     /// Single-use refresh token.
     pub refresh_token: Token,
+    /// The access JWT standing for `access_token`, when JWTs are on
+    /// ([`Authentication::with_jwt`]).
+    pub jwt: Option<SignedJwt>,
+}
+
+/// An access JWT as issued.
+#[derive(Clone)]
+pub struct SignedJwt {
+    /// The compact JWS.
+    pub token: String,
+    /// Its `exp`.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for SignedJwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedJwt")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request presents to authenticate: an opaque access token, or an
+/// access JWT.
+#[derive(Clone)]
+pub enum Credential {
+    /// An opaque access token.
+    Session(Token),
+    /// An access JWT (see [`JwtAccess`]).
+    Jwt(String),
+}
+
+impl Credential {
+    /// Reads a presented bearer token or cookie: a JWT by its shape, else
+    /// an opaque token; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if crate::looks_like_jwt(text) && text.len() <= 4096 {
+            Some(Self::Jwt(text.to_owned()))
+        } else {
+            Token::parse(text).ok().map(Self::Session)
+        }
+    }
+
+    /// SHA-256 of the credential, as a cache key.
+    pub fn hash(&self) -> crate::TokenHash {
+        match self {
+            Self::Session(token) => token.hash(),
+            Self::Jwt(jwt) => crate::TokenHash::of_text(jwt),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Session(_) => "Credential::Session(***)",
+            Self::Jwt(_) => "Credential::Jwt(***)",
+        })
+    }
 }
 
 /// What a right password leads to.
@@ -88,6 +148,7 @@ pub struct Authentication {
     stores: Stores,
     system: System,
     policy: AccountPolicy,
+    jwt: Option<JwtAccess>,
 }
 
 impl Authentication {
@@ -97,7 +158,44 @@ impl Authentication {
             stores,
             system,
             policy,
+            jwt: None,
         }
+    }
+
+    /// The same service issuing an access JWT with every session and
+    /// refresh, and accepting those JWTs ([`Credential::Jwt`]).
+    pub fn with_jwt(mut self, jwt: JwtAccess) -> Self {
+        self.jwt = Some(jwt);
+        self
+    }
+
+    /// The access JWT for `session` (whose token was just issued), when
+    /// JWTs are on: the user's roles and plan as of `now`.
+    pub(crate) async fn sign_jwt(
+        &self,
+        session: &AuthSession,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignedJwt>, StoreError> {
+        let Some(jwt) = &self.jwt else {
+            return Ok(None);
+        };
+        let roles = self.stores.roles.roles_of(session.user_id).await?;
+        let plan = match self.stores.users.get(session.user_id).await? {
+            Some(user) => {
+                crate::plans::plan_of(&self.stores, &self.policy.default_plan, &user, now).await?
+            }
+            None => self.policy.default_plan.clone(),
+        };
+        let claims = jwt.claims(
+            session,
+            roles.iter().map(|r| r.name.as_str().to_owned()).collect(),
+            plan.name.as_str().to_owned(),
+            now,
+        );
+        Ok(Some(SignedJwt {
+            token: jwt.signer.sign(&claims)?,
+            expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(now),
+        }))
     }
 
     async fn find_login(&self, login: &str) -> Result<Option<User>, StoreError> {
@@ -304,10 +402,12 @@ impl Authentication {
         };
         self.stores.sessions.create(&session).await?;
         let refresh_token = self.issue_refresh_token(&session, now).await?;
+        let jwt = self.sign_jwt(&session, now).await?;
         Ok(IssuedSession {
             session,
             access_token,
             refresh_token,
+            jwt,
         })
     }
 
@@ -355,7 +455,16 @@ impl Authentication {
     /// Resolves `token` to its principal, then extends the session's idle
     /// expiry when it is due ([`Authentication::touch`]).
     pub async fn authenticate(&self, token: &Token) -> Result<crate::Principal, AuthenticateError> {
-        let mut principal = self.resolve(token).await?;
+        self.authenticate_credential(&Credential::Session(token.clone()))
+            .await
+    }
+
+    /// [`Authentication::authenticate`] for any [`Credential`].
+    pub async fn authenticate_credential(
+        &self,
+        credential: &Credential,
+    ) -> Result<crate::Principal, AuthenticateError> {
+        let mut principal = self.resolve_credential(credential).await?;
         if self.touch_due(&principal) {
             self.touch(&mut principal).await?;
         }
@@ -368,14 +477,47 @@ impl Authentication {
     /// [`AuthChange`](crate::AuthChange)s that concern it and check
     /// [`Principal::is_current`](crate::Principal::is_current) on each use.
     pub async fn resolve(&self, token: &Token) -> Result<crate::Principal, AuthenticateError> {
+        self.resolve_credential(&Credential::Session(token.clone()))
+            .await
+    }
+
+    /// [`Authentication::resolve`] for any [`Credential`]. A JWT needs JWTs
+    /// on, a signature by a key the signer holds, this issuer, an `exp`
+    /// still ahead, and its session active with the access token its `jti`
+    /// names (so a refresh, which rotates that token, ends it here too);
+    /// the principal is current only until `exp`.
+    pub async fn resolve_credential(
+        &self,
+        credential: &Credential,
+    ) -> Result<crate::Principal, AuthenticateError> {
         let now = self.system.now();
+        let (hash, claims) = match credential {
+            Credential::Session(token) => (token.hash(), None),
+            Credential::Jwt(text) => {
+                let claims = self
+                    .jwt
+                    .as_ref()
+                    .and_then(|jwt| jwt.accept(text, now))
+                    .ok_or(AuthenticateError::Unauthenticated)?;
+                (
+                    crate::TokenHash::from_stored(claims.jti.clone()),
+                    Some(claims),
+                )
+            }
+        };
         let session = self
             .stores
             .sessions
-            .find_active_by_token(&token.hash(), now)
+            .find_active_by_token(&hash, now)
             .await
             .map_err(AuthenticateError::Unexpected)?
             .ok_or(AuthenticateError::Unauthenticated)?;
+        if claims
+            .as_ref()
+            .is_some_and(|c| c.sid != session.id || c.sub != session.user_id)
+        {
+            return Err(AuthenticateError::Unauthenticated);
+        }
         let user = self
             .stores
             .users
@@ -395,7 +537,14 @@ impl Authentication {
         let plan = crate::plans::plan_of(&self.stores, &self.policy.default_plan, &user, now)
             .await
             .map_err(AuthenticateError::Unexpected)?;
-        Ok(crate::Principal::new(user, session, roles, plan))
+        let principal = crate::Principal::new(user, session, roles, plan);
+        Ok(match claims {
+            Some(c) => principal.until(
+                OffsetDateTime::from_unix_timestamp(c.exp)
+                    .map_err(|_| AuthenticateError::Unauthenticated)?,
+            ),
+            None => principal,
+        })
     }
 
     /// Whether the session of `principal` was last extended longer than the

@@ -16,12 +16,14 @@ mod features;
 mod oauth;
 mod settings;
 mod stores;
+mod tokens;
 
 pub use accounts::*;
 pub use features::*;
 pub use oauth::*;
 pub use settings::*;
 pub use stores::*;
+pub use tokens::*;
 
 use env::{apply, overrides, read_table};
 
@@ -71,6 +73,8 @@ pub struct Config {
     pub features: FeaturesConfig,
     /// How instances follow changes to the runtime settings.
     pub settings: SettingsConfig,
+    /// The form of access tokens (opaque or JWT).
+    pub tokens: TokensConfig,
 }
 
 /// Why the configuration could not be loaded.
@@ -205,6 +209,7 @@ impl Config {
             )));
         }
         self.mail.links.validate().map_err(ConfigError::Invalid)?;
+        self.tokens.validate().map_err(ConfigError::Invalid)?;
         self.validate_features().map_err(ConfigError::Invalid)?;
         self.oauth.validate().map_err(ConfigError::Invalid)
     }
