@@ -189,6 +189,19 @@ fn the_email_sign_in_walk_through_works_as_pasted() {
     run(Some("docs/passwordless.md"), &["\"ann\"", "\"0"]);
 }
 
+#[test]
+fn the_jwt_walk_through_works_as_pasted() {
+    run(
+        Some("docs/tokens.md"),
+        &[
+            "\"alg\": \"EdDSA\"",
+            "\"crv\": \"Ed25519\"",
+            "\"plan\": \"free\"",
+            "urn:portico:problem:unauthenticated",
+        ],
+    );
+}
+
 /// Every page with a walk-through has its test above.
 #[test]
 fn every_walk_through_page_is_run() {
@@ -196,6 +209,7 @@ fn every_walk_through_page_is_run() {
         "docs/two-step-sign-in.md",
         "docs/content-and-more.md",
         "docs/passwordless.md",
+        "docs/tokens.md",
     ];
     let mut found = Vec::new();
     for entry in std::fs::read_dir(root().join("docs")).unwrap() {
