@@ -117,8 +117,9 @@ async fn register_verify_sign_in_refresh_and_reuse(app: App) {
     ));
 
     let third = app.sign_in("ann", "correct horse battery").await.unwrap();
+    let third_caller = app.auth.authenticate(&third.access_token).await.unwrap();
     app.auth
-        .revoke_session(user.id, third.session.id)
+        .revoke_session(&third_caller, third.session.id)
         .await
         .unwrap();
     assert!(
@@ -397,7 +398,7 @@ async fn export_contains_everything_and_deletion_removes_it(app: App) {
 
     app.profiles
         .delete_with_password(
-            gus.id,
+            &gus_principal,
             &Password::for_sign_in("gus password").unwrap(),
             None,
         )

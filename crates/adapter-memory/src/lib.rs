@@ -37,6 +37,7 @@ mod limits;
 mod mfa;
 mod notifications;
 mod payments;
+mod api_keys;
 mod plans;
 mod rbac;
 mod sessions;

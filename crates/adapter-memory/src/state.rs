@@ -29,6 +29,7 @@ pub(crate) struct State {
     pub(crate) activity: HashMap<ActivityEventId, ActivityEvent>,
     pub(crate) stats: std::collections::BTreeMap<time::Date, DayStats>,
     pub(crate) settings: Option<StoredSettings>,
+    pub(crate) api_keys: std::collections::BTreeMap<ApiKeyId, ApiKey>,
     /// By normalized email: one candidate per address.
     pub(crate) candidates: HashMap<String, RegistrationCandidate>,
     pub(crate) sessions: HashMap<AuthSessionId, AuthSession>,

@@ -58,6 +58,8 @@ pub(crate) mod names {
     pub(crate) const DAILY_STATS: &str = "dailyStats";
     /// The runtime settings: one document, `_id` = `settings`.
     pub(crate) const SETTINGS: &str = "settings";
+    /// API keys, unique on the key's hash.
+    pub(crate) const API_KEYS: &str = "apiKeys";
 }
 
 enum Kind {
@@ -126,6 +128,10 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
                 // The notification feed polls by creation time.
                 index(doc! {"createdAt": 1}, Plain),
             ],
+        ),
+        (
+            API_KEYS,
+            vec![index(doc! {"keyHash": 1}, Unique), newest("userId")],
         ),
         (
             SESSIONS,

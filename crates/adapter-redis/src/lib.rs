@@ -143,6 +143,7 @@ pub(crate) enum Family {
     Activity,
     Stats,
     Settings,
+    ApiKeys,
 }
 
 impl Family {
@@ -165,6 +166,7 @@ impl Family {
             Self::Activity => "activity",
             Self::Stats => "stats",
             Self::Settings => "settings",
+            Self::ApiKeys => "apikeys",
         }
     }
 }

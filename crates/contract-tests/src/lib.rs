@@ -57,6 +57,7 @@ pub use inventory;
 pub use portico_macros::contract;
 
 pub mod accounts;
+pub mod api_keys;
 pub mod activity;
 pub mod auth_changes;
 pub mod cascade;

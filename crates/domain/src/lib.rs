@@ -23,6 +23,7 @@
 pub mod kernel;
 
 pub mod accounts;
+pub mod apikeys;
 pub mod activity;
 pub mod content;
 pub mod devices;
@@ -49,6 +50,7 @@ mod test_support;
 extern crate self as domain;
 
 pub use accounts::*;
+pub use apikeys::*;
 pub use activity::*;
 pub use content::*;
 pub use devices::*;

@@ -125,6 +125,7 @@ impl Harness {
                 activity: memory.clone(),
                 stats: memory.clone(),
                 settings: memory.clone(),
+                api_keys: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),

@@ -116,6 +116,7 @@ impl From<RefreshError> for Problem {
 impl From<RevokeSessionError> for Problem {
     fn from(e: RevokeSessionError) -> Self {
         match e {
+            RevokeSessionError::NeedsSession(e) => e.into(),
             RevokeSessionError::NotFound => Problem::new(Kind::NotFound),
             RevokeSessionError::Unexpected(e) => Problem::internal(e),
         }
@@ -135,6 +136,7 @@ impl From<ConfirmResetError> for Problem {
 impl From<ChangePasswordError> for Problem {
     fn from(e: ChangePasswordError) -> Self {
         match e {
+            ChangePasswordError::NeedsSession(e) => e.into(),
             ChangePasswordError::WrongPassword => Problem::new(Kind::WrongPassword),
             ChangePasswordError::LockedOut { until } => locked_out(until),
             ChangePasswordError::NotFound => Problem::new(Kind::Unauthenticated),
@@ -161,6 +163,7 @@ impl From<UpdateProfileError> for Problem {
 impl From<DeleteAccountError> for Problem {
     fn from(e: DeleteAccountError) -> Self {
         match e {
+            DeleteAccountError::NeedsSession(e) => e.into(),
             DeleteAccountError::WrongPassword => Problem::new(Kind::WrongPassword),
             DeleteAccountError::LockedOut { until } => locked_out(until),
             DeleteAccountError::InvalidToken => Problem::new(Kind::InvalidToken),
@@ -277,6 +280,24 @@ impl From<GrantRoleError> for Problem {
     }
 }
 
+impl From<domain::NeedsSession> for Problem {
+    fn from(e: domain::NeedsSession) -> Self {
+        Problem::new(Kind::Forbidden).detail(format!(
+            "{}: API keys cannot change passwords, second factors, passkeys, providers, API keys or sessions, nor delete the account.",
+            capitalized(&e.to_string())
+        ))
+    }
+}
+
+/// `text` with its first letter upper case.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 impl From<Denied> for Problem {
     fn from(Denied(permission): Denied) -> Self {
         Problem::new(Kind::Forbidden).detail(format!("This needs the {permission} permission."))
@@ -306,6 +327,7 @@ impl From<BootstrapAdminError> for Problem {
 impl From<EnrolError> for Problem {
     fn from(e: EnrolError) -> Self {
         match e {
+            EnrolError::NeedsSession(e) => e.into(),
             EnrolError::WrongPassword => Problem::new(Kind::WrongPassword),
             EnrolError::LockedOut { until } => locked_out(until),
             EnrolError::AlreadyEnabled => Problem::new(Kind::Conflict)
@@ -318,6 +340,7 @@ impl From<EnrolError> for Problem {
 impl From<ConfirmMfaError> for Problem {
     fn from(e: ConfirmMfaError) -> Self {
         match e {
+            ConfirmMfaError::NeedsSession(e) => e.into(),
             ConfirmMfaError::NotPending => Problem::new(Kind::Conflict)
                 .detail("No TOTP enrolment is waiting for confirmation: start one with POST /v1/me/mfa/totp."),
             ConfirmMfaError::WrongCode => Problem::new(Kind::WrongCode),
@@ -330,6 +353,7 @@ impl From<ConfirmMfaError> for Problem {
 impl From<ChangeMfaError> for Problem {
     fn from(e: ChangeMfaError) -> Self {
         match e {
+            ChangeMfaError::NeedsSession(e) => e.into(),
             ChangeMfaError::NotEnabled => {
                 Problem::new(Kind::Conflict).detail("TOTP is not enabled for this account.")
             }
@@ -372,6 +396,7 @@ impl From<MfaSignInError> for Problem {
 impl From<BeginFlowError> for Problem {
     fn from(e: BeginFlowError) -> Self {
         match e {
+            BeginFlowError::NeedsSession(e) => e.into(),
             BeginFlowError::UnknownProvider => Problem::new(Kind::NotFound)
                 .detail("No identity provider is configured under that name."),
             BeginFlowError::RedirectNotAllowed => {
@@ -423,6 +448,7 @@ impl From<ExchangeError> for Problem {
 impl From<UnlinkError> for Problem {
     fn from(e: UnlinkError) -> Self {
         match e {
+            UnlinkError::NeedsSession(e) => e.into(),
             UnlinkError::NotLinked => {
                 Problem::new(Kind::NotFound).detail("The account has no link with that provider.")
             }

@@ -96,7 +96,7 @@ pub async fn update(
         state
             .passwords
             .change_password(
-                me.user().id,
+                &me.principal,
                 &current,
                 &new,
                 Some(me.session().id),
@@ -163,7 +163,7 @@ pub async fn delete_me(
             };
             state
                 .profiles
-                .delete_with_password(me.user().id, &password, Some(&ip.0))
+                .delete_with_password(&me.principal, &password, Some(&ip.0))
                 .await?;
             Ok(deleted(&state, me.user().id))
         }
@@ -173,12 +173,12 @@ pub async fn delete_me(
             };
             state
                 .profiles
-                .confirm_deletion(me.user().id, &token)
+                .confirm_deletion(&me.principal, &token)
                 .await?;
             Ok(deleted(&state, me.user().id))
         }
         (None, None) => {
-            state.profiles.request_deletion(me.user().id).await?;
+            state.profiles.request_deletion(&me.principal).await?;
             Ok(HttpResponse::Accepted().finish())
         }
     }

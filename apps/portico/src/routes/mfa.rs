@@ -50,7 +50,7 @@ pub async fn enrol(
     ) else {
         return Err(f.into_problem());
     };
-    let enrolment = state.mfa.enrol(me.user(), &password, Some(&ip.0)).await?;
+    let enrolment = state.mfa.enrol(&me.principal, &password, Some(&ip.0)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(EnrolmentView {
@@ -84,7 +84,7 @@ pub async fn confirm(
     let Some(code) = f.check("code", TotpCode::parse(&body.code)) else {
         return Err(f.into_problem());
     };
-    let codes = state.mfa.confirm(me.user(), &code, Some(&ip.0)).await?;
+    let codes = state.mfa.confirm(&me.principal, &code, Some(&ip.0)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(backup_codes(codes)))
@@ -123,7 +123,7 @@ pub async fn disable(
     let (password, proof) = password_and_code(body.into_inner())?;
     state
         .mfa
-        .disable(me.user(), &password, &proof, Some(&ip.0))
+        .disable(&me.principal, &password, &proof, Some(&ip.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -150,7 +150,7 @@ pub async fn regenerate(
     let (password, proof) = password_and_code(body.into_inner())?;
     let codes = state
         .mfa
-        .regenerate_backup_codes(me.user(), &password, &proof, Some(&ip.0))
+        .regenerate_backup_codes(&me.principal, &password, &proof, Some(&ip.0))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))

@@ -317,7 +317,7 @@ pub async fn unlink(
     me: SignedIn,
     provider: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.federation.unlink(me.user(), &provider).await?;
+    state.federation.unlink(&me.principal, &provider).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

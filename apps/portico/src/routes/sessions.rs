@@ -170,7 +170,7 @@ pub async fn list(
 pub async fn sign_out(state: web::Data<AppState>, me: SignedIn) -> Result<HttpResponse, Problem> {
     state
         .auth
-        .revoke_session(me.user().id, me.session().id)
+        .revoke_session(&me.principal, me.session().id)
         .await?;
     let mut response = HttpResponse::NoContent();
     for cookie in cleared_cookies(state.http.cookie_secure) {
@@ -196,7 +196,7 @@ pub async fn revoke(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
     let id = AuthSessionId::from_uuid(id.into_inner());
-    state.auth.revoke_session(me.user().id, id).await?;
+    state.auth.revoke_session(&me.principal, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,6 +1,7 @@
 //! One module per port family; each implements its traits on `MongoStore`.
 
 mod accounts;
+mod api_keys;
 mod activity;
 mod auth_changes;
 mod content;

@@ -1,6 +1,7 @@
 //! One module per port family; each implements its traits on `RedisStore`.
 
 mod accounts;
+mod api_keys;
 mod activity;
 mod content;
 mod identity;

@@ -13,6 +13,8 @@ type Ts = i64;
 
 #[path = "accounts.rs"]
 mod accounts;
+#[path = "api_keys.rs"]
+mod api_keys;
 #[path = "activity.rs"]
 mod activity;
 #[path = "content.rs"]

@@ -24,6 +24,9 @@ pub enum ConfirmResetError {
 /// Why a password could not be changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangePasswordError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// The current password given was wrong.
     #[error("current password is wrong")]
     WrongPassword,
@@ -173,12 +176,13 @@ impl Passwords {
     /// session of the user (`keep` stays signed in).
     pub async fn change_password(
         &self,
-        user_id: UserId,
+        caller: &crate::Principal,
         current: &Password,
         new_password: &Password,
         keep: Option<AuthSessionId>,
         ip: Option<&str>,
     ) -> Result<(), ChangePasswordError> {
+        let user_id = caller.account()?.id;
         new_password.check_length(self.policy.settings.current().password_min_length)?;
         let user = self
             .stores
@@ -390,7 +394,7 @@ mod tests {
         h.stores.users = Arc::new(users);
         let svc = Passwords::new(h.stores, h.system, AccountPolicy::default());
         let err = block_on(svc.change_password(
-            sample_user(1).id,
+            &crate::kernel::principal::testing::signed_in(&sample_user(1)),
             &Password::for_sign_in("not it").unwrap(),
             &Password::new("new password!").unwrap(),
             None,

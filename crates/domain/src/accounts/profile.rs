@@ -37,6 +37,9 @@ pub enum UpdateProfileError {
 /// Why an account could not be deleted.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteAccountError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// The confirming password was wrong.
     #[error("password is wrong")]
     WrongPassword,
@@ -322,10 +325,11 @@ impl Profiles {
     /// Deletes the account after checking its password.
     pub async fn delete_with_password(
         &self,
-        user_id: UserId,
+        caller: &crate::Principal,
         password: &Password,
         ip: Option<&str>,
     ) -> Result<(), DeleteAccountError> {
+        let user_id = caller.account()?.id;
         let user = self
             .stores
             .users
@@ -350,7 +354,11 @@ impl Profiles {
     }
 
     /// Mails the user a single-use token that confirms deletion (deletion requests).
-    pub async fn request_deletion(&self, user_id: UserId) -> Result<(), DeleteAccountError> {
+    pub async fn request_deletion(
+        &self,
+        caller: &crate::Principal,
+    ) -> Result<(), DeleteAccountError> {
+        let user_id = caller.account()?.id;
         let user = self
             .stores
             .users
@@ -395,9 +403,10 @@ impl Profiles {
     /// the account it was mailed for, whoever presents it.
     pub async fn confirm_deletion(
         &self,
-        user_id: UserId,
+        caller: &crate::Principal,
         token: &Token,
     ) -> Result<(), DeleteAccountError> {
+        let user_id = caller.account()?.id;
         let now = self.system.now();
         let record = self
             .stores
@@ -460,6 +469,10 @@ impl Profiles {
             .await
             .map_err(unexpected)?;
         s.sessions
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
+        s.api_keys
             .delete_for_user(user_id)
             .await
             .map_err(unexpected)?;

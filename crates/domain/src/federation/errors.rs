@@ -8,6 +8,9 @@ use crate::{ProviderError, StoreError, UserId};
 /// Why a flow could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum BeginFlowError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// No provider is configured under that name.
     #[error("unknown identity provider")]
     UnknownProvider,
@@ -166,6 +169,9 @@ pub enum ExchangeError {
 /// Why a link could not be removed.
 #[derive(Debug, thiserror::Error)]
 pub enum UnlinkError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// The user has no link with that provider.
     #[error("provider not linked")]
     NotLinked,

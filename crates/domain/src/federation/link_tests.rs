@@ -62,7 +62,7 @@ fn the_last_way_to_sign_in_stays() {
             });
         h.stores.identity_links = Arc::new(links);
         let f = federation(h, provider(false, Err("unused")));
-        let r = block_on(f.unlink(&user, "corp"));
+        let r = block_on(f.unlink(&crate::kernel::principal::testing::signed_in(&user), "corp"));
         if password {
             assert!(r.is_ok());
         } else {

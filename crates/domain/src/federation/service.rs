@@ -31,7 +31,7 @@ use crate::accounts::guard::{Guess, PasswordGuard, Subject};
 use crate::{AccountPolicy, Authentication, Principal, SignInError, SignedIn, Stores, System};
 use crate::{
     AuthorizeRequest, IdentityProvider, OAuthFlow, Password, ProviderError, ProviderName,
-    StoreError, Token, TokenPurpose, Unlinked, User, UserId,
+    StoreError, Token, TokenPurpose, Unlinked, UserId,
 };
 
 /// Lifetimes and the return-address allow-list of provider sign-in.
@@ -175,7 +175,7 @@ impl Federation {
         password: Option<&Password>,
         ip: Option<&str>,
     ) -> Result<BegunFlow, BeginFlowError> {
-        let user = &principal.user;
+        let user = principal.account()?;
         match (&user.password_hash, password) {
             (Some(_), Some(password)) => {
                 let guard = PasswordGuard::new(&self.stores, &self.system, &self.accounts);
@@ -395,7 +395,8 @@ impl Federation {
 
     /// Removes the user's link with `provider`, unless it is their last way
     /// to sign in (no password and no other link).
-    pub async fn unlink(&self, user: &User, provider: &str) -> Result<(), UnlinkError> {
+    pub async fn unlink(&self, caller: &Principal, provider: &str) -> Result<(), UnlinkError> {
+        let user = caller.account()?;
         let provider = ProviderName::parse(provider).map_err(|_| UnlinkError::NotLinked)?;
         let keep_one = user.password_hash.is_none();
         match self

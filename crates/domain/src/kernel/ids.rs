@@ -96,3 +96,7 @@ id_type!(
     /// write meant for a replaced factor cannot land on its successor.
     MfaFactorId
 );
+id_type!(
+    /// Identifies an API key.
+    ApiKeyId
+);

@@ -23,7 +23,7 @@ pub use ids::*;
 pub use keys::{IdempotencyKey, KeyError, ObjectKey, StorageKey};
 pub use layer::{CallLayer, Layered, Port, PortCall, PortResult, StoreFailure};
 pub use page::{Cursor, Listed, Page, PageError, PageRequest};
-pub use principal::{Denied, Principal, ReadError};
+pub use principal::{Denied, NeedsSession, Principal, ReadError};
 pub use secrets::{Sealed, Sealer};
 pub use stores::*;
 pub use system::*;

@@ -29,7 +29,26 @@ pub struct Principal {
     /// When the credential presented stops working by itself (a JWT's
     /// `exp`), if before the session's own expiry.
     until: Option<time::OffsetDateTime>,
+    /// The API key presented, when it was one: what it may do on top of
+    /// the roles' limits.
+    api_key: Option<std::sync::Arc<ApiKeyGrant>>,
 }
+
+/// What an API key presented for a request allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiKeyGrant {
+    /// The key.
+    pub(crate) id: crate::ApiKeyId,
+    /// Its permissions (`None`: whatever the user's roles give).
+    pub(crate) permissions: Option<std::collections::BTreeSet<Permission>>,
+}
+
+/// The operation manages the account (its password, second factor,
+/// passkeys, identity providers, API keys or sessions, or deletes it),
+/// which a request authenticated by an API key may not do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an API key cannot manage the account: sign in for this")]
+pub struct NeedsSession;
 
 /// The caller lacks a permission the operation needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +82,27 @@ impl Principal {
             plan,
             mfa: std::sync::Arc::default(),
             until: None,
+            api_key: None,
+        }
+    }
+
+    /// The same principal acting through an API key with `grant`.
+    pub(crate) fn through_key(mut self, grant: ApiKeyGrant) -> Self {
+        self.api_key = Some(std::sync::Arc::new(grant));
+        self
+    }
+
+    /// The API key the request presented, if it was one.
+    pub fn api_key(&self) -> Option<crate::ApiKeyId> {
+        self.api_key.as_ref().map(|k| k.id)
+    }
+
+    /// The user, for an operation that manages the account: refused when
+    /// the request presented an API key.
+    pub fn account(&self) -> Result<&User, NeedsSession> {
+        match self.api_key {
+            Some(_) => Err(NeedsSession),
+            None => Ok(&self.user),
         }
     }
 
@@ -118,19 +158,34 @@ impl Principal {
         &self.roles
     }
 
-    /// Whether the user holds the `admin` role.
+    /// Whether the user holds the `admin` role (through an API key: and
+    /// the key holds every permission).
     pub fn is_admin(&self) -> bool {
         self.roles
             .iter()
             .any(|r| r.name.as_str() == RoleName::ADMIN)
+            && self.key_grants(&Permission::ALL)
     }
 
-    /// Whether any of the user's roles grants `wanted`.
+    /// Whether any of the user's roles grants `wanted` (through an API key:
+    /// and the key grants it too).
     pub fn holds(&self, wanted: &Permission) -> bool {
         self.roles
             .iter()
             .flat_map(|r| r.permissions.iter())
             .any(|p| p.grants(wanted))
+            && self.key_grants(wanted)
+    }
+
+    /// Whether the API key presented (if any) grants `wanted`.
+    fn key_grants(&self, wanted: &Permission) -> bool {
+        match self.api_key.as_deref() {
+            Some(ApiKeyGrant {
+                permissions: Some(permissions),
+                ..
+            }) => permissions.iter().any(|p| p.grants(wanted)),
+            _ => true,
+        }
     }
 
     /// Whether the user holds every one of `permissions` (so may hand them out).
@@ -189,6 +244,15 @@ pub(crate) mod testing {
 
     use super::*;
     use crate::test_support::{T0, sample_user};
+
+    /// `user` signed in with a session, holding no role.
+    pub(crate) fn signed_in(user: &User) -> Principal {
+        let mut p = principal(0, &[]);
+        p.user = std::sync::Arc::new(user.clone());
+        std::sync::Arc::make_mut(&mut p.session).user_id = user.id;
+        p.roles = std::sync::Arc::from(Vec::new());
+        p
+    }
 
     /// User `n` with one role holding `permissions` (`admin` when it is `*`).
     pub(crate) fn principal(n: u128, permissions: &[&str]) -> Principal {

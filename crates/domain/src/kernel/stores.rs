@@ -128,6 +128,8 @@ stores! {
         stats: StatsRepository in Durable;
         /// The runtime settings record.
         settings: SettingsRepository in Durable;
+        /// API keys.
+        api_keys: ApiKeyRepository in Durable;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

@@ -7,6 +7,9 @@ use crate::StoreError;
 /// Why enrolment was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum EnrolError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// The password is wrong.
     #[error("wrong password")]
     WrongPassword,
@@ -27,6 +30,9 @@ pub enum EnrolError {
 /// Why a confirmation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmMfaError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// No enrolment is waiting for confirmation (none began, or TOTP is on).
     #[error("no TOTP enrolment is pending")]
     NotPending,
@@ -47,6 +53,9 @@ pub enum ConfirmMfaError {
 /// Why turning TOTP off or renewing the backup codes was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeMfaError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// TOTP is not on.
     #[error("TOTP is not enabled")]
     NotEnabled,

@@ -125,10 +125,11 @@ impl MultiFactor {
     /// [`MultiFactor::confirm`] sees a code of it.
     pub async fn enrol(
         &self,
-        user: &User,
+        caller: &crate::Principal,
         password: &Password,
         ip: Option<&str>,
     ) -> Result<Enrolment, EnrolError> {
+        let user = caller.account()?;
         match self
             .guard()
             .check(Subject::User(user), ip, password)
@@ -162,10 +163,11 @@ impl MultiFactor {
     /// now, and the returned backup codes (shown once) are its only copies.
     pub async fn confirm(
         &self,
-        user: &User,
+        caller: &crate::Principal,
         code: &TotpCode,
         ip: Option<&str>,
     ) -> Result<Vec<BackupCode>, ConfirmMfaError> {
+        let user = caller.account()?;
         let factor = match self.stores.mfa.get(user.id).await? {
             Some(f) if !f.is_confirmed() => f,
             _ => return Err(ConfirmMfaError::NotPending),
@@ -219,11 +221,12 @@ impl MultiFactor {
     /// a code (TOTP or backup).
     pub async fn disable(
         &self,
-        user: &User,
+        caller: &crate::Principal,
         password: &Password,
         proof: &MfaProof,
         ip: Option<&str>,
     ) -> Result<(), ChangeMfaError> {
+        let user = caller.account()?;
         let factor = self.check_change(user, password, proof, ip).await?;
         if self.stores.mfa.delete(user.id, factor.id).await? {
             self.stores.announce(AuthChange::User(user.id)).await;
@@ -239,11 +242,12 @@ impl MultiFactor {
     /// and a code (TOTP or backup).
     pub async fn regenerate_backup_codes(
         &self,
-        user: &User,
+        caller: &crate::Principal,
         password: &Password,
         proof: &MfaProof,
         ip: Option<&str>,
     ) -> Result<Vec<BackupCode>, ChangeMfaError> {
+        let user = caller.account()?;
         let factor = self.check_change(user, password, proof, ip).await?;
         let codes = self.new_backup_codes();
         let hashes: Vec<_> = codes.iter().map(|c| c.hash(user.id)).collect();

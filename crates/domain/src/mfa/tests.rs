@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use futures::executor::block_on;
 
 use super::*;
+use crate::kernel::principal::testing::signed_in;
 use crate::test_support::*;
 use crate::*;
 use crate::{Authentication, SignInError, SignInRequest, SignedIn};
@@ -103,7 +104,7 @@ fn enrolled(policy: AccountPolicy, sessions: bool) -> Setup {
     let h = harness(sessions);
     let mfa = MultiFactor::new(h.stores.clone(), h.system.clone(), policy.clone());
     let auth = Authentication::new(h.stores, h.system, policy);
-    let enrolment = block_on(mfa.enrol(&user(), &password("right password"), None)).unwrap();
+    let enrolment = block_on(mfa.enrol(&signed_in(&user()), &password("right password"), None)).unwrap();
     assert!(enrolment.otpauth_uri.contains(&enrolment.secret));
     let secret = totp_rs::Secret::Encoded(enrolment.secret)
         .to_bytes()
@@ -111,7 +112,7 @@ fn enrolled(policy: AccountPolicy, sessions: bool) -> Setup {
     // Confirmed with the previous step's code, so that the current one is
     // still unused.
     let code = code(&secret, -1);
-    let backup = block_on(mfa.confirm(&user(), &code, None)).unwrap();
+    let backup = block_on(mfa.confirm(&signed_in(&user()), &code, None)).unwrap();
     Setup {
         mfa,
         auth,
@@ -280,32 +281,32 @@ fn changes_need_the_password_and_a_code() {
     let u = user();
     let now = MfaProof::Totp(code(&s.secret, 0));
     assert!(matches!(
-        block_on(s.mfa.enrol(&u, &password("right password"), None)),
+        block_on(s.mfa.enrol(&signed_in(&u), &password("right password"), None)),
         Err(EnrolError::AlreadyEnabled)
     ));
     assert!(matches!(
-        block_on(s.mfa.disable(&u, &password("wrong password"), &now, None)),
+        block_on(s.mfa.disable(&signed_in(&u), &password("wrong password"), &now, None)),
         Err(ChangeMfaError::WrongPassword)
     ));
     let fresh =
         block_on(
             s.mfa
-                .regenerate_backup_codes(&u, &password("right password"), &now, None),
+                .regenerate_backup_codes(&signed_in(&u), &password("right password"), &now, None),
         )
         .unwrap();
     assert_eq!(fresh.len(), BACKUP_CODES);
     // The old set is void, the code of this step spent.
     let old = MfaProof::Backup(s.backup[0].clone());
     assert!(matches!(
-        block_on(s.mfa.disable(&u, &password("right password"), &old, None)),
+        block_on(s.mfa.disable(&signed_in(&u), &password("right password"), &old, None)),
         Err(ChangeMfaError::WrongCode)
     ));
     assert!(matches!(
-        block_on(s.mfa.disable(&u, &password("right password"), &now, None)),
+        block_on(s.mfa.disable(&signed_in(&u), &password("right password"), &now, None)),
         Err(ChangeMfaError::WrongCode)
     ));
     let new = MfaProof::Backup(fresh[0].clone());
-    block_on(s.mfa.disable(&u, &password("right password"), &new, None)).unwrap();
+    block_on(s.mfa.disable(&signed_in(&u), &password("right password"), &new, None)).unwrap();
     assert!(!block_on(s.mfa.status(u.id)).unwrap().totp);
     // Without TOTP the password alone signs in again.
     let request = SignInRequest {
@@ -342,16 +343,16 @@ fn wrong_codes_in_changes_accumulate_whatever_the_password_did() {
     let mut outcomes = Vec::new();
     for i in 0..30 {
         let result = if i % 2 == 0 {
-            block_on(s.mfa.disable(&u, &right, &wrong, Some("10.0.0.9")))
+            block_on(s.mfa.disable(&signed_in(&u), &right, &wrong, Some("10.0.0.9")))
         } else {
             block_on(
                 s.mfa
-                    .regenerate_backup_codes(&u, &right, &wrong, Some("10.0.0.9")),
+                    .regenerate_backup_codes(&signed_in(&u), &right, &wrong, Some("10.0.0.9")),
             )
             .map(drop)
         };
         // Enrolment checks the password too (and refuses: TOTP is on).
-        let _ = block_on(s.mfa.enrol(&u, &right, Some("10.0.0.9")));
+        let _ = block_on(s.mfa.enrol(&signed_in(&u), &right, Some("10.0.0.9")));
         match result {
             Err(ChangeMfaError::WrongCode) => outcomes.push("wrong"),
             Err(ChangeMfaError::LockedOut { .. }) => {
@@ -387,7 +388,7 @@ fn an_mfa_token_allows_five_codes_across_a_window_boundary() {
     h.system.clock = clock.clone();
     let mfa = MultiFactor::new(h.stores.clone(), h.system.clone(), policy.clone());
     let auth = Authentication::new(h.stores, h.system, policy);
-    block_on(mfa.enrol(&user(), &password("right password"), None)).unwrap();
+    block_on(mfa.enrol(&signed_in(&user()), &password("right password"), None)).unwrap();
     let s = {
         let factor = block_on(mfa.stores.mfa.get(user().id)).unwrap().unwrap();
         let secret = mfa
@@ -397,7 +398,7 @@ fn an_mfa_token_allows_five_codes_across_a_window_boundary() {
             .unwrap();
         let step = totp::step_of(crate::Clock::now(&*clock).unix_timestamp()) - 1;
         let first = TotpCode::parse(&totp::code_at_step(&secret, step)).unwrap();
-        let backup = block_on(mfa.confirm(&user(), &first, None)).unwrap();
+        let backup = block_on(mfa.confirm(&signed_in(&user()), &first, None)).unwrap();
         Setup {
             mfa,
             auth,

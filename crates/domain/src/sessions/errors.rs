@@ -65,6 +65,9 @@ pub enum RefreshError {
 /// Why a session could not be revoked.
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeSessionError {
+    /// The request presented an API key, which cannot manage the account.
+    #[error(transparent)]
+    NeedsSession(#[from] crate::NeedsSession),
     /// No such active session of this user.
     #[error("session not found")]
     NotFound,

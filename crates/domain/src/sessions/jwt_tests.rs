@@ -139,7 +139,8 @@ fn revocation_sign_out_refresh_and_a_lock_end_a_jwt_at_once() {
     // Revoked (as a sign-out does).
     let issued = session(&w);
     let jwt = issued.jwt.unwrap().token;
-    block_on(w.auth.revoke_session(w.user.id, issued.session.id)).unwrap();
+    let caller = block_on(w.auth.authenticate(&issued.access_token)).unwrap();
+    block_on(w.auth.revoke_session(&caller, issued.session.id)).unwrap();
     assert!(!accepted(&w, &jwt));
     // Refreshed: the old JWT's token is rotated away, the new one works.
     let issued = session(&w);

@@ -129,9 +129,10 @@ impl Authentication {
     /// user's pending provider-link flows end with it.
     pub async fn revoke_session(
         &self,
-        user_id: UserId,
+        caller: &crate::Principal,
         id: AuthSessionId,
     ) -> Result<(), RevokeSessionError> {
+        let user_id = caller.account()?.id;
         match self
             .stores
             .sessions

@@ -97,6 +97,8 @@ pub enum Credential {
     Session(Token),
     /// An access JWT (see [`JwtAccess`]).
     Jwt(String),
+    /// An API key (see [`crate::ApiKeys`]).
+    ApiKey(crate::ApiKeySecret),
 }
 
 impl Credential {
@@ -104,7 +106,9 @@ impl Credential {
     /// an opaque token; `None` for anything else.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        if crate::looks_like_jwt(text) && text.len() <= 4096 {
+        if text.starts_with(crate::ApiKeySecret::PREFIX) {
+            crate::ApiKeySecret::parse(text).ok().map(Self::ApiKey)
+        } else if crate::looks_like_jwt(text) && text.len() <= 4096 {
             Some(Self::Jwt(text.to_owned()))
         } else {
             Token::parse(text).ok().map(Self::Session)
@@ -116,6 +120,7 @@ impl Credential {
         match self {
             Self::Session(token) => token.hash(),
             Self::Jwt(jwt) => crate::TokenHash::of_text(jwt),
+            Self::ApiKey(key) => key.hash(),
         }
     }
 }
@@ -125,6 +130,7 @@ impl std::fmt::Debug for Credential {
         f.write_str(match self {
             Self::Session(_) => "Credential::Session(***)",
             Self::Jwt(_) => "Credential::Jwt(***)",
+            Self::ApiKey(_) => "Credential::ApiKey(***)",
         })
     }
 }
@@ -492,6 +498,7 @@ impl Authentication {
     ) -> Result<crate::Principal, AuthenticateError> {
         let now = self.system.now();
         let (hash, claims) = match credential {
+            Credential::ApiKey(secret) => return self.resolve_key(secret, now).await,
             Credential::Session(token) => (token.hash(), None),
             Credential::Jwt(text) => {
                 let claims = self
@@ -547,6 +554,66 @@ impl Authentication {
         })
     }
 
+    /// Who an API key acts as: its user (not locked or suspended) with
+    /// the key's grant, as a principal whose session is the key (its id,
+    /// hash, creation, last use and expiry), so that caches and the
+    /// revocation feed treat it as they treat a session.
+    async fn resolve_key(
+        &self,
+        secret: &crate::ApiKeySecret,
+        now: OffsetDateTime,
+    ) -> Result<crate::Principal, AuthenticateError> {
+        let key = self
+            .stores
+            .api_keys
+            .find_by_hash(&secret.hash())
+            .await
+            .map_err(AuthenticateError::Unexpected)?
+            .filter(|k| k.is_live(now))
+            .ok_or(AuthenticateError::Unauthenticated)?;
+        let user = self
+            .stores
+            .users
+            .get(key.user_id)
+            .await
+            .map_err(AuthenticateError::Unexpected)?
+            .ok_or(AuthenticateError::Unauthenticated)?;
+        if user.locked || user.suspended_at(now).is_some() {
+            return Err(AuthenticateError::Unauthenticated);
+        }
+        let roles = self
+            .stores
+            .roles
+            .roles_of(user.id)
+            .await
+            .map_err(AuthenticateError::Unexpected)?;
+        let plan = crate::plans::plan_of(&self.stores, &self.policy.default_plan, &user, now)
+            .await
+            .map_err(AuthenticateError::Unexpected)?;
+        // A key without an expiry: a session end no request reaches.
+        let end = key
+            .expires_at
+            .unwrap_or(now + time::Duration::days(365 * 100));
+        let session = AuthSession {
+            id: crate::apikeys::key_session(key.id),
+            user_id: user.id,
+            token_hash: key.key_hash.clone(),
+            device: None,
+            ip: None,
+            created_at: key.created_at,
+            last_accessed_at: key.last_used_at.unwrap_or(key.created_at),
+            expires_at: end,
+            refresh_expires_at: end,
+            revoked_at: None,
+        };
+        Ok(crate::Principal::new(user, session, roles, plan).through_key(
+            crate::kernel::principal::ApiKeyGrant {
+                id: key.id,
+                permissions: key.permissions,
+            },
+        ))
+    }
+
     /// Whether the session of `principal` was last extended longer than the
     /// policy's `touch_interval` ago.
     pub fn touch_due(&self, principal: &crate::Principal) -> bool {
@@ -559,6 +626,16 @@ impl Authentication {
     /// A session that is gone meanwhile is `Unauthenticated`.
     pub async fn touch(&self, principal: &mut crate::Principal) -> Result<(), AuthenticateError> {
         let now = self.system.now();
+        if let Some(key) = principal.api_key() {
+            // A key has no idle expiry: only its last use is recorded.
+            self.stores
+                .api_keys
+                .record_use(key, now)
+                .await
+                .map_err(AuthenticateError::Unexpected)?;
+            std::sync::Arc::make_mut(&mut principal.session).last_accessed_at = now;
+            return Ok(());
+        }
         let session = std::sync::Arc::make_mut(&mut principal.session);
         let expires_at = (now + self.policy.session_idle_ttl).min(session.refresh_expires_at);
         match self
