@@ -30,7 +30,7 @@ impl ApiKeyRepository for MemoryStore {
             .filter(|k| k.user_id == user_id)
             .cloned()
             .collect();
-        keys.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        keys.sort_by_key(|k| std::cmp::Reverse((k.created_at, k.id)));
         Ok(keys)
     }
 
@@ -53,10 +53,10 @@ impl ApiKeyRepository for MemoryStore {
     }
 
     async fn record_use(&self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {
-        if let Some(k) = self.state().api_keys.get_mut(&id) {
-            if k.last_used_at.is_none_or(|last| last < at) {
-                k.last_used_at = Some(at);
-            }
+        if let Some(k) = self.state().api_keys.get_mut(&id)
+            && k.last_used_at.is_none_or(|last| last < at)
+        {
+            k.last_used_at = Some(at);
         }
         Ok(())
     }

@@ -29,6 +29,7 @@
 
 mod accounts;
 mod activity;
+mod api_keys;
 mod content;
 mod federation;
 mod feeds;
@@ -37,7 +38,6 @@ mod limits;
 mod mfa;
 mod notifications;
 mod payments;
-mod api_keys;
 mod plans;
 mod rbac;
 mod sessions;

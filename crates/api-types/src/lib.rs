@@ -38,6 +38,7 @@ macro_rules! page_of {
 pub mod accounts;
 pub mod activity;
 pub mod admin;
+pub mod api_keys;
 pub mod content;
 pub mod export;
 pub mod me;
@@ -58,6 +59,7 @@ pub mod users;
 pub use accounts::*;
 pub use activity::*;
 pub use admin::*;
+pub use api_keys::*;
 pub use content::*;
 pub use export::*;
 pub use me::*;

@@ -38,21 +38,41 @@ pub async fn keys_read_back_as_stored_newest_first_per_user(s: Stores) {
     let t = t0();
     let (ann, bob) = (UserId::from_uuid(id()), UserId::from_uuid(id()));
     let old = key(ann, "CI “deploys” ✓", t, None);
-    let mut new = key(ann, "read-only", t + Duration::seconds(1), Some(&["content:read", "users:*"]));
+    let mut new = key(
+        ann,
+        "read-only",
+        t + Duration::seconds(1),
+        Some(&["content:read", "users:*"]),
+    );
     new.expires_at = Some(t + Duration::days(30));
     new.last_used_at = Some(t + Duration::seconds(2));
     let other = key(bob, "bob's", t, Some(&[]));
     for k in [&old, &new, &other] {
         s.api_keys.insert(k).await.unwrap();
     }
-    assert_eq!(s.api_keys.find_by_hash(&new.key_hash).await.unwrap(), Some(new.clone()));
-    assert_eq!(s.api_keys.find_by_hash(&old.key_hash).await.unwrap(), Some(old.clone()));
-    assert_eq!(s.api_keys.find_by_hash(&other.key_hash).await.unwrap(), Some(other.clone()));
+    assert_eq!(
+        s.api_keys.find_by_hash(&new.key_hash).await.unwrap(),
+        Some(new.clone())
+    );
+    assert_eq!(
+        s.api_keys.find_by_hash(&old.key_hash).await.unwrap(),
+        Some(old.clone())
+    );
+    assert_eq!(
+        s.api_keys.find_by_hash(&other.key_hash).await.unwrap(),
+        Some(other.clone())
+    );
     let (_, unknown) = token();
     assert_eq!(s.api_keys.find_by_hash(&unknown).await.unwrap(), None);
     assert_eq!(s.api_keys.list_for_user(ann).await.unwrap(), [new, old]);
     assert_eq!(s.api_keys.list_for_user(bob).await.unwrap(), [other]);
-    assert_eq!(s.api_keys.list_for_user(UserId::from_uuid(id())).await.unwrap(), []);
+    assert_eq!(
+        s.api_keys
+            .list_for_user(UserId::from_uuid(id()))
+            .await
+            .unwrap(),
+        []
+    );
 }
 
 /// `delete` removes a key only for its own user (`NotFound` for another
@@ -68,14 +88,20 @@ pub async fn keys_are_deleted_only_by_their_user(s: Stores) {
     for k in [&a1, &a2, &b1] {
         s.api_keys.insert(k).await.unwrap();
     }
-    assert!(matches!(s.api_keys.delete(bob, a1.id).await, Err(WriteError::NotFound)));
+    assert!(matches!(
+        s.api_keys.delete(bob, a1.id).await,
+        Err(WriteError::NotFound)
+    ));
     assert!(matches!(
         s.api_keys.delete(ann, ApiKeyId::from_uuid(id())).await,
         Err(WriteError::NotFound)
     ));
     s.api_keys.delete(ann, a1.id).await.unwrap();
     assert_eq!(s.api_keys.find_by_hash(&a1.key_hash).await.unwrap(), None);
-    assert!(matches!(s.api_keys.delete(ann, a1.id).await, Err(WriteError::NotFound)));
+    assert!(matches!(
+        s.api_keys.delete(ann, a1.id).await,
+        Err(WriteError::NotFound)
+    ));
     assert_eq!(s.api_keys.delete_for_user(ann).await.unwrap(), 1);
     assert_eq!(s.api_keys.find_by_hash(&a2.key_hash).await.unwrap(), None);
     assert_eq!(s.api_keys.list_for_user(bob).await.unwrap(), [b1]);
@@ -107,6 +133,9 @@ pub async fn the_last_use_only_moves_forward_under_concurrent_writers(s: Stores)
     let stored = s.api_keys.find_by_hash(&k.key_hash).await.unwrap().unwrap();
     assert_eq!(stored.last_used_at, Some(latest));
     s.api_keys.delete(k.user_id, k.id).await.unwrap();
-    s.api_keys.record_use(k.id, latest + Duration::seconds(1)).await.unwrap();
+    s.api_keys
+        .record_use(k.id, latest + Duration::seconds(1))
+        .await
+        .unwrap();
     assert_eq!(s.api_keys.find_by_hash(&k.key_hash).await.unwrap(), None);
 }

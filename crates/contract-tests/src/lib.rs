@@ -57,8 +57,8 @@ pub use inventory;
 pub use portico_macros::contract;
 
 pub mod accounts;
-pub mod api_keys;
 pub mod activity;
+pub mod api_keys;
 pub mod auth_changes;
 pub mod cascade;
 pub mod content;

@@ -23,8 +23,8 @@
 pub mod kernel;
 
 pub mod accounts;
-pub mod apikeys;
 pub mod activity;
+pub mod apikeys;
 pub mod content;
 pub mod devices;
 pub mod federation;
@@ -50,8 +50,8 @@ mod test_support;
 extern crate self as domain;
 
 pub use accounts::*;
-pub use apikeys::*;
 pub use activity::*;
+pub use apikeys::*;
 pub use content::*;
 pub use devices::*;
 pub use federation::*;

@@ -56,6 +56,8 @@ pub struct Runtime {
     pub passwords: Passwords,
     /// Sign-in by a mailed link and code.
     pub email_sign_in: domain::EmailSignIn,
+    /// API keys.
+    pub api_keys: domain::ApiKeys,
     /// The own account.
     pub profiles: Profiles,
     /// The second factor (TOTP and backup codes).
@@ -210,6 +212,7 @@ impl Runtime {
             principals,
             auth_changes: s.auth_changes.clone(),
             passwords: Passwords::new(s.clone(), y.clone(), policy.clone()),
+            api_keys: domain::ApiKeys::new(s.clone(), y.clone()),
             email_sign_in: domain::EmailSignIn::new(
                 s.clone(),
                 y.clone(),

@@ -379,6 +379,46 @@ impl From<domain::EmailSignInError> for Problem {
     }
 }
 
+impl From<domain::CreateApiKeyError> for Problem {
+    fn from(e: domain::CreateApiKeyError) -> Self {
+        use domain::CreateApiKeyError as E;
+        match e {
+            E::NeedsSession(e) => e.into(),
+            E::NotHeld(missing) => {
+                let names: Vec<&str> = missing.iter().map(domain::Permission::as_str).collect();
+                let mut f = crate::problem::Fields::default();
+                f.add(
+                    "permissions",
+                    format!("you do not hold {}", names.join(", ")),
+                );
+                f.into_problem()
+            }
+            E::Expiry => {
+                let mut f = crate::problem::Fields::default();
+                f.add("expires_at", e.to_string());
+                f.into_problem()
+            }
+            E::TooMany => Problem::new(Kind::Conflict).detail(format!(
+                "You hold {} API keys, the most allowed: revoke one first.",
+                domain::MAX_API_KEYS_PER_USER
+            )),
+            E::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<domain::ApiKeyAccessError> for Problem {
+    fn from(e: domain::ApiKeyAccessError) -> Self {
+        use domain::ApiKeyAccessError as E;
+        match e {
+            E::NeedsSession(e) => e.into(),
+            E::Forbidden(e) => e.into(),
+            E::NotFound => Problem::new(Kind::NotFound),
+            E::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
 impl From<MfaSignInError> for Problem {
     fn from(e: MfaSignInError) -> Self {
         match e {

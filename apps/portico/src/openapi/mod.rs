@@ -21,9 +21,10 @@ use crate::problem::ProblemBody;
     components(schemas(ProblemBody)),
     tags(
         (name = "accounts", description = "Registration, verification, username availability, password reset"),
-        (name = "sessions", description = "Sign-in, refresh rotation, sessions, sign-out"),
+        (name = "sessions", description = "Sign-in (password, email link or code), refresh rotation, sessions, sign-out, the JWT keys"),
         (name = "me", description = "The signed-in user's own account"),
         (name = "mfa", description = "The second factor: TOTP and backup codes"),
+        (name = "api_keys", description = "API keys for scripts and integrations: a user's own, and an administrator's view"),
         (name = "oauth", description = "Sign-in through identity providers (OAuth 2.0 / OpenID Connect) and account links"),
         (name = "permissions", description = "Roles and grants"),
         (name = "users", description = "User administration: standing, plans, search"),

@@ -50,7 +50,10 @@ pub async fn enrol(
     ) else {
         return Err(f.into_problem());
     };
-    let enrolment = state.mfa.enrol(&me.principal, &password, Some(&ip.0)).await?;
+    let enrolment = state
+        .mfa
+        .enrol(&me.principal, &password, Some(&ip.0))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(EnrolmentView {

@@ -11,6 +11,7 @@ use crate::problem::{Fields, Kind, Problem};
 pub mod accounts;
 pub mod activity;
 pub mod admin;
+pub mod api_keys;
 pub mod content;
 pub mod email_sign_in;
 pub mod export;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     email_sign_in::configure(cfg);
     sessions::configure(cfg);
     me::configure(cfg);
+    api_keys::configure(cfg);
     mfa::configure(cfg);
     oauth::configure(cfg);
     admin::configure(cfg);

@@ -17,11 +17,11 @@ const FEED_BOUND: Duration = Duration::from_secs(10);
 /// Lets the changes of the sign-ins so far reach both instances (each
 /// sign-in records itself on the user), so that what the callers fill the
 /// caches with next stays there until the change under test.
-async fn settle() {
+pub(crate) async fn settle() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
-async fn me_status(app: &TestApp, token: &str) -> u16 {
+pub(crate) async fn me_status(app: &TestApp, token: &str) -> u16 {
     app.authed(Method::GET, "/v1/me", token, None)
         .await
         .status()
@@ -29,7 +29,7 @@ async fn me_status(app: &TestApp, token: &str) -> u16 {
 }
 
 /// Polls `GET /v1/me` on `app` until it answers 401; how long that took.
-async fn refused_within(app: &TestApp, token: &str, what: &str) -> Duration {
+pub(crate) async fn refused_within(app: &TestApp, token: &str, what: &str) -> Duration {
     let started = Instant::now();
     loop {
         match me_status(app, token).await {
@@ -121,7 +121,7 @@ async fn changes_reach_the_other_instance(one: TestApp, two: TestApp) -> (TestAp
     (one, two)
 }
 
-fn long_ttl(c: &mut portico::Config) {
+pub(crate) fn long_ttl(c: &mut portico::Config) {
     c.security.principal_cache_ttl_ms = 600_000;
 }
 

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod activity;
+mod api_keys;
 mod browser;
 mod cli;
 mod console;

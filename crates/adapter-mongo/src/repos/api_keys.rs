@@ -15,7 +15,11 @@ use crate::indexes::names::API_KEYS;
 
 fn key_doc(k: &ApiKey) -> Document {
     let permissions = k.permissions.as_ref().map_or(Bson::Null, |p| {
-        Bson::Array(p.iter().map(|p| Bson::String(p.as_str().to_owned())).collect())
+        Bson::Array(
+            p.iter()
+                .map(|p| Bson::String(p.as_str().to_owned()))
+                .collect(),
+        )
     });
     doc! {
         "_id": uuid(k.id.as_uuid()),

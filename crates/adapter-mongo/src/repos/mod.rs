@@ -1,8 +1,8 @@
 //! One module per port family; each implements its traits on `MongoStore`.
 
 mod accounts;
-mod api_keys;
 mod activity;
+mod api_keys;
 mod auth_changes;
 mod content;
 mod identity;

@@ -1,8 +1,8 @@
 //! One module per port family; each implements its traits on `RedisStore`.
 
 mod accounts;
-mod api_keys;
 mod activity;
+mod api_keys;
 mod content;
 mod identity;
 pub(crate) mod jobs;

@@ -10,7 +10,9 @@ const KEY: &str = "SELECT id, user_id, name, prefix, key_hash, permissions, crea
                    expires_at, last_used_at FROM api_keys";
 
 impl Store {
-    fn api_key_row(row: &<Db as sqlx::Database>::Row) -> Result<domain::ApiKey, domain::StoreError> {
+    fn api_key_row(
+        row: &<Db as sqlx::Database>::Row,
+    ) -> Result<domain::ApiKey, domain::StoreError> {
         let permissions = col::<Option<Json<Vec<String>>>, _>(row, "permissions")?
             .map(|list| {
                 list.0
@@ -39,9 +41,10 @@ impl Store {
 #[async_trait::async_trait]
 impl domain::ApiKeyRepository for Store {
     async fn insert(&self, k: &domain::ApiKey) -> Result<(), domain::StoreError> {
-        let permissions = k.permissions.as_ref().map(|p| {
-            Json(p.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>())
-        });
+        let permissions = k
+            .permissions
+            .as_ref()
+            .map(|p| Json(p.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>()));
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, permissions, created_at, \
              expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -13,10 +13,10 @@ type Ts = time::OffsetDateTime;
 
 #[path = "accounts.rs"]
 mod accounts;
-#[path = "api_keys.rs"]
-mod api_keys;
 #[path = "activity.rs"]
 mod activity;
+#[path = "api_keys.rs"]
+mod api_keys;
 #[path = "content.rs"]
 mod content;
 #[path = "helpers.rs"]

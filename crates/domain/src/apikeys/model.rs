@@ -61,7 +61,9 @@ impl ApiKeySecret {
 
     /// Parses a presented key.
     pub fn parse(input: &str) -> Result<Self, ApiKeyError> {
-        let rest = input.strip_prefix(Self::PREFIX).ok_or(ApiKeyError::Malformed)?;
+        let rest = input
+            .strip_prefix(Self::PREFIX)
+            .ok_or(ApiKeyError::Malformed)?;
         let token = Token::parse(rest).map_err(|_| ApiKeyError::Malformed)?;
         Ok(Self::from_token(&token))
     }

@@ -131,7 +131,8 @@ impl ApiKeys {
             last_used_at: None,
         };
         keys.insert(&key).await?;
-        self.record(ActivityKind::ApiKeyCreated, caller, &key).await?;
+        self.record(ActivityKind::ApiKeyCreated, caller, &key)
+            .await?;
         Ok(CreatedApiKey { key, secret })
     }
 
@@ -194,7 +195,8 @@ impl ApiKeys {
         self.stores
             .announce(AuthChange::Session(key_session(id)))
             .await;
-        self.record(ActivityKind::ApiKeyRevoked, caller, &key).await?;
+        self.record(ActivityKind::ApiKeyRevoked, caller, &key)
+            .await?;
         Ok(())
     }
 

@@ -104,7 +104,8 @@ fn enrolled(policy: AccountPolicy, sessions: bool) -> Setup {
     let h = harness(sessions);
     let mfa = MultiFactor::new(h.stores.clone(), h.system.clone(), policy.clone());
     let auth = Authentication::new(h.stores, h.system, policy);
-    let enrolment = block_on(mfa.enrol(&signed_in(&user()), &password("right password"), None)).unwrap();
+    let enrolment =
+        block_on(mfa.enrol(&signed_in(&user()), &password("right password"), None)).unwrap();
     assert!(enrolment.otpauth_uri.contains(&enrolment.secret));
     let secret = totp_rs::Secret::Encoded(enrolment.secret)
         .to_bytes()
@@ -281,32 +282,49 @@ fn changes_need_the_password_and_a_code() {
     let u = user();
     let now = MfaProof::Totp(code(&s.secret, 0));
     assert!(matches!(
-        block_on(s.mfa.enrol(&signed_in(&u), &password("right password"), None)),
+        block_on(
+            s.mfa
+                .enrol(&signed_in(&u), &password("right password"), None)
+        ),
         Err(EnrolError::AlreadyEnabled)
     ));
     assert!(matches!(
-        block_on(s.mfa.disable(&signed_in(&u), &password("wrong password"), &now, None)),
-        Err(ChangeMfaError::WrongPassword)
-    ));
-    let fresh =
         block_on(
             s.mfa
-                .regenerate_backup_codes(&signed_in(&u), &password("right password"), &now, None),
-        )
-        .unwrap();
+                .disable(&signed_in(&u), &password("wrong password"), &now, None)
+        ),
+        Err(ChangeMfaError::WrongPassword)
+    ));
+    let fresh = block_on(s.mfa.regenerate_backup_codes(
+        &signed_in(&u),
+        &password("right password"),
+        &now,
+        None,
+    ))
+    .unwrap();
     assert_eq!(fresh.len(), BACKUP_CODES);
     // The old set is void, the code of this step spent.
     let old = MfaProof::Backup(s.backup[0].clone());
     assert!(matches!(
-        block_on(s.mfa.disable(&signed_in(&u), &password("right password"), &old, None)),
+        block_on(
+            s.mfa
+                .disable(&signed_in(&u), &password("right password"), &old, None)
+        ),
         Err(ChangeMfaError::WrongCode)
     ));
     assert!(matches!(
-        block_on(s.mfa.disable(&signed_in(&u), &password("right password"), &now, None)),
+        block_on(
+            s.mfa
+                .disable(&signed_in(&u), &password("right password"), &now, None)
+        ),
         Err(ChangeMfaError::WrongCode)
     ));
     let new = MfaProof::Backup(fresh[0].clone());
-    block_on(s.mfa.disable(&signed_in(&u), &password("right password"), &new, None)).unwrap();
+    block_on(
+        s.mfa
+            .disable(&signed_in(&u), &password("right password"), &new, None),
+    )
+    .unwrap();
     assert!(!block_on(s.mfa.status(u.id)).unwrap().totp);
     // Without TOTP the password alone signs in again.
     let request = SignInRequest {
@@ -343,12 +361,17 @@ fn wrong_codes_in_changes_accumulate_whatever_the_password_did() {
     let mut outcomes = Vec::new();
     for i in 0..30 {
         let result = if i % 2 == 0 {
-            block_on(s.mfa.disable(&signed_in(&u), &right, &wrong, Some("10.0.0.9")))
-        } else {
             block_on(
                 s.mfa
-                    .regenerate_backup_codes(&signed_in(&u), &right, &wrong, Some("10.0.0.9")),
+                    .disable(&signed_in(&u), &right, &wrong, Some("10.0.0.9")),
             )
+        } else {
+            block_on(s.mfa.regenerate_backup_codes(
+                &signed_in(&u),
+                &right,
+                &wrong,
+                Some("10.0.0.9"),
+            ))
             .map(drop)
         };
         // Enrolment checks the password too (and refuses: TOTP is on).

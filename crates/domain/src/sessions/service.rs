@@ -601,17 +601,20 @@ impl Authentication {
             device: None,
             ip: None,
             created_at: key.created_at,
-            last_accessed_at: key.last_used_at.unwrap_or(key.created_at),
+            // Never used: the first use is recorded at once.
+            last_accessed_at: key.last_used_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             expires_at: end,
             refresh_expires_at: end,
             revoked_at: None,
         };
-        Ok(crate::Principal::new(user, session, roles, plan).through_key(
-            crate::kernel::principal::ApiKeyGrant {
-                id: key.id,
-                permissions: key.permissions,
-            },
-        ))
+        Ok(
+            crate::Principal::new(user, session, roles, plan).through_key(
+                crate::kernel::principal::ApiKeyGrant {
+                    id: key.id,
+                    permissions: key.permissions,
+                },
+            ),
+        )
     }
 
     /// Whether the session of `principal` was last extended longer than the
