@@ -190,7 +190,7 @@ fn the_email_sign_in_walk_through_works_as_pasted() {
 }
 
 #[test]
-fn the_jwt_walk_through_works_as_pasted() {
+fn the_tokens_walk_through_works_as_pasted() {
     run(
         Some("docs/tokens.md"),
         &[
@@ -198,6 +198,7 @@ fn the_jwt_walk_through_works_as_pasted() {
             "\"crv\": \"Ed25519\"",
             "\"plan\": \"free\"",
             "urn:portico:problem:unauthenticated",
+            "An API key cannot manage the account",
         ],
     );
 }
