@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public keys access JWTs are signed with (`tokens.access_format =
+         *     "jwt"`), for services that check Portico's tokens without calling it.
+         * @description The current key, and each older key until every token it signed has
+         *     expired. Empty while JWTs were never turned on.
+         */
+        get: operations["sessions_jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -264,6 +286,47 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your API keys, newest first (never the keys themselves). */
+        get: operations["api_keys_mine"];
+        put?: never;
+        /**
+         * Makes an API key acting as you, with at most the permissions you name.
+         * @description The key is in the answer, once. It is refused for account management
+         *     (password, second factor, passkeys, providers, API keys, sessions,
+         *     deletion), stops working when you are locked, suspended or deleted, and
+         *     its requests count toward your quotas.
+         */
+        post: operations["api_keys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes one of your API keys: it stops working at once, on every instance. */
+        delete: operations["api_keys_revoke"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1160,6 +1223,43 @@ export interface paths {
         patch: operations["users_update_user"];
         trace?: never;
     };
+    "/v1/users/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's API keys (`users:read`). */
+        get: operations["api_keys_of_user"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a user's API key (`users:write`, and every permission the
+         *     user's roles hold).
+         */
+        delete: operations["api_keys_revoke_of_user"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}/mfa": {
         parameters: {
             query?: never;
@@ -1438,6 +1538,58 @@ export interface components {
             status: string;
             plan?: null | components["schemas"]["PlanAssignmentView"];
         };
+        /** @description A user's API keys, newest first (at most 50: one page). */
+        ApiKeyList: {
+            /** @description The keys. */
+            items: components["schemas"]["ApiKeyView"][];
+            /**
+             * @description Always `null`: every key is on this page.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
+            next_cursor?: string | null;
+        };
+        /** @description An API key (never the key itself). */
+        ApiKeyView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description What its owner calls it.
+             * @example CI deploys
+             */
+            name: string;
+            /**
+             * @description The key's first characters, to tell keys apart.
+             * @example pk_3f9a1c2b
+             */
+            prefix: string;
+            /**
+             * @description What it may do (within the user's roles); `null`: whatever the
+             *     user's roles give.
+             */
+            permissions?: string[] | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; `null`: never.
+             * @example 2026-12-01T09:30:00Z
+             */
+            expires_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was last used (to the minute); `null`: never.
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_used_at?: string | null;
+        };
         /** @description A user's plan to set. */
         AssignPlanBody: {
             /**
@@ -1550,6 +1702,26 @@ export interface components {
              * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at: string;
+        };
+        /** @description A new API key. */
+        CreateApiKeyBody: {
+            /**
+             * @description What you call it: 1 to 100 characters.
+             * @example CI deploys
+             */
+            name: string;
+            /**
+             * @description What it may do, each a permission you hold; absent or `null`:
+             *     whatever your roles give at each request.
+             */
+            permissions?: string[] | null;
+            /**
+             * Format: date-time
+             * @description When it stops working (RFC 3339, in the future, within three
+             *     years); absent or `null`: never.
+             * @example 2026-12-01T09:30:00Z
+             */
+            expires_at?: string | null;
         };
         /** @description A new content session. */
         CreateContentSession: {
@@ -1685,6 +1857,50 @@ export interface components {
              * @description Size in bytes; at most the configured limit.
              */
             size: number;
+        };
+        /**
+         * @description A key just made: send `key` as `Authorization: Bearer <key>`. It is
+         *     shown this once; Portico keeps only its hash.
+         */
+        CreatedApiKeyView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description What its owner calls it.
+             * @example CI deploys
+             */
+            name: string;
+            /**
+             * @description The key.
+             * @example pk_3f9a1c2b7d4e…
+             */
+            key: string;
+            /**
+             * @description The key's first characters, as lists show them.
+             * @example pk_3f9a1c2b
+             */
+            prefix: string;
+            /**
+             * @description What it may do (within the user's roles); `null`: whatever the
+             *     user's roles give.
+             */
+            permissions?: string[] | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; `null`: never.
+             * @example 2026-12-01T09:30:00Z
+             */
+            expires_at?: string | null;
         };
         /** @description A prepared upload: send the bytes to `upload_url`. */
         CreatedUpload: components["schemas"]["UploadView"] & {
@@ -1921,6 +2137,47 @@ export interface components {
             status: "ok" | "ready";
             /** @description Per checked store: `ok`. */
             checks?: string[];
+        };
+        /** @description The public keys access JWTs are signed with (RFC 7517 JWK Set). */
+        JwkSetView: {
+            /**
+             * @description The keys of every JWT that may still be valid: the current key, and
+             *     each older one for a token lifetime after it was replaced.
+             */
+            keys: components["schemas"]["JwkView"][];
+        };
+        /** @description One Ed25519 public key (RFC 8037 OKP). */
+        JwkView: {
+            /**
+             * @description Always `OKP`.
+             * @example OKP
+             */
+            kty: string;
+            /**
+             * @description Always `Ed25519`.
+             * @example Ed25519
+             */
+            crv: string;
+            /**
+             * @description The public key, base64url.
+             * @example 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo
+             */
+            x: string;
+            /**
+             * @description The key's id, as JWT headers name it.
+             * @example j1
+             */
+            kid: string;
+            /**
+             * @description Always `EdDSA`.
+             * @example EdDSA
+             */
+            alg: string;
+            /**
+             * @description Always `sig`.
+             * @example sig
+             */
+            use: string;
         };
         /** @description Where a link flow returns to, and the password that confirms it. */
         LinkBody: {
@@ -3210,6 +3467,30 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    sessions_jwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JWK Set */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwkSetView"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     operations_healthz: {
         parameters: {
             query?: never;
@@ -4239,6 +4520,160 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    api_keys_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your keys */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    api_keys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyBody"];
+            };
+        };
+        responses: {
+            /** @description The key, shown once */
+            201: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description You hold 50 keys already */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A bad name, a permission you do not hold, or an expiry not ahead */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    api_keys_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description You have no such key */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
@@ -7534,6 +7969,99 @@ export interface operations {
             408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    api_keys_of_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's keys */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    api_keys_revoke_of_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+                /** @description The key's id */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The user has no such key */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
