@@ -14,6 +14,7 @@
 //!         verify_path: "/verify-email".into(),
 //!         reset_path: "/reset-password".into(),
 //!         deletion_path: "/confirm-deletion".into(),
+//!         sign_in_path: "/sign-in/email".into(),
 //!         links: LinkPatterns::default(),
 //!         templates_dir: None,
 //!     },

@@ -50,6 +50,22 @@ pub(crate) fn sample_user(n: u128) -> User {
     }
 }
 
+/// A new token at each call (the harness's fixed one would repeat).
+pub(crate) struct CountingTokens(pub(crate) std::sync::atomic::AtomicU8);
+
+impl CountingTokens {
+    /// Tokens of bytes 1, 2, 3, …
+    pub(crate) fn new() -> Self {
+        Self(std::sync::atomic::AtomicU8::new(1))
+    }
+}
+
+impl TokenGenerator for CountingTokens {
+    fn generate(&self) -> Token {
+        Token::from_bytes([self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst); 32])
+    }
+}
+
 /// A clock a test moves.
 pub(crate) struct MovableClock(pub(crate) std::sync::Mutex<OffsetDateTime>);
 

@@ -2,7 +2,6 @@
 //! ends at once, what every way back in answers, and the end that lifts it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use futures::executor::block_on;
 use time::Duration;
@@ -10,15 +9,6 @@ use time::Duration;
 use crate::kernel::principal::testing::principal;
 use crate::test_support::*;
 use crate::*;
-
-/// A new token each time (the harness's fixed one would repeat).
-struct Counting(AtomicU8);
-
-impl TokenGenerator for Counting {
-    fn generate(&self) -> Token {
-        Token::from_bytes([self.0.fetch_add(1, Ordering::SeqCst); 32])
-    }
-}
 
 struct World {
     clock: Arc<MovableClock>,
@@ -29,7 +19,7 @@ struct World {
 
 fn world() -> World {
     let (mut h, clock, user) = Harness::over_memory();
-    h.system.tokens = Arc::new(Counting(AtomicU8::new(1)));
+    h.system.tokens = Arc::new(CountingTokens::new());
     World {
         clock,
         auth: Authentication::new(h.stores.clone(), h.system.clone(), AccountPolicy::default()),

@@ -3,7 +3,6 @@
 //! it stops working.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use futures::executor::block_on;
 use time::Duration;
@@ -11,14 +10,6 @@ use time::Duration;
 use crate::kernel::principal::testing::{principal, signed_in};
 use crate::test_support::*;
 use crate::*;
-
-struct Counting(AtomicU8);
-
-impl TokenGenerator for Counting {
-    fn generate(&self) -> Token {
-        Token::from_bytes([self.0.fetch_add(1, Ordering::SeqCst); 32])
-    }
-}
 
 struct World {
     clock: Arc<MovableClock>,
@@ -31,7 +22,7 @@ struct World {
 
 fn world() -> World {
     let (mut h, clock, user) = Harness::over_memory();
-    h.system.tokens = Arc::new(Counting(AtomicU8::new(1)));
+    h.system.tokens = Arc::new(CountingTokens::new());
     World {
         clock,
         auth: Authentication::new(h.stores.clone(), h.system.clone(), AccountPolicy::default()),

@@ -4,22 +4,12 @@
 //! carries, and every way it stops working at Portico.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use futures::executor::block_on;
 use time::Duration;
 
 use crate::test_support::*;
 use crate::*;
-
-/// A new token each time.
-struct Counting(AtomicU8);
-
-impl TokenGenerator for Counting {
-    fn generate(&self) -> Token {
-        Token::from_bytes([self.0.fetch_add(1, Ordering::SeqCst); 32])
-    }
-}
 
 /// Claims as JSON between two fixed parts, "signed" by the last part
 /// naming a key this signer holds.
@@ -61,7 +51,7 @@ struct World {
 
 fn world(keys: Vec<&'static str>) -> World {
     let (mut h, clock, user) = Harness::over_memory();
-    h.system.tokens = Arc::new(Counting(AtomicU8::new(1)));
+    h.system.tokens = Arc::new(CountingTokens::new());
     let jwt = JwtAccess {
         signer: Arc::new(Stand(keys)),
         issuer: "https://id.example".into(),

@@ -525,10 +525,28 @@ impl Authentication {
         {
             return Err(AuthenticateError::Unauthenticated);
         }
+        let (user, roles, plan) = self.acting_user(session.user_id, now).await?;
+        let principal = crate::Principal::new(user, session, roles, plan);
+        Ok(match claims {
+            Some(c) => principal.until(
+                OffsetDateTime::from_unix_timestamp(c.exp)
+                    .map_err(|_| AuthenticateError::Unauthenticated)?,
+            ),
+            None => principal,
+        })
+    }
+
+    /// The user a credential acts as, if it may act at `now` (it exists
+    /// and is neither locked nor suspended), with its roles and plan.
+    async fn acting_user(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<(User, Vec<crate::Role>, std::sync::Arc<crate::Plan>), AuthenticateError> {
         let user = self
             .stores
             .users
-            .get(session.user_id)
+            .get(user_id)
             .await
             .map_err(AuthenticateError::Unexpected)?
             .ok_or(AuthenticateError::Unauthenticated)?;
@@ -544,14 +562,7 @@ impl Authentication {
         let plan = crate::plans::plan_of(&self.stores, &self.policy.default_plan, &user, now)
             .await
             .map_err(AuthenticateError::Unexpected)?;
-        let principal = crate::Principal::new(user, session, roles, plan);
-        Ok(match claims {
-            Some(c) => principal.until(
-                OffsetDateTime::from_unix_timestamp(c.exp)
-                    .map_err(|_| AuthenticateError::Unauthenticated)?,
-            ),
-            None => principal,
-        })
+        Ok((user, roles, plan))
     }
 
     /// Who an API key acts as: its user (not locked or suspended) with
@@ -571,25 +582,7 @@ impl Authentication {
             .map_err(AuthenticateError::Unexpected)?
             .filter(|k| k.is_live(now))
             .ok_or(AuthenticateError::Unauthenticated)?;
-        let user = self
-            .stores
-            .users
-            .get(key.user_id)
-            .await
-            .map_err(AuthenticateError::Unexpected)?
-            .ok_or(AuthenticateError::Unauthenticated)?;
-        if user.locked || user.suspended_at(now).is_some() {
-            return Err(AuthenticateError::Unauthenticated);
-        }
-        let roles = self
-            .stores
-            .roles
-            .roles_of(user.id)
-            .await
-            .map_err(AuthenticateError::Unexpected)?;
-        let plan = crate::plans::plan_of(&self.stores, &self.policy.default_plan, &user, now)
-            .await
-            .map_err(AuthenticateError::Unexpected)?;
+        let (user, roles, plan) = self.acting_user(key.user_id, now).await?;
         // A key without an expiry: a session end no request reaches.
         let end = key
             .expires_at
