@@ -374,6 +374,7 @@ impl From<domain::EmailSignInError> for Problem {
             ),
             E::Locked => Problem::new(Kind::AccountLocked),
             E::Suspended(s) => Problem::suspended(&s),
+            E::Off => crate::routes::email_sign_in::off(),
             E::Unexpected(e) => Problem::internal(e),
         }
     }

@@ -15,6 +15,12 @@ use crate::problem::{Fields, Problem};
 use crate::routes::sessions::{issue, mfa_required, user_agent};
 use crate::state::AppState;
 
+/// The answer while the runtime setting `mail.sign_in` is off.
+pub(crate) fn off() -> Problem {
+    Problem::new(crate::problem::Kind::Forbidden)
+        .detail("Sign-in by email is turned off on this server (runtime setting mail.sign_in).")
+}
+
 /// Mails a sign-in link and a 6-digit code to an account's address.
 ///
 /// Always 202 with a `flow_id`, whether or not the address has an account
@@ -27,6 +33,7 @@ use crate::state::AppState;
     request_body = EmailSignInBody,
     responses(
         (status = 202, description = "A mail with a link and a code was sent if the address has an account", body = EmailFlowView),
+        (status = 403, description = "Sign-in by email is turned off (runtime setting mail.sign_in)"),
         (status = 422, description = "Not an email address, or a redirect_uri off the allowlist"),
     )
 )]
@@ -52,6 +59,7 @@ pub async fn request_email_sign_in(
         .request(&email, body.redirect_uri)
         .await
         .map_err(|e| match e {
+            domain::RequestEmailSignInError::Off => off(),
             domain::RequestEmailSignInError::RedirectNotAllowed => {
                 let mut f = Fields::default();
                 f.add("redirect_uri", "is not on the allowlist");
@@ -79,7 +87,7 @@ pub async fn request_email_sign_in(
         (status = 201, description = "Signed in", body = TokensView),
         (status = 200, description = "The account has TOTP on: send a code to /v1/sessions/mfa", body = MfaRequiredView),
         (status = 400, description = "Wrong code, or an unknown, used, expired or used-up flow (invalid-token)"),
-        (status = 403, description = "Account locked or suspended by an administrator"),
+        (status = 403, description = "Account locked or suspended by an administrator, or sign-in by email turned off"),
         (status = 422, description = "Neither flow_id and code nor token, or both, or malformed"),
     )
 )]

@@ -217,3 +217,50 @@ on_every_engine!(
     bad_requests_are_refused_and_mail_is_limited_per_address,
     |c: &mut portico::Config| c.oauth.redirect_allowlist = vec![super::APP.into()]
 );
+
+async fn an_operator_turns_it_off_at_runtime(app: TestApp) -> TestApp {
+    app.register_user("ivy", USER_PASSWORD).await;
+    let flow = app.ask_email_sign_in("ivy@example.org").await;
+    let (link, code) = app.sign_in_mail("ivy@example.org").await;
+    let admin = app.admin_token().await;
+    let res = app
+        .authed(
+            Method::PATCH,
+            "/v1/settings",
+            &admin,
+            Some(json!({"mail.sign_in": false})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post("/v1/sessions/email", json!({"email": "ivy@example.org"}))
+        .await;
+    let problem = expect_problem(res, 403, "forbidden").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("mail.sign_in"),
+        "{problem}"
+    );
+    for body in [
+        json!({"flow_id": flow, "code": code}),
+        json!({"token": link}),
+    ] {
+        let res = verify(&app, body).await;
+        expect_problem(res, 403, "forbidden").await;
+    }
+    let res = app
+        .authed(
+            Method::PATCH,
+            "/v1/settings",
+            &admin,
+            Some(json!({"mail.sign_in": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    json_with(verify(&app, json!({"token": link})).await, 201).await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_setting_turns_it_off() {
+    with_app(Engine::Sqlite, |_| {}, an_operator_turns_it_off_at_runtime).await;
+}

@@ -118,6 +118,9 @@ pub struct EmailSignInRequest {
 /// Why an email sign-in could not be asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestEmailSignInError {
+    /// The runtime setting `mail.sign_in` is off.
+    #[error("sign-in by email is turned off")]
+    Off,
     /// `redirect_uri` is not on the allowlist.
     #[error("redirect_uri is not allowed")]
     RedirectNotAllowed,
@@ -129,6 +132,9 @@ pub enum RequestEmailSignInError {
 /// Why an email sign-in did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum EmailSignInError {
+    /// The runtime setting `mail.sign_in` is off (also for mails sent before).
+    #[error("sign-in by email is turned off")]
+    Off,
     /// A wrong code, or a flow that is unknown, used, expired or used up
     /// (not told apart).
     #[error("invalid or expired code or link")]
@@ -186,6 +192,9 @@ impl EmailSignIn {
         email: &Email,
         redirect_uri: Option<String>,
     ) -> Result<Token, RequestEmailSignInError> {
+        if !self.policy.settings.current().sign_in_by_mail {
+            return Err(RequestEmailSignInError::Off);
+        }
         if redirect_uri
             .as_deref()
             .is_some_and(|uri| !self.redirect_allowed(uri))
@@ -216,6 +225,9 @@ impl EmailSignIn {
         auth: &Authentication,
         request: EmailSignInRequest,
     ) -> Result<SignedIn, EmailSignInError> {
+        if !self.policy.settings.current().sign_in_by_mail {
+            return Err(EmailSignInError::Off);
+        }
         let now = self.system.now();
         let tokens = &self.stores.one_time_tokens;
         let (flow, proof, purpose) = match &request.proof {

@@ -298,3 +298,56 @@ fn codes_parse_as_typed_and_links_whole() {
         "EmailCode(***)"
     );
 }
+
+#[test]
+fn turned_off_it_refuses_asking_and_finishing_also_for_mails_already_sent() {
+    let w = world();
+    let (flow, mail) = w.ask("user1@example.org");
+    let (link, code) = mail.unwrap();
+    let mut values = serde_json::Map::new();
+    values.insert("mail.sign_in".into(), serde_json::Value::Bool(false));
+    let live = LiveSettings::from_defaults(&SettingDefaults::default()).unwrap();
+    let settings = Settings::new(w.h.stores.clone(), w.h.system.clone(), live.clone());
+    block_on(settings.change(
+        &crate::kernel::principal::testing::principal(9, &["*"]),
+        None,
+        &values,
+    ))
+    .unwrap();
+    let off = EmailSignIn::new(
+        w.h.stores.clone(),
+        w.h.system.clone(),
+        AccountPolicy {
+            settings: live,
+            ..AccountPolicy::default()
+        },
+        Vec::new(),
+    );
+    assert!(matches!(
+        block_on(off.request(&Email::parse("user1@example.org").unwrap(), None)),
+        Err(RequestEmailSignInError::Off)
+    ));
+    let verify = |proof| {
+        block_on(off.verify(
+            &w.auth,
+            EmailSignInRequest {
+                proof,
+                user_agent: None,
+                ip: None,
+            },
+        ))
+    };
+    assert!(matches!(
+        verify(EmailProof::Code {
+            flow: flow.clone(),
+            code: code.clone()
+        }),
+        Err(EmailSignInError::Off)
+    ));
+    assert!(matches!(
+        verify(EmailProof::Link(link)),
+        Err(EmailSignInError::Off)
+    ));
+    // The flow was not spent: where it is on, the code still works.
+    session(w.code(&flow, &code));
+}

@@ -23,6 +23,8 @@ pub mod setting_keys {
     pub const LOCKOUT_MINUTES: &str = "security.lockout_minutes";
     /// Whether a sign-in from a new device kind mails the user.
     pub const NEW_DEVICE_ALERTS: &str = "mail.new_device_alerts";
+    /// Whether users may sign in by a link and code mailed to them.
+    pub const SIGN_IN_BY_MAIL: &str = "mail.sign_in";
     /// The prefix of the app's own flags (`features.<name>`).
     pub const FEATURE_PREFIX: &str = "features.";
 }
@@ -139,6 +141,8 @@ pub struct SettingDefaults {
     pub lockout_minutes: u32,
     /// `mail.new_device_alerts`.
     pub new_device_alerts: bool,
+    /// `mail.sign_in`.
+    pub sign_in_by_mail: bool,
     /// The app's flags.
     pub features: Vec<FlagDefault>,
 }
@@ -152,6 +156,7 @@ impl Default for SettingDefaults {
             lockout_attempts: 5,
             lockout_minutes: 15,
             new_device_alerts: true,
+            sign_in_by_mail: true,
             features: Vec::new(),
         }
     }
@@ -239,6 +244,13 @@ impl Catalog {
                 "Whether a sign-in from a device kind the user has not used in 90 days \
                  mails them a new-sign-in notice.",
             ),
+            flag(
+                setting_keys::SIGN_IN_BY_MAIL,
+                defaults.sign_in_by_mail,
+                "Whether users may sign in by a link and code mailed to their address \
+                 (POST /v1/sessions/email). When off, asking and finishing are refused, \
+                 also for mails already sent.",
+            ),
         ];
         if defaults.features.len() > MAX_FLAGS {
             return Err(format!("at most {MAX_FLAGS} feature flags"));
@@ -290,6 +302,8 @@ pub struct EffectiveSettings {
     pub lockout_window: time::Duration,
     /// `mail.new_device_alerts`.
     pub new_device_alerts: bool,
+    /// `mail.sign_in`.
+    pub sign_in_by_mail: bool,
     /// The app's flags, by name (without the `features.` prefix).
     pub features: BTreeMap<String, bool>,
 }
@@ -316,6 +330,7 @@ impl EffectiveSettings {
             lockout_attempts: 5,
             lockout_window: time::Duration::minutes(15),
             new_device_alerts: true,
+            sign_in_by_mail: true,
             features: BTreeMap::new(),
         };
         let positive = |n: i64| u32::try_from(n.max(1)).unwrap_or(u32::MAX);
@@ -338,6 +353,7 @@ impl EffectiveSettings {
                 (setting_keys::NEW_DEVICE_ALERTS, SettingValue::Bool(b)) => {
                     s.new_device_alerts = *b
                 }
+                (setting_keys::SIGN_IN_BY_MAIL, SettingValue::Bool(b)) => s.sign_in_by_mail = *b,
                 (key, SettingValue::Bool(b)) => {
                     if let Some(name) = key.strip_prefix(setting_keys::FEATURE_PREFIX) {
                         s.features.insert(name.to_owned(), *b);

@@ -72,6 +72,7 @@ fn the_catalog_lists_every_key_with_its_default_and_refuses_defaults_out_of_rang
         [
             "features.beta",
             "mail.new_device_alerts",
+            "mail.sign_in",
             "password.min_length",
             "registration.default_plan",
             "registration.open",

@@ -65,6 +65,9 @@ pub struct MailConfig {
     /// not signed in from in 90 days mails them a "new sign-in" notice
     /// naming the device, the IP and the time.
     pub new_device_alerts: bool,
+    /// Default of the runtime setting `mail.sign_in`: whether users may
+    /// sign in by a link and a code mailed to their address.
+    pub sign_in: bool,
 }
 
 /// URL patterns of the pages that complete what a mail asks, each with a
@@ -165,6 +168,7 @@ impl Default for MailConfig {
             first_retry_ms: 5000,
             per_address_per_hour: 3,
             new_device_alerts: true,
+            sign_in: true,
         }
     }
 }

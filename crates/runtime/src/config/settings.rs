@@ -111,6 +111,7 @@ impl Config {
             lockout_attempts: self.security.lockout_attempts,
             lockout_minutes: self.security.lockout_minutes,
             new_device_alerts: self.mail.new_device_alerts,
+            sign_in_by_mail: self.mail.sign_in,
             features,
         };
         domain::Catalog::new(&defaults)?;
