@@ -6993,6 +6993,17 @@ export interface operations {
                 };
             };
             400: components["responses"]["MalformedRequest"];
+            /** @description Sign-in by email is turned off (runtime setting mail.sign_in) */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
             408: components["responses"]["BodyTooSlow"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -7060,7 +7071,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            /** @description Account locked or suspended by an administrator */
+            /** @description Account locked or suspended by an administrator, or sign-in by email turned off */
             403: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
