@@ -214,3 +214,43 @@ test("a web storage store keeps the session across clients", async () => {
   map.set("portico.session", "not json");
   assert.equal(await second.signedIn(), false);
 });
+
+/** The code and link token of the newest sign-in mail to `to`. */
+async function signInMail(to: string, notIn: Set<string>): Promise<{ code: string; token: string }> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const files = (await readdir(outbox).catch(() => [] as string[])).sort().reverse();
+    for (const file of files) {
+      if (notIn.has(file)) {
+        continue;
+      }
+      const text = await readFile(join(outbox, file), "utf8");
+      const code = /^Subject: Your sign-in code: (\d{6})/m.exec(text)?.[1];
+      const token = /token=([0-9a-f]{64}\.[0-9a-f]{64})/.exec(text)?.[1];
+      if (new RegExp(`^To: ${to}$`, "mi").test(text) && code !== undefined && token !== undefined) {
+        notIn.add(file);
+        return { code, token };
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no sign-in mail to ${to} in ${outbox}`);
+}
+
+test("sign-in by email: the code, then the link, each once", async () => {
+  const { email } = await newUser();
+  const seen = new Set<string>();
+  const portico = new Portico({ baseUrl });
+  const flowId = await portico.requestEmailSignIn(email);
+  const first = await signInMail(email, seen);
+  const result = await portico.verifyEmailSignIn({ flowId, code: first.code });
+  assert.equal(result.status, "signed-in");
+  const { data: me } = await portico.api.GET("/v1/me");
+  assert.equal(me?.email, email);
+  await assert.rejects(portico.verifyEmailSignIn({ token: first.token }), (e: unknown) => {
+    return e instanceof PorticoProblem && e.kind === "invalid-token";
+  });
+  await portico.requestEmailSignIn(email);
+  const second = await signInMail(email, seen);
+  const byLink = await new Portico({ baseUrl }).verifyEmailSignIn({ token: second.token });
+  assert.equal(byLink.status, "signed-in");
+});

@@ -236,6 +236,48 @@ export class Portico {
     if (data === undefined) {
       throw PorticoProblem.of(error, response);
     }
+    return this.sessionOrChallenge(data);
+  }
+
+  /**
+   * Asks for a sign-in mail (a link and a 6-digit code) to `email`; the
+   * answer is the flow id to send back with the code, the same whether or
+   * not the address has an account. `redirectUri` (on the server's
+   * allowlist) is where Portico's own sign-in page continues.
+   */
+  async requestEmailSignIn(email: string, redirectUri?: string): Promise<string> {
+    const { data, error, response } = await this.api.POST("/v1/sessions/email", {
+      body: redirectUri === undefined ? { email } : { email, redirect_uri: redirectUri },
+    });
+    if (data === undefined) {
+      throw PorticoProblem.of(error, response);
+    }
+    return data.flow_id;
+  }
+
+  /**
+   * Finishes a sign-in by email with the mailed code and the flow id, or
+   * with the mailed link's token; answers as {@link Portico.signIn} does
+   * (an account with a second factor still gets `mfa-required`). A wrong,
+   * used or expired code is an `invalid-token` problem.
+   */
+  async verifyEmailSignIn(
+    proof: { flowId: string; code: string } | { token: string },
+  ): Promise<SignInResult> {
+    const body = "token" in proof ? { token: proof.token } : { flow_id: proof.flowId, code: proof.code };
+    const { data, error, response } = await this.api.POST("/v1/sessions/email/verify", { body });
+    if (data === undefined) {
+      throw PorticoProblem.of(error, response);
+    }
+    return this.sessionOrChallenge(data);
+  }
+
+  /** A sign-in's answer: the session kept in the store, or the challenge. */
+  private async sessionOrChallenge(
+    data:
+      | components["schemas"]["TokensView"]
+      | components["schemas"]["MfaRequiredView"],
+  ): Promise<SignInResult> {
     if ("mfa_required" in data) {
       return {
         status: "mfa-required",
