@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::problem::{Kind, Problem};
 
 mod features;
+mod tokens;
 
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
@@ -280,24 +281,6 @@ impl From<GrantRoleError> for Problem {
     }
 }
 
-impl From<domain::NeedsSession> for Problem {
-    fn from(e: domain::NeedsSession) -> Self {
-        Problem::new(Kind::Forbidden).detail(format!(
-            "{}: API keys cannot change passwords, second factors, passkeys, providers, API keys or sessions, nor delete the account.",
-            capitalized(&e.to_string())
-        ))
-    }
-}
-
-/// `text` with its first letter upper case.
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 impl From<Denied> for Problem {
     fn from(Denied(permission): Denied) -> Self {
         Problem::new(Kind::Forbidden).detail(format!("This needs the {permission} permission."))
@@ -361,61 +344,6 @@ impl From<ChangeMfaError> for Problem {
             ChangeMfaError::WrongCode => Problem::new(Kind::WrongCode),
             ChangeMfaError::LockedOut { until } => locked_out(until),
             ChangeMfaError::Unexpected(e) => Problem::internal(e),
-        }
-    }
-}
-
-impl From<domain::EmailSignInError> for Problem {
-    fn from(e: domain::EmailSignInError) -> Self {
-        use domain::EmailSignInError as E;
-        match e {
-            E::InvalidToken => Problem::new(Kind::InvalidToken).detail(
-                "The code is wrong, or the link or code is expired, used or used up: ask for a new mail.",
-            ),
-            E::Locked => Problem::new(Kind::AccountLocked),
-            E::Suspended(s) => Problem::suspended(&s),
-            E::Off => crate::routes::email_sign_in::off(),
-            E::Unexpected(e) => Problem::internal(e),
-        }
-    }
-}
-
-impl From<domain::CreateApiKeyError> for Problem {
-    fn from(e: domain::CreateApiKeyError) -> Self {
-        use domain::CreateApiKeyError as E;
-        match e {
-            E::NeedsSession(e) => e.into(),
-            E::NotHeld(missing) => {
-                let names: Vec<&str> = missing.iter().map(domain::Permission::as_str).collect();
-                let mut f = crate::problem::Fields::default();
-                f.add(
-                    "permissions",
-                    format!("you do not hold {}", names.join(", ")),
-                );
-                f.into_problem()
-            }
-            E::Expiry => {
-                let mut f = crate::problem::Fields::default();
-                f.add("expires_at", e.to_string());
-                f.into_problem()
-            }
-            E::TooMany => Problem::new(Kind::Conflict).detail(format!(
-                "You hold {} API keys, the most allowed: revoke one first.",
-                domain::MAX_API_KEYS_PER_USER
-            )),
-            E::Unexpected(e) => Problem::internal(e),
-        }
-    }
-}
-
-impl From<domain::ApiKeyAccessError> for Problem {
-    fn from(e: domain::ApiKeyAccessError) -> Self {
-        use domain::ApiKeyAccessError as E;
-        match e {
-            E::NeedsSession(e) => e.into(),
-            E::Forbidden(e) => e.into(),
-            E::NotFound => Problem::new(Kind::NotFound),
-            E::Unexpected(e) => Problem::internal(e),
         }
     }
 }
