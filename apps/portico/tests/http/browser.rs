@@ -145,16 +145,27 @@ impl Driver {
         path: &str,
         body: Option<Value>,
     ) -> Value {
+        let res = self.try_call(method, path, body).await;
+        res.unwrap_or_else(|res| panic!("webdriver {path}: {res}"))
+    }
+
+    /// [`Driver::call`], with WebDriver's error answer as the `Err`.
+    pub(crate) async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             req = req.json(&body);
         }
         let res: Value = req.send().await.unwrap().json().await.unwrap();
-        assert!(
-            res["value"].get("error").is_none(),
-            "webdriver {path}: {res}"
-        );
-        res["value"].clone()
+        if res["value"].get("error").is_some() {
+            Err(res)
+        } else {
+            Ok(res["value"].clone())
+        }
     }
 
     pub(crate) async fn browser(&self) -> Browser<'_> {
@@ -316,13 +327,10 @@ impl Browser<'_> {
         .await
     }
 
-    /// The button named `name` (its text or `aria-label`).
-    pub(crate) async fn button(&self, name: &str) -> String {
+    /// The XPath of the button named `name` (its text or `aria-label`).
+    fn button_xpath(name: &str) -> String {
         let name = literal(name);
-        self.wait_xpath(&format!(
-            "(//button[normalize-space()={name} or @aria-label={name}])[last()]"
-        ))
-        .await
+        format!("(//button[normalize-space()={name} or @aria-label={name}])[last()]")
     }
 
     /// Types `text` into the control labelled `label` (after clearing it).
@@ -347,18 +355,40 @@ impl Browser<'_> {
         .await;
     }
 
+    /// Clicks the element the XPath finds. When the page re-rendered
+    /// between finding and clicking it (WebDriver's "stale element
+    /// reference"), it is found again and clicked, a few times at most.
+    async fn click_xpath(&self, xpath: &str) {
+        for _ in 0..5 {
+            let id = self.wait_xpath(xpath).await;
+            let clicked = self
+                .driver
+                .try_call(
+                    reqwest::Method::POST,
+                    &format!("/session/{}/element/{id}/click", self.session),
+                    Some(json!({})),
+                )
+                .await;
+            match clicked {
+                Ok(_) => return,
+                Err(e) if e["value"]["error"] == "stale element reference" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("webdriver click {xpath}: {e}"),
+            }
+        }
+        panic!("{xpath} went stale at every click");
+    }
+
     /// Clicks the button named `name`.
     pub(crate) async fn press(&self, name: &str) {
-        let id = self.button(name).await;
-        self.click_id(&id).await;
+        self.click_xpath(&Self::button_xpath(name)).await;
     }
 
     /// Follows the link whose text is `text`.
     pub(crate) async fn follow(&self, text: &str) {
-        let id = self
-            .wait_xpath(&format!("(//a[normalize-space()={}])[1]", literal(text)))
+        self.click_xpath(&format!("(//a[normalize-space()={}])[1]", literal(text)))
             .await;
-        self.click_id(&id).await;
     }
 
     /// Picks the option `value` of the select labelled `label`.
