@@ -37,6 +37,7 @@ mod jobs;
 mod limits;
 mod mfa;
 mod notifications;
+mod passkeys;
 mod payments;
 mod plans;
 mod rbac;

@@ -30,6 +30,8 @@ pub(crate) struct State {
     pub(crate) stats: std::collections::BTreeMap<time::Date, DayStats>,
     pub(crate) settings: Option<StoredSettings>,
     pub(crate) api_keys: std::collections::BTreeMap<ApiKeyId, ApiKey>,
+    pub(crate) passkeys: std::collections::BTreeMap<PasskeyId, Passkey>,
+    pub(crate) passkey_challenges: HashMap<PasskeyChallengeId, PasskeyChallenge>,
     /// By normalized email: one candidate per address.
     pub(crate) candidates: HashMap<String, RegistrationCandidate>,
     pub(crate) sessions: HashMap<AuthSessionId, AuthSession>,

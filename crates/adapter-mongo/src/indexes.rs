@@ -60,6 +60,12 @@ pub(crate) mod names {
     pub(crate) const SETTINGS: &str = "settings";
     /// API keys, unique on the key's hash.
     pub(crate) const API_KEYS: &str = "apiKeys";
+    /// Passkeys, unique on the credential id.
+    pub(crate) const PASSKEYS: &str = "passkeys";
+    /// Each user's number of passkeys, `_id` = user id.
+    pub(crate) const PASSKEY_COUNTS: &str = "passkeyCounts";
+    /// WebAuthn ceremonies in progress; a TTL index removes the unfinished.
+    pub(crate) const PASSKEY_CHALLENGES: &str = "passkeyChallenges";
 }
 
 enum Kind {
@@ -208,6 +214,14 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(doc! {"expiresAt": 1}, Ttl),
             ],
         ),
+        (
+            PASSKEYS,
+            vec![
+                index(doc! {"credentialId": 1}, Unique),
+                index(doc! {"userId": 1, "createdAt": 1, "_id": 1}, Plain),
+            ],
+        ),
+        (PASSKEY_CHALLENGES, vec![index(doc! {"expiresAt": 1}, Ttl)]),
         (
             ACTIVITY,
             vec![

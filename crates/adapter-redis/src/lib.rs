@@ -144,6 +144,7 @@ pub(crate) enum Family {
     Stats,
     Settings,
     ApiKeys,
+    Passkeys,
 }
 
 impl Family {
@@ -167,6 +168,7 @@ impl Family {
             Self::Stats => "stats",
             Self::Settings => "settings",
             Self::ApiKeys => "apikeys",
+            Self::Passkeys => "passkeys",
         }
     }
 }

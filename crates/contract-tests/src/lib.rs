@@ -68,6 +68,7 @@ pub mod jobs;
 pub mod mail;
 pub mod mfa;
 pub mod notifications;
+pub mod passkeys;
 pub mod payments;
 pub mod plans;
 pub mod rate_limit;

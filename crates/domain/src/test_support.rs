@@ -142,6 +142,8 @@ impl Harness {
                 stats: memory.clone(),
                 settings: memory.clone(),
                 api_keys: memory.clone(),
+                passkeys: memory.clone(),
+                passkey_challenges: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),

@@ -56,6 +56,8 @@ pub struct Runtime {
     pub passwords: Passwords,
     /// Sign-in by a mailed link and code.
     pub email_sign_in: domain::EmailSignIn,
+    /// Passkeys (WebAuthn).
+    pub passkeys: domain::Passkeys,
     /// API keys.
     pub api_keys: domain::ApiKeys,
     /// The own account.
@@ -175,9 +177,25 @@ impl Runtime {
         )
         .map_err(RuntimeError::Setup)?
         .map(Arc::new);
+        let (rp_id, rp_name, origins) = config
+            .webauthn
+            .relying_party(&config.public_url())
+            .map_err(RuntimeError::Setup)?;
+        let ceremony = adapter_webauthn::WebAuthnCeremony::new(&rp_id, &rp_name, &origins)
+            .map_err(|e| RuntimeError::Setup(format!("webauthn: {e}")))?;
         let mut runtime = Self::over(
-            stores, system, policy, config, federation, principals, mail_wake, metrics, backends,
-            objects, keyring,
+            stores,
+            system,
+            policy,
+            config,
+            federation,
+            principals,
+            mail_wake,
+            metrics,
+            backends,
+            objects,
+            keyring,
+            Arc::new(ceremony),
         );
         runtime.jwt_ttl = config.tokens.jwt_ttl();
         if let (true, Some(keys)) = (jwt_on, &jwt_keys) {
@@ -204,6 +222,7 @@ impl Runtime {
         backends: &Backends,
         objects: adapter_objects::Objects,
         keyring: Option<Arc<crate::keys::FileKeyring>>,
+        ceremony: Arc<dyn domain::PasskeyCeremony>,
     ) -> Self {
         let (s, y) = (&stores, &system);
         Self {
@@ -219,6 +238,7 @@ impl Runtime {
                 policy.clone(),
                 config.oauth.policy().redirect_allowlist,
             ),
+            passkeys: domain::Passkeys::new(s.clone(), y.clone(), policy.clone(), ceremony),
             mfa: MultiFactor::new(s.clone(), y.clone(), policy.clone()),
             federation,
             profiles: Profiles::new(s.clone(), y.clone(), policy.clone()),

@@ -75,3 +75,41 @@ fn capitalized(text: &str) -> String {
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
 }
+
+impl From<domain::PasskeyError> for Problem {
+    fn from(e: domain::PasskeyError) -> Self {
+        use domain::PasskeyError as E;
+        match e {
+            E::NeedsSession(e) => e.into(),
+            E::PasswordRequired => {
+                let mut f = crate::problem::Fields::default();
+                f.add("password", "is needed: the account has a password");
+                f.into_problem()
+            }
+            E::WrongPassword => Problem::new(Kind::WrongPassword),
+            E::LockedOut { until } => super::locked_out(until),
+            E::TooMany => Problem::new(Kind::Conflict).detail(format!(
+                "You hold {} passkeys, the most allowed: remove one first.",
+                domain::MAX_PASSKEYS_PER_USER
+            )),
+            E::Duplicate => Problem::new(Kind::Conflict)
+                .detail("This passkey is registered already."),
+            E::Invalid => Problem::new(Kind::InvalidCredentials).detail(
+                "The passkey could not be verified (unknown, used or expired challenge, unknown passkey, wrong origin or RP ID, bad signature, or a signature counter that did not move forward): start again.",
+            ),
+            E::Malformed(why) => {
+                let mut f = crate::problem::Fields::default();
+                f.add("credential", format!("is not a WebAuthn credential: {why}"));
+                f.into_problem()
+            }
+            E::NotFound => Problem::new(Kind::NotFound),
+            E::LastWay => Problem::new(Kind::Conflict).detail(
+                "This is the account's last way to sign in: set a password, link a provider or add another passkey first.",
+            ),
+            E::Locked => Problem::new(Kind::AccountLocked),
+            E::Suspended(s) => Problem::suspended(&s),
+            E::Ceremony(e) => Problem::internal(e),
+            E::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}

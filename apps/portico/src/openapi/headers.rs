@@ -80,6 +80,12 @@ const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
         "Set-Cookie",
         SESSION_COOKIES,
     ),
+    (
+        "sessions_sign_in_with_passkey",
+        "201",
+        "Set-Cookie",
+        SESSION_COOKIES,
+    ),
     ("sessions_sign_out", "204", "Set-Cookie", CLEARED_COOKIES),
     ("me_delete_me", "204", "Set-Cookie", CLEARED_COOKIES),
     (

@@ -25,6 +25,7 @@ use crate::problem::ProblemBody;
         (name = "me", description = "The signed-in user's own account"),
         (name = "mfa", description = "The second factor: TOTP and backup codes"),
         (name = "api_keys", description = "API keys for scripts and integrations: a user's own, and an administrator's view"),
+        (name = "passkeys", description = "Passkeys (WebAuthn): registering, listing, renaming and removing your own; signing in with one is under sessions"),
         (name = "oauth", description = "Sign-in through identity providers (OAuth 2.0 / OpenID Connect) and account links"),
         (name = "permissions", description = "Roles and grants"),
         (name = "users", description = "User administration: standing, plans, search"),

@@ -20,6 +20,7 @@ pub mod mfa;
 pub mod notifications;
 pub mod oauth;
 pub mod ops;
+pub mod passkeys;
 pub mod payments;
 pub mod plans;
 pub mod sessions;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     ops::configure(cfg);
     accounts::configure(cfg);
     email_sign_in::configure(cfg);
+    passkeys::configure(cfg);
     sessions::configure(cfg);
     me::configure(cfg);
     api_keys::configure(cfg);

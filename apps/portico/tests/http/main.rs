@@ -3,6 +3,7 @@
 mod accounts;
 mod activity;
 mod api_keys;
+mod authenticator;
 mod browser;
 mod cli;
 mod console;
@@ -21,6 +22,7 @@ mod notifications;
 mod oauth;
 mod outage;
 mod pages;
+mod passkeys;
 mod payments;
 mod plans;
 mod races;

@@ -10,6 +10,7 @@ mod jobs;
 mod mail_queue;
 mod mfa;
 mod notifications;
+mod passkeys;
 mod payments;
 mod plans;
 mod rate_limit;

@@ -9,6 +9,7 @@ pub(crate) mod jobs;
 mod mail_queue;
 mod mfa;
 mod notifications;
+mod passkeys;
 mod payments;
 mod plans;
 mod rate_limit;

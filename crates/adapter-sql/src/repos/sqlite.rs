@@ -31,6 +31,8 @@ mod mail_queue;
 mod mfa;
 #[path = "notifications.rs"]
 mod notifications;
+#[path = "passkeys.rs"]
+mod passkeys;
 #[path = "payments.rs"]
 mod payments;
 #[path = "plans.rs"]

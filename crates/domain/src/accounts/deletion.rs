@@ -159,6 +159,10 @@ impl Profiles {
             .delete_for_user(user_id)
             .await
             .map_err(unexpected)?;
+        s.passkeys
+            .delete_for_user(user_id)
+            .await
+            .map_err(unexpected)?;
         s.announce(crate::AuthChange::User(user_id)).await;
         s.roles.delete_for_user(user_id).await.map_err(unexpected)?;
         s.rate_limiter

@@ -394,11 +394,17 @@ impl Federation {
     }
 
     /// Removes the user's link with `provider`, unless it is their last way
-    /// to sign in (no password and no other link).
+    /// to sign in (no password, no passkey and no other link).
     pub async fn unlink(&self, caller: &Principal, provider: &str) -> Result<(), UnlinkError> {
         let user = caller.account()?;
         let provider = ProviderName::parse(provider).map_err(|_| UnlinkError::NotLinked)?;
-        let keep_one = user.password_hash.is_none();
+        let keep_one = user.password_hash.is_none()
+            && self
+                .stores
+                .passkeys
+                .list_for_user(user.id)
+                .await?
+                .is_empty();
         match self
             .stores
             .identity_links

@@ -21,6 +21,8 @@ pub struct PurgeReport {
     pub rate_limit_counters: u64,
     /// Provider sign-in flows whose callback never came.
     pub oauth_flows: u64,
+    /// Passkey ceremonies never finished.
+    pub passkey_challenges: u64,
     /// Activity events older than the retention.
     pub activity_events: u64,
 }
@@ -34,6 +36,7 @@ impl PurgeReport {
             + self.notifications
             + self.rate_limit_counters
             + self.oauth_flows
+            + self.passkey_challenges
             + self.activity_events
     }
 }
@@ -77,6 +80,7 @@ impl Maintenance {
             notifications: self.stores.notifications.purge_expired(now).await?,
             rate_limit_counters: self.stores.rate_limiter.purge_expired(now).await?,
             oauth_flows: self.stores.oauth_flows.purge_expired(now).await?,
+            passkey_challenges: self.stores.passkey_challenges.purge_expired(now).await?,
             activity_events: crate::ActivityLog::new(self.stores.clone(), self.system.clone())
                 .purge(self.activity_retention)
                 .await?,
@@ -119,6 +123,9 @@ mod tests {
         let mut flows = crate::MockOAuthFlowRepository::new();
         flows.expect_purge_expired().returning(|_| Ok(6));
         h.stores.oauth_flows = Arc::new(flows);
+        let mut challenges = crate::MockPasskeyChallengeRepository::new();
+        challenges.expect_purge_expired().returning(|_| Ok(8));
+        h.stores.passkey_challenges = Arc::new(challenges);
         // Activity events go in bounded batches until one comes back short.
         let mut activity = crate::MockActivityRepository::new();
         let mut batches = vec![7u64, 500];
@@ -143,10 +150,11 @@ mod tests {
                 notifications: 4,
                 rate_limit_counters: 5,
                 oauth_flows: 6,
+                passkey_challenges: 8,
                 activity_events: 507,
             }
         );
-        assert_eq!(report.total(), 528);
+        assert_eq!(report.total(), 536);
     }
 
     #[test]

@@ -100,3 +100,12 @@ id_type!(
     /// Identifies an API key.
     ApiKeyId
 );
+id_type!(
+    /// Identifies a [`crate::Passkey`].
+    PasskeyId
+);
+id_type!(
+    /// Identifies a [`crate::PasskeyChallenge`]: the `challenge_id` a client
+    /// sends back to finish a ceremony.
+    PasskeyChallengeId
+);

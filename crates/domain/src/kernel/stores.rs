@@ -130,6 +130,10 @@ stores! {
         settings: SettingsRepository in Durable;
         /// API keys.
         api_keys: ApiKeyRepository in Durable;
+        /// Passkeys (WebAuthn credentials).
+        passkeys: PasskeyRepository in Durable;
+        /// WebAuthn ceremonies in progress.
+        passkey_challenges: PasskeyChallengeRepository in Sessions;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

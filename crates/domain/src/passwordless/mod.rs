@@ -1,5 +1,5 @@
 //! Sign-in without a password: a link and a code mailed to the account's
-//! address ([`EmailSignIn`]).
+//! address ([`EmailSignIn`]), and passkeys ([`Passkeys`]).
 //!
 //! The flow lives in the single-use token store, as three records under
 //! one flow id (the `flow_id` the request answers with):
@@ -17,8 +17,10 @@
 //! the same.
 
 pub(crate) mod email;
+pub(crate) mod passkey;
 
 pub use email::*;
+pub use passkey::*;
 
 #[cfg(test)]
 mod tests;

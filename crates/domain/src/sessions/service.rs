@@ -47,6 +47,8 @@ pub enum SignInMethod {
     Refresh,
     /// A link or code mailed to the account's address.
     Email,
+    /// A passkey (WebAuthn).
+    Passkey,
 }
 
 impl SignInMethod {
@@ -58,6 +60,7 @@ impl SignInMethod {
             Self::Provider => "provider",
             Self::Refresh => "refresh",
             Self::Email => "email",
+            Self::Passkey => "passkey",
         }
     }
 }

@@ -17,6 +17,7 @@ mod oauth;
 mod settings;
 mod stores;
 mod tokens;
+mod webauthn;
 
 pub use accounts::*;
 pub use features::*;
@@ -24,6 +25,7 @@ pub use oauth::*;
 pub use settings::*;
 pub use stores::*;
 pub use tokens::*;
+pub use webauthn::*;
 
 use env::{apply, overrides, read_table};
 
@@ -75,6 +77,8 @@ pub struct Config {
     pub settings: SettingsConfig,
     /// The form of access tokens (opaque or JWT).
     pub tokens: TokensConfig,
+    /// The WebAuthn relying party (passkeys).
+    pub webauthn: WebAuthnConfig,
 }
 
 /// Why the configuration could not be loaded.
