@@ -167,6 +167,24 @@ fn a_key_is_refused_for_every_account_management_operation() {
         block_on(w.auth.revoke_session(&key, key.session().id)),
         Err(RevokeSessionError::NeedsSession(_))
     ));
+    let passkeys = Passkeys::new(
+        w.stores.clone(),
+        w.system.clone(),
+        AccountPolicy::default(),
+        Arc::new(MockPasskeyCeremony::new()),
+    );
+    assert!(matches!(
+        block_on(passkeys.mine(&key)),
+        Err(PasskeyError::NeedsSession(_))
+    ));
+    assert!(matches!(
+        block_on(passkeys.begin_registration(&key, Some(&pw), None)),
+        Err(PasskeyError::NeedsSession(_))
+    ));
+    assert!(matches!(
+        block_on(passkeys.remove(&key, PasskeyId::from_uuid(uuid::Uuid::nil()))),
+        Err(PasskeyError::NeedsSession(_))
+    ));
     assert!(matches!(
         w.create(&key, None, None),
         Err(CreateApiKeyError::NeedsSession(_))

@@ -11,3 +11,6 @@ mod service;
 pub use ceremony::*;
 pub use model::*;
 pub use service::*;
+
+#[cfg(test)]
+mod tests;
