@@ -263,6 +263,32 @@ impl Browser<'_> {
         .await
     }
 
+    /// Runs `script` (an async function body; `arguments` holds `args`)
+    /// in the page and returns what it resolves to.
+    pub(crate) async fn eval_async(&self, script: &str, args: Value) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1];\n\
+             (async (...arguments) => {{ {script} }})(...Array.from(arguments).slice(0, -1))\n\
+             .then(done, (e) => done({{error: String(e)}}));"
+        );
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": wrapped, "args": args})),
+        )
+        .await
+    }
+
+    /// Sends a DevTools protocol command (Chromium only).
+    pub(crate) async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
+    }
+
     /// Saves what the browser shows as `target/screenshots/<name>.png`.
     pub(crate) async fn screenshot(&self, name: &str) {
         use base64::Engine as _;

@@ -420,3 +420,119 @@ async fn a_ceremony_begun_on_one_instance_finishes_on_another() {
     )
     .await;
 }
+
+/// Registers a passkey from the page: the options through
+/// `PublicKeyCredential.parseCreationOptionsFromJSON`, the answer through
+/// `toJSON()`, as a front end does.
+const REGISTER_IN_PAGE: &str = r#"
+const [token, password] = arguments;
+const headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token};
+const begun = await (await fetch("/v1/me/passkeys/registration", {
+  method: "POST", headers, body: JSON.stringify({password}),
+})).json();
+const credential = await navigator.credentials.create({
+  publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begun.options.publicKey),
+});
+const added = await fetch("/v1/me/passkeys", {
+  method: "POST", headers,
+  body: JSON.stringify({challenge_id: begun.challenge_id, name: "Chromium", credential: credential.toJSON()}),
+});
+return {status: added.status, body: await added.json(), sent: credential.toJSON()};
+"#;
+
+/// Signs in with a discoverable passkey from the page.
+const SIGN_IN_IN_PAGE: &str = r#"
+const headers = {"Content-Type": "application/json"};
+const begun = await (await fetch("/v1/passkeys/authentication", {
+  method: "POST", headers, body: "{}",
+})).json();
+const credential = await navigator.credentials.get({
+  publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begun.options.publicKey),
+});
+const signedIn = await fetch("/v1/sessions/passkey", {
+  method: "POST", headers,
+  body: JSON.stringify({challenge_id: begun.challenge_id, credential: credential.toJSON()}),
+});
+const me = await fetch("/v1/me", {credentials: "same-origin"});
+return {status: signedIn.status, body: await signedIn.json(), me: await me.json(), sent: credential.toJSON()};
+"#;
+
+/// Headless Chromium with its virtual authenticator (DevTools `WebAuthn.*`:
+/// CTAP2, resident keys, user verification) registers a passkey and signs
+/// in with it through the API from a Portico page at `http://localhost`, so
+/// the JSON is what a real browser sends; the credential is discoverable
+/// and its counter moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_registers_a_passkey_and_signs_in_with_it() {
+    use crate::browser::Driver;
+    with_app(Engine::Sqlite, fixed_port, |app| async move {
+        app.register_user("sol", USER_PASSWORD).await;
+        let token = app.sign_in("sol", USER_PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let driver = Driver::start().await;
+        let browser = driver.browser().await;
+        // Browsers refuse an IP address as an RP ID: the page is opened
+        // at localhost, which Portico chose as the RP ID.
+        let origin = app.url("/").replace("127.0.0.1", "localhost");
+        browser.open(&format!("{origin}admin")).await;
+        browser.devtools("WebAuthn.enable", json!({})).await;
+        let authenticator = browser
+            .devtools(
+                "WebAuthn.addVirtualAuthenticator",
+                json!({"options": {
+                    "protocol": "ctap2", "transport": "internal",
+                    "hasResidentKey": true, "hasUserVerification": true,
+                    "isUserVerified": true, "automaticPresenceSimulation": true,
+                }}),
+            )
+            .await["authenticatorId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let added = browser
+            .eval_async(REGISTER_IN_PAGE, json!([token, USER_PASSWORD]))
+            .await;
+        assert_eq!(added["status"], 201, "{added}");
+        assert_eq!(added["body"]["name"], "Chromium");
+        assert_eq!(added["sent"]["type"], "public-key");
+        let stored = browser
+            .devtools(
+                "WebAuthn.getCredentials",
+                json!({"authenticatorId": authenticator}),
+            )
+            .await;
+        let credentials = stored["credentials"].as_array().unwrap();
+        assert_eq!(credentials.len(), 1);
+        assert_eq!(credentials[0]["isResidentCredential"], true, "{stored}");
+        assert_eq!(credentials[0]["rpId"], "localhost");
+
+        for round in 1..=2 {
+            let signed_in = browser.eval_async(SIGN_IN_IN_PAGE, json!([])).await;
+            assert_eq!(signed_in["status"], 201, "{signed_in}");
+            assert!(signed_in["body"]["access_token"].is_string());
+            // The cookies the sign-in set carry the page's next request.
+            assert_eq!(signed_in["me"]["username"], "sol", "{signed_in}");
+            assert!(signed_in["sent"]["response"]["userHandle"].is_string());
+            let stored = browser
+                .devtools(
+                    "WebAuthn.getCredentials",
+                    json!({"authenticatorId": authenticator}),
+                )
+                .await;
+            // Chromium counts the registration as the first signature.
+            assert_eq!(stored["credentials"][0]["signCount"], round + 1, "{stored}");
+        }
+        browser.screenshot("passkeys-chromium-signed-in").await;
+        let list = app
+            .authed(Method::GET, "/v1/me/passkeys", &token, None)
+            .await;
+        let list = json_with(list, 200).await;
+        assert!(list["items"][0]["last_used_at"].is_string(), "{list}");
+        browser.quit().await;
+        app
+    })
+    .await;
+}
