@@ -81,11 +81,9 @@ impl From<domain::PasskeyError> for Problem {
         use domain::PasskeyError as E;
         match e {
             E::NeedsSession(e) => e.into(),
-            E::PasswordRequired => {
-                let mut f = crate::problem::Fields::default();
-                f.add("password", "is needed: the account has a password");
-                f.into_problem()
-            }
+            E::ReauthenticationRequired => Problem::new(Kind::ReauthenticationRequired).detail(
+                "Give the account's password (or, for an account without one, sign in again) to add a passkey.",
+            ),
             E::WrongPassword => Problem::new(Kind::WrongPassword),
             E::LockedOut { until } => super::locked_out(until),
             E::TooMany => Problem::new(Kind::Conflict).detail(format!(

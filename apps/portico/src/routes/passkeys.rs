@@ -30,16 +30,16 @@ fn started(started: domain::PasskeyCeremonyStarted) -> HttpResponse {
 ///
 /// Pass `options` to `navigator.credentials.create()` and send the result
 /// to `POST /v1/me/passkeys` within 5 minutes. An account with a password
-/// must give it (wrong guesses count toward its lockout).
+/// must give it (wrong guesses count toward its lockout); one without must
+/// have signed in within the last 5 minutes.
 #[utoipa::path(
     tag = "passkeys",
     security(("bearer" = []), ("cookie" = [])),
     request_body = PasskeyRegistrationBody,
     responses(
         (status = 200, description = "The creation options and the challenge's id", body = PasskeyCeremonyView),
-        (status = 403, description = "Wrong password, or the request presented an API key"),
+        (status = 403, description = "Wrong password; no password for an account that has one, or no recent sign-in for one without (reauthentication-required); or the request presented an API key"),
         (status = 409, description = "You hold 20 passkeys already"),
-        (status = 422, description = "The account has a password and none was given"),
         (status = 429, description = "Too many wrong passwords: wait for Retry-After"),
     )
 )]

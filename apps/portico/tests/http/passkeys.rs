@@ -100,7 +100,7 @@ async fn a_passkey_registers_signs_in_and_refuses_every_forgery(app: TestApp) ->
             Some(json!({})),
         )
         .await;
-    expect_problem(res, 422, "validation").await;
+    expect_problem(res, 403, "reauthentication-required").await;
     let res = app
         .authed(
             Method::POST,
@@ -421,47 +421,28 @@ async fn a_ceremony_begun_on_one_instance_finishes_on_another() {
     .await;
 }
 
-/// Registers a passkey from the page: the options through
-/// `PublicKeyCredential.parseCreationOptionsFromJSON`, the answer through
-/// `toJSON()`, as a front end does.
-const REGISTER_IN_PAGE: &str = r#"
-const [token, password] = arguments;
-const headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token};
-const begun = await (await fetch("/v1/me/passkeys/registration", {
-  method: "POST", headers, body: JSON.stringify({password}),
-})).json();
-const credential = await navigator.credentials.create({
-  publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(begun.options.publicKey),
-});
-const added = await fetch("/v1/me/passkeys", {
-  method: "POST", headers,
-  body: JSON.stringify({challenge_id: begun.challenge_id, name: "Chromium", credential: credential.toJSON()}),
-});
-return {status: added.status, body: await added.json(), sent: credential.toJSON()};
-"#;
-
-/// Signs in with a discoverable passkey from the page.
-const SIGN_IN_IN_PAGE: &str = r#"
-const headers = {"Content-Type": "application/json"};
-const begun = await (await fetch("/v1/passkeys/authentication", {
-  method: "POST", headers, body: "{}",
-})).json();
-const credential = await navigator.credentials.get({
-  publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begun.options.publicKey),
-});
-const signedIn = await fetch("/v1/sessions/passkey", {
-  method: "POST", headers,
-  body: JSON.stringify({challenge_id: begun.challenge_id, credential: credential.toJSON()}),
-});
-const me = await fetch("/v1/me", {credentials: "same-origin"});
-return {status: signedIn.status, body: await signedIn.json(), me: await me.json(), sent: credential.toJSON()};
-"#;
+/// The JavaScript blocks of `docs/passwordless.md` marked as a browser
+/// walk-through, in order: the test runs what the docs show.
+fn documented_scripts() -> Vec<String> {
+    let docs = include_str!("../../../../docs/passwordless.md");
+    docs.split("<!-- browser walk-through")
+        .skip(1)
+        .map(|part| {
+            let code = part.split_once("```js\n").expect("a js block").1;
+            code.split_once("```")
+                .expect("the block's end")
+                .0
+                .to_owned()
+        })
+        .collect()
+}
 
 /// Headless Chromium with its virtual authenticator (DevTools `WebAuthn.*`:
 /// CTAP2, resident keys, user verification) registers a passkey and signs
-/// in with it through the API from a Portico page at `http://localhost`, so
-/// the JSON is what a real browser sends; the credential is discoverable
-/// and its counter moves.
+/// in with it through the API from a Portico page at `http://localhost`,
+/// running the docs' browser walk-through as written, so the JSON is what a
+/// real browser sends; the credential is discoverable and its counter
+/// moves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_registers_a_passkey_and_signs_in_with_it() {
     use crate::browser::Driver;
@@ -492,11 +473,18 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
             .unwrap()
             .to_owned();
 
+        let scripts = documented_scripts();
+        assert_eq!(scripts.len(), 2, "the docs' two browser blocks");
+        let add = format!(
+            "{}\nreturn await addPasskey(arguments[0], arguments[1]);",
+            scripts[0]
+        );
+        let sign_in = format!("{}\nreturn await signInWithPasskey();", scripts[1]);
         let added = browser
-            .eval_async(REGISTER_IN_PAGE, json!([token, USER_PASSWORD]))
+            .eval_async(&add, json!([token, USER_PASSWORD]))
             .await;
         assert_eq!(added["status"], 201, "{added}");
-        assert_eq!(added["body"]["name"], "Chromium");
+        assert_eq!(added["passkey"]["name"], "This laptop");
         assert_eq!(added["sent"]["type"], "public-key");
         let stored = browser
             .devtools(
@@ -510,11 +498,17 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
         assert_eq!(credentials[0]["rpId"], "localhost");
 
         for round in 1..=2 {
-            let signed_in = browser.eval_async(SIGN_IN_IN_PAGE, json!([])).await;
+            let signed_in = browser.eval_async(&sign_in, json!([])).await;
             assert_eq!(signed_in["status"], 201, "{signed_in}");
-            assert!(signed_in["body"]["access_token"].is_string());
+            assert!(signed_in["tokens"]["access_token"].is_string());
             // The cookies the sign-in set carry the page's next request.
-            assert_eq!(signed_in["me"]["username"], "sol", "{signed_in}");
+            let me = browser
+                .eval_async(
+                    "return await (await fetch('/v1/me', {credentials: 'same-origin'})).json();",
+                    json!([]),
+                )
+                .await;
+            assert_eq!(me["username"], "sol", "{me}");
             assert!(signed_in["sent"]["response"]["userHandle"].is_string());
             let stored = browser
                 .devtools(

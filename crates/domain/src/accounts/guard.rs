@@ -68,6 +68,28 @@ pub(crate) enum Guess {
     },
 }
 
+/// Why [`PasswordGuard::reauthenticate`] refused.
+#[derive(Debug)]
+pub(crate) enum Reask {
+    /// No password was given, or the sign-in is not recent enough.
+    Required,
+    /// The password is wrong.
+    WrongPassword,
+    /// Too many wrong guesses until `until`.
+    LockedOut {
+        /// When the lockout ends.
+        until: OffsetDateTime,
+    },
+    /// Infrastructure failure.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Reask {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
 /// Checks passwords under the guessing limits.
 pub(crate) struct PasswordGuard<'a> {
     stores: &'a Stores,
@@ -82,6 +104,37 @@ impl<'a> PasswordGuard<'a> {
             stores,
             system,
             policy,
+        }
+    }
+
+    /// Re-asks before a sensitive change (a new way into the account): the
+    /// account's password, checked under the guessing limits, or for an
+    /// account without one, a session signed in within `window`. A stolen
+    /// access token alone passes neither.
+    pub(crate) async fn reauthenticate(
+        &self,
+        principal: &crate::Principal,
+        password: Option<&Password>,
+        ip: Option<&str>,
+        window: time::Duration,
+    ) -> Result<(), Reask> {
+        let user = principal.user();
+        match (&user.password_hash, password) {
+            (Some(_), Some(password)) => match self.check(Subject::User(user), ip, password).await?
+            {
+                Guess::Right => Ok(()),
+                Guess::Wrong => Err(Reask::WrongPassword),
+                Guess::LockedOut { until } => Err(Reask::LockedOut { until }),
+            },
+            (Some(_), None) => Err(Reask::Required),
+            (None, _) => {
+                let signed_in_for = self.system.now() - principal.session().created_at;
+                if signed_in_for > window {
+                    Err(Reask::Required)
+                } else {
+                    Ok(())
+                }
+            }
         }
     }
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::accounts::guard::{Guess, PasswordGuard, Subject};
+use crate::accounts::guard::{PasswordGuard, Reask};
 use crate::{AccountPolicy, Authentication, Principal, SignInError, SignedIn, Stores, System};
 use crate::{
     AuthorizeRequest, IdentityProvider, OAuthFlow, Password, ProviderError, ProviderName,
@@ -176,25 +176,15 @@ impl Federation {
         ip: Option<&str>,
     ) -> Result<BegunFlow, BeginFlowError> {
         let user = principal.account()?;
-        match (&user.password_hash, password) {
-            (Some(_), Some(password)) => {
-                let guard = PasswordGuard::new(&self.stores, &self.system, &self.accounts);
-                match guard.check(Subject::User(user), ip, password).await? {
-                    Guess::Right => {}
-                    Guess::Wrong => return Err(BeginFlowError::WrongPassword),
-                    Guess::LockedOut { until } => {
-                        return Err(BeginFlowError::LockedOut { until });
-                    }
-                }
-            }
-            (Some(_), None) => return Err(BeginFlowError::ReauthenticationRequired),
-            (None, _) => {
-                let signed_in_for = self.system.now() - principal.session.created_at;
-                if signed_in_for > self.policy.link_reauth_window {
-                    return Err(BeginFlowError::ReauthenticationRequired);
-                }
-            }
-        }
+        PasswordGuard::new(&self.stores, &self.system, &self.accounts)
+            .reauthenticate(principal, password, ip, self.policy.link_reauth_window)
+            .await
+            .map_err(|e| match e {
+                Reask::Required => BeginFlowError::ReauthenticationRequired,
+                Reask::WrongPassword => BeginFlowError::WrongPassword,
+                Reask::LockedOut { until } => BeginFlowError::LockedOut { until },
+                Reask::Store(e) => BeginFlowError::Unexpected(e),
+            })?;
         self.start(provider, redirect_uri, Some(user.id)).await
     }
 

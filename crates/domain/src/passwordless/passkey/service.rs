@@ -4,12 +4,16 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::accounts::guard::{Guess, PasswordGuard, Subject};
+use crate::accounts::guard::{PasswordGuard, Reask};
 use crate::activity::{Happened, record};
 use crate::*;
 
 /// How long a ceremony may take between its options and its answer.
 pub const PASSKEY_CHALLENGE_TTL: Duration = Duration::minutes(5);
+
+/// How recent the sign-in of an account without a password must be to add
+/// a passkey (an account with one gives its password).
+pub const PASSKEY_REAUTH_WINDOW: Duration = Duration::minutes(5);
 
 /// The most passkeys one user may register.
 pub const MAX_PASSKEYS_PER_USER: usize = 20;
@@ -20,9 +24,10 @@ pub enum PasskeyError {
     /// The request presented an API key, which cannot manage the account.
     #[error(transparent)]
     NeedsSession(#[from] NeedsSession),
-    /// The account has a password and none was given.
-    #[error("the account's password is needed to add a passkey")]
-    PasswordRequired,
+    /// The account has a password and none was given; or it has none and
+    /// the session was not signed in within [`PASSKEY_REAUTH_WINDOW`].
+    #[error("sign in again (or give the password) to add a passkey")]
+    ReauthenticationRequired,
     /// The password is wrong.
     #[error("wrong password")]
     WrongPassword,
@@ -134,8 +139,9 @@ impl Passkeys {
     }
 
     /// Begins registering a passkey for the signed-in caller. An account
-    /// with a password must give it (a stolen session alone cannot add a
-    /// way in); wrong guesses count toward the account's lockout.
+    /// with a password must give it (wrong guesses count toward the
+    /// account's lockout); one without must have signed in within
+    /// [`PASSKEY_REAUTH_WINDOW`]: a stolen session alone adds no way in.
     pub async fn begin_registration(
         &self,
         caller: &Principal,
@@ -143,15 +149,15 @@ impl Passkeys {
         ip: Option<&str>,
     ) -> Result<PasskeyCeremonyStarted, PasskeyError> {
         let user = caller.account()?;
-        if user.password_hash.is_some() {
-            let password = password.ok_or(PasskeyError::PasswordRequired)?;
-            let guard = PasswordGuard::new(&self.stores, &self.system, &self.policy);
-            match guard.check(Subject::User(user), ip, password).await? {
-                Guess::Right => {}
-                Guess::Wrong => return Err(PasskeyError::WrongPassword),
-                Guess::LockedOut { until } => return Err(PasskeyError::LockedOut { until }),
-            }
-        }
+        PasswordGuard::new(&self.stores, &self.system, &self.policy)
+            .reauthenticate(caller, password, ip, PASSKEY_REAUTH_WINDOW)
+            .await
+            .map_err(|e| match e {
+                Reask::Required => PasskeyError::ReauthenticationRequired,
+                Reask::WrongPassword => PasskeyError::WrongPassword,
+                Reask::LockedOut { until } => PasskeyError::LockedOut { until },
+                Reask::Store(e) => PasskeyError::Unexpected(e),
+            })?;
         let existing = self.stores.passkeys.list_for_user(user.id).await?;
         if existing.len() >= MAX_PASSKEYS_PER_USER {
             return Err(PasskeyError::TooMany);

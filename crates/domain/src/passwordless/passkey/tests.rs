@@ -124,7 +124,7 @@ fn the_password_is_asked_and_a_challenge_serves_its_own_user_once() {
     let p = w.passkeys();
     assert!(matches!(
         block_on(p.begin_registration(&caller, None, None)),
-        Err(PasskeyError::PasswordRequired)
+        Err(PasskeyError::ReauthenticationRequired)
     ));
     let wrong = Password::for_sign_in("wrong password").unwrap();
     assert!(matches!(
@@ -244,6 +244,15 @@ fn the_last_way_to_sign_in_stays() {
     block_on(w.h.stores.users.create(&user)).unwrap();
     let caller = signed_in(&user);
     let p = w.passkeys();
+    // Without a password: a recent sign-in is the re-ask.
+    w.clock
+        .set(caller.session().created_at + PASSKEY_REAUTH_WINDOW + Duration::seconds(1));
+    assert!(matches!(
+        block_on(p.begin_registration(&caller, None, None)),
+        Err(PasskeyError::ReauthenticationRequired)
+    ));
+    w.clock
+        .set(caller.session().created_at + PASSKEY_REAUTH_WINDOW);
     let begun = block_on(p.begin_registration(&caller, None, None)).unwrap();
     let first = block_on(p.finish_registration(
         &caller,
