@@ -254,3 +254,22 @@ test("sign-in by email: the code, then the link, each once", async () => {
   const byLink = await new Portico({ baseUrl }).verifyEmailSignIn({ token: second.token });
   assert.equal(byLink.status, "signed-in");
 });
+
+test("a passkey sign-in: options for anyone, and a forged assertion refused", async () => {
+  const portico = new Portico({ baseUrl });
+  const { challengeId, options } = await portico.beginPasskeySignIn();
+  const publicKey = options.publicKey as { challenge: string; allowCredentials: unknown[] };
+  assert.match(publicKey.challenge, /^[A-Za-z0-9_-]{20,}$/);
+  assert.deepEqual(publicKey.allowCredentials, []);
+  const forged = {
+    id: "AAAA",
+    rawId: "AAAA",
+    type: "public-key",
+    response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA", userHandle: "AAAA" },
+    clientExtensionResults: {},
+  };
+  await assert.rejects(portico.finishPasskeySignIn(challengeId, forged), (e: unknown) => {
+    return e instanceof PorticoProblem && e.kind === "invalid-credentials";
+  });
+  assert.equal(await portico.signedIn(), false);
+});

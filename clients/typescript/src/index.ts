@@ -272,6 +272,40 @@ export class Portico {
     return this.sessionOrChallenge(data);
   }
 
+  /**
+   * Begins a sign-in with a passkey: the challenge's id and the
+   * `PublicKeyCredentialRequestOptions` JSON (the same for everyone; no
+   * login needed). In a browser:
+   * `navigator.credentials.get({ publicKey:
+   * PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey) })`,
+   * then {@link Portico.finishPasskeySignIn} with its `toJSON()`.
+   */
+  async beginPasskeySignIn(): Promise<{ challengeId: string; options: Record<string, unknown> }> {
+    const { data, error, response } = await this.api.POST("/v1/passkeys/authentication", {
+      body: {},
+    });
+    if (data === undefined) {
+      throw PorticoProblem.of(error, response);
+    }
+    return { challengeId: data.challenge_id, options: data.options as Record<string, unknown> };
+  }
+
+  /**
+   * Finishes a passkey sign-in with the assertion's `toJSON()`; answers
+   * as {@link Portico.signIn} does. An assertion that does not verify
+   * (another origin, a used challenge, a cloned authenticator) is an
+   * `invalid-credentials` problem.
+   */
+  async finishPasskeySignIn(challengeId: string, credential: unknown): Promise<SignInResult> {
+    const { data, error, response } = await this.api.POST("/v1/sessions/passkey", {
+      body: { challenge_id: challengeId, credential: credential as Record<string, never> },
+    });
+    if (data === undefined) {
+      throw PorticoProblem.of(error, response);
+    }
+    return this.sessionOrChallenge(data);
+  }
+
   /** A sign-in's answer: the session kept in the store, or the challenge. */
   private async sessionOrChallenge(
     data:

@@ -412,6 +412,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your passkeys, oldest first. */
+        get: operations["passkeys_mine"];
+        put?: never;
+        /** Finishes registering a passkey with what the authenticator answered. */
+        post: operations["passkeys_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/passkeys/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts registering a passkey for your account.
+         * @description Pass `options` to `navigator.credentials.create()` and send the result
+         *     to `POST /v1/me/passkeys` within 5 minutes. An account with a password
+         *     must give it (wrong guesses count toward its lockout); one without must
+         *     have signed in within the last 5 minutes.
+         */
+        post: operations["passkeys_begin_registration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes one of your passkeys, unless it is your last way to sign in. */
+        delete: operations["passkeys_remove"];
+        options?: never;
+        head?: never;
+        /** Renames one of your passkeys. */
+        patch: operations["passkeys_rename"];
+        trace?: never;
+    };
     "/v1/me/providers": {
         parameters: {
             query?: never;
@@ -662,6 +721,29 @@ export interface paths {
          */
         put: operations["uploads_put_object"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/passkeys/authentication": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts a sign-in with a passkey.
+         * @description The options are the same for everyone (an empty `allowCredentials`:
+         *     the authenticator offers its discoverable passkeys for this site), so
+         *     they reveal nothing about accounts. Send the assertion to
+         *     `POST /v1/sessions/passkey` within 5 minutes.
+         */
+        post: operations["sessions_begin_passkey_sign_in"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1000,6 +1082,28 @@ export interface paths {
          *     minutes.
          */
         post: operations["sessions_finish_sign_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/passkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signs in with a passkey's assertion.
+         * @description 201 with the tokens and cookies. A passkey used with user verification
+         *     (PIN or biometrics) is a complete sign-in even with TOTP on; without it
+         *     an account with TOTP answers 200 `mfa_required`.
+         */
+        post: operations["sessions_sign_in_with_passkey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1520,6 +1624,24 @@ export interface components {
              * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
             user_id?: string | null;
+        };
+        /** @description Finishes registering a passkey. */
+        AddPasskeyBody: {
+            /**
+             * Format: uuid
+             * @description The id from `POST /v1/me/passkeys/registration`.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            challenge_id: string;
+            /**
+             * @description What you call it (1 to 64 characters); absent: "Passkey N".
+             * @example Phone
+             */
+            name?: string | null;
+            /** @description The `PublicKeyCredential` as its `toJSON()` gives it. */
+            credential: {
+                [key: string]: unknown;
+            };
         };
         /** @description A user as an administrator sees them. */
         AdminUserView: components["schemas"]["UserView"] & {
@@ -2481,6 +2603,92 @@ export interface components {
              */
             user_agent?: string | null;
         };
+        /** @description Starts a passkey sign-in. */
+        PasskeyAuthenticationBody: {
+            /**
+             * @description Accepted for API compatibility and not used: the options are the
+             *     same for every caller (discoverable credentials), so they never
+             *     reveal whether an account exists or which passkeys it has.
+             * @example ada@example.com
+             */
+            login?: string | null;
+        };
+        /**
+         * @description A ceremony begun: pass `options` to `navigator.credentials.create()` or
+         *     `get()` (after decoding its base64url members, or with
+         *     `PublicKeyCredential.parseCreationOptionsFromJSON`/
+         *     `parseRequestOptionsFromJSON`), then send the credential back with the
+         *     `challenge_id` within 5 minutes.
+         */
+        PasskeyCeremonyView: {
+            /**
+             * Format: uuid
+             * @description The id to send back with the credential.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            challenge_id: string;
+            /**
+             * @description `{"publicKey": …}`: `PublicKeyCredentialCreationOptions` or
+             *     `PublicKeyCredentialRequestOptions` in their JSON form (binary
+             *     members as base64url).
+             */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The caller's passkeys, oldest first. */
+        PasskeyList: {
+            /** @description The passkeys. */
+            items: components["schemas"]["PasskeyView"][];
+        };
+        /** @description Starts registering a passkey. */
+        PasskeyRegistrationBody: {
+            /**
+             * @description The account's password: needed when the account has one (a stolen
+             *     session alone cannot add a way in).
+             * @example correct horse battery staple
+             */
+            password?: string | null;
+        };
+        /** @description Signs in with a passkey. */
+        PasskeySignInBody: {
+            /**
+             * Format: uuid
+             * @description The id from `POST /v1/passkeys/authentication`.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            challenge_id: string;
+            /** @description The `PublicKeyCredential` (assertion) as its `toJSON()` gives it. */
+            credential: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description A passkey (never its key). */
+        PasskeyView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description What its owner calls it.
+             * @example Phone
+             */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it was registered.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last signed in; `null`: never.
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_used_at?: string | null;
+        };
         /** @description The password and a code (a TOTP code or a backup code). */
         PasswordAndCodeBody: {
             /**
@@ -2794,6 +3002,14 @@ export interface components {
              * @example Lisbon, May
              */
             name?: string | null;
+        };
+        /** @description Renames a passkey. */
+        RenamePasskeyBody: {
+            /**
+             * @description The new name: 1 to 64 characters.
+             * @example YubiKey 5
+             */
+            name: string;
         };
         /** @description A password reset confirmation. */
         ResetConfirmBody: {
@@ -4994,6 +5210,316 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    passkeys_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your passkeys */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeys_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddPasskeyBody"];
+            };
+        };
+        responses: {
+            /** @description The passkey */
+            201: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description The passkey is registered already, or you hold 20 */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A bad name, a credential that is not WebAuthn JSON, or one that does not verify (unknown, used or expired challenge, wrong origin or RP ID, bad signature) */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeys_begin_registration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRegistrationBody"];
+            };
+        };
+        responses: {
+            /** @description The creation options and the challenge's id */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCeremonyView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description Wrong password; no password for an account that has one, or no recent sign-in for one without (reauthentication-required); or the request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description You hold 20 passkeys already */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
+            /** @description Too many wrong passwords: wait for Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeys_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The passkey's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description You have no such passkey */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description It is your last way to sign in (no password, provider or other passkey) */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeys_rename: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The passkey's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenamePasskeyBody"];
+            };
+        };
+        responses: {
+            /** @description The passkey */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The request presented an API key */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description You have no such passkey */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A bad name */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     oauth_links: {
         parameters: {
             query?: never;
@@ -5890,6 +6416,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sessions_begin_passkey_sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyAuthenticationBody"];
+            };
+        };
+        responses: {
+            /** @description The request options and the challenge's id */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCeremonyView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -7195,6 +7755,85 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    sessions_sign_in_with_passkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeySignInBody"];
+            };
+        };
+        responses: {
+            /** @description No user verification and the account has TOTP on: send a code to /v1/sessions/mfa */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaRequiredView"];
+                };
+            };
+            /** @description Signed in */
+            201: {
+                headers: {
+                    /** @description The browser session, when cookies were asked for: `portico_session` (HttpOnly, the access token) and `portico_csrf` (readable: its value goes in X-CSRF-Token) */
+                    "Set-Cookie"?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Unknown, used or expired challenge, unknown passkey, wrong origin or RP ID, bad signature, or a counter that did not move forward (invalid-credentials) */
+            401: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Account locked or suspended by an administrator */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The credential is not WebAuthn JSON */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
