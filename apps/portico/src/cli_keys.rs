@@ -71,21 +71,21 @@ pub(super) fn rotate_jwt_keys(config: &Config) -> Result<(), Box<dyn std::error:
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    // A key is still needed while the one after it is younger than a
-    // token's lifetime (its tokens may be valid); the last key always is.
-    let ttl = config.tokens.jwt_ttl().whole_seconds();
-    let added = |line: &str| {
-        line.rsplit(':')
-            .next()
-            .and_then(|t| t.parse::<i64>().ok())
-            .unwrap_or(i64::MAX)
-    };
+    // A key stays while its tokens may be valid (the rule of what is
+    // published); a line whose time does not parse counts as just added.
+    let added: Vec<i64> = kept
+        .iter()
+        .map(|line| {
+            line.rsplit(':')
+                .next()
+                .and_then(|t| t.parse::<i64>().ok())
+                .unwrap_or(i64::MAX)
+        })
+        .collect();
+    let needed = platform::JwtKeys::still_needed(&added, now, config.tokens.jwt_ttl());
     let mut out = String::new();
     let mut dropped = Vec::new();
-    for (i, line) in kept.iter().enumerate() {
-        let needed = kept
-            .get(i + 1)
-            .is_none_or(|next| added(next) + ttl > now.unix_timestamp());
+    for (line, needed) in kept.iter().zip(needed) {
         if needed {
             out.push_str(line);
             out.push('\n');

@@ -147,16 +147,27 @@ impl JwtKeys {
     /// The published keys of [`JwtKeys::jwks`]: each id with its public key
     /// in base64url (a JWK's `x`).
     pub fn published(&self, now: OffsetDateTime, ttl: Duration) -> Vec<(String, String)> {
-        let now = now.unix_timestamp();
+        let added: Vec<i64> = self.keys.iter().map(|k| k.added_at).collect();
         self.keys
             .iter()
-            .enumerate()
-            .filter(|(i, _)| {
-                self.keys
+            .zip(Self::still_needed(&added, now, ttl))
+            .filter(|(_, needed)| *needed)
+            .map(|(k, _)| (k.id.clone(), B64.encode(k.verifying.as_bytes())))
+            .collect()
+    }
+
+    /// For keys added at `added` (unix seconds, oldest first), whether each
+    /// may still have valid tokens at `now` for tokens living `ttl`: the
+    /// last key always, and each key the next one replaced less than `ttl`
+    /// ago. What is published, and what `portico keys rotate --jwt` keeps.
+    pub fn still_needed(added: &[i64], now: OffsetDateTime, ttl: Duration) -> Vec<bool> {
+        let now = now.unix_timestamp();
+        (0..added.len())
+            .map(|i| {
+                added
                     .get(i + 1)
-                    .is_none_or(|next| next.added_at + ttl.whole_seconds() > now)
+                    .is_none_or(|next| next.saturating_add(ttl.whole_seconds()) > now)
             })
-            .map(|(_, k)| (k.id.clone(), B64.encode(k.verifying.as_bytes())))
             .collect()
     }
 }
