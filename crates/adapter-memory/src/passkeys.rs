@@ -67,11 +67,7 @@ impl PasskeyRepository for MemoryStore {
         keep_one: bool,
     ) -> Result<PasskeyRemoved, StoreError> {
         let mut state = self.state();
-        if !state
-            .passkeys
-            .get(&id)
-            .is_some_and(|p| p.user_id == user_id)
-        {
+        if state.passkeys.get(&id).is_none_or(|p| p.user_id != user_id) {
             return Ok(PasskeyRemoved::NotFound);
         }
         let count = state

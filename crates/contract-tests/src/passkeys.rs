@@ -61,7 +61,7 @@ pub async fn passkeys_read_back_as_stored_and_credential_ids_are_unique(s: Store
     );
     assert_eq!(
         s.passkeys.list_for_user(bob).await.unwrap(),
-        [other.clone()]
+        std::slice::from_ref(&other)
     );
     let mut stolen = passkey(bob, first.credential_id.as_str(), t);
     stolen.id = PasskeyId::from_uuid(id());
