@@ -14,7 +14,6 @@ use async_trait::async_trait;
 use domain::*;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use mongodb::options::UpdateOptions;
 use time::OffsetDateTime;
 
 use crate::MongoStore;
@@ -60,18 +59,6 @@ fn of_user(user: UserId, provider: &ProviderName) -> Document {
 
 impl MongoStore {
     /// Adds `by` to the user's link count (creating it).
-    async fn count_links(&self, user: UserId, by: i64) -> Result<(), StoreError> {
-        self.coll(LINK_COUNTS)
-            .update_one(
-                doc! {"_id": uuid(user.as_uuid())},
-                doc! {"$inc": {"count": by}},
-            )
-            .with_options(UpdateOptions::builder().upsert(true).build())
-            .await
-            .map(drop)
-            .map_err(store("count links"))
-    }
-
     async fn remove_link(&self, user: UserId, provider: &ProviderName) -> Result<bool, StoreError> {
         Ok(self
             .coll(LINKS)
@@ -99,7 +86,7 @@ impl IdentityLinkRepository for MongoStore {
             })
             .await;
         match r {
-            Ok(_) => Ok(self.count_links(l.user_id, 1).await?),
+            Ok(_) => Ok(self.count_by(LINK_COUNTS, l.user_id, 1).await?),
             Err(e) if is_duplicate(&e) => Err(LinkError::Conflict),
             Err(e) => Err(LinkError::Store(store("link provider")(e))),
         }
@@ -185,17 +172,7 @@ impl IdentityLinkRepository for MongoStore {
         if !linked {
             return Ok(Unlinked::NotLinked);
         }
-        let mut guard = doc! {"_id": uuid(user_id.as_uuid())};
-        if keep_one {
-            guard.insert("count", doc! {"$gte": 2});
-        }
-        let taken = self
-            .coll(LINK_COUNTS)
-            .update_one(guard, doc! {"$inc": {"count": -1}})
-            .await
-            .map_err(store("unlink provider"))?
-            .matched_count
-            == 1;
+        let taken = self.count_down(LINK_COUNTS, user_id, keep_one).await?;
         if !taken && keep_one {
             return Ok(Unlinked::LastLink);
         }
@@ -204,7 +181,7 @@ impl IdentityLinkRepository for MongoStore {
         }
         // A parallel unlink of the same link removed it first.
         if taken {
-            self.count_links(user_id, 1).await?;
+            self.count_by(LINK_COUNTS, user_id, 1).await?;
         }
         Ok(Unlinked::NotLinked)
     }

@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use domain::*;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use mongodb::options::UpdateOptions;
 use time::OffsetDateTime;
 
 use crate::MongoStore;
@@ -30,20 +29,6 @@ fn passkey(d: &Document) -> Result<Passkey, StoreError> {
     })
 }
 
-impl MongoStore {
-    async fn count_passkeys(&self, user: UserId, by: i64) -> Result<(), StoreError> {
-        self.coll(PASSKEY_COUNTS)
-            .update_one(
-                doc! {"_id": uuid(user.as_uuid())},
-                doc! {"$inc": {"count": by}},
-            )
-            .with_options(UpdateOptions::builder().upsert(true).build())
-            .await
-            .map(drop)
-            .map_err(store("count passkeys"))
-    }
-}
-
 #[async_trait]
 impl PasskeyRepository for MongoStore {
     async fn insert(&self, p: &Passkey) -> Result<bool, StoreError> {
@@ -62,7 +47,7 @@ impl PasskeyRepository for MongoStore {
             .await;
         match r {
             Ok(_) => {
-                self.count_passkeys(p.user_id, 1).await?;
+                self.count_by(PASSKEY_COUNTS, p.user_id, 1).await?;
                 Ok(true)
             }
             Err(e) if is_duplicate(&e) => Ok(false),
@@ -129,17 +114,7 @@ impl PasskeyRepository for MongoStore {
         if !found {
             return Ok(PasskeyRemoved::NotFound);
         }
-        let mut guard = doc! {"_id": uuid(user_id.as_uuid())};
-        if keep_one {
-            guard.insert("count", doc! {"$gte": 2});
-        }
-        let taken = self
-            .coll(PASSKEY_COUNTS)
-            .update_one(guard, doc! {"$inc": {"count": -1}})
-            .await
-            .map_err(store("delete passkey"))?
-            .matched_count
-            == 1;
+        let taken = self.count_down(PASSKEY_COUNTS, user_id, keep_one).await?;
         if !taken && keep_one {
             return Ok(PasskeyRemoved::LastOne);
         }
@@ -155,7 +130,7 @@ impl PasskeyRepository for MongoStore {
         }
         // A parallel delete of the same passkey removed it first.
         if taken {
-            self.count_passkeys(user_id, 1).await?;
+            self.count_by(PASSKEY_COUNTS, user_id, 1).await?;
         }
         Ok(PasskeyRemoved::NotFound)
     }

@@ -28,31 +28,6 @@ return 1
     )
 });
 
-/// KEYS: by-hash. ARGV: key hash, record prefix.
-static FIND: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return {} end
-return redis.call('HGETALL', ARGV[2] .. id)
-"#,
-    )
-});
-
-/// KEYS: user index. ARGV: record prefix.
-static LIST: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local out = {}
-for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
-  local rec = redis.call('HGETALL', ARGV[1] .. id)
-  if #rec > 0 then table.insert(out, rec) end
-end
-return out
-"#,
-    )
-});
-
 /// KEYS: record, by-hash, user index. ARGV: user id, id.
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
@@ -63,26 +38,6 @@ redis.call('DEL', KEYS[1])
 if hash then redis.call('HDEL', KEYS[2], hash) end
 redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
-"#,
-    )
-});
-
-/// KEYS: user index, by-hash. ARGV: record prefix.
-static DELETE_FOR_USER: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. id
-  local hash = redis.call('HGET', key, 'keyHash')
-  if hash then
-    redis.call('HDEL', KEYS[2], hash)
-    redis.call('DEL', key)
-    n = n + 1
-  end
-end
-redis.call('DEL', KEYS[1])
-return n
 "#,
     )
 });
@@ -195,7 +150,7 @@ impl ApiKeyRepository for RedisStore {
     async fn find_by_hash(&self, key_hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
         let v: Value = self
             .eval(
-                &FIND,
+                &super::indexed::FIND,
                 vec![self.api_keys_by_hash()],
                 vec![key_hash.as_str().to_owned(), self.api_key_prefix()],
                 "find API key",
@@ -207,9 +162,9 @@ impl ApiKeyRepository for RedisStore {
     async fn list_for_user(&self, user_id: UserId) -> Result<Vec<ApiKey>, StoreError> {
         let v: Value = self
             .eval(
-                &LIST,
+                &super::indexed::LIST,
                 vec![self.api_keys_of(user_id)],
-                vec![self.api_key_prefix()],
+                vec![self.api_key_prefix(), "desc".to_owned()],
                 "list API keys",
             )
             .await?;
@@ -238,9 +193,9 @@ impl ApiKeyRepository for RedisStore {
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
         let n: i64 = self
             .eval(
-                &DELETE_FOR_USER,
+                &super::indexed::DELETE_FOR_USER,
                 vec![self.api_keys_of(user_id), self.api_keys_by_hash()],
-                vec![self.api_key_prefix()],
+                vec![self.api_key_prefix(), "keyHash".to_owned()],
                 "delete a user's API keys",
             )
             .await?;

@@ -32,31 +32,6 @@ return 1
     )
 });
 
-/// KEYS: by-credential. ARGV: credential id, record prefix.
-static FIND: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return {} end
-return redis.call('HGETALL', ARGV[2] .. id)
-"#,
-    )
-});
-
-/// KEYS: user index. ARGV: record prefix.
-static LIST: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local rec = redis.call('HGETALL', ARGV[1] .. id)
-  if #rec > 0 then table.insert(out, rec) end
-end
-return out
-"#,
-    )
-});
-
 /// KEYS: record. ARGV: user id, name.
 static RENAME: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
@@ -80,26 +55,6 @@ redis.call('DEL', KEYS[1])
 if cred then redis.call('HDEL', KEYS[2], cred) end
 redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
-"#,
-    )
-});
-
-/// KEYS: user index, by-credential. ARGV: record prefix.
-static DELETE_FOR_USER: LazyLock<Script> = LazyLock::new(|| {
-    Script::from_lua(
-        r#"
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. id
-  local cred = redis.call('HGET', key, 'credentialId')
-  if cred then
-    redis.call('HDEL', KEYS[2], cred)
-    redis.call('DEL', key)
-    n = n + 1
-  end
-end
-redis.call('DEL', KEYS[1])
-return n
 "#,
     )
 });
@@ -226,7 +181,7 @@ impl PasskeyRepository for RedisStore {
     ) -> Result<Option<Passkey>, StoreError> {
         let v: Value = self
             .eval(
-                &FIND,
+                &super::indexed::FIND,
                 vec![self.passkeys_by_credential()],
                 vec![credential_id.as_str().to_owned(), self.passkey_prefix()],
                 "find passkey",
@@ -238,9 +193,9 @@ impl PasskeyRepository for RedisStore {
     async fn list_for_user(&self, user_id: UserId) -> Result<Vec<Passkey>, StoreError> {
         let v: Value = self
             .eval(
-                &LIST,
+                &super::indexed::LIST,
                 vec![self.passkeys_of(user_id)],
-                vec![self.passkey_prefix()],
+                vec![self.passkey_prefix(), "asc".to_owned()],
                 "list passkeys",
             )
             .await?;
@@ -322,9 +277,9 @@ impl PasskeyRepository for RedisStore {
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
         let n: i64 = self
             .eval(
-                &DELETE_FOR_USER,
+                &super::indexed::DELETE_FOR_USER,
                 vec![self.passkeys_of(user_id), self.passkeys_by_credential()],
-                vec![self.passkey_prefix()],
+                vec![self.passkey_prefix(), "credentialId".to_owned()],
                 "delete a user's passkeys",
             )
             .await?;

@@ -337,28 +337,13 @@ impl Federation {
         if !user.verified {
             return Err(ExchangeError::NotVerified);
         }
-        let mfa = crate::MultiFactor::new(
-            self.stores.clone(),
-            self.system.clone(),
-            self.accounts.clone(),
-        );
-        if let Some(challenge) = mfa.after_password(&user, now).await? {
-            return Ok(SignedIn::MfaRequired(challenge));
-        }
-        match auth
-            .finish_sign_in(
-                &user,
-                Some(self.system.device(user_agent.as_deref())),
-                ip,
-                now,
-                crate::SignInMethod::Provider,
-            )
+        let device = Some(self.system.device(user_agent.as_deref()));
+        auth.second_step_or_session(&user, device, ip, now, crate::SignInMethod::Provider, false)
             .await
-        {
-            Ok(session) => Ok(SignedIn::Session(session)),
-            Err(SignInError::Unexpected(e)) => Err(ExchangeError::Unexpected(e)),
-            Err(_) => Err(ExchangeError::InvalidCode),
-        }
+            .map_err(|e| match e {
+                SignInError::Unexpected(e) => ExchangeError::Unexpected(e),
+                _ => ExchangeError::InvalidCode,
+            })
     }
 
     /// Writes the event of a link or unlink by the user.

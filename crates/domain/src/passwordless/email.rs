@@ -318,22 +318,20 @@ impl EmailSignIn {
                 Err(WriteError::Store(e)) => return Err(e.into()),
             }
         }
-        let mfa = MultiFactor::new(
-            self.stores.clone(),
-            self.system.clone(),
-            self.policy.clone(),
-        );
-        if let Some(challenge) = mfa.after_password(&user, now).await? {
-            return Ok(SignedIn::MfaRequired(challenge));
-        }
-        match auth
-            .finish_sign_in(&user, origin.device, request.ip, now, SignInMethod::Email)
-            .await
-        {
-            Ok(session) => Ok(SignedIn::Session(session)),
-            Err(SignInError::Unexpected(e)) => Err(e.into()),
-            Err(_) => Err(EmailSignInError::InvalidToken),
-        }
+        // Email never proves a second factor: TOTP is asked when on.
+        auth.second_step_or_session(
+            &user,
+            origin.device,
+            request.ip,
+            now,
+            SignInMethod::Email,
+            false,
+        )
+        .await
+        .map_err(|e| match e {
+            SignInError::Unexpected(e) => e.into(),
+            _ => EmailSignInError::InvalidToken,
+        })
     }
 }
 

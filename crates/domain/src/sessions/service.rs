@@ -290,6 +290,39 @@ impl Authentication {
             .map_err(SignInError::Unexpected)
     }
 
+    /// The end of a sign-in whose first step held (a provider, a mailed
+    /// code, a passkey): the second factor's challenge when the user has
+    /// TOTP on and `second_factor_proven` is false, else the session. An
+    /// error other than [`SignInError::Unexpected`] means the sign-in
+    /// cannot go on (its caller says which way it failed).
+    pub(crate) async fn second_step_or_session(
+        &self,
+        user: &User,
+        device: Option<crate::Device>,
+        ip: Option<String>,
+        now: OffsetDateTime,
+        method: SignInMethod,
+        second_factor_proven: bool,
+    ) -> Result<SignedIn, SignInError> {
+        if !second_factor_proven {
+            let mfa = crate::MultiFactor::new(
+                self.stores.clone(),
+                self.system.clone(),
+                self.policy.clone(),
+            );
+            if let Some(challenge) = mfa
+                .after_password(user, now)
+                .await
+                .map_err(SignInError::Unexpected)?
+            {
+                return Ok(SignedIn::MfaRequired(challenge));
+            }
+        }
+        self.finish_sign_in(user, device, ip, now, method)
+            .await
+            .map(SignedIn::Session)
+    }
+
     /// The end of every sign-in, once every factor is proven: records it
     /// on the user, opens a session, and writes `sign_in.succeeded`.
     pub(crate) async fn finish_sign_in(

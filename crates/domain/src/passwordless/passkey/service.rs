@@ -352,24 +352,21 @@ impl Passkeys {
             record(&self.stores, &self.system, failed("suspended")).await?;
             return Err(PasskeyError::Suspended(suspension.clone()));
         }
-        if !assertion.user_verified {
-            let mfa = MultiFactor::new(
-                self.stores.clone(),
-                self.system.clone(),
-                self.policy.clone(),
-            );
-            if let Some(challenge) = mfa.after_password(&user, now).await? {
-                return Ok(SignedIn::MfaRequired(challenge));
-            }
-        }
-        match auth
-            .finish_sign_in(&user, origin.device, attempt.ip, now, SignInMethod::Passkey)
-            .await
-        {
-            Ok(session) => Ok(SignedIn::Session(session)),
-            Err(SignInError::Unexpected(e)) => Err(e.into()),
-            Err(_) => Err(PasskeyError::Invalid),
-        }
+        // The device is one factor; its verification of the user (PIN,
+        // biometrics) the second.
+        auth.second_step_or_session(
+            &user,
+            origin.device,
+            attempt.ip,
+            now,
+            SignInMethod::Passkey,
+            assertion.user_verified,
+        )
+        .await
+        .map_err(|e| match e {
+            SignInError::Unexpected(e) => e.into(),
+            _ => PasskeyError::Invalid,
+        })
     }
 
     async fn keep(
