@@ -261,3 +261,22 @@ impl AuthChangeFeed for RecordingFeed {
         Err(StoreError::msg("tests do not subscribe"))
     }
 }
+
+/// Turns TOTP on for `user` in `stores` (a confirmed factor with a made-up
+/// sealed secret): a sign-in then asks for the second step.
+pub(crate) fn totp_on(stores: &Stores, user: UserId) {
+    let factor = MfaFactor {
+        id: MfaFactorId::from_uuid(Uuid::from_u128(5)),
+        user_id: user,
+        secret: Sealed::from_stored("k1:sealed"),
+        confirmed_at: None,
+        last_step: None,
+        backup_codes: vec![],
+        created_at: T0,
+    };
+    futures::executor::block_on(stores.mfa.begin(&factor)).expect("a pending factor");
+    assert!(
+        futures::executor::block_on(stores.mfa.confirm(user, factor.id, 1, &[], T0))
+            .expect("confirmed")
+    );
+}

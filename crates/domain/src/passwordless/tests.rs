@@ -231,17 +231,7 @@ fn a_redirect_off_the_allowlist_is_refused_before_anything_is_queued() {
 #[test]
 fn the_second_factor_is_still_asked_when_totp_is_on() {
     let w = world();
-    let mfa = MfaFactor {
-        id: MfaFactorId::from_uuid(uuid::Uuid::from_u128(5)),
-        user_id: w.user.id,
-        secret: Sealed::from_stored("k1:sealed"),
-        confirmed_at: None,
-        last_step: None,
-        backup_codes: vec![],
-        created_at: T0,
-    };
-    block_on(w.h.stores.mfa.begin(&mfa)).unwrap();
-    assert!(block_on(w.h.stores.mfa.confirm(w.user.id, mfa.id, 1, &[], T0)).unwrap());
+    totp_on(&w.h.stores, w.user.id);
     let (flow, mail) = w.ask("user1@example.org");
     let (_, code) = mail.unwrap();
     assert!(matches!(w.code(&flow, &code), Ok(SignedIn::MfaRequired(_))));

@@ -190,17 +190,7 @@ fn the_password_is_asked_and_a_challenge_serves_its_own_user_once() {
 fn the_counter_must_move_forward_and_user_verification_skips_the_second_factor() {
     let w = world();
     w.register(&signed_in(&w.user), CREDENTIAL).unwrap();
-    let mfa = MfaFactor {
-        id: MfaFactorId::from_uuid(uuid::Uuid::from_u128(5)),
-        user_id: w.user.id,
-        secret: Sealed::from_stored("k1:sealed"),
-        confirmed_at: None,
-        last_step: None,
-        backup_codes: vec![],
-        created_at: T0,
-    };
-    block_on(w.h.stores.mfa.begin(&mfa)).unwrap();
-    assert!(block_on(w.h.stores.mfa.confirm(w.user.id, mfa.id, 1, &[], T0)).unwrap());
+    totp_on(&w.h.stores, w.user.id);
     assert!(matches!(
         w.sign_in(CREDENTIAL, 3, true),
         Ok(SignedIn::Session(_))
