@@ -5,7 +5,7 @@ use domain::*;
 use time::OffsetDateTime;
 
 use super::MemoryStore;
-use super::state::{count, page_of};
+use super::state::page_of;
 
 #[async_trait]
 impl UserRepository for MemoryStore {
@@ -203,10 +203,11 @@ impl CandidateRepository for MemoryStore {
             .cloned())
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.candidates.len();
-        state.candidates.retain(|_, c| now < c.expires_at);
-        Ok(count(before - state.candidates.len()))
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(super::state::purge(
+            &mut self.state().candidates,
+            limit,
+            |c| c.expires_at <= now,
+        ))
     }
 }

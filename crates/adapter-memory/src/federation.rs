@@ -153,10 +153,9 @@ impl OAuthFlowRepository for MemoryStore {
         Ok(count(before - state.flows.len()))
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.flows.len();
-        state.flows.retain(|_, f| now < f.expires_at);
-        Ok(count(before - state.flows.len()))
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(super::state::purge(&mut self.state().flows, limit, |f| {
+            f.expires_at <= now
+        }))
     }
 }

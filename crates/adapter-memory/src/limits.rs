@@ -5,7 +5,7 @@ use domain::*;
 use time::OffsetDateTime;
 
 use super::MemoryStore;
-use super::state::{Counter, CounterKey, State, count};
+use super::state::{Counter, CounterKey, State};
 
 /// The counter of `key` for the window of `window` containing `at`, and
 /// when that window ends.
@@ -116,12 +116,11 @@ impl RateLimiter for MemoryStore {
         Ok(())
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.counters.len();
-        state
-            .counters
-            .retain(|_, c| c.ends_at.is_none_or(|end| now < end));
-        Ok(count(before - state.counters.len()))
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(super::state::purge(
+            &mut self.state().counters,
+            limit,
+            |c| c.ends_at.is_some_and(|end| end <= now),
+        ))
     }
 }

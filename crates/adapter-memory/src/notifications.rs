@@ -115,11 +115,12 @@ impl NotificationRepository for MemoryStore {
         }
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.notifications.len();
-        state.notifications.retain(|_, n| alive(n, now));
-        Ok(count(before - state.notifications.len()))
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(super::state::purge(
+            &mut self.state().notifications,
+            limit,
+            |n| !alive(n, now),
+        ))
     }
 
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {

@@ -129,10 +129,11 @@ impl PasskeyChallengeRepository for MemoryStore {
             .filter(|c| c.expires_at > now))
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.passkey_challenges.len();
-        state.passkey_challenges.retain(|_, c| c.expires_at > now);
-        Ok((before - state.passkey_challenges.len()) as u64)
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(super::state::purge(
+            &mut self.state().passkey_challenges,
+            limit,
+            |c| c.expires_at <= now,
+        ))
     }
 }

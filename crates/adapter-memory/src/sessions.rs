@@ -153,10 +153,15 @@ impl SessionRepository for MemoryStore {
         })
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        Ok(remove_sessions(&mut self.state(), |s| {
-            s.refresh_expires_at <= now
-        }))
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let n = super::state::purge(&mut state.sessions, limit, |s| s.refresh_expires_at <= now);
+        let sessions = &state.sessions;
+        state
+            .refresh_tokens
+            .retain(|_, t| sessions.contains_key(&t.session_id));
+        Ok(n)
     }
 
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {
@@ -241,12 +246,11 @@ impl OneTimeTokenRepository for MemoryStore {
         Ok(count(before - state.one_time.len()))
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        let before = state.one_time.len();
-        state
-            .one_time
-            .retain(|_, (token, _)| now < token.expires_at);
-        Ok(count(before - state.one_time.len()))
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        Ok(super::state::purge(
+            &mut self.state().one_time,
+            limit,
+            |(token, _)| token.expires_at <= now,
+        ))
     }
 }

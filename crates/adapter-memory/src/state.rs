@@ -81,3 +81,21 @@ where
 pub(crate) fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
+
+/// Removes at most `limit` entries of `map` that are `expired`; how many.
+pub(crate) fn purge<K, V>(
+    map: &mut HashMap<K, V>,
+    limit: u32,
+    expired: impl Fn(&V) -> bool,
+) -> u64 {
+    let mut left = limit;
+    map.retain(|_, v| {
+        if left > 0 && expired(v) {
+            left -= 1;
+            false
+        } else {
+            true
+        }
+    });
+    u64::from(limit - left)
+}

@@ -378,7 +378,10 @@ pub async fn expired_flow_is_never_taken(s: Stores) {
     s.oauth_flows.insert(&old).await.unwrap();
     s.oauth_flows.insert(&live).await.unwrap();
     assert_eq!(s.oauth_flows.take(&old.state_hash, t).await.unwrap(), None);
-    s.oauth_flows.purge_expired(t).await.unwrap();
+    s.oauth_flows
+        .purge_expired(t, domain::PURGE_BATCH)
+        .await
+        .unwrap();
     assert_eq!(s.oauth_flows.take(&old.state_hash, t).await.unwrap(), None);
     assert_eq!(
         s.oauth_flows.take(&live.state_hash, t).await.unwrap(),

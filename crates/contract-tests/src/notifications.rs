@@ -222,7 +222,10 @@ pub async fn purge_removes_expired_only(s: Stores) {
     for n in [&old, &live, &forever] {
         s.notifications.create(n).await.unwrap();
     }
-    s.notifications.purge_expired(t).await.unwrap();
+    s.notifications
+        .purge_expired(t, domain::PURGE_BATCH)
+        .await
+        .unwrap();
     assert_eq!(
         s.notifications
             .get(ann, old.id, t - Duration::hours(2))

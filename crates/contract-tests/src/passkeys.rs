@@ -298,7 +298,7 @@ pub async fn challenges_are_taken_once_and_never_after_expiry(s: Stores) {
     s.passkey_challenges.insert(&late).await.unwrap();
     s.passkey_challenges.insert(&live).await.unwrap();
     s.passkey_challenges
-        .purge_expired(t + Duration::seconds(2))
+        .purge_expired(t + Duration::seconds(2), PURGE_BATCH)
         .await
         .unwrap();
     assert_eq!(

@@ -216,7 +216,10 @@ pub async fn purge_removes_ended_windows(s: Stores) {
     s.rate_limiter.hit(&k, Window::MINUTE, past).await.unwrap();
     s.rate_limiter.hit(&k, Window::MINUTE, t).await.unwrap();
     s.rate_limiter.hit(&k, Window::AllTime, t).await.unwrap();
-    s.rate_limiter.purge_expired(t).await.unwrap();
+    s.rate_limiter
+        .purge_expired(t, domain::PURGE_BATCH)
+        .await
+        .unwrap();
     assert_eq!(
         s.rate_limiter.peek(&k, Window::MINUTE, past).await.unwrap(),
         0

@@ -86,13 +86,9 @@ impl CandidateRepository for MongoStore {
             .transpose()
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let r = self
-            .coll(CANDIDATES)
-            .delete_many(doc! {"expiresAt": {"$lte": time(now)}})
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        self.purge_batch(CANDIDATES, doc! {"expiresAt": {"$lte": time(now)}}, limit)
             .await
-            .map_err(store("purge candidates"))?;
-        Ok(r.deleted_count)
     }
 }
 
@@ -334,14 +330,19 @@ impl SessionRepository for MongoStore {
         }
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let n = retrying!(self.delete_sessions(doc! {"refreshExpiresAt": {"$lt": time(now)}}))
-            .map_err(store("purge sessions"))?;
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        let expired = doc! {"refreshExpiresAt": {"$lt": time(now)}};
+        let ids = self.ids_matching(SESSIONS, expired.clone(), limit).await?;
+        let n = if ids.is_empty() {
+            0
+        } else {
+            let mut bounded = doc! {"_id": {"$in": ids}};
+            bounded.extend(expired);
+            retrying!(self.delete_sessions(bounded.clone())).map_err(store("purge sessions"))?
+        };
         // Tokens whose session is gone by TTL, or which expired on their own.
-        self.coll(REFRESH)
-            .delete_many(doc! {"expiresAt": {"$lt": time(now)}})
-            .await
-            .map_err(store("purge refresh tokens"))?;
+        self.purge_batch(REFRESH, doc! {"expiresAt": {"$lt": time(now)}}, limit)
+            .await?;
         Ok(n)
     }
 
@@ -479,12 +480,8 @@ impl OneTimeTokenRepository for MongoStore {
         Ok(r.deleted_count)
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let r = self
-            .coll(TOKENS)
-            .delete_many(doc! {"expiresAt": {"$lte": time(now)}})
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        self.purge_batch(TOKENS, doc! {"expiresAt": {"$lte": time(now)}}, limit)
             .await
-            .map_err(store("purge tokens"))?;
-        Ok(r.deleted_count)
     }
 }

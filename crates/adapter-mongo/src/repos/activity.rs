@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use domain::*;
 use futures::TryStreamExt;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Document, doc};
 use time::OffsetDateTime;
 
 use crate::MongoStore;
@@ -113,27 +113,9 @@ impl ActivityRepository for MongoStore {
     }
 
     async fn purge_before(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
-        let old: Vec<Document> = self
-            .coll(ACTIVITY)
-            .find(doc! {"at": {"$lt": time(before)}})
-            .projection(doc! {"_id": 1})
-            .sort(doc! {"at": 1, "_id": 1})
-            .limit(i64::from(limit))
+        // Ids are UUIDv7: in id order is oldest first.
+        self.purge_batch(ACTIVITY, doc! {"at": {"$lt": time(before)}}, limit)
             .await
-            .map_err(store("find old activity events"))?
-            .try_collect()
-            .await
-            .map_err(store("find old activity events"))?;
-        if old.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<Bson> = old.iter().filter_map(|d| d.get("_id").cloned()).collect();
-        let r = self
-            .coll(ACTIVITY)
-            .delete_many(doc! {"_id": {"$in": ids}})
-            .await
-            .map_err(store("purge activity events"))?;
-        Ok(r.deleted_count)
     }
 
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {

@@ -269,11 +269,8 @@ impl OAuthFlowRepository for MongoStore {
             .map_err(store("delete sign-in flows"))
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.coll(FLOWS)
-            .delete_many(doc! {"expiresAt": {"$lte": time(now)}})
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        self.purge_batch(FLOWS, doc! {"expiresAt": {"$lte": time(now)}}, limit)
             .await
-            .map(|r| r.deleted_count)
-            .map_err(store("purge sign-in flows"))
     }
 }

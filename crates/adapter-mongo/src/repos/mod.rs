@@ -74,3 +74,59 @@ mod per_user_counts {
         }
     }
 }
+
+/// Bounded deletes for the purge: at most `limit` documents per call, by
+/// their ids, so no delete runs long.
+mod batches {
+    use domain::StoreError;
+    use futures::TryStreamExt;
+    use mongodb::bson::{Bson, Document, doc};
+
+    use crate::MongoStore;
+    use crate::error::store;
+
+    impl MongoStore {
+        /// The ids of at most `limit` documents of `coll` matching
+        /// `filter`, oldest ids first.
+        pub(crate) async fn ids_matching(
+            &self,
+            coll: &str,
+            filter: Document,
+            limit: u32,
+        ) -> Result<Vec<Bson>, StoreError> {
+            let found: Vec<Document> = self
+                .coll(coll)
+                .find(filter)
+                .projection(doc! {"_id": 1})
+                .sort(doc! {"_id": 1})
+                .limit(i64::from(limit))
+                .await
+                .map_err(store("find expired records"))?
+                .try_collect()
+                .await
+                .map_err(store("find expired records"))?;
+            Ok(found.iter().filter_map(|d| d.get("_id").cloned()).collect())
+        }
+
+        /// Deletes at most `limit` documents of `coll` matching `filter`
+        /// (checked again at the delete); how many.
+        pub(crate) async fn purge_batch(
+            &self,
+            coll: &str,
+            filter: Document,
+            limit: u32,
+        ) -> Result<u64, StoreError> {
+            let ids = self.ids_matching(coll, filter.clone(), limit).await?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            let mut bounded = doc! {"_id": {"$in": ids}};
+            bounded.extend(filter);
+            self.coll(coll)
+                .delete_many(bounded)
+                .await
+                .map(|r| r.deleted_count)
+                .map_err(store("purge expired records"))
+        }
+    }
+}

@@ -191,13 +191,13 @@ impl NotificationRepository for MongoStore {
         WriteError::found(r.deleted_count)
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let r = self
-            .coll(NOTIFICATIONS)
-            .delete_many(doc! {"expiresAt": {"$lte": time(now)}})
-            .await
-            .map_err(store("purge notifications"))?;
-        Ok(r.deleted_count)
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        self.purge_batch(
+            NOTIFICATIONS,
+            doc! {"expiresAt": {"$lte": time(now)}},
+            limit,
+        )
+        .await
     }
 
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError> {

@@ -213,8 +213,13 @@ impl PasskeyChallengeRepository for MongoStore {
             .transpose()
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
-        // The TTL index removes them.
-        Ok(0)
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        // The TTL index removes them too, within a minute or so.
+        self.purge_batch(
+            PASSKEY_CHALLENGES,
+            doc! {"expiresAt": {"$lte": time(now)}},
+            limit,
+        )
+        .await
     }
 }

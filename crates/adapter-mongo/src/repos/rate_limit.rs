@@ -163,12 +163,12 @@ impl RateLimiter for MongoStore {
             .map_err(store("forget counters"))
     }
 
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let r = self
-            .coll(RATE_LIMITS)
-            .delete_many(doc! {"windowEnd": {"$ne": Bson::Null, "$lte": time(now)}})
-            .await
-            .map_err(store("purge counters"))?;
-        Ok(r.deleted_count)
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        self.purge_batch(
+            RATE_LIMITS,
+            doc! {"windowEnd": {"$ne": Bson::Null, "$lte": time(now)}},
+            limit,
+        )
+        .await
     }
 }

@@ -259,7 +259,7 @@ impl NotificationRepository for RedisStore {
         WriteError::found(deleted)
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, _now: OffsetDateTime, _limit: u32) -> Result<u64, StoreError> {
         // Notifications with an expiry expire natively.
         Ok(0)
     }

@@ -333,7 +333,7 @@ impl PasskeyChallengeRepository for RedisStore {
         }))
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, _now: OffsetDateTime, _limit: u32) -> Result<u64, StoreError> {
         // They expire natively.
         Ok(0)
     }

@@ -243,7 +243,7 @@ impl RateLimiter for RedisStore {
         Ok(())
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, _now: OffsetDateTime, _limit: u32) -> Result<u64, StoreError> {
         // Windows expire natively at their end.
         Ok(0)
     }

@@ -138,9 +138,17 @@ impl domain::CandidateRepository for Store {
         .transpose()
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-        sqlx::query("DELETE FROM registration_candidates WHERE expires_at <= $1")
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM registration_candidates WHERE email_normalized IN \
+             (SELECT email_normalized FROM registration_candidates WHERE expires_at <= $1 LIMIT $2)",
+        )
             .bind(<Ts>::to_db(now))
+            .bind(i64::from(limit))
             .execute(self.pool())
             .await
             .map(|d| d.rows_affected())
@@ -344,13 +352,21 @@ impl domain::SessionRepository for Store {
         }
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-        sqlx::query("DELETE FROM auth_sessions WHERE refresh_expires_at <= $1")
-            .bind(<Ts>::to_db(now))
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(crate::error::store("purging sessions"))
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM auth_sessions WHERE id IN \
+             (SELECT id FROM auth_sessions WHERE refresh_expires_at <= $1 LIMIT $2)",
+        )
+        .bind(<Ts>::to_db(now))
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(crate::error::store("purging sessions"))
     }
 
     async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
@@ -475,12 +491,20 @@ impl domain::OneTimeTokenRepository for Store {
             .map_err(crate::error::store("deleting tokens"))
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-        sqlx::query("DELETE FROM one_time_tokens WHERE expires_at <= $1")
-            .bind(<Ts>::to_db(now))
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(crate::error::store("purging tokens"))
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM one_time_tokens WHERE token_hash IN \
+             (SELECT token_hash FROM one_time_tokens WHERE expires_at <= $1 LIMIT $2)",
+        )
+        .bind(<Ts>::to_db(now))
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(crate::error::store("purging tokens"))
     }
 }

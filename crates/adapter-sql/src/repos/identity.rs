@@ -292,12 +292,20 @@ impl domain::OAuthFlowRepository for Store {
             .map_err(crate::error::store("deleting sign-in flows"))
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-        sqlx::query("DELETE FROM oauth_flows WHERE expires_at <= $1")
-            .bind(<Ts>::to_db(now))
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(crate::error::store("purging sign-in flows"))
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM oauth_flows WHERE state_hash IN \
+             (SELECT state_hash FROM oauth_flows WHERE expires_at <= $1 LIMIT $2)",
+        )
+        .bind(<Ts>::to_db(now))
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(crate::error::store("purging sign-in flows"))
     }
 }

@@ -187,9 +187,17 @@ impl domain::NotificationRepository for Store {
         domain::WriteError::found(done.rows_affected())
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-        sqlx::query("DELETE FROM notifications WHERE expires_at IS NOT NULL AND expires_at <= $1")
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM notifications WHERE id IN \
+             (SELECT id FROM notifications WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2)",
+        )
             .bind(<Ts>::to_db(now))
+            .bind(i64::from(limit))
             .execute(self.pool())
             .await
             .map(|d| d.rows_affected())

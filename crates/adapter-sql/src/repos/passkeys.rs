@@ -232,12 +232,20 @@ impl domain::PasskeyChallengeRepository for Store {
         .transpose()
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
-        sqlx::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
-            .bind(<Ts>::to_db(now))
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(crate::error::store("purging passkey challenges"))
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(
+            "DELETE FROM passkey_challenges WHERE id IN \
+             (SELECT id FROM passkey_challenges WHERE expires_at <= $1 LIMIT $2)",
+        )
+        .bind(<Ts>::to_db(now))
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(crate::error::store("purging passkey challenges"))
     }
 }

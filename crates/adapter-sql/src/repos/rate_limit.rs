@@ -218,11 +218,18 @@ impl domain::RateLimiter for Store {
             .map_err(crate::error::store("forgetting counters"))
     }
 
-    async fn purge_expired(&self, now: time::OffsetDateTime) -> Result<u64, domain::StoreError> {
+    async fn purge_expired(
+        &self,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, domain::StoreError> {
         sqlx::query(
-            "DELETE FROM rate_limit_counters WHERE expires_at IS NOT NULL AND expires_at <= $1",
+            "DELETE FROM rate_limit_counters WHERE (key, window_seconds, window_start) IN \
+             (SELECT key, window_seconds, window_start FROM rate_limit_counters \
+             WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2)",
         )
         .bind(<Ts>::to_db(now))
+        .bind(i64::from(limit))
         .execute(self.pool())
         .await
         .map(|d| d.rows_affected())

@@ -103,7 +103,10 @@ pub async fn candidate_purge_keeps_unexpired(s: Stores) {
     let live = candidate("live@example.org", t);
     s.candidates.put(&old).await.unwrap();
     s.candidates.put(&live).await.unwrap();
-    s.candidates.purge_expired(t).await.unwrap();
+    s.candidates
+        .purge_expired(t, domain::PURGE_BATCH)
+        .await
+        .unwrap();
     assert_eq!(
         s.candidates
             .take(&old.token_hash, t - Duration::hours(2))

@@ -119,7 +119,10 @@ pub async fn one_time_purge_expired(s: Stores) {
     let live = one_time(u.id, TokenPurpose::PasswordReset, t);
     s.one_time_tokens.insert(&old).await.unwrap();
     s.one_time_tokens.insert(&live).await.unwrap();
-    s.one_time_tokens.purge_expired(t).await.unwrap();
+    s.one_time_tokens
+        .purge_expired(t, domain::PURGE_BATCH)
+        .await
+        .unwrap();
     let gone = s
         .one_time_tokens
         .consume(
@@ -231,4 +234,49 @@ pub async fn concurrent_tries_count_exactly(s: Stores) {
     .await;
     counts.sort_unstable();
     assert_eq!(counts, (1..=12).collect::<Vec<u32>>());
+}
+
+/// `purge_expired` deletes at most `limit` per call (0 where the store
+/// expires tokens itself), and calls until one deletes nothing leave no
+/// expired token and every live one.
+#[contract]
+pub async fn one_time_purge_goes_in_bounded_batches(s: Stores) {
+    let t = t0();
+    let u = user("ann", t);
+    let expired: Vec<_> = (0..3)
+        .map(|_| one_time(u.id, TokenPurpose::PasswordReset, t - Duration::hours(3)))
+        .collect();
+    let live = one_time(u.id, TokenPurpose::PasswordReset, t);
+    for token in expired.iter().chain([&live]) {
+        s.one_time_tokens.insert(token).await.unwrap();
+    }
+    let mut calls = 0;
+    loop {
+        let n = s.one_time_tokens.purge_expired(t, 2).await.unwrap();
+        assert!(n <= 2, "a batch of 2 deleted {n}");
+        calls += 1;
+        if n == 0 || calls > 1000 {
+            break;
+        }
+    }
+    for token in &expired {
+        assert_eq!(
+            s.one_time_tokens
+                .find(
+                    &token.token_hash,
+                    TokenPurpose::PasswordReset,
+                    t - Duration::hours(4)
+                )
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert!(
+        s.one_time_tokens
+            .find(&live.token_hash, TokenPurpose::PasswordReset, t)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

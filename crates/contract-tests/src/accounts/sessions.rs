@@ -309,7 +309,10 @@ pub async fn session_purge_removes_after_refresh_expiry(s: Stores) {
     s.sessions.create(&live).await.unwrap();
     let dead_refresh = refresh_token(&dead, t - Duration::days(40));
     s.sessions.add_refresh_token(&dead_refresh).await.unwrap();
-    s.sessions.purge_expired(t).await.unwrap();
+    s.sessions
+        .purge_expired(t, domain::PURGE_BATCH)
+        .await
+        .unwrap();
     assert_eq!(s.sessions.get(dead.id).await.unwrap(), None);
     assert!(s.sessions.get(live.id).await.unwrap().is_some());
     let outcome = s

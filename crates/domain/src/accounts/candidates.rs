@@ -55,5 +55,7 @@ pub trait CandidateRepository: Send + Sync {
     ) -> Result<Option<RegistrationCandidate>, StoreError>;
 
     /// Deletes candidates expired at `now`; returns how many (0 where the store expires them itself).
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// At most `limit` per call: the purge calls again while a batch comes
+    /// back full, so no statement holds its locks long.
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;
 }

@@ -144,9 +144,6 @@ pub struct ActivityLog {
 }
 
 impl ActivityLog {
-    /// Events per purge call: small enough that no call holds a long lock.
-    pub const PURGE_BATCH: u32 = 500;
-
     /// Builds the service.
     pub fn new(stores: Stores, system: System) -> Self {
         Self { stores, system }
@@ -181,17 +178,6 @@ impl ActivityLog {
     /// Deletes events older than `retention`, in batches; returns how many.
     pub async fn purge(&self, retention: time::Duration) -> Result<u64, StoreError> {
         let before: OffsetDateTime = self.system.now() - retention;
-        let mut total = 0;
-        loop {
-            let n = self
-                .stores
-                .activity
-                .purge_before(before, Self::PURGE_BATCH)
-                .await?;
-            total += n;
-            if n < u64::from(Self::PURGE_BATCH) {
-                return Ok(total);
-            }
-        }
+        crate::jobs::in_batches(|n| self.stores.activity.purge_before(before, n)).await
     }
 }

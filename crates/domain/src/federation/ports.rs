@@ -165,7 +165,9 @@ pub trait OAuthFlowRepository: Send + Sync {
 
     /// Deletes flows expired at `now`; returns how many (0 where the store
     /// expires them natively).
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// At most `limit` per call: the purge calls again while a batch comes
+    /// back full, so no statement holds its locks long.
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;
 }
 
 /// What the domain asks of a provider to start a flow.

@@ -68,23 +68,46 @@ impl Maintenance {
         self
     }
 
-    /// Deletes every record that expired by now. Stores with native expiry
-    /// report 0 for their kinds. Stops at the first failure; what was deleted
-    /// before it stays deleted, and the next run continues.
+    /// Deletes every record that expired by now, kind by kind, in batches
+    /// of at most [`PURGE_BATCH`] (no statement holds its locks long).
+    /// Stores with native expiry report 0 for their kinds. Stops at the
+    /// first failure; what was deleted before it stays deleted, and the
+    /// next run continues.
     pub async fn purge_expired(&self) -> Result<PurgeReport, StoreError> {
         let now = self.system.now();
+        let s = &self.stores;
         Ok(PurgeReport {
-            sessions: self.stores.sessions.purge_expired(now).await?,
-            candidates: self.stores.candidates.purge_expired(now).await?,
-            one_time_tokens: self.stores.one_time_tokens.purge_expired(now).await?,
-            notifications: self.stores.notifications.purge_expired(now).await?,
-            rate_limit_counters: self.stores.rate_limiter.purge_expired(now).await?,
-            oauth_flows: self.stores.oauth_flows.purge_expired(now).await?,
-            passkey_challenges: self.stores.passkey_challenges.purge_expired(now).await?,
+            sessions: in_batches(|n| s.sessions.purge_expired(now, n)).await?,
+            candidates: in_batches(|n| s.candidates.purge_expired(now, n)).await?,
+            one_time_tokens: in_batches(|n| s.one_time_tokens.purge_expired(now, n)).await?,
+            notifications: in_batches(|n| s.notifications.purge_expired(now, n)).await?,
+            rate_limit_counters: in_batches(|n| s.rate_limiter.purge_expired(now, n)).await?,
+            oauth_flows: in_batches(|n| s.oauth_flows.purge_expired(now, n)).await?,
+            passkey_challenges: in_batches(|n| s.passkey_challenges.purge_expired(now, n)).await?,
             activity_events: crate::ActivityLog::new(self.stores.clone(), self.system.clone())
                 .purge(self.activity_retention)
                 .await?,
         })
+    }
+}
+
+/// The most records one purge call deletes.
+pub const PURGE_BATCH: u32 = 500;
+
+/// Calls `batch` with [`PURGE_BATCH`] until a call deletes fewer; the
+/// total.
+pub(crate) async fn in_batches<F, Fut>(mut batch: F) -> Result<u64, StoreError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let n = batch(PURGE_BATCH).await?;
+        total += n;
+        if n < u64::from(PURGE_BATCH) {
+            return Ok(total);
+        }
     }
 }
 
@@ -103,28 +126,31 @@ mod tests {
     fn purge_asks_every_expiring_store_with_the_current_time() {
         let mut h = Harness::new();
         let mut sessions = MockSessionRepository::new();
+        // Every kind goes in bounded batches until one comes back short.
+        let mut session_batches = vec![1u64, 500];
         sessions
             .expect_purge_expired()
-            .withf(|now| *now == T0)
-            .returning(|_| Ok(1));
+            .withf(|now, limit| *now == T0 && *limit == PURGE_BATCH)
+            .times(2)
+            .returning(move |_, _| Ok(session_batches.pop().unwrap()));
         let mut candidates = MockCandidateRepository::new();
-        candidates.expect_purge_expired().returning(|_| Ok(2));
+        candidates.expect_purge_expired().returning(|_, _| Ok(2));
         let mut tokens = MockOneTimeTokenRepository::new();
-        tokens.expect_purge_expired().returning(|_| Ok(3));
+        tokens.expect_purge_expired().returning(|_, _| Ok(3));
         let mut notifications = MockNotificationRepository::new();
-        notifications.expect_purge_expired().returning(|_| Ok(4));
+        notifications.expect_purge_expired().returning(|_, _| Ok(4));
         let mut limits = MockRateLimiter::new();
-        limits.expect_purge_expired().returning(|_| Ok(5));
+        limits.expect_purge_expired().returning(|_, _| Ok(5));
         h.stores.sessions = Arc::new(sessions);
         h.stores.candidates = Arc::new(candidates);
         h.stores.one_time_tokens = Arc::new(tokens);
         h.stores.notifications = Arc::new(notifications);
         h.stores.rate_limiter = Arc::new(limits);
         let mut flows = crate::MockOAuthFlowRepository::new();
-        flows.expect_purge_expired().returning(|_| Ok(6));
+        flows.expect_purge_expired().returning(|_, _| Ok(6));
         h.stores.oauth_flows = Arc::new(flows);
         let mut challenges = crate::MockPasskeyChallengeRepository::new();
-        challenges.expect_purge_expired().returning(|_| Ok(8));
+        challenges.expect_purge_expired().returning(|_, _| Ok(8));
         h.stores.passkey_challenges = Arc::new(challenges);
         // Activity events go in bounded batches until one comes back short.
         let mut activity = crate::MockActivityRepository::new();
@@ -132,8 +158,7 @@ mod tests {
         activity
             .expect_purge_before()
             .withf(|before, limit| {
-                *before == T0 - time::Duration::days(30)
-                    && *limit == crate::ActivityLog::PURGE_BATCH
+                *before == T0 - time::Duration::days(30) && *limit == crate::PURGE_BATCH
             })
             .times(2)
             .returning(move |_, _| Ok(batches.pop().unwrap()));
@@ -144,7 +169,7 @@ mod tests {
         assert_eq!(
             report,
             PurgeReport {
-                sessions: 1,
+                sessions: 501,
                 candidates: 2,
                 one_time_tokens: 3,
                 notifications: 4,
@@ -154,7 +179,7 @@ mod tests {
                 activity_events: 507,
             }
         );
-        assert_eq!(report.total(), 536);
+        assert_eq!(report.total(), 1036);
     }
 
     #[test]
@@ -163,7 +188,7 @@ mod tests {
         let mut sessions = MockSessionRepository::new();
         sessions
             .expect_purge_expired()
-            .returning(|_| Err(StoreError::msg("down")));
+            .returning(|_, _| Err(StoreError::msg("down")));
         h.stores.sessions = Arc::new(sessions);
         let result =
             futures::executor::block_on(Maintenance::new(h.stores, h.system).purge_expired());

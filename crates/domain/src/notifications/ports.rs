@@ -128,7 +128,9 @@ pub trait NotificationRepository: Send + Sync {
     async fn delete(&self, user_id: UserId, id: NotificationId) -> Result<(), WriteError>;
 
     /// Deletes notifications expired at `now`; returns how many (0 where the store expires them itself).
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// At most `limit` per call: the purge calls again while a batch comes
+    /// back full, so no statement holds its locks long.
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;
 
     /// Deletes every notification of the user; returns how many.
     async fn delete_for_user(&self, user_id: UserId) -> Result<u64, StoreError>;

@@ -143,7 +143,9 @@ pub trait SessionRepository: Send + Sync {
     /// Deletes sessions (and their refresh tokens) whose `refresh_expires_at`
     /// is before `now`; returns how many sessions (0 where the store expires
     /// them itself).
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// At most `limit` per call: the purge calls again while a batch comes
+    /// back full, so no statement holds its locks long.
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;
 
     /// How many sessions are active at `now` ([`AuthSession::is_active`]),
     /// or `None` from a store that keeps sessions only by user and would
@@ -270,5 +272,7 @@ pub trait OneTimeTokenRepository: Send + Sync {
 
     /// Deletes tokens expired at `now`; returns how many (0 where the store
     /// expires them itself).
-    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// At most `limit` per call: the purge calls again while a batch comes
+    /// back full, so no statement holds its locks long.
+    async fn purge_expired(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;
 }

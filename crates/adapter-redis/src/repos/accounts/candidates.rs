@@ -136,7 +136,7 @@ impl CandidateRepository for RedisStore {
         Ok(candidate(map)?.filter(|c| now < c.expires_at))
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, _now: OffsetDateTime, _limit: u32) -> Result<u64, StoreError> {
         // Candidates expire natively.
         Ok(0)
     }

@@ -370,7 +370,7 @@ impl SessionRepository for RedisStore {
         }
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, _now: OffsetDateTime, _limit: u32) -> Result<u64, StoreError> {
         // Sessions expire natively at `refresh_expires_at`, refresh tokens at
         // their own expiry; index entries are dropped when next listed.
         Ok(0)

@@ -187,7 +187,7 @@ impl OneTimeTokenRepository for RedisStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn purge_expired(&self, _now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, _now: OffsetDateTime, _limit: u32) -> Result<u64, StoreError> {
         // Tokens expire natively.
         Ok(0)
     }
