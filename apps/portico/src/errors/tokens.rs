@@ -101,6 +101,7 @@ impl From<domain::PasskeyError> for Problem {
                 f.into_problem()
             }
             E::NotFound => Problem::new(Kind::NotFound),
+            E::Forbidden(e) => e.into(),
             E::LastWay => Problem::new(Kind::Conflict).detail(
                 "This is the account's last way to sign in: set a password, link a provider or add another passkey first.",
             ),

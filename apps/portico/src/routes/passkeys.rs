@@ -9,7 +9,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use api_types::*;
-use domain::{PasskeyChallengeId, PasskeyId, PasskeyName, PasskeySignIn, Password};
+use domain::{PasskeyChallengeId, PasskeyId, PasskeyName, PasskeySignIn, Password, UserId};
 use uuid::Uuid;
 
 use crate::auth::{ClientIp, SignedIn};
@@ -189,6 +189,64 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A user's passkeys, oldest first (`users:read`).
+#[utoipa::path(
+    tag = "passkeys",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user's passkeys", body = PasskeyList),
+        (status = 403, description = "You lack users:read"),
+    )
+)]
+#[get("/v1/users/{id}/passkeys", name = "/v1/users/{id}/passkeys")]
+pub async fn of_user(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Problem> {
+    let passkeys = state
+        .passkeys
+        .of_user(&me, UserId::from_uuid(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(PasskeyList {
+        items: passkeys.into_iter().map(PasskeyView::from).collect(),
+    }))
+}
+
+/// Removes a user's passkey (`users:write`, and every permission the user
+/// holds): a lost or stolen device. It may be the user's last way to sign
+/// in; they then sign in by email or reset the password.
+#[utoipa::path(
+    tag = "passkeys",
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("id" = Uuid, Path, description = "User id"),
+        ("passkey_id" = Uuid, Path, description = "The passkey's id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "You lack users:write, or a permission the user holds"),
+        (status = 404, description = "The user has no such passkey"),
+    )
+)]
+#[delete(
+    "/v1/users/{id}/passkeys/{passkey_id}",
+    name = "/v1/users/{id}/passkeys/{passkey_id}"
+)]
+pub async fn remove_of_user(
+    state: web::Data<AppState>,
+    me: SignedIn,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Problem> {
+    let (user, id) = path.into_inner();
+    state
+        .passkeys
+        .remove_of_user(&me, UserId::from_uuid(user), PasskeyId::from_uuid(id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Starts a sign-in with a passkey.
 ///
 /// The options are the same for everyone (an empty `allowCredentials`:
@@ -260,6 +318,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
         .service(mine)
         .service(rename)
         .service(remove)
+        .service(of_user)
+        .service(remove_of_user)
         .service(begin_passkey_sign_in)
         .service(sign_in_with_passkey);
 }

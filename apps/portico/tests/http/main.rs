@@ -22,6 +22,7 @@ mod notifications;
 mod oauth;
 mod outage;
 mod pages;
+mod passkey_browser;
 mod passkeys;
 mod payments;
 mod plans;

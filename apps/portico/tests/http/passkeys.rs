@@ -387,6 +387,51 @@ on_every_engine!(
     crate::passkeys::relying_party
 );
 
+async fn an_administrator_sees_and_removes_a_users_passkeys(app: TestApp) -> TestApp {
+    let (token, id) = app.signed_in_user("tia").await;
+    let (mut device, view) = add_passkey(&app, &token, Some(USER_PASSWORD)).await;
+    let (other, _) = app.signed_in_user("uma").await;
+    let path = format!("/v1/users/{id}/passkeys");
+    // Another user may neither list nor remove them.
+    let res = app.authed(Method::GET, &path, &other, None).await;
+    expect_problem(res, 403, "forbidden").await;
+    let one = format!("{path}/{}", view["id"].as_str().unwrap());
+    let res = app.authed(Method::DELETE, &one, &other, None).await;
+    expect_problem(res, 403, "forbidden").await;
+    // An administrator lists and removes one (even the last way in).
+    let admin = app.admin_token().await;
+    let list = json_with(app.authed(Method::GET, &path, &admin, None).await, 200).await;
+    assert_eq!(list["items"][0]["id"], view["id"]);
+    let res = app.authed(Method::DELETE, &one, &admin, None).await;
+    assert_eq!(res.status(), 204);
+    let res = app.authed(Method::DELETE, &one, &admin, None).await;
+    expect_problem(res, 404, "not-found").await;
+    expect_problem(
+        passkey_sign_in(&app, &mut device).await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
+    let events = json_with(
+        app.authed(Method::GET, "/v1/me/activity", &token, None)
+            .await,
+        200,
+    )
+    .await;
+    let removed = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "passkey.removed")
+        .expect("a passkey.removed event");
+    assert_eq!(removed["actor"]["kind"], "admin", "{removed}");
+    app
+}
+on_every_engine!(
+    an_administrator_sees_and_removes_a_users_passkeys,
+    crate::passkeys::relying_party
+);
+
 async fn a_ceremony_finishes_on_another_instance(one: TestApp, two: TestApp) -> (TestApp, TestApp) {
     one.register_user("ria", USER_PASSWORD).await;
     let token = one.sign_in("ria", USER_PASSWORD).await["access_token"]
@@ -418,115 +463,5 @@ async fn a_ceremony_begun_on_one_instance_finishes_on_another() {
         relying_party,
         a_ceremony_finishes_on_another_instance,
     )
-    .await;
-}
-
-/// The JavaScript blocks of `docs/passwordless.md` marked as a browser
-/// walk-through, in order: the test runs what the docs show.
-fn documented_scripts() -> Vec<String> {
-    let docs = include_str!("../../../../docs/passwordless.md");
-    docs.split("<!-- browser walk-through")
-        .skip(1)
-        .map(|part| {
-            let code = part.split_once("```js\n").expect("a js block").1;
-            code.split_once("```")
-                .expect("the block's end")
-                .0
-                .to_owned()
-        })
-        .collect()
-}
-
-/// Headless Chromium with its virtual authenticator (DevTools `WebAuthn.*`:
-/// CTAP2, resident keys, user verification) registers a passkey and signs
-/// in with it through the API from a Portico page at `http://localhost`,
-/// running the docs' browser walk-through as written, so the JSON is what a
-/// real browser sends; the credential is discoverable and its counter
-/// moves.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_registers_a_passkey_and_signs_in_with_it() {
-    use crate::browser::Driver;
-    with_app(Engine::Sqlite, fixed_port, |app| async move {
-        app.register_user("sol", USER_PASSWORD).await;
-        let token = app.sign_in("sol", USER_PASSWORD).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let driver = Driver::start().await;
-        let browser = driver.browser().await;
-        // Browsers refuse an IP address as an RP ID: the page is opened
-        // at localhost, which Portico chose as the RP ID.
-        let origin = app.url("/").replace("127.0.0.1", "localhost");
-        browser.open(&format!("{origin}admin")).await;
-        browser.devtools("WebAuthn.enable", json!({})).await;
-        let authenticator = browser
-            .devtools(
-                "WebAuthn.addVirtualAuthenticator",
-                json!({"options": {
-                    "protocol": "ctap2", "transport": "internal",
-                    "hasResidentKey": true, "hasUserVerification": true,
-                    "isUserVerified": true, "automaticPresenceSimulation": true,
-                }}),
-            )
-            .await["authenticatorId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-
-        let scripts = documented_scripts();
-        assert_eq!(scripts.len(), 2, "the docs' two browser blocks");
-        let add = format!(
-            "{}\nreturn await addPasskey(arguments[0], arguments[1]);",
-            scripts[0]
-        );
-        let sign_in = format!("{}\nreturn await signInWithPasskey();", scripts[1]);
-        let added = browser
-            .eval_async(&add, json!([token, USER_PASSWORD]))
-            .await;
-        assert_eq!(added["status"], 201, "{added}");
-        assert_eq!(added["passkey"]["name"], "This laptop");
-        assert_eq!(added["sent"]["type"], "public-key");
-        let stored = browser
-            .devtools(
-                "WebAuthn.getCredentials",
-                json!({"authenticatorId": authenticator}),
-            )
-            .await;
-        let credentials = stored["credentials"].as_array().unwrap();
-        assert_eq!(credentials.len(), 1);
-        assert_eq!(credentials[0]["isResidentCredential"], true, "{stored}");
-        assert_eq!(credentials[0]["rpId"], "localhost");
-
-        for round in 1..=2 {
-            let signed_in = browser.eval_async(&sign_in, json!([])).await;
-            assert_eq!(signed_in["status"], 201, "{signed_in}");
-            assert!(signed_in["tokens"]["access_token"].is_string());
-            // The cookies the sign-in set carry the page's next request.
-            let me = browser
-                .eval_async(
-                    "return await (await fetch('/v1/me', {credentials: 'same-origin'})).json();",
-                    json!([]),
-                )
-                .await;
-            assert_eq!(me["username"], "sol", "{me}");
-            assert!(signed_in["sent"]["response"]["userHandle"].is_string());
-            let stored = browser
-                .devtools(
-                    "WebAuthn.getCredentials",
-                    json!({"authenticatorId": authenticator}),
-                )
-                .await;
-            // Chromium counts the registration as the first signature.
-            assert_eq!(stored["credentials"][0]["signCount"], round + 1, "{stored}");
-        }
-        browser.screenshot("passkeys-chromium-signed-in").await;
-        let list = app
-            .authed(Method::GET, "/v1/me/passkeys", &token, None)
-            .await;
-        let list = json_with(list, 200).await;
-        assert!(list["items"][0]["last_used_at"].is_string(), "{list}");
-        browser.quit().await;
-        app
-    })
     .await;
 }

@@ -371,6 +371,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("DELETE", "/v1/me/passkeys/{id}"),
     ("POST", "/v1/passkeys/authentication"),
     ("POST", "/v1/sessions/passkey"),
+    ("GET", "/v1/users/{id}/passkeys"),
+    ("DELETE", "/v1/users/{id}/passkeys/{passkey_id}"),
     ("POST", "/v1/sessions/email"),
     ("POST", "/v1/sessions/email/verify"),
     ("POST", "/v1/sessions/mfa"),

@@ -54,6 +54,9 @@ pub enum PasskeyError {
     /// The user has no such passkey.
     #[error("no such passkey")]
     NotFound,
+    /// The caller lacks a permission (for another user's passkeys).
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
     /// It is the user's last way to sign in (no password, no provider, no
     /// other passkey).
     #[error("the last way to sign in cannot be removed")]
@@ -269,6 +272,49 @@ impl Passkeys {
         Ok(())
     }
 
+    /// A user's passkeys, oldest first (`users:read`): what an
+    /// administrator sees.
+    pub async fn of_user(
+        &self,
+        caller: &Principal,
+        user: UserId,
+    ) -> Result<Vec<Passkey>, PasskeyError> {
+        caller.require(&Permission::USERS_READ)?;
+        Ok(self.stores.passkeys.list_for_user(user).await?)
+    }
+
+    /// Removes another user's passkey (`users:write`, and every permission
+    /// the user's roles hold): a lost or stolen device. Unlike the user's
+    /// own removal it may take the last way to sign in; the user then
+    /// signs in by email or resets the password.
+    pub async fn remove_of_user(
+        &self,
+        caller: &Principal,
+        user: UserId,
+        id: PasskeyId,
+    ) -> Result<(), PasskeyError> {
+        caller.require(&Permission::USERS_WRITE)?;
+        let roles = self.stores.roles.roles_of(user).await?;
+        caller.may_act_on(&roles)?;
+        let passkey = self
+            .stores
+            .passkeys
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or(PasskeyError::NotFound)?;
+        match self.stores.passkeys.delete(user, id, false).await? {
+            PasskeyRemoved::Removed => {}
+            PasskeyRemoved::NotFound | PasskeyRemoved::LastOne => {
+                return Err(PasskeyError::NotFound);
+            }
+        }
+        self.record(ActivityKind::PasskeyRemoved, caller, &passkey)
+            .await
+            .map_err(PasskeyError::from)
+    }
+
     /// Begins a sign-in with any discoverable passkey. The answer is the
     /// same for everyone: it names no account.
     pub async fn begin_sign_in(&self) -> Result<PasskeyCeremonyStarted, PasskeyError> {
@@ -394,14 +440,10 @@ impl Passkeys {
         passkey: &Passkey,
     ) -> Result<(), StoreError> {
         let origin = RequestOrigin::of_session(caller);
-        let happened = Happened::new(
-            kind,
-            passkey.user_id,
-            Actor::User(caller.user_id()),
-            &origin,
-        )
-        .with("passkey_id", passkey.id.to_string())
-        .with("name", passkey.name.as_str());
+        // The user's own change, or an administrator's on their account.
+        let happened = Happened::by_admin(kind, passkey.user_id, caller, &origin)
+            .with("passkey_id", passkey.id.to_string())
+            .with("name", passkey.name.as_str());
         record(&self.stores, &self.system, happened).await
     }
 }
