@@ -143,16 +143,15 @@ impl domain::CandidateRepository for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM registration_candidates WHERE email_normalized IN \
-             (SELECT email_normalized FROM registration_candidates WHERE expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "registration_candidates",
+            "email_normalized",
+            "expires_at <= $1",
+            now,
+            limit,
+            "purging registration candidates",
         )
-            .bind(<Ts>::to_db(now))
-            .bind(i64::from(limit))
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(crate::error::store("purging registration candidates"))
+        .await
     }
 }
 
@@ -357,16 +356,15 @@ impl domain::SessionRepository for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM auth_sessions WHERE id IN \
-             (SELECT id FROM auth_sessions WHERE refresh_expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "auth_sessions",
+            "id",
+            "refresh_expires_at <= $1",
+            now,
+            limit,
+            "purging sessions",
         )
-        .bind(<Ts>::to_db(now))
-        .bind(i64::from(limit))
-        .execute(self.pool())
         .await
-        .map(|d| d.rows_affected())
-        .map_err(crate::error::store("purging sessions"))
     }
 
     async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
@@ -496,15 +494,14 @@ impl domain::OneTimeTokenRepository for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM one_time_tokens WHERE token_hash IN \
-             (SELECT token_hash FROM one_time_tokens WHERE expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "one_time_tokens",
+            "token_hash",
+            "expires_at <= $1",
+            now,
+            limit,
+            "purging tokens",
         )
-        .bind(<Ts>::to_db(now))
-        .bind(i64::from(limit))
-        .execute(self.pool())
         .await
-        .map(|d| d.rows_affected())
-        .map_err(crate::error::store("purging tokens"))
     }
 }

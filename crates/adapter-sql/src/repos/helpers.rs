@@ -1,4 +1,5 @@
-//! Query helpers shared by every port: `exec_id` and `fetch_page`.
+//! Query helpers shared by every port: `exec_id`, `purge_batch` and
+//! `fetch_page`.
 
 use crate::engine::DbTime;
 
@@ -18,6 +19,30 @@ impl Store {
             .await
             .map(|d| d.rows_affected())
             .map_err(crate::error::store(what))
+    }
+
+    /// Deletes at most `limit` rows of `table` that are `expired` (a
+    /// condition on `$1`, the time `now`), chosen by their key columns
+    /// `key` (`id`, or `a, b, c`): one short statement per batch.
+    pub(crate) async fn purge_batch(
+        &self,
+        table: &str,
+        key: &str,
+        expired: &str,
+        now: time::OffsetDateTime,
+        limit: u32,
+        what: &'static str,
+    ) -> Result<u64, domain::StoreError> {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE ({key}) IN \
+             (SELECT {key} FROM {table} WHERE {expired} LIMIT $2)"
+        ))
+        .bind(<Ts>::to_db(now))
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(crate::error::store(what))
     }
 
     /// Runs `select` (whose conditions use `$1..` for `args`) with the

@@ -297,15 +297,14 @@ impl domain::OAuthFlowRepository for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM oauth_flows WHERE state_hash IN \
-             (SELECT state_hash FROM oauth_flows WHERE expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "oauth_flows",
+            "state_hash",
+            "expires_at <= $1",
+            now,
+            limit,
+            "purging sign-in flows",
         )
-        .bind(<Ts>::to_db(now))
-        .bind(i64::from(limit))
-        .execute(self.pool())
         .await
-        .map(|d| d.rows_affected())
-        .map_err(crate::error::store("purging sign-in flows"))
     }
 }

@@ -192,16 +192,15 @@ impl domain::NotificationRepository for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM notifications WHERE id IN \
-             (SELECT id FROM notifications WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "notifications",
+            "id",
+            "expires_at IS NOT NULL AND expires_at <= $1",
+            now,
+            limit,
+            "purging notifications",
         )
-            .bind(<Ts>::to_db(now))
-            .bind(i64::from(limit))
-            .execute(self.pool())
-            .await
-            .map(|d| d.rows_affected())
-            .map_err(crate::error::store("purging notifications"))
+        .await
     }
 
     async fn delete_for_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {

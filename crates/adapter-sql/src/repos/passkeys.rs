@@ -237,15 +237,14 @@ impl domain::PasskeyChallengeRepository for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM passkey_challenges WHERE id IN \
-             (SELECT id FROM passkey_challenges WHERE expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "passkey_challenges",
+            "id",
+            "expires_at <= $1",
+            now,
+            limit,
+            "purging passkey challenges",
         )
-        .bind(<Ts>::to_db(now))
-        .bind(i64::from(limit))
-        .execute(self.pool())
         .await
-        .map(|d| d.rows_affected())
-        .map_err(crate::error::store("purging passkey challenges"))
     }
 }

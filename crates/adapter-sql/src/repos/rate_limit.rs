@@ -223,16 +223,14 @@ impl domain::RateLimiter for Store {
         now: time::OffsetDateTime,
         limit: u32,
     ) -> Result<u64, domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM rate_limit_counters WHERE (key, window_seconds, window_start) IN \
-             (SELECT key, window_seconds, window_start FROM rate_limit_counters \
-             WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2)",
+        self.purge_batch(
+            "rate_limit_counters",
+            "key, window_seconds, window_start",
+            "expires_at IS NOT NULL AND expires_at <= $1",
+            now,
+            limit,
+            "purging counters",
         )
-        .bind(<Ts>::to_db(now))
-        .bind(i64::from(limit))
-        .execute(self.pool())
         .await
-        .map(|d| d.rows_affected())
-        .map_err(crate::error::store("purging counters"))
     }
 }
