@@ -31,6 +31,8 @@ mod mail_queue;
 mod mfa;
 #[path = "notifications.rs"]
 mod notifications;
+#[path = "one_time.rs"]
+mod one_time;
 #[path = "passkeys.rs"]
 mod passkeys;
 #[path = "payments.rs"]
