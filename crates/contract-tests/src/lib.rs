@@ -77,6 +77,7 @@ pub mod settings;
 pub mod standing;
 pub mod stats;
 pub mod system;
+pub mod transfer;
 pub mod uploads;
 pub mod users;
 

@@ -9,7 +9,8 @@
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
 //! - [`accounts`], [`activity`], [`devices`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
 //!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
-//!   [`limits`], [`plans`], [`stats`], [`settings`], [`jobs`].
+//!   [`limits`], [`plans`], [`stats`], [`settings`], [`jobs`], and
+//!   [`transfer`] (dumping and loading every record through the ports).
 //!
 //! Ports are the traits adapters implement; each method's rustdoc says what
 //! an adapter MUST do, and the `contract-tests` crate checks every such
@@ -40,6 +41,7 @@ pub mod rbac;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
+pub mod transfer;
 pub mod uploads;
 
 #[cfg(test)]
@@ -68,6 +70,7 @@ pub use rbac::*;
 pub use sessions::*;
 pub use settings::*;
 pub use stats::*;
+pub use transfer::*;
 pub use uploads::*;
 
 /// Drops sub-millisecond precision and converts to UTC. Stores keep at least

@@ -93,7 +93,8 @@ impl fmt::Debug for Password {
 
 /// A password hash in PHC string format (for example `$argon2id$v=19$…`).
 /// Its `Debug` does not print it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PasswordHash(String);
 
 impl PasswordHash {

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 /// Why an account is suspended: what the user is told when signing in.
 /// 1 to 500 characters after trimming, no control characters (a line
 /// break included: it is shown on one line).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct SuspensionReason(String);
 
 /// Why a reason was refused.
@@ -56,13 +57,15 @@ impl fmt::Debug for SuspensionReason {
 }
 
 /// A suspension of an account by an administrator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Suspension {
     /// What the user is told.
     pub reason: SuspensionReason,
     /// When it began.
+    #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
     /// When it lifts itself; `None`: until an administrator lifts it.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub until: Option<OffsetDateTime>,
 }
 

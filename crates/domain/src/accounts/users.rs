@@ -21,7 +21,7 @@ pub struct Profile {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: UserId,
@@ -36,6 +36,7 @@ pub struct User {
     /// Locked by an administrator until unlocked.
     pub locked: bool,
     /// Locked by repeated sign-in failures until this time.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub locked_until: Option<OffsetDateTime>,
     /// Sign-in failures since the last success.
     pub failed_logins: u32,
@@ -46,21 +47,26 @@ pub struct User {
     /// The content session the user is in (`activeContentSessionId`).
     pub active_content_session_id: Option<ContentSessionId>,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last changed by [`UserRepository::update_fields`] (when the change sets it).
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// When the password was last set or an administrator last unlocked
     /// the account (creation at first). The password-guessing counters are
     /// keyed by it, so only such a security change starts them afresh: a
     /// profile edit, which moves `updated_at`, does not.
+    #[serde(with = "time::serde::rfc3339")]
     pub security_changed_at: OffsetDateTime,
     /// Last successful sign-in (`lastAccessed`; the API shows it as
     /// `last_sign_in_at`). A password reset, which clears the lockout the
     /// same way, sets it too.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_accessed_at: Option<OffsetDateTime>,
     /// The start of the last minute the user made an authenticated
     /// request in, as far as the usage counters have written it (at most
     /// once a minute per user, off the request path).
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_active_at: Option<OffsetDateTime>,
     /// A suspension by an administrator, if one was set and not lifted
     /// (it may have ended by itself: see [`crate::Suspension::active_at`]).

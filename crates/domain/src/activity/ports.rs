@@ -92,8 +92,23 @@ impl ActivityKind {
     }
 }
 
+impl serde::Serialize for ActivityKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ActivityKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown activity type {name:?}")))
+    }
+}
+
 /// Who made a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "user_id", rename_all = "snake_case")]
 pub enum Actor {
     /// The user themselves.
     User(UserId),
@@ -134,13 +149,14 @@ impl Actor {
 }
 
 /// One thing that happened to an account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActivityEvent {
     /// Unique id (it also orders events of the same millisecond).
     pub id: ActivityEventId,
     /// What happened.
     pub kind: ActivityKind,
     /// When.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// The account it happened to.
     pub user_id: UserId,

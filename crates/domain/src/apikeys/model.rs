@@ -21,7 +21,8 @@ pub enum ApiKeyError {
 }
 
 /// What a person calls a key ("CI deploys").
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct ApiKeyName(String);
 
 impl ApiKeyName {
@@ -91,7 +92,7 @@ impl fmt::Debug for ApiKeySecret {
 }
 
 /// A user's API key, as stored (never the key itself).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ApiKey {
     /// Its id.
     pub id: ApiKeyId,
@@ -107,10 +108,13 @@ pub struct ApiKey {
     /// `None`: whatever they give.
     pub permissions: Option<BTreeSet<Permission>>,
     /// When it was made.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it stops working, if ever.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
     /// When it was last used (written at most once a minute).
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
 }
 

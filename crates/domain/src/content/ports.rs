@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// A per-user working session holding data and messages.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ContentSession {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: ContentSessionId,
@@ -23,8 +23,10 @@ pub struct ContentSession {
     /// Set when a message arrives for the owner; cleared when read.
     pub unread_messages: bool,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last change or message.
+    #[serde(with = "time::serde::rfc3339")]
     pub last_accessed_at: OffsetDateTime,
 }
 
@@ -41,7 +43,7 @@ pub enum Sender {
 }
 
 /// A message in a content session.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: MessageId,
@@ -56,6 +58,7 @@ pub struct Message {
     /// Whether the owner has read it.
     pub read: bool,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

@@ -10,7 +10,7 @@ use crate::{Email, ProviderName, Sealed, StoreError, TokenHash, UserId};
 
 /// A user's identity at a provider: one per (provider, subject) over all
 /// users, and at most one per provider for a user.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IdentityLink {
     /// Whose it is.
     pub user_id: UserId,
@@ -24,8 +24,10 @@ pub struct IdentityLink {
     /// [`crate::Sealer`] for this link; `None` when the provider gave none.
     pub tokens: Option<Sealed>,
     /// When the access token expires, as the provider said.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub tokens_expire_at: Option<OffsetDateTime>,
     /// When the link was made.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

@@ -7,7 +7,8 @@ use crate::StoreError;
 /// A secret encrypted by a [`crate::Sealer`], as text: the id of the key it
 /// was sealed with, a colon, then the nonce and ciphertext in hex. Opaque to
 /// everything but the sealer; stores keep it as it is.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Sealed(String);
 
 impl Sealed {

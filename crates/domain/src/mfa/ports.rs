@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::{MfaFactorId, Sealed, StoreError, TokenHash, UserId};
 
 /// A user's TOTP factor, pending until confirmed with a first code.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MfaFactor {
     /// New at each enrolment; every write below names it.
     pub id: MfaFactorId,
@@ -18,6 +18,7 @@ pub struct MfaFactor {
     /// The TOTP secret, sealed by the [`crate::Sealer`] for this user.
     pub secret: Sealed,
     /// When a first code confirmed it; until then sign-in does not ask for it.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub confirmed_at: Option<OffsetDateTime>,
     /// The last TOTP time step accepted; a code of this step or an earlier
     /// one is refused (no replay).
@@ -25,6 +26,7 @@ pub struct MfaFactor {
     /// Hashes ([`crate::BackupCode::hash`]) of the unused backup codes.
     pub backup_codes: Vec<TokenHash>,
     /// When the enrolment began.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

@@ -45,7 +45,7 @@ impl Urgency {
 }
 
 /// A notification for one user.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Notification {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: NotificationId,
@@ -68,12 +68,15 @@ pub struct Notification {
     /// Stays until dismissed, rather than fading after being shown.
     pub persistent: bool,
     /// When first marked seen; `None` while unseen.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub seen_at: Option<OffsetDateTime>,
     /// The user's response, a JSON object.
     pub response_data: Option<serde_json::Value>,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Invisible from this instant on, then purged.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 

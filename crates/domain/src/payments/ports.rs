@@ -74,7 +74,7 @@ pub struct Beneficiary {
 }
 
 /// A payment from one user to one or more beneficiaries.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Payment {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: PaymentId,
@@ -93,8 +93,10 @@ pub struct Payment {
     /// Digest of the creating request, to tell a retry from a different request under the same key.
     pub request_fingerprint: String,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last status change.
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 

@@ -16,7 +16,8 @@ pub enum PlanTextError {
 
 /// A plan's key: 1 to 40 of `a-z 0-9 _ -`, starting with a letter or digit
 /// (it appears in URLs and in the `plan` filter).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PlanName(String);
 
 impl PlanName {
@@ -66,7 +67,8 @@ impl PlanName {
 
 /// What a plan is called where people see it: 1 to 100 characters, no
 /// control characters.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PlanDisplayName(String);
 
 impl PlanDisplayName {
@@ -100,7 +102,8 @@ impl PlanDisplayName {
 
 /// A capability a plan gives, which the app gates on (`export`,
 /// `priority-support`, `ai.long-context`): 1 to 64 of `a-z 0-9 _ - . :`.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Feature(String);
 
 impl Feature {

@@ -7,7 +7,7 @@ use crate::{Feature, PlanDisplayName, PlanName, StoreError, WriteError};
 
 /// A plan: request limits per day and per month (UTC), and the features an
 /// app gates on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     /// Unique key.
     pub name: PlanName,
@@ -20,8 +20,10 @@ pub struct Plan {
     /// Capabilities the plan gives, sorted, without duplicates.
     pub features: Vec<Feature>,
     /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -62,13 +64,15 @@ impl Default for Plan {
 
 /// A user's plan: which one, since when, and until when (after which the
 /// user is on the default plan again).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlanAssignment {
     /// The plan.
     pub name: PlanName,
     /// When it was assigned.
+    #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
     /// When it ends; `None`: until changed.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub until: Option<OffsetDateTime>,
 }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::{InsertError, Permission, RoleName, StoreError, UserId, WriteError};
 
 /// A named set of permissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Role {
     /// Unique name.
     pub name: RoleName,
@@ -17,8 +17,10 @@ pub struct Role {
     /// Permissions it grants.
     pub permissions: BTreeSet<Permission>,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 

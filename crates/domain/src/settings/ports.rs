@@ -12,7 +12,7 @@ use crate::{StoreError, UserId};
 /// The settings record as a store keeps it: a version and a text body the
 /// domain writes and reads ([`SettingsRecord`]); adapters store both as
 /// they are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredSettings {
     /// Starts at 1 with the first save; each save adds one.
     pub version: u64,

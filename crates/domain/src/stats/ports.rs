@@ -7,7 +7,7 @@ use crate::StoreError;
 
 /// What happened during a day, added as it happens: every field is a sum
 /// of [`StatsRepository::add`] calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DayCounts {
     /// Accounts made.
     pub users_new: u64,
@@ -93,7 +93,7 @@ impl std::ops::AddAssign<&DayCounts> for DayCounts {
 }
 
 /// The totals at a roll-up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     /// Every account.
     pub users_total: u64,
@@ -122,9 +122,10 @@ pub fn parse_day(text: &str) -> Option<Date> {
 }
 
 /// One day's record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DayStats {
     /// The day (UTC).
+    #[serde(with = "crate::transfer::iso_date")]
     pub date: Date,
     /// What happened.
     pub counts: DayCounts,

@@ -38,7 +38,7 @@ impl UploadStatus {
 }
 
 /// A pre-authorised upload of one object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UploadRequest {
     /// Unique id, assigned at creation; it also orders items created in the same millisecond.
     pub id: UploadId,
@@ -53,10 +53,13 @@ pub struct UploadRequest {
     /// Where it is in its life cycle; it changes only by compare-and-set.
     pub status: UploadStatus,
     /// When it was created; listings are newest first by this.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// A pending request expires at this instant (1 hour after creation).
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// When it was completed.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub completed_at: Option<OffsetDateTime>,
     /// Size of the accepted object.
     pub size: Option<u64>,

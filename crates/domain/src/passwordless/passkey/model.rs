@@ -18,7 +18,8 @@ pub enum PasskeyInputError {
 }
 
 /// What a person calls a passkey ("Phone", "YubiKey 5").
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PasskeyName(String);
 
 impl PasskeyName {
@@ -44,7 +45,10 @@ impl PasskeyName {
 
 /// A WebAuthn credential id, as unpadded base64url (the form browsers
 /// send in `id` and stores index).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct CredentialId(String);
 
 impl CredentialId {
@@ -76,7 +80,7 @@ impl CredentialId {
 
 /// A user's passkey: a WebAuthn public-key credential registered with
 /// Portico as the relying party.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Passkey {
     /// Its id in Portico.
     pub id: PasskeyId,
@@ -92,8 +96,10 @@ pub struct Passkey {
     /// What its owner calls it.
     pub name: PasskeyName,
     /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it last signed in.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
 }
 
