@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `admin create`, `config`.
+//! The command line: `serve` (default), `migrate`, `admin create`, `keys`,
+//! `config`, `openapi`, `sweep`, `dump` and `restore`.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -17,6 +18,9 @@ use runtime::Runtime;
 #[path = "cli_keys.rs"]
 mod keys;
 use keys::{reseal, retire_key, rotate_jwt_keys, rotate_keys};
+#[path = "cli_transfer.rs"]
+mod transfer;
+use transfer::{dump, restore};
 
 /// Portico: the backend core for apps with user accounts.
 ///
@@ -83,6 +87,32 @@ pub enum Command {
     /// their objects, and objects no request references. Waits for nothing:
     /// if another instance is sweeping at this moment, says so and exits 1.
     Sweep(DataDirArg),
+    /// Write every record of every store as a dump document (one JSON
+    /// object per line; zstd-compressed with `--zstd` or an `--out` ending
+    /// in `.zst`), while the server keeps serving. Counts per kind go to
+    /// standard error.
+    Dump {
+        /// The file to write (default: standard output). Written to a
+        /// temporary file beside it and renamed when complete.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Compress with zstd.
+        #[arg(long)]
+        zstd: bool,
+        /// The data folder.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Load a dump into the configured stores, which must be empty: the
+    /// whole file is checked first (version, every line, the counts), so a
+    /// truncated or newer dump writes nothing.
+    Restore {
+        /// The dump (plain or zstd).
+        file: PathBuf,
+        /// The data folder.
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 /// `portico admin …`
@@ -147,6 +177,8 @@ impl Command {
             Command::Serve(a) | Command::Config(a) => a.clone(),
             Command::Migrate(d)
             | Command::Sweep(d)
+            | Command::Dump { data: d, .. }
+            | Command::Restore { data: d, .. }
             | Command::Admin(AdminCommand::Create { data: d, .. })
             | Command::Keys(
                 KeysCommand::Rotate { data: d, .. }
@@ -212,6 +244,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             serde_json::to_string_pretty(&crate::openapi::document_for(&config.public_url()))?
         ),
         Command::Sweep(_) => sweep(&config).await?,
+        Command::Dump { out, zstd, .. } => dump(&config, out.as_deref(), zstd).await?,
+        Command::Restore { file, .. } => restore(&config, &file).await?,
         Command::Admin(AdminCommand::Create {
             email,
             username,

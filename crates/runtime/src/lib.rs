@@ -25,6 +25,7 @@ pub mod backends;
 pub mod background;
 pub mod breaker;
 pub mod config;
+pub mod dumps;
 pub mod jobs;
 pub mod jwt_keys;
 pub mod keys;

@@ -18,6 +18,7 @@ mod hygiene;
 mod instances;
 mod jwt;
 mod mfa;
+mod moving;
 mod notifications;
 mod oauth;
 mod outage;

@@ -170,10 +170,33 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = TestApp>,
 {
+    with_prepared_app(engine, tweak, |_| async {}, test).await;
+}
+
+/// Like [`with_app`], with `prepare` given the fresh stores before the
+/// server starts over them (to restore a dump into them, say).
+pub(crate) async fn with_prepared_app<F, Fut, P, PFut>(
+    engine: Engine,
+    tweak: impl FnOnce(&mut Config),
+    prepare: P,
+    test: F,
+) where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = TestApp>,
+    P: FnOnce(domain::Stores) -> PFut,
+    PFut: Future<Output = ()>,
+{
     let db = engine.database().await;
     let mut config = test_config();
     tweak(&mut config);
     let backends = db.backends(&mut config);
+    let prepared = std::panic::AssertUnwindSafe(prepare(backends.stores(&config).expect("stores")))
+        .catch_unwind()
+        .await;
+    if let Err(panic) = prepared {
+        db.cleanup().await;
+        std::panic::resume_unwind(panic);
+    }
     let mut app = TestApp::start(config, backends).await;
     let (handle, data_dir, task) = (app.handle.clone(), app.data_dir.clone(), app.task.take());
     let exchanges = app.exchanges.clone();
