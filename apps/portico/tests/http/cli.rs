@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn portico(data_dir: &std::path::Path) -> Command {
+pub(crate) fn portico(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portico"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

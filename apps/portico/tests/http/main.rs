@@ -11,6 +11,7 @@ mod content;
 mod contract;
 mod deploy;
 mod devices;
+mod dumps;
 mod email_sign_in;
 mod faults;
 mod hardening;
