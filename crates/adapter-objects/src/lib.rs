@@ -281,6 +281,37 @@ impl Objects {
         Ok(size)
     }
 
+    /// The size of `key` and its bytes as they are read, in chunks, without
+    /// holding the whole object; `None` when there is no such object.
+    pub async fn get_stream(
+        &self,
+        key: &ObjectKey,
+    ) -> Result<
+        Option<(
+            u64,
+            futures::stream::BoxStream<'static, Result<Vec<u8>, StoreError>>,
+        )>,
+        StoreError,
+    > {
+        use futures::StreamExt as _;
+        match self.store.get(&path(key)).await {
+            Ok(r) => {
+                let size = r.meta.size;
+                let chunks = r
+                    .into_stream()
+                    .map(|chunk| {
+                        chunk
+                            .map(|b| b.to_vec())
+                            .map_err(store_err("reading object"))
+                    })
+                    .boxed();
+                Ok(Some((size, chunks)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_err("reading object")(e)),
+        }
+    }
+
     /// Checks a Portico-served download URL's query, as [`Self::verify_put`].
     pub fn verify_get(
         &self,

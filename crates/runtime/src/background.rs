@@ -59,6 +59,12 @@ impl Runtime {
                         secs(config.jobs.purge_interval_secs),
                     ),
                     stats: (self.stats.clone(), secs(config.jobs.stats_interval_secs)),
+                    backups: config
+                        .backups
+                        .interval()
+                        .ok()
+                        .flatten()
+                        .map(|every| (self.backups.clone(), every)),
                 },
             ));
         }

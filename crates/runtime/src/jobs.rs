@@ -1,5 +1,5 @@
 //! Background jobs: the upload sweep (hourly by default), the purge of
-//! expired records and the statistics' roll-up. Each runs under two leases in the durable store:
+//! expired records, the statistics' roll-up and scheduled backups. Each runs under two leases in the durable store:
 //!
 //! - `<job>:period`, taken for 90 % of the interval and kept, so that of
 //!   several instances waking in the same interval only one runs the job;
@@ -165,6 +165,8 @@ pub struct Jobs {
     pub maintenance: (Maintenance, Duration),
     /// The statistics' roll-up.
     pub stats: (domain::Statistics, Duration),
+    /// Scheduled backups, when `backups.every` is set.
+    pub backups: Option<(crate::backups::BackupWriter, Duration)>,
 }
 
 /// What a roll-up counted, as metric kinds.
@@ -189,7 +191,23 @@ pub fn spawn(
         uploads: (uploads, sweep_every),
         maintenance: (maintenance, purge_every),
         stats: (stats, stats_every),
+        backups,
     } = jobs;
+    let mut tasks = Vec::new();
+    if let Some((writer, every)) = backups {
+        let backup = Scheduled {
+            name: crate::backups::BACKUP,
+            interval: every,
+            leases: leases.clone(),
+            holder: holder.clone(),
+            metrics: metrics.clone(),
+            work: move || {
+                let writer = writer.clone();
+                async move { writer.run().await.map(crate::backups::backup_counts) }
+            },
+        };
+        tasks.push(tokio::spawn(backup.run_forever()));
+    }
     let sweep = Scheduled {
         name: UPLOAD_SWEEP,
         interval: sweep_every,
@@ -223,11 +241,12 @@ pub fn spawn(
             async move { stats.roll_up().await.map(rollup_counts) }
         },
     };
-    vec![
+    tasks.extend([
         tokio::spawn(sweep.run_forever()),
         tokio::spawn(purge.run_forever()),
         tokio::spawn(rollup.run_forever()),
-    ]
+    ]);
+    tasks
 }
 
 /// Writes the usage counters counted in memory every `interval`, and once

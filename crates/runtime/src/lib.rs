@@ -23,6 +23,7 @@
 
 pub mod backends;
 pub mod background;
+pub mod backups;
 pub mod breaker;
 pub mod config;
 pub mod dumps;

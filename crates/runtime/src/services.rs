@@ -94,6 +94,10 @@ pub struct Runtime {
     pub payments: Payments,
     /// The purge of expired records (the background job).
     pub maintenance: Maintenance,
+    /// Dumping and loading every record (backups, `portico dump`).
+    pub transfer: domain::Transfer,
+    /// Backups in the object store: names, listing, pruning.
+    pub backups: crate::backups::BackupWriter,
     /// Job leases.
     pub leases: Arc<dyn domain::LeaseRepository>,
     /// Delivers queued mail (run by the mail worker).
@@ -225,6 +229,13 @@ impl Runtime {
         ceremony: Arc<dyn domain::PasskeyCeremony>,
     ) -> Self {
         let (s, y) = (&stores, &system);
+        let backups = crate::backups::BackupWriter::new(
+            domain::Transfer::new(s.clone(), y.clock.clone()),
+            domain::Backups::new(y.objects.clone(), y.clock.clone()),
+            objects.clone(),
+            config.server.data_dir.clone(),
+            config.backups.keep,
+        );
         Self {
             registration: Registration::new(s.clone(), y.clone(), policy.clone()),
             auth: Authentication::new(s.clone(), y.clone(), policy.clone()),
@@ -258,6 +269,8 @@ impl Runtime {
                 time::Duration::days(i64::from(config.activity.retention_days)),
             ),
             activity: ActivityLog::new(s.clone(), y.clone()),
+            transfer: domain::Transfer::new(s.clone(), y.clock.clone()),
+            backups,
             stats: domain::Statistics::new(s.clone(), y.clone()),
             leases: s.leases.clone(),
             mail: MailDelivery::new(s.clone(), y.clone(), policy, config.mail.policy()),

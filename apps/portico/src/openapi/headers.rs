@@ -109,6 +109,12 @@ const OPERATION_HEADERS: &[(&str, &str, &str, &str)] = &[
         "Location",
         "A short-lived URL of the object",
     ),
+    (
+        "backups_download",
+        "303",
+        "Location",
+        "A short-lived URL that streams the backup",
+    ),
 ];
 
 /// Declares the response headers clients read: `X-Request-Id` on every

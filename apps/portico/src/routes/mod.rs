@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod activity;
 pub mod admin;
 pub mod api_keys;
+pub mod backups;
 pub mod content;
 pub mod email_sign_in;
 pub mod export;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     plans::configure(cfg);
     activity::configure(cfg);
     stats::configure(cfg);
+    backups::configure(cfg);
     settings::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);

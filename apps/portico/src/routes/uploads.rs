@@ -15,7 +15,7 @@ use api_types::*;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use domain::{ObjectKey, ObjectStore, UploadId};
+use domain::{ObjectKey, UploadId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -284,12 +284,17 @@ pub async fn get_object(
         .objects
         .verify_get(&key, req.query_string(), OffsetDateTime::now_utc())
         .ok_or_else(forbidden_url)?;
-    let bytes = state
+    // Streamed as read: a backup of a large deployment never sits in memory.
+    let (size, chunks) = state
         .objects
-        .get(&key)
+        .get_stream(&key)
         .await?
         .ok_or_else(|| Problem::new(Kind::NotFound))?;
     let name = key.as_str().rsplit('/').next().unwrap_or("object");
+    let body = actix_web::body::SizedStream::new(
+        size,
+        futures::StreamExt::map(chunks, |chunk| chunk.map(web::Bytes::from)),
+    );
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header(("X-Content-Type-Options", "nosniff"))
@@ -297,7 +302,7 @@ pub async fn get_object(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}\""),
         ))
-        .body(bytes))
+        .body(body))
 }
 
 /// Registers the uploads and objects routes, in matching order.

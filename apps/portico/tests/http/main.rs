@@ -4,6 +4,7 @@ mod accounts;
 mod activity;
 mod api_keys;
 mod authenticator;
+mod backups;
 mod browser;
 mod cli;
 mod console;

@@ -88,6 +88,10 @@ impl Permission {
     pub const NOTIFICATIONS_WRITE: Self = Self(Cow::Borrowed("notifications:write"));
     /// Post messages as the assistant or the system.
     pub const CONTENT_POST_AS: Self = Self(Cow::Borrowed("content:post_as"));
+    /// List and download backups (every record of every store).
+    pub const BACKUPS_READ: Self = Self(Cow::Borrowed("backups:read"));
+    /// Start a backup.
+    pub const BACKUPS_WRITE: Self = Self(Cow::Borrowed("backups:write"));
 
     /// Parses a permission.
     pub fn parse(input: &str) -> Result<Self, NameError> {

@@ -16,6 +16,7 @@
 //! user signs in again), rate-limit counters, job leases, and mail still
 //! queued (see [`NOT_CARRIED`]).
 
+mod backups;
 mod dump;
 mod format;
 mod load;
@@ -23,6 +24,7 @@ mod load;
 #[cfg(test)]
 mod tests;
 
+pub use backups::{BACKUP_LINK_TTL, BACKUP_PREFIX, BackupError, BackupInfo, BackupName, Backups};
 pub use dump::{DumpError, RecordSink};
 pub use format::{
     DUMP_FORMAT, DUMP_VERSION, DumpHeader, DumpLine, DumpTrailer, DumpValidator, FormatError,

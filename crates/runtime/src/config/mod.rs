@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod accounts;
+mod backups;
 mod env;
 mod features;
 mod oauth;
@@ -20,6 +21,7 @@ mod tokens;
 mod webauthn;
 
 pub use accounts::*;
+pub use backups::*;
 pub use features::*;
 pub use oauth::*;
 pub use settings::*;
@@ -79,6 +81,8 @@ pub struct Config {
     pub tokens: TokensConfig,
     /// The WebAuthn relying party (passkeys).
     pub webauthn: WebAuthnConfig,
+    /// Scheduled backups.
+    pub backups: BackupsConfig,
 }
 
 /// Why the configuration could not be loaded.
@@ -187,6 +191,7 @@ impl Config {
             ));
         }
         self.plans.default_plan().map_err(ConfigError::Invalid)?;
+        self.backups.interval().map_err(ConfigError::Invalid)?;
         self.setting_defaults().map_err(ConfigError::Invalid)?;
         if self.server.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
