@@ -99,6 +99,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every backup in the object store, newest first. */
+        get: operations["backups_list"];
+        put?: never;
+        /**
+         * Starts a backup now: a dump of every store, written to the object store
+         *     in the background. It appears in the list, under the name returned, once
+         *     complete; the server's log says when it starts and ends.
+         */
+        post: operations["backups_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backups/{name}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redirects (303) to a time-limited URL that streams the backup (the
+         *     object store's, or Portico's own for the local store); the body carries
+         *     the same URL.
+         */
+        get: operations["backups_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/content-sessions": {
         parameters: {
             query?: never;
@@ -1786,6 +1829,38 @@ export interface components {
         BackupCodesView: {
             /** @description Ten codes of 20 hex characters in groups of four. */
             backup_codes: string[];
+        };
+        /** @description The backups, newest first. */
+        BackupList: {
+            /** @description Every backup in the object store. */
+            items: components["schemas"]["BackupView"][];
+        };
+        /** @description A backup that has started. */
+        BackupStarted: {
+            /**
+             * @description The name it will have in the list once written.
+             * @example portico-20261207T040000Z.jsonl.zst
+             */
+            name: string;
+        };
+        /** @description One backup. */
+        BackupView: {
+            /**
+             * @description Its name: `portico-<UTC start, YYYYMMDDTHHMMSSZ>.jsonl.zst`.
+             * @example portico-20261207T040000Z.jsonl.zst
+             */
+            name: string;
+            /**
+             * Format: int64
+             * @description Size in bytes (zstd-compressed JSON lines).
+             */
+            size: number;
+            /**
+             * Format: date-time
+             * @description When it was complete.
+             * @example 2026-12-01T09:30:00Z
+             */
+            written_at: string;
         };
         /** @description One recipient's share. */
         BeneficiaryView: {
@@ -3896,6 +3971,134 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    backups_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backups */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    backups_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started */
+            202: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupStarted"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    backups_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The backup's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description See the Location header */
+            303: {
+                headers: {
+                    /** @description A short-lived URL that streams the backup */
+                    Location?: string;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Download"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such backup */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
