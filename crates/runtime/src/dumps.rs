@@ -130,7 +130,7 @@ impl<W: Write + Send> RecordSink for LineSink<'_, W> {
             .map_err(|e| DumpError::Sink(e.to_string()))?;
         self.out.write_all(b"\n").map_err(sink)?;
         self.written += 1;
-        if self.written % PROGRESS_EVERY == 0 {
+        if self.written.is_multiple_of(PROGRESS_EVERY) {
             (self.progress)(self.written);
         }
         Ok(())

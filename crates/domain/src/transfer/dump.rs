@@ -172,10 +172,10 @@ impl Transfer {
             .chain(payment.beneficiaries.iter().map(|b| b.user_id))
             .filter(|other| *other != me.1);
         for other in others {
-            if let Some(user) = self.stores.users.get(other).await? {
-                if (user.created_at, user.id) < me {
-                    return Ok(false);
-                }
+            if let Some(user) = self.stores.users.get(other).await?
+                && (user.created_at, user.id) < me
+            {
+                return Ok(false);
             }
         }
         Ok(true)

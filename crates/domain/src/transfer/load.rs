@@ -66,10 +66,10 @@ impl Transfer {
         if activity > 0 {
             found.push(("activity events".to_owned(), activity));
         }
-        if let Some(settings) = s.settings.load().await? {
-            if settings.version > 0 {
-                found.push(("runtime settings".to_owned(), 1));
-            }
+        if let Some(settings) = s.settings.load().await?
+            && settings.version > 0
+        {
+            found.push(("runtime settings".to_owned(), 1));
         }
         Ok(found)
     }
