@@ -300,7 +300,8 @@ bench_backend() {
 # Moving data: `portico dump` of BENCH_DUMP_USERS (100,000) seeded users on
 # SQLite into a zstd file, `portico restore` of it into a fresh SQLite and a
 # fresh PostgreSQL schema, and SQLite's own snapshot of the same database
-# (`VACUUM INTO`): seconds, records/s and the command's peak RSS.
+# (`portico snapshot`, VACUUM INTO): seconds, records/s and the command's
+# peak RSS.
 bench_transfer() {
   local n=${BENCH_DUMP_USERS:-100000} dir=$WORK/transfer
   local pg=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -322,8 +323,8 @@ bench_transfer() {
   timed "portico restore (→ SQLite)" sqlite transfer-dst "$PORTICO" restore "$dir/all.jsonl.zst"
   timed "portico restore (→ PostgreSQL)" postgres transfer "$PORTICO" restore "$dir/all.jsonl.zst"
   psql "$pg" -qc "DROP SCHEMA IF EXISTS bench_transfer CASCADE" >/dev/null 2>&1 || true
-  timed "SQLite VACUUM INTO (snapshot, same database)" sqlite transfer-src \
-    sqlite3 "$WORK/transfer-src/portico.db" "VACUUM INTO '$dir/copy.db'"
+  timed "portico snapshot (SQLite VACUUM INTO, same database)" sqlite transfer-src \
+    "$PORTICO" snapshot --out "$dir/copy.db"
   TRANSFER_SIZES="dump $(du -k "$dir/all.jsonl.zst" | cut -f1) KiB, database $(du -k "$WORK/transfer-src/portico.db" | cut -f1) KiB"
 }
 

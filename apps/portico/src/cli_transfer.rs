@@ -106,3 +106,29 @@ pub(super) async fn restore(
     );
     Ok(())
 }
+
+/// `portico snapshot --out FILE` (SQLite only).
+pub(super) async fn snapshot(
+    config: &Config,
+    out: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let backends = Backends::connect(config).await?;
+    let started = std::time::Instant::now();
+    let result = match backends.sql() {
+        Some(sql) => sql
+            .snapshot_into(out)
+            .await
+            .map_err(|e| crate::problem::error_chain(&e)),
+        None => Err("no SQL store is configured; use portico dump".to_owned()),
+    };
+    backends.close().await;
+    result?;
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "wrote {} ({} bytes) in {:.2} s",
+        out.display(),
+        size,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

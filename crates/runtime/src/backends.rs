@@ -272,6 +272,11 @@ impl Backends {
         }))
     }
 
+    /// The SQL store, when one is connected.
+    pub fn sql(&self) -> Option<&SqlStore> {
+        self.sql.as_ref()
+    }
+
     /// What `/readyz` checks: each connected store.
     pub fn readiness(&self) -> Vec<Arc<dyn ReadinessCheck>> {
         let mut checks: Vec<Arc<dyn ReadinessCheck>> = Vec::new();

@@ -1,7 +1,8 @@
 //! `portico dump` and `portico restore` as an operator runs them: a zstd
 //! dump of one SQLite data folder restored into another; a second restore
 //! refused because the stores are not empty; a truncated dump and one of
-//! a newer format refused before anything is written.
+//! a newer format refused before anything is written; SQLite's own
+//! snapshot.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -114,7 +115,19 @@ fn dump_and_restore_move_a_data_folder_and_refuse_what_they_cannot_load() {
     let out = run(&fresh, &["restore", full.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    for dir in [source, target, fresh] {
+    // SQLite's own snapshot: a database file that serves as it is.
+    let snap = source.parent().unwrap().join("snap.db");
+    let out = run(&source, &["snapshot", "--out", snap.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&source, &["snapshot", "--out", snap.to_str().unwrap()]);
+    assert!(!out.status.success() && stderr(&out).contains("exists"));
+    let copy = folder();
+    std::fs::copy(&snap, copy.join("portico.db")).unwrap();
+    let out = run(&copy, &["dump"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("user 1"), "{}", stderr(&out));
+
+    for dir in [source, target, fresh, copy] {
         let _ = std::fs::remove_dir_all(dir.parent().unwrap());
     }
 }
