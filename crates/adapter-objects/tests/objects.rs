@@ -175,7 +175,8 @@ async fn s3_presigned_urls_upload_and_download_directly() {
 }
 
 /// `put_stream` writes parts as they come (12 MiB in 1 MiB chunks: three
-/// 5 MiB parts), and leaves nothing when the body passes the limit or fails.
+/// 5 MiB parts), `get_stream` reads them back in chunks, and nothing is
+/// left when the body passes the limit or fails.
 async fn streams(store: &Objects) {
     let big = key("users/1/big.bin");
     let chunk = vec![7u8; 1024 * 1024];
@@ -188,6 +189,25 @@ async fn streams(store: &Objects) {
     assert_eq!(store.head(&big).await.unwrap().unwrap().size, size);
     let bytes = store.get(&big).await.unwrap().unwrap();
     assert!(bytes.len() as u64 == size && bytes.iter().all(|b| *b == 7));
+    // Read back as a stream of chunks, none of them the whole object.
+    let (streamed, mut chunks) = store.get_stream(&big).await.unwrap().unwrap();
+    assert_eq!(streamed, size);
+    let (mut total, mut largest) = (0u64, 0usize);
+    while let Some(chunk) = futures::StreamExt::next(&mut chunks).await {
+        let chunk = chunk.unwrap();
+        assert!(chunk.iter().all(|b| *b == 7));
+        total += chunk.len() as u64;
+        largest = largest.max(chunk.len());
+    }
+    assert_eq!(total, size);
+    assert!((largest as u64) < size, "one chunk of {largest} bytes");
+    assert!(
+        store
+            .get_stream(&key("users/1/none.bin"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let over = key("users/1/over.bin");
     let chunks = futures::stream::iter((0..3).map(|_| Ok::<_, std::io::Error>(chunk.clone())));

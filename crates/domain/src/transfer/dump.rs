@@ -80,7 +80,7 @@ impl Transfer {
     /// through the ports while the server serves: each record is read
     /// whole, but a record written during the dump may or may not be in
     /// it. Memory stays flat in the number of users: one account's records
-    /// (for [`CONCURRENT_USERS`] accounts at a time) are held, not the
+    /// (for 16 accounts at a time) are held, not the
     /// store's.
     pub async fn dump(
         &self,

@@ -1,6 +1,7 @@
 //! Moving data between stores: every durable record read through the
 //! ports as a stream of [`DumpRecord`]s ([`Transfer::dump`]) and written back
-//! through the ports of another store ([`Transfer::load`]).
+//! through the ports of another store ([`Transfer::load_all`],
+//! [`DumpLoader`]).
 //!
 //! Because both directions use only the repository ports, any pair of
 //! adapters works, an embedder's included: SQLite to PostgreSQL, MongoDB or
