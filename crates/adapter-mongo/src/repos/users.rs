@@ -230,6 +230,13 @@ impl UserRepository for MongoStore {
         match self.coll(USERS).insert_one(to_doc(user)?).await {
             Ok(_) => Ok(()),
             Err(e) if is_duplicate(&e) => {
+                // The driver retries a write whose answer it lost; a server
+                // without retryable-write bookkeeping then reports the first
+                // attempt's document as a duplicate. Ids are unique: a user
+                // with this id is this insert, done.
+                if UserRepository::get(self, user.id).await?.is_some() {
+                    return Ok(());
+                }
                 if self.clash(user).await? {
                     Err(InsertUserError::EmailTaken)
                 } else {
