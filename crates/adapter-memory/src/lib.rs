@@ -46,6 +46,7 @@ mod settings;
 mod state;
 mod stats;
 mod uploads;
+mod webhooks;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

@@ -53,6 +53,11 @@ pub(crate) struct State {
     pub(crate) mfa: HashMap<UserId, MfaFactor>,
     pub(crate) links: BTreeMap<(UserId, ProviderName), IdentityLink>,
     pub(crate) flows: HashMap<TokenHash, OAuthFlow>,
+    pub(crate) webhooks: BTreeMap<WebhookId, WebhookEndpoint>,
+    /// Every endpoint's delivery log, in the order written.
+    pub(crate) webhook_attempts: Vec<WebhookAttempt>,
+    /// Each delivery and the instant it is due.
+    pub(crate) webhook_queue: HashMap<WebhookDeliveryId, (WebhookDelivery, OffsetDateTime)>,
 }
 
 /// The page `request` asks for of `items`, newest first by

@@ -66,6 +66,12 @@ pub(crate) mod names {
     pub(crate) const PASSKEY_COUNTS: &str = "passkeyCounts";
     /// WebAuthn ceremonies in progress; a TTL index removes the unfinished.
     pub(crate) const PASSKEY_CHALLENGES: &str = "passkeyChallenges";
+    /// Webhook endpoints.
+    pub(crate) const WEBHOOKS: &str = "webhooks";
+    /// The webhook delivery log, by endpoint newest first; purged by age.
+    pub(crate) const WEBHOOK_ATTEMPTS: &str = "webhookAttempts";
+    /// Webhook deliveries waiting to be sent.
+    pub(crate) const WEBHOOK_QUEUE: &str = "webhookQueue";
 }
 
 enum Kind {
@@ -233,6 +239,21 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
         (
             MAIL_QUEUE,
             vec![index(doc! {"dueAt": 1, "createdAt": 1, "_id": 1}, Plain)],
+        ),
+        (
+            WEBHOOK_QUEUE,
+            vec![index(doc! {"dueAt": 1, "createdAt": 1, "_id": 1}, Plain)],
+        ),
+        (
+            WEBHOOK_ATTEMPTS,
+            vec![
+                index(doc! {"endpointId": 1, "at": -1, "attempt": -1}, Plain),
+                index(doc! {"at": 1}, Plain),
+            ],
+        ),
+        (
+            WEBHOOKS,
+            vec![index(doc! {"createdAt": 1, "_id": 1}, Plain)],
         ),
     ]
 }

@@ -145,6 +145,7 @@ pub(crate) enum Family {
     Settings,
     ApiKeys,
     Passkeys,
+    Webhooks,
 }
 
 impl Family {
@@ -169,6 +170,7 @@ impl Family {
             Self::Settings => "settings",
             Self::ApiKeys => "apikeys",
             Self::Passkeys => "passkeys",
+            Self::Webhooks => "webhooks",
         }
     }
 }

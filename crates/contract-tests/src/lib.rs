@@ -80,6 +80,7 @@ pub mod system;
 pub mod transfer;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 /// A fresh, empty store under test.
 #[async_trait]

@@ -43,6 +43,7 @@ pub mod settings;
 pub mod stats;
 pub mod transfer;
 pub mod uploads;
+pub mod webhooks;
 
 #[cfg(test)]
 mod test_support;
@@ -72,6 +73,7 @@ pub use settings::*;
 pub use stats::*;
 pub use transfer::*;
 pub use uploads::*;
+pub use webhooks::*;
 
 /// Drops sub-millisecond precision and converts to UTC. Stores keep at least
 /// milliseconds (MongoDB's BSON dates keep exactly that), so every time the

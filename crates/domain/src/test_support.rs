@@ -146,6 +146,8 @@ impl Harness {
                 passkey_challenges: memory.clone(),
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
+                webhooks: memory.clone(),
+                webhook_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),
                 mfa: memory,
                 identity_links: Arc::new(MockIdentityLinkRepository::new()),

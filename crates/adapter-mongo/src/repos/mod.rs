@@ -19,6 +19,7 @@ mod settings;
 mod stats;
 mod uploads;
 mod users;
+mod webhooks;
 
 /// Per-user counts of records (identity links, passkeys) in a collection
 /// of `{_id: user id, count}` documents, so that "keep the user's last

@@ -28,7 +28,7 @@ return 1
 
 /// KEYS: due index. ARGV: now ms, until ms, limit, message key prefix.
 /// Returns each claimed message's pairs; drops ids whose message expired.
-static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -49,7 +49,7 @@ return out
 });
 
 /// KEYS: message, due index. ARGV: id, due ms. 0 when the message is gone.
-static RETRY: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static RETRY: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -63,7 +63,7 @@ return 1
 });
 
 /// KEYS: message, due index. ARGV: id.
-static REMOVE: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static REMOVE: LazyLock<Script> = LazyLock::new(|| {
     Script::from_lua(
         r#"
 redis.call('DEL', KEYS[1])

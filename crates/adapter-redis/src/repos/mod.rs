@@ -18,6 +18,7 @@ mod settings;
 mod stats;
 mod uploads;
 mod users;
+mod webhooks;
 
 /// Scripts over records kept as `<prefix><id>` hashes, an index hash
 /// (a unique field's value → id) and a sorted set per user, all under one

@@ -51,3 +51,5 @@ mod stats;
 mod uploads;
 #[path = "users.rs"]
 mod users;
+#[path = "webhooks.rs"]
+mod webhooks;

@@ -233,6 +233,14 @@ impl UserAdmin {
                 crate::stats::count(&self.stores, now, crate::DayCounts::new_user())
                     .await
                     .map_err(unexpected)?;
+                crate::webhooks::publish(
+                    &self.stores,
+                    &self.system,
+                    crate::WebhookEventType::UserCreated,
+                    serde_json::json!({ "user_id": user.id }),
+                )
+                .await
+                .map_err(unexpected)?;
                 (user, true)
             }
         };

@@ -116,7 +116,8 @@ pub(crate) async fn record(
             event.user_id
         ))
     })?;
-    crate::stats::count(stores, event.at, day_counts(&event)).await
+    crate::stats::count(stores, event.at, day_counts(&event)).await?;
+    crate::webhooks::publish_activity(stores, system, &event).await
 }
 
 /// What `event` adds to the day's statistics: sign-ins (not refreshes),

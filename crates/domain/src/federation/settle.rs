@@ -273,7 +273,19 @@ impl Federation {
             .grant(user.id, &self.accounts.default_role, now)
             .await
         {
-            Ok(()) => Ok(user.id),
+            Ok(()) => {
+                let data =
+                    serde_json::json!({ "user_id": user.id, "provider": flow.provider.as_str() });
+                crate::webhooks::publish(
+                    &self.stores,
+                    &self.system,
+                    crate::WebhookEventType::UserCreated,
+                    data,
+                )
+                .await
+                .map_err(FlowFailed::server)?;
+                Ok(user.id)
+            }
             Err(GrantWriteError::RoleNotFound) => Err(FlowFailed::server(StoreError::msg(
                 format!("role {} does not exist", self.accounts.default_role),
             ))),

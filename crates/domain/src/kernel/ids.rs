@@ -109,3 +109,17 @@ id_type!(
     /// sends back to finish a ceremony.
     PasskeyChallengeId
 );
+id_type!(
+    /// Identifies a [`crate::WebhookEndpoint`].
+    WebhookId
+);
+id_type!(
+    /// Identifies an event sent to webhook endpoints: its `webhook-id`
+    /// (`msg_` and the id in hex), the same for every endpoint and on every
+    /// retry, so receivers can drop what they have already seen.
+    WebhookEventId
+);
+id_type!(
+    /// Identifies a [`crate::WebhookDelivery`]: one event for one endpoint.
+    WebhookDeliveryId
+);

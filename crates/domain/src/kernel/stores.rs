@@ -134,6 +134,10 @@ stores! {
         passkeys: PasskeyRepository in Durable;
         /// WebAuthn ceremonies in progress.
         passkey_challenges: PasskeyChallengeRepository in Sessions;
+        /// Webhook endpoints and their delivery log.
+        webhooks: WebhookRepository in Durable;
+        /// Webhook deliveries waiting to be sent.
+        webhook_queue: WebhookQueue in Durable;
     }
     feeds {
         /// Live announcements of new notifications (from the store that

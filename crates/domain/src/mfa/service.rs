@@ -351,7 +351,7 @@ impl MultiFactor {
 }
 
 /// `len` bytes from the token generator (256 bits per token, hex).
-fn random_bytes(system: &System, len: usize) -> Vec<u8> {
+pub(crate) fn random_bytes(system: &System, len: usize) -> Vec<u8> {
     let token = system.tokens.generate();
     let hex = token.expose().as_bytes();
     (0..len.min(crate::Token::BYTES))

@@ -289,6 +289,23 @@ impl Payments {
                 .await
                 .map_err(PaymentStatusError::Unexpected)?;
         }
+        let event = match to {
+            PaymentStatus::Succeeded => Some(crate::WebhookEventType::PaymentSucceeded),
+            PaymentStatus::Failed => Some(crate::WebhookEventType::PaymentFailed),
+            _ => None,
+        };
+        if let Some(event) = event {
+            let data = serde_json::json!({
+                "payment_id": payment.id,
+                "payer_id": payment.payer_id,
+                "amount_minor": payment.amount.amount_minor(),
+                "currency": payment.amount.currency().code(),
+                "status": event.as_str().trim_start_matches("payment."),
+            });
+            crate::webhooks::publish(&self.stores, &self.system, event, data)
+                .await
+                .map_err(PaymentStatusError::Unexpected)?;
+        }
         Ok(payment)
     }
 

@@ -92,6 +92,8 @@ impl Permission {
     pub const BACKUPS_READ: Self = Self(Cow::Borrowed("backups:read"));
     /// Start a backup.
     pub const BACKUPS_WRITE: Self = Self(Cow::Borrowed("backups:write"));
+    /// Manage outgoing webhooks (whose events name every account's changes).
+    pub const WEBHOOKS_WRITE: Self = Self(Cow::Borrowed("webhooks:write"));
 
     /// Parses a permission.
     pub fn parse(input: &str) -> Result<Self, NameError> {

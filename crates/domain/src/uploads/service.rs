@@ -263,6 +263,19 @@ impl Uploads {
         request.status = UploadStatus::Completed;
         request.completed_at = Some(now);
         request.size = Some(meta.size);
+        let data = serde_json::json!({
+            "upload_id": request.id,
+            "user_id": request.user_id,
+            "content_type": request.content_type,
+            "size": meta.size,
+        });
+        crate::webhooks::publish(
+            &self.stores,
+            &self.system,
+            crate::WebhookEventType::UploadCompleted,
+            data,
+        )
+        .await?;
         Ok(request)
     }
 
