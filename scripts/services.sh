@@ -153,8 +153,8 @@ s3() {
   log "moto started (log: $root/moto.log)"
 }
 
-# The test identity provider's packages (oauth2-mock-server, and jose for the
-# independent JWT check, verify-jwt.mjs), installed whether or not a provider
+# The test identity provider's packages (oauth2-mock-server; jose and standardwebhooks for the
+# independent JWT and webhook checks, verify-jwt.mjs and verify-webhook.mjs), installed whether or not a provider
 # is started here.
 idp_install() {
   local root src
@@ -162,11 +162,11 @@ idp_install() {
   src=$(cd "$(dirname "$0")" && pwd)/test-idp
   mkdir -p "$root/idp"
   if ! cmp -s "$src/package-lock.json" "$root/idp/package-lock.json" || [ ! -d "$root/idp/node_modules" ]; then
-    log "installing oauth2-mock-server and jose from the npm registry into $root/idp"
+    log "installing oauth2-mock-server, jose and standardwebhooks from the npm registry into $root/idp"
     cp "$src/package.json" "$src/package-lock.json" "$root/idp/"
     (cd "$root/idp" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
-  cp "$src/idp.mjs" "$src/verify-jwt.mjs" "$root/idp/"
+  cp "$src/idp.mjs" "$src/verify-jwt.mjs" "$src/verify-webhook.mjs" "$root/idp/"
 }
 
 idp() {

@@ -57,6 +57,7 @@ pub mod settings;
 pub mod stats;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 pub use accounts::*;
 pub use activity::*;
@@ -79,3 +80,4 @@ pub use settings::*;
 pub use stats::*;
 pub use uploads::*;
 pub use users::*;
+pub use webhooks::*;

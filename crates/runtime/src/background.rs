@@ -37,6 +37,12 @@ impl Runtime {
                 std::time::Duration::from_millis(config.mail.poll_interval_ms.max(10)),
                 self.metrics.clone(),
             )),
+            tokio::spawn(crate::webhooks::run(
+                self.webhook_dispatch.clone(),
+                self.webhook_wake.clone(),
+                std::time::Duration::from_millis(config.webhooks.poll_interval_ms.max(10)),
+                self.metrics.clone(),
+            )),
         ];
         if let Some(keyring) = &self.keyring {
             tasks.push(tokio::spawn(keyring.clone().watch()));

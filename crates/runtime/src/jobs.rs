@@ -144,6 +144,7 @@ pub fn purge_counts(r: domain::PurgeReport) -> Vec<(&'static str, u64)> {
         oauth_flows,
         passkey_challenges,
         activity_events,
+        webhook_attempts,
     } = r;
     vec![
         ("sessions", sessions),
@@ -154,6 +155,7 @@ pub fn purge_counts(r: domain::PurgeReport) -> Vec<(&'static str, u64)> {
         ("oauth_flows", oauth_flows),
         ("passkey_challenges", passkey_challenges),
         ("activity_events", activity_events),
+        ("webhook_attempts", webhook_attempts),
     ]
 }
 

@@ -40,6 +40,7 @@ pub mod proxies;
 pub mod services;
 pub mod settings;
 pub mod timed;
+pub mod webhooks;
 
 pub use background::Background;
 pub use config::Config;

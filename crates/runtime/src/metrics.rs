@@ -79,6 +79,7 @@ pub struct Metrics {
     job_runs: Family<JobLabels, Counter>,
     job_removed: Family<RemovedLabels, Counter>,
     mail: Family<MailLabels, Counter>,
+    webhooks: Family<MailLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -91,6 +92,7 @@ impl Default for Metrics {
         let job_runs = Family::<JobLabels, Counter>::default();
         let job_removed = Family::<RemovedLabels, Counter>::default();
         let mail = Family::<MailLabels, Counter>::default();
+        let webhooks = Family::<MailLabels, Counter>::default();
         registry.register(
             "portico_http_requests",
             "HTTP requests served",
@@ -122,6 +124,11 @@ impl Default for Metrics {
             mail.clone(),
         );
         registry.register(
+            "portico_webhook_deliveries",
+            "Webhook deliveries this process worked, per outcome: delivered (2xx), retried, dropped (retries spent, or the endpoint is gone or off), disabled (the endpoint failed for 3 days and was turned off)",
+            webhooks.clone(),
+        );
+        registry.register(
             "portico_build",
             "The running build",
             Info::new(BuildLabels {
@@ -137,6 +144,7 @@ impl Default for Metrics {
             job_runs,
             job_removed,
             mail,
+            webhooks,
         }
     }
 }
@@ -226,6 +234,15 @@ impl Metrics {
     pub fn mail(&self, outcome: &'static str, n: u64) {
         if n > 0 {
             self.mail.get_or_create(&MailLabels { outcome }).inc_by(n);
+        }
+    }
+
+    /// Counts `n` webhook deliveries worked with `outcome`.
+    pub fn webhook(&self, outcome: &'static str, n: u64) {
+        if n > 0 {
+            self.webhooks
+                .get_or_create(&MailLabels { outcome })
+                .inc_by(n);
         }
     }
 

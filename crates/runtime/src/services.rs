@@ -105,6 +105,12 @@ pub struct Runtime {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// The mail queue itself.
     pub mail_queue: Arc<dyn domain::MailQueue>,
+    /// Outgoing webhooks: the endpoints (`webhooks:write`).
+    pub webhooks: domain::Webhooks,
+    /// Delivers queued webhook events (run by the webhook worker).
+    pub webhook_dispatch: domain::WebhookDispatch,
+    /// Woken when this process queues a webhook delivery.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
     /// The process's Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// What a readiness check asks: each connected store.
@@ -149,6 +155,18 @@ impl Runtime {
             stores.mail_queue,
             mail_wake.clone(),
         ));
+        let webhook_wake = Arc::new(tokio::sync::Notify::new());
+        stores.webhook_queue = Arc::new(crate::webhooks::Waking::new(
+            stores.webhook_queue,
+            webhook_wake.clone(),
+        ));
+        let transport: Arc<dyn domain::WebhookTransport> = Arc::new(
+            crate::webhooks::HttpTransport::new(
+                config.webhooks.net(),
+                std::time::Duration::from_millis(config.webhooks.timeout_ms.max(1)),
+            )
+            .map_err(RuntimeError::Setup)?,
+        );
         let settings = config
             .setting_defaults()
             .and_then(|d| domain::LiveSettings::from_defaults(&d))
@@ -199,6 +217,7 @@ impl Runtime {
             objects,
             keyring,
             Arc::new(ceremony),
+            (webhook_wake, transport),
         );
         runtime.jwt_ttl = config.tokens.jwt_ttl();
         if let (true, Some(keys)) = (jwt_on, &jwt_keys) {
@@ -226,6 +245,7 @@ impl Runtime {
         objects: adapter_objects::Objects,
         keyring: Option<Arc<crate::keys::FileKeyring>>,
         ceremony: Arc<dyn domain::PasskeyCeremony>,
+        (webhook_wake, transport): (Arc<tokio::sync::Notify>, Arc<dyn domain::WebhookTransport>),
     ) -> Self {
         let (s, y) = (&stores, &system);
         let backups = crate::backups::BackupWriter::new(
@@ -274,6 +294,14 @@ impl Runtime {
             mail: MailDelivery::new(s.clone(), y.clone(), policy, config.mail.policy()),
             mail_wake,
             mail_queue: s.mail_queue.clone(),
+            webhooks: domain::Webhooks::new(s.clone(), y.clone(), config.webhooks.net()),
+            webhook_dispatch: domain::WebhookDispatch::new(
+                s.clone(),
+                y.clone(),
+                transport,
+                config.webhooks.dispatch(),
+            ),
+            webhook_wake,
             metrics,
             readiness: backends.readiness(),
             keyring,

@@ -1,4 +1,4 @@
-//! Problems of sign-in by email and API keys, and of a request by an API
+//! Problems of sign-in by email, API keys and webhooks, and of a request by an API
 //! key to manage the account. Exhaustive like the rest of the mapping.
 
 use crate::problem::{Kind, Problem};
@@ -108,6 +108,34 @@ impl From<domain::PasskeyError> for Problem {
             E::Locked => Problem::new(Kind::AccountLocked),
             E::Suspended(s) => Problem::suspended(&s),
             E::Ceremony(e) => Problem::internal(e),
+            E::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}
+
+impl From<domain::WebhookError> for Problem {
+    fn from(e: domain::WebhookError) -> Self {
+        use domain::WebhookError as E;
+        use domain::WebhookInputError as I;
+        match e {
+            E::Forbidden(e) => e.into(),
+            E::NotFound => Problem::new(Kind::NotFound),
+            E::Invalid(i) => {
+                let field = match i {
+                    I::NoEvents | I::UnknownEvent(_) => "events",
+                    I::Description => "description",
+                    I::BadUrl | I::NotHttps | I::Loopback | I::Private => "url",
+                };
+                let mut f = crate::problem::Fields::default();
+                f.add(field, i.to_string());
+                f.into_problem()
+            }
+            E::TooMany => Problem::new(Kind::Conflict).detail(format!(
+                "{} webhook endpoints exist, the most allowed: delete one first.",
+                domain::MAX_WEBHOOKS
+            )),
+            E::Disabled => Problem::new(Kind::Conflict)
+                .detail("The endpoint is disabled: enable it (PATCH enabled: true) first."),
             E::Unexpected(e) => Problem::internal(e),
         }
     }

@@ -29,6 +29,7 @@ pub mod settings;
 pub mod standing;
 pub mod stats;
 pub mod uploads;
+pub mod webhooks;
 
 /// Registers every documented route: each module registers its own, in
 /// matching order where paths overlap (`/v1/sessions/current` before
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     activity::configure(cfg);
     stats::configure(cfg);
     backups::configure(cfg);
+    webhooks::configure(cfg);
     settings::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);

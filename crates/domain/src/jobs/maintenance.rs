@@ -25,6 +25,9 @@ pub struct PurgeReport {
     pub passkey_challenges: u64,
     /// Activity events older than the retention.
     pub activity_events: u64,
+    /// Webhook delivery-log entries older than
+    /// [`Maintenance::WEBHOOK_LOG_RETENTION`].
+    pub webhook_attempts: u64,
 }
 
 impl PurgeReport {
@@ -38,6 +41,7 @@ impl PurgeReport {
             + self.oauth_flows
             + self.passkey_challenges
             + self.activity_events
+            + self.webhook_attempts
     }
 }
 
@@ -52,6 +56,10 @@ pub struct Maintenance {
 impl Maintenance {
     /// How long activity events are kept by default: a year.
     pub const ACTIVITY_RETENTION: time::Duration = time::Duration::days(365);
+
+    /// How long webhook delivery attempts are listed: 30 days (a delivery's
+    /// retries end within about 28 hours).
+    pub const WEBHOOK_LOG_RETENTION: time::Duration = time::Duration::days(30);
 
     /// Builds the service, keeping activity events a year.
     pub fn new(stores: Stores, system: System) -> Self {
@@ -87,6 +95,10 @@ impl Maintenance {
             activity_events: crate::ActivityLog::new(self.stores.clone(), self.system.clone())
                 .purge(self.activity_retention)
                 .await?,
+            webhook_attempts: {
+                let before = now - Self::WEBHOOK_LOG_RETENTION;
+                in_batches(|n| s.webhooks.purge_attempts_before(before, n)).await?
+            },
         })
     }
 }
@@ -163,6 +175,12 @@ mod tests {
             .times(2)
             .returning(move |_, _| Ok(batches.pop().unwrap()));
         h.stores.activity = Arc::new(activity);
+        let mut webhooks = crate::MockWebhookRepository::new();
+        webhooks
+            .expect_purge_attempts_before()
+            .withf(|before, _| *before == T0 - Maintenance::WEBHOOK_LOG_RETENTION)
+            .returning(|_, _| Ok(9));
+        h.stores.webhooks = Arc::new(webhooks);
         let maintenance =
             Maintenance::new(h.stores, h.system).with_activity_retention(time::Duration::days(30));
         let report = futures::executor::block_on(maintenance.purge_expired()).unwrap();
@@ -177,9 +195,10 @@ mod tests {
                 oauth_flows: 6,
                 passkey_challenges: 8,
                 activity_events: 507,
+                webhook_attempts: 9,
             }
         );
-        assert_eq!(report.total(), 1036);
+        assert_eq!(report.total(), 1045);
     }
 
     #[test]

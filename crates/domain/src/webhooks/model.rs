@@ -303,7 +303,8 @@ impl WebhookNetPolicy {
     /// literal address, and `localhost`. The sender checks every address a
     /// name resolves to again when it connects.
     pub fn check_url(&self, url: &WebhookUrl) -> Result<(), WebhookInputError> {
-        let host = url.host().to_ascii_lowercase();
+        let lower = url.host().to_ascii_lowercase();
+        let host = lower.trim_end_matches('.');
         let named_loopback = host == "localhost" || host.ends_with(".localhost");
         let loopback = named_loopback
             || url

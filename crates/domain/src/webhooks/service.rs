@@ -216,6 +216,11 @@ impl Webhooks {
         Ok(event.id)
     }
 
+    #[cfg(test)]
+    pub(crate) fn system_for_tests(&self) -> System {
+        self.system.clone()
+    }
+
     /// Deletes delivery-log entries older than `retention`, in batches;
     /// returns how many.
     pub async fn purge_log(&self, retention: time::Duration) -> Result<u64, StoreError> {

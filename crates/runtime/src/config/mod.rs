@@ -19,6 +19,7 @@ mod settings;
 mod stores;
 mod tokens;
 mod webauthn;
+mod webhooks;
 
 pub use accounts::*;
 pub use backups::*;
@@ -28,6 +29,7 @@ pub use settings::*;
 pub use stores::*;
 pub use tokens::*;
 pub use webauthn::*;
+pub use webhooks::*;
 
 use env::{apply, overrides, read_table};
 
@@ -83,6 +85,8 @@ pub struct Config {
     pub webauthn: WebAuthnConfig,
     /// Scheduled backups.
     pub backups: BackupsConfig,
+    /// Outgoing webhooks.
+    pub webhooks: WebhooksConfig,
 }
 
 /// Why the configuration could not be loaded.
