@@ -1631,6 +1631,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every endpoint, oldest first (never their secrets). */
+        get: operations["webhooks_list"];
+        put?: never;
+        /** Makes an endpoint. The answer holds its signing secret, once. */
+        post: operations["webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint. */
+        get: operations["webhooks_get_one"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes an endpoint and its delivery log; what is queued for it is
+         *     dropped.
+         */
+        delete: operations["webhooks_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes an endpoint: only the fields given. Turning `enabled` on again
+         *     forgets its failures.
+         */
+        patch: operations["webhooks_update"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoint's recent delivery attempts, newest first: event id, type,
+         *     status code or error, attempt number, time (kept 30 days).
+         */
+        get: operations["webhooks_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a `webhook.test` event to this endpoint (queued like any event;
+         *     its attempts show in the delivery log).
+         */
+        post: operations["webhooks_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2093,6 +2176,33 @@ export interface components {
              */
             size: number;
         };
+        /** @description A new endpoint. */
+        CreateWebhookBody: {
+            /**
+             * @description Where deliveries are posted: https (http only to a loopback address
+             *     when `webhooks.allow_loopback` is on); private and link-local
+             *     addresses are refused unless `webhooks.allow_private` is on.
+             * @example https://hooks.example.com/portico
+             */
+            url: string;
+            /**
+             * @description The event types to receive (at least one): `user.created`,
+             *     `user.verified`, `user.deleted`, `user.suspended`,
+             *     `user.unsuspended`, `session.created`, `role.granted`,
+             *     `role.revoked`, `plan.changed`, `payment.succeeded`,
+             *     `payment.failed`, `upload.completed`.
+             * @example [
+             *       "user.created",
+             *       "payment.succeeded"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description Free text, at most 500 characters.
+             * @example Billing service
+             */
+            description?: string | null;
+        };
         /**
          * @description A key just made: send `key` as `Authorization: Bearer <key>`. It is
          *     shown this once; Portico keeps only its hash.
@@ -2147,6 +2257,40 @@ export interface components {
             headers: {
                 [key: string]: string;
             };
+        };
+        /** @description An endpoint just made, with its signing secret: shown this once. */
+        CreatedWebhookView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description Where deliveries are posted.
+             * @example https://hooks.example.com/portico
+             */
+            url: string;
+            /**
+             * @description The event types it receives.
+             * @example [
+             *       "payment.succeeded",
+             *       "user.created"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description `whsec_` and the base64 of 32 random bytes: give it to your
+             *     receiver's Standard Webhooks library to verify `webhook-signature`.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
         };
         /** @description One day's figures. */
         DayView: {
@@ -3486,6 +3630,32 @@ export interface components {
             /** @description Mark the email address verified or not. */
             verified?: boolean | null;
         };
+        /**
+         * @description Changes to an endpoint; absent fields stay as they are, a `null`
+         *     description removes it. Turning `enabled` on again forgets past
+         *     failures.
+         */
+        UpdateWebhookBody: {
+            /**
+             * @description A new URL (checked as at creation).
+             * @example https://hooks.example.com/portico-v2
+             */
+            url?: string | null;
+            /**
+             * @description New event types.
+             * @example [
+             *       "user.deleted"
+             *     ]
+             */
+            events?: string[] | null;
+            /**
+             * @description A new description.
+             * @example Billing service
+             */
+            description?: string | null;
+            /** @description Deliveries on or off. */
+            enabled?: boolean | null;
+        };
         UploadPage: {
             /** @description Items, newest first. */
             items: components["schemas"]["UploadView"][];
@@ -3665,6 +3835,99 @@ export interface components {
              */
             last_active_at?: string | null;
             origin?: null | components["schemas"]["OriginView"];
+        };
+        /** @description An endpoint's recent attempts, newest first. */
+        WebhookAttemptList: {
+            /** @description The attempts. */
+            items: components["schemas"]["WebhookAttemptView"][];
+        };
+        /** @description One delivery attempt. */
+        WebhookAttemptView: {
+            /**
+             * @description The event's `webhook-id` (the same on every retry).
+             * @example msg_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            event_id: string;
+            /**
+             * @description The event's type.
+             * @example user.created
+             */
+            event_type: string;
+            /**
+             * Format: int32
+             * @description 1 for the first attempt.
+             */
+            attempt: number;
+            /**
+             * Format: int32
+             * @description The receiver's status code, when it answered.
+             */
+            status?: number | null;
+            /**
+             * @description Why it failed (no answer, or a non-2xx one).
+             * @example answered 503
+             */
+            error?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-12-01T09:30:00Z
+             */
+            at: string;
+        };
+        /** @description Every endpoint, oldest first. */
+        WebhookList: {
+            /** @description The endpoints. */
+            items: components["schemas"]["WebhookView"][];
+        };
+        /** @description A test event queued. */
+        WebhookTestSent: {
+            /**
+             * @description Its `webhook-id`.
+             * @example msg_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            event_id: string;
+        };
+        /** @description An endpoint (never its secret). */
+        WebhookView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description Where deliveries are posted.
+             * @example https://hooks.example.com/portico
+             */
+            url: string;
+            /**
+             * @description The event types it receives.
+             * @example [
+             *       "payment.succeeded",
+             *       "user.created"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description Free text.
+             * @example Billing service
+             */
+            description?: string | null;
+            /** @description Whether deliveries are made (turned off after 3 days of failures). */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description The first failure since the last success, while it keeps failing.
+             * @example 2026-12-01T09:30:00Z
+             */
+            failing_since?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
         };
     };
     responses: {
@@ -9671,6 +9934,400 @@ export interface operations {
             };
             /** @description No such user */
             404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookBody"];
+            };
+        };
+        responses: {
+            /** @description The endpoint and its secret, shown once */
+            201: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            /** @description 50 endpoints exist already */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A URL the policy refuses, unknown event types, or a description too long */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_get_one: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookBody"];
+            };
+        };
+        responses: {
+            /** @description The endpoint after */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A URL the policy refuses, unknown event types, or a description too long */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_deliveries: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100 (default 50). */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempts */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAttemptList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhooks_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestSent"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Missing permission */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such endpoint */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The endpoint is disabled */
+            409: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
                     "X-Request-Id"?: string;

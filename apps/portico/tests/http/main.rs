@@ -39,3 +39,4 @@ mod support;
 mod uploads;
 mod walkthrough;
 mod web;
+mod webhooks;
