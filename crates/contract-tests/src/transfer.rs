@@ -156,6 +156,10 @@ pub fn every_kind(t: OffsetDateTime) -> Vec<DumpRecord> {
         }),
         DumpRecord::Plan(plan),
         DumpRecord::Role(role("editor", &["content:read", "content:write"], t)),
+        DumpRecord::Webhook(WebhookEndpoint {
+            failing_since: Some(t),
+            ..crate::webhooks::endpoint("dumped", t)
+        }),
         DumpRecord::User(Box::new(bob.clone())),
         DumpRecord::Passkey(passkey),
         DumpRecord::Upload(done),
@@ -252,6 +256,7 @@ pub async fn a_dump_loads_and_dumps_back_identical(s: Stores) {
             "plans",
             "custom roles",
             "activity events",
+            "webhook endpoints",
             "runtime settings"
         ]
     );

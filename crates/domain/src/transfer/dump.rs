@@ -100,6 +100,9 @@ impl Transfer {
         for role in s.roles.list().await? {
             out.put(DumpRecord::Role(role)).await?;
         }
+        for endpoint in s.webhooks.list().await? {
+            out.put(DumpRecord::Webhook(endpoint)).await?;
+        }
         let now = self.now();
         let mut oldest = now;
         let filter = UserFilter::default();

@@ -34,8 +34,8 @@ pub enum LoadError {
 
 impl Transfer {
     /// What the stores hold that a restore would collide with: users,
-    /// plans, roles other than the built-in `admin` and `user`, activity,
-    /// and a settings record. Empty when the stores are fresh.
+    /// plans, roles other than the built-in `admin` and `user`, webhook
+    /// endpoints, activity, and a settings record. Empty when the stores are fresh.
     pub async fn occupied(&self) -> Result<Occupied, StoreError> {
         let s = &self.stores;
         let mut found = Vec::new();
@@ -65,6 +65,10 @@ impl Transfer {
             .len() as u64;
         if activity > 0 {
             found.push(("activity events".to_owned(), activity));
+        }
+        let webhooks = s.webhooks.list().await?.len() as u64;
+        if webhooks > 0 {
+            found.push(("webhook endpoints".to_owned(), webhooks));
         }
         if let Some(settings) = s.settings.load().await?
             && settings.version > 0
@@ -205,6 +209,7 @@ impl DumpLoader<'_> {
                     _ => conflict(payment.id.to_string()),
                 })?
             }
+            DumpRecord::Webhook(endpoint) => s.webhooks.create(endpoint).await?,
             DumpRecord::Activity(event) => s.activity.append(event).await?,
             DumpRecord::DayStats(day) => {
                 s.stats.add(day.date, &day.counts).await?;

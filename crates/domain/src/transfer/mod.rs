@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     ActivityEvent, ApiKey, Clock, ContentSession, ContentSessionId, DayStats, IdentityLink,
     Message, MfaFactor, Notification, Passkey, Payment, Plan, Role, RoleName, StorageKey,
-    StoredSettings, Stores, UploadRequest, User, UserId,
+    StoredSettings, Stores, UploadRequest, User, UserId, WebhookEndpoint,
 };
 
 /// The kinds of records that do not travel in a dump, and why.
@@ -66,6 +66,10 @@ pub const NOT_CARRIED: &[(&str, &str)] = &[
     ("rate-limit and quota counters", "windows start afresh"),
     ("job leases", "taken again by the new instances"),
     ("queued mail", "let the old server send it before the dump"),
+    (
+        "queued webhook deliveries and the delivery log",
+        "let the old server deliver what is queued before the dump; the log is kept 30 days",
+    ),
 ];
 
 /// A user's role: the grant of `role` to `user_id`.
@@ -121,6 +125,8 @@ records! {
     Plan(Plan) = "plan",
     /// A role (built-in ones too: their permissions may have been changed).
     Role(Role) = "role",
+    /// A webhook endpoint, its secret sealed.
+    Webhook(WebhookEndpoint) = "webhook",
     /// A user account, with its password hash.
     User(Box<User>) = "user",
     /// A role granted to a user.

@@ -82,6 +82,7 @@ impl Transfer {
                     DumpRecord::Settings(_)
                         | DumpRecord::Plan(_)
                         | DumpRecord::Role(_)
+                        | DumpRecord::Webhook(_)
                         | DumpRecord::Activity(_)
                         | DumpRecord::DayStats(_)
                 ))
