@@ -7,6 +7,9 @@
 //! - `seed-notifications --user ID --count N`: N notifications for one user.
 //! - `hash-time`: the raw argon2id rate at the configured parameters on this
 //!   thread, the baseline of the login scenario.
+//! - `webhooks --count N`: webhook delivery throughput to a local receiver.
+
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,6 +52,13 @@ enum Command {
         /// Hashes to time.
         #[arg(long, default_value_t = 20)]
         runs: usize,
+    },
+    /// Publishes N webhook events and delivers them to a local receiver;
+    /// prints `published publish_secs delivered deliver_secs failed`.
+    Webhooks {
+        /// How many events.
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
     },
 }
 
@@ -172,6 +182,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
             backends.close().await;
         }
+        Command::Webhooks { count } => webhooks::run(config, count).await?,
         Command::HashTime { runs } => {
             // The raw computation: the argon2 crate alone, one reused buffer,
             // no allocation, threads or PHC formatting.
