@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use domain::*;
-use secrecy::ExposeSecret as _;
 use portico::Config;
 use portico::backends::Backends;
+use secrecy::ExposeSecret as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -128,9 +128,7 @@ pub(crate) async fn run(mut config: Config, count: u64) -> Result<(), Box<dyn st
         "webhooks: delivered {delivered} in {secs:.2} s ({:.0}/s), {failed} failed",
         delivered as f64 / secs
     );
-    println!(
-        "{count} {publish_secs:.3} {delivered} {secs:.3} {failed}"
-    );
+    println!("{count} {publish_secs:.3} {delivered} {secs:.3} {failed}");
     backends.close().await;
     Ok(())
 }

@@ -61,43 +61,28 @@ impl MailQueue for Waking {
 /// The longest pause after the queue's store failed.
 const MAX_OUTAGE_PAUSE: Duration = Duration::from_secs(30);
 
-/// Works the queue until aborted.
-pub async fn run(
-    delivery: MailDelivery,
+/// Runs `round` until aborted: again at once when it says more is due;
+/// otherwise after `wake` or `poll_every`; while the queue's store fails,
+/// after a doubling pause (at most 30 s), logged as `what` unreachable.
+pub(crate) async fn poll_loop<F, Fut>(
+    mut round: F,
     wake: Arc<Notify>,
     poll_every: Duration,
-    metrics: Arc<Metrics>,
-) {
+    what: &'static str,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
     let mut outages = 0_u32;
     loop {
-        let more = match delivery.deliver_due().await {
-            Ok(report) => {
+        let more = match round().await {
+            Ok(more) => {
                 outages = 0;
-                for f in &report.failures {
-                    let error = crate::error_chain(&f.error);
-                    if f.dropped {
-                        tracing::error!(mail = %f.id, kind = f.kind.as_str(), attempts = f.attempts, %error, "mail not delivered; giving up");
-                    } else {
-                        tracing::warn!(mail = %f.id, kind = f.kind.as_str(), attempts = f.attempts, %error, "mail not delivered; will retry");
-                    }
-                }
-                let dropped = report.failures.iter().filter(|f| f.dropped).count();
-                for (outcome, n) in [
-                    ("delivered", report.delivered),
-                    ("expired", report.expired),
-                    ("retried", report.failures.len() - dropped),
-                    ("dropped", dropped),
-                ] {
-                    metrics.mail(outcome, n as u64);
-                }
-                if report.delivered > 0 {
-                    tracing::debug!(delivered = report.delivered, "mail delivered");
-                }
-                report.more_due
+                more
             }
             Err(e) => {
                 outages = outages.saturating_add(1);
-                tracing::warn!(error = %crate::error_chain(&e), "mail queue unreachable; retrying");
+                tracing::warn!(queue = what, error = %crate::error_chain(&e), "queue unreachable; retrying");
                 false
             }
         };
@@ -114,4 +99,38 @@ pub async fn run(
             () = tokio::time::sleep(pause) => {}
         }
     }
+}
+
+/// Works the queue until aborted.
+pub async fn run(
+    delivery: MailDelivery,
+    wake: Arc<Notify>,
+    poll_every: Duration,
+    metrics: Arc<Metrics>,
+) {
+    let round = || async {
+        let report = delivery.deliver_due().await?;
+        for f in &report.failures {
+            let error = crate::error_chain(&f.error);
+            if f.dropped {
+                tracing::error!(mail = %f.id, kind = f.kind.as_str(), attempts = f.attempts, %error, "mail not delivered; giving up");
+            } else {
+                tracing::warn!(mail = %f.id, kind = f.kind.as_str(), attempts = f.attempts, %error, "mail not delivered; will retry");
+            }
+        }
+        let dropped = report.failures.iter().filter(|f| f.dropped).count();
+        for (outcome, n) in [
+            ("delivered", report.delivered),
+            ("expired", report.expired),
+            ("retried", report.failures.len() - dropped),
+            ("dropped", dropped),
+        ] {
+            metrics.mail(outcome, n as u64);
+        }
+        if report.delivered > 0 {
+            tracing::debug!(delivered = report.delivered, "mail delivered");
+        }
+        Ok(report.more_due)
+    };
+    poll_loop(round, wake, poll_every, "mail").await;
 }

@@ -160,9 +160,6 @@ impl WebhookQueue for Waking {
     }
 }
 
-/// The longest pause after the queue's store failed.
-const MAX_OUTAGE_PAUSE: Duration = Duration::from_secs(30);
-
 /// Works the webhook queue until aborted: at once when woken, every
 /// `poll_every` otherwise, backing off while its store is unreachable.
 pub async fn run(
@@ -171,47 +168,26 @@ pub async fn run(
     poll_every: Duration,
     metrics: Arc<Metrics>,
 ) {
-    let mut outages = 0_u32;
-    loop {
-        let more = match dispatch.deliver_due().await {
-            Ok(report) => {
-                outages = 0;
-                for id in &report.disabled {
-                    tracing::warn!(webhook = %id, "webhook endpoint failing for 3 days; disabled");
-                }
-                metrics.webhook("delivered", report.delivered as u64);
-                metrics.webhook("retried", report.retried as u64);
-                metrics.webhook("dropped", report.dropped as u64);
-                metrics.webhook("disabled", report.disabled.len() as u64);
-                if report.retried > 0 || report.dropped > 0 {
-                    tracing::info!(
-                        delivered = report.delivered,
-                        retried = report.retried,
-                        dropped = report.dropped,
-                        "webhook deliveries failed (see GET /v1/webhooks/{{id}}/deliveries)"
-                    );
-                }
-                report.more_due
-            }
-            Err(e) => {
-                outages = outages.saturating_add(1);
-                tracing::warn!(error = %crate::error_chain(&e), "webhook queue unreachable; retrying");
-                false
-            }
-        };
-        if more {
-            continue;
+    let round = || async {
+        let report = dispatch.deliver_due().await?;
+        for id in &report.disabled {
+            tracing::warn!(webhook = %id, "webhook endpoint failing for 3 days; disabled");
         }
-        let pause = if outages == 0 {
-            poll_every
-        } else {
-            (poll_every * 2_u32.saturating_pow(outages.min(16))).min(MAX_OUTAGE_PAUSE)
-        };
-        tokio::select! {
-            () = wake.notified() => {}
-            () = tokio::time::sleep(pause) => {}
+        metrics.webhook("delivered", report.delivered as u64);
+        metrics.webhook("retried", report.retried as u64);
+        metrics.webhook("dropped", report.dropped as u64);
+        metrics.webhook("disabled", report.disabled.len() as u64);
+        if report.retried > 0 || report.dropped > 0 {
+            tracing::info!(
+                delivered = report.delivered,
+                retried = report.retried,
+                dropped = report.dropped,
+                "webhook deliveries failed (see GET /v1/webhooks/{{id}}/deliveries)"
+            );
         }
-    }
+        Ok(report.more_due)
+    };
+    crate::mail_worker::poll_loop(round, wake, poll_every, "webhooks").await;
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 use async_trait::async_trait;
 use domain::*;
 use mongodb::bson::{Document, doc};
-use mongodb::options::ReturnDocument;
 use time::OffsetDateTime;
 
 use crate::MongoStore;
@@ -60,26 +59,12 @@ impl MailQueue for MongoStore {
         until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<QueuedMail>, StoreError> {
-        let mut claimed: Vec<QueuedMail> = Vec::new();
-        for _ in 0..limit {
-            // Not one this claim took already (it is due again at once when
-            // `until` is not after `now`).
-            let taken: Vec<_> = claimed.iter().map(|m| uuid(m.id.as_uuid())).collect();
-            let taken = self
-                .coll(MAIL_QUEUE)
-                .find_one_and_update(
-                    doc! {"dueAt": {"$lte": time(now)}, "_id": {"$nin": taken}},
-                    doc! {"$set": {"dueAt": time(until)}, "$inc": {"attempts": 1_i64}},
-                )
-                .sort(doc! {"dueAt": 1, "createdAt": 1, "_id": 1})
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(store("claim mail"))?;
-            match taken {
-                Some(d) => claimed.push(from_doc(&d)?),
-                None => break,
-            }
-        }
+        let mut claimed = self
+            .claim_due(MAIL_QUEUE, now, until, limit)
+            .await?
+            .iter()
+            .map(from_doc)
+            .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|m| (m.created_at, m.id));
         Ok(claimed)
     }

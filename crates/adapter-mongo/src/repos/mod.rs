@@ -131,3 +131,55 @@ mod batches {
         }
     }
 }
+
+/// The claim both queues (mail, webhook deliveries) make: due documents
+/// one `findOneAndUpdate` at a time, each atomic, so no document goes to
+/// two claims.
+mod queues {
+    use domain::StoreError;
+    use mongodb::bson::{Document, doc};
+    use mongodb::options::ReturnDocument;
+    use time::OffsetDateTime;
+
+    use crate::MongoStore;
+    use crate::codec::time;
+    use crate::error::store;
+
+    impl MongoStore {
+        /// Takes up to `limit` documents of `coll` whose `dueAt` is at or
+        /// before `now` (due longest first), each with `attempts` one more
+        /// and `dueAt` moved to `until`; returns them as they are after.
+        pub(crate) async fn claim_due(
+            &self,
+            coll: &str,
+            now: OffsetDateTime,
+            until: OffsetDateTime,
+            limit: u32,
+        ) -> Result<Vec<Document>, StoreError> {
+            let mut claimed: Vec<Document> = Vec::new();
+            for _ in 0..limit {
+                // Not one this claim took already (it is due again at once
+                // when `until` is not after `now`).
+                let taken: Vec<_> = claimed
+                    .iter()
+                    .filter_map(|d| d.get("_id").cloned())
+                    .collect();
+                let found = self
+                    .coll(coll)
+                    .find_one_and_update(
+                        doc! {"dueAt": {"$lte": time(now)}, "_id": {"$nin": taken}},
+                        doc! {"$set": {"dueAt": time(until)}, "$inc": {"attempts": 1_i64}},
+                    )
+                    .sort(doc! {"dueAt": 1, "createdAt": 1, "_id": 1})
+                    .return_document(ReturnDocument::After)
+                    .await
+                    .map_err(store("claim queued records"))?;
+                match found {
+                    Some(d) => claimed.push(d),
+                    None => break,
+                }
+            }
+            Ok(claimed)
+        }
+    }
+}

@@ -306,24 +306,12 @@ impl WebhookQueue for MongoStore {
         until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let mut claimed: Vec<WebhookDelivery> = Vec::new();
-        for _ in 0..limit {
-            let taken: Vec<_> = claimed.iter().map(|d| uuid(d.id.as_uuid())).collect();
-            let found = self
-                .coll(WEBHOOK_QUEUE)
-                .find_one_and_update(
-                    doc! {"dueAt": {"$lte": time(now)}, "_id": {"$nin": taken}},
-                    doc! {"$set": {"dueAt": time(until)}, "$inc": {"attempts": 1_i64}},
-                )
-                .sort(doc! {"dueAt": 1, "createdAt": 1, "_id": 1})
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(store("claim webhook deliveries"))?;
-            match found {
-                Some(d) => claimed.push(delivery(&d)?),
-                None => break,
-            }
-        }
+        let mut claimed = self
+            .claim_due(WEBHOOK_QUEUE, now, until, limit)
+            .await?
+            .iter()
+            .map(delivery)
+            .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|d| (d.created_at, d.id));
         Ok(claimed)
     }
