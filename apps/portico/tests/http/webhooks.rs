@@ -545,3 +545,45 @@ async fn a_restarted_server_delivers_what_was_queued() {
     second.stop().await.unwrap();
     db.cleanup().await;
 }
+
+/// Two instances over one database, each with its worker (and, as
+/// instances sharing a database must, one keyring): every event is
+/// delivered once, whichever instance queued it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_each_event_once() {
+    let shared = |c: &mut portico::Config| {
+        fast_loopback(c);
+        c.security.encryption_keys = format!("k1:{}", "5a".repeat(32)).into();
+    };
+    crate::support::with_two_apps(Engine::Postgres, shared, |one, two| async move {
+        let receiver = Receiver::on_free_port(0).await;
+        let root = one.admin_token().await;
+        let made = create(
+            &one,
+            &root,
+            json!({"url": receiver.url(), "events": ["user.created"]}),
+        )
+        .await;
+        let id = made["id"].as_str().unwrap().to_owned();
+        let mut sent = Vec::new();
+        for i in 0..30 {
+            let app = if i % 2 == 0 { &one } else { &two };
+            let path = format!("/v1/webhooks/{id}/test");
+            let answer = json_with(app.authed(Method::POST, &path, &root, None).await, 202).await;
+            sent.push(answer["event_id"].as_str().unwrap().to_owned());
+        }
+        receiver.wait_for("webhook.test", 30).await;
+        // Time for a second delivery of any of them to arrive.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut got: Vec<String> = receiver
+            .got()
+            .iter()
+            .map(|r| r.header("webhook-id").to_owned())
+            .collect();
+        got.sort();
+        sent.sort();
+        assert_eq!(got, sent, "each event once");
+        (one, two)
+    })
+    .await;
+}
