@@ -101,7 +101,7 @@ impl WebhookRepository for MemoryStore {
             .filter(|a| a.endpoint_id == id)
             .cloned()
             .collect();
-        mine.sort_by(|a, b| (b.at, b.attempt).cmp(&(a.at, a.attempt)));
+        mine.sort_by_key(|a| std::cmp::Reverse((a.at, a.attempt)));
         mine.truncate(limit as usize);
         Ok(mine)
     }

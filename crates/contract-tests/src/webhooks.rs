@@ -43,8 +43,8 @@ fn attempt(endpoint: WebhookId, n: u32, at: OffsetDateTime) -> WebhookAttempt {
         event_id: WebhookEventId::from_uuid(id()),
         event_type: WebhookEventType::PaymentFailed,
         attempt: n,
-        status: (n % 2 == 0).then_some(503),
-        error: (n % 2 == 1).then(|| format!("connection refused ({n})")),
+        status: n.is_multiple_of(2).then_some(503),
+        error: (!n.is_multiple_of(2)).then(|| format!("connection refused ({n})")),
         at,
     }
 }

@@ -129,9 +129,9 @@ impl WebhookDispatch {
         };
         let mut endpoints: HashMap<WebhookId, Option<WebhookEndpoint>> = HashMap::new();
         for d in &claimed {
-            if !endpoints.contains_key(&d.endpoint_id) {
-                let endpoint = self.stores.webhooks.get(d.endpoint_id).await?;
-                endpoints.insert(d.endpoint_id, endpoint);
+            if let std::collections::hash_map::Entry::Vacant(slot) = endpoints.entry(d.endpoint_id)
+            {
+                slot.insert(self.stores.webhooks.get(d.endpoint_id).await?);
             }
         }
         let outcomes = futures::future::join_all(claimed.into_iter().map(|d| {

@@ -155,18 +155,21 @@ mod dispatch {
     use crate::test_support::*;
     use crate::*;
 
+    /// What a transport was sent: headers and body, in order.
+    type Sent = Vec<(Vec<(&'static str, String)>, String)>;
+
     /// Answers from a script (then 204), and keeps what it was sent.
     #[derive(Default)]
     struct Scripted {
         answers: Mutex<Vec<WebhookResponse>>,
-        sent: Mutex<Vec<(Vec<(&'static str, String)>, String)>>,
+        sent: Mutex<Sent>,
     }
 
     impl Scripted {
         fn answer(&self, responses: Vec<WebhookResponse>) {
             *self.answers.lock().unwrap() = responses;
         }
-        fn sent(&self) -> Vec<(Vec<(&'static str, String)>, String)> {
+        fn sent(&self) -> Sent {
             self.sent.lock().unwrap().clone()
         }
     }
