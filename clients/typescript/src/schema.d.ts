@@ -947,6 +947,40 @@ export interface paths {
         patch: operations["plans_update"];
         trace?: never;
     };
+    "/v1/profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public profiles whose username begins with `q`, newest accounts first. */
+        get: operations["profiles_search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's public profile. */
+        get: operations["profiles_get_one"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/registrations": {
         parameters: {
             query?: never;
@@ -3160,6 +3194,16 @@ export interface components {
              * @example https://cdn.example.org/avatars/ada.png
              */
             avatar?: string | null;
+            /**
+             * @description A web site (an http or https URL).
+             * @example https://ada.example.org
+             */
+            website?: string | null;
+            /**
+             * @description Where the user is (at most 100 characters).
+             * @example London
+             */
+            location?: string | null;
         };
         /** @description A link to an identity provider. */
         ProviderLinkView: {
@@ -3202,6 +3246,50 @@ export interface components {
         ProvidersView: {
             /** @description In name order. */
             items: components["schemas"]["ProviderView"][];
+        };
+        /** @description Public profiles found. */
+        PublicProfileList: {
+            /** @description The profiles, newest accounts first. */
+            items: components["schemas"]["PublicProfileView"][];
+        };
+        /** @description A public profile. */
+        PublicProfileView: {
+            /**
+             * Format: uuid
+             * @description The user.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            user_id: string;
+            /**
+             * @description The username.
+             * @example ada
+             */
+            username: string;
+            /**
+             * @description Full name.
+             * @example Ada Lovelace
+             */
+            full_name?: string | null;
+            /**
+             * @description Avatar URL or object key.
+             * @example https://cdn.example.org/avatars/ada.png
+             */
+            avatar?: string | null;
+            /**
+             * @description Biography.
+             * @example Writes about engines.
+             */
+            bio?: string | null;
+            /**
+             * @description A web site.
+             * @example https://ada.example.org
+             */
+            website?: string | null;
+            /**
+             * @description Where the user is.
+             * @example London
+             */
+            location?: string | null;
         };
         /** @description Request counters with the plan's limits and when the windows reset. */
         QuotaView: components["schemas"]["UsageView"] & {
@@ -3587,6 +3675,16 @@ export interface components {
              * @example https://cdn.example.org/avatars/ada.png
              */
             avatar?: string | null;
+            /**
+             * @description A web site: an absolute http or https URL (at most 2048 characters).
+             * @example https://ada.example.org
+             */
+            website?: string | null;
+            /**
+             * @description Where you are (at most 100 characters, no control characters).
+             * @example London
+             */
+            location?: string | null;
             /** @description Preference keys to set; a `null` value removes a key. */
             preferences?: {
                 [key: string]: unknown;
@@ -7530,6 +7628,91 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    profiles_search: {
+        parameters: {
+            query: {
+                /** @description The beginning of a username, case-insensitive (1 to 32 of a-z 0-9 _ . -). */
+                q: string;
+                /** @description 1 to 50 (default 20). */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profiles found */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicProfileList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description A bad q or limit */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    profiles_get_one: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicProfileView"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such user, or the profile is not public */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

@@ -80,6 +80,12 @@ impl UserRepository for MemoryStore {
         if let Some(avatar) = &changes.avatar {
             user.profile.avatar.clone_from(avatar);
         }
+        if let Some(website) = &changes.website {
+            user.profile.website.clone_from(website);
+        }
+        if let Some(location) = &changes.location {
+            user.profile.location.clone_from(location);
+        }
         if let Some(swap) = &changes.preferences {
             user.preferences.clone_from(&swap.to);
         }

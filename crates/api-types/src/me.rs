@@ -61,6 +61,14 @@ pub struct UpdateMeBody {
     #[serde(default, deserialize_with = "crate::schema::nullable")]
     #[schema(value_type = Option<String>)]
     pub avatar: Option<Option<String>>,
+    /// A web site: an absolute http or https URL (at most 2048 characters).
+    #[serde(default, deserialize_with = "crate::schema::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub website: Option<Option<String>>,
+    /// Where you are (at most 100 characters, no control characters).
+    #[serde(default, deserialize_with = "crate::schema::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
     /// Preference keys to set; a `null` value removes a key.
     #[schema(value_type = Option<Object>)]
     pub preferences: Option<serde_json::Map<String, serde_json::Value>>,

@@ -16,6 +16,10 @@ pub struct ProfileView {
     pub bio: Option<String>,
     /// Avatar URL or object key.
     pub avatar: Option<String>,
+    /// A web site (an http or https URL).
+    pub website: Option<String>,
+    /// Where the user is (at most 100 characters).
+    pub location: Option<String>,
 }
 
 /// A user account as its owner or an administrator sees it.
@@ -110,6 +114,8 @@ impl From<User> for UserView {
                 full_name: u.profile.full_name,
                 bio: u.profile.bio,
                 avatar: u.profile.avatar,
+                website: u.profile.website,
+                location: u.profile.location,
             },
             preferences: u.preferences,
             active_content_session_id: u.active_content_session_id.map(|id| id.as_uuid()),

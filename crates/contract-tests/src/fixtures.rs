@@ -34,6 +34,8 @@ pub fn user(tag: &str, at: OffsetDateTime) -> User {
             full_name: Some(format!("User {tag}")),
             bio: None,
             avatar: None,
+            website: Some(format!("https://{tag}.example.org/about?x=1")),
+            location: Some("Zürich, CH".into()),
         },
         preferences,
         active_content_session_id: None,

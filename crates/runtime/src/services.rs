@@ -105,6 +105,8 @@ pub struct Runtime {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// The mail queue itself.
     pub mail_queue: Arc<dyn domain::MailQueue>,
+    /// Public profiles.
+    pub public_profiles: domain::PublicProfiles,
     /// Outgoing webhooks: the endpoints (`webhooks:write`).
     pub webhooks: domain::Webhooks,
     /// Delivers queued webhook events (run by the webhook worker).
@@ -294,6 +296,7 @@ impl Runtime {
             mail: MailDelivery::new(s.clone(), y.clone(), policy, config.mail.policy()),
             mail_wake,
             mail_queue: s.mail_queue.clone(),
+            public_profiles: domain::PublicProfiles::new(s.clone()),
             webhooks: domain::Webhooks::new(s.clone(), y.clone(), config.webhooks.net()),
             webhook_dispatch: domain::WebhookDispatch::new(
                 s.clone(),

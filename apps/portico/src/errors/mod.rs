@@ -155,6 +155,16 @@ impl From<UpdateProfileError> for Problem {
                 fields.add(field, "is too long");
                 fields.into_problem()
             }
+            UpdateProfileError::Website => {
+                let mut fields = crate::problem::Fields::default();
+                fields.add("website", e.to_string());
+                fields.into_problem()
+            }
+            UpdateProfileError::ControlCharacters(field) => {
+                let mut fields = crate::problem::Fields::default();
+                fields.add(field, "must not contain control characters");
+                fields.into_problem()
+            }
             UpdateProfileError::NotFound => Problem::new(Kind::Unauthenticated),
             UpdateProfileError::Unexpected(e) => Problem::internal(e),
         }

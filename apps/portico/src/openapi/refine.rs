@@ -183,6 +183,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("full_name", "Ada Lovelace"),
     ("bio", "Writes about engines."),
     ("avatar", "https://cdn.example.org/avatars/ada.png"),
+    ("website", "https://ada.example.org"),
+    ("location", "London"),
     ("image", "https://cdn.example.org/tasks/42.png"),
     ("toast_message", "Your export is ready"),
     ("task_id", "export-42"),

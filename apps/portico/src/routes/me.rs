@@ -108,11 +108,15 @@ pub async fn update(
         full_name: body.full_name,
         bio: body.bio,
         avatar: body.avatar,
+        website: body.website,
+        location: body.location,
         preferences: body.preferences,
     };
     let user = if changes.full_name.is_some()
         || changes.bio.is_some()
         || changes.avatar.is_some()
+        || changes.website.is_some()
+        || changes.location.is_some()
         || changes.preferences.is_some()
     {
         Some(state.profiles.update_profile(me.user().id, changes).await?)

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod passkeys;
 pub mod payments;
 pub mod plans;
+pub mod profiles;
 pub mod sessions;
 pub mod settings;
 pub mod standing;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     stats::configure(cfg);
     backups::configure(cfg);
     webhooks::configure(cfg);
+    profiles::configure(cfg);
     settings::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);

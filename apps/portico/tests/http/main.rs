@@ -29,6 +29,7 @@ mod passkey_browser;
 mod passkeys;
 mod payments;
 mod plans;
+mod profiles;
 mod races;
 mod security;
 mod settings;

@@ -395,6 +395,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET", "/v1/backups"),
     ("POST", "/v1/backups"),
     ("GET", "/v1/backups/{name}/download"),
+    ("GET", "/v1/profiles"),
+    ("GET", "/v1/profiles/{user_id}"),
     ("POST", "/v1/webhooks"),
     ("GET", "/v1/webhooks"),
     ("GET", "/v1/webhooks/{id}"),

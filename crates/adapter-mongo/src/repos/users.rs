@@ -27,6 +27,8 @@ fn to_doc(u: &User) -> Result<Document, StoreError> {
             "fullName": opt_str(u.profile.full_name.as_deref()),
             "bio": opt_str(u.profile.bio.as_deref()),
             "avatar": opt_str(u.profile.avatar.as_deref()),
+            "website": opt_str(u.profile.website.as_deref()),
+            "location": opt_str(u.profile.location.as_deref()),
         },
         "preferences": preferences,
         "activeContentSessionId": opt_uuid(u.active_content_session_id.map(|c| c.as_uuid())),
@@ -171,6 +173,8 @@ fn from_doc(d: &Document) -> Result<User, StoreError> {
             full_name: p.opt_str("fullName")?.map(str::to_owned),
             bio: p.opt_str("bio")?.map(str::to_owned),
             avatar: p.opt_str("avatar")?.map(str::to_owned),
+            website: p.opt_str("website")?.map(str::to_owned),
+            location: p.opt_str("location")?.map(str::to_owned),
         },
         preferences,
         active_content_session_id: f
@@ -277,6 +281,8 @@ impl UserRepository for MongoStore {
             ("profile.fullName", &c.full_name),
             ("profile.bio", &c.bio),
             ("profile.avatar", &c.avatar),
+            ("profile.website", &c.website),
+            ("profile.location", &c.location),
         ] {
             if let Some(value) = change {
                 set.insert(path, opt_str(value.as_deref()));

@@ -258,7 +258,12 @@ impl UserRepository for RedisStore {
             if let Some(v) = c.locked {
                 r.flag("locked", v);
             }
-            if c.full_name.is_some() || c.bio.is_some() || c.avatar.is_some() {
+            if c.full_name.is_some()
+                || c.bio.is_some()
+                || c.avatar.is_some()
+                || c.website.is_some()
+                || c.location.is_some()
+            {
                 let raw: Option<String> = self
                     .client()
                     .hget(&key, "profile")
@@ -272,6 +277,8 @@ impl UserRepository for RedisStore {
                     (&mut profile.full_name, &c.full_name),
                     (&mut profile.bio, &c.bio),
                     (&mut profile.avatar, &c.avatar),
+                    (&mut profile.website, &c.website),
+                    (&mut profile.location, &c.location),
                 ] {
                     if let Some(value) = change {
                         slot.clone_from(value);

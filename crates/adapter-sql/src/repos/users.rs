@@ -24,6 +24,8 @@ impl Store {
                 full_name: col(row, "full_name")?,
                 bio: col(row, "bio")?,
                 avatar: col(row, "avatar")?,
+                website: col(row, "website")?,
+                location: col(row, "location")?,
             },
             preferences: col::<Json<serde_json::Map<String, serde_json::Value>>, _>(
                 row,
@@ -122,9 +124,9 @@ impl domain::UserRepository for Store {
              locked_until, failed_logins, full_name, bio, avatar, preferences, \
              active_content_session_id, created_at, updated_at, last_accessed_at, security_changed_at, \
              suspension_reason, suspended_at, suspended_until, plan_name, plan_since, plan_until, \
-             last_active_at, origin) \
+             last_active_at, origin, website, location) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24, $25, $26)",
+             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
         )
         .bind(u.id.as_uuid())
         .bind(u.email.as_str())
@@ -152,6 +154,8 @@ impl domain::UserRepository for Store {
         .bind(u.plan.as_ref().and_then(|p| p.until.map(<Ts>::to_db)))
         .bind(u.last_active_at.map(<Ts>::to_db))
         .bind(u.origin.as_ref().map(domain::UserOrigin::to_stored))
+        .bind(u.profile.website.as_deref())
+        .bind(u.profile.location.as_deref())
         .execute(self.pool())
         .await;
         match result {
@@ -225,6 +229,8 @@ impl domain::UserRepository for Store {
             ("full_name", &c.full_name),
             ("bio", &c.bio),
             ("avatar", &c.avatar),
+            ("website", &c.website),
+            ("location", &c.location),
         ] {
             if let Some(value) = value {
                 q.push(format_args!(", {column} = "))

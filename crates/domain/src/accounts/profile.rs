@@ -16,6 +16,10 @@ pub struct ProfileChanges {
     pub bio: Option<Option<String>>,
     /// New avatar (`Some(None)` clears it).
     pub avatar: Option<Option<String>>,
+    /// New web site, an absolute http or https URL (`Some(None)` clears it).
+    pub website: Option<Option<String>>,
+    /// New location, at most 100 characters (`Some(None)` clears it).
+    pub location: Option<Option<String>>,
     /// Preference keys to set; a `null` value removes the key.
     pub preferences: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -26,6 +30,12 @@ pub enum UpdateProfileError {
     /// A field is too long (name the field).
     #[error("{0} is too long")]
     TooLong(&'static str),
+    /// The web site is not an absolute http or https URL.
+    #[error("website must be an absolute http or https URL")]
+    Website,
+    /// A text field holds control characters (name the field).
+    #[error("{0} must not contain control characters")]
+    ControlCharacters(&'static str),
     /// The user no longer exists.
     #[error("user not found")]
     NotFound,
@@ -147,8 +157,21 @@ pub struct Profiles {
 const MAX_NAME: usize = 255;
 /// Longest bio, in characters.
 const MAX_BIO: usize = 4_000;
-/// Longest avatar reference, in characters.
+/// Longest avatar reference (and web site), in characters.
 const MAX_AVATAR: usize = 2_048;
+/// Longest location, in characters.
+const MAX_LOCATION: usize = 100;
+
+/// Whether `text` is an absolute http or https URL with a host and no
+/// credentials (what a profile links to).
+fn is_web_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host().is_some()
+            && u.username().is_empty()
+            && u.password().is_none()
+    })
+}
 /// Largest preferences object, in bytes of JSON.
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
 
@@ -198,6 +221,8 @@ impl Profiles {
             ("full_name", &changes.full_name, MAX_NAME),
             ("bio", &changes.bio, MAX_BIO),
             ("avatar", &changes.avatar, MAX_AVATAR),
+            ("website", &changes.website, MAX_AVATAR),
+            ("location", &changes.location, MAX_LOCATION),
         ];
         for (field, value, max) in checks {
             if let Some(Some(text)) = value
@@ -206,11 +231,23 @@ impl Profiles {
                 return Err(UpdateProfileError::TooLong(field));
             }
         }
+        if let Some(Some(site)) = &changes.website
+            && !is_web_url(site)
+        {
+            return Err(UpdateProfileError::Website);
+        }
+        if let Some(Some(place)) = &changes.location
+            && place.chars().any(char::is_control)
+        {
+            return Err(UpdateProfileError::ControlCharacters("location"));
+        }
         let users = &self.stores.users;
         let mut fields = crate::UserChanges {
             full_name: changes.full_name,
             bio: changes.bio,
             avatar: changes.avatar,
+            website: changes.website,
+            location: changes.location,
             ..crate::UserChanges::default()
         };
         // Preferences merge key by key into what is stored: compare-and-set

@@ -18,6 +18,12 @@ pub struct Profile {
     pub bio: Option<String>,
     /// Avatar URL or object key.
     pub avatar: Option<String>,
+    /// A web site: an absolute http or https URL.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Where the user is, as free text (at most 100 characters).
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 /// A user account.
@@ -145,6 +151,10 @@ pub struct UserChanges {
     pub bio: Option<Option<String>>,
     /// A new avatar (`Some(None)` clears it).
     pub avatar: Option<Option<String>>,
+    /// A new web site (`Some(None)` clears it).
+    pub website: Option<Option<String>>,
+    /// A new location (`Some(None)` clears it).
+    pub location: Option<Option<String>>,
     /// New preferences, written only if the stored ones still equal `from`
     /// (compare-and-set: the caller merged `to` from what it read).
     pub preferences: Option<PreferencesSwap>,
