@@ -40,7 +40,10 @@ impl PublicProfile {
             .get("privacy")
             .and_then(|p| p.get("profile_visibility"))
             .and_then(|v| v.as_str());
-        (visibility == Some("public")).then(|| Self {
+        if visibility != Some("public") {
+            return None;
+        }
+        Some(Self {
             user_id: user.id,
             username: user.username,
             full_name: user.profile.full_name,
