@@ -18,6 +18,7 @@ mod settings;
 mod stats;
 mod uploads;
 mod users;
+mod webhook_queue;
 mod webhooks;
 
 /// Scripts over records kept as `<prefix><id>` hashes, an index hash

@@ -6,11 +6,13 @@
 //! attempt, and dropped once its schedule is spent. An endpoint failing
 //! for three days is turned off.
 
+mod destinations;
 mod dispatch;
 mod model;
 mod service;
 mod signature;
 
+pub use destinations::*;
 pub use dispatch::*;
 pub use model::*;
 pub use service::{
