@@ -537,7 +537,16 @@ async fn a_restarted_server_delivers_what_was_queued() {
     first.stop().await.unwrap();
 
     let receiver = Receiver::start(TcpListener::bind(("127.0.0.1", port)).await.unwrap(), 0).await;
-    let second = TestApp::start(config, Backends::from_sql(db.store.clone())).await;
+    // A new process has its own connection pool (the first server's may
+    // hold connections made on its worker runtimes, which ended with it).
+    let pool = adapter_sql::SqlStore::connect(&adapter_sql::SqlConfig {
+        max_connections: 4,
+        pg_schema: db.pg_schema().map(str::to_owned),
+        ..adapter_sql::SqlConfig::new(adapter_sql::testing::postgres_url())
+    })
+    .await
+    .unwrap();
+    let second = TestApp::start(config, Backends::from_sql(pool)).await;
     let got = receiver.wait_for("user.created", 1).await;
     assert_eq!(got[0].header("webhook-id"), event_id);
     let payload = verify(&secret, &got[0]).unwrap();
