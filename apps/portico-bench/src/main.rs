@@ -90,6 +90,7 @@ fn notification(user_id: UserId, i: u64, now: OffsetDateTime) -> Notification {
         id: NotificationId::from_uuid(uuid::Uuid::now_v7()),
         user_id,
         content_session_id: None,
+        conversation_id: None,
         message_id: None,
         task_id: None,
         kind: "bench".into(),

@@ -66,6 +66,8 @@ kinds! {
     Unauthenticated = "unauthenticated", UNAUTHORIZED, "Authentication required";
     /// A cookie-authenticated change came without a matching CSRF header.
     CsrfFailed = "csrf-failed", FORBIDDEN, "CSRF token missing or invalid";
+    /// The other participant blocks the caller.
+    Blocked = "blocked", FORBIDDEN, "Blocked";
     /// The caller lacks the permission.
     Forbidden = "forbidden", FORBIDDEN, "Permission denied";
     /// Wrong login or password.

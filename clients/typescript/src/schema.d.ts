@@ -256,6 +256,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's conversations, most recent activity first, with unread
+         *     counts and the newest message.
+         */
+        get: operations["conversations_list"];
+        put?: never;
+        /**
+         * Starts a conversation: one other participant makes a direct
+         *     conversation (the pair's existing one is returned, 200), 2–49 a group.
+         */
+        post: operations["conversations_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation. */
+        get: operations["conversations_get_one"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Renames a group. */
+        patch: operations["conversations_rename"];
+        trace?: never;
+    };
+    "/v1/conversations/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The conversation's messages, newest first, each with who of the other
+         *     participants has read it.
+         */
+        get: operations["conversations_messages"];
+        put?: never;
+        /** Posts a message; the other participants are notified (type `message`). */
+        post: operations["conversations_post_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Removes a message: its sender, or a holder of `messages:moderate`. It
+         *     stays as a tombstone.
+         */
+        delete: operations["conversations_remove_message"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/participants/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Leaves the conversation (it stays for the others). */
+        delete: operations["conversations_leave"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks everything up to and including a message read. */
+        post: operations["conversations_mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/features": {
         parameters: {
             query?: never;
@@ -370,6 +487,44 @@ export interface paths {
         post?: never;
         /** Revokes one of your API keys: it stops working at once, on every instance. */
         delete: operations["api_keys_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The users the caller blocks, most recent first. */
+        get: operations["conversations_blocks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/blocks/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Blocks a user: they can no longer start a conversation with the caller
+         *     nor post in a direct one with them.
+         */
+        put: operations["conversations_block"];
+        post?: never;
+        /** Lifts a block. */
+        delete: operations["conversations_unblock"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1993,6 +2148,26 @@ export interface components {
              */
             amount: number;
         };
+        /** @description The users the caller blocks. */
+        BlockList: {
+            /** @description Most recent first. */
+            items: components["schemas"]["BlockView"][];
+        };
+        /** @description A user the caller blocks. */
+        BlockView: {
+            /**
+             * Format: uuid
+             * @description The blocked user.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            user_id: string;
+            /**
+             * Format: date-time
+             * @description Since when.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+        };
         /** @description A code from the authenticator app. */
         ConfirmBody: {
             /**
@@ -2054,6 +2229,147 @@ export interface components {
              * @example 2026-12-01T09:30:00Z
              */
             last_accessed_at: string;
+        };
+        ConversationMessagePage: {
+            /** @description Items, newest first. */
+            items: components["schemas"]["ConversationMessageView"][];
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
+            next_cursor?: string | null;
+        };
+        /** @description A message of a conversation. */
+        ConversationMessageView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The conversation.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description Its place in the conversation (1 for the first).
+             */
+            seq: number;
+            /**
+             * Format: uuid
+             * @description Who wrote it.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            sender_id: string;
+            /**
+             * @description The text; `null` once removed.
+             * @example See you at ten?
+             */
+            content?: string | null;
+            /**
+             * Format: uuid
+             * @description The message it replies to.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            parent_id?: string | null;
+            /** @description Whether it was removed (a tombstone). */
+            deleted: boolean;
+            /**
+             * Format: date-time
+             * @description When it was posted.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was removed.
+             * @example 2026-12-01T09:30:00Z
+             */
+            deleted_at?: string | null;
+            /** @description The other participants who have read it. */
+            read_by: string[];
+        };
+        ConversationPage: {
+            /** @description Items, newest first. */
+            items: components["schemas"]["ConversationSummaryView"][];
+            /**
+             * @description Pass as `?cursor=` for the next page; null at the end.
+             * @example MDE5M2E0ZjItN2MxZS03YjNhLTlkMmYtNWU4YzFhMmIzYzRk
+             */
+            next_cursor?: string | null;
+        };
+        /** @description One of the caller's conversations. */
+        ConversationSummaryView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description `direct` or `group`.
+             * @example direct
+             */
+            kind: string;
+            /**
+             * @description A group's title.
+             * @example Launch planning
+             */
+            title?: string | null;
+            /**
+             * Format: int64
+             * @description Messages after the caller's read position.
+             */
+            unread_count: number;
+            last_message?: null | components["schemas"]["LastMessageView"];
+            /**
+             * Format: date-time
+             * @description When its newest message was posted (its start before that).
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_activity_at: string;
+        };
+        /** @description A conversation. */
+        ConversationView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * @description `direct` (two users) or `group`.
+             * @example group
+             */
+            kind: string;
+            /**
+             * @description A group's title.
+             * @example Launch planning
+             */
+            title?: string | null;
+            /**
+             * Format: uuid
+             * @description Who started it.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            created_by: string;
+            /** @description The participants, in the order they joined. */
+            participants: components["schemas"]["ParticipantView"][];
+            /**
+             * Format: date-time
+             * @description When it was started.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When its newest message was posted (its start before that).
+             * @example 2026-12-01T09:30:00Z
+             */
+            last_activity_at: string;
         };
         /** @description A new API key. */
         CreateApiKeyBody: {
@@ -2540,6 +2856,12 @@ export interface components {
             mfa?: null | components["schemas"]["MfaExportView"];
             /** @description The account's activity events kept (see `activity.retention_days`), newest first. */
             activity: components["schemas"]["ActivityEventView"][];
+            /** @description The conversations the user takes part in, most recent activity first. */
+            conversations: components["schemas"]["ConversationSummaryView"][];
+            /** @description The messages the user sent in conversations, newest first. */
+            sent_messages: components["schemas"]["ConversationMessageView"][];
+            /** @description The users the user blocks. */
+            blocks: components["schemas"]["BlockView"][];
         };
         /** @description A health answer. */
         Health: {
@@ -2592,6 +2914,34 @@ export interface components {
              */
             use: string;
         };
+        /** @description The newest message of a conversation, as its list shows it. */
+        LastMessageView: {
+            /**
+             * Format: uuid
+             * @description Its id.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description Who wrote it.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            sender_id: string;
+            /**
+             * @description Its first 100 characters; `null` when removed.
+             * @example See you at ten?
+             */
+            content?: string | null;
+            /** @description Whether it was removed. */
+            deleted: boolean;
+            /**
+             * Format: date-time
+             * @description When it was posted.
+             * @example 2026-12-01T09:30:00Z
+             */
+            created_at: string;
+        };
         /** @description Where a link flow returns to, and the password that confirms it. */
         LinkBody: {
             /**
@@ -2610,6 +2960,15 @@ export interface components {
         LinksView: {
             /** @description In provider order. */
             items: components["schemas"]["ProviderLinkView"][];
+        };
+        /** @description Marks a conversation read. */
+        MarkConversationRead: {
+            /**
+             * Format: uuid
+             * @description Everything up to and including this message is read.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            up_to: string;
         };
         /** @description The signed-in user with roles and request counters. */
         MeView: components["schemas"]["UserView"] & {
@@ -2826,6 +3185,12 @@ export interface components {
             content_session_id?: string | null;
             /**
              * Format: uuid
+             * @description Related conversation between users (a `message` notification).
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            conversation_id?: string | null;
+            /**
+             * Format: uuid
              * @description Related message.
              * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
              */
@@ -2893,6 +3258,20 @@ export interface components {
              * @example Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0
              */
             user_agent?: string | null;
+        };
+        /** @description A participant. */
+        ParticipantView: {
+            /**
+             * Format: uuid
+             * @description The user.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            user_id: string;
+            /**
+             * @description Their username (`null` for an account deleted meanwhile).
+             * @example ada
+             */
+            username?: string | null;
         };
         /** @description Starts a passkey sign-in. */
         PasskeyAuthenticationBody: {
@@ -3122,6 +3501,20 @@ export interface components {
          * @enum {string}
          */
         PostAs: "user" | "assistant" | "system";
+        /** @description Posts a message. */
+        PostConversationMessage: {
+            /**
+             * @description 1–10,000 characters; no control characters but newline and tab.
+             * @example See you at ten?
+             */
+            content: string;
+            /**
+             * Format: uuid
+             * @description The message this one replies to, in the same conversation.
+             * @example 0193a4f2-7c1e-7b3a-9d2f-5e8c1a2b3c4d
+             */
+            parent_id?: string | null;
+        };
         /** @description A new message. */
         PostMessage: {
             /**
@@ -3348,6 +3741,14 @@ export interface components {
              */
             name?: string | null;
         };
+        /** @description Renames a group. */
+        RenameConversation: {
+            /**
+             * @description The new title (1–200 characters); `null` removes it.
+             * @example Launch planning
+             */
+            title?: string | null;
+        };
         /** @description Renames a passkey. */
         RenamePasskeyBody: {
             /**
@@ -3553,6 +3954,19 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+        };
+        /** @description Starts a conversation. */
+        StartConversation: {
+            /**
+             * @description The other participants (the caller is added): one for a direct
+             *     conversation, 2–49 for a group. Unique, existing users.
+             */
+            participant_ids: string[];
+            /**
+             * @description A group's title (1–200 characters); not for a direct conversation.
+             * @example Launch planning
+             */
+            title?: string | null;
         };
         /** @description A report: every day of the range and the totals now. */
         StatsView: {
@@ -5030,6 +5444,494 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    conversations_list: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number | null;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of conversations */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartConversation"];
+            };
+        };
+        responses: {
+            /** @description The pair's direct conversation, which existed */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationView"];
+                };
+            };
+            /** @description Started */
+            201: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description A participant does not exist or cannot be reached by the caller (named in `detail`) */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Bad participant_ids or title */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_get_one: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationView"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such conversation, or the caller takes no part in it */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_rename: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameConversation"];
+            };
+        };
+        responses: {
+            /** @description Renamed */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such conversation, or the caller takes no part in it */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A bad title, or a direct conversation */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_messages: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number | null;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessagePage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such conversation, or the caller takes no part in it */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_post_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostConversationMessage"];
+            };
+        };
+        responses: {
+            /** @description Posted */
+            201: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessageView"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description `blocked`: the other participant of a direct conversation blocks the caller */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such conversation, or the caller takes no part in it */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Bad content, or a parent_id not in this conversation */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Too many messages; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window ends */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_remove_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+                /** @description The message */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed (or removed already) */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Not the sender, and no `messages:moderate` */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such conversation or message for the caller */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_leave: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such conversation, or the caller takes no part in it */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkConversationRead"];
+            };
+        };
+        responses: {
+            /** @description Marked */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["MalformedRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such conversation, or the caller takes no part in it */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            408: components["responses"]["BodyTooSlow"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description up_to is not a message of this conversation */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     settings_features: {
         parameters: {
             query?: never;
@@ -5481,6 +6383,123 @@ export interface operations {
                 };
             };
             /** @description You have no such key */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            422: components["responses"]["InvalidInput"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_blocks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The blocks */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_block: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user to block */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Blocked (or blocked already) */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such user */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The caller's own id */
+            422: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    conversations_unblock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The blocked user */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unblocked */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description The caller does not block this user */
             404: {
                 headers: {
                     /** @description The request's id (the client's own when it sent a short plain one): quote it when reporting a problem; the server log has it on every line of the request */

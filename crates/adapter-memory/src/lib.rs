@@ -31,6 +31,7 @@ mod accounts;
 mod activity;
 mod api_keys;
 mod content;
+mod conversations;
 mod federation;
 mod feeds;
 mod jobs;

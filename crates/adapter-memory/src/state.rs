@@ -53,6 +53,13 @@ pub(crate) struct State {
     pub(crate) mfa: HashMap<UserId, MfaFactor>,
     pub(crate) links: BTreeMap<(UserId, ProviderName), IdentityLink>,
     pub(crate) flows: HashMap<TokenHash, OAuthFlow>,
+    pub(crate) conversations: HashMap<ConversationId, Conversation>,
+    /// By conversation, then user.
+    pub(crate) participants: BTreeMap<(ConversationId, UserId), Participant>,
+    /// By conversation, then sequence number.
+    pub(crate) conversation_messages: BTreeMap<(ConversationId, u64), ConversationMessage>,
+    /// By blocker, then blocked.
+    pub(crate) blocks: BTreeMap<(UserId, UserId), Block>,
     pub(crate) webhooks: BTreeMap<WebhookId, WebhookEndpoint>,
     /// Every endpoint's delivery log, in the order written.
     pub(crate) webhook_attempts: Vec<WebhookAttempt>,

@@ -66,6 +66,14 @@ pub(crate) mod names {
     pub(crate) const PASSKEY_COUNTS: &str = "passkeyCounts";
     /// WebAuthn ceremonies in progress; a TTL index removes the unfinished.
     pub(crate) const PASSKEY_CHALLENGES: &str = "passkeyChallenges";
+    /// Conversations between users, unique on `key`.
+    pub(crate) const CONVERSATIONS: &str = "conversations";
+    /// Their participants, one document each with the read position.
+    pub(crate) const PARTICIPANTS: &str = "conversationParticipants";
+    /// Their messages, unique on (`conversationId`, `seq`).
+    pub(crate) const CONVERSATION_MESSAGES: &str = "conversationMessages";
+    /// Blocks between users, unique on (`blockerId`, `blockedId`).
+    pub(crate) const BLOCKS: &str = "blocks";
     /// Webhook endpoints.
     pub(crate) const WEBHOOKS: &str = "webhooks";
     /// The webhook delivery log, by endpoint newest first; purged by age.
@@ -228,6 +236,32 @@ fn all() -> Vec<(&'static str, Vec<IndexModel>)> {
             ],
         ),
         (PASSKEY_CHALLENGES, vec![index(doc! {"expiresAt": 1}, Ttl)]),
+        (CONVERSATIONS, vec![index(doc! {"key": 1}, Unique)]),
+        (
+            PARTICIPANTS,
+            vec![
+                index(doc! {"conversationId": 1, "userId": 1}, Unique),
+                // A user's conversations by last activity.
+                index(
+                    doc! {"userId": 1, "lastActivityAt": -1, "conversationId": -1},
+                    Plain,
+                ),
+            ],
+        ),
+        (
+            CONVERSATION_MESSAGES,
+            vec![
+                index(doc! {"conversationId": 1, "seq": -1}, Unique),
+                newest("senderId"),
+            ],
+        ),
+        (
+            BLOCKS,
+            vec![
+                index(doc! {"blockerId": 1, "blockedId": 1}, Unique),
+                index(doc! {"blockedId": 1}, Plain),
+            ],
+        ),
         (
             ACTIVITY,
             vec![

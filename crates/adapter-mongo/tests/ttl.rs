@@ -16,6 +16,7 @@ async fn the_ttl_monitor_deletes_expired_notifications() {
         id: NotificationId::from_uuid(uuid::Uuid::now_v7()),
         user_id: UserId::from_uuid(uuid::Uuid::now_v7()),
         content_session_id: None,
+        conversation_id: None,
         message_id: None,
         task_id: None,
         kind: "ttl_probe".into(),

@@ -146,6 +146,7 @@ pub(crate) enum Family {
     ApiKeys,
     Passkeys,
     Webhooks,
+    Conversations,
 }
 
 impl Family {
@@ -171,6 +172,7 @@ impl Family {
             Self::ApiKeys => "apikeys",
             Self::Passkeys => "passkeys",
             Self::Webhooks => "webhooks",
+            Self::Conversations => "conversations",
         }
     }
 }

@@ -31,6 +31,12 @@ pub struct ExportView {
     pub mfa: Option<MfaExportView>,
     /// The account's activity events kept (see `activity.retention_days`), newest first.
     pub activity: Vec<ActivityEventView>,
+    /// The conversations the user takes part in, most recent activity first.
+    pub conversations: Vec<ConversationSummaryView>,
+    /// The messages the user sent in conversations, newest first.
+    pub sent_messages: Vec<ConversationMessageView>,
+    /// The users the user blocks.
+    pub blocks: Vec<BlockView>,
 }
 
 /// A second factor in the export.
@@ -127,6 +133,9 @@ impl ExportView {
             mfa,
             identity_links,
             activity,
+            conversations,
+            sent_messages,
+            blocks,
         } = account;
         let failed_logins = user.failed_logins;
         Self {
@@ -149,6 +158,9 @@ impl ExportView {
                 backup_codes_left: f.backup_codes_left,
             }),
             activity: activity.into_iter().map(Into::into).collect(),
+            conversations: conversations.into_iter().map(Into::into).collect(),
+            sent_messages: sent_messages.into_iter().map(Into::into).collect(),
+            blocks: blocks.into_iter().map(Into::into).collect(),
         }
     }
 }

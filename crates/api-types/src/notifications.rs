@@ -26,6 +26,8 @@ pub struct NotificationView {
     pub persistent: bool,
     /// Related content session.
     pub content_session_id: Option<Uuid>,
+    /// Related conversation between users (a `message` notification).
+    pub conversation_id: Option<Uuid>,
     /// Related message.
     pub message_id: Option<Uuid>,
     /// Related task id.
@@ -58,6 +60,7 @@ impl From<Notification> for NotificationView {
             urgency: n.urgency,
             persistent: n.persistent,
             content_session_id: n.content_session_id.map(|c| c.as_uuid()),
+            conversation_id: n.conversation_id.map(|c| c.as_uuid()),
             message_id: n.message_id.map(|m| m.as_uuid()),
             task_id: n.task_id,
             image: n.image,

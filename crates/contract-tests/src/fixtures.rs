@@ -233,6 +233,7 @@ pub fn notification(
         id: NotificationId::from_uuid(id()),
         user_id: user,
         content_session_id: None,
+        conversation_id: Some(ConversationId::from_uuid(id())),
         message_id: None,
         task_id: Some("task-1".into()),
         kind: "info".into(),

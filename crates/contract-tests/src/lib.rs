@@ -62,6 +62,7 @@ pub mod api_keys;
 pub mod auth_changes;
 pub mod cascade;
 pub mod content;
+pub mod conversations;
 pub mod fixtures;
 pub mod identity;
 pub mod jobs;

@@ -149,6 +149,7 @@ pub fn every_kind(t: OffsetDateTime) -> Vec<DumpRecord> {
             sessions_active: Some(1),
         }),
     };
+    let conversation = dumped_conversation(&ann, &bob, t);
     vec![
         DumpRecord::Settings(StoredSettings {
             version: 3,
@@ -181,9 +182,63 @@ pub fn every_kind(t: OffsetDateTime) -> Vec<DumpRecord> {
         DumpRecord::Message(reply),
         DumpRecord::Notification(note),
         DumpRecord::Payment(paid),
+        conversation.0,
+        conversation.1,
+        conversation.2,
+        DumpRecord::Block(Block {
+            blocker_id: ann.id,
+            blocked_id: bob.id,
+            created_at: t - Duration::hours(2),
+        }),
         DumpRecord::Activity(event),
         DumpRecord::DayStats(day),
     ]
+}
+
+/// A direct conversation of `ann` and `bob` as a dump holds it: the
+/// conversation with both participants, bob's message, and ann's reply to
+/// it, removed since.
+fn dumped_conversation(
+    ann: &User,
+    bob: &User,
+    t: OffsetDateTime,
+) -> (DumpRecord, DumpRecord, DumpRecord) {
+    use crate::conversations::{chat, direct};
+    let started = t - Duration::hours(5);
+    let mut c = direct(ann.id, bob.id, started);
+    let mut first = chat(
+        c.id,
+        bob.id,
+        "hi «ann»\nsecond line",
+        t - Duration::hours(4),
+    );
+    first.seq = 1;
+    let mut reply = chat(c.id, ann.id, "gone", t - Duration::minutes(230));
+    reply.seq = 2;
+    reply.parent_id = Some(first.id);
+    reply.content = None;
+    reply.deleted_at = Some(t - Duration::hours(3));
+    c.last_seq = 2;
+    c.last_activity_at = reply.created_at;
+    let mut participants: Vec<Participant> = [(ann.id, 2), (bob.id, 1)]
+        .into_iter()
+        .map(|(user_id, read_seq)| Participant {
+            conversation_id: c.id,
+            user_id,
+            joined_at: started,
+            read_seq,
+            last_activity_at: reply.created_at,
+        })
+        .collect();
+    participants.sort_by_key(|p| p.user_id);
+    (
+        DumpRecord::Conversation(ConversationDump {
+            conversation: c,
+            participants,
+        }),
+        DumpRecord::ConversationMessage(first),
+        DumpRecord::ConversationMessage(reply),
+    )
 }
 
 /// A JSON value with every object's keys in sorted order (PostgreSQL's
@@ -247,6 +302,7 @@ pub async fn a_dump_loads_and_dumps_back_identical(s: Stores) {
     let position = |kind: &str| out.0.iter().position(|r| r.kind() == kind).unwrap();
     assert!(position("user") < position("grant"));
     assert!(position("content_session") < position("message"));
+    assert!(position("conversation") < position("conversation_message"));
     let occupied = transfer.occupied().await.unwrap();
     let names: Vec<&str> = occupied.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(

@@ -8,7 +8,7 @@
 //!   tokens, sealed secrets, the clock/id/token ports, the authenticated
 //!   [`Principal`], and the [`Stores`] and [`System`] services are built from.
 //! - [`accounts`], [`activity`], [`devices`], [`sessions`], [`mfa`], [`federation`], [`rbac`],
-//!   [`content`], [`notifications`], [`uploads`], [`payments`], [`mail`],
+//!   [`content`], [`conversations`], [`notifications`], [`uploads`], [`payments`], [`mail`],
 //!   [`limits`], [`plans`], [`stats`], [`settings`], [`jobs`], and
 //!   [`transfer`] (dumping and loading every record through the ports).
 //!
@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod activity;
 pub mod apikeys;
 pub mod content;
+pub mod conversations;
 pub mod devices;
 pub mod federation;
 pub mod jobs;
@@ -56,6 +57,7 @@ pub use accounts::*;
 pub use activity::*;
 pub use apikeys::*;
 pub use content::*;
+pub use conversations::*;
 pub use devices::*;
 pub use federation::*;
 pub use jobs::*;

@@ -147,6 +147,8 @@ impl Harness {
                 leases: Arc::new(MockLeaseRepository::new()),
                 mail_queue: memory.clone(),
                 webhooks: memory.clone(),
+                conversations: memory.clone(),
+                blocks: memory.clone(),
                 webhook_queue: memory.clone(),
                 auth_changes: Arc::new(RecordingFeed::default()),
                 mfa: memory,

@@ -107,6 +107,8 @@ pub struct Runtime {
     pub mail_queue: Arc<dyn domain::MailQueue>,
     /// Public profiles.
     pub public_profiles: domain::PublicProfiles,
+    /// Conversations between users, and blocks.
+    pub conversations: domain::Conversations,
     /// Outgoing webhooks: the endpoints (`webhooks:write`).
     pub webhooks: domain::Webhooks,
     /// Delivers queued webhook events (run by the webhook worker).
@@ -297,6 +299,11 @@ impl Runtime {
             mail_wake,
             mail_queue: s.mail_queue.clone(),
             public_profiles: domain::PublicProfiles::new(s.clone()),
+            conversations: domain::Conversations::new(
+                s.clone(),
+                y.clone(),
+                config.content.conversation_limits(),
+            ),
             webhooks: domain::Webhooks::new(s.clone(), y.clone(), config.webhooks.net()),
             webhook_dispatch: domain::WebhookDispatch::new(
                 s.clone(),

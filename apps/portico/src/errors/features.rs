@@ -225,3 +225,27 @@ impl From<PaymentStatusError> for Problem {
         }
     }
 }
+
+impl From<domain::ConversationError> for Problem {
+    fn from(e: domain::ConversationError) -> Self {
+        use domain::ConversationError as E;
+        match e {
+            E::NotFound => Problem::new(Kind::NotFound).detail("No such conversation."),
+            E::MessageNotFound => Problem::new(Kind::NotFound).detail("No such message."),
+            E::UserNotFound(id) => Problem::new(Kind::NotFound).detail(format!("No user {id}.")),
+            E::Invalid { field, reason } => {
+                let mut f = crate::problem::Fields::default();
+                f.add(field, reason);
+                f.into_problem()
+            }
+            E::Blocked => Problem::new(Kind::Blocked)
+                .detail("The other participant does not accept your messages."),
+            E::Forbidden(e) => e.into(),
+            E::RateLimited { retry_after } => {
+                Problem::rate_limited(crate::problem::RateInfo::retry_after(retry_after))
+                    .detail("Too many messages: wait before posting again.")
+            }
+            E::Unexpected(e) => Problem::internal(e),
+        }
+    }
+}

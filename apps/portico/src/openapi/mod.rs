@@ -33,6 +33,7 @@ use crate::problem::ProblemBody;
         (name = "stats", description = "Statistics per day and the totals now (stats:read)"),
         (name = "backups", description = "Backups of every store in the object store (backups:read, backups:write)"),
         (name = "profiles", description = "Public profiles of users who made theirs public"),
+        (name = "conversations", description = "Conversations between users (direct and groups), their messages, and blocks"),
         (name = "webhooks", description = "Outgoing webhooks, signed as Standard Webhooks says (webhooks:write)"),
         (name = "settings", description = "Runtime settings (settings:write) and the app's public flags"),
         (name = "plans", description = "Plans: daily and monthly request quotas and the features an app gates on"),

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod backups;
 pub mod content;
+pub mod conversations;
 pub mod email_sign_in;
 pub mod export;
 pub mod me;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) 
     backups::configure(cfg);
     webhooks::configure(cfg);
     profiles::configure(cfg);
+    conversations::configure(cfg);
     settings::configure(cfg);
     content::configure(cfg);
     notifications::configure(cfg);

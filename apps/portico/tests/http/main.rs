@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod content;
 mod contract;
+mod conversations;
 mod deploy;
 mod devices;
 mod dumps;

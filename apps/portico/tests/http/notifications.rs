@@ -231,7 +231,7 @@ async fn notifications(app: TestApp) -> TestApp {
 on_every_engine!(notifications);
 
 /// Reads SSE events from `res` until `n` notifications arrived (10 s at most).
-async fn read_events(res: reqwest::Response, n: usize) -> Vec<(String, Value)> {
+pub(crate) async fn read_events(res: reqwest::Response, n: usize) -> Vec<(String, Value)> {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut body = res.bytes_stream();

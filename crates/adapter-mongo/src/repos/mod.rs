@@ -5,6 +5,7 @@ mod activity;
 mod api_keys;
 mod auth_changes;
 mod content;
+mod conversations;
 mod identity;
 mod jobs;
 mod mail_queue;

@@ -17,6 +17,7 @@ fn to_doc(n: &Notification) -> Result<Document, StoreError> {
         "_id": uuid(n.id.as_uuid()),
         "userId": uuid(n.user_id.as_uuid()),
         "contentSessionId": opt_uuid(n.content_session_id.map(|c| c.as_uuid())),
+        "conversationId": opt_uuid(n.conversation_id.map(|c| c.as_uuid())),
         "messageId": opt_uuid(n.message_id.map(|m| m.as_uuid())),
         "associatedTaskId": opt_str(n.task_id.as_deref()),
         "type": &n.kind,
@@ -43,6 +44,7 @@ fn from_doc(d: &Document) -> Result<Notification, StoreError> {
         content_session_id: f
             .opt_uuid("contentSessionId")?
             .map(ContentSessionId::from_uuid),
+        conversation_id: f.opt_uuid("conversationId")?.map(ConversationId::from_uuid),
         message_id: f.opt_uuid("messageId")?.map(MessageId::from_uuid),
         task_id: f.opt_str("associatedTaskId")?.map(str::to_owned),
         kind: f.str("type")?.to_owned(),

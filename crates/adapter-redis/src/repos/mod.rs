@@ -4,6 +4,7 @@ mod accounts;
 mod activity;
 mod api_keys;
 mod content;
+mod conversations;
 mod identity;
 pub(crate) mod jobs;
 mod mail_queue;

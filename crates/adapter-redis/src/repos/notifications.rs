@@ -68,6 +68,7 @@ fn from_map(map: HashMap<String, String>) -> Result<Option<Notification>, StoreE
         content_session_id: f
             .opt_uuid("contentSessionId")?
             .map(ContentSessionId::from_uuid),
+        conversation_id: f.opt_uuid("conversationId")?.map(ConversationId::from_uuid),
         message_id: f.opt_uuid("messageId")?.map(MessageId::from_uuid),
         task_id: f.opt_string("associatedTaskId"),
         kind: f.str("type")?.to_owned(),
@@ -116,6 +117,7 @@ impl NotificationRepository for RedisStore {
                 "contentSessionId",
                 n.content_session_id.map(|c| c.to_string()),
             )
+            .opt("conversationId", n.conversation_id.map(|c| c.to_string()))
             .opt("messageId", n.message_id.map(|m| m.to_string()))
             .opt("associatedTaskId", n.task_id.clone())
             .set("type", n.kind.clone())

@@ -15,8 +15,9 @@ impl Store {
     {
         sqlx::query(
             "INSERT INTO notifications (id, user_id, content_session_id, message_id, task_id, kind, \
-             toast_message, image, urgency, persistent, seen_at, response_data, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             toast_message, image, urgency, persistent, seen_at, response_data, created_at, expires_at, \
+             conversation_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(n.id.as_uuid())
         .bind(n.user_id.as_uuid())
@@ -32,6 +33,7 @@ impl Store {
         .bind(n.response_data.as_ref().map(sqlx::types::Json))
         .bind(<Ts>::to_db(n.created_at))
         .bind(n.expires_at.map(<Ts>::to_db))
+        .bind(n.conversation_id.map(|c| c.as_uuid()))
         .execute(conn)
         .await
         .map(|_| ())
@@ -46,6 +48,8 @@ impl Store {
             user_id: domain::UserId::from_uuid(col(row, "user_id")?),
             content_session_id: col::<Option<uuid::Uuid>, _>(row, "content_session_id")?
                 .map(domain::ContentSessionId::from_uuid),
+            conversation_id: col::<Option<uuid::Uuid>, _>(row, "conversation_id")?
+                .map(domain::ConversationId::from_uuid),
             message_id: col::<Option<uuid::Uuid>, _>(row, "message_id")?
                 .map(domain::MessageId::from_uuid),
             task_id: col(row, "task_id")?,

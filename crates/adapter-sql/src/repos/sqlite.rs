@@ -19,6 +19,8 @@ mod activity;
 mod api_keys;
 #[path = "content.rs"]
 mod content;
+#[path = "conversations.rs"]
+mod conversations;
 #[path = "helpers.rs"]
 mod helpers;
 #[path = "identity.rs"]

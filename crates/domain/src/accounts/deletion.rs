@@ -134,6 +134,13 @@ impl Profiles {
             .delete_for_user(user_id)
             .await
             .map_err(unexpected)?;
+        // Messages sent to others stay as tombstones (the conversation is
+        // the others' too); the user leaves every conversation.
+        s.conversations
+            .forget_user(user_id, self.system.now())
+            .await
+            .map_err(unexpected)?;
+        s.blocks.forget_user(user_id).await.map_err(unexpected)?;
         s.one_time_tokens
             .delete_for_user(user_id, None)
             .await

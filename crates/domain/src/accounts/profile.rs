@@ -107,6 +107,12 @@ pub struct AccountExport {
     pub identity_links: Vec<IdentityLinkExport>,
     /// The account's activity events, newest first.
     pub activity: Vec<crate::ActivityEvent>,
+    /// The conversations the user takes part in, most recent first.
+    pub conversations: Vec<crate::ConversationEntry>,
+    /// The messages the user sent in conversations, newest first.
+    pub sent_messages: Vec<crate::ConversationMessage>,
+    /// The users the user blocks.
+    pub blocks: Vec<crate::Block>,
 }
 
 /// An identity link as the export shows it: never its tokens.
@@ -344,6 +350,9 @@ impl Profiles {
             ..crate::ActivityFilter::default()
         };
         let activity = collect(|p| s.activity.list(&mine, p)).await?;
+        let conversations = collect(|p| s.conversations.list_for_user(user_id, p)).await?;
+        let sent_messages = collect(|p| s.conversations.list_sent(user_id, p)).await?;
+        let blocks = s.blocks.list(user_id).await?;
         Ok(Some(AccountExport {
             user,
             roles,
@@ -356,6 +365,9 @@ impl Profiles {
             mfa,
             identity_links,
             activity,
+            conversations,
+            sent_messages,
+            blocks,
         }))
     }
 }

@@ -81,6 +81,9 @@ activity_kinds! {
     QuotaExceeded = "quota.exceeded",
     /// A runtime setting changed.
     SettingsChanged = "settings.changed",
+    /// A moderator removed a message the user sent in a conversation
+    /// (details: `conversation_id`, `message_id`); the actor is the moderator.
+    MessageRemoved = "message.removed",
     /// The account was deleted: the one event kept, with only the user's id.
     AccountDeleted = "account.deleted",
 }

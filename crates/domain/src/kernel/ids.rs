@@ -72,8 +72,13 @@ id_type!(
     ContentSessionId
 );
 id_type!(
-    /// Identifies a [`crate::Message`].
+    /// Identifies a [`crate::Message`] of a content session, or a
+    /// [`crate::ConversationMessage`].
     MessageId
+);
+id_type!(
+    /// Identifies a [`crate::Conversation`] between users.
+    ConversationId
 );
 id_type!(
     /// Identifies a [`crate::Notification`].

@@ -102,6 +102,10 @@ stores! {
         roles: RoleRepository in Durable;
         /// Content sessions and messages.
         content: ContentSessionRepository in Durable;
+        /// Conversations between users, their participants and messages.
+        conversations: ConversationRepository in Durable;
+        /// Blocks between users.
+        blocks: BlockRepository in Durable;
         /// Notifications, with their expiry.
         notifications: NotificationRepository in Durable;
         /// Upload requests.

@@ -53,6 +53,9 @@ pub struct Notification {
     pub user_id: UserId,
     /// Related content session.
     pub content_session_id: Option<ContentSessionId>,
+    /// Related conversation between users.
+    #[serde(default)]
+    pub conversation_id: Option<crate::ConversationId>,
     /// Related message.
     pub message_id: Option<MessageId>,
     /// Related task (an id in some other system).

@@ -100,6 +100,7 @@ impl Notifications {
             id: NotificationId::from_uuid(self.system.ids.new_id()),
             user_id,
             content_session_id: new.content_session_id,
+            conversation_id: None,
             message_id: new.message_id,
             task_id: new.task_id,
             kind: new.kind,

@@ -317,6 +317,7 @@ impl Payments {
                 id: NotificationId::from_uuid(self.system.ids.new_id()),
                 user_id: b.user_id,
                 content_session_id: None,
+                conversation_id: None,
                 message_id: None,
                 task_id: Some(payment.id.to_string()),
                 kind: "payment_received".into(),

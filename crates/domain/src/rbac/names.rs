@@ -95,6 +95,9 @@ impl Permission {
     /// Manage outgoing webhooks (whose events name every account's changes).
     pub const WEBHOOKS_WRITE: Self = Self(Cow::Borrowed("webhooks:write"));
 
+    /// Remove any message of a conversation between users (they become tombstones).
+    pub const MESSAGES_MODERATE: Self = Self(Cow::Borrowed("messages:moderate"));
+
     /// Parses a permission.
     pub fn parse(input: &str) -> Result<Self, NameError> {
         let s = input.trim().to_ascii_lowercase();

@@ -253,6 +253,23 @@ impl Transfer {
                 records.push(DumpRecord::Payment(payment));
             }
         }
+        records.extend(s.blocks.list(id).await?.into_iter().map(DumpRecord::Block));
+        for entry in all(|page| s.conversations.list_for_user(id, page)).await? {
+            let conversation = entry.conversation;
+            let participants = s.conversations.participants(conversation.id).await?;
+            // Written once: with the participant whose id is the smallest.
+            if participants.iter().map(|p| p.user_id).min() != Some(id) {
+                continue;
+            }
+            let cid = conversation.id;
+            records.push(DumpRecord::Conversation(crate::ConversationDump {
+                conversation,
+                participants,
+            }));
+            let mut messages = all(|page| s.conversations.list_messages(cid, page)).await?;
+            messages.reverse();
+            records.extend(messages.into_iter().map(DumpRecord::ConversationMessage));
+        }
         Ok(records)
     }
 }

@@ -210,6 +210,35 @@ impl DumpLoader<'_> {
                 })?
             }
             DumpRecord::Webhook(endpoint) => s.webhooks.create(endpoint).await?,
+            DumpRecord::Conversation(dumped) => {
+                let c = &dumped.conversation;
+                let fresh = crate::Conversation {
+                    last_seq: 0,
+                    ..c.clone()
+                };
+                let users: Vec<crate::UserId> =
+                    dumped.participants.iter().map(|p| p.user_id).collect();
+                if !s.conversations.create(&fresh, &users).await? {
+                    return Err(conflict(c.key.clone()));
+                }
+                // Posting raises only the sender's position, never above
+                // the one dumped: set them first.
+                for p in &dumped.participants {
+                    s.conversations
+                        .mark_read(c.id, p.user_id, p.read_seq)
+                        .await
+                        .map_err(|e| write_error(e, kind, c.id.to_string()))?;
+                }
+            }
+            DumpRecord::ConversationMessage(message) => {
+                s.conversations
+                    .post(message)
+                    .await
+                    .map_err(|e| write_error(e, kind, message.conversation_id.to_string()))?;
+            }
+            DumpRecord::Block(block) => {
+                s.blocks.block(block).await?;
+            }
             DumpRecord::Activity(event) => s.activity.append(event).await?,
             DumpRecord::DayStats(day) => {
                 s.stats.add(day.date, &day.counts).await?;

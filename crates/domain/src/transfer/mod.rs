@@ -11,7 +11,9 @@
 //! What travels: settings, plans, roles, and for each user the account,
 //! its role grants, second factor, provider links, passkeys, API keys,
 //! content sessions (with their data and messages), live notifications,
-//! uploads and payments; then the activity log and the daily statistics.
+//! uploads, payments, blocks, and the conversations between users (once,
+//! with their participants, read positions and messages, tombstones
+//! included); then the activity log and the daily statistics.
 //! What does not: sign-in sessions and the single-use tokens, pending
 //! registrations, provider flows and passkey ceremonies (short-lived; a
 //! user signs in again), rate-limit counters, job leases, and mail still
@@ -40,9 +42,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ActivityEvent, ApiKey, Clock, ContentSession, ContentSessionId, DayStats, IdentityLink,
-    Message, MfaFactor, Notification, Passkey, Payment, Plan, Role, RoleName, StorageKey,
-    StoredSettings, Stores, UploadRequest, User, UserId, WebhookEndpoint,
+    ActivityEvent, ApiKey, Block, Clock, ContentSession, ContentSessionId, Conversation,
+    ConversationMessage, DayStats, IdentityLink, Message, MfaFactor, Notification, Participant,
+    Passkey, Payment, Plan, Role, RoleName, StorageKey, StoredSettings, Stores, UploadRequest,
+    User, UserId, WebhookEndpoint,
 };
 
 /// The kinds of records that do not travel in a dump, and why.
@@ -151,10 +154,28 @@ records! {
     Upload(UploadRequest) = "upload",
     /// A payment.
     Payment(Payment) = "payment",
+    /// A conversation between users, with its participants.
+    Conversation(ConversationDump) = "conversation",
+    /// A message of a conversation between users, in the conversation's order.
+    ConversationMessage(ConversationMessage) = "conversation_message",
+    /// A user blocking another.
+    Block(Block) = "block",
     /// An activity event.
     Activity(ActivityEvent) = "activity",
     /// A day's statistics.
     DayStats(DayStats) = "day_stats",
+}
+
+/// A conversation and its participants, as a dump holds it. Loading
+/// writes the conversation, its participants (joining when it was
+/// started) and their read positions; its messages follow as their own
+/// records and take their sequence numbers again, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationDump {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// Its participants.
+    pub participants: Vec<Participant>,
 }
 
 /// Dumps and loads the records of a set of [`Stores`].

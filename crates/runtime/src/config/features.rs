@@ -127,6 +127,8 @@ pub struct ContentConfig {
     pub max_keys: usize,
     /// Longest message, in characters.
     pub max_message_chars: usize,
+    /// Messages one user may post per minute in conversations between users.
+    pub conversation_posts_per_minute: u64,
 }
 
 impl Default for ContentConfig {
@@ -136,6 +138,7 @@ impl Default for ContentConfig {
             max_value_bytes: l.max_value_bytes,
             max_keys: l.max_keys,
             max_message_chars: l.max_message_chars,
+            conversation_posts_per_minute: domain::ConversationLimits::default().posts_per_minute,
         }
     }
 }
@@ -148,6 +151,15 @@ impl ContentConfig {
             max_keys: self.max_keys,
             max_message_chars: self.max_message_chars,
             ..domain::ContentLimits::default()
+        }
+    }
+}
+
+impl ContentConfig {
+    /// The limits of conversations between users.
+    pub fn conversation_limits(&self) -> domain::ConversationLimits {
+        domain::ConversationLimits {
+            posts_per_minute: self.conversation_posts_per_minute,
         }
     }
 }
