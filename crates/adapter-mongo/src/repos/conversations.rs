@@ -22,101 +22,15 @@ use time::OffsetDateTime;
 
 use crate::MongoStore;
 use crate::codec::*;
-use crate::error::{corrupt, is_duplicate, store};
-use crate::indexes::names::{BLOCKS, CONVERSATION_MESSAGES, CONVERSATIONS, PARTICIPANTS};
+use crate::error::{is_duplicate, store};
+use crate::indexes::names::{CONVERSATION_MESSAGES, CONVERSATIONS, PARTICIPANTS};
 
-fn conversation_doc(c: &Conversation) -> Document {
-    doc! {
-        "_id": uuid(c.id.as_uuid()),
-        "kind": c.kind.as_str(),
-        "title": opt_str(c.title.as_deref()),
-        "createdBy": uuid(c.created_by.as_uuid()),
-        "createdAt": time(c.created_at),
-        "lastSeq": int(c.last_seq),
-        "lastActivityAt": time(c.last_activity_at),
-        "key": &c.key,
-    }
-}
-
-fn conversation(d: &Document) -> Result<Conversation, StoreError> {
-    let f = Fields::of(d, "conversation");
-    Ok(Conversation {
-        id: ConversationId::from_uuid(f.uuid("_id")?),
-        kind: ConversationKind::parse(f.str("kind")?)
-            .ok_or_else(|| corrupt("conversation", "kind"))?,
-        title: f.opt_str("title")?.map(str::to_owned),
-        created_by: UserId::from_uuid(f.uuid("createdBy")?),
-        created_at: f.time("createdAt")?,
-        last_seq: f.u64("lastSeq")?,
-        last_activity_at: f.time("lastActivityAt")?,
-        key: f.str("key")?.to_owned(),
-    })
-}
-
-fn participant_doc(
-    id: ConversationId,
-    user: UserId,
-    joined_at: OffsetDateTime,
-    read_seq: u64,
-    last_activity_at: OffsetDateTime,
-) -> Document {
-    doc! {
-        "conversationId": uuid(id.as_uuid()),
-        "userId": uuid(user.as_uuid()),
-        "joinedAt": time(joined_at),
-        "readSeq": int(read_seq),
-        "lastActivityAt": time(last_activity_at),
-    }
-}
-
-fn participant(d: &Document) -> Result<Participant, StoreError> {
-    let f = Fields::of(d, "participant");
-    Ok(Participant {
-        conversation_id: ConversationId::from_uuid(f.uuid("conversationId")?),
-        user_id: UserId::from_uuid(f.uuid("userId")?),
-        joined_at: f.time("joinedAt")?,
-        read_seq: f.u64("readSeq")?,
-        last_activity_at: f.time("lastActivityAt")?,
-    })
-}
-
-fn message_doc(m: &ConversationMessage, seq: u64) -> Document {
-    doc! {
-        "_id": uuid(m.id.as_uuid()),
-        "conversationId": uuid(m.conversation_id.as_uuid()),
-        "seq": int(seq),
-        "senderId": uuid(m.sender_id.as_uuid()),
-        "content": opt_str(m.content.as_deref()),
-        "parentId": opt_uuid(m.parent_id.map(|p| p.as_uuid())),
-        "createdAt": time(m.created_at),
-        "deletedAt": opt_time(m.deleted_at),
-    }
-}
-
-fn message(d: &Document) -> Result<ConversationMessage, StoreError> {
-    let f = Fields::of(d, "conversation message");
-    Ok(ConversationMessage {
-        id: MessageId::from_uuid(f.uuid("_id")?),
-        conversation_id: ConversationId::from_uuid(f.uuid("conversationId")?),
-        seq: f.u64("seq")?,
-        sender_id: UserId::from_uuid(f.uuid("senderId")?),
-        content: f.opt_str("content")?.map(str::to_owned),
-        parent_id: f.opt_uuid("parentId")?.map(MessageId::from_uuid),
-        created_at: f.time("createdAt")?,
-        deleted_at: f.opt_time("deletedAt")?,
-    })
-}
-
-fn id_of(id: ConversationId) -> Document {
-    doc! {"_id": uuid(id.as_uuid())}
-}
-
-fn member(id: ConversationId, user: UserId) -> Document {
-    doc! {"conversationId": uuid(id.as_uuid()), "userId": uuid(user.as_uuid())}
-}
+#[path = "conversation_docs.rs"]
+mod docs;
+use docs::*;
 
 impl MongoStore {
-    async fn all_of(
+    pub(super) async fn all_of(
         &self,
         collection: &str,
         filter: Document,
@@ -534,80 +448,5 @@ impl ConversationRepository for MongoStore {
             }
         }
         Ok(left)
-    }
-}
-
-fn block(d: &Document) -> Result<Block, StoreError> {
-    let f = Fields::of(d, "block");
-    Ok(Block {
-        blocker_id: UserId::from_uuid(f.uuid("blockerId")?),
-        blocked_id: UserId::from_uuid(f.uuid("blockedId")?),
-        created_at: f.time("createdAt")?,
-    })
-}
-
-fn pair(blocker: UserId, blocked: UserId) -> Document {
-    doc! {"blockerId": uuid(blocker.as_uuid()), "blockedId": uuid(blocked.as_uuid())}
-}
-
-#[async_trait]
-impl BlockRepository for MongoStore {
-    async fn block(&self, b: &Block) -> Result<bool, StoreError> {
-        let r = self
-            .coll(BLOCKS)
-            .update_one(
-                pair(b.blocker_id, b.blocked_id),
-                doc! {"$setOnInsert": {"createdAt": time(b.created_at)}},
-            )
-            .upsert(true)
-            .await;
-        match r {
-            Ok(r) => Ok(r.upserted_id.is_some()),
-            // Two upserts of one new block: the loser's insert hits the index.
-            Err(e) if is_duplicate(&e) => Ok(false),
-            Err(e) => Err(store("block")(e)),
-        }
-    }
-
-    async fn unblock(&self, blocker_id: UserId, blocked_id: UserId) -> Result<bool, StoreError> {
-        let r = self
-            .coll(BLOCKS)
-            .delete_one(pair(blocker_id, blocked_id))
-            .await
-            .map_err(store("unblock"))?;
-        Ok(r.deleted_count > 0)
-    }
-
-    async fn is_blocked(&self, blocker_id: UserId, blocked_id: UserId) -> Result<bool, StoreError> {
-        Ok(self
-            .coll(BLOCKS)
-            .find_one(pair(blocker_id, blocked_id))
-            .await
-            .map_err(store("read block"))?
-            .is_some())
-    }
-
-    async fn list(&self, blocker_id: UserId) -> Result<Vec<Block>, StoreError> {
-        self.all_of(
-            BLOCKS,
-            doc! {"blockerId": uuid(blocker_id.as_uuid())},
-            doc! {"createdAt": -1, "blockedId": -1},
-            None,
-            "list blocks",
-        )
-        .await?
-        .iter()
-        .map(block)
-        .collect()
-    }
-
-    async fn forget_user(&self, user_id: UserId) -> Result<u64, StoreError> {
-        let who = uuid(user_id.as_uuid());
-        let r = self
-            .coll(BLOCKS)
-            .delete_many(doc! {"$or": [{"blockerId": who.clone()}, {"blockedId": who}]})
-            .await
-            .map_err(store("forget blocks"))?;
-        Ok(r.deleted_count)
     }
 }

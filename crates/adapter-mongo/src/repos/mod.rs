@@ -4,6 +4,7 @@ mod accounts;
 mod activity;
 mod api_keys;
 mod auth_changes;
+mod blocks;
 mod content;
 mod conversations;
 mod identity;

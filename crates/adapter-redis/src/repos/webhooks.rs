@@ -190,20 +190,9 @@ impl WebhookRepository for RedisStore {
     }
 
     async fn list(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        use fred::prelude::*;
-        let ids: Vec<String> = self
-            .pool()
-            .zrange(
-                self.key(Family::Webhooks, "eps"),
-                0,
-                -1,
-                None,
-                false,
-                None,
-                false,
-            )
-            .await
-            .map_err(crate::error::store("list webhook endpoints"))?;
+        let ids = self
+            .members(self.key(Family::Webhooks, "eps"), "list webhook endpoints")
+            .await?;
         let mut all = Vec::with_capacity(ids.len());
         for id in ids {
             let id = id

@@ -1,15 +1,13 @@
-//! `ConversationRepository` and `BlockRepository`.
+//! `ConversationRepository` (rows decoded in `conversation_rows.rs`).
 //!
 //! A post is one transaction that starts by raising the conversation's
 //! `last_seq` (`UPDATE … RETURNING`): on PostgreSQL the row lock orders
 //! concurrent posts of a conversation, on SQLite the write lock does, so
 //! each takes a different number. Unread counts are `last_seq - read_seq`.
 
-use crate::engine::{DbTime, col, col_time, col_time_opt};
+use crate::engine::{DbTime, col, col_time};
 
-use super::{Db, Store, Ts};
-
-type Row = <Db as sqlx::Database>::Row;
+use super::{Store, Ts};
 
 fn seq(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -17,109 +15,6 @@ fn seq(n: u64) -> i64 {
 
 fn unseq(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
-}
-
-impl Store {
-    fn conversation_row(row: &Row) -> Result<domain::Conversation, domain::StoreError> {
-        Ok(domain::Conversation {
-            id: domain::ConversationId::from_uuid(col(row, "id")?),
-            kind: domain::ConversationKind::parse(&col::<String, _>(row, "kind")?)
-                .ok_or_else(|| crate::error::corrupt("conversation kind"))?,
-            title: col(row, "title")?,
-            created_by: domain::UserId::from_uuid(col(row, "created_by")?),
-            created_at: col_time::<Ts, _>(row, "created_at")?,
-            last_seq: unseq(col(row, "last_seq")?),
-            last_activity_at: col_time::<Ts, _>(row, "last_activity_at")?,
-            key: col(row, "conv_key")?,
-        })
-    }
-
-    fn participant_row(row: &Row) -> Result<domain::Participant, domain::StoreError> {
-        Ok(domain::Participant {
-            conversation_id: domain::ConversationId::from_uuid(col(row, "conversation_id")?),
-            user_id: domain::UserId::from_uuid(col(row, "user_id")?),
-            joined_at: col_time::<Ts, _>(row, "joined_at")?,
-            read_seq: unseq(col(row, "read_seq")?),
-            last_activity_at: col_time::<Ts, _>(row, "last_activity_at")?,
-        })
-    }
-
-    /// A message from columns named `prefix` + the column's name.
-    fn conversation_message_cols(
-        row: &Row,
-        prefix: &str,
-    ) -> Result<domain::ConversationMessage, domain::StoreError> {
-        let c = |name: &str| format!("{prefix}{name}");
-        Ok(domain::ConversationMessage {
-            id: domain::MessageId::from_uuid(col(row, &c("id"))?),
-            conversation_id: domain::ConversationId::from_uuid(col(row, &c("conversation_id"))?),
-            seq: unseq(col(row, &c("seq"))?),
-            sender_id: domain::UserId::from_uuid(col(row, &c("sender_id"))?),
-            content: col(row, &c("content"))?,
-            parent_id: col::<Option<uuid::Uuid>, _>(row, &c("parent_id"))?
-                .map(domain::MessageId::from_uuid),
-            created_at: col_time::<Ts, _>(row, &c("created_at"))?,
-            deleted_at: col_time_opt::<Ts, _>(row, &c("deleted_at"))?,
-        })
-    }
-
-    fn conversation_message_row(
-        row: &Row,
-    ) -> Result<domain::ConversationMessage, domain::StoreError> {
-        Self::conversation_message_cols(row, "")
-    }
-
-    fn entry_row(row: &Row) -> Result<domain::ConversationEntry, domain::StoreError> {
-        let last_message = match col::<Option<uuid::Uuid>, _>(row, "m_id")? {
-            Some(_) => Some(Self::conversation_message_cols(row, "m_")?),
-            None => None,
-        };
-        Ok(domain::ConversationEntry {
-            conversation: Self::conversation_row(row)?,
-            read_seq: unseq(col(row, "p_read_seq")?),
-            last_activity_at: col_time::<Ts, _>(row, "p_last_activity_at")?,
-            last_message,
-        })
-    }
-
-    /// Holds the conversation's row until the transaction ends
-    /// (PostgreSQL; SQLite's one writer needs no lock). `false` when it
-    /// does not exist.
-    async fn lock_conversation(
-        tx: &mut sqlx::Transaction<'_, Db>,
-        id: domain::ConversationId,
-        what: &'static str,
-    ) -> Result<bool, domain::StoreError> {
-        let sql = if <Db as sqlx::Database>::NAME == "PostgreSQL" {
-            "SELECT id FROM conversations WHERE id = $1 FOR UPDATE"
-        } else {
-            "SELECT id FROM conversations WHERE id = $1"
-        };
-        Ok(sqlx::query(sql)
-            .bind(id.as_uuid())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(crate::error::store(what))?
-            .is_some())
-    }
-
-    /// Deletes the conversation when nobody takes part in it any more
-    /// (its messages go with it).
-    async fn drop_if_empty(
-        tx: &mut sqlx::Transaction<'_, Db>,
-        id: domain::ConversationId,
-        what: &'static str,
-    ) -> Result<(), domain::StoreError> {
-        sqlx::query(
-            "DELETE FROM conversations WHERE id = $1 AND NOT EXISTS \
-             (SELECT 1 FROM conversation_participants WHERE conversation_id = $1)",
-        )
-        .bind(id.as_uuid())
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
-        .map_err(crate::error::store(what))
-    }
 }
 
 const MESSAGE_COLUMNS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \
@@ -326,16 +221,8 @@ impl domain::ConversationRepository for Store {
         if let Some(c) = page.cursor() {
             q = q.bind(<Ts>::to_db(c.at)).bind(c.id);
         }
-        let rows = q
-            .bind(crate::repos::overfetch(page))
-            .fetch_all(self.pool())
+        self.fetch_overfetched(q, page, "listing conversations", Self::entry_row)
             .await
-            .map_err(crate::error::store("listing conversations"))?;
-        let items = rows
-            .iter()
-            .map(Self::entry_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(domain::Page::from_overfetch(items, page))
     }
 
     async fn post(&self, m: &domain::ConversationMessage) -> Result<u64, domain::WriteError> {
@@ -432,16 +319,8 @@ impl domain::ConversationRepository for Store {
         if let Some(c) = page.cursor() {
             q = q.bind(c.id);
         }
-        let rows = q
-            .bind(crate::repos::overfetch(page))
-            .fetch_all(self.pool())
+        self.fetch_overfetched(q, page, "listing messages", Self::conversation_message_row)
             .await
-            .map_err(crate::error::store("listing messages"))?;
-        let items = rows
-            .iter()
-            .map(Self::conversation_message_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(domain::Page::from_overfetch(items, page))
     }
 
     async fn mark_read(
@@ -532,83 +411,5 @@ impl domain::ConversationRepository for Store {
             }
         }
         Ok(left)
-    }
-}
-
-#[async_trait::async_trait]
-impl domain::BlockRepository for Store {
-    async fn block(&self, b: &domain::Block) -> Result<bool, domain::StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
-        )
-        .bind(b.blocker_id.as_uuid())
-        .bind(b.blocked_id.as_uuid())
-        .bind(<Ts>::to_db(b.created_at))
-        .execute(self.pool())
-        .await
-        .map_err(crate::error::store("blocking"))?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn unblock(
-        &self,
-        blocker_id: domain::UserId,
-        blocked_id: domain::UserId,
-    ) -> Result<bool, domain::StoreError> {
-        let done = sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-            .bind(blocker_id.as_uuid())
-            .bind(blocked_id.as_uuid())
-            .execute(self.pool())
-            .await
-            .map_err(crate::error::store("unblocking"))?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn is_blocked(
-        &self,
-        blocker_id: domain::UserId,
-        blocked_id: domain::UserId,
-    ) -> Result<bool, domain::StoreError> {
-        Ok(
-            sqlx::query("SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-                .bind(blocker_id.as_uuid())
-                .bind(blocked_id.as_uuid())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(crate::error::store("reading block"))?
-                .is_some(),
-        )
-    }
-
-    async fn list(
-        &self,
-        blocker_id: domain::UserId,
-    ) -> Result<Vec<domain::Block>, domain::StoreError> {
-        sqlx::query(
-            "SELECT * FROM blocks WHERE blocker_id = $1 ORDER BY created_at DESC, blocked_id DESC",
-        )
-        .bind(blocker_id.as_uuid())
-        .fetch_all(self.pool())
-        .await
-        .map_err(crate::error::store("listing blocks"))?
-        .iter()
-        .map(|row| {
-            Ok(domain::Block {
-                blocker_id: domain::UserId::from_uuid(col(row, "blocker_id")?),
-                blocked_id: domain::UserId::from_uuid(col(row, "blocked_id")?),
-                created_at: col_time::<Ts, _>(row, "created_at")?,
-            })
-        })
-        .collect()
-    }
-
-    async fn forget_user(&self, user_id: domain::UserId) -> Result<u64, domain::StoreError> {
-        self.exec_id(
-            "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
-            user_id.as_uuid(),
-            "forgetting blocks",
-        )
-        .await
     }
 }

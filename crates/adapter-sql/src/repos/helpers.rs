@@ -67,6 +67,21 @@ impl Store {
         if let Some(c) = page.cursor() {
             q = q.bind(<Ts>::to_db(c.at)).bind(c.id);
         }
+        self.fetch_overfetched(q, page, what, decode).await
+    }
+
+    /// Runs `q` with the page's overfetching limit bound last, and decodes
+    /// one page of its rows.
+    pub(crate) async fn fetch_overfetched<'q, T>(
+        &self,
+        q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+        page: domain::PageRequest,
+        what: &'static str,
+        decode: fn(&<Db as sqlx::Database>::Row) -> Result<T, domain::StoreError>,
+    ) -> Result<domain::Page<T>, domain::StoreError>
+    where
+        T: domain::Listed,
+    {
         let rows = q
             .bind(crate::repos::overfetch(page))
             .fetch_all(self.pool())

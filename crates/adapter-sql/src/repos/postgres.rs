@@ -17,8 +17,12 @@ mod accounts;
 mod activity;
 #[path = "api_keys.rs"]
 mod api_keys;
+#[path = "blocks.rs"]
+mod blocks;
 #[path = "content.rs"]
 mod content;
+#[path = "conversation_rows.rs"]
+mod conversation_rows;
 #[path = "conversations.rs"]
 mod conversations;
 #[path = "helpers.rs"]

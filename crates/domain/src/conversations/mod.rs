@@ -7,6 +7,7 @@
 //! difference of two numbers (the conversation's last sequence number and
 //! the participant's read position) rather than a count of messages.
 
+mod blocks;
 mod model;
 mod ports;
 mod service;

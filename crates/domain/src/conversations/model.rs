@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::{ConversationId, Cursor, Listed, MessageId, UserId};
+use crate::{ConversationId, Cursor, Listed, MessageId, UserId, Username};
 
 /// Most participants a conversation has, its creator included.
 pub const MAX_PARTICIPANTS: usize = 50;
@@ -188,6 +188,45 @@ pub struct Block {
     /// Since when.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A participant as others see them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantName {
+    /// The user.
+    pub user_id: UserId,
+    /// Their username (`None` for an account deleted meanwhile).
+    pub username: Option<Username>,
+    /// Their read position.
+    pub read_seq: u64,
+}
+
+/// A conversation with its participants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationDetails {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// Its participants, in the order they joined.
+    pub participants: Vec<ParticipantName>,
+}
+
+/// A message with who of the other participants has read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageReads {
+    /// The message.
+    pub message: ConversationMessage,
+    /// The participants other than its sender whose read position is at or
+    /// past it.
+    pub read_by: Vec<UserId>,
+}
+
+/// What starting a conversation did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    /// The conversation.
+    pub view: ConversationDetails,
+    /// `false` when the pair's direct conversation existed and is returned.
+    pub created: bool,
 }
 
 /// Why a text is not acceptable as a message or a title.

@@ -11,8 +11,8 @@ use super::model::*;
 use crate::activity::{Actor, Happened};
 use crate::{
     ActivityKind, ConversationId, MessageId, Notification, NotificationId, Page, PageRequest,
-    Permission, Principal, RequestOrigin, StoreError, Stores, System, Urgency, UserId, Username,
-    Window, WriteError,
+    Permission, Principal, RequestOrigin, StoreError, Stores, System, Urgency, UserId, Window,
+    WriteError,
 };
 
 /// How often a user may post.
@@ -81,57 +81,18 @@ impl From<WriteError> for ConversationError {
     }
 }
 
-fn invalid(field: &'static str, reason: impl ToString) -> ConversationError {
+pub(super) fn invalid(field: &'static str, reason: impl ToString) -> ConversationError {
     ConversationError::Invalid {
         field,
         reason: reason.to_string(),
     }
 }
 
-/// A participant as others see them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParticipantName {
-    /// The user.
-    pub user_id: UserId,
-    /// Their username (`None` for an account deleted meanwhile).
-    pub username: Option<Username>,
-    /// Their read position.
-    pub read_seq: u64,
-}
-
-/// A conversation with its participants.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConversationDetails {
-    /// The conversation.
-    pub conversation: Conversation,
-    /// Its participants, in the order they joined.
-    pub participants: Vec<ParticipantName>,
-}
-
-/// A message with who of the other participants has read it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MessageReads {
-    /// The message.
-    pub message: ConversationMessage,
-    /// The participants other than its sender whose read position is at or
-    /// past it.
-    pub read_by: Vec<UserId>,
-}
-
-/// What starting a conversation did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Started {
-    /// The conversation.
-    pub view: ConversationDetails,
-    /// `false` when the pair's direct conversation existed and is returned.
-    pub created: bool,
-}
-
 /// Conversations between users, and blocks.
 #[derive(Clone)]
 pub struct Conversations {
-    stores: Stores,
-    system: System,
+    pub(super) stores: Stores,
+    pub(super) system: System,
     limits: ConversationLimits,
 }
 
@@ -491,37 +452,6 @@ impl Conversations {
             crate::activity::record(&self.stores, &self.system, happened).await?;
         }
         Ok(())
-    }
-
-    /// Blocks `user_id` for the caller (again: no change).
-    pub async fn block(&self, by: &Principal, user_id: UserId) -> Result<(), ConversationError> {
-        if user_id == by.user_id() {
-            return Err(invalid("user_id", "you cannot block yourself"));
-        }
-        if self.stores.users.get(user_id).await?.is_none() {
-            return Err(ConversationError::UserNotFound(user_id));
-        }
-        let block = Block {
-            blocker_id: by.user_id(),
-            blocked_id: user_id,
-            created_at: self.system.now(),
-        };
-        self.stores.blocks.block(&block).await?;
-        Ok(())
-    }
-
-    /// Lifts the caller's block of `user_id`; `UserNotFound` when there was none.
-    pub async fn unblock(&self, by: &Principal, user_id: UserId) -> Result<(), ConversationError> {
-        if self.stores.blocks.unblock(by.user_id(), user_id).await? {
-            Ok(())
-        } else {
-            Err(ConversationError::UserNotFound(user_id))
-        }
-    }
-
-    /// The users the caller blocks, most recent first.
-    pub async fn blocks(&self, by: &Principal) -> Result<Vec<Block>, StoreError> {
-        self.stores.blocks.list(by.user_id()).await
     }
 
     /// The conversation, when the caller takes part in it.
