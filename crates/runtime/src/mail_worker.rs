@@ -9,54 +9,66 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::MailDelivery;
-use domain::{MailQueue, QueuedMail, QueuedMailId, StoreError, WriteError};
+use domain::{
+    MailQueue, QueuedMail, QueuedMailId, StoreError, WebhookDelivery, WebhookDeliveryId,
+    WebhookQueue, WriteError,
+};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
 
-/// A [`MailQueue`] that wakes the worker when mail is queued.
-pub struct Waking {
-    inner: Arc<dyn MailQueue>,
+/// A queue that wakes its worker when something is queued: a
+/// [`MailQueue`] or a [`WebhookQueue`] wrapped, every other call passed on.
+pub struct Waking<Q: ?Sized> {
+    inner: Arc<Q>,
     wake: Arc<Notify>,
 }
 
-impl Waking {
+impl<Q: ?Sized> Waking<Q> {
     /// Wraps `inner`; `wake` is the worker's.
-    pub fn new(inner: Arc<dyn MailQueue>, wake: Arc<Notify>) -> Self {
+    pub fn new(inner: Arc<Q>, wake: Arc<Notify>) -> Self {
         Self { inner, wake }
     }
 }
 
-#[async_trait]
-impl MailQueue for Waking {
-    async fn enqueue(&self, message: &QueuedMail) -> Result<(), StoreError> {
-        self.inner.enqueue(message).await?;
-        self.wake.notify_one();
-        Ok(())
-    }
+/// The queue port `$port` (of `$item`s with ids `$id`) for [`Waking`].
+macro_rules! waking {
+    ($port:ident, $item:ty, $id:ty) => {
+        #[async_trait]
+        impl $port for Waking<dyn $port> {
+            async fn enqueue(&self, item: &$item) -> Result<(), StoreError> {
+                self.inner.enqueue(item).await?;
+                self.wake.notify_one();
+                Ok(())
+            }
 
-    async fn claim(
-        &self,
-        now: OffsetDateTime,
-        until: OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<QueuedMail>, StoreError> {
-        self.inner.claim(now, until, limit).await
-    }
+            async fn claim(
+                &self,
+                now: OffsetDateTime,
+                until: OffsetDateTime,
+                limit: u32,
+            ) -> Result<Vec<$item>, StoreError> {
+                self.inner.claim(now, until, limit).await
+            }
 
-    async fn retry_at(&self, id: QueuedMailId, at: OffsetDateTime) -> Result<(), WriteError> {
-        self.inner.retry_at(id, at).await
-    }
+            async fn retry_at(&self, id: $id, at: OffsetDateTime) -> Result<(), WriteError> {
+                self.inner.retry_at(id, at).await
+            }
 
-    async fn remove(&self, id: QueuedMailId) -> Result<(), StoreError> {
-        self.inner.remove(id).await
-    }
+            async fn remove(&self, id: $id) -> Result<(), StoreError> {
+                self.inner.remove(id).await
+            }
 
-    async fn count(&self) -> Result<u64, StoreError> {
-        self.inner.count().await
-    }
+            async fn count(&self) -> Result<u64, StoreError> {
+                self.inner.count().await
+            }
+        }
+    };
 }
+
+waking!(MailQueue, QueuedMail, QueuedMailId);
+waking!(WebhookQueue, WebhookDelivery, WebhookDeliveryId);
 
 /// The longest pause after the queue's store failed.
 const MAX_OUTAGE_PAUSE: Duration = Duration::from_secs(30);

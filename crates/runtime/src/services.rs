@@ -160,7 +160,7 @@ impl Runtime {
             mail_wake.clone(),
         ));
         let webhook_wake = Arc::new(tokio::sync::Notify::new());
-        stores.webhook_queue = Arc::new(crate::webhooks::Waking::new(
+        stores.webhook_queue = Arc::new(crate::mail_worker::Waking::new(
             stores.webhook_queue,
             webhook_wake.clone(),
         ));

@@ -8,11 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::{
-    StoreError, WebhookDelivery, WebhookDeliveryId, WebhookDispatch, WebhookNetPolicy,
-    WebhookQueue, WebhookResponse, WebhookTransport, WebhookUrl, WriteError,
-};
-use time::OffsetDateTime;
+use domain::{WebhookDispatch, WebhookNetPolicy, WebhookResponse, WebhookTransport, WebhookUrl};
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
@@ -114,49 +110,6 @@ impl WebhookTransport for HttpTransport {
             }
             Err(e) => WebhookResponse::Failed(crate::error_chain(&e)),
         }
-    }
-}
-
-/// A [`WebhookQueue`] that wakes the worker when a delivery is queued.
-pub struct Waking {
-    inner: Arc<dyn WebhookQueue>,
-    wake: Arc<Notify>,
-}
-
-impl Waking {
-    /// Wraps `inner`; `wake` is the worker's.
-    pub fn new(inner: Arc<dyn WebhookQueue>, wake: Arc<Notify>) -> Self {
-        Self { inner, wake }
-    }
-}
-
-#[async_trait]
-impl WebhookQueue for Waking {
-    async fn enqueue(&self, delivery: &WebhookDelivery) -> Result<(), StoreError> {
-        self.inner.enqueue(delivery).await?;
-        self.wake.notify_one();
-        Ok(())
-    }
-
-    async fn claim(
-        &self,
-        now: OffsetDateTime,
-        until: OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        self.inner.claim(now, until, limit).await
-    }
-
-    async fn retry_at(&self, id: WebhookDeliveryId, at: OffsetDateTime) -> Result<(), WriteError> {
-        self.inner.retry_at(id, at).await
-    }
-
-    async fn remove(&self, id: WebhookDeliveryId) -> Result<(), StoreError> {
-        self.inner.remove(id).await
-    }
-
-    async fn count(&self) -> Result<u64, StoreError> {
-        self.inner.count().await
     }
 }
 

@@ -287,6 +287,16 @@ impl Event {
     /// not silently missing.
     pub(crate) async fn publish(&self, stores: &Stores, system: &System) -> Result<(), StoreError> {
         let endpoints = stores.webhooks.list().await?;
+        self.publish_to(stores, system, &endpoints).await
+    }
+
+    /// [`Event::publish`] over `endpoints`, read already.
+    async fn publish_to(
+        &self,
+        stores: &Stores,
+        system: &System,
+        endpoints: &[WebhookEndpoint],
+    ) -> Result<(), StoreError> {
         for endpoint in endpoints
             .iter()
             .filter(|e| e.enabled && e.events.contains(self.event_type))
@@ -339,10 +349,17 @@ pub(crate) async fn publish_activity(
         ActivityKind::PlanChanged => &[W::PlanChanged],
         _ => &[],
     };
+    if types.is_empty() {
+        return Ok(());
+    }
+    // One read of the endpoints for every webhook event this makes.
+    let endpoints = stores.webhooks.list().await?;
     for &event_type in types {
         let mut data = event.details.clone();
         data.insert("user_id".into(), serde_json::json!(event.user_id));
-        publish(stores, system, event_type, serde_json::Value::Object(data)).await?;
+        Event::new(system, event_type, serde_json::Value::Object(data))
+            .publish_to(stores, system, &endpoints)
+            .await?;
     }
     Ok(())
 }
