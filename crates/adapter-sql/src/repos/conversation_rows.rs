@@ -8,7 +8,8 @@ use super::{Db, Store, Ts};
 
 type Row = <Db as sqlx::Database>::Row;
 
-fn unseq(n: i64) -> u64 {
+/// A stored sequence number (never negative) as the domain's.
+pub(super) fn unseq(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 

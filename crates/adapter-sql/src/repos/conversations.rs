@@ -7,14 +7,11 @@
 
 use crate::engine::{DbTime, col, col_time};
 
+use super::conversation_rows::unseq;
 use super::{Store, Ts};
 
 fn seq(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn unseq(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 const MESSAGE_COLUMNS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \

@@ -178,7 +178,12 @@ impl Conversations {
             .create(&conversation, &members)
             .await?
         {
-            let view = self.view(conversation).await?;
+            let participants = self
+                .stores
+                .conversations
+                .participants(conversation.id)
+                .await?;
+            let view = self.view(conversation, participants).await?;
             return Ok(Started {
                 view,
                 created: true,
@@ -196,14 +201,9 @@ impl Conversations {
             .conversations
             .join(existing.id, &members, now)
             .await?;
-        let existing = self
-            .stores
-            .conversations
-            .get(existing.id)
-            .await?
-            .ok_or(ConversationError::NotFound)?;
+        let participants = self.stores.conversations.participants(existing.id).await?;
         Ok(Started {
-            view: self.view(existing).await?,
+            view: self.view(existing, participants).await?,
             created: false,
         })
     }
@@ -214,8 +214,9 @@ impl Conversations {
         by: &Principal,
         id: ConversationId,
     ) -> Result<ConversationDetails, ConversationError> {
-        let conversation = self.visible(by, id).await?;
-        Ok(self.view(conversation).await?)
+        let participants = self.members(by, id).await?;
+        let conversation = self.conversation(id).await?;
+        Ok(self.view(conversation, participants).await?)
     }
 
     /// Renames a group.
@@ -261,8 +262,8 @@ impl Conversations {
     ) -> Result<ConversationMessage, ConversationError> {
         let content = MessageContent::parse(content).map_err(|e| invalid("content", e))?;
         let me = by.user_id();
-        let conversation = self.visible(by, id).await?;
-        let participants = self.stores.conversations.participants(id).await?;
+        let participants = self.members(by, id).await?;
+        let conversation = self.conversation(id).await?;
         if conversation.kind == ConversationKind::Direct {
             for other in participants.iter().filter(|p| p.user_id != me) {
                 if self.stores.blocks.is_blocked(other.user_id, me).await? {
@@ -353,8 +354,7 @@ impl Conversations {
         id: ConversationId,
         page: PageRequest,
     ) -> Result<Page<MessageReads>, ConversationError> {
-        self.visible(by, id).await?;
-        let participants = self.stores.conversations.participants(id).await?;
+        let participants = self.members(by, id).await?;
         let page = self.stores.conversations.list_messages(id, page).await?;
         let items = page
             .items
@@ -460,22 +460,47 @@ impl Conversations {
         by: &Principal,
         id: ConversationId,
     ) -> Result<Conversation, ConversationError> {
-        let conversations = &self.stores.conversations;
-        if conversations.participant(id, by.user_id()).await?.is_none() {
+        if self
+            .stores
+            .conversations
+            .participant(id, by.user_id())
+            .await?
+            .is_none()
+        {
             return Err(ConversationError::NotFound);
         }
-        conversations
+        self.conversation(id).await
+    }
+
+    /// The conversation's participants, when the caller is one of them
+    /// (one read, where the conversation itself is not needed).
+    async fn members(
+        &self,
+        by: &Principal,
+        id: ConversationId,
+    ) -> Result<Vec<Participant>, ConversationError> {
+        let participants = self.stores.conversations.participants(id).await?;
+        if participants.iter().any(|p| p.user_id == by.user_id()) {
+            Ok(participants)
+        } else {
+            Err(ConversationError::NotFound)
+        }
+    }
+
+    async fn conversation(&self, id: ConversationId) -> Result<Conversation, ConversationError> {
+        self.stores
+            .conversations
             .get(id)
             .await?
             .ok_or(ConversationError::NotFound)
     }
 
-    async fn view(&self, conversation: Conversation) -> Result<ConversationDetails, StoreError> {
-        let participants = self
-            .stores
-            .conversations
-            .participants(conversation.id)
-            .await?;
+    /// The conversation with its participants' usernames.
+    async fn view(
+        &self,
+        conversation: Conversation,
+        participants: Vec<Participant>,
+    ) -> Result<ConversationDetails, StoreError> {
         let users = futures::future::try_join_all(
             participants
                 .iter()
